@@ -1,0 +1,217 @@
+//! The error type of the core library.
+
+use std::{fmt, io};
+
+/// What was wrong with one line of a text profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The first non-blank line is not `mode: MODE`.
+    BadModeLine(String),
+    /// A separator could not be found where a field should end.
+    MissingSeparator {
+        /// The separator looked for (`:`, `.`, `,` or a space).
+        sep: char,
+        /// The field that should follow it.
+        field: &'static str,
+    },
+    /// A field is not a decimal integer.
+    BadNumber {
+        /// The field's name.
+        field: &'static str,
+        /// Its text.
+        text: String,
+    },
+    /// A field is negative.
+    Negative {
+        /// The field's name.
+        field: &'static str,
+        /// Its text.
+        text: String,
+    },
+    /// A field does not fit (counts above 2^63-1, positions above 2^32-1).
+    OutOfRange {
+        /// The field's name.
+        field: &'static str,
+        /// Its text.
+        text: String,
+        /// The largest value accepted.
+        max: u64,
+    },
+    /// Nothing before the `:` of the start position.
+    BlankFileName,
+    /// The file name is not UTF-8.
+    NonUtf8FileName,
+    /// The same block appears again with another statement count.
+    InconsistentNumStmt {
+        /// The statement count seen first.
+        first: u32,
+        /// Line of the first occurrence.
+        first_line: u32,
+        /// The statement count seen here.
+        now: u32,
+    },
+    /// A second `mode:` line names another mode.
+    ModeClash {
+        /// The mode in force.
+        first: String,
+        /// The mode found on this line.
+        now: String,
+    },
+}
+
+impl fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ParseErrorKind::*;
+        match self {
+            BadModeLine(line) => write!(
+                f,
+                "expected a mode line such as \"mode: set\", found {:?}",
+                truncate(line)
+            ),
+            MissingSeparator { sep, field } => {
+                write!(f, "expected {sep:?} before the {field} field")
+            }
+            BadNumber { field, text } => write!(
+                f,
+                "invalid {field} {:?}: expected a decimal integer",
+                truncate(text)
+            ),
+            Negative { field, text } => {
+                write!(f, "invalid {field} {text:?}: expected a non-negative integer")
+            }
+            OutOfRange { field, text, max } => write!(
+                f,
+                "{field} {:?} is out of range: expected at most {max}",
+                truncate(text)
+            ),
+            BlankFileName => write!(f, "expected a file name before ':'"),
+            NonUtf8FileName => write!(f, "expected a UTF-8 file name"),
+            InconsistentNumStmt { first, first_line, now } => write!(
+                f,
+                "inconsistent NumStmt: expected {first} as on line {first_line}, found {now}"
+            ),
+            ModeClash { first, now } => write!(
+                f,
+                "mode {now:?} clashes with mode {first:?} declared earlier \
+                 (use --mode-policy=upgrade to combine them)"
+            ),
+        }
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.len() <= 80 {
+        s.to_string()
+    } else {
+        let mut end = 80;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    }
+}
+
+/// A parse error at a position in an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The input's name (a path, or `-` for stdin).
+    pub path: String,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based byte column.
+    pub column: u64,
+    /// What was wrong.
+    pub kind: ParseErrorKind,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.path, self.line, self.column, self.kind)
+    }
+}
+
+/// Errors of the core library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A text profile is malformed.
+    #[error("{0}")]
+    Parse(Box<ParseError>),
+    /// Two inputs use different modes.
+    #[error(
+        "mode mismatch: {first_path} has mode {first_mode:?} but {second_path} has mode \
+         {second_mode:?} (use --mode-policy=upgrade to combine them)"
+    )]
+    ModeMismatch {
+        /// The input whose mode is in force.
+        first_path: String,
+        /// Its mode.
+        first_mode: String,
+        /// The input with the other mode.
+        second_path: String,
+        /// That mode.
+        second_mode: String,
+    },
+    /// Two profiles describe the same source file differently.
+    #[error("{0}")]
+    Conflict(Box<Conflict>),
+    /// An operation would produce a profile with no blocks, which gopherage
+    /// refuses to write.
+    #[error("can't write an empty profile")]
+    EmptyProfile,
+    /// Invalid arguments to an operation.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<String>, source: io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Error {
+        Error::Parse(Box::new(e))
+    }
+}
+
+/// Why two inputs cannot be combined for one source file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Conflict {
+    /// The Go source file name.
+    pub file: String,
+    /// The input(s) already combined.
+    pub first_input: String,
+    /// The input that disagrees.
+    pub second_input: String,
+    /// Line in `second_input` of the first disagreeing block, when known.
+    pub line: Option<u32>,
+    /// Human-readable reason.
+    pub reason: String,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}:1: ", self.second_input, l)?,
+            None => write!(f, "{}: ", self.second_input)?,
+        }
+        write!(
+            f,
+            "cannot combine {} with {}: {}",
+            self.file, self.first_input, self.reason
+        )
+    }
+}

@@ -1,0 +1,29 @@
+/*!
+covlens-core reads, combines and reports Go coverage profiles.
+
+The text format is the one `go test -coverprofile` writes; see
+[`parse_path`] for what is accepted and [`write_profile`] for output. All
+operations take and return [`Profile`] values whose files are sorted by name
+and whose blocks are sorted by position, so writers iterate them directly.
+
+```
+use covlens_core::{parse_bytes, write_profile, ParseOptions};
+let p = parse_bytes(b"mode: set\na.go:1.1,2.2 1 1\n", "a.out", &ParseOptions::default())?;
+let mut out = Vec::new();
+write_profile(&mut out, &p)?;
+assert_eq!(out, b"mode: set\na.go:1.1,2.2 1 1\n");
+# Ok::<(), Box<dyn std::error::Error>>(())
+```
+*/
+#![deny(missing_docs)]
+
+mod error;
+mod mmap;
+mod parse;
+mod profile;
+mod write;
+
+pub use crate::error::{Conflict, Error, ParseError, ParseErrorKind};
+pub use crate::parse::{ModePolicy, ParseOptions, TextParser, parse_bytes, parse_path, parse_reader};
+pub use crate::profile::{Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of};
+pub use crate::write::write_profile;
