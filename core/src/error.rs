@@ -78,7 +78,10 @@ impl fmt::Display for ParseErrorKind {
                 truncate(text)
             ),
             Negative { field, text } => {
-                write!(f, "invalid {field} {text:?}: expected a non-negative integer")
+                write!(
+                    f,
+                    "invalid {field} {text:?}: expected a non-negative integer"
+                )
             }
             OutOfRange { field, text, max } => write!(
                 f,
@@ -87,7 +90,11 @@ impl fmt::Display for ParseErrorKind {
             ),
             BlankFileName => write!(f, "expected a file name before ':'"),
             NonUtf8FileName => write!(f, "expected a UTF-8 file name"),
-            InconsistentNumStmt { first, first_line, now } => write!(
+            InconsistentNumStmt {
+                first,
+                first_line,
+                now,
+            } => write!(
                 f,
                 "inconsistent NumStmt: expected {first} as on line {first_line}, found {now}"
             ),
@@ -127,7 +134,11 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.path, self.line, self.column, self.kind)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path, self.line, self.column, self.kind
+        )
     }
 }
 
@@ -177,7 +188,10 @@ pub enum Error {
 impl Error {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<String>, source: io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

@@ -18,12 +18,24 @@ assert_eq!(out, b"mode: set\na.go:1.1,2.2 1 1\n");
 #![deny(missing_docs)]
 
 mod error;
+mod junit;
 mod mmap;
+mod ops;
 mod parse;
 mod profile;
+mod summary;
 mod write;
 
 pub use crate::error::{Conflict, Error, ParseError, ParseErrorKind};
-pub use crate::parse::{ModePolicy, ParseOptions, TextParser, parse_bytes, parse_path, parse_reader};
-pub use crate::profile::{Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of};
+pub use crate::junit::write_junit;
+pub use crate::ops::{
+    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, filter, path_regex, to_boolean,
+};
+pub use crate::parse::{
+    ModePolicy, ParseOptions, TextParser, parse_bytes, parse_path, parse_reader,
+};
+pub use crate::profile::{
+    Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of,
+};
+pub use crate::summary::{Row, Summary, summarize};
 pub use crate::write::write_profile;

@@ -45,7 +45,11 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { mode_policy: ModePolicy::Strict, parallel: true, mmap: true }
+        ParseOptions {
+            mode_policy: ModePolicy::Strict,
+            parallel: true,
+            mmap: true,
+        }
     }
 }
 
@@ -112,7 +116,9 @@ pub fn parse_path(path: &Path, opts: &ParseOptions) -> Result<Profile, Error> {
     }
     if !opts.mmap || meta.len() < PARALLEL_MIN as u64 {
         let mut data = Vec::with_capacity(meta.len() as usize + 1);
-        (&file).read_to_end(&mut data).map_err(|e| Error::io(name.as_ref(), e))?;
+        (&file)
+            .read_to_end(&mut data)
+            .map_err(|e| Error::io(name.as_ref(), e))?;
         return parse_bytes(&data, &name, opts);
     }
     let map = match crate::mmap::map(&file) {
@@ -195,7 +201,12 @@ impl TextParser {
     }
 
     fn error(&self, line: u64, column: u64, kind: ParseErrorKind) -> ParseError {
-        ParseError { path: self.path.clone(), line, column, kind }
+        ParseError {
+            path: self.path.clone(),
+            line,
+            column,
+            kind,
+        }
     }
 
     /// Parses `data`, which must end at a line boundary (or at the end of
@@ -276,7 +287,10 @@ impl TextParser {
             _ => Err(self.error(
                 line,
                 7,
-                ParseErrorKind::ModeClash { first: first.to_string(), now: now.to_string() },
+                ParseErrorKind::ModeClash {
+                    first: first.to_string(),
+                    now: now.to_string(),
+                },
             )),
         }
     }
@@ -305,7 +319,10 @@ impl TextParser {
                 self.index.insert(run.name.clone(), i);
                 self.files.push(FileState {
                     dirty: !run.sorted,
-                    prof: FileProfile { name: run.name, blocks: run.blocks },
+                    prof: FileProfile {
+                        name: run.name,
+                        blocks: run.blocks,
+                    },
                 });
                 self.last = Some(i);
             }
@@ -320,16 +337,21 @@ impl TextParser {
         let mut files = Vec::with_capacity(self.files.len());
         for mut f in self.files {
             if f.dirty {
-                normalize_blocks(&mut f.prof.blocks, is_set).map_err(|(line, kind)| ParseError {
-                    path: path.clone(),
-                    line: u64::from(line),
-                    column: 1,
-                    kind,
+                normalize_blocks(&mut f.prof.blocks, is_set).map_err(|(line, kind)| {
+                    ParseError {
+                        path: path.clone(),
+                        line: u64::from(line),
+                        column: 1,
+                        kind,
+                    }
                 })?;
             }
             files.push(f.prof);
         }
-        let mut p = Profile { mode: self.mode, files };
+        let mut p = Profile {
+            mode: self.mode,
+            files,
+        };
         p.sort_files();
         Ok(p)
     }
@@ -357,7 +379,11 @@ pub(crate) fn normalize_blocks(
                     },
                 ));
             }
-            prev.count = if is_set { prev.count | b.count } else { crate::add_counts(prev.count, b.count) };
+            prev.count = if is_set {
+                prev.count | b.count
+            } else {
+                crate::add_counts(prev.count, b.count)
+            };
         } else {
             blocks[w] = blocks[r];
             w += 1;
@@ -381,7 +407,11 @@ fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
 
 fn count_lines(data: &[u8]) -> u64 {
     let n = memchr::memchr_iter(b'\n', data).count() as u64;
-    if data.last().is_some_and(|&b| b != b'\n') { n + 1 } else { n }
+    if data.last().is_some_and(|&b| b != b'\n') {
+        n + 1
+    } else {
+        n
+    }
 }
 
 fn split_chunks(data: &[u8], parallel: bool) -> Vec<&[u8]> {
@@ -411,7 +441,10 @@ fn split_chunks(data: &[u8], parallel: bool) -> Vec<&[u8]> {
 /// Parses whole lines; `base` is the number of lines before this chunk.
 /// Returns the number of lines consumed.
 fn parse_chunk(data: &[u8], base: u64) -> (u64, Result<ChunkOut, LineError>) {
-    let mut out = ChunkOut { runs: Vec::new(), modes: Vec::new() };
+    let mut out = ChunkOut {
+        runs: Vec::new(),
+        modes: Vec::new(),
+    };
     let mut line_no = base;
     let mut rest = data;
     let mut cur: Option<Run> = None;
@@ -429,11 +462,19 @@ fn parse_chunk(data: &[u8], base: u64) -> (u64, Result<ChunkOut, LineError>) {
                 Err((column, kind)) => {
                     if let Some(m) = line.strip_prefix(b"mode: ") {
                         if !m.is_empty() {
-                            out.modes.push((line_no, String::from_utf8_lossy(m).into_owned()));
+                            out.modes
+                                .push((line_no, String::from_utf8_lossy(m).into_owned()));
                             continue;
                         }
                     }
-                    return (line_no - base, Err(LineError { line: line_no, column, kind }));
+                    return (
+                        line_no - base,
+                        Err(LineError {
+                            line: line_no,
+                            column,
+                            kind,
+                        }),
+                    );
                 }
             },
         };
@@ -452,7 +493,14 @@ fn parse_chunk(data: &[u8], base: u64) -> (u64, Result<ChunkOut, LineError>) {
                     Ok(s) => s.to_string(),
                     Err(_) => {
                         let kind = ParseErrorKind::NonUtf8FileName;
-                        return (line_no - base, Err(LineError { line: line_no, column: 1, kind }));
+                        return (
+                            line_no - base,
+                            Err(LineError {
+                                line: line_no,
+                                column: 1,
+                                kind,
+                            }),
+                        );
                     }
                 };
                 if let Some(done) = cur.take() {
@@ -460,7 +508,12 @@ fn parse_chunk(data: &[u8], base: u64) -> (u64, Result<ChunkOut, LineError>) {
                 }
                 let mut blocks = Vec::with_capacity(64);
                 blocks.push(block);
-                cur = Some(Run { name, first_line: line_no, blocks, sorted: true });
+                cur = Some(Run {
+                    name,
+                    first_line: line_no,
+                    blocks,
+                    sorted: true,
+                });
             }
         }
     }
@@ -548,11 +601,21 @@ fn slow_line(line: &[u8]) -> Result<(&[u8], Block), (u64, ParseErrorKind)> {
     let mut vals = [0u64; 6];
     for (k, &(sep, field)) in FIELDS.iter().enumerate() {
         let Some(at) = memchr::memrchr(sep, &line[..end]) else {
-            return Err((1, ParseErrorKind::MissingSeparator { sep: sep as char, field }));
+            return Err((
+                1,
+                ParseErrorKind::MissingSeparator {
+                    sep: sep as char,
+                    field,
+                },
+            ));
         };
         let text = &line[at + 1..end];
         let column = at as u64 + 2;
-        let max = if k == 0 { MAX_COUNT } else { u64::from(u32::MAX) };
+        let max = if k == 0 {
+            MAX_COUNT
+        } else {
+            u64::from(u32::MAX)
+        };
         vals[k] = go_atoi(text, field, max).map_err(|kind| (column, kind))?;
         end = at;
     }
@@ -586,20 +649,31 @@ fn go_atoi(text: &[u8], field: &'static str, max: u64) -> Result<u64, ParseError
     let mut v: u64 = 0;
     let mut overflow = false;
     for &d in digits {
-        match v.checked_mul(10).and_then(|x| x.checked_add(u64::from(d - b'0'))) {
+        match v
+            .checked_mul(10)
+            .and_then(|x| x.checked_add(u64::from(d - b'0')))
+        {
             Some(x) => v = x,
             None => overflow = true,
         }
     }
     // Go reports the range error before the sign check for huge negatives.
     if overflow || v > MAX_COUNT + u64::from(neg) {
-        return Err(ParseErrorKind::OutOfRange { field, text: s(), max });
+        return Err(ParseErrorKind::OutOfRange {
+            field,
+            text: s(),
+            max,
+        });
     }
     if neg && v != 0 {
         return Err(ParseErrorKind::Negative { field, text: s() });
     }
     if v > max {
-        return Err(ParseErrorKind::OutOfRange { field, text: s(), max });
+        return Err(ParseErrorKind::OutOfRange {
+            field,
+            text: s(),
+            max,
+        });
     }
     Ok(v)
 }
@@ -618,7 +692,8 @@ mod tests {
 
     #[test]
     fn basic_and_sorted() {
-        let p = parse("mode: count\nb.go:3.1,4.2 1 5\na.go:2.1,2.9 2 0\na.go:1.1,1.9 1 3\n").unwrap();
+        let p =
+            parse("mode: count\nb.go:3.1,4.2 1 5\na.go:2.1,2.9 2 0\na.go:1.1,1.9 1 3\n").unwrap();
         assert_eq!(p.mode, Some(Mode::Count));
         assert_eq!(p.files.len(), 2);
         assert_eq!(p.files[0].name, "a.go");
@@ -636,7 +711,8 @@ mod tests {
 
     #[test]
     fn crlf_blank_lines_and_repeated_mode() {
-        let p = parse("mode: count\r\na.go:1.1,1.9 1 3\r\n\r\nmode: count\na.go:1.1,1.9 1 4").unwrap();
+        let p =
+            parse("mode: count\r\na.go:1.1,1.9 1 3\r\n\r\nmode: count\na.go:1.1,1.9 1 4").unwrap();
         assert_eq!(p.files[0].blocks.len(), 1);
         assert_eq!(p.files[0].blocks[0].count, 7);
     }
@@ -671,7 +747,8 @@ mod tests {
         assert!(err("mode: set\na.go:1.1,1.9 1 9223372036854775808\n").contains("out of range"));
         assert!(err("mode: set\nmode: count\n").contains("t.out:2:7: mode \"count\" clashes"));
         assert!(
-            err("mode: set\na.go:1.1,1.9 1 1\nb.go:1.1,1 1\na.go:1.1,1.9 2 1\n").starts_with("t.out:3:")
+            err("mode: set\na.go:1.1,1.9 1 1\nb.go:1.1,1 1\na.go:1.1,1.9 2 1\n")
+                .starts_with("t.out:3:")
         );
         assert_eq!(
             err("mode: set\na.go:1.1,1.9 1 1\nb.go:1.1,1.2 1 1\na.go:1.1,1.9 2 1\n"),
@@ -681,7 +758,8 @@ mod tests {
 
     #[test]
     fn max_count_accepted() {
-        let p = parse("mode: count\na.go:1.1,1.9 1 9223372036854775807\na.go:1.1,1.9 1 5\n").unwrap();
+        let p =
+            parse("mode: count\na.go:1.1,1.9 1 9223372036854775807\na.go:1.1,1.9 1 5\n").unwrap();
         assert_eq!(p.files[0].blocks[0].count, MAX_COUNT);
     }
 
@@ -694,7 +772,10 @@ mod tests {
 
     #[test]
     fn upgrade_policy() {
-        let opts = ParseOptions { mode_policy: ModePolicy::Upgrade, ..Default::default() };
+        let opts = ParseOptions {
+            mode_policy: ModePolicy::Upgrade,
+            ..Default::default()
+        };
         let p = parse_bytes(b"mode: set\na.go:1.1,1.2 1 1\nmode: count\n", "x", &opts).unwrap();
         assert_eq!(p.mode, Some(Mode::Count));
     }
@@ -704,13 +785,26 @@ mod tests {
         let mut s = String::from("mode: count\n");
         for f in 0..3000 {
             for b in 0..20 {
-                s.push_str(&format!("pkg/f{f}.go:{}.2,{}.3 {} {}\n", b + 1, b + 1, b % 3, (f * b) % 7));
+                s.push_str(&format!(
+                    "pkg/f{f}.go:{}.2,{}.3 {} {}\n",
+                    b + 1,
+                    b + 1,
+                    b % 3,
+                    (f * b) % 7
+                ));
             }
         }
         // Also a file split across the input.
         s.push_str("pkg/f0.go:100.1,100.2 1 1\n");
-        let seq = parse_bytes(s.as_bytes(), "x", &ParseOptions { parallel: false, ..Default::default() })
-            .unwrap();
+        let seq = parse_bytes(
+            s.as_bytes(),
+            "x",
+            &ParseOptions {
+                parallel: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let par = parse_bytes(s.as_bytes(), "x", &ParseOptions::default()).unwrap();
         assert_eq!(seq, par);
         let streamed = parse_reader(s.as_bytes(), "x", &ParseOptions::default()).unwrap();

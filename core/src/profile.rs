@@ -65,7 +65,11 @@ impl Mode {
     /// saturates at [`MAX_COUNT`] otherwise.
     #[inline]
     pub fn combine(&self, a: u64, b: u64) -> u64 {
-        if self.is_set() { a | b } else { add_counts(a, b) }
+        if self.is_set() {
+            a | b
+        } else {
+            add_counts(a, b)
+        }
     }
 }
 
@@ -216,7 +220,10 @@ pub struct Profile {
 impl Profile {
     /// An empty profile with the given mode.
     pub fn new(mode: Option<Mode>) -> Profile {
-        Profile { mode, files: Vec::new() }
+        Profile {
+            mode,
+            files: Vec::new(),
+        }
     }
 
     /// Number of blocks in all files.

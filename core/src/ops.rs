@@ -1,0 +1,476 @@
+//! Combining profiles: merge, aggregate, diff and filter.
+
+use std::collections::HashSet;
+
+use regex::Regex;
+
+use crate::error::{Conflict, Error};
+use crate::parse::ModePolicy;
+use crate::profile::{Block, FileProfile, Mode, Profile, add_counts};
+
+/// What `merge` does when two inputs describe a source file differently
+/// (typically profiles built from different versions of the source).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Stop with an error, as gopherage does.
+    #[default]
+    Error,
+    /// Keep the version seen first, drop the disagreeing input's blocks for
+    /// that file, and report it.
+    Report,
+    /// Leave the file out of the output altogether, and report it.
+    SkipFile,
+}
+
+/// How counts of matching blocks combine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Combine {
+    /// By mode: OR for `set`, a saturating sum otherwise.
+    #[default]
+    ByMode,
+    /// Always a saturating sum (used by `aggregate`, whose counts are
+    /// numbers of profiles).
+    Sum,
+}
+
+/// Options for [`Merger`].
+#[derive(Clone, Debug, Default)]
+pub struct MergeOptions {
+    /// Inputs with different modes: error, or take the highest.
+    pub mode_policy: ModePolicy,
+    /// Inputs that disagree about a file.
+    pub on_conflict: OnConflict,
+    /// How counts combine.
+    pub combine: Combine,
+}
+
+/// Folds profiles into one, one input at a time, so only the accumulated
+/// result and the input being added are in memory.
+#[derive(Debug)]
+pub struct Merger {
+    opts: MergeOptions,
+    acc: Profile,
+    /// The input whose mode is in force.
+    mode_from: String,
+    inputs: Vec<String>,
+    conflicts: Vec<Conflict>,
+    skipped: HashSet<String>,
+}
+
+impl Merger {
+    /// An empty merger.
+    pub fn new(opts: MergeOptions) -> Merger {
+        Merger {
+            opts,
+            acc: Profile::new(None),
+            mode_from: String::new(),
+            inputs: Vec::new(),
+            conflicts: Vec::new(),
+            skipped: HashSet::new(),
+        }
+    }
+
+    /// Adds the profile read from `input`.
+    pub fn add(&mut self, input: &str, p: Profile) -> Result<(), Error> {
+        let mode = resolve_mode(
+            self.opts.mode_policy,
+            (&self.mode_from, self.acc.mode.as_ref()),
+            (input, p.mode.as_ref()),
+        )?;
+        if mode != self.acc.mode {
+            if self.acc.mode.is_none() || p.mode == mode {
+                self.mode_from = input.to_string();
+            }
+            self.acc.mode = mode;
+        }
+        let is_set = matches!(self.opts.combine, Combine::ByMode)
+            && self.acc.mode.as_ref().is_some_and(Mode::is_set);
+        let first_input = if self.inputs.is_empty() {
+            String::new()
+        } else if self.inputs.len() == 1 {
+            self.inputs[0].clone()
+        } else {
+            format!("{} (and {} more)", self.inputs[0], self.inputs.len() - 1)
+        };
+        let acc_files = std::mem::take(&mut self.acc.files);
+        let mut out = Vec::with_capacity(acc_files.len().max(p.files.len()));
+        let mut a = acc_files.into_iter().peekable();
+        let mut b = p.files.into_iter().peekable();
+        loop {
+            let ord = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => x.name.cmp(&y.name),
+            };
+            match ord {
+                std::cmp::Ordering::Less => out.push(a.next().expect("peeked")),
+                std::cmp::Ordering::Greater => {
+                    let f = b.next().expect("peeked");
+                    if !self.skipped.contains(&f.name) {
+                        out.push(f);
+                    }
+                }
+                std::cmp::Ordering::Equal => {
+                    let mut fa = a.next().expect("peeked");
+                    let fb = b.next().expect("peeked");
+                    match check_same_layout(&fa, &fb) {
+                        Ok(()) => {
+                            for (x, y) in fa.blocks.iter_mut().zip(&fb.blocks) {
+                                x.count = if is_set {
+                                    x.count | y.count
+                                } else {
+                                    add_counts(x.count, y.count)
+                                };
+                            }
+                            out.push(fa);
+                        }
+                        Err((line, reason)) => {
+                            let c = Conflict {
+                                file: fa.name.clone(),
+                                first_input: first_input.clone(),
+                                second_input: input.to_string(),
+                                line,
+                                reason,
+                            };
+                            match self.opts.on_conflict {
+                                OnConflict::Error => return Err(Error::Conflict(Box::new(c))),
+                                OnConflict::Report => out.push(fa),
+                                OnConflict::SkipFile => {
+                                    self.skipped.insert(fa.name.clone());
+                                }
+                            }
+                            self.conflicts.push(c);
+                        }
+                    }
+                }
+            }
+        }
+        self.acc.files = out;
+        self.inputs.push(input.to_string());
+        Ok(())
+    }
+
+    /// The merged profile and the conflicts met on the way.
+    pub fn finish(self) -> (Profile, Vec<Conflict>) {
+        (self.acc, self.conflicts)
+    }
+}
+
+/// Decides the mode of two combined inputs; `None` means "no mode line".
+fn resolve_mode(
+    policy: ModePolicy,
+    (first_path, first): (&str, Option<&Mode>),
+    (second_path, second): (&str, Option<&Mode>),
+) -> Result<Option<Mode>, Error> {
+    match (first, second) {
+        (None, m) | (m, None) => Ok(m.cloned()),
+        (Some(a), Some(b)) if a == b => Ok(Some(a.clone())),
+        (Some(a), Some(b)) => match (policy, a.rank(), b.rank()) {
+            (ModePolicy::Upgrade, Some(x), Some(y)) => {
+                Ok(Some(if y > x { b.clone() } else { a.clone() }))
+            }
+            _ => Err(Error::ModeMismatch {
+                first_path: first_path.to_string(),
+                first_mode: a.to_string(),
+                second_path: second_path.to_string(),
+                second_mode: b.to_string(),
+            }),
+        },
+    }
+}
+
+/// gopherage's `ensureProfilesMatch`, minus the name and mode checks done by
+/// the callers: the same number of blocks and the same ranges and
+/// statement counts, block by block.
+fn check_same_layout(a: &FileProfile, b: &FileProfile) -> Result<(), (Option<u32>, String)> {
+    if a.blocks.len() != b.blocks.len() {
+        let line = b.blocks.first().map(|x| x.src_line).filter(|&l| l > 0);
+        return Err((
+            line,
+            format!(
+                "different number of blocks ({} vs {})",
+                a.blocks.len(),
+                b.blocks.len()
+            ),
+        ));
+    }
+    for (i, (x, y)) in a.blocks.iter().zip(&b.blocks).enumerate() {
+        if !x.same_shape(y) {
+            let line = Some(y.src_line).filter(|&l| l > 0);
+            return Err((
+                line,
+                format!("block #{i} differs: {} vs {}", describe(x), describe(y)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn describe(b: &Block) -> String {
+    format!(
+        "{}.{},{}.{} with {} statement(s)",
+        b.start_line, b.start_col, b.end_line, b.end_col, b.num_stmt
+    )
+}
+
+/// Clamps every count to 0 or 1: the first step of `aggregate`.
+pub fn to_boolean(p: &mut Profile) {
+    for f in &mut p.files {
+        for b in &mut f.blocks {
+            b.count = u64::from(b.count > 0);
+        }
+    }
+}
+
+/// What `diff` does with a block whose count went down (the component
+/// restarted between the two snapshots and its counters were reset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RestartPolicy {
+    /// Write 0: nothing is known to have run in between.
+    #[default]
+    Clamp,
+    /// Write the after count: everything since the restart ran in between.
+    After,
+    /// Stop with an error naming the block.
+    Error,
+}
+
+/// `after - before`, block by block, for two snapshots of the same program.
+///
+/// Like gopherage, both profiles must hold the same files with the same
+/// blocks; the output has the before profile's layout. Counts that went
+/// down are handled by `policy` instead of becoming negative.
+pub fn diff(
+    before: (&str, Profile),
+    after: (&str, &Profile),
+    mode_policy: ModePolicy,
+    policy: RestartPolicy,
+) -> Result<Profile, Error> {
+    let (bname, mut before) = before;
+    let (aname, after) = after;
+    let mode = resolve_mode(
+        mode_policy,
+        (bname, before.mode.as_ref()),
+        (aname, after.mode.as_ref()),
+    )?;
+    if before.files.len() != after.files.len() {
+        return Err(Error::Invalid(format!(
+            "{bname} and {aname} have different numbers of files ({} vs {})",
+            before.files.len(),
+            after.files.len()
+        )));
+    }
+    for (fb, fa) in before.files.iter_mut().zip(&after.files) {
+        let conflict = |line, reason| {
+            Error::Conflict(Box::new(Conflict {
+                file: fb.name.clone(),
+                first_input: bname.to_string(),
+                second_input: aname.to_string(),
+                line,
+                reason,
+            }))
+        };
+        if fb.name != fa.name {
+            return Err(conflict(
+                fa.blocks.first().map(|b| b.src_line),
+                format!(
+                    "file names differ at this position ({} vs {})",
+                    fb.name, fa.name
+                ),
+            ));
+        }
+        check_same_layout(fb, fa).map_err(|(l, r)| conflict(l, r))?;
+        for (x, y) in fb.blocks.iter_mut().zip(&fa.blocks) {
+            x.count = if y.count >= x.count {
+                y.count - x.count
+            } else {
+                match policy {
+                    RestartPolicy::Clamp => 0,
+                    RestartPolicy::After => y.count,
+                    RestartPolicy::Error => {
+                        return Err(Error::Invalid(format!(
+                            "{aname}:{}:1: count of {}:{} went down from {} to {} \
+                             (the program restarted?); use --restart-policy=clamp or after",
+                            y.src_line,
+                            fb.name,
+                            describe(y),
+                            x.count,
+                            y.count
+                        )));
+                    }
+                }
+            };
+            x.src_line = y.src_line;
+        }
+    }
+    before.mode = mode;
+    Ok(before)
+}
+
+/// Compiles gopherage-style path patterns into one unanchored regex,
+/// `(p1)|(p2)|…`. No patterns means "no filter".
+pub fn path_regex(patterns: &[String]) -> Result<Option<Regex>, Error> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let joined = patterns
+        .iter()
+        .map(|p| format!("({p})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    Regex::new(&joined)
+        .map(Some)
+        .map_err(|e| Error::Invalid(format!("invalid path pattern: {e}")))
+}
+
+/// Keeps files whose name matches `include` (if given), then drops those
+/// matching `exclude` (if given). Whole files are kept or dropped.
+pub fn filter(p: &mut Profile, include: Option<&Regex>, exclude: Option<&Regex>) {
+    p.files.retain(|f| {
+        include.is_none_or(|re| re.is_match(&f.name))
+            && exclude.is_none_or(|re| !re.is_match(&f.name))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ParseOptions, parse_bytes};
+
+    fn p(s: &str) -> Profile {
+        parse_bytes(s.as_bytes(), "t", &ParseOptions::default()).unwrap()
+    }
+
+    fn merge(inputs: &[&str], opts: MergeOptions) -> Result<(Profile, Vec<Conflict>), Error> {
+        let mut m = Merger::new(opts);
+        for (i, s) in inputs.iter().enumerate() {
+            m.add(&format!("in{i}"), p(s))?;
+        }
+        Ok(m.finish())
+    }
+
+    #[test]
+    fn merge_sums_and_unions() {
+        let (out, c) = merge(
+            &[
+                "mode: count\na.go:1.1,1.2 1 2\n",
+                "mode: count\na.go:1.1,1.2 1 3\nb.go:1.1,1.2 1 1\n",
+            ],
+            MergeOptions::default(),
+        )
+        .unwrap();
+        assert!(c.is_empty());
+        assert_eq!(out.files.len(), 2);
+        assert_eq!(out.files[0].blocks[0].count, 5);
+    }
+
+    #[test]
+    fn merge_set_is_or() {
+        let (out, _) = merge(
+            &[
+                "mode: set\na.go:1.1,1.2 1 1\n",
+                "mode: set\na.go:1.1,1.2 1 1\n",
+            ],
+            Default::default(),
+        )
+        .unwrap();
+        assert_eq!(out.files[0].blocks[0].count, 1);
+    }
+
+    #[test]
+    fn merge_saturates() {
+        let big = "mode: count\na.go:1.1,1.2 1 9223372036854775807\n";
+        let (out, _) = merge(&[big, big], Default::default()).unwrap();
+        assert_eq!(out.files[0].blocks[0].count, crate::MAX_COUNT);
+    }
+
+    #[test]
+    fn merge_mode_mismatch_and_upgrade() {
+        let a = "mode: set\na.go:1.1,1.2 1 1\n";
+        let b = "mode: count\nb.go:1.1,1.2 1 4\n";
+        let e = merge(&[a, b], Default::default()).unwrap_err().to_string();
+        assert!(
+            e.contains("in0 has mode \"set\" but in1 has mode \"count\""),
+            "{e}"
+        );
+        let opts = MergeOptions {
+            mode_policy: ModePolicy::Upgrade,
+            ..Default::default()
+        };
+        let (out, _) = merge(&[a, b], opts).unwrap();
+        assert_eq!(out.mode, Some(Mode::Count));
+    }
+
+    #[test]
+    fn merge_conflicts() {
+        let a = "mode: count\na.go:1.1,1.2 1 1\nb.go:1.1,1.2 1 1\n";
+        let b = "mode: count\na.go:1.1,1.3 1 1\nb.go:1.1,1.2 1 1\n";
+        let e = merge(&[a, b], Default::default()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "in1:2:1: cannot combine a.go with in0: block #0 differs: \
+             1.1,1.2 with 1 statement(s) vs 1.1,1.3 with 1 statement(s)"
+        );
+        let opts = MergeOptions {
+            on_conflict: OnConflict::Report,
+            ..Default::default()
+        };
+        let (out, c) = merge(&[a, b], opts).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(out.files[0].blocks[0].count, 1);
+        assert_eq!(out.files[1].blocks[0].count, 2);
+        let opts = MergeOptions {
+            on_conflict: OnConflict::SkipFile,
+            ..Default::default()
+        };
+        let (out, c) = merge(&[a, b, a], opts).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(out.files.len(), 1);
+        assert_eq!(out.files[0].name, "b.go");
+    }
+
+    #[test]
+    fn diff_clamps_restarts() {
+        let before = p("mode: count\na.go:1.1,1.2 1 5\na.go:2.1,2.2 1 1\n");
+        let after = p("mode: count\na.go:1.1,1.2 1 2\na.go:2.1,2.2 1 4\n");
+        let d = diff(
+            ("b", before.clone()),
+            ("a", &after),
+            ModePolicy::Strict,
+            RestartPolicy::Clamp,
+        )
+        .unwrap();
+        assert_eq!(d.files[0].blocks[0].count, 0);
+        assert_eq!(d.files[0].blocks[1].count, 3);
+        let d = diff(
+            ("b", before.clone()),
+            ("a", &after),
+            ModePolicy::Strict,
+            RestartPolicy::After,
+        )
+        .unwrap();
+        assert_eq!(d.files[0].blocks[0].count, 2);
+        let e = diff(
+            ("b", before),
+            ("a", &after),
+            ModePolicy::Strict,
+            RestartPolicy::Error,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("a:2:1: count of a.go:1.1,1.2"), "{e}");
+    }
+
+    #[test]
+    fn filter_include_then_exclude() {
+        let mut x = p(
+            "mode: set\nk8s.io/a/cmd/x.go:1.1,1.2 1 1\nk8s.io/a/pkg/zz_generated.go:1.1,1.2 1 1\nk8s.io/a/pkg/y.go:1.1,1.2 1 1\n",
+        );
+        let inc = path_regex(&["pkg/".into()]).unwrap();
+        let exc = path_regex(&["zz_generated".into(), "nomatch".into()]).unwrap();
+        filter(&mut x, inc.as_ref(), exc.as_ref());
+        assert_eq!(x.files.len(), 1);
+        assert_eq!(x.files[0].name, "k8s.io/a/pkg/y.go");
+    }
+}
