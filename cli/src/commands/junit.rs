@@ -1,0 +1,28 @@
+//! `junit`.
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::input::{InputArgs, load};
+
+#[derive(Args, Debug)]
+pub struct JunitArgs {
+    /// The profile to summarise (`-` for stdin).
+    file: String,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+    /// Rows below this ratio (0 to 1) get a <failure>.
+    #[arg(short, long, default_value_t = 0.8)]
+    threshold: f32,
+}
+
+pub fn run(input: &InputArgs, a: JunitArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&a.threshold) {
+        anyhow::bail!("coverage threshold must be a float number between 0 to 1, inclusively");
+    }
+    let p = load(&a.file, &input.parse_options())?;
+    let mut out = crate::output::Output::create(&a.output)?;
+    covlens_core::write_junit(&mut out, &p, a.threshold)?;
+    out.commit()
+}

@@ -1,0 +1,30 @@
+//! One module per subcommand.
+
+pub mod convert;
+pub mod diff;
+pub mod filter;
+pub mod func;
+pub mod html;
+pub mod junit;
+pub mod merge;
+pub mod metadata;
+pub mod summary;
+
+use anyhow::Result;
+use covlens_core::Profile;
+
+/// gopherage refuses to write a profile with no files; so do we, and no
+/// output file is created.
+pub fn non_empty(p: Profile) -> Result<Profile> {
+    if p.files.is_empty() {
+        anyhow::bail!("can't write an empty profile");
+    }
+    Ok(p)
+}
+
+/// Writes a profile to `-o`.
+pub fn write_profile_to(path: &str, p: &Profile) -> Result<()> {
+    let mut out = crate::output::Output::create(path)?;
+    covlens_core::write_profile(&mut out, p)?;
+    out.commit()
+}

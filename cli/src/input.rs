@@ -1,0 +1,47 @@
+//! Loading profiles named on the command line.
+
+use std::path::Path;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use covlens_core::{ModePolicy, ParseOptions, Profile};
+
+/// Options shared by every command that reads profiles.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Read files with read(2) instead of memory-mapping them.
+    #[arg(long, global = true)]
+    pub no_mmap: bool,
+    /// Inputs (or `mode:` lines) with different modes: fail, or combine at
+    /// the highest mode (set < count < atomic).
+    #[arg(long, value_enum, default_value_t = ModePolicyArg::Strict, global = true)]
+    pub mode_policy: ModePolicyArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModePolicyArg {
+    Strict,
+    Upgrade,
+}
+
+impl InputArgs {
+    pub fn parse_options(&self) -> ParseOptions {
+        ParseOptions {
+            mode_policy: self.mode_policy(),
+            mmap: !self.no_mmap,
+            ..ParseOptions::default()
+        }
+    }
+
+    pub fn mode_policy(&self) -> ModePolicy {
+        match self.mode_policy {
+            ModePolicyArg::Strict => ModePolicy::Strict,
+            ModePolicyArg::Upgrade => ModePolicy::Upgrade,
+        }
+    }
+}
+
+/// Reads one profile; `-` is standard input.
+pub fn load(path: &str, opts: &ParseOptions) -> Result<Profile> {
+    Ok(covlens_core::parse_path(Path::new(path), opts)?)
+}

@@ -1,0 +1,110 @@
+//! Output files that appear whole or not at all.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// Where a command writes: stdout (`-`) or a file written through a temp
+/// file in the same directory and renamed into place on success, so a
+/// failed run never leaves a half-written or empty output behind.
+pub enum Output {
+    Stdout(BufWriter<io::Stdout>),
+    File {
+        tmp: tempfile::NamedTempFile,
+        dest: PathBuf,
+        buf: Vec<u8>,
+    },
+}
+
+impl Output {
+    pub fn create(path: &str) -> Result<Output> {
+        if path == "-" {
+            return Ok(Output::Stdout(BufWriter::with_capacity(
+                1 << 16,
+                io::stdout(),
+            )));
+        }
+        let dest = PathBuf::from(path);
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".covlens-")
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        Ok(Output::File {
+            tmp,
+            dest,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Flushes and, for files, renames the temp file into place.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Output::Stdout(mut w) => w.flush().context("cannot write to standard output"),
+            Output::File { mut tmp, dest, buf } => {
+                tmp.write_all(&buf)
+                    .with_context(|| format!("cannot write {}", dest.display()))?;
+                tmp.as_file().sync_all().ok();
+                persist(tmp, &dest)
+            }
+        }
+    }
+}
+
+fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> Result<()> {
+    let perm = fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let _ = fs::set_permissions(tmp.path(), perm);
+    tmp.persist(dest)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok(())
+}
+
+impl Write for Output {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Stdout(w) => w.write(data),
+            Output::File { tmp, buf, .. } => {
+                // Batch small writes; large ones go straight to the file.
+                if buf.len() + data.len() > (1 << 20) {
+                    tmp.write_all(buf)?;
+                    buf.clear();
+                    if data.len() > (1 << 19) {
+                        return tmp.write(data);
+                    }
+                }
+                buf.extend_from_slice(data);
+                Ok(data.len())
+            }
+        }
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut d = data;
+        while !d.is_empty() {
+            let n = self.write(d)?;
+            d = &d[n..];
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.flush(),
+            Output::File { .. } => Ok(()),
+        }
+    }
+}
+
+/// Writes `data` to `path` atomically (used for side outputs such as JSON
+/// reports).
+pub fn write_file(path: &str, data: &[u8]) -> Result<()> {
+    let mut o = Output::create(path)?;
+    o.write_all(data)?;
+    o.commit()
+}
