@@ -11,6 +11,9 @@ use anyhow::{Context, Result};
 /// failed run never leaves a half-written or empty output behind.
 pub enum Output {
     Stdout(BufWriter<io::Stdout>),
+    /// An existing non-regular file (`/dev/null`, a FIFO, a terminal):
+    /// written in place, never replaced.
+    Special(BufWriter<fs::File>),
     File {
         tmp: tempfile::NamedTempFile,
         dest: PathBuf,
@@ -27,6 +30,15 @@ impl Output {
             )));
         }
         let dest = PathBuf::from(path);
+        if let Ok(meta) = fs::metadata(&dest) {
+            if !meta.is_file() && !meta.is_dir() {
+                let f = fs::OpenOptions::new()
+                    .write(true)
+                    .open(&dest)
+                    .with_context(|| format!("cannot open {}", dest.display()))?;
+                return Ok(Output::Special(BufWriter::with_capacity(1 << 16, f)));
+            }
+        }
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -46,10 +58,10 @@ impl Output {
     pub fn commit(self) -> Result<()> {
         match self {
             Output::Stdout(mut w) => w.flush().context("cannot write to standard output"),
+            Output::Special(mut w) => w.flush().context("cannot write output"),
             Output::File { mut tmp, dest, buf } => {
                 tmp.write_all(&buf)
                     .with_context(|| format!("cannot write {}", dest.display()))?;
-                tmp.as_file().sync_all().ok();
                 persist(tmp, &dest)
             }
         }
@@ -69,6 +81,7 @@ impl Write for Output {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         match self {
             Output::Stdout(w) => w.write(data),
+            Output::Special(w) => w.write(data),
             Output::File { tmp, buf, .. } => {
                 // Batch small writes; large ones go straight to the file.
                 if buf.len() + data.len() > (1 << 20) {
@@ -96,6 +109,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.flush(),
+            Output::Special(w) => w.flush(),
             Output::File { .. } => Ok(()),
         }
     }

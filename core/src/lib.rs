@@ -32,7 +32,8 @@ pub use crate::ops::{
     Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, filter, path_regex, to_boolean,
 };
 pub use crate::parse::{
-    ModePolicy, ParseOptions, TextParser, parse_bytes, parse_path, parse_reader,
+    BlockPool, ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path,
+    parse_path_raw, parse_reader,
 };
 pub use crate::profile::{
     Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of,

@@ -2,10 +2,11 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
 use regex::Regex;
 
 use crate::error::{Conflict, Error};
-use crate::parse::ModePolicy;
+use crate::parse::{BlockPool, ModePolicy, RawFile, RawProfile, abs_line};
 use crate::profile::{Block, FileProfile, Mode, Profile, add_counts};
 
 /// What `merge` does when two inputs describe a source file differently
@@ -85,13 +86,7 @@ impl Merger {
         }
         let is_set = matches!(self.opts.combine, Combine::ByMode)
             && self.acc.mode.as_ref().is_some_and(Mode::is_set);
-        let first_input = if self.inputs.is_empty() {
-            String::new()
-        } else if self.inputs.len() == 1 {
-            self.inputs[0].clone()
-        } else {
-            format!("{} (and {} more)", self.inputs[0], self.inputs.len() - 1)
-        };
+        let first_input = self.first_input();
         let acc_files = std::mem::take(&mut self.acc.files);
         let mut out = Vec::with_capacity(acc_files.len().max(p.files.len()));
         let mut a = acc_files.into_iter().peekable();
@@ -151,6 +146,130 @@ impl Merger {
         Ok(())
     }
 
+    /// Adds a profile as parsed by [`parse_path_raw`](crate::parse_path_raw).
+    ///
+    /// An input in Go's canonical order (almost all of them) is combined
+    /// straight from the parser's buffers, with no per-file copies; the
+    /// rest go through [`RawProfile::into_profile`]. The parser's buffers
+    /// go back to `pool` for the next input.
+    pub fn add_raw(&mut self, raw: RawProfile, pool: &mut BlockPool) -> Result<(), Error> {
+        let path = raw.path.clone();
+        let res = self.add_raw_inner(&raw);
+        raw.recycle(pool);
+        match res? {
+            Some(p) => self.add(&path, p),
+            None => Ok(()),
+        }
+    }
+
+    /// Combines a canonical input in place, or returns the profile to add
+    /// the ordinary way.
+    fn add_raw_inner(&mut self, raw: &RawProfile) -> Result<Option<Profile>, Error> {
+        let Some(files) = raw.canonical_files() else {
+            return Ok(Some(raw.to_profile()?));
+        };
+        if self.acc.files.is_empty() {
+            // Nothing to combine with: take the files as they are.
+            let files = files.par_iter().map(RawFile::to_file_profile).collect();
+            return Ok(Some(Profile {
+                mode: raw.mode.clone(),
+                files,
+            }));
+        }
+        let input = raw.path.as_str();
+        let mode = resolve_mode(
+            self.opts.mode_policy,
+            (&self.mode_from, self.acc.mode.as_ref()),
+            (input, raw.mode.as_ref()),
+        )?;
+        if mode != self.acc.mode {
+            if self.acc.mode.is_none() || raw.mode == mode {
+                self.mode_from = input.to_string();
+            }
+            self.acc.mode = mode;
+        }
+        let is_set = matches!(self.opts.combine, Combine::ByMode)
+            && self.acc.mode.as_ref().is_some_and(Mode::is_set);
+        let first_input = self.first_input();
+        // Pair each accumulated file with the input's file of that name
+        // (both sorted); files only in the input are added afterwards.
+        let mut pair: Vec<Option<usize>> = vec![None; self.acc.files.len()];
+        let mut pending_new: Vec<FileProfile> = Vec::new();
+        let mut ai = 0usize;
+        for (ri, rf) in files.iter().enumerate() {
+            while ai < self.acc.files.len() && self.acc.files[ai].name.as_str() < rf.name {
+                ai += 1;
+            }
+            if ai < self.acc.files.len() && self.acc.files[ai].name == rf.name {
+                pair[ai] = Some(ri);
+            } else if !self.skipped.contains(rf.name) {
+                pending_new.push(rf.to_file_profile());
+            }
+        }
+        // Check and add file by file, in parallel; a file that does not
+        // match is left unchanged and reported.
+        let results: Vec<Option<(Option<u32>, String)>> = self
+            .acc
+            .files
+            .par_iter_mut()
+            .zip(pair.par_iter())
+            .map(|(fa, p)| {
+                let rf = &files[(*p)?];
+                if let Err(e) = check_raw_layout(fa, rf) {
+                    return Some(e);
+                }
+                let mut k = 0;
+                for &(_, bs) in rf.pieces() {
+                    for (x, y) in fa.blocks[k..k + bs.len()].iter_mut().zip(bs) {
+                        x.count = if is_set {
+                            x.count | y.count
+                        } else {
+                            add_counts(x.count, y.count)
+                        };
+                    }
+                    k += bs.len();
+                }
+                None
+            })
+            .collect();
+        for (i, r) in results.into_iter().enumerate() {
+            let Some((line, reason)) = r else { continue };
+            let c = Conflict {
+                file: self.acc.files[i].name.clone(),
+                first_input: first_input.clone(),
+                second_input: input.to_string(),
+                line,
+                reason,
+            };
+            match self.opts.on_conflict {
+                OnConflict::Error => return Err(Error::Conflict(Box::new(c))),
+                OnConflict::Report => {}
+                OnConflict::SkipFile => {
+                    self.skipped.insert(c.file.clone());
+                }
+            }
+            self.conflicts.push(c);
+        }
+        if !self.skipped.is_empty() {
+            let skipped = &self.skipped;
+            self.acc.files.retain(|f| !skipped.contains(&f.name));
+        }
+        if !pending_new.is_empty() {
+            self.acc.files.extend(pending_new);
+            self.acc.files.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        self.inputs.push(input.to_string());
+        Ok(None)
+    }
+
+    fn first_input(&self) -> String {
+        match self.inputs.len() {
+            0 => String::new(),
+            1 => self.inputs[0].clone(),
+            n => format!("{} (and {} more)", self.inputs[0], n - 1),
+        }
+    }
+
     /// The merged profile and the conflicts met on the way.
     pub fn finish(self) -> (Profile, Vec<Conflict>) {
         (self.acc, self.conflicts)
@@ -203,6 +322,34 @@ fn check_same_layout(a: &FileProfile, b: &FileProfile) -> Result<(), (Option<u32
                 format!("block #{i} differs: {} vs {}", describe(x), describe(y)),
             ));
         }
+    }
+    Ok(())
+}
+
+/// [`check_same_layout`] against a file still in the parser's buffers.
+fn check_raw_layout(a: &FileProfile, b: &RawFile<'_>) -> Result<(), (Option<u32>, String)> {
+    let n = b.len();
+    if a.blocks.len() != n {
+        let line = b
+            .pieces()
+            .find_map(|(base, bs)| bs.first().map(|x| abs_line(*base, x.src_line)));
+        return Err((
+            line,
+            format!("different number of blocks ({} vs {})", a.blocks.len(), n),
+        ));
+    }
+    let mut k = 0;
+    for &(base, bs) in b.pieces() {
+        for (x, y) in a.blocks[k..k + bs.len()].iter().zip(bs) {
+            if !x.same_shape(y) {
+                let i = k + bs.iter().position(|z| std::ptr::eq(z, y)).unwrap_or(0);
+                return Err((
+                    Some(abs_line(base, y.src_line)),
+                    format!("block #{i} differs: {} vs {}", describe(x), describe(y)),
+                ));
+            }
+        }
+        k += bs.len();
     }
     Ok(())
 }

@@ -55,9 +55,9 @@ impl Default for ParseOptions {
 
 /// Inputs below this size are parsed on one thread.
 const PARALLEL_MIN: usize = 1 << 20;
-/// Mapped files are parsed in windows of this size, and each window's pages
-/// are released afterwards, so a large input never sits whole in memory.
-const WINDOW: usize = 32 << 20;
+/// Mapped files are parsed in windows of this size, each mapped on its own
+/// and unmapped afterwards, so a large input never sits whole in memory.
+const WINDOW: usize = 8 << 20;
 /// Streams are read in pieces of this size.
 const STREAM_BUF: usize = 4 << 20;
 
@@ -69,7 +69,40 @@ pub fn parse_bytes(data: &[u8], name: &str, opts: &ParseOptions) -> Result<Profi
 }
 
 /// Parses a text profile from a stream (a pipe, stdin, a socket).
-pub fn parse_reader<R: Read>(mut r: R, name: &str, opts: &ParseOptions) -> Result<Profile, Error> {
+pub fn parse_reader<R: Read>(r: R, name: &str, opts: &ParseOptions) -> Result<Profile, Error> {
+    Ok(raw_from_reader(r, name, opts, &mut BlockPool::default())?.into_profile()?)
+}
+
+/// Parses the text profile at `path`; `-` reads standard input.
+///
+/// Regular files are memory-mapped (unless `opts.mmap` is off); anything
+/// else is read as a stream. Files that another process may still be
+/// rewriting must not be passed here with `mmap` on: truncation under a map
+/// kills the process with SIGBUS.
+pub fn parse_path(path: &Path, opts: &ParseOptions) -> Result<Profile, Error> {
+    Ok(parse_path_raw(path, opts, &mut BlockPool::default())?.into_profile()?)
+}
+
+/// Block buffers kept between inputs, so merging many large profiles does
+/// not fault in fresh memory for every one of them.
+#[derive(Debug, Default)]
+pub struct BlockPool(Vec<Vec<Block>>);
+
+impl BlockPool {
+    fn take(&mut self, min_capacity: usize) -> Vec<Block> {
+        let mut v = self.0.pop().unwrap_or_default();
+        v.clear();
+        v.reserve(min_capacity);
+        v
+    }
+}
+
+fn raw_from_reader<R: Read>(
+    mut r: R,
+    name: &str,
+    opts: &ParseOptions,
+    pool: &mut BlockPool,
+) -> Result<RawProfile, Error> {
     let mut p = TextParser::new(name, opts.clone());
     let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BUF);
     let mut filled = 0usize;
@@ -83,66 +116,90 @@ pub fn parse_reader<R: Read>(mut r: R, name: &str, opts: &ParseOptions) -> Resul
             Err(e) => return Err(Error::io(name, e)),
         };
         if n == 0 {
-            p.feed(&buf[..filled])?;
+            p.feed_pooled(&buf[..filled], pool)?;
             break;
         }
         filled += n;
         // Feed every complete line; keep the partial last one.
         if let Some(nl) = memchr::memrchr(b'\n', &buf[filled - n..filled]) {
             let cut = filled - n + nl + 1;
-            p.feed(&buf[..cut])?;
+            p.feed_pooled(&buf[..cut], pool)?;
             buf.copy_within(cut..filled, 0);
             filled -= cut;
         }
     }
-    Ok(p.finish()?)
+    Ok(p.into_raw())
 }
 
-/// Parses the text profile at `path`; `-` reads standard input.
+/// Like [`parse_path`], but returns the parsed lines before they are
+/// grouped into files, drawing block buffers from `pool`. [`Merger`]
+/// combines such a [`RawProfile`] into its result without copying it when
+/// the input is in the canonical order Go writes.
 ///
-/// Regular files are memory-mapped (unless `opts.mmap` is off); anything
-/// else is read as a stream. Files that another process may still be
-/// rewriting must not be passed here with `mmap` on: truncation under a map
-/// kills the process with SIGBUS.
-pub fn parse_path(path: &Path, opts: &ParseOptions) -> Result<Profile, Error> {
+/// [`Merger`]: crate::Merger
+pub fn parse_path_raw(
+    path: &Path,
+    opts: &ParseOptions,
+    pool: &mut BlockPool,
+) -> Result<RawProfile, Error> {
     let name = path.to_string_lossy();
     if path.as_os_str() == "-" {
-        return parse_reader(io::stdin().lock(), "-", opts);
+        return raw_from_reader(io::stdin().lock(), "-", opts, pool);
     }
     let file = File::open(path).map_err(|e| Error::io(name.as_ref(), e))?;
     let meta = file.metadata().map_err(|e| Error::io(name.as_ref(), e))?;
     if !meta.is_file() {
-        return parse_reader(file, &name, opts);
+        if meta.is_dir() {
+            return Err(Error::io(
+                name.as_ref(),
+                io::Error::other("is a directory, expected a text coverage profile"),
+            ));
+        }
+        return raw_from_reader(file, &name, opts, pool);
     }
-    if !opts.mmap || meta.len() < PARALLEL_MIN as u64 {
-        let mut data = Vec::with_capacity(meta.len() as usize + 1);
+    let len = meta.len();
+    if !opts.mmap || len < PARALLEL_MIN as u64 {
+        let mut data = Vec::with_capacity(len as usize + 1);
         (&file)
             .read_to_end(&mut data)
             .map_err(|e| Error::io(name.as_ref(), e))?;
-        return parse_bytes(&data, &name, opts);
+        let mut p = TextParser::new(&name, opts.clone());
+        p.feed_pooled(&data, pool)?;
+        return Ok(p.into_raw());
     }
-    let map = match crate::mmap::map(&file) {
-        Ok(m) => m,
-        // Some filesystems cannot map; reading is always possible.
-        Err(_) => return parse_reader(file, &name, opts),
-    };
     let mut p = TextParser::new(&name, opts.clone());
-    let data: &[u8] = &map;
-    let mut start = 0;
-    while start < data.len() {
-        let mut end = (start + WINDOW).min(data.len());
-        if end < data.len() {
-            end = match memchr::memchr(b'\n', &data[end..]) {
-                Some(i) => end + i + 1,
-                None => data.len(),
-            };
-        }
-        p.feed(&data[start..end])?;
-        crate::mmap::release(&map, start, end - start);
-        start = end;
+    let mut pos: u64 = 0;
+    while pos < len {
+        // Map from the page holding `pos`; parse up to the last newline.
+        let page_start = pos & !(crate::mmap::PAGE - 1);
+        let end = (page_start + WINDOW as u64).min(len);
+        let map = match crate::mmap::map_window(&file, page_start, (end - page_start) as usize) {
+            Ok(m) => m,
+            // Some filesystems cannot map; reading is always possible.
+            Err(_) if pos == 0 => return raw_from_reader(file, &name, opts, pool),
+            Err(e) => return Err(Error::io(name.as_ref(), e)),
+        };
+        let data = &map[(pos - page_start) as usize..];
+        let cut = if end == len {
+            data.len()
+        } else {
+            match memchr::memrchr(b'\n', data) {
+                Some(i) => i + 1,
+                // A single line longer than a window: map the rest at once.
+                None => {
+                    drop(map);
+                    let map =
+                        crate::mmap::map_window(&file, page_start, (len - page_start) as usize)
+                            .map_err(|e| Error::io(name.as_ref(), e))?;
+                    p.feed_pooled(&map[(pos - page_start) as usize..], pool)?;
+                    break;
+                }
+            }
+        };
+        p.feed_pooled(&data[..cut], pool)?;
+        pos += cut as u64;
     }
-    drop(map);
-    Ok(p.finish()?)
+    Ok(p.into_raw())
 }
 
 /// An incremental parser: feed it whole lines, then call
@@ -151,35 +208,206 @@ pub struct TextParser {
     path: String,
     opts: ParseOptions,
     mode: Option<Mode>,
-    mode_line: u64,
     /// Lines consumed so far.
     line: u64,
-    files: Vec<FileState>,
-    index: HashMap<String, usize>,
-    last: Option<usize>,
+    parts: Vec<Part>,
 }
 
-struct FileState {
-    prof: FileProfile,
-    /// Blocks may be out of order or repeated; sort and combine at the end.
-    dirty: bool,
+/// The parsed lines of one piece of the input, in input order.
+#[derive(Debug)]
+struct Part {
+    /// Lines before this part; block `src_line`s are relative to it.
+    line_base: u64,
+    blocks: Vec<Block>,
+    runs: Vec<Run>,
 }
 
-/// Blocks of consecutive lines naming the same file.
+/// Consecutive lines naming the same file.
+#[derive(Debug)]
 struct Run {
     name: String,
-    first_line: u64,
-    blocks: Vec<Block>,
+    start: usize,
+    end: usize,
     /// Keys strictly increasing within the run.
     sorted: bool,
 }
 
+/// A profile as read, before blocks are grouped per file: see
+/// [`parse_path_raw`].
+#[derive(Debug)]
+pub struct RawProfile {
+    pub(crate) path: String,
+    pub(crate) mode: Option<Mode>,
+    parts: Vec<Part>,
+}
+
+/// One file of a canonical [`RawProfile`]: its name and its blocks, which
+/// may be spread over a few slices (one per part it spans).
+pub(crate) struct RawFile<'a> {
+    pub(crate) name: &'a str,
+    /// (line base, blocks); most files have exactly one piece.
+    first: (u64, &'a [Block]),
+    more: Vec<(u64, &'a [Block])>,
+}
+
+impl<'a> RawFile<'a> {
+    pub(crate) fn pieces(&self) -> impl Iterator<Item = &(u64, &'a [Block])> {
+        std::iter::once(&self.first).chain(self.more.iter())
+    }
+
+    fn last_block(&self) -> Option<&Block> {
+        self.more.last().unwrap_or(&self.first).1.last()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.pieces().map(|(_, b)| b.len()).sum()
+    }
+
+    /// Copies the blocks out, with absolute source lines.
+    pub(crate) fn to_file_profile(&self) -> FileProfile {
+        let mut blocks = Vec::with_capacity(self.len());
+        for &(base, bs) in self.pieces() {
+            blocks.extend(bs.iter().map(|b| {
+                let mut b = *b;
+                b.src_line = abs_line(base, b.src_line);
+                b
+            }));
+        }
+        FileProfile {
+            name: self.name.to_string(),
+            blocks,
+        }
+    }
+}
+
+#[inline]
+pub(crate) fn abs_line(base: u64, rel: u32) -> u32 {
+    u32::try_from(base + u64::from(rel)).unwrap_or(u32::MAX)
+}
+
+impl RawProfile {
+    /// The input's name.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The files sorted by name if the input is canonical: each file's
+    /// lines contiguous, its blocks in increasing position order with no
+    /// repeats, as Go writes profiles (files themselves may come in any
+    /// order, as in concatenated per-package profiles).
+    pub(crate) fn canonical_files(&self) -> Option<Vec<RawFile<'_>>> {
+        let mut files: Vec<RawFile<'_>> = Vec::new();
+        for part in &self.parts {
+            for run in &part.runs {
+                if !run.sorted {
+                    return None;
+                }
+                let blocks = &part.blocks[run.start..run.end];
+                match files.last_mut() {
+                    // A file split across two parts.
+                    Some(f) if f.name == run.name => {
+                        if f.last_block().is_some_and(|l| l.key() >= blocks[0].key()) {
+                            return None;
+                        }
+                        f.more.push((part.line_base, blocks));
+                    }
+                    _ => files.push(RawFile {
+                        name: &run.name,
+                        first: (part.line_base, blocks),
+                        more: Vec::new(),
+                    }),
+                }
+            }
+        }
+        if !files.windows(2).all(|w| w[0].name < w[1].name) {
+            files.sort_unstable_by(|a, b| a.name.cmp(b.name));
+            // A name seen twice means the file's lines were not contiguous.
+            if files.windows(2).any(|w| w[0].name == w[1].name) {
+                return None;
+            }
+        }
+        Some(files)
+    }
+
+    /// Groups, sorts and combines the blocks into a [`Profile`].
+    pub fn into_profile(self) -> Result<Profile, ParseError> {
+        self.to_profile()
+    }
+
+    /// Like [`into_profile`](RawProfile::into_profile), leaving the buffers
+    /// for [`recycle`](RawProfile::recycle).
+    pub fn to_profile(&self) -> Result<Profile, ParseError> {
+        if let Some(files) = self.canonical_files() {
+            let files = files.par_iter().map(RawFile::to_file_profile).collect();
+            return Ok(Profile {
+                mode: self.mode.clone(),
+                files,
+            });
+        }
+        let is_set = self.mode.as_ref().is_some_and(Mode::is_set);
+        let mut files: Vec<FileProfile> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for part in &self.parts {
+            for run in &part.runs {
+                let i = *index.entry(run.name.as_str()).or_insert_with(|| {
+                    files.push(FileProfile {
+                        name: run.name.clone(),
+                        blocks: Vec::new(),
+                    });
+                    files.len() - 1
+                });
+                files[i]
+                    .blocks
+                    .extend(part.blocks[run.start..run.end].iter().map(|b| {
+                        let mut b = *b;
+                        b.src_line = abs_line(part.line_base, b.src_line);
+                        b
+                    }));
+            }
+        }
+        for f in &mut files {
+            normalize_blocks(&mut f.blocks, is_set).map_err(|(line, kind)| ParseError {
+                path: self.path.clone(),
+                line: u64::from(line),
+                column: 1,
+                kind,
+            })?;
+        }
+        let mut p = Profile {
+            mode: self.mode.clone(),
+            files,
+        };
+        p.sort_files();
+        Ok(p)
+    }
+
+    /// Clamps every count to 0 or 1 (the first step of `aggregate`).
+    pub fn to_boolean(&mut self) {
+        for part in &mut self.parts {
+            for b in &mut part.blocks {
+                b.count = u64::from(b.count > 0);
+            }
+        }
+    }
+
+    /// Returns the block buffers to `pool` for the next input.
+    pub fn recycle(self, pool: &mut BlockPool) {
+        for part in self.parts {
+            if part.blocks.capacity() > 0 {
+                pool.0.push(part.blocks);
+            }
+        }
+    }
+}
+
 struct ChunkOut {
-    runs: Vec<Run>,
+    part: Part,
+    lines: u64,
     modes: Vec<(u64, String)>,
 }
 
 struct LineError {
+    /// Line within the chunk (1-based).
     line: u64,
     column: u64,
     kind: ParseErrorKind,
@@ -192,11 +420,8 @@ impl TextParser {
             path: path.to_string(),
             opts,
             mode: None,
-            mode_line: 0,
             line: 0,
-            files: Vec::new(),
-            index: HashMap::new(),
-            last: None,
+            parts: Vec::new(),
         }
     }
 
@@ -211,7 +436,11 @@ impl TextParser {
 
     /// Parses `data`, which must end at a line boundary (or at the end of
     /// the input).
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), ParseError> {
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), ParseError> {
+        self.feed_pooled(data, &mut BlockPool::default())
+    }
+
+    fn feed_pooled(&mut self, mut data: &[u8], pool: &mut BlockPool) -> Result<(), ParseError> {
         // The first non-blank line must be the mode line.
         while self.mode.is_none() && !data.is_empty() {
             let (line, rest) = split_line(data);
@@ -223,7 +452,6 @@ impl TextParser {
             match line.strip_prefix(b"mode: ") {
                 Some(m) if !m.is_empty() => {
                     self.mode = Some(Mode::from_name(&String::from_utf8_lossy(m)));
-                    self.mode_line = self.line;
                 }
                 _ => {
                     let text = String::from_utf8_lossy(line).into_owned();
@@ -235,38 +463,36 @@ impl TextParser {
             return Ok(());
         }
         let chunks = split_chunks(data, self.opts.parallel);
-        let base = self.line;
-        let results: Vec<(u64, Result<ChunkOut, LineError>)> = if chunks.len() == 1 {
-            let (lines, out) = parse_chunk(chunks[0], base);
-            vec![(lines, out)]
-        } else {
-            // Line numbers of each chunk come from a newline count first, so
-            // errors and diagnostics carry absolute lines.
-            let counts: Vec<u64> = chunks.par_iter().map(|c| count_lines(c)).collect();
-            let mut bases = Vec::with_capacity(chunks.len());
-            let mut acc = base;
-            for c in &counts {
-                bases.push(acc);
-                acc += c;
-            }
+        // Room for the shortest plausible lines; untouched capacity costs
+        // address space only.
+        let bufs: Vec<Vec<Block>> = chunks
+            .iter()
+            .map(|c| pool.take(c.len() / 24 + 16))
+            .collect();
+        let results: Vec<Result<ChunkOut, LineError>> = if chunks.len() == 1 {
             chunks
-                .par_iter()
-                .zip(bases.par_iter())
-                .map(|(c, &b)| parse_chunk(c, b))
+                .into_iter()
+                .zip(bufs)
+                .map(|(c, b)| parse_chunk(c, b))
+                .collect()
+        } else {
+            chunks
+                .into_par_iter()
+                .zip(bufs)
+                .map(|(c, b)| parse_chunk(c, b))
                 .collect()
         };
-        for (lines, res) in results {
-            let out = match res {
+        for res in results {
+            let mut out = match res {
                 Ok(out) => out,
-                Err(e) => return Err(self.error(e.line, e.column, e.kind)),
+                Err(e) => return Err(self.error(self.line + e.line, e.column, e.kind)),
             };
-            for (line, m) in out.modes {
-                self.mode_line_again(line, &m)?;
+            for (line, m) in std::mem::take(&mut out.modes) {
+                self.mode_line_again(self.line + line, &m)?;
             }
-            for run in out.runs {
-                self.attach(run)?;
-            }
-            self.line += lines;
+            out.part.line_base = self.line;
+            self.line += out.lines;
+            self.parts.push(out.part);
         }
         Ok(())
     }
@@ -295,65 +521,18 @@ impl TextParser {
         }
     }
 
-    fn attach(&mut self, run: Run) -> Result<(), ParseError> {
-        let idx = match self.last {
-            Some(i) if self.files[i].prof.name == run.name => Some(i),
-            _ => self.index.get(&run.name).copied(),
-        };
-        match idx {
-            Some(i) => {
-                let f = &mut self.files[i];
-                let in_order = match (f.prof.blocks.last(), run.blocks.first()) {
-                    (Some(a), Some(b)) => a.key() < b.key(),
-                    _ => true,
-                };
-                if !run.sorted || !in_order {
-                    f.dirty = true;
-                }
-                f.prof.blocks.extend_from_slice(&run.blocks);
-                self.last = Some(i);
-            }
-            None => {
-                let _ = run.first_line;
-                let i = self.files.len();
-                self.index.insert(run.name.clone(), i);
-                self.files.push(FileState {
-                    dirty: !run.sorted,
-                    prof: FileProfile {
-                        name: run.name,
-                        blocks: run.blocks,
-                    },
-                });
-                self.last = Some(i);
-            }
+    /// Everything fed so far, not yet grouped per file.
+    pub fn into_raw(self) -> RawProfile {
+        RawProfile {
+            path: self.path,
+            mode: self.mode,
+            parts: self.parts,
         }
-        Ok(())
     }
 
     /// Sorts and combines what was fed into a [`Profile`].
     pub fn finish(self) -> Result<Profile, ParseError> {
-        let is_set = self.mode.as_ref().is_some_and(Mode::is_set);
-        let path = self.path;
-        let mut files = Vec::with_capacity(self.files.len());
-        for mut f in self.files {
-            if f.dirty {
-                normalize_blocks(&mut f.prof.blocks, is_set).map_err(|(line, kind)| {
-                    ParseError {
-                        path: path.clone(),
-                        line: u64::from(line),
-                        column: 1,
-                        kind,
-                    }
-                })?;
-            }
-            files.push(f.prof);
-        }
-        let mut p = Profile {
-            mode: self.mode,
-            files,
-        };
-        p.sort_files();
-        Ok(p)
+        self.into_raw().into_profile()
     }
 }
 
@@ -405,15 +584,6 @@ fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
     (line, rest)
 }
 
-fn count_lines(data: &[u8]) -> u64 {
-    let n = memchr::memchr_iter(b'\n', data).count() as u64;
-    if data.last().is_some_and(|&b| b != b'\n') {
-        n + 1
-    } else {
-        n
-    }
-}
-
 fn split_chunks(data: &[u8], parallel: bool) -> Vec<&[u8]> {
     let threads = rayon::current_num_threads();
     if !parallel || threads <= 1 || data.len() < PARALLEL_MIN {
@@ -438,16 +608,16 @@ fn split_chunks(data: &[u8], parallel: bool) -> Vec<&[u8]> {
     out
 }
 
-/// Parses whole lines; `base` is the number of lines before this chunk.
-/// Returns the number of lines consumed.
-fn parse_chunk(data: &[u8], base: u64) -> (u64, Result<ChunkOut, LineError>) {
-    let mut out = ChunkOut {
-        runs: Vec::new(),
-        modes: Vec::new(),
-    };
-    let mut line_no = base;
+/// Parses whole lines into `blocks`; line numbers are relative to the chunk.
+fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineError> {
+    let mut runs: Vec<Run> = Vec::new();
+    let mut modes = Vec::new();
+    let mut line_no: u64 = 0;
     let mut rest = data;
-    let mut cur: Option<Run> = None;
+    // The current run's name, compared with every line's.
+    let mut cur: &[u8] = &[];
+    let mut sorted = true;
+    let mut run_start = 0usize;
     while !rest.is_empty() {
         let (line, r) = split_line(rest);
         rest = r;
@@ -462,65 +632,87 @@ fn parse_chunk(data: &[u8], base: u64) -> (u64, Result<ChunkOut, LineError>) {
                 Err((column, kind)) => {
                     if let Some(m) = line.strip_prefix(b"mode: ") {
                         if !m.is_empty() {
-                            out.modes
-                                .push((line_no, String::from_utf8_lossy(m).into_owned()));
+                            modes.push((line_no, String::from_utf8_lossy(m).into_owned()));
                             continue;
                         }
                     }
-                    return (
-                        line_no - base,
-                        Err(LineError {
-                            line: line_no,
-                            column,
-                            kind,
-                        }),
-                    );
+                    return Err(LineError {
+                        line: line_no,
+                        column,
+                        kind,
+                    });
                 }
             },
         };
         block.src_line = u32::try_from(line_no).unwrap_or(u32::MAX);
-        match &mut cur {
-            Some(run) if run.name.as_bytes() == name => {
-                if let Some(last) = run.blocks.last() {
-                    if last.key() >= block.key() {
-                        run.sorted = false;
-                    }
+        if same_bytes(name, cur) && !runs.is_empty() {
+            if let Some(last) = blocks.last() {
+                if last.key() >= block.key() {
+                    sorted = false;
                 }
-                run.blocks.push(block);
             }
-            _ => {
-                let name = match std::str::from_utf8(name) {
-                    Ok(s) => s.to_string(),
-                    Err(_) => {
-                        let kind = ParseErrorKind::NonUtf8FileName;
-                        return (
-                            line_no - base,
-                            Err(LineError {
-                                line: line_no,
-                                column: 1,
-                                kind,
-                            }),
-                        );
-                    }
-                };
-                if let Some(done) = cur.take() {
-                    out.runs.push(done);
-                }
-                let mut blocks = Vec::with_capacity(64);
-                blocks.push(block);
-                cur = Some(Run {
-                    name,
-                    first_line: line_no,
-                    blocks,
-                    sorted: true,
+        } else {
+            let Ok(s) = std::str::from_utf8(name) else {
+                return Err(LineError {
+                    line: line_no,
+                    column: 1,
+                    kind: ParseErrorKind::NonUtf8FileName,
                 });
+            };
+            if let Some(prev) = runs.last_mut() {
+                prev.end = blocks.len();
+                prev.sorted = sorted;
             }
+            run_start = blocks.len();
+            sorted = true;
+            runs.push(Run {
+                name: s.to_string(),
+                start: run_start,
+                end: run_start,
+                sorted: true,
+            });
+            cur = name;
         }
+        blocks.push(block);
     }
-    if let Some(done) = cur.take() {
-        out.runs.push(done);
+    if let Some(prev) = runs.last_mut() {
+        prev.end = blocks.len();
+        prev.sorted = sorted;
     }
-    (line_no - base, Ok(out))
+    let _ = run_start;
+    Ok(ChunkOut {
+        part: Part {
+            line_base: 0,
+            blocks,
+            runs,
+        },
+        lines: line_no,
+        modes,
+    })
+}
+
+/// Byte equality, inlined: names are short and almost always equal to the
+/// previous line's, where a libc call costs more than the comparison.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    // Paths differ near the end (file00001 vs file00002): compare the
+    // tail first.
+    if ca.remainder() != cb.remainder() {
+        return false;
+    }
+    if a.len() >= 8 && a[a.len() - 8..] != b[b.len() - 8..] {
+        return false;
+    }
+    ca.all(|x| {
+        let y = cb.next().expect("same length");
+        u64::from_ne_bytes(x.try_into().expect("8 bytes"))
+            == u64::from_ne_bytes(y.try_into().expect("8 bytes"))
+    })
 }
 
 /// Reads up to `max_digits` decimal digits backwards from `*i`.

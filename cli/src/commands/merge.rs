@@ -2,9 +2,11 @@
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use covlens_core::{Combine, MergeOptions, Merger, OnConflict};
+use std::path::Path;
 
-use crate::input::{InputArgs, load};
+use covlens_core::{BlockPool, Combine, MergeOptions, Merger, OnConflict, parse_path_raw};
+
+use crate::input::InputArgs;
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
@@ -53,8 +55,13 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
     };
     let popts = input.parse_options();
     let mut m = Merger::new(opts);
+    let mut pool = BlockPool::default();
     for f in &a.files {
-        m.add(f, load(f, &popts)?)?;
+        let t = std::time::Instant::now();
+        let raw = parse_path_raw(Path::new(f), &popts, &mut pool)?;
+        let t1 = t.elapsed();
+        m.add_raw(raw, &mut pool)?;
+        tracing::debug!(input = %f, parse = ?t1, merge = ?(t.elapsed() - t1), "merged");
     }
     let (p, conflicts) = m.finish();
     if matches!(on_conflict, OnConflict::Report) {
@@ -66,7 +73,10 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
         let json = serde_json::to_vec_pretty(&serde_json::json!({ "conflicts": conflicts }))?;
         crate::output::write_file(path, &json)?;
     }
-    super::write_profile_to(&a.output, &super::non_empty(p)?)
+    let t = std::time::Instant::now();
+    super::write_profile_to(&a.output, &super::non_empty(p)?)?;
+    tracing::debug!(write = ?t.elapsed(), "written");
+    Ok(())
 }
 
 pub fn run_aggregate(input: &InputArgs, a: AggregateArgs) -> Result<()> {
@@ -77,10 +87,11 @@ pub fn run_aggregate(input: &InputArgs, a: AggregateArgs) -> Result<()> {
     };
     let popts = input.parse_options();
     let mut m = Merger::new(opts);
+    let mut pool = BlockPool::default();
     for f in &a.files {
-        let mut p = load(f, &popts)?;
-        covlens_core::to_boolean(&mut p);
-        m.add(f, p)?;
+        let mut raw = parse_path_raw(Path::new(f), &popts, &mut pool)?;
+        raw.to_boolean();
+        m.add_raw(raw, &mut pool)?;
     }
     let (p, _) = m.finish();
     super::write_profile_to(&a.output, &super::non_empty(p)?)
