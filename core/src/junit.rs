@@ -6,7 +6,7 @@
 //! order, and a directory's total counts only files under `dir/`, not files
 //! of sibling directories that share a name prefix (`pkg/ab` in `pkg/a`).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::profile::{Counts, Profile, package_of};
@@ -38,27 +38,31 @@ pub fn write_junit<W: Write>(w: &mut W, p: &Profile, threshold: f32) -> io::Resu
     for (name, c) in &files {
         case(&mut out, name, ratio(*c), threshold);
     }
-    let dirs: BTreeSet<&str> = files.iter().map(|(n, _)| package_of(n)).collect();
-    for dir in dirs {
-        let mut c = Counts::default();
-        for (name, fc) in &files {
-            if in_dir(name, dir) {
+    // Each file adds to every listed directory above it: O(files x depth).
+    let mut dirs: BTreeMap<&str, Counts> = files
+        .iter()
+        .map(|(n, _)| (package_of(n), Counts::default()))
+        .collect();
+    for (name, fc) in &files {
+        for (i, ch) in name.char_indices() {
+            if ch == '/' {
+                let dir = if i == 0 { "/" } else { &name[..i] };
+                if let Some(c) = dirs.get_mut(dir) {
+                    c.add(*fc);
+                }
+            }
+        }
+        if !name.contains('/') {
+            if let Some(c) = dirs.get_mut(".") {
                 c.add(*fc);
             }
         }
-        case(&mut out, dir, ratio(c), threshold);
+    }
+    for (dir, c) in &dirs {
+        case(&mut out, dir, ratio(*c), threshold);
     }
     out.push_str("\n</testsuite>");
     w.write_all(out.as_bytes())
-}
-
-/// Whether `name` is in `dir` or below it.
-fn in_dir(name: &str, dir: &str) -> bool {
-    match dir {
-        "." => !name.contains('/'),
-        "/" => name.starts_with('/'),
-        _ => name.len() > dir.len() && name.starts_with(dir) && name.as_bytes()[dir.len()] == b'/',
-    }
 }
 
 fn case(out: &mut String, name: &str, ratio: f32, threshold: f32) {
