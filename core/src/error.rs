@@ -142,6 +142,8 @@ impl fmt::Display for ParseError {
     }
 }
 
+impl std::error::Error for ParseError {}
+
 /// Errors of the core library.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

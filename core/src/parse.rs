@@ -239,6 +239,8 @@ pub struct RawProfile {
     pub(crate) path: String,
     pub(crate) mode: Option<Mode>,
     parts: Vec<Part>,
+    /// Counts are to be clamped to 0/1 once repeated blocks are combined.
+    boolean: bool,
 }
 
 /// One file of a canonical [`RawProfile`]: its name and its blocks, which
@@ -372,6 +374,11 @@ impl RawProfile {
                 column: 1,
                 kind,
             })?;
+            if self.boolean {
+                for b in &mut f.blocks {
+                    b.count = u64::from(b.count > 0);
+                }
+            }
         }
         let mut p = Profile {
             mode: self.mode.clone(),
@@ -382,11 +389,18 @@ impl RawProfile {
     }
 
     /// Clamps every count to 0 or 1 (the first step of `aggregate`).
+    ///
+    /// Repeated blocks (a `-coverpkg` profile lists a block once per test
+    /// binary) are combined first, so each input counts once per block.
     pub fn to_boolean(&mut self) {
-        for part in &mut self.parts {
-            for b in &mut part.blocks {
-                b.count = u64::from(b.count > 0);
+        if self.canonical_files().is_some() {
+            for part in &mut self.parts {
+                for b in &mut part.blocks {
+                    b.count = u64::from(b.count > 0);
+                }
             }
+        } else {
+            self.boolean = true;
         }
     }
 
@@ -527,6 +541,7 @@ impl TextParser {
             path: self.path,
             mode: self.mode,
             parts: self.parts,
+            boolean: false,
         }
     }
 
@@ -695,24 +710,27 @@ fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineErro
 /// previous line's, where a libc call costs more than the comparison.
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().expect("8 bytes"));
     // Paths differ near the end (file00001 vs file00002): compare the
-    // tail first.
-    if ca.remainder() != cb.remainder() {
+    // last word first.
+    if word(a, n - 8) != word(b, n - 8) {
         return false;
     }
-    if a.len() >= 8 && a[a.len() - 8..] != b[b.len() - 8..] {
-        return false;
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
     }
-    ca.all(|x| {
-        let y = cb.next().expect("same length");
-        u64::from_ne_bytes(x.try_into().expect("8 bytes"))
-            == u64::from_ne_bytes(y.try_into().expect("8 bytes"))
-    })
+    true
 }
 
 /// Reads up to `max_digits` decimal digits backwards from `*i`.

@@ -89,6 +89,9 @@ pub fn run_aggregate(input: &InputArgs, a: AggregateArgs) -> Result<()> {
     let mut m = Merger::new(opts);
     let mut pool = BlockPool::default();
     for f in &a.files {
+        // to_boolean combines an input's own repeated blocks (a
+        // `-coverpkg` profile lists a block once per test binary) before
+        // clamping, so each input counts once per block.
         let mut raw = parse_path_raw(Path::new(f), &popts, &mut pool)?;
         raw.to_boolean();
         m.add_raw(raw, &mut pool)?;
