@@ -634,6 +634,22 @@ fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineErro
     let mut sorted = true;
     let mut run_start = 0usize;
     while !rest.is_empty() {
+        // Fast path: the line names the current file. Compare the name
+        // once, then read the numbers forwards up to the line end, so the
+        // name's bytes are not scanned a second time looking for '\n'.
+        let n = cur.len();
+        if !runs.is_empty() && rest.len() > n && rest[n] == b':' && same_bytes(&rest[..n], cur) {
+            if let Some((mut block, used)) = fast_tail(&rest[n + 1..]) {
+                line_no += 1;
+                block.src_line = u32::try_from(line_no).unwrap_or(u32::MAX);
+                if blocks.last().is_some_and(|l| l.key() >= block.key()) {
+                    sorted = false;
+                }
+                blocks.push(block);
+                rest = &rest[n + 1 + used..];
+                continue;
+            }
+        }
         let (line, r) = split_line(rest);
         rest = r;
         line_no += 1;
@@ -731,6 +747,70 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         i += 8;
     }
     true
+}
+
+/// Reads `sl.sc,el.ec n c` and the line end (`\n`, `\r\n` or the end of
+/// the data) forwards; returns the block and the bytes consumed. `None`
+/// for anything unusual, which then goes the general way.
+#[inline(always)]
+fn fast_tail(t: &[u8]) -> Option<(Block, usize)> {
+    let mut i = 0;
+    let start_line = fdigits(t, &mut i, 9)? as u32;
+    fexpect(t, &mut i, b'.')?;
+    let start_col = fdigits(t, &mut i, 9)? as u32;
+    fexpect(t, &mut i, b',')?;
+    let end_line = fdigits(t, &mut i, 9)? as u32;
+    fexpect(t, &mut i, b'.')?;
+    let end_col = fdigits(t, &mut i, 9)? as u32;
+    fexpect(t, &mut i, b' ')?;
+    let num_stmt = fdigits(t, &mut i, 9)? as u32;
+    fexpect(t, &mut i, b' ')?;
+    let count = fdigits(t, &mut i, 18)?;
+    match t.get(i) {
+        None => {}
+        Some(b'\n') => i += 1,
+        Some(b'\r') if t.get(i + 1) == Some(&b'\n') => i += 2,
+        Some(b'\r') if i + 1 == t.len() => i += 1,
+        _ => return None,
+    }
+    let block = Block {
+        start_line,
+        start_col,
+        end_line,
+        end_col,
+        num_stmt,
+        src_line: 0,
+        count,
+    };
+    Some((block, i))
+}
+
+#[inline(always)]
+fn fdigits(t: &[u8], i: &mut usize, max_digits: usize) -> Option<u64> {
+    let start = *i;
+    let mut v = 0u64;
+    while let Some(&c) = t.get(*i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        if *i - start == max_digits {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+        *i += 1;
+    }
+    if *i == start { None } else { Some(v) }
+}
+
+#[inline(always)]
+fn fexpect(t: &[u8], i: &mut usize, c: u8) -> Option<()> {
+    if t.get(*i) == Some(&c) {
+        *i += 1;
+        Some(())
+    } else {
+        None
+    }
 }
 
 /// Reads up to `max_digits` decimal digits backwards from `*i`.
