@@ -1071,6 +1071,24 @@ mod tests {
     }
 
     #[test]
+    fn to_boolean_combines_repeats_first() {
+        let mut pool = BlockPool::default();
+        let mut p = TextParser::new("x", ParseOptions::default());
+        p.feed(b"mode: count\na.go:1.1,1.2 1 3\nb.go:1.1,1.2 1 0\na.go:1.1,1.2 1 2\n").unwrap();
+        let mut raw = p.into_raw();
+        raw.to_boolean();
+        let prof = raw.to_profile().unwrap();
+        assert_eq!(prof.files[0].blocks[0].count, 1);
+        raw.recycle(&mut pool);
+        let mut p = TextParser::new("y", ParseOptions::default());
+        p.feed(b"mode: count\na.go:1.1,1.2 1 3\na.go:2.1,2.2 1 0\n").unwrap();
+        let mut raw = p.into_raw();
+        raw.to_boolean();
+        let prof = raw.into_profile().unwrap();
+        assert_eq!((prof.files[0].blocks[0].count, prof.files[0].blocks[1].count), (1, 0));
+    }
+
+    #[test]
     fn parallel_equals_sequential() {
         let mut s = String::from("mode: count\n");
         for f in 0..3000 {
