@@ -41,7 +41,30 @@ impl InputArgs {
     }
 }
 
-/// Reads one profile; `-` is standard input.
+/// Reads one profile; `-` is standard input, and a directory is read as
+/// Go binary coverage data (a GOCOVERDIR).
 pub fn load(path: &str, opts: &ParseOptions) -> Result<Profile> {
+    if is_covdata_dir(path) {
+        return load_covdata(path, opts.mode_policy);
+    }
     Ok(covlens_core::parse_path(Path::new(path), opts)?)
+}
+
+/// Whether `path` names a directory, to be read as GOCOVERDIR data.
+pub fn is_covdata_dir(path: &str) -> bool {
+    path != "-" && Path::new(path).is_dir()
+}
+
+/// Reads a GOCOVERDIR as a profile (newest snapshot per process; pods
+/// with different modes need `--mode-policy=upgrade`).
+fn load_covdata(dir: &str, mode_policy: ModePolicy) -> Result<Profile> {
+    let opts = covlens_core::covdata::ReadOptions {
+        mode_policy,
+        ..Default::default()
+    };
+    let data = covlens_core::covdata::read_dirs(&[dir], &opts)?;
+    if data.report().pods == 0 {
+        eprintln!("covlens: warning: {dir}: no applicable files found in input directory");
+    }
+    Ok(data.to_profile()?)
 }

@@ -49,6 +49,9 @@ enum Command {
     Summary(commands::summary::SummaryArgs),
     /// Convert a profile to LCOV, Cobertura XML or JSON.
     Convert(commands::convert::ConvertArgs),
+    /// Read Go binary coverage directories (GOCOVERDIR) like `go tool covdata`.
+    #[command(subcommand)]
+    Covdata(commands::covdata::CovdataCommand),
 }
 
 fn main() -> ExitCode {
@@ -56,7 +59,7 @@ fn main() -> ExitCode {
         .with_writer(io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("COVLENS_LOG"))
         .init();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(commands::covdata::normalize_args(std::env::args_os()));
     let result = match cli.command {
         Command::Merge(a) => commands::merge::run_merge(&cli.input, a),
         Command::Aggregate(a) => commands::merge::run_aggregate(&cli.input, a),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Func(a) => commands::func::run(&cli.input, a),
         Command::Summary(a) => commands::summary::run(&cli.input, a),
         Command::Convert(a) => commands::convert::run(&cli.input, a),
+        Command::Covdata(c) => commands::covdata::run(&cli.input, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -178,6 +178,10 @@ pub enum Error {
     /// Two profiles describe the same source file differently.
     #[error("{0}")]
     Conflict(Box<Conflict>),
+    /// A binary coverage file (GOCOVERDIR) is truncated, corrupt or does
+    /// not match its meta-data file.
+    #[error("{0}")]
+    Covdata(Box<crate::covdata::CovdataError>),
     /// An operation would produce a profile with no blocks, which gopherage
     /// refuses to write.
     #[error("can't write an empty profile")]

@@ -17,6 +17,7 @@ assert_eq!(out, b"mode: set\na.go:1.1,2.2 1 1\n");
 */
 #![deny(missing_docs)]
 
+pub mod covdata;
 mod error;
 mod junit;
 mod mmap;

@@ -57,6 +57,10 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
     let mut m = Merger::new(opts);
     let mut pool = BlockPool::default();
     for f in &a.files {
+        if crate::input::is_covdata_dir(f) {
+            m.add(f, crate::input::load(f, &popts)?)?;
+            continue;
+        }
         let t = std::time::Instant::now();
         let raw = parse_path_raw(Path::new(f), &popts, &mut pool)?;
         let t1 = t.elapsed();
@@ -89,6 +93,12 @@ pub fn run_aggregate(input: &InputArgs, a: AggregateArgs) -> Result<()> {
     let mut m = Merger::new(opts);
     let mut pool = BlockPool::default();
     for f in &a.files {
+        if crate::input::is_covdata_dir(f) {
+            let mut p = crate::input::load(f, &popts)?;
+            covlens_core::to_boolean(&mut p);
+            m.add(f, p)?;
+            continue;
+        }
         // to_boolean combines an input's own repeated blocks (a
         // `-coverpkg` profile lists a block once per test binary) before
         // clamping, so each input counts once per block.

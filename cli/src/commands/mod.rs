@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod convert;
+pub mod covdata;
 pub mod diff;
 pub mod filter;
 pub mod func;

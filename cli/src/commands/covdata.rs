@@ -1,0 +1,262 @@
+//! `covdata`: `go tool covdata textfmt|percent|func|pkglist`, natively,
+//! with the same output bytes.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use covlens_core::ModePolicy;
+use covlens_core::covdata::{
+    CovData, PackageFilter, ReadOptions, Snapshots, read_dirs, write_func, write_percent,
+    write_pkglist, write_textfmt,
+};
+
+use crate::input::InputArgs;
+use crate::output::Output;
+
+#[derive(Subcommand, Debug)]
+pub enum CovdataCommand {
+    /// Write a text profile (`go tool covdata textfmt`).
+    Textfmt(TextfmtArgs),
+    /// Print the coverage of each package (`go tool covdata percent`).
+    Percent(PercentArgs),
+    /// Print the coverage of each function (`go tool covdata func`).
+    Func(ReportArgs),
+    /// Print the import paths of the packages (`go tool covdata pkglist`).
+    Pkglist(ReportArgs),
+}
+
+/// Options every `covdata` command takes. Go's single-dash spellings
+/// (`-i=DIR`, `-pkg=P`) work too.
+#[derive(Args, Debug)]
+pub struct Common {
+    /// Input directories, comma-separated (repeatable).
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "DIRS",
+        required = true,
+        value_delimiter = ','
+    )]
+    input: Vec<String>,
+    /// Only packages whose import path matches one of these patterns
+    /// (comma-separated; `...` matches anything).
+    #[arg(long, value_name = "PATTERNS")]
+    pkg: Option<String>,
+    /// Report truncated, corrupt or mismatched files on stderr and read
+    /// the rest, instead of failing.
+    #[arg(long)]
+    skip_bad: bool,
+    /// Count every counter file, as `go tool covdata` does. By default
+    /// only the newest snapshot of each process counts (see
+    /// docs/gocoverdir.md).
+    #[arg(long)]
+    all_snapshots: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TextfmtArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PercentArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Also write the text profile to this file.
+    #[arg(short, long)]
+    output: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+}
+
+pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
+    match c {
+        // textfmt refuses mixed modes as Go's does, unless asked to upgrade.
+        CovdataCommand::Textfmt(a) => {
+            let data = read(&a.common, input.mode_policy())?;
+            write_with(&a.output, |w| write_textfmt(w, &data))
+        }
+        CovdataCommand::Percent(a) => {
+            let data = read(&a.common, ModePolicy::Upgrade)?;
+            if let Some(path) = &a.output {
+                write_with(path, |w| write_textfmt(w, &data))?;
+            }
+            write_with("-", |w| write_percent(w, &data))
+        }
+        CovdataCommand::Func(a) => {
+            let data = read(&a.common, ModePolicy::Upgrade)?;
+            write_with(&a.output, |w| write_func(w, &data))
+        }
+        CovdataCommand::Pkglist(a) => {
+            let data = read(&a.common, ModePolicy::Upgrade)?;
+            write_with(&a.output, |w| write_pkglist(w, &data))
+        }
+    }
+}
+
+fn write_with(path: &str, f: impl FnOnce(&mut Output) -> std::io::Result<()>) -> Result<()> {
+    let mut out = Output::create(path)?;
+    f(&mut out)?;
+    out.commit()
+}
+
+fn read(c: &Common, mode_policy: ModePolicy) -> Result<CovData> {
+    let opts = ReadOptions {
+        mode_policy,
+        snapshots: if c.all_snapshots {
+            Snapshots::All
+        } else {
+            Snapshots::NewestPerProcess
+        },
+        skip_bad: c.skip_bad,
+        packages: match &c.pkg {
+            Some(p) => PackageFilter::parse(p)?,
+            None => None,
+        },
+    };
+    let data = read_dirs(&c.input, &opts)?;
+    report(&data);
+    Ok(data)
+}
+
+/// Warnings on stderr: skipped files, no data, saturated sums.
+pub fn report(data: &CovData) {
+    let r = data.report();
+    let mut err = std::io::stderr().lock();
+    for b in &r.bad {
+        let _ = writeln!(err, "covlens: warning: skipped {}: {}", b.path, b.error);
+        for d in &b.dependents {
+            let _ = writeln!(err, "covlens: warning: skipped {d} with its meta-data file");
+        }
+    }
+    if r.pods == 0 && r.bad.is_empty() {
+        let _ = writeln!(
+            err,
+            "covlens: warning: no applicable files found in input directories"
+        );
+    }
+    if r.overflow {
+        let _ = writeln!(
+            err,
+            "covlens: warning: uint32 overflow during counter merge"
+        );
+    }
+}
+
+/// Rewrites Go's single-dash long flags after the `covdata` subcommand
+/// (`-pkg=P`, `-pkg P`, `--i=D`…) into the spellings clap parses, so
+/// command lines written for `go tool covdata` work unchanged.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    // Find the subcommand: the first argument that is not an option (the
+    // only global option with a value is --mode-policy).
+    let mut k = 1;
+    while k < args.len() {
+        let a = args[k].to_string_lossy();
+        if a == "--mode-policy" {
+            k += 2;
+            continue;
+        }
+        if a.starts_with('-') {
+            k += 1;
+            continue;
+        }
+        break;
+    }
+    if args.get(k).is_none_or(|a| a != "covdata") {
+        return args;
+    }
+    let mut out: Vec<OsString> = args.drain(..=k).collect();
+    for a in args {
+        let Some(s) = a.to_str() else {
+            out.push(a);
+            continue;
+        };
+        let (flag, value) = match s.split_once('=') {
+            Some((f, v)) => (f, Some(v)),
+            None => (s, None),
+        };
+        let canon = match flag {
+            "-pkg" | "--pkg" => "--pkg",
+            "-i" | "--i" => "-i",
+            "-o" | "--o" => "-o",
+            "-skip-bad" => "--skip-bad",
+            "-all-snapshots" => "--all-snapshots",
+            _ => {
+                out.push(a);
+                continue;
+            }
+        };
+        out.push(canon.into());
+        if let Some(v) = value {
+            out.push(v.into());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(v: &[&str]) -> Vec<String> {
+        normalize_args(v.iter().map(OsString::from))
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn go_flag_spellings() {
+        assert_eq!(
+            norm(&[
+                "covlens",
+                "covdata",
+                "textfmt",
+                "-i=a,b",
+                "-o=x",
+                "-pkg=p/..."
+            ]),
+            [
+                "covlens", "covdata", "textfmt", "-i", "a,b", "-o", "x", "--pkg", "p/..."
+            ]
+        );
+        assert_eq!(
+            norm(&[
+                "covlens",
+                "--mode-policy",
+                "upgrade",
+                "covdata",
+                "func",
+                "-pkg",
+                "p"
+            ]),
+            [
+                "covlens",
+                "--mode-policy",
+                "upgrade",
+                "covdata",
+                "func",
+                "--pkg",
+                "p"
+            ]
+        );
+        assert_eq!(
+            norm(&["covlens", "merge", "-pkg", "covdata"]),
+            ["covlens", "merge", "-pkg", "covdata"]
+        );
+    }
+}

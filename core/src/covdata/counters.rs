@@ -1,0 +1,326 @@
+//! The counter-data file (`covcounters.<hash>.<pid>.<nanos>`): one
+//! snapshot of a process's counters, as segments of function records.
+
+use nom::Parser;
+use nom::bytes::complete::take;
+use nom::error::context;
+use nom::number::complete::{be_u32, le_u32, le_u64, u8 as byte};
+
+use super::wire::{In, Res, fail, finish, magic, offset_in, string_table, uleb32};
+use crate::error::Error;
+
+const COUNTER_MAGIC: &[u8; 4] = b"\x00cwm";
+const FOOTER_LEN: usize = 16;
+const MAGIC_TEXT: &str = "the counter-data file magic 00 63 77 6d";
+
+/// How counter values are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// Fixed 4-byte values, little- or big-endian.
+    Raw,
+    /// ULEB128 values (what every Go writer uses).
+    Uleb128,
+}
+
+/// One function's counters in a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Package index in the meta-data file.
+    pub pkg: u32,
+    /// Function index in that package.
+    pub func: u32,
+    /// Offset of the record in the file (for error messages).
+    pub offset: u64,
+    start: u32,
+    len: u32,
+}
+
+/// One segment: the program's arguments and the live functions' counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Segment {
+    /// Key/value pairs (`argc`, `argv0`…, `GOOS`, `GOARCH`), sorted by key.
+    pub args: Vec<(String, String)>,
+    records: Vec<Record>,
+    values: Vec<u32>,
+}
+
+impl Segment {
+    /// The function records in file order.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The counters of `r` (a record of this segment).
+    pub fn counters(&self, r: &Record) -> &[u32] {
+        &self.values[r.start as usize..(r.start + r.len) as usize]
+    }
+
+    /// An argument's value.
+    pub fn arg(&self, key: &str) -> Option<&str> {
+        self.args
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| self.args[i].1.as_str())
+    }
+
+    /// The program's command line (`argv0`… up to `argc`).
+    pub fn os_args(&self) -> Vec<String> {
+        let n: usize = self.arg("argc").and_then(|s| s.parse().ok()).unwrap_or(0);
+        (0..n)
+            .map(|k| self.arg(&format!("argv{k}")).unwrap_or("").to_string())
+            .collect()
+    }
+}
+
+/// A decoded counter-data file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterFile {
+    /// The hash of the meta-data file this file belongs to.
+    pub meta_hash: [u8; 16],
+    /// Value encoding.
+    pub flavor: Flavor,
+    /// Whether raw values are big-endian.
+    pub big_endian: bool,
+    /// The segments (Go writes one; every one is read).
+    pub segments: Vec<Segment>,
+}
+
+/// Decodes a counter-data file; `path` names it in errors.
+///
+/// Every segment is read. Go's own reader reads only the first one (no Go
+/// writer produces more); a segment's records start after its string and
+/// args tables padded to a multiple of 4 from the segment's start, as Go's
+/// writer pads them.
+pub fn parse_counters(data: &[u8], path: &str) -> Result<CounterFile, Error> {
+    finish(data, path, counter_file(data).map(|(_, c)| c))
+}
+
+fn counter_file(data: In<'_>) -> Res<'_, CounterFile> {
+    let (i, ()) = magic(COUNTER_MAGIC, MAGIC_TEXT)(data)?;
+    let at = i;
+    let (i, version) = context("the version (4 bytes)", le_u32).parse(i)?;
+    if version > 1 {
+        return fail(
+            at,
+            "counter-data file version 1",
+            Some(format!("version {version}")),
+        );
+    }
+    let (i, hash) = context("the meta-data hash (16 bytes)", take(16usize)).parse(i)?;
+    let at = i;
+    let (i, flavor) = context("the counter flavor", byte).parse(i)?;
+    let flavor = match flavor {
+        1 => Flavor::Raw,
+        2 => Flavor::Uleb128,
+        f => {
+            return fail(
+                at,
+                "counter flavor 1 (raw) or 2 (ULEB128)",
+                Some(f.to_string()),
+            );
+        }
+    };
+    let at = i;
+    let (i, big) = context("the big-endian flag", byte).parse(i)?;
+    if big > 1 {
+        return fail(at, "a big-endian flag of 0 or 1", Some(big.to_string()));
+    }
+    let (body, _pad) = context("the header padding (6 bytes)", take(6usize)).parse(i)?;
+    if body.len() < 16 + FOOTER_LEN {
+        return fail(
+            body,
+            "a segment header (16 bytes) and the footer (16 bytes) after the file header",
+            Some(format!("{} bytes", body.len())),
+        );
+    }
+    let footer = &data[data.len() - FOOTER_LEN..];
+    let (_, nseg) = footer_of(footer, None)?;
+    if nseg as usize > (body.len() - FOOTER_LEN) / 16 + 1 {
+        return fail(
+            &footer[8..],
+            "a segment count that fits the file",
+            Some(nseg.to_string()),
+        );
+    }
+    let mut segments = Vec::with_capacity(nseg as usize);
+    let mut i = body;
+    for s in 0..nseg {
+        if s > 0 {
+            let (rest, _) = footer_of(i, Some(s))?;
+            i = rest;
+        }
+        let (rest, seg) = segment(data, i, flavor, big == 1)?;
+        segments.push(seg);
+        i = rest;
+    }
+    if i.len() != FOOTER_LEN {
+        return fail(
+            i,
+            "the file footer right after the last function record",
+            Some(format!("{} more bytes", i.len().saturating_sub(FOOTER_LEN))),
+        );
+    }
+    let mut meta_hash = [0u8; 16];
+    meta_hash.copy_from_slice(hash);
+    Ok((
+        &data[data.len()..],
+        CounterFile {
+            meta_hash,
+            flavor,
+            big_endian: big == 1,
+            segments,
+        },
+    ))
+}
+
+/// A footer: magic, padding, segment count, padding. Inside the file
+/// (`want = Some(k)`) it closes segment `k - 1` and must say `k`.
+fn footer_of(i: In<'_>, want: Option<u32>) -> Res<'_, u32> {
+    let what = match want {
+        None => "the counter-data file magic 00 63 77 6d in the footer (the last 16 bytes)",
+        Some(_) => "a segment footer (counter-data magic 00 63 77 6d) after the segment's records",
+    };
+    let (r, ()) = magic(COUNTER_MAGIC, what)(i)?;
+    let (r, _) = context("the footer padding", take(4usize)).parse(r)?;
+    let at = r;
+    let (r, n) = context("the footer's segment count", le_u32).parse(r)?;
+    let (r, _) = context("the footer padding", take(4usize)).parse(r)?;
+    match want {
+        None if n == 0 => fail(at, "at least one segment", Some("0".to_string())),
+        Some(k) if n != k => fail(
+            at,
+            format!("segment count {k} in the footer of segment {}", k - 1),
+            Some(n.to_string()),
+        ),
+        _ => Ok((r, n)),
+    }
+}
+
+fn segment<'a>(data: In<'a>, start: In<'a>, flavor: Flavor, big: bool) -> Res<'a, Segment> {
+    let i = start;
+    let entries_at = i;
+    let (i, entries) = context("the segment's function count (8 bytes)", le_u64).parse(i)?;
+    let (i, strtab_len) = context("the segment's string table length", le_u32).parse(i)?;
+    let (i, args_len) = context("the segment's args length", le_u32).parse(i)?;
+    let (i, st) = context("the segment's string table", take(strtab_len as usize)).parse(i)?;
+    let (_, strings) = context("the segment's string table", string_table).parse(st)?;
+    let (i, args) = context("the segment's args table", take(args_len as usize)).parse(i)?;
+    let args = args_table(args, &strings)?;
+    // Records start 4-aligned from the segment start (Go's writer pads the
+    // args table so; for the first segment this is the absolute alignment
+    // Go's reader applies).
+    let used = 16 + strtab_len as usize + args_len as usize;
+    let pad = (4 - used % 4) % 4;
+    let (mut i, _) = context("the padding after the args table", take(pad)).parse(i)?;
+    let min_rec = match flavor {
+        Flavor::Uleb128 => 3,
+        Flavor::Raw => 12,
+    };
+    if entries > (i.len() / min_rec) as u64 {
+        return fail(
+            entries_at,
+            format!(
+                "at most {} function records ({min_rec} bytes at least each) in the rest of the file",
+                i.len() / min_rec
+            ),
+            Some(entries.to_string()),
+        );
+    }
+    let value = |i: In<'a>| -> Res<'a, u32> {
+        match (flavor, big) {
+            (Flavor::Uleb128, _) => uleb32(i),
+            (Flavor::Raw, false) => le_u32(i),
+            (Flavor::Raw, true) => be_u32(i),
+        }
+    };
+    let mut seg = Segment {
+        args,
+        records: Vec::with_capacity(entries as usize),
+        values: Vec::new(),
+    };
+    for _ in 0..entries {
+        let rec_at = i;
+        let (r, (n, pkg, func)) = context(
+            "a function record (counter count, package index, function index)",
+            (value, value, value),
+        )
+        .parse(i)?;
+        let min_val = min_rec / 3;
+        if n as usize > r.len() / min_val {
+            return fail(
+                rec_at,
+                format!(
+                    "a counter count that fits the rest of the file (at most {})",
+                    r.len() / min_val
+                ),
+                Some(n.to_string()),
+            );
+        }
+        let start = seg.values.len();
+        let mut r = r;
+        for _ in 0..n {
+            let (rest, v) = context("a counter value", value).parse(r)?;
+            seg.values.push(v);
+            r = rest;
+        }
+        seg.records.push(Record {
+            pkg,
+            func,
+            offset: offset_in(data, rec_at),
+            start: start as u32,
+            len: n,
+        });
+        i = r;
+    }
+    Ok((i, seg))
+}
+
+/// `uleb(npairs)`, then key and value string indices; keys unique.
+fn args_table<'a>(
+    a: In<'a>,
+    strings: &[&str],
+) -> Result<Vec<(String, String)>, nom::Err<super::wire::Wire<'a>>> {
+    if a.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (mut i, n) = context("the number of args", uleb32).parse(a)?;
+    if n as usize > i.len() / 2 {
+        return fail(
+            a,
+            "an args count that fits the args table",
+            Some(n.to_string()),
+        )
+        .map(|(_, v)| v);
+    }
+    let mut out: Vec<(String, String)> = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let at = i;
+        let (r, (k, v)) = context("an args key and value index", (uleb32, uleb32)).parse(i)?;
+        let (Some(k), Some(v)) = (strings.get(k as usize), strings.get(v as usize)) else {
+            return fail(
+                at,
+                format!(
+                    "string indices below {} (malformed string table ref)",
+                    strings.len()
+                ),
+                Some(format!("{k} and {v}")),
+            )
+            .map(|(_, v)| v);
+        };
+        if out.iter().any(|(x, _)| x == k) {
+            return fail(
+                at,
+                "args keys without repeats (malformed args table)",
+                Some(format!("{k:?} again")),
+            )
+            .map(|(_, v)| v);
+        }
+        if *k == "argc" && v.parse::<i64>().is_err() {
+            return fail(at, "an integer argc", Some(format!("{v:?}"))).map(|(_, v)| v);
+        }
+        out.push((k.to_string(), v.to_string()));
+        i = r;
+    }
+    out.sort();
+    Ok(out)
+}

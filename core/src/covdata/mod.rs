@@ -1,0 +1,72 @@
+//! Go's binary coverage data (`GOCOVERDIR`, Go ≥ 1.20), read natively.
+//!
+//! A coverage directory holds meta-data files (`covmeta.<hash>`: packages,
+//! functions and their coverable units) and counter-data files
+//! (`covcounters.<hash>.<pid>.<nanos>`: one snapshot of a process's
+//! counters). [`discover`] groups them into pods as Go does, [`read_dirs`]
+//! decodes, verifies and merges them into a [`CovData`], which prints
+//! exactly what `go tool covdata textfmt|percent|func|pkglist` prints
+//! ([`write_textfmt`] and friends) or converts to a text-model
+//! [`Profile`](crate::Profile) ([`CovData::to_profile`]).
+//!
+//! Every decoder is bounds-checked: a truncated, corrupt or mismatched
+//! file gives [`Error::Covdata`](crate::Error::Covdata) naming the file,
+//! the byte offset and what was expected there.
+//!
+//! ```no_run
+//! use covlens_core::covdata::{read_dirs, write_textfmt, ReadOptions};
+//! let data = read_dirs(&["covdir"], &ReadOptions::default())?;
+//! write_textfmt(&mut std::io::stdout(), &data)?;
+//! let profile = data.to_profile()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod counters;
+mod data;
+mod format;
+mod hash;
+mod meta;
+mod pattern;
+mod pods;
+mod wire;
+
+use std::fmt;
+
+pub use counters::{CounterFile, Flavor, Record, Segment, parse_counters};
+pub use data::{BadFile, CovData, ReadOptions, ReadReport, read_dirs};
+pub use format::{write_func, write_percent, write_pkglist, write_textfmt};
+pub use hash::HashAlgo;
+pub use meta::{
+    CounterMode, FileHashScheme, Function, Granularity, MetaFile, Package, Unit, function_hash,
+    parse_meta,
+};
+pub use pattern::PackageFilter;
+pub use pods::{CounterRef, Discovery, Pod, Snapshots, discover};
+
+/// A binary coverage file that is truncated, corrupt, or does not match
+/// its meta-data file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CovdataError {
+    /// The file.
+    pub path: String,
+    /// Byte offset in the file where the problem was found.
+    pub offset: u64,
+    /// What should have been there.
+    pub expected: String,
+    /// What was there instead, when it helps.
+    pub found: Option<String>,
+}
+
+impl fmt::Display for CovdataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: at byte offset {}: expected {}",
+            self.path, self.offset, self.expected
+        )?;
+        if let Some(found) = &self.found {
+            write!(f, ", found {found}")?;
+        }
+        Ok(())
+    }
+}
