@@ -18,6 +18,7 @@ assert_eq!(out, b"mode: set\na.go:1.1,2.2 1 1\n");
 #![deny(missing_docs)]
 
 pub mod covdata;
+mod convert;
 mod error;
 mod junit;
 mod mmap;
@@ -27,6 +28,10 @@ mod profile;
 mod summary;
 mod write;
 
+pub use crate::convert::{
+    CoberturaCounts, ConvertFormat, ConvertOptions, ConvertStats, JSON_VERSION, LineHit, LineHits,
+    MAX_FILE_LINES, convert, line_hits, write_cobertura, write_json, write_lcov,
+};
 pub use crate::error::{Conflict, Error, ParseError, ParseErrorKind};
 pub use crate::junit::write_junit;
 pub use crate::ops::{

@@ -1,19 +1,127 @@
-//! `convert`: LCOV, Cobertura and JSON.
+//! `convert`: LCOV, Cobertura and JSON (see docs/convert.md).
 
-use anyhow::Result;
-use clap::Args;
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use covlens_core::{CoberturaCounts, ConvertFormat, ConvertOptions, LineHits};
 
-use crate::input::InputArgs;
+use crate::input::{InputArgs, load};
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
     /// The profile (`-` for stdin).
     file: String,
+    /// Output format.
+    #[arg(long, value_enum)]
+    to: To,
     /// Output file (`-` for stdout).
     #[arg(short, long, default_value = "-")]
     output: String,
+    /// Remove this import-path prefix from file names in LCOV `SF:` and
+    /// Cobertura `filename`, e.g. the module path (repeatable; the longest
+    /// match wins).
+    #[arg(long, value_name = "PREFIX")]
+    strip_prefix: Vec<String>,
+    /// Source root: Cobertura's `<source>` (default `.`), and prepended to
+    /// relative LCOV `SF:` paths.
+    #[arg(long, value_name = "DIR")]
+    source_dir: Option<String>,
+    /// A line's hit count when several blocks share it: the largest (the
+    /// line ran) or the smallest (everything on it ran).
+    #[arg(long, value_enum, default_value_t = LineHitsArg::Max)]
+    line_hits: LineHitsArg,
+    /// What Cobertura's line-rate and lines-covered/lines-valid count:
+    /// Go statements (as `go tool cover`) or `<line>` elements.
+    #[arg(long, value_enum, default_value_t = CountsArg::Statements)]
+    cobertura_counts: CountsArg,
+    /// Cobertura timestamp in milliseconds since the epoch [default:
+    /// $SOURCE_DATE_EPOCH * 1000, else 0, so output is reproducible].
+    #[arg(long, value_name = "MILLIS")]
+    timestamp: Option<u64>,
+    /// Do not print the statement and line totals to stderr.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
-pub fn run(_input: &InputArgs, _a: ConvertArgs) -> Result<()> {
-    anyhow::bail!("convert: not built yet")
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum To {
+    Lcov,
+    Cobertura,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum LineHitsArg {
+    Max,
+    Min,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CountsArg {
+    Statements,
+    Lines,
+}
+
+/// `SOURCE_DATE_EPOCH` (seconds) in milliseconds, 0 when unset; a
+/// malformed value is an error, as reproducible-builds.org asks.
+fn timestamp_from_env() -> Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => {
+            let secs: u64 = v
+                .trim()
+                .parse()
+                .with_context(|| format!("invalid SOURCE_DATE_EPOCH {v:?}"))?;
+            Ok(secs.saturating_mul(1000))
+        }
+        _ => Ok(0),
+    }
+}
+
+pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
+    let p = load(&a.file, &input.parse_options())?;
+    let format = match a.to {
+        To::Lcov => ConvertFormat::Lcov,
+        To::Cobertura => ConvertFormat::Cobertura,
+        To::Json => ConvertFormat::Json,
+    };
+    let timestamp = match a.timestamp {
+        Some(t) => t,
+        None => timestamp_from_env()?,
+    };
+    let opts = ConvertOptions {
+        strip_prefixes: a.strip_prefix,
+        source_dir: a.source_dir,
+        line_hits: match a.line_hits {
+            LineHitsArg::Max => LineHits::Max,
+            LineHitsArg::Min => LineHits::Min,
+        },
+        cobertura_counts: match a.cobertura_counts {
+            CountsArg::Statements => CoberturaCounts::Statements,
+            CountsArg::Lines => CoberturaCounts::Lines,
+        },
+        timestamp,
+        ..ConvertOptions::default()
+    };
+    let mut out = crate::output::Output::create(&a.output)?;
+    let stats = covlens_core::convert(&mut out, &p, format, &opts)?;
+    out.commit()?;
+    if !a.quiet {
+        // Line-based formats disagree with `go tool cover`; say by how much.
+        let s = stats.statements;
+        let mut msg = format!(
+            "covlens: convert: {} of {} statements covered ({:.1}%)",
+            s.covered,
+            s.total,
+            s.percent()
+        );
+        if let Some(l) = stats.lines {
+            msg.push_str(&format!(
+                "; {} of {} lines hit ({:.1}%)",
+                l.covered,
+                l.total,
+                l.percent()
+            ));
+        }
+        eprintln!("{msg}");
+    }
+    Ok(())
 }

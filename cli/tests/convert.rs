@@ -1,0 +1,236 @@
+//! End-to-end tests of `covlens convert`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/convert")
+        .join(name)
+}
+
+fn covlens(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_covlens"));
+    c.args(args).env_remove("SOURCE_DATE_EPOCH");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "covlens failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn attr(xml: &str, tag: &str, name: &str) -> String {
+    let start = xml.find(&format!("<{tag} ")).unwrap();
+    let elem = &xml[start..start + xml[start..].find('>').unwrap()];
+    let key = format!(" {name}=\"");
+    let v = &elem[elem.find(&key).unwrap() + key.len()..];
+    v[..v.find('"').unwrap()].to_string()
+}
+
+#[test]
+fn lcov_to_file_with_totals_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cov.info");
+    let o = covlens(
+        &[
+            "convert",
+            fixture("go-test-count.out").to_str().unwrap(),
+            "--to",
+            "lcov",
+            "-o",
+            out.to_str().unwrap(),
+            "--strip-prefix",
+            "example.com/demo",
+            "--source-dir",
+            "/src",
+        ],
+        &[],
+    );
+    assert_eq!(ok(&o), "");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "covlens: convert: 4 of 5 statements covered (80.0%); 6 of 6 lines hit (100.0%)\n"
+    );
+    let lcov = std::fs::read_to_string(&out).unwrap();
+    assert!(lcov.starts_with("TN:\nSF:/src/demo.go\nDA:4,3\n"), "{lcov}");
+    assert!(lcov.ends_with("LF:6\nLH:6\nend_of_record\n"));
+    // Only the output is left behind, no temporary file.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn json_from_stdin_quiet() {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_covlens"))
+        .args(["convert", "-", "--to", "json", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin
+        .take()
+        .unwrap()
+        .write_all(b"mode: atomic\na/b.go:1.1,2.2 3 7\na/b.go:3.1,3.9 1 0\n")
+        .unwrap();
+    let o = c.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert!(o.stderr.is_empty());
+    assert_eq!(v["mode"], "atomic");
+    assert_eq!(
+        v["totals"],
+        serde_json::json!({"covered": 3, "total": 4, "percent": 75.0})
+    );
+    assert_eq!(
+        v["files"][0]["blocks"][0],
+        serde_json::json!([1, 1, 2, 2, 3, 7])
+    );
+}
+
+#[test]
+fn cobertura_timestamp_is_reproducible() {
+    let f = fixture("kubernetes-excerpt.out");
+    let f = f.to_str().unwrap();
+    let xml = ok(&covlens(&["convert", f, "--to", "cobertura"], &[]));
+    assert_eq!(attr(&xml, "coverage", "timestamp"), "0");
+    let xml = ok(&covlens(
+        &["convert", f, "--to", "cobertura"],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    ));
+    assert_eq!(attr(&xml, "coverage", "timestamp"), "1700000000000");
+    let xml = ok(&covlens(
+        &["convert", f, "--to", "cobertura", "--timestamp", "42"],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    ));
+    assert_eq!(attr(&xml, "coverage", "timestamp"), "42");
+    assert_eq!(
+        attr(&xml, "coverage", "version"),
+        concat!("covlens ", env!("CARGO_PKG_VERSION"))
+    );
+    // Statement-exact by default, line-based on request.
+    assert_eq!(attr(&xml, "coverage", "lines-covered"), "35");
+    assert_eq!(attr(&xml, "coverage", "lines-valid"), "43");
+    let xml = ok(&covlens(
+        &[
+            "convert",
+            f,
+            "--to",
+            "cobertura",
+            "--cobertura-counts",
+            "lines",
+        ],
+        &[],
+    ));
+    assert_eq!(attr(&xml, "coverage", "lines-covered"), "76");
+    assert_eq!(attr(&xml, "coverage", "lines-valid"), "88");
+}
+
+#[test]
+fn bad_source_date_epoch_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cov.xml");
+    let o = covlens(
+        &[
+            "convert",
+            fixture("names.out").to_str().unwrap(),
+            "--to",
+            "cobertura",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[("SOURCE_DATE_EPOCH", "yesterday")],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SOURCE_DATE_EPOCH"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn corrupt_block_fails_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.out");
+    std::fs::write(&input, "mode: set\na.go:1.1,4000000000.2 1 1\n").unwrap();
+    let out = dir.path().join("cov.info");
+    let o = covlens(
+        &[
+            "convert",
+            input.to_str().unwrap(),
+            "--to",
+            "lcov",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is the profile corrupt?"));
+    assert!(!out.exists());
+}
+
+/// Every fixture's Cobertura output parses as XML and keeps odd file names
+/// intact (checked with Python's parser when python3 is installed).
+#[test]
+fn cobertura_is_well_formed_xml() {
+    let probe = Command::new("python3")
+        .args(["-c", "import xml.dom.minidom"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: python3 with xml.dom.minidom not available");
+        return;
+    }
+    let script = r#"
+import sys, xml.dom.minidom
+d = xml.dom.minidom.parse(sys.stdin.buffer)
+root = d.documentElement
+assert root.tagName == "coverage"
+for c in d.getElementsByTagName("class"):
+    print(c.getAttribute("filename"))
+"#;
+    for name in [
+        "names.out",
+        "overlap.out",
+        "empty.out",
+        "kubernetes-excerpt.out",
+    ] {
+        let xml = ok(&covlens(
+            &[
+                "convert",
+                fixture(name).to_str().unwrap(),
+                "--to",
+                "cobertura",
+            ],
+            &[],
+        ));
+        let mut py = Command::new("python3")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        py.stdin.take().unwrap().write_all(xml.as_bytes()).unwrap();
+        let o = py.wait_with_output().unwrap();
+        assert!(
+            o.status.success(),
+            "{name}: {}\n{xml}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if name == "names.out" {
+            let names = String::from_utf8(o.stdout).unwrap();
+            assert!(
+                names.contains("example.com/m/<tag>&\"quote'.go\n"),
+                "{names}"
+            );
+            assert!(names.contains("example.com/m/tab\there.go\n"), "{names}");
+            assert!(names.contains("example.com/m/dir with space/a:b.go\n"));
+        }
+    }
+}

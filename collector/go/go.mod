@@ -1,0 +1,3 @@
+module github.com/covlens/covlens/collector/go
+
+go 1.22
