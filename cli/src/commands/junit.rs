@@ -13,7 +13,9 @@ pub struct JunitArgs {
     #[arg(short, long, default_value = "-")]
     output: String,
     /// Rows below this ratio (0 to 1) get a <failure>.
-    #[arg(short, long, default_value_t = 0.8)]
+    // Negative values must reach the range check (exit 1, as gopherage),
+    // not be taken for a flag by clap (exit 2).
+    #[arg(short, long, default_value_t = 0.8, allow_negative_numbers = true)]
     threshold: f32,
 }
 
