@@ -56,7 +56,8 @@ pub fn is_covdata_dir(path: &str) -> bool {
 }
 
 /// Reads a GOCOVERDIR as a profile (newest snapshot per process; pods
-/// with different modes need `--mode-policy=upgrade`).
+/// with different modes need `--mode-policy=upgrade`). A directory without
+/// any meta-data file is an error: it is almost surely not what was meant.
 fn load_covdata(dir: &str, mode_policy: ModePolicy) -> Result<Profile> {
     let opts = covlens_core::covdata::ReadOptions {
         mode_policy,
@@ -64,7 +65,10 @@ fn load_covdata(dir: &str, mode_policy: ModePolicy) -> Result<Profile> {
     };
     let data = covlens_core::covdata::read_dirs(&[dir], &opts)?;
     if data.report().pods == 0 {
-        eprintln!("covlens: warning: {dir}: no applicable files found in input directory");
+        anyhow::bail!(
+            "{dir}: is a directory without Go coverage data (no covmeta.* file), \
+             expected a text profile or a GOCOVERDIR"
+        );
     }
     Ok(data.to_profile()?)
 }

@@ -1,0 +1,854 @@
+//! `covlens covdata …` and GOCOVERDIR inputs against the real Go tools.
+//!
+//! Once per test process the fixture program (fixtures/covprog) is built
+//! with `go build -cover` in each mode and run several times with
+//! `GOCOVERDIR`, its tests run with `-test.gocoverdir`, and `go tool
+//! covdata merge` writes merged directories. Every expected output comes
+//! from `go tool covdata` at test time; nothing is hand-written.
+//!
+//! Without a Go toolchain the tests are skipped with a note, unless `CI` is
+//! set, where they fail.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use covlens_core::covdata::{Flavor, parse_counters, parse_meta};
+
+// ---------------------------------------------------------------- helpers
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn go_cmd() -> Command {
+    let mut c = Command::new("go");
+    c.env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOWORK", "off")
+        .env("GOFLAGS", "")
+        .stdin(Stdio::null());
+    c
+}
+
+fn covlens() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_covlens"));
+    c.env_remove("COVLENS_LOG").stdin(Stdio::null());
+    c
+}
+
+fn run(mut c: Command) -> Output {
+    let what = format!("{c:?}");
+    let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{what} panicked: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ok(c: Command) -> Output {
+    let what = format!("{c:?}");
+    let out = run(c);
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn go_available() -> bool {
+    let found = go_cmd()
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the Go toolchain is required in CI (go not found on PATH)"
+        );
+        eprintln!("note: `go` not found; skipping the covdata tests against the Go tools");
+    }
+    found
+}
+
+fn p(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path, keep: impl Fn(&str) -> bool) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type().unwrap().is_file() && keep(&name) {
+            fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+fn files_with_prefix(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect();
+    v.sort();
+    v
+}
+
+// ---------------------------------------------------------------- fixture
+
+/// Directories of coverage data, built once.
+struct Fixture {
+    root: PathBuf,
+    /// Name → directory.
+    dirs: BTreeMap<&'static str, PathBuf>,
+}
+
+impl Fixture {
+    fn dir(&self, name: &str) -> &Path {
+        &self.dirs[name]
+    }
+
+    /// A fresh scratch directory.
+    fn scratch(&self, name: &str) -> PathBuf {
+        let d = self.root.join("scratch").join(name);
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// `-i` value for the named directories.
+    fn inputs(&self, names: &str) -> String {
+        names
+            .split(',')
+            .map(|n| p(self.dir(n)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+static FIXTURE: OnceLock<Option<Fixture>> = OnceLock::new();
+
+fn fixture() -> Option<&'static Fixture> {
+    FIXTURE
+        .get_or_init(|| go_available().then(build_fixture))
+        .as_ref()
+}
+
+fn build_fixture() -> Fixture {
+    let root =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("covdata-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root).unwrap();
+    let src = repo().join("fixtures/covprog");
+    let mut dirs = BTreeMap::new();
+    let mut bins = BTreeMap::new();
+    for mode in ["set", "count", "atomic"] {
+        let bin = root.join(format!("covprog-{mode}"));
+        let mut c = go_cmd();
+        c.current_dir(&src).args([
+            "build",
+            "-cover",
+            &format!("-covermode={mode}"),
+            "-o",
+            &p(&bin),
+            "./cmd/covprog",
+        ]);
+        ok(c);
+        bins.insert(mode, bin);
+    }
+    let runs = |name: &'static str, bin: &Path, runs: &[&[&str]], dirs: &mut BTreeMap<_, _>| {
+        let d = root.join(name);
+        fs::create_dir_all(&d).unwrap();
+        for args in runs {
+            let mut c = Command::new(bin);
+            c.args(*args).env("GOCOVERDIR", &d).stdout(Stdio::null());
+            let out = c.output().expect("run covprog");
+            // `exit:N` runs end with that code; anything else must succeed.
+            let want = args
+                .iter()
+                .find_map(|a| a.strip_prefix("exit:"))
+                .map_or(0, |n| n.parse().unwrap());
+            assert_eq!(out.status.code(), Some(want), "{args:?}");
+        }
+        dirs.insert(name, d);
+    };
+    runs(
+        "set",
+        &bins["set"],
+        &[
+            &["shapes"],
+            &["text", "calc:5", "linedir:1"],
+            &["init", "exit:1"],
+        ],
+        &mut dirs,
+    );
+    runs(
+        "count",
+        &bins["count"],
+        &[
+            &["shapes", "calc:12", "linedir:3"],
+            &["text", "text", "init"],
+            &["calc:3", "linedir:0", "exit:2"],
+        ],
+        &mut dirs,
+    );
+    runs(
+        "count2",
+        &bins["count"],
+        &[&["calc:100"], &["shapes", "shapes", "text"]],
+        &mut dirs,
+    );
+    runs(
+        "atomic",
+        &bins["atomic"],
+        &[&["calc:40", "text"], &["shapes"]],
+        &mut dirs,
+    );
+    // A long-running process that flushes 4 snapshots (plus the one at
+    // exit), and another process of the same binary.
+    runs(
+        "periodic",
+        &bins["atomic"],
+        &[&["flush:4", "text"], &["calc:3"]],
+        &mut dirs,
+    );
+    // Test binaries: one pod per package with tests (-coverpkg makes every
+    // pod hold all packages).
+    let tests = root.join("tests");
+    fs::create_dir_all(&tests).unwrap();
+    let mut c = go_cmd();
+    c.current_dir(&src).args([
+        "test",
+        "-count=1",
+        "-cover",
+        "-covermode=count",
+        "-coverpkg=./...",
+        "./...",
+        "-args",
+        &format!("-test.gocoverdir={}", p(&tests)),
+    ]);
+    ok(c);
+    dirs.insert("tests", tests);
+    // covdata merge outputs (pid 0), with and without -pcombine.
+    for (name, extra) in [("merged", None), ("pcombined", Some("-pcombine"))] {
+        let d = root.join(name);
+        fs::create_dir_all(&d).unwrap();
+        let mut c = go_cmd();
+        c.args(["tool", "covdata", "merge"])
+            .arg(format!("-i={},{}", p(&dirs["count"]), p(&dirs["tests"])))
+            .arg(format!("-o={}", p(&d)));
+        if let Some(x) = extra {
+            c.arg(x);
+        }
+        ok(c);
+        dirs.insert(name, d);
+    }
+    Fixture { root, dirs }
+}
+
+// ---------------------------------------------------------------- comparing
+
+/// What a covdata command printed, or the text profile it wrote.
+#[derive(PartialEq, Eq)]
+struct Res {
+    code: Option<i32>,
+    out: Vec<u8>,
+}
+
+impl std::fmt::Debug for Res {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {:?}, output:\n{}", self.code, self.text())
+    }
+}
+
+impl Res {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.out).into_owned()
+    }
+}
+
+/// `go tool covdata CMD -i=INPUTS ARGS`; textfmt writes to a file, which
+/// is what is returned.
+fn go_covdata(f: &Fixture, cmd: &str, inputs: &str, args: &[&str]) -> Res {
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let out_file = f.root.join("scratch").join(format!("go-{cmd}-{n}.txt"));
+    fs::create_dir_all(out_file.parent().unwrap()).unwrap();
+    let _ = fs::remove_file(&out_file);
+    let mut c = go_cmd();
+    c.args(["tool", "covdata", cmd])
+        .arg(format!("-i={inputs}"))
+        .args(args);
+    if cmd == "textfmt" {
+        c.arg(format!("-o={}", p(&out_file)));
+    }
+    let o = run(c);
+    let out = if cmd == "textfmt" && o.status.success() {
+        fs::read(&out_file).unwrap()
+    } else {
+        o.stdout
+    };
+    Res {
+        code: o.status.code(),
+        out,
+    }
+}
+
+fn covlens_covdata(cmd: &str, inputs: &str, args: &[&str]) -> Res {
+    let mut c = covlens();
+    c.args(["covdata", cmd, "-i", inputs]).args(args);
+    let o = run(c);
+    Res {
+        code: o.status.code(),
+        out: o.stdout,
+    }
+}
+
+/// Both tools give the same bytes (and both succeed).
+fn same(f: &Fixture, cmd: &str, inputs: &str, args: &[&str]) -> String {
+    let want = go_covdata(f, cmd, inputs, args);
+    assert_eq!(
+        want.code,
+        Some(0),
+        "go tool covdata {cmd} -i={inputs} {args:?} failed"
+    );
+    let got = covlens_covdata(cmd, inputs, args);
+    assert_eq!(
+        got.code,
+        Some(0),
+        "covlens covdata {cmd} -i {inputs} {args:?} failed"
+    );
+    assert!(
+        got.out == want.out,
+        "covlens covdata {cmd} -i {inputs} {args:?} differs from go tool covdata\n\
+         --- go\n{}\n--- covlens\n{}",
+        want.text(),
+        got.text()
+    );
+    want.text()
+}
+
+const COMMANDS: [&str; 4] = ["textfmt", "percent", "func", "pkglist"];
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn every_report_matches_go_tool_covdata() {
+    let Some(f) = fixture() else { return };
+    for names in [
+        "set",
+        "count",
+        "atomic",
+        "tests",
+        "merged",
+        "pcombined",
+        "count,count2",
+        "count,tests",
+        "count2,merged,tests",
+    ] {
+        let inputs = f.inputs(names);
+        for cmd in COMMANDS {
+            let out = same(f, cmd, &inputs, &[]);
+            assert!(!out.is_empty(), "{cmd} {names}: no output");
+        }
+    }
+    // The fixture has the shapes the reports must get right.
+    let percent = same(f, "percent", &f.inputs("count"), &[]);
+    assert!(
+        percent.contains("\texample.com/covprog/internal/consts\t\t\t"),
+        "a package without statements prints no newline: {percent:?}"
+    );
+    let func = same(f, "func", &f.inputs("count"), &[]);
+    assert!(func.contains("\tinit\t"), "{func}");
+    assert!(func.contains("\t*Circle.Grow\t"), "{func}");
+    assert!(!func.contains("func.L"), "literals are not listed: {func}");
+    // //line directives interleave two functions' units: Go orders them
+    // by end line before start column and lists Outer after Interleaved.
+    let text = same(f, "textfmt", &f.inputs("count"), &[]);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {text}"))
+    };
+    assert!(
+        at("virtual.go:10.24,10.36 ") < at("virtual.go:10.23,11.11 "),
+        "{text}"
+    );
+    assert!(
+        func.find("\tInterleaved\t") < func.find("\tOuter\t"),
+        "{func}"
+    );
+}
+
+#[test]
+fn package_patterns_match_go() {
+    let Some(f) = fixture() else { return };
+    let inputs = f.inputs("count,tests");
+    for pat in [
+        "example.com/covprog/shapes",
+        "example.com/covprog/...",
+        "example.com/covprog/text,example.com/covprog/calc",
+        "example.com/...s",
+        "nothing/matches",
+    ] {
+        for cmd in COMMANDS {
+            let want = go_covdata(f, cmd, &inputs, &[&format!("-pkg={pat}")]);
+            // Go's single-dash spelling and the clap one give the same.
+            for flag in [format!("-pkg={pat}"), format!("--pkg={pat}")] {
+                let got = covlens_covdata(cmd, &inputs, &[&flag]);
+                assert_eq!(got, want, "{cmd} {flag}");
+            }
+        }
+    }
+}
+
+#[test]
+fn go_style_flags_are_accepted() {
+    let Some(f) = fixture() else { return };
+    let d = f.scratch("flags");
+    let out = d.join("t.txt");
+    let mut c = covlens();
+    c.args(["covdata", "textfmt"])
+        .arg(format!("-i={}", f.inputs("count")))
+        .arg(format!("-o={}", p(&out)));
+    ok(c);
+    assert_eq!(
+        fs::read(&out).unwrap(),
+        go_covdata(f, "textfmt", &f.inputs("count"), &[]).out
+    );
+    // percent -o also writes the text profile.
+    let out2 = d.join("t2.txt");
+    let mut c = covlens();
+    c.args([
+        "covdata",
+        "percent",
+        "-i",
+        &f.inputs("count"),
+        "-o",
+        &p(&out2),
+    ]);
+    let o = ok(c);
+    assert_eq!(
+        o.stdout,
+        go_covdata(f, "percent", &f.inputs("count"), &[]).out
+    );
+    assert_eq!(fs::read(&out2).unwrap(), fs::read(&out).unwrap());
+}
+
+#[test]
+fn empty_directory_like_go() {
+    let Some(f) = fixture() else { return };
+    let d = f.scratch("empty");
+    let inputs = p(&d);
+    for cmd in COMMANDS {
+        let want = go_covdata(f, cmd, &inputs, &[]);
+        let got = covlens_covdata(cmd, &inputs, &[]);
+        assert_eq!(got, want, "{cmd}");
+    }
+    // As a profile input, a directory without data is an error.
+    let mut c = covlens();
+    c.args(["merge", &inputs]);
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("without Go coverage data"));
+}
+
+#[test]
+fn mode_clash_fails_textfmt_and_upgrades_elsewhere() {
+    let Some(f) = fixture() else { return };
+    let inputs = f.inputs("set,count,atomic");
+    let want = go_covdata(f, "textfmt", &inputs, &[]);
+    assert_eq!(
+        want.code,
+        Some(1),
+        "go tool covdata textfmt accepts mixed modes?"
+    );
+    let got = covlens_covdata("textfmt", &inputs, &[]);
+    assert_eq!(got.code, Some(1));
+    for cmd in ["percent", "func", "pkglist"] {
+        same(f, cmd, &inputs, &[]);
+    }
+    // With --mode-policy=upgrade textfmt combines at the highest mode.
+    let mut c = covlens();
+    c.args([
+        "--mode-policy",
+        "upgrade",
+        "covdata",
+        "textfmt",
+        "-i",
+        &inputs,
+    ]);
+    let o = ok(c);
+    assert!(o.stdout.starts_with(b"mode: atomic\n"));
+}
+
+/// `covlens merge DIR text.out` equals merging `go tool covdata textfmt
+/// DIR` with text.out; text and binary inputs mix in one merge.
+#[test]
+fn directories_are_profile_inputs() {
+    let Some(f) = fixture() else { return };
+    let d = f.scratch("inputs");
+    let count_txt = d.join("count.txt");
+    let count2_txt = d.join("count2.txt");
+    fs::write(
+        &count_txt,
+        go_covdata(f, "textfmt", &f.inputs("count"), &[]).out,
+    )
+    .unwrap();
+    fs::write(
+        &count2_txt,
+        go_covdata(f, "textfmt", &f.inputs("count2"), &[]).out,
+    )
+    .unwrap();
+    let covlens_out = |args: &[String]| {
+        let mut c = covlens();
+        c.args(args);
+        ok(c).stdout
+    };
+    let s = |v: &[&Path]| v.iter().map(|x| p(x)).collect::<Vec<_>>();
+    for cmd in ["merge", "aggregate"] {
+        let mut a = vec![cmd.to_string()];
+        a.extend(s(&[f.dir("count"), &count2_txt]));
+        let mixed = covlens_out(&a);
+        let mut b = vec![cmd.to_string()];
+        b.extend(s(&[&count_txt, &count2_txt]));
+        let text = covlens_out(&b);
+        assert_eq!(mixed, text, "{cmd}: directory vs its textfmt");
+        assert!(!mixed.is_empty());
+        // Two directories.
+        let mut a = vec![cmd.to_string()];
+        a.extend(s(&[f.dir("count"), f.dir("count2")]));
+        assert_eq!(covlens_out(&a), text, "{cmd}: two directories");
+    }
+    // The merged counts really are sums: a block of SumTo's loop.
+    let merged = String::from_utf8(covlens_out(&[
+        "merge".into(),
+        p(f.dir("count")),
+        p(&count2_txt),
+    ]))
+    .unwrap();
+    assert!(merged.starts_with("mode: count\n"));
+    // Single-input commands take a directory as well.
+    for cmd in ["summary", "junit"] {
+        assert_eq!(
+            covlens_out(&[cmd.into(), p(f.dir("count"))]),
+            covlens_out(&[cmd.into(), p(&count_txt)]),
+            "{cmd}"
+        );
+    }
+}
+
+/// Periodic flushes of one process are cumulative snapshots: only the
+/// newest counts by default. `go tool covdata` sums them all, so the
+/// default is compared with Go on a directory holding only the newest
+/// snapshot, and `--all-snapshots` with Go on the whole directory.
+#[test]
+fn periodic_snapshots_count_once() {
+    let Some(f) = fixture() else { return };
+    let dir = f.dir("periodic");
+    let counters = files_with_prefix(dir, "covcounters.");
+    // 4 flushes + the exit hook of one process, 1 file of another.
+    assert_eq!(counters.len(), 6, "{counters:?}");
+    let mut by_pid: BTreeMap<String, Vec<(u128, PathBuf)>> = BTreeMap::new();
+    for c in &counters {
+        let name = c.file_name().unwrap().to_string_lossy().into_owned();
+        let parts: Vec<&str> = name.split('.').collect();
+        by_pid
+            .entry(parts[2].to_string())
+            .or_default()
+            .push((parts[3].parse().unwrap(), c.clone()));
+    }
+    assert_eq!(by_pid.len(), 2);
+    let newest: Vec<String> = by_pid
+        .values()
+        .map(|v| {
+            let (_, path) = v.iter().max().unwrap();
+            path.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
+    let only_newest = f.scratch("periodic-newest");
+    copy_dir(dir, &only_newest, |n| {
+        n.starts_with("covmeta.") || newest.iter().any(|x| x == n)
+    });
+    for cmd in COMMANDS {
+        let want = go_covdata(f, cmd, &p(&only_newest), &[]);
+        assert_eq!(covlens_covdata(cmd, &p(dir), &[]), want, "{cmd}");
+        let all = go_covdata(f, cmd, &p(dir), &[]);
+        assert_eq!(
+            covlens_covdata(cmd, &p(dir), &["--all-snapshots"]),
+            all,
+            "{cmd} --all-snapshots"
+        );
+    }
+    // The trap is real: summing the snapshots over-counts.
+    assert_ne!(
+        go_covdata(f, "textfmt", &p(dir), &[]).out,
+        go_covdata(f, "textfmt", &p(&only_newest), &[]).out
+    );
+    // And the newest snapshot per process also rules profile inputs.
+    let mut c = covlens();
+    c.args(["merge", &p(dir)]);
+    let from_dir = ok(c).stdout;
+    let txt = f.scratch("periodic-txt").join("t.txt");
+    fs::write(&txt, go_covdata(f, "textfmt", &p(&only_newest), &[]).out).unwrap();
+    let mut c = covlens();
+    c.args(["merge", &p(&txt)]);
+    assert_eq!(from_dir, ok(c).stdout);
+}
+
+/// Re-encodes a counter file (ULEB128, one segment) with raw 4-byte
+/// values in the given byte order; header, string table and args are
+/// copied from the original.
+fn to_raw(data: &[u8], big_endian: bool) -> Vec<u8> {
+    let cf = parse_counters(data, "orig").unwrap();
+    assert_eq!(cf.flavor, Flavor::Uleb128);
+    assert_eq!(cf.segments.len(), 1);
+    let strtab_len = u32::from_le_bytes(data[40..44].try_into().unwrap()) as usize;
+    let args_len = u32::from_le_bytes(data[44..48].try_into().unwrap()) as usize;
+    let mut out = data[..48 + strtab_len + args_len].to_vec();
+    out[24] = 1; // Raw
+    out[25] = u8::from(big_endian);
+    let put = |out: &mut Vec<u8>, v: u32| {
+        out.extend_from_slice(&if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        })
+    };
+    let seg = &cf.segments[0];
+    for r in seg.records() {
+        let c = seg.counters(r);
+        put(&mut out, c.len() as u32);
+        put(&mut out, r.pkg);
+        put(&mut out, r.func);
+        for &v in c {
+            put(&mut out, v);
+        }
+    }
+    out.extend_from_slice(&data[data.len() - 16..]);
+    out
+}
+
+#[test]
+fn raw_counter_flavours_read_like_uleb() {
+    let Some(f) = fixture() else { return };
+    let src = f.dir("count");
+    let want = go_covdata(f, "textfmt", &p(src), &[]);
+    for big in [false, true] {
+        let d = f.scratch(if big { "raw-be" } else { "raw-le" });
+        copy_dir(src, &d, |n| n.starts_with("covmeta."));
+        for c in files_with_prefix(src, "covcounters.") {
+            let raw = to_raw(&fs::read(&c).unwrap(), big);
+            fs::write(d.join(c.file_name().unwrap()), raw).unwrap();
+        }
+        // Go reads the hand-made files the same, and so does covlens.
+        assert_eq!(go_covdata(f, "textfmt", &p(&d), &[]), want, "go, big={big}");
+        for cmd in COMMANDS {
+            same(f, cmd, &p(&d), &[]);
+        }
+        assert_eq!(covlens_covdata("textfmt", &p(&d), &[]), want);
+    }
+}
+
+/// Two counter files folded into one file with two segments read like the
+/// two files (Go writes one segment, and its reader reads only that one;
+/// covlens reads them all).
+#[test]
+fn several_segments_add_up() {
+    let Some(f) = fixture() else { return };
+    let src = f.dir("count");
+    let files = files_with_prefix(src, "covcounters.");
+    assert!(files.len() >= 2);
+    let a = fs::read(&files[0]).unwrap();
+    let b = fs::read(&files[1]).unwrap();
+    let two_files = f.scratch("segments-files");
+    copy_dir(src, &two_files, |n| n.starts_with("covmeta."));
+    fs::copy(&files[0], two_files.join(files[0].file_name().unwrap())).unwrap();
+    fs::copy(&files[1], two_files.join(files[1].file_name().unwrap())).unwrap();
+    // header(a) | segment(a) | footer(1) | segment(b) | footer(2)
+    let mut joined = a.clone();
+    joined.extend_from_slice(&b[32..b.len() - 16]);
+    let mut footer = b[b.len() - 16..].to_vec();
+    footer[8..12].copy_from_slice(&2u32.to_le_bytes());
+    joined.extend_from_slice(&footer);
+    let one_file = f.scratch("segments-one");
+    copy_dir(src, &one_file, |n| n.starts_with("covmeta."));
+    fs::write(one_file.join(files[0].file_name().unwrap()), &joined).unwrap();
+    let cf = parse_counters(&joined, "joined").unwrap();
+    assert_eq!(cf.segments.len(), 2);
+    for cmd in COMMANDS {
+        let want = go_covdata(f, cmd, &p(&two_files), &[]);
+        assert_eq!(covlens_covdata(cmd, &p(&one_file), &[]), want, "{cmd}");
+    }
+}
+
+#[test]
+fn sample_directory_matches_recorded_go_outputs() {
+    let candidates = [
+        std::env::var_os("COVLENS_SAMPLES").map(PathBuf::from),
+        Some(repo().join("../shared/samples")),
+        Some(PathBuf::from("/work/shared/samples")),
+    ];
+    let Some(samples) = candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("gocoverdir").is_dir())
+    else {
+        eprintln!("note: shared/samples not found; skipping");
+        return;
+    };
+    let dir = p(&samples.join("gocoverdir"));
+    for cmd in COMMANDS {
+        let want = fs::read(samples.join(format!("covdata_{cmd}.txt"))).unwrap();
+        let got = covlens_covdata(cmd, &dir, &[]);
+        assert_eq!(got.code, Some(0));
+        assert!(got.out == want, "{cmd}:\n{}", got.text());
+    }
+    // MD5-era (Go 1.23) hashes verify as well as FNV-era ones.
+    let meta = files_with_prefix(&samples.join("gocoverdir"), "covmeta.");
+    let m = parse_meta(&fs::read(&meta[0]).unwrap(), "m").unwrap();
+    assert_eq!(m.algo, covlens_core::covdata::HashAlgo::Md5);
+}
+
+/// Truncated or altered files: an error naming the file and a byte offset
+/// (or, for an altered value that stays consistent, a normal read), and
+/// never a panic.
+#[test]
+fn corrupt_files_name_file_and_offset() {
+    let Some(f) = fixture() else { return };
+    let src = f.dir("count");
+    let meta_path = files_with_prefix(src, "covmeta.").remove(0);
+    let ctr_path = files_with_prefix(src, "covcounters.").remove(0);
+    let meta = fs::read(&meta_path).unwrap();
+    let ctr = fs::read(&ctr_path).unwrap();
+    parse_meta(&meta, "m").unwrap();
+    parse_counters(&ctr, "c").unwrap();
+    let offset_of = |msg: &str| -> u64 {
+        let rest = msg
+            .split("at byte offset ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no offset in {msg:?}"));
+        rest.split(':').next().unwrap().parse().unwrap()
+    };
+    for cut in 0..meta.len() {
+        let e = parse_meta(&meta[..cut], "covmeta.x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("covmeta.x: at byte offset "), "{e}");
+        assert!(offset_of(&e) <= cut as u64, "cut {cut}: {e}");
+    }
+    for cut in 0..ctr.len() {
+        let e = parse_counters(&ctr[..cut], "covcounters.x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("covcounters.x: at byte offset "), "{e}");
+    }
+    // Flip every byte. The meta file is covered by its hashes: any change
+    // that matters is an error.
+    let mut meta_errors = 0;
+    for i in 0..meta.len() {
+        for x in [0xffu8, 0x01] {
+            let mut m = meta.clone();
+            m[i] ^= x;
+            match parse_meta(&m, "covmeta.x") {
+                Ok(_) => {}
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(e.starts_with("covmeta.x: at byte offset "), "{e}");
+                    assert!(offset_of(&e) <= meta.len() as u64, "{e}");
+                    meta_errors += 1;
+                }
+            }
+        }
+    }
+    assert!(meta_errors > meta.len(), "flips went unnoticed");
+    for i in 0..ctr.len() {
+        let mut c = ctr.clone();
+        c[i] ^= 0xff;
+        if let Err(e) = parse_counters(&c, "covcounters.x") {
+            assert!(
+                e.to_string().starts_with("covcounters.x: at byte offset "),
+                "{e}"
+            );
+        }
+    }
+    // Through the CLI: exit code 1 and the file's path; --skip-bad reports
+    // the file and reads the rest, which gives Go's output for the rest.
+    let bad = f.scratch("corrupt");
+    copy_dir(src, &bad, |_| true);
+    let victim = bad.join(ctr_path.file_name().unwrap());
+    fs::write(&victim, &ctr[..ctr.len() - 5]).unwrap();
+    let mut c = covlens();
+    c.args(["covdata", "textfmt", "-i", &p(&bad)]);
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains(&p(&victim)) && err.contains("at byte offset"),
+        "{err}"
+    );
+    let mut c = covlens();
+    c.args(["merge", &p(&bad)]);
+    assert_eq!(run(c).status.code(), Some(1));
+    let rest = f.scratch("corrupt-rest");
+    copy_dir(&bad, &rest, |n| !victim.ends_with(n));
+    let mut c = covlens();
+    c.args(["covdata", "textfmt", "--skip-bad", "-i", &p(&bad)]);
+    let o = ok(c);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains("skipped") && err.contains(&p(&victim)),
+        "{err}"
+    );
+    assert_eq!(o.stdout, go_covdata(f, "textfmt", &p(&rest), &[]).out);
+    // A bad meta file takes its counter files with it.
+    let bad_meta = f.scratch("corrupt-meta");
+    copy_dir(src, &bad_meta, |_| true);
+    let mut m = meta.clone();
+    let k = m.len() - 3;
+    m[k] ^= 0x10;
+    fs::write(bad_meta.join(meta_path.file_name().unwrap()), &m).unwrap();
+    let mut c = covlens();
+    c.args(["covdata", "percent", "--skip-bad", "-i", &p(&bad_meta)]);
+    let o = ok(c);
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(err.contains("with its meta-data file"), "{err}");
+}
+
+/// A counter file that belongs to another binary, renamed to this one's
+/// hash, is reported as a mismatch, not read as garbage.
+#[test]
+fn mismatched_counter_file_is_an_error() {
+    let Some(f) = fixture() else { return };
+    let d = f.scratch("mismatch");
+    copy_dir(f.dir("count"), &d, |n| n.starts_with("covmeta."));
+    let tag = files_with_prefix(&d, "covmeta.")[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .trim_start_matches("covmeta.")
+        .to_string();
+    let other = files_with_prefix(f.dir("set"), "covcounters.").remove(0);
+    let victim = d.join(format!("covcounters.{tag}.42.1"));
+    fs::copy(&other, &victim).unwrap();
+    let got = covlens_covdata("textfmt", &p(&d), &[]);
+    assert_eq!(got.code, Some(1));
+    let mut c = covlens();
+    c.args(["covdata", "textfmt", "-i", &p(&d)]);
+    let err = String::from_utf8_lossy(&run(c).stderr).into_owned();
+    assert!(
+        err.contains(&p(&victim)) && err.contains("at byte offset 8") && err.contains(&tag),
+        "{err}"
+    );
+}
