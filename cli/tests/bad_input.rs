@@ -382,10 +382,10 @@ fn with_output(dir: &Path, args: &[&str]) {
 }
 
 /// Known covlens bug: `covlens_core::Error::Io` shows its source in its own
-/// message and main.rs then prints the error chain, so the reason appears
-/// twice (`x: No such file or directory (os error 2): No such file or
-/// directory (os error 2)`). Fix in core/src/error.rs or main.rs, then drop
-/// the `ignore`.
+/// message (`{path}: {source}`) and main.rs then prints the error chain, so
+/// the reason appears twice: `covlens: missing.out: No such file or directory
+/// (os error 2): No such file or directory (os error 2)`. Fix in
+/// core/src/error.rs or main.rs, then drop the `ignore`.
 #[test]
 #[ignore = "covlens bug: I/O error reasons are printed twice"]
 fn io_error_reason_is_printed_once() {
