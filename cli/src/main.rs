@@ -59,7 +59,13 @@ fn main() -> ExitCode {
         .with_writer(io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("COVLENS_LOG"))
         .init();
-    let cli = Cli::parse_from(commands::covdata::normalize_args(std::env::args_os()));
+    let args: Vec<std::ffi::OsString> = commands::covdata::normalize_args(std::env::args_os())
+        .into_iter()
+        .collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&args, e),
+    };
     let result = match cli.command {
         Command::Merge(a) => commands::merge::run_merge(&cli.input, a),
         Command::Aggregate(a) => commands::merge::run_aggregate(&cli.input, a),
@@ -83,15 +89,69 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            let mut stderr = io::stderr().lock();
-            let _ = write!(stderr, "covlens: {err}");
+            // Library errors often include their cause's text already.
+            let mut msg = err.to_string();
             for cause in err.chain().skip(1) {
-                let _ = write!(stderr, ": {cause}");
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg.push_str(": ");
+                    msg.push_str(&c);
+                }
             }
-            let _ = writeln!(stderr);
+            let _ = writeln!(io::stderr().lock(), "covlens: {msg}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Exit codes as gopherage's: 2 for a wrong number of arguments (with its
+/// "Expected ..." line), 1 for other bad options, 0 and help for no
+/// command at all.
+fn usage_error(args: &[std::ffi::OsString], e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let sub = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy())
+        .find(|a| !a.starts_with('-'))
+        .map(|a| a.into_owned());
+    let code = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => match sub.as_deref() {
+            None => {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            Some("metadata") => {
+                println!("Sub command required [inc, abs]");
+                return ExitCode::from(1);
+            }
+            Some(_) => 2,
+        },
+        ErrorKind::MissingRequiredArgument => {
+            match sub.as_deref() {
+                Some("aggregate") => println!("Expected at least one file."),
+                Some("html") => println!("Expected at least one coverage file."),
+                Some("merge") => eprintln!("Expected at least one coverage file."),
+                Some("diff") => eprintln!("Expected two files."),
+                Some("filter") => eprintln!("Expected one file."),
+                Some("junit") => eprintln!("Expected exactly one argument: coverage file path"),
+                _ => {}
+            }
+            2
+        }
+        // An extra positional argument is a wrong count; an unknown flag
+        // is a bad option.
+        ErrorKind::UnknownArgument => {
+            let extra_positional = e
+                .get(clap::error::ContextKind::InvalidArg)
+                .is_some_and(|v| !v.to_string().starts_with('-'));
+            if extra_positional { 2 } else { 1 }
+        }
+        _ => 1,
+    };
+    let _ = e.print();
+    ExitCode::from(code)
 }
 
 #[cfg(test)]

@@ -30,14 +30,15 @@ impl Output {
             )));
         }
         let dest = PathBuf::from(path);
-        if let Ok(meta) = fs::metadata(&dest) {
-            if !meta.is_file() && !meta.is_dir() {
-                let f = fs::OpenOptions::new()
-                    .write(true)
-                    .open(&dest)
-                    .with_context(|| format!("cannot open {}", dest.display()))?;
-                return Ok(Output::Special(BufWriter::with_capacity(1 << 16, f)));
-            }
+        if let Ok(meta) = fs::metadata(&dest)
+            && !meta.is_file()
+            && !meta.is_dir()
+        {
+            let f = fs::OpenOptions::new()
+                .write(true)
+                .open(&dest)
+                .with_context(|| format!("cannot open {}", dest.display()))?;
+            return Ok(Output::Special(BufWriter::with_capacity(1 << 16, f)));
         }
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -69,7 +70,7 @@ impl Output {
 }
 
 fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> Result<()> {
-    let perm = fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let perm = <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644);
     let _ = fs::set_permissions(tmp.path(), perm);
     tmp.persist(dest)
         .map_err(|e| e.error)

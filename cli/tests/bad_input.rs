@@ -381,13 +381,9 @@ fn with_output(dir: &Path, args: &[&str]) {
     fails(dir, &a);
 }
 
-/// Known covlens bug: `covlens_core::Error::Io` shows its source in its own
-/// message (`{path}: {source}`) and main.rs then prints the error chain, so
-/// the reason appears twice: `covlens: missing.out: No such file or directory
-/// (os error 2): No such file or directory (os error 2)`. Fix in
-/// core/src/error.rs or main.rs, then drop the `ignore`.
+/// `covlens_core::Error::Io` shows its source in its own message and
+/// main.rs prints the error chain: the reason must still appear once.
 #[test]
-#[ignore = "covlens bug: I/O error reasons are printed twice"]
 fn io_error_reason_is_printed_once() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("adir")).unwrap();

@@ -638,17 +638,20 @@ fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineErro
         // once, then read the numbers forwards up to the line end, so the
         // name's bytes are not scanned a second time looking for '\n'.
         let n = cur.len();
-        if !runs.is_empty() && rest.len() > n && rest[n] == b':' && same_bytes(&rest[..n], cur) {
-            if let Some((mut block, used)) = fast_tail(&rest[n + 1..]) {
-                line_no += 1;
-                block.src_line = u32::try_from(line_no).unwrap_or(u32::MAX);
-                if blocks.last().is_some_and(|l| l.key() >= block.key()) {
-                    sorted = false;
-                }
-                blocks.push(block);
-                rest = &rest[n + 1 + used..];
-                continue;
+        if !runs.is_empty()
+            && rest.len() > n
+            && rest[n] == b':'
+            && same_bytes(&rest[..n], cur)
+            && let Some((mut block, used)) = fast_tail(&rest[n + 1..])
+        {
+            line_no += 1;
+            block.src_line = u32::try_from(line_no).unwrap_or(u32::MAX);
+            if blocks.last().is_some_and(|l| l.key() >= block.key()) {
+                sorted = false;
             }
+            blocks.push(block);
+            rest = &rest[n + 1 + used..];
+            continue;
         }
         let (line, r) = split_line(rest);
         rest = r;
@@ -661,11 +664,11 @@ fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineErro
             None => match slow_line(line) {
                 Ok(x) => x,
                 Err((column, kind)) => {
-                    if let Some(m) = line.strip_prefix(b"mode: ") {
-                        if !m.is_empty() {
-                            modes.push((line_no, String::from_utf8_lossy(m).into_owned()));
-                            continue;
-                        }
+                    if let Some(m) = line.strip_prefix(b"mode: ")
+                        && !m.is_empty()
+                    {
+                        modes.push((line_no, String::from_utf8_lossy(m).into_owned()));
+                        continue;
                     }
                     return Err(LineError {
                         line: line_no,
@@ -677,10 +680,8 @@ fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineErro
         };
         block.src_line = u32::try_from(line_no).unwrap_or(u32::MAX);
         if same_bytes(name, cur) && !runs.is_empty() {
-            if let Some(last) = blocks.last() {
-                if last.key() >= block.key() {
-                    sorted = false;
-                }
+            if blocks.last().is_some_and(|l| l.key() >= block.key()) {
+                sorted = false;
             }
         } else {
             let Ok(s) = std::str::from_utf8(name) else {
@@ -1074,18 +1075,23 @@ mod tests {
     fn to_boolean_combines_repeats_first() {
         let mut pool = BlockPool::default();
         let mut p = TextParser::new("x", ParseOptions::default());
-        p.feed(b"mode: count\na.go:1.1,1.2 1 3\nb.go:1.1,1.2 1 0\na.go:1.1,1.2 1 2\n").unwrap();
+        p.feed(b"mode: count\na.go:1.1,1.2 1 3\nb.go:1.1,1.2 1 0\na.go:1.1,1.2 1 2\n")
+            .unwrap();
         let mut raw = p.into_raw();
         raw.to_boolean();
         let prof = raw.to_profile().unwrap();
         assert_eq!(prof.files[0].blocks[0].count, 1);
         raw.recycle(&mut pool);
         let mut p = TextParser::new("y", ParseOptions::default());
-        p.feed(b"mode: count\na.go:1.1,1.2 1 3\na.go:2.1,2.2 1 0\n").unwrap();
+        p.feed(b"mode: count\na.go:1.1,1.2 1 3\na.go:2.1,2.2 1 0\n")
+            .unwrap();
         let mut raw = p.into_raw();
         raw.to_boolean();
         let prof = raw.into_profile().unwrap();
-        assert_eq!((prof.files[0].blocks[0].count, prof.files[0].blocks[1].count), (1, 0));
+        assert_eq!(
+            (prof.files[0].blocks[0].count, prof.files[0].blocks[1].count),
+            (1, 0)
+        );
     }
 
     #[test]
