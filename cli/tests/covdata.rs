@@ -112,6 +112,8 @@ struct Fixture {
     root: PathBuf,
     /// Name → directory.
     dirs: BTreeMap<&'static str, PathBuf>,
+    /// Mode → `-cover` binary.
+    bins: BTreeMap<&'static str, PathBuf>,
 }
 
 impl Fixture {
@@ -254,7 +256,7 @@ fn build_fixture() -> Fixture {
         ok(c);
         dirs.insert(name, d);
     }
-    Fixture { root, dirs }
+    Fixture { root, dirs, bins }
 }
 
 // ---------------------------------------------------------------- comparing
@@ -851,4 +853,242 @@ fn mismatched_counter_file_is_an_error() {
         err.contains(&p(&victim)) && err.contains("at byte offset 8") && err.contains(&tag),
         "{err}"
     );
+}
+
+// ------------------------------------------------------- writing directories
+
+/// `go tool covdata OP -i=INPUTS -o=DIR ARGS` into a fresh directory.
+fn go_write(f: &Fixture, op: &str, inputs: &str, name: &str, args: &[&str]) -> (PathBuf, Output) {
+    let d = f.scratch(name);
+    let mut c = go_cmd();
+    c.args(["tool", "covdata", op])
+        .arg(format!("-i={inputs}"))
+        .arg(format!("-o={}", p(&d)))
+        .args(args);
+    let o = c.output().expect("run go tool covdata");
+    (d, o)
+}
+
+/// `covlens covdata OP -i INPUTS -o DIR ARGS` into a fresh directory.
+fn covlens_write(f: &Fixture, op: &str, inputs: &str, name: &str, args: &[&str]) -> PathBuf {
+    let d = f.scratch(name);
+    let mut c = covlens();
+    c.args(["covdata", op, "-i", inputs, "-o", &p(&d)])
+        .args(args);
+    ok(c);
+    d
+}
+
+/// What Go's tools read from `dirs`: every report.
+fn go_reads(f: &Fixture, dirs: &str) -> Vec<Res> {
+    COMMANDS
+        .iter()
+        .map(|cmd| go_covdata(f, cmd, dirs, &[]))
+        .collect()
+}
+
+#[test]
+fn merge_writes_what_go_reads_back() {
+    let Some(f) = fixture() else { return };
+    for (k, (inputs, extra)) in [
+        ("count,tests", &[][..]),
+        ("set", &[]),
+        ("count,count2", &[]),
+        (
+            "count,tests",
+            &["-pkg=example.com/covprog/text,example.com/covprog/calc"],
+        ),
+        ("count,tests,set,atomic", &["-pcombine"]),
+        (
+            "count,tests",
+            &["-pcombine", "-pkg=example.com/covprog/..."],
+        ),
+        ("merged,pcombined,tests", &["-pcombine"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let inputs = f.inputs(inputs);
+        let ours = covlens_write(f, "merge", &inputs, &format!("merge-ours-{k}"), extra);
+        let (theirs, o) = go_write(f, "merge", &inputs, &format!("merge-go-{k}"), extra);
+        assert!(o.status.success(), "go merge {inputs} {extra:?}");
+        let names = |d: &Path| {
+            let mut v: Vec<String> = fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .map(|n| {
+                    n.rsplit_once(".0.")
+                        .map_or(n.clone(), |(h, _)| h.to_string())
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        // Same files (meta-data files named by the same hashes, one
+        // counter file of pid 0 each) …
+        assert_eq!(names(&ours), names(&theirs), "{inputs} {extra:?}");
+        // … meta-data files byte for byte (copied, or built as Go builds
+        // them) …
+        for m in files_with_prefix(&theirs, "covmeta.") {
+            let mine = ours.join(m.file_name().unwrap());
+            assert_eq!(
+                fs::read(&mine).unwrap(),
+                fs::read(&m).unwrap(),
+                "{}",
+                m.display()
+            );
+        }
+        // … and Go reads the same numbers from both.
+        assert_eq!(
+            go_reads(f, &p(&ours)),
+            go_reads(f, &p(&theirs)),
+            "{inputs} {extra:?}"
+        );
+        // covlens reads its own output as it read the inputs.
+        if !extra.contains(&"-pcombine") {
+            let pkg: Vec<&str> = extra
+                .iter()
+                .filter(|a| a.starts_with("-pkg"))
+                .copied()
+                .collect();
+            for cmd in COMMANDS {
+                assert_eq!(
+                    covlens_covdata(cmd, &p(&ours), &[]),
+                    covlens_covdata(cmd, &inputs, &pkg),
+                    "{cmd} {inputs} {extra:?}"
+                );
+            }
+        }
+    }
+    // Periodic snapshots: only the newest per process is merged.
+    let ours = covlens_write(f, "merge", &f.inputs("periodic"), "merge-periodic", &[]);
+    let mut c = covlens();
+    c.args(["covdata", "textfmt", "-i", &f.inputs("periodic")]);
+    let want = ok(c).stdout;
+    assert_eq!(go_covdata(f, "textfmt", &p(&ours), &[]).out, want);
+}
+
+/// Splits `dirs` by pod: for each meta-data file, copies of the input
+/// directories holding only that pod's files.
+fn split_by_pod(f: &Fixture, dirs: &[&Path], name: &str) -> Vec<Vec<PathBuf>> {
+    let mut tags: Vec<String> = Vec::new();
+    for d in dirs {
+        for m in files_with_prefix(d, "covmeta.") {
+            let t = m.file_name().unwrap().to_string_lossy()["covmeta.".len()..].to_string();
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+    }
+    tags.iter()
+        .enumerate()
+        .map(|(i, tag)| {
+            dirs.iter()
+                .enumerate()
+                .map(|(j, d)| {
+                    let out = f.scratch(&format!("{name}-pod{i}-dir{j}"));
+                    copy_dir(d, &out, |n| {
+                        n == format!("covmeta.{tag}")
+                            || n.starts_with(&format!("covcounters.{tag}."))
+                    });
+                    // Go needs the meta-data file next to its counter files.
+                    for e in dirs {
+                        let m = e.join(format!("covmeta.{tag}"));
+                        if m.exists() {
+                            let _ = fs::copy(&m, out.join(format!("covmeta.{tag}")));
+                        }
+                    }
+                    out
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn subtract_and_intersect_match_go() {
+    let Some(f) = fixture() else { return };
+    // A third directory of the same program.
+    let count3 = f.scratch("count3");
+    for args in [&["calc:2", "text"][..], &["shapes"]] {
+        let mut c = Command::new(&f.bins["count"]);
+        c.args(args)
+            .env("GOCOVERDIR", &count3)
+            .stdout(Stdio::null());
+        assert!(c.status().unwrap().success());
+    }
+    let inputs2 = f.inputs("count,count2");
+    let inputs3 = format!("{inputs2},{}", p(&count3));
+    for (k, (op, inputs)) in [
+        ("subtract", inputs2.clone()),
+        ("intersect", inputs2.clone()),
+        ("intersect", inputs3.clone()),
+        ("subtract", format!("{},{}", p(&count3), f.inputs("count"))),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ours = covlens_write(f, op, &inputs, &format!("{op}-ours-{k}"), &[]);
+        let (theirs, o) = go_write(f, op, &inputs, &format!("{op}-go-{k}"), &[]);
+        assert!(o.status.success(), "go {op} {inputs}");
+        let want = go_reads(f, &p(&theirs));
+        assert_eq!(go_reads(f, &p(&ours)), want, "{op} {inputs}");
+        // Not a no-op: the result differs from the first input.
+        assert_ne!(
+            want[0],
+            go_covdata(f, "textfmt", &inputs[..inputs.find(',').unwrap()], &[])
+        );
+    }
+}
+
+/// Several programs in one run: Go's subtract and intersect panic
+/// ("decreasing dir index"); covlens gives, pod by pod, what Go gives on
+/// each program alone.
+#[test]
+fn subtract_and_intersect_across_programs() {
+    let Some(f) = fixture() else { return };
+    let a = f.scratch("multi-a");
+    copy_dir(f.dir("count"), &a, |_| true);
+    copy_dir(f.dir("tests"), &a, |_| true);
+    let b = f.scratch("multi-b");
+    copy_dir(f.dir("count2"), &b, |_| true);
+    // Other test runs: only the calc package's tests.
+    let mut c = go_cmd();
+    c.current_dir(repo().join("fixtures/covprog")).args([
+        "test",
+        "-count=1",
+        "-cover",
+        "-covermode=count",
+        "-coverpkg=./...",
+        "./calc",
+        "./text",
+        "-run=TestSumTo|TestCount",
+        "-args",
+        &format!("-test.gocoverdir={}", p(&b)),
+    ]);
+    ok(c);
+    let inputs = format!("{},{}", p(&a), p(&b));
+    let pods = split_by_pod(f, &[&a, &b], "multi");
+    assert!(pods.len() >= 3, "{pods:?}");
+    for op in ["subtract", "intersect"] {
+        let (_, o) = go_write(f, op, &inputs, &format!("multi-go-{op}"), &[]);
+        assert!(
+            !o.status.success()
+                && String::from_utf8_lossy(&o.stderr).contains("decreasing dir index"),
+            "go tool covdata {op} no longer panics on several programs: update the docs"
+        );
+        let ours = covlens_write(f, op, &inputs, &format!("multi-ours-{op}"), &[]);
+        let mut outs = Vec::new();
+        for (i, dirs) in pods.iter().enumerate() {
+            let ins = dirs.iter().map(|d| p(d)).collect::<Vec<_>>().join(",");
+            let (out, o) = go_write(f, op, &ins, &format!("multi-go-{op}-pod{i}"), &[]);
+            assert!(
+                o.status.success(),
+                "go {op} {ins}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            outs.push(p(&out));
+        }
+        assert_eq!(go_reads(f, &p(&ours)), go_reads(f, &outs.join(",")), "{op}");
+    }
 }

@@ -1,5 +1,6 @@
 //! `covdata`: `go tool covdata textfmt|percent|func|pkglist`, natively,
-//! with the same output bytes.
+//! with the same output bytes, and `merge|subtract|intersect`, writing
+//! directories `go tool covdata` reads.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -8,8 +9,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use covlens_core::ModePolicy;
 use covlens_core::covdata::{
-    CovData, PackageFilter, ReadOptions, Snapshots, read_dirs, write_func, write_percent,
-    write_pkglist, write_textfmt,
+    CovData, DirOp, PackageFilter, ReadOptions, ReadReport, Snapshots, WriteOptions, read_dirs,
+    write_dirs, write_func, write_percent, write_pkglist, write_textfmt,
 };
 
 use crate::input::InputArgs;
@@ -25,6 +26,13 @@ pub enum CovdataCommand {
     Func(ReportArgs),
     /// Print the import paths of the packages (`go tool covdata pkglist`).
     Pkglist(ReportArgs),
+    /// Merge coverage directories into one (`go tool covdata merge`).
+    Merge(MergeArgs),
+    /// Zero the counters of the first directory that the second one covers
+    /// (`go tool covdata subtract`).
+    Subtract(DirArgs),
+    /// Keep what every directory covers (`go tool covdata intersect`).
+    Intersect(DirArgs),
 }
 
 /// Options every `covdata` command takes. Go's single-dash spellings
@@ -82,6 +90,25 @@ pub struct ReportArgs {
     output: String,
 }
 
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// Combine the data of different programs into one meta-data file
+    /// (functions deduplicated per package; modes upgrade).
+    #[arg(long)]
+    pcombine: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DirArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output directory (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    output: String,
+}
+
 pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
     match c {
         // textfmt refuses mixed modes as Go's does, unless asked to upgrade.
@@ -104,7 +131,44 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
             let data = read(&a.common, ModePolicy::Upgrade)?;
             write_with(&a.output, |w| write_pkglist(w, &data))
         }
+        CovdataCommand::Merge(a) => {
+            let op = if a.pcombine {
+                DirOp::MergeCombined
+            } else {
+                DirOp::Merge
+            };
+            write_dir(op, &a.dir)
+        }
+        CovdataCommand::Subtract(a) => write_dir(DirOp::Subtract, &a),
+        CovdataCommand::Intersect(a) => write_dir(DirOp::Intersect, &a),
     }
+}
+
+fn write_dir(op: DirOp, a: &DirArgs) -> Result<()> {
+    let c = &a.common;
+    let opts = WriteOptions {
+        snapshots: snapshots(c),
+        skip_bad: c.skip_bad,
+        packages: packages(c)?,
+    };
+    let r = write_dirs(op, &c.input, std::path::Path::new(&a.output), &opts)?;
+    warn(&r.read);
+    Ok(())
+}
+
+fn snapshots(c: &Common) -> Snapshots {
+    if c.all_snapshots {
+        Snapshots::All
+    } else {
+        Snapshots::NewestPerProcess
+    }
+}
+
+fn packages(c: &Common) -> Result<Option<PackageFilter>> {
+    Ok(match &c.pkg {
+        Some(p) => PackageFilter::parse(p)?,
+        None => None,
+    })
 }
 
 fn write_with(path: &str, f: impl FnOnce(&mut Output) -> std::io::Result<()>) -> Result<()> {
@@ -116,25 +180,17 @@ fn write_with(path: &str, f: impl FnOnce(&mut Output) -> std::io::Result<()>) ->
 fn read(c: &Common, mode_policy: ModePolicy) -> Result<CovData> {
     let opts = ReadOptions {
         mode_policy,
-        snapshots: if c.all_snapshots {
-            Snapshots::All
-        } else {
-            Snapshots::NewestPerProcess
-        },
+        snapshots: snapshots(c),
         skip_bad: c.skip_bad,
-        packages: match &c.pkg {
-            Some(p) => PackageFilter::parse(p)?,
-            None => None,
-        },
+        packages: packages(c)?,
     };
     let data = read_dirs(&c.input, &opts)?;
-    report(&data);
+    warn(data.report());
     Ok(data)
 }
 
 /// Warnings on stderr: skipped files, no data, saturated sums.
-pub fn report(data: &CovData) {
-    let r = data.report();
+fn warn(r: &ReadReport) {
     let mut err = std::io::stderr().lock();
     for b in &r.bad {
         let _ = writeln!(err, "covlens: warning: skipped {}: {}", b.path, b.error);
@@ -195,11 +251,20 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
             "-o" | "--o" => "-o",
             "-skip-bad" => "--skip-bad",
             "-all-snapshots" => "--all-snapshots",
+            "-pcombine" | "--pcombine" => "--pcombine",
             _ => {
                 out.push(a);
                 continue;
             }
         };
+        if canon.starts_with("--") && canon != "--pkg" {
+            // A boolean flag: Go also accepts -flag=true and -flag=false.
+            match value {
+                None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => out.push(canon.into()),
+                Some(_) => {}
+            }
+            continue;
+        }
         out.push(canon.into());
         if let Some(v) = value {
             out.push(v.into());
@@ -253,6 +318,16 @@ mod tests {
                 "--pkg",
                 "p"
             ]
+        );
+        assert_eq!(
+            norm(&[
+                "covlens",
+                "covdata",
+                "merge",
+                "-pcombine=true",
+                "-skip-bad=false"
+            ]),
+            ["covlens", "covdata", "merge", "--pcombine"]
         );
         assert_eq!(
             norm(&["covlens", "merge", "-pkg", "covdata"]),

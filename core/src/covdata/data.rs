@@ -3,17 +3,13 @@
 //! (internal/coverage/cformat) keys them.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
-use super::counters::{CounterFile, parse_counters};
-use super::meta::{CounterMode, Function, Granularity, MetaFile, Unit, parse_meta};
+use super::meta::{CounterMode, Function, Granularity, MetaFile, Unit};
 use super::pattern::PackageFilter;
-use super::pods::{CounterRef, Pod, Snapshots, discover};
-use super::wire::{hex, mismatch};
+use super::pod::{load_meta, sum_files};
+use super::pods::{Pod, Snapshots, discover};
 use crate::error::Error;
 use crate::parse::{ModePolicy, normalize_blocks};
 use crate::profile::{Block, FileProfile, Profile};
@@ -125,60 +121,6 @@ pub fn read_dirs<P: AsRef<Path>>(dirs: &[P], opts: &ReadOptions) -> Result<CovDa
     Ok(data)
 }
 
-/// Where each function's counters start in a pod's flat counter array.
-struct Layout {
-    /// Per package, index of its first function in `func_base`.
-    pkg_base: Vec<usize>,
-    /// Per function (all packages), first unit; one extra entry at the end.
-    func_base: Vec<usize>,
-}
-
-impl Layout {
-    fn new(meta: &MetaFile) -> Layout {
-        let mut pkg_base = Vec::with_capacity(meta.packages.len() + 1);
-        let mut func_base = Vec::new();
-        let mut units = 0usize;
-        for p in &meta.packages {
-            pkg_base.push(func_base.len());
-            for f in &p.functions {
-                func_base.push(units);
-                units += f.units.len();
-            }
-        }
-        pkg_base.push(func_base.len());
-        func_base.push(units);
-        Layout {
-            pkg_base,
-            func_base,
-        }
-    }
-
-    fn total(&self) -> usize {
-        self.func_base.last().copied().unwrap_or(0)
-    }
-
-    /// The slot range of (pkg, func), if the meta file has it.
-    fn slots(&self, pkg: u32, func: u32) -> Option<std::ops::Range<usize>> {
-        let p = pkg as usize;
-        if p + 1 >= self.pkg_base.len() {
-            return None;
-        }
-        let f = self.pkg_base[p] + func as usize;
-        if f >= self.pkg_base[p + 1] {
-            return None;
-        }
-        Some(self.func_base[f]..self.func_base[f + 1])
-    }
-}
-
-/// Per-thread accumulator of a pod's counter files.
-struct Acc {
-    counts: Vec<u32>,
-    overflow: bool,
-    files: usize,
-    errors: Vec<(usize, Error)>,
-}
-
 impl CovData {
     /// The counter mode (see [`ReadOptions::mode_policy`]); `None` when
     /// nothing was read.
@@ -199,77 +141,19 @@ impl CovData {
     }
 
     fn read_pod(&mut self, pod: &Pod, opts: &ReadOptions) -> Result<(), Error> {
-        let bytes = match fs::read(&pod.meta) {
-            Ok(b) => b,
-            Err(e) => return self.bad_meta(pod, opts, Error::io(&pod.meta_name, e)),
-        };
-        let meta = match parse_meta(&bytes, &pod.meta_name) {
-            Ok(m) if m.hash_hex() == pod.tag => m,
-            Ok(m) => {
-                let e = mismatch(
-                    &pod.meta_name,
-                    24,
-                    format!("the file hash {} from the file name", pod.tag),
-                    Some(m.hash_hex()),
-                );
-                return self.bad_meta(pod, opts, e);
-            }
+        let m = match load_meta(pod) {
+            Ok(m) => m,
             Err(e) => return self.bad_meta(pod, opts, e),
         };
-        drop(bytes);
-        let mode = self.set_mode(&pod.meta_name, &meta, opts.mode_policy)?;
-        let layout = Layout::new(&meta);
-        let total = layout.total();
-        let zero = || Acc {
-            counts: vec![0; total],
-            overflow: false,
-            files: 0,
-            errors: Vec::new(),
-        };
-        let acc = pod
-            .counters
-            .par_iter()
-            .enumerate()
-            .fold(zero, |mut acc, (k, c)| {
-                match load_counters(c, &pod.meta_name, &meta, &layout) {
-                    Ok(cf) => {
-                        add_file(&mut acc, &cf, &layout, mode);
-                        acc.files += 1;
-                    }
-                    Err(e) => acc.errors.push((k, e)),
-                }
-                acc
-            })
-            .reduce(zero, |mut a, b| {
-                for (x, &y) in a.counts.iter_mut().zip(&b.counts) {
-                    let (v, o) = mode.combine(*x, y);
-                    *x = v;
-                    a.overflow |= o;
-                }
-                a.overflow |= b.overflow;
-                a.files += b.files;
-                a.errors.extend(b.errors);
-                a
-            });
-        let mut errors = acc.errors;
-        errors.sort_by_key(|(k, _)| *k);
-        if !opts.skip_bad {
-            if let Some((_, e)) = errors.into_iter().next() {
-                return Err(e);
-            }
-        } else {
-            for (k, e) in errors {
-                self.report.bad.push(BadFile {
-                    path: pod.counters[k].name.clone(),
-                    error: e,
-                    dependents: Vec::new(),
-                });
-            }
-        }
+        let mode = self.set_mode(&pod.meta_name, &m.meta, opts.mode_policy)?;
+        let all: Vec<usize> = (0..pod.counters.len()).collect();
+        let (sums, files, errors) = sum_files(pod, &all, &m, mode);
+        self.take_errors(pod, opts, errors)?;
         self.report.pods += 1;
-        self.report.counter_files += acc.files;
-        self.report.overflow |= acc.overflow;
-
+        self.report.counter_files += files;
+        self.report.overflow |= sums.overflow;
+        let (meta, layout) = (&m.meta, &m.layout);
+        let acc = sums;
         for (k, pkg) in meta.packages.iter().enumerate() {
             if opts
                 .packages
@@ -294,7 +178,12 @@ impl CovData {
         Ok(())
     }
 
-    fn bad_meta(&mut self, pod: &Pod, opts: &ReadOptions, e: Error) -> Result<(), Error> {
+    pub(crate) fn bad_meta(
+        &mut self,
+        pod: &Pod,
+        opts: &ReadOptions,
+        e: Error,
+    ) -> Result<(), Error> {
         if !opts.skip_bad {
             return Err(e);
         }
@@ -306,9 +195,32 @@ impl CovData {
         Ok(())
     }
 
+    /// Fails with the first error, or with `skip_bad` reports them all.
+    pub(crate) fn take_errors(
+        &mut self,
+        pod: &Pod,
+        opts: &ReadOptions,
+        errors: Vec<(usize, Error)>,
+    ) -> Result<(), Error> {
+        if !opts.skip_bad {
+            return match errors.into_iter().next() {
+                Some((_, e)) => Err(e),
+                None => Ok(()),
+            };
+        }
+        for (k, e) in errors {
+            self.report.bad.push(BadFile {
+                path: pod.counters[k].name.clone(),
+                error: e,
+                dependents: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
     /// Checks the pod's mode and granularity against earlier pods and
     /// returns the mode to combine counters with.
-    fn set_mode(
+    pub(crate) fn set_mode(
         &mut self,
         path: &str,
         meta: &MetaFile,
@@ -385,72 +297,5 @@ impl CovData {
         };
         p.sort_files();
         Ok(p)
-    }
-}
-
-/// Reads and decodes one counter file and checks it against the pod's
-/// meta-data file.
-fn load_counters(
-    c: &CounterRef,
-    meta_name: &str,
-    meta: &MetaFile,
-    layout: &Layout,
-) -> Result<CounterFile, Error> {
-    let bytes = fs::read(&c.path).map_err(|e| Error::io(&c.name, e))?;
-    let cf = parse_counters(&bytes, &c.name)?;
-    if cf.meta_hash != meta.hash {
-        return Err(mismatch(
-            &c.name,
-            8,
-            format!("the hash {} of {meta_name}", meta.hash_hex()),
-            Some(hex(&cf.meta_hash)),
-        ));
-    }
-    for seg in &cf.segments {
-        for r in seg.records() {
-            let n = seg.counters(r).len();
-            match layout.slots(r.pkg, r.func) {
-                Some(s) if s.len() == n => {}
-                Some(s) => {
-                    let f = &meta.packages[r.pkg as usize].functions[r.func as usize];
-                    return Err(mismatch(
-                        &c.name,
-                        r.offset,
-                        format!(
-                            "{} counters for function {} of package {} ({} units in {meta_name})",
-                            s.len(),
-                            f.name,
-                            meta.packages[r.pkg as usize].path,
-                            s.len()
-                        ),
-                        Some(format!("{n} counters")),
-                    ));
-                }
-                None => {
-                    return Err(mismatch(
-                        &c.name,
-                        r.offset,
-                        format!("a package and function index present in {meta_name}"),
-                        Some(format!("package {} function {}", r.pkg, r.func)),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(cf)
-}
-
-fn add_file(acc: &mut Acc, cf: &CounterFile, layout: &Layout, mode: CounterMode) {
-    for seg in &cf.segments {
-        for r in seg.records() {
-            let Some(s) = layout.slots(r.pkg, r.func) else {
-                continue;
-            };
-            for (dst, &v) in acc.counts[s].iter_mut().zip(seg.counters(r)) {
-                let (x, o) = mode.combine(*dst, v);
-                *dst = x;
-                acc.overflow |= o;
-            }
-        }
     }
 }

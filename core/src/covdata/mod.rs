@@ -27,8 +27,10 @@ mod format;
 mod hash;
 mod meta;
 mod pattern;
+mod pod;
 mod pods;
 mod wire;
+mod write;
 
 use std::fmt;
 
@@ -42,6 +44,7 @@ pub use meta::{
 };
 pub use pattern::PackageFilter;
 pub use pods::{CounterRef, Discovery, Pod, Snapshots, discover};
+pub use write::{DirOp, WriteOptions, WriteReport, write_dirs};
 
 /// A binary coverage file that is truncated, corrupt, or does not match
 /// its meta-data file.

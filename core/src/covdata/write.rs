@@ -1,0 +1,708 @@
+//! Writing coverage directories: `merge` (per pod, or all pods combined as
+//! with `-pcombine`), `subtract` and `intersect`, in Go's file formats so
+//! `go tool covdata` reads the results.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::counters::CounterFile;
+use super::data::{BadFile, ReadReport};
+use super::hash::{HashAlgo, Hasher, digest};
+use super::meta::{CounterMode, Function, Granularity, MetaFile, function_hash, hash_func};
+use super::pattern::PackageFilter;
+use super::pod::{Args, Layout, LoadedMeta, fold_files, load_meta, sum_files};
+use super::pods::{Pod, Snapshots, discover};
+use super::wire::hex;
+use crate::error::Error;
+
+/// What to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirOp {
+    /// Per pod: the meta-data file copied, one counter file with the pod's
+    /// counters merged (`go tool covdata merge`).
+    Merge,
+    /// All pods in one meta-data file, functions deduplicated per package
+    /// (`go tool covdata merge -pcombine`); modes upgrade to the highest.
+    MergeCombined,
+    /// Per pod: the first directory's counters, zeroed wherever the second
+    /// directory's are non-zero (`go tool covdata subtract`).
+    Subtract,
+    /// Per pod: the first directory's counters for functions that every
+    /// later directory has, zeroed wherever a later directory's counter
+    /// file has 0 (`go tool covdata intersect`).
+    Intersect,
+}
+
+/// Options for [`write_dirs`].
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// Which counter files of a process count.
+    pub snapshots: Snapshots,
+    /// Report bad input files instead of failing.
+    pub skip_bad: bool,
+    /// Only packages whose import path matches (`-pkg`).
+    pub packages: Option<PackageFilter>,
+}
+
+/// What [`write_dirs`] read and wrote.
+#[derive(Debug, Default)]
+pub struct WriteReport {
+    /// Files written, in order.
+    pub written: Vec<PathBuf>,
+    /// What was read.
+    pub read: ReadReport,
+}
+
+/// Runs `op` over the pods of `inputs` and writes the result into `out`
+/// (created if missing; it must not be one of the inputs).
+///
+/// Unlike `go tool covdata`, `subtract` and `intersect` handle several
+/// programs (pods) in one run (Go's tool panics with "decreasing dir
+/// index"), and a pod that a later directory has no data for intersects to
+/// nothing (Go keeps the first directory's data when such a pod comes
+/// first).
+pub fn write_dirs<P: AsRef<Path>>(
+    op: DirOp,
+    inputs: &[P],
+    out: &Path,
+    opts: &WriteOptions,
+) -> Result<WriteReport, Error> {
+    match op {
+        DirOp::Subtract if inputs.len() != 2 => {
+            return Err(Error::Invalid(
+                "subtract takes exactly two input directories".into(),
+            ));
+        }
+        DirOp::Intersect if inputs.len() < 2 => {
+            return Err(Error::Invalid(
+                "intersect takes at least two input directories".into(),
+            ));
+        }
+        _ => {}
+    }
+    let found = discover(inputs, opts.snapshots)?;
+    fs::create_dir_all(out).map_err(|e| Error::io(out.to_string_lossy(), e))?;
+    let out_real = fs::canonicalize(out).map_err(|e| Error::io(out.to_string_lossy(), e))?;
+    for i in inputs {
+        if fs::canonicalize(i.as_ref()).is_ok_and(|d| d == out_real) {
+            return Err(Error::Invalid(format!(
+                "the output directory {} is also an input",
+                out.display()
+            )));
+        }
+    }
+    let mut w = Writer {
+        out: out.to_path_buf(),
+        opts,
+        report: WriteReport::default(),
+        last_stamp: 0,
+    };
+    w.report.read.orphans = found.orphans.clone();
+    w.report.read.superseded = found.superseded.clone();
+    if op == DirOp::MergeCombined {
+        w.combined(&found.pods)?;
+    } else {
+        for pod in &found.pods {
+            w.pod(op, pod, inputs.len())?;
+        }
+    }
+    Ok(w.report)
+}
+
+struct Writer<'a> {
+    out: PathBuf,
+    opts: &'a WriteOptions,
+    report: WriteReport,
+    last_stamp: u128,
+}
+
+impl Writer<'_> {
+    fn load(&mut self, pod: &Pod) -> Result<Option<LoadedMeta>, Error> {
+        match load_meta(pod) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if self.opts.skip_bad => {
+                self.report.read.bad.push(BadFile {
+                    path: pod.meta_name.clone(),
+                    error: e,
+                    dependents: pod.counters.iter().map(|c| c.name.clone()).collect(),
+                });
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn errors(&mut self, pod: &Pod, errors: Vec<(usize, Error)>) -> Result<(), Error> {
+        if !self.opts.skip_bad {
+            return match errors.into_iter().next() {
+                Some((_, e)) => Err(e),
+                None => Ok(()),
+            };
+        }
+        for (k, e) in errors {
+            self.report.read.bad.push(BadFile {
+                path: pod.counters[k].name.clone(),
+                error: e,
+                dependents: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    fn keep(&self, path: &str) -> bool {
+        self.opts.packages.as_ref().is_none_or(|f| f.matches(path))
+    }
+
+    /// One pod, written on its own.
+    fn pod(&mut self, op: DirOp, pod: &Pod, ndirs: usize) -> Result<(), Error> {
+        let Some(m) = self.load(pod)? else {
+            return Ok(());
+        };
+        let mode = m.meta.mode;
+        let in_dir = |d: usize| -> Vec<usize> {
+            (0..pod.counters.len())
+                .filter(|&k| pod.counters[k].dir_index == d)
+                .collect()
+        };
+        let first = match op {
+            DirOp::Merge => (0..pod.counters.len()).collect(),
+            _ => in_dir(0),
+        };
+        let (mut sums, n, errors) = sum_files(pod, &first, &m, mode);
+        self.errors(pod, errors)?;
+        let mut files = n;
+        let mut args = sums.args.summary();
+        match op {
+            DirOp::Subtract => {
+                args.clear();
+                let (nonzero, n, errors) = fold_files(
+                    pod,
+                    &in_dir(1),
+                    &m,
+                    || vec![false; m.layout.slots_total()],
+                    |nz: &mut Vec<bool>, cf: &CounterFile, l: &Layout| {
+                        for_each_record(cf, l, |f, vals| {
+                            for (x, &v) in nz[l.slots(f)].iter_mut().zip(vals) {
+                                *x |= v != 0;
+                            }
+                        })
+                    },
+                    or_vecs,
+                );
+                self.errors(pod, errors)?;
+                files += n;
+                for (c, z) in sums.counts.iter_mut().zip(nonzero) {
+                    if z {
+                        *c = 0;
+                    }
+                }
+            }
+            DirOp::Intersect => {
+                args.clear();
+                for d in 1..ndirs {
+                    let ((present, zero), n, errors) = fold_files(
+                        pod,
+                        &in_dir(d),
+                        &m,
+                        || {
+                            (
+                                vec![false; m.layout.funcs_total()],
+                                vec![false; m.layout.slots_total()],
+                            )
+                        },
+                        |(p, z): &mut (Vec<bool>, Vec<bool>), cf: &CounterFile, l: &Layout| {
+                            for_each_record(cf, l, |f, vals| {
+                                p[f] = true;
+                                for (x, &v) in z[l.slots(f)].iter_mut().zip(vals) {
+                                    *x |= v == 0;
+                                }
+                            })
+                        },
+                        |(pa, za), (pb, zb)| (or_vecs(pa, pb), or_vecs(za, zb)),
+                    );
+                    self.errors(pod, errors)?;
+                    files += n;
+                    for (x, p) in sums.present.iter_mut().zip(present) {
+                        *x &= p;
+                    }
+                    for (c, z) in sums.counts.iter_mut().zip(zero) {
+                        if z {
+                            *c = 0;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.report.read.pods += 1;
+        self.report.read.counter_files += files;
+        self.report.read.overflow |= sums.overflow;
+
+        // Packages kept, with their new indices.
+        let kept: Vec<usize> = (0..m.meta.packages.len())
+            .filter(|&k| self.keep(&m.meta.packages[k].path))
+            .collect();
+        let meta_hash = if self.opts.packages.is_none() {
+            self.write_file(&format!("covmeta.{}", m.meta.hash_hex()), &m.bytes)?;
+            m.meta.hash
+        } else {
+            let blobs: Vec<&[u8]> = kept
+                .iter()
+                .map(|&k| {
+                    let (off, len) = m.meta.packages[k].blob;
+                    &m.bytes[off..off + len]
+                })
+                .collect();
+            let hash = blobs_hash(&blobs);
+            let bytes = meta_file_bytes(hash, mode, m.meta.granularity, &blobs);
+            self.write_file(&format!("covmeta.{}", hex(&hash)), &bytes)?;
+            hash
+        };
+        let mut records: Vec<(u32, u32, &[u32])> = Vec::new();
+        for (new, &k) in kept.iter().enumerate() {
+            let nf = m.layout.pkg_base[k + 1] - m.layout.pkg_base[k];
+            for fi in 0..nf {
+                let f = m.layout.pkg_base[k] + fi;
+                if sums.present[f] {
+                    records.push((new as u32, fi as u32, &sums.counts[m.layout.slots(f)]));
+                }
+            }
+        }
+        let bytes = counter_file_bytes(meta_hash, &args, &records);
+        self.write_counters(&meta_hash, &bytes)
+    }
+
+    /// All pods into one meta-data file (`-pcombine`).
+    fn combined(&mut self, pods: &[Pod]) -> Result<(), Error> {
+        let mut pkgs: Vec<Combined> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut mode: Option<CounterMode> = None;
+        let mut gran: Option<(Granularity, String)> = None;
+        let mut args = Args::default();
+        for pod in pods {
+            let Some(m) = self.load(pod)? else { continue };
+            if let Some((g, from)) = &gran
+                && *g != m.meta.granularity
+            {
+                return Err(Error::Invalid(format!(
+                    "counter granularity clash while reading meta-data file {}: previous file \
+                     ({from}) had {}, new file has {}",
+                    pod.meta_name,
+                    g.as_str(),
+                    m.meta.granularity.as_str()
+                )));
+            }
+            gran = Some((m.meta.granularity, pod.meta_name.clone()));
+            let md = mode.map_or(m.meta.mode, |x| x.max(m.meta.mode));
+            mode = Some(md);
+            let all: Vec<usize> = (0..pod.counters.len()).collect();
+            let (sums, n, errors) = sum_files(pod, &all, &m, md);
+            self.errors(pod, errors)?;
+            self.report.read.pods += 1;
+            self.report.read.counter_files += n;
+            self.report.read.overflow |= sums.overflow;
+            args.merge(&sums.args);
+            visit_combined(
+                &m.meta,
+                &m.layout,
+                &sums.counts,
+                &sums.present,
+                md,
+                self,
+                &mut pkgs,
+                &mut index,
+            );
+        }
+        let (Some(mode), Some((gran, _))) = (mode, gran) else {
+            return Ok(());
+        };
+        let blobs: Vec<Vec<u8>> = pkgs.iter().map(Combined::blob).collect();
+        let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+        let hash = blobs_hash(&refs);
+        let bytes = meta_file_bytes(hash, mode, gran, &refs);
+        self.write_file(&format!("covmeta.{}", hex(&hash)), &bytes)?;
+        let mut records: Vec<(u32, u32, &[u32])> = Vec::new();
+        for (pi, p) in pkgs.iter().enumerate() {
+            for (&fi, c) in &p.counters {
+                records.push((pi as u32, fi, c));
+            }
+        }
+        let bytes = counter_file_bytes(hash, &args.summary(), &records);
+        self.write_counters(&hash, &bytes)
+    }
+
+    /// Writes `covcounters.<hash>.0.<nanos>` with a timestamp unique in
+    /// this run and not already taken in the directory.
+    fn write_counters(&mut self, hash: &[u8; 16], bytes: &[u8]) -> Result<(), Error> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut stamp = now.max(self.last_stamp + 1);
+        let h = hex(hash);
+        while self.out.join(format!("covcounters.{h}.0.{stamp}")).exists() {
+            stamp += 1;
+        }
+        self.last_stamp = stamp;
+        self.write_file(&format!("covcounters.{h}.0.{stamp}"), bytes)
+    }
+
+    /// Writes through a temporary file and a rename, as Go's runtime does.
+    fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        let dest = self.out.join(name);
+        let tmp = self.out.join(format!("tmp.{name}.covlens"));
+        let shown = dest.to_string_lossy().into_owned();
+        fs::write(&tmp, bytes).map_err(|e| Error::io(&shown, e))?;
+        fs::rename(&tmp, &dest).map_err(|e| Error::io(&shown, e))?;
+        self.report.written.push(dest);
+        Ok(())
+    }
+}
+
+/// One import path of a combined meta-data file.
+struct Combined {
+    path: String,
+    name: String,
+    module: String,
+    funcs: Vec<Function>,
+    by_hash: HashMap<[u8; 16], u32>,
+    counters: BTreeMap<u32, Vec<u32>>,
+}
+
+impl Combined {
+    fn blob(&self) -> Vec<u8> {
+        build_blob(&self.path, &self.name, &self.module, &self.funcs)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn visit_combined(
+    meta: &MetaFile,
+    layout: &Layout,
+    counts: &[u32],
+    present: &[bool],
+    mode: CounterMode,
+    w: &mut Writer<'_>,
+    pkgs: &mut Vec<Combined>,
+    index: &mut HashMap<String, usize>,
+) {
+    for (k, p) in meta.packages.iter().enumerate() {
+        if !w.keep(&p.path) {
+            continue;
+        }
+        let pi = *index.entry(p.path.clone()).or_insert_with(|| {
+            pkgs.push(Combined {
+                path: p.path.clone(),
+                name: p.name.clone(),
+                module: p.module.clone(),
+                funcs: Vec::new(),
+                by_hash: HashMap::new(),
+                counters: BTreeMap::new(),
+            });
+            pkgs.len() - 1
+        });
+        let c = &mut pkgs[pi];
+        for (fi, func) in p.functions.iter().enumerate() {
+            let h = function_hash(HashAlgo::Fnv128a, func);
+            let gid = *c.by_hash.entry(h).or_insert_with(|| {
+                c.funcs.push(func.clone());
+                (c.funcs.len() - 1) as u32
+            });
+            let f = layout.pkg_base[k] + fi;
+            if !present[f] {
+                continue;
+            }
+            let vals = &counts[layout.slots(f)];
+            match c.counters.get_mut(&gid) {
+                Some(dst) if dst.len() == vals.len() => {
+                    for (d, &v) in dst.iter_mut().zip(vals) {
+                        let (x, o) = mode.combine(*d, v);
+                        *d = x;
+                        w.report.read.overflow |= o;
+                    }
+                }
+                // Same hash, other length: cannot happen (the units are
+                // hashed); keep the first.
+                Some(_) => {}
+                None => {
+                    c.counters.insert(gid, vals.to_vec());
+                }
+            }
+        }
+    }
+}
+
+fn for_each_record(cf: &CounterFile, l: &Layout, mut f: impl FnMut(usize, &[u32])) {
+    for seg in &cf.segments {
+        for r in seg.records() {
+            if let Some(fi) = l.func_index(r.pkg, r.func) {
+                f(fi, seg.counters(r));
+            }
+        }
+    }
+}
+
+fn or_vecs(mut a: Vec<bool>, b: Vec<bool>) -> Vec<bool> {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x |= y;
+    }
+    a
+}
+
+// ------------------------------------------------------------- encoders
+
+fn uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Go's `stringtab.Writer`: strings interned in first-use order.
+#[derive(Default)]
+struct StrTab {
+    strs: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl StrTab {
+    fn lookup(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.strs.len() as u32;
+        self.strs.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        i
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        uleb(&mut out, self.strs.len() as u64);
+        for s in &self.strs {
+            uleb(&mut out, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+        out
+    }
+}
+
+/// A package blob as cmd/cover's `CoverageMetaDataBuilder` emits it, with
+/// its FNV-1a/128 package hash.
+pub(crate) fn build_blob(path: &str, name: &str, module: &str, funcs: &[Function]) -> Vec<u8> {
+    let mut st = StrTab::default();
+    st.lookup("");
+    let path_i = st.lookup(path);
+    let name_i = st.lookup(name);
+    let mod_i = st.lookup(module);
+    let mut h = Hasher::new(HashAlgo::Fnv128a);
+    h.update(path.as_bytes());
+    h.update(name.as_bytes());
+    h.update(module.as_bytes());
+    let mut encoded: Vec<Vec<u8>> = Vec::with_capacity(funcs.len());
+    for f in funcs {
+        hash_func(&mut h, f);
+        let mut e = Vec::new();
+        uleb(&mut e, f.units.len() as u64);
+        uleb(&mut e, u64::from(st.lookup(&f.name)));
+        uleb(&mut e, u64::from(st.lookup(&f.srcfile)));
+        for u in &f.units {
+            for v in [u.start_line, u.start_col, u.end_line, u.end_col, u.num_stmt] {
+                uleb(&mut e, u64::from(v));
+            }
+        }
+        uleb(&mut e, u64::from(f.literal));
+        encoded.push(e);
+    }
+    let hash = h.finish();
+    let strtab = st.bytes();
+    let mut out = Vec::new();
+    out.extend_from_slice(&[0; 4]); // length, patched below
+    for v in [name_i, path_i, mod_i] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&hash);
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(st.strs.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(funcs.len() as u32).to_le_bytes());
+    let mut off = 44 + strtab.len() + 4 * funcs.len();
+    for e in &encoded {
+        out.extend_from_slice(&(off as u32).to_le_bytes());
+        off += e.len();
+    }
+    out.extend_from_slice(&strtab);
+    for e in &encoded {
+        out.extend_from_slice(e);
+    }
+    let len = out.len() as u32;
+    out[..4].copy_from_slice(&len.to_le_bytes());
+    out
+}
+
+/// The file hash `covdata merge -pcombine`/`-pkg` gives: FNV-1a/128 of
+/// the blobs' FNV-1a/128 hashes.
+pub(crate) fn blobs_hash(blobs: &[&[u8]]) -> [u8; 16] {
+    let mut h = Hasher::new(HashAlgo::Fnv128a);
+    for b in blobs {
+        h.update(&digest(HashAlgo::Fnv128a, b));
+    }
+    h.finish()
+}
+
+/// A meta-data file holding `blobs`.
+pub(crate) fn meta_file_bytes(
+    hash: [u8; 16],
+    mode: CounterMode,
+    gran: Granularity,
+    blobs: &[&[u8]],
+) -> Vec<u8> {
+    let n = blobs.len();
+    let strtab = [1u8, 0]; // [""]
+    let preamble = 56 + 16 * n + strtab.len();
+    let total = preamble + blobs.iter().map(|b| b.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"\x00cvm");
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&(total as u64).to_le_bytes());
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    out.extend_from_slice(&hash);
+    out.extend_from_slice(&((56 + 16 * n) as u32).to_le_bytes());
+    out.extend_from_slice(&(strtab.len() as u32).to_le_bytes());
+    out.push(match mode {
+        CounterMode::Set => 1,
+        CounterMode::Count => 2,
+        CounterMode::Atomic => 3,
+    });
+    out.push(match gran {
+        Granularity::PerBlock => 1,
+        Granularity::PerFunc => 2,
+    });
+    out.extend_from_slice(&[0; 6]);
+    let mut off = preamble;
+    for b in blobs {
+        out.extend_from_slice(&(off as u64).to_le_bytes());
+        off += b.len();
+    }
+    for b in blobs {
+        out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+    }
+    out.extend_from_slice(&strtab);
+    for b in blobs {
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+/// A counter-data file (ULEB128, one segment) with `records` (package
+/// index, function index, counters).
+pub(crate) fn counter_file_bytes(
+    meta_hash: [u8; 16],
+    args: &[(String, String)],
+    records: &[(u32, u32, &[u32])],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"\x00cwm");
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&meta_hash);
+    out.push(2); // ULEB128
+    out.push(0); // little-endian
+    out.extend_from_slice(&[0; 6]);
+    let mut st = StrTab::default();
+    st.lookup("");
+    for (k, v) in args {
+        st.lookup(k);
+        st.lookup(v);
+    }
+    let strtab = st.bytes();
+    let mut argtab = Vec::new();
+    uleb(&mut argtab, args.len() as u64);
+    for (k, v) in args {
+        uleb(&mut argtab, u64::from(st.lookup(k)));
+        uleb(&mut argtab, u64::from(st.lookup(v)));
+    }
+    // Pad to a multiple of 4 from the segment start.
+    while (16 + strtab.len() + argtab.len()) % 4 != 0 {
+        argtab.push(0);
+    }
+    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(strtab.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(argtab.len() as u32).to_le_bytes());
+    out.extend_from_slice(&strtab);
+    out.extend_from_slice(&argtab);
+    for (pkg, func, vals) in records {
+        uleb(&mut out, vals.len() as u64);
+        uleb(&mut out, u64::from(*pkg));
+        uleb(&mut out, u64::from(*func));
+        for &v in *vals {
+            uleb(&mut out, u64::from(v));
+        }
+    }
+    out.extend_from_slice(b"\x00cwm");
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::covdata::meta::Unit;
+    use crate::covdata::{parse_counters, parse_meta};
+    use std::sync::Arc;
+
+    fn func(name: &str, units: &[(u32, u32)]) -> Function {
+        Function {
+            name: Arc::from(name),
+            srcfile: Arc::from("example.com/m/a.go"),
+            literal: false,
+            units: units
+                .iter()
+                .map(|&(l, n)| Unit {
+                    start_line: l,
+                    start_col: 2,
+                    end_line: l + 1,
+                    end_col: 3,
+                    num_stmt: n,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn written_files_read_back() {
+        let funcs = [func("F", &[(3, 1), (4, 2)]), func("*T.M", &[(9, 0)])];
+        let blob = build_blob("example.com/m", "m", "example.com/m", &funcs);
+        let hash = blobs_hash(&[&blob]);
+        let meta = meta_file_bytes(hash, CounterMode::Count, Granularity::PerBlock, &[&blob]);
+        let m = parse_meta(&meta, "covmeta").unwrap();
+        assert_eq!(m.hash, hash);
+        assert_eq!(m.algo, HashAlgo::Fnv128a);
+        assert_eq!(m.packages[0].functions, funcs);
+        assert_eq!(m.packages[0].path, "example.com/m");
+        let args = vec![
+            ("argc".to_string(), "1".to_string()),
+            ("argv0".to_string(), "./x".to_string()),
+        ];
+        let vals = [7u32, 300];
+        let ctr = counter_file_bytes(hash, &args, &[(0, 0, &vals), (0, 1, &[0])]);
+        let c = parse_counters(&ctr, "covcounters").unwrap();
+        assert_eq!(c.meta_hash, hash);
+        let seg = &c.segments[0];
+        assert_eq!(seg.args, args);
+        assert_eq!(seg.os_args(), ["./x"]);
+        let r = seg.records();
+        assert_eq!(
+            (r[0].pkg, r[0].func, seg.counters(&r[0])),
+            (0, 0, &vals[..])
+        );
+        assert_eq!(seg.counters(&r[1]), [0]);
+    }
+}
