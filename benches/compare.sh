@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Whole-command comparison of covlens with gopherage on Kubernetes-scale
+# synthetic profiles: wall time and peak RSS per command, plus a check that
+# both tools write the same output.
+#
+#   benches/compare.sh
+#
+# Environment (all optional):
+#   RUNS=3                 timed runs per tool and case (the median is shown)
+#   FILES=20000 BLOCKS=50  profile size (20000 x 50 = 1M blocks, ~68 MB, as in
+#                          gopherage's published baseline); FILES=2000 for a
+#                          quick try
+#   BENCH_DIR=target/bench-data   cached inputs and the last outputs
+#   OUT=target/bench-compare.md   the table as Markdown
+#   GOPHERAGE=/path/to/gopherage  else $REPO/.tools/bin/gopherage, else
+#                          gopherage on PATH, else scripts/install-gopherage.sh
+#   COVLENS=/path/to/covlens      skip `cargo build --release -p covlens-cli`
+#   GENERATOR=script.py    else ../shared/tools/gen-synthetic-profile.py next to
+#                          the repository, else benches/gen-synthetic-profile.py
+# Relative paths are taken from the repository root.
+#
+# Needs bash 5, python3 and GNU time (/usr/bin/time; Debian package `time`).
+# Nothing is downloaded, except that a missing gopherage is built with
+# scripts/install-gopherage.sh (the Go module proxy).
+#
+# Wall time is measured with bash's $EPOCHREALTIME (microseconds) around the
+# command; peak RSS is GNU time's %M (`/usr/bin/time -f '%e %M'`), whose %e
+# only has 10 ms resolution. Inputs are read once beforehand so that every
+# timed run finds them in the page cache.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+RUNS="${RUNS:-3}"
+FILES="${FILES:-20000}"
+BLOCKS="${BLOCKS:-50}"
+BENCH_DIR="${BENCH_DIR:-target/bench-data}"
+OUT="${OUT:-target/bench-compare.md}"
+K8S_EXCLUDES='zz_generated,third_party/,cmd/,\.pb\.go'
+
+die() {
+    echo "compare.sh: $*" >&2
+    exit 1
+}
+log() { echo "compare.sh: $*" >&2; }
+
+[[ -n "${EPOCHREALTIME:-}" ]] || die "needs bash 5 (\$EPOCHREALTIME)"
+[[ -x /usr/bin/time ]] || die "GNU time is missing: apt-get install time"
+command -v python3 >/dev/null || die "python3 is missing"
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
+
+# --- covlens -----------------------------------------------------------------
+if [[ -n "${COVLENS:-}" ]]; then
+    [[ -x "$COVLENS" ]] || die "COVLENS=$COVLENS is not executable"
+else
+    log "building covlens (cargo build --release -p covlens-cli)"
+    cargo build --release -p covlens-cli >&2
+    COVLENS="${CARGO_TARGET_DIR:-$REPO/target}/release/covlens"
+fi
+
+# --- gopherage ---------------------------------------------------------------
+find_gopherage() {
+    if [[ -n "${GOPHERAGE:-}" ]]; then
+        [[ -x "$GOPHERAGE" ]] || die "GOPHERAGE=$GOPHERAGE is not executable"
+        return
+    fi
+    local local_bin="${GOPHERAGE_BIN_DIR:-$REPO/.tools/bin}/gopherage"
+    if [[ -x "$local_bin" ]]; then
+        GOPHERAGE="$local_bin"
+    elif command -v gopherage >/dev/null 2>&1; then
+        GOPHERAGE="$(command -v gopherage)"
+    elif [[ -f "$REPO/scripts/install-gopherage.sh" ]]; then
+        log "gopherage not found; building it with scripts/install-gopherage.sh"
+        bash "$REPO/scripts/install-gopherage.sh" >&2 || die "scripts/install-gopherage.sh failed"
+        [[ -x "$local_bin" ]] || die "scripts/install-gopherage.sh did not produce $local_bin"
+        GOPHERAGE="$local_bin"
+    else
+        die "gopherage not found: set GOPHERAGE=/path/to/gopherage"
+    fi
+}
+find_gopherage
+
+# --- inputs ------------------------------------------------------------------
+SHARED_GEN="$REPO/../shared/tools/gen-synthetic-profile.py"
+LOCAL_GEN="$REPO/benches/gen-synthetic-profile.py"
+if [[ -z "${GENERATOR:-}" ]]; then
+    if [[ -f "$SHARED_GEN" ]]; then GENERATOR="$SHARED_GEN"; else GENERATOR="$LOCAL_GEN"; fi
+fi
+[[ -f "$GENERATOR" ]] || die "generator $GENERATOR not found"
+# The cache is keyed by generator: the two write the same shape, not the same bytes.
+case "$(realpath "$GENERATOR")" in
+"$(realpath "$LOCAL_GEN")") GEN_TAG=local ;;
+"$(realpath -m "$SHARED_GEN")") GEN_TAG=shared ;;
+*) GEN_TAG="custom-$(cksum <"$GENERATOR" | cut -d' ' -f1)" ;;
+esac
+
+mkdir -p "$BENCH_DIR"
+PREFIX="$BENCH_DIR/$GEN_TAG-${FILES}x${BLOCKS}"
+IN=()
+for seed in 1 2 3 4 5; do
+    f="$PREFIX-seed$seed.out"
+    if [[ ! -s "$f" ]]; then
+        log "generating $f"
+        python3 "$GENERATOR" "$FILES" "$BLOCKS" "$seed" "$f.tmp"
+        mv -f "$f.tmp" "$f"
+    fi
+    IN+=("$f")
+done
+# diff assumes every count went up: after = before + another run.
+AFTER="$PREFIX-after-seed1+2.out"
+if [[ ! -s "$AFTER" ]]; then
+    log "making $AFTER (merge of seeds 1 and 2)"
+    "$COVLENS" merge "${IN[0]}" "${IN[1]}" -o "$AFTER.tmp"
+    mv -f "$AFTER.tmp" "$AFTER"
+fi
+cat "${IN[@]}" "$AFTER" >/dev/null
+
+WORK="$BENCH_DIR/run"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+
+# --- cases -------------------------------------------------------------------
+# Each case has a label, a way to take the output (-o FILE unless SINK says
+# pipe: stdout | cat > FILE), a way to compare the outputs (byte for byte
+# unless CHECK says otherwise) and its arguments (set_args).
+CASES=(merge5 merge5-pipe aggregate5 diff2 filter1 junit1)
+declare -A LABEL=(
+    [merge5]="merge of 5 (-o file)"
+    [merge5-pipe]="merge of 5 (to a pipe)"
+    [aggregate5]="aggregate of 5"
+    [diff2]="diff of 2"
+    [filter1]="filter of 1 (k8s excludes)"
+    [junit1]="junit of 1"
+)
+declare -A SINK=([merge5-pipe]=pipe)
+declare -A CHECK=([junit1]=junit)
+# set_args CASE: the command's arguments (after the program) into ARGS.
+set_args() {
+    case "$1" in
+    merge5 | merge5-pipe) ARGS=(merge "${IN[@]}") ;;
+    aggregate5) ARGS=(aggregate "${IN[@]}") ;;
+    diff2) ARGS=(diff "${IN[0]}" "$AFTER") ;;
+    filter1) ARGS=(filter "${IN[0]}" "--exclude-path=$K8S_EXCLUDES") ;;
+    junit1) ARGS=(junit "${IN[0]}") ;;
+    *) die "unknown case $1" ;;
+    esac
+}
+
+# measure CASE TOOL BIN: one timed run; appends "wall_s rss_kb" to $WORK/CASE.TOOL.
+measure() {
+    local case="$1" tool="$2" bin="$3"
+    local out="$WORK/$case.$tool.out" err="$WORK/$case.$tool.err" tf="$WORK/time.txt"
+    set_args "$case"
+    local t0 t1 status=0
+    t0=$EPOCHREALTIME
+    if [[ "${SINK[$case]:-file}" == pipe ]]; then
+        /usr/bin/time -f '%e %M' -o "$tf" "$bin" "${ARGS[@]}" 2>"$err" | cat >"$out" || status=$?
+    else
+        /usr/bin/time -f '%e %M' -o "$tf" "$bin" "${ARGS[@]}" -o "$out" 2>"$err" || status=$?
+    fi
+    t1=$EPOCHREALTIME
+    if [[ $status -ne 0 ]]; then
+        cat "$err" >&2
+        die "$tool failed (exit $status): $bin ${ARGS[*]}"
+    fi
+    local rss
+    rss="$(tail -n 1 "$tf" | awk '{print $2}')"
+    awk -v a="$t0" -v b="$t1" -v r="$rss" 'BEGIN { printf "%.6f %d\n", b - a, r }' >>"$WORK/$case.$tool"
+}
+
+# median COLUMN FILE
+median() {
+    awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '
+        { v[NR] = $1 }
+        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# JUnit from gopherage lists directories in Go map order, which changes
+# from run to run: compare the test cases as a set.
+junit_cases() {
+    python3 -c '
+import re, sys
+xml = open(sys.argv[1]).read()
+print("\n".join(sorted(re.findall(r"<testcase\b.*?</testcase>", xml, re.S))))' "$1"
+}
+
+verify() {
+    local case="$1" a="$WORK/$1.covlens.out" b="$WORK/$1.gopherage.out"
+    if cmp -s "$a" "$b"; then
+        echo "identical"
+    elif [[ "${CHECK[$case]:-exact}" == junit ]] && cmp -s <(junit_cases "$a") <(junit_cases "$b"); then
+        echo "same test cases"
+    else
+        echo "DIFFERENT"
+    fi
+}
+
+log "covlens:   $COVLENS ($("$COVLENS" --version 2>/dev/null || echo '?'))"
+log "gopherage: $GOPHERAGE"
+log "inputs:    5 x $(wc -c <"${IN[0]}") bytes ($FILES files x $BLOCKS blocks, generator $GENERATOR)"
+log "runs:      $RUNS per tool and case"
+
+declare -A RES
+mismatch=0
+for case in "${CASES[@]}"; do
+    log "${LABEL[$case]}"
+    for ((i = 1; i <= RUNS; i++)); do
+        measure "$case" covlens "$COVLENS"
+        measure "$case" gopherage "$GOPHERAGE"
+    done
+    RES[$case.cw]="$(median 1 "$WORK/$case.covlens")"
+    RES[$case.gw]="$(median 1 "$WORK/$case.gopherage")"
+    RES[$case.cm]="$(median 2 "$WORK/$case.covlens")"
+    RES[$case.gm]="$(median 2 "$WORK/$case.gopherage")"
+    RES[$case.ok]="$(verify "$case")"
+    [[ "${RES[$case.ok]}" == DIFFERENT ]] && mismatch=1
+    log "  covlens ${RES[$case.cw]} s ${RES[$case.cm]} KB | gopherage ${RES[$case.gw]} s ${RES[$case.gm]} KB | ${RES[$case.ok]}"
+done
+
+# --- report ------------------------------------------------------------------
+row() { # case -> "label|cw|gw|speedup|cm|gm|ratio|output"
+    local c="$1"
+    awk -v l="${LABEL[$c]}" -v cw="${RES[$c.cw]}" -v gw="${RES[$c.gw]}" \
+        -v cm="${RES[$c.cm]}" -v gm="${RES[$c.gm]}" -v ok="${RES[$c.ok]}" 'BEGIN {
+        printf "%s|%.3f s|%.3f s|%.1fx|%.0f|%.0f|%.1fx|%s\n",
+            l, cw, gw, (cw > 0 ? gw / cw : 0), cm / 1024, gm / 1024, (cm > 0 ? gm / cm : 0), ok }'
+}
+HEADER="case|covlens wall (median)|gopherage wall (median)|speed-up|covlens peak MB|gopherage peak MB|memory ratio|output"
+ROWS=()
+for case in "${CASES[@]}"; do ROWS+=("$(row "$case")"); done
+
+cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
+MB="$(awk -v b="$(wc -c <"${IN[0]}")" 'BEGIN { printf "%.1f", b / 1e6 }')"
+DESC="$FILES files x $BLOCKS blocks per profile ($MB MB each, generator: $GEN_TAG), median of $RUNS runs, $(nproc) CPUs${cpu:+ ($cpu)}, $(date -u +%Y-%m-%d)"
+
+{
+    echo
+    echo "$DESC"
+    echo
+    printf '%s\n' "$HEADER" "${ROWS[@]}" | column -t -s '|' -o ' | '
+}
+
+mkdir -p "$(dirname "$OUT")"
+{
+    echo "# covlens vs gopherage"
+    echo
+    echo "$DESC."
+    echo
+    echo "- covlens: \`$("$COVLENS" --version 2>/dev/null || echo covlens)\`"
+    echo "- gopherage: \`$GOPHERAGE\`"
+    echo "- command: \`RUNS=$RUNS FILES=$FILES BLOCKS=$BLOCKS benches/compare.sh\`"
+    echo "- speed-up = gopherage wall / covlens wall; memory ratio = gopherage peak RSS / covlens peak RSS"
+    echo
+    echo "| ${HEADER//|/ | } |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|"
+    for r in "${ROWS[@]}"; do echo "| ${r//|/ | } |"; done
+} >"$OUT"
+log "wrote $OUT"
+
+if [[ $mismatch -ne 0 ]]; then
+    die "outputs differ for some case; see $WORK/*.out"
+fi

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Fuzzes the text parser (fuzz/fuzz_targets/parse_text.rs) for a bounded time.
+#
+#   scripts/fuzz.sh [SECONDS] [-- extra libFuzzer flags]     (default 60 s)
+#
+# Needs a nightly toolchain and cargo-fuzz; installs cargo-fuzz
+# (`cargo install cargo-fuzz --locked`) when nightly is there but cargo-fuzz
+# is not. Without nightly, or when cargo-fuzz cannot be installed, it says why
+# and exits 0, so it can sit in a CI script. A crash or a disagreement
+# between the parsers exits non-zero and leaves the input under
+# fuzz/artifacts/parse_text/.
+#
+# The corpus grows in fuzz/corpus/parse_text (git-ignored), seeded from the
+# hand-written inputs in fuzz/seeds/parse_text. COVLENS_FUZZ_STRICT=1 also
+# requires the error messages of the different readers to agree.
+#
+# The target is built without a sanitizer by default (covlens-core's parser
+# and writer are safe Rust, and AddressSanitizer costs ~4x in executions per
+# second); SANITIZER=address brings it back. Debug assertions and overflow
+# checks are on either way.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET=parse_text
+DURATION="${1:-60}"
+[[ $# -gt 0 ]] && shift
+[[ "${1:-}" == "--" ]] && shift
+
+if ! [[ "$DURATION" =~ ^[0-9]+$ ]]; then
+    echo "usage: scripts/fuzz.sh [SECONDS] [-- libFuzzer flags]" >&2
+    exit 2
+fi
+
+skip() {
+    echo "fuzz.sh: skipped: $*"
+    exit 0
+}
+
+command -v cargo >/dev/null 2>&1 || skip "cargo is not on PATH"
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    skip "no nightly toolchain (cargo-fuzz needs one: rustup toolchain install nightly)"
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "fuzz.sh: cargo-fuzz is missing; installing it with 'cargo install cargo-fuzz --locked'"
+    if ! cargo install cargo-fuzz --locked; then
+        skip "cargo-fuzz is not installed and 'cargo install cargo-fuzz --locked' failed"
+    fi
+fi
+
+cd "$REPO"
+CORPUS="fuzz/corpus/$TARGET"
+mkdir -p "$CORPUS"
+echo "fuzz.sh: $(cargo +nightly --version); $(cargo fuzz --version)"
+echo "fuzz.sh: running $TARGET for ${DURATION}s (corpus $CORPUS, seeds fuzz/seeds/$TARGET)"
+set +e
+cargo +nightly fuzz run --sanitizer "${SANITIZER:-none}" "$TARGET" "$CORPUS" "fuzz/seeds/$TARGET" -- \
+    -max_total_time="$DURATION" -timeout=20 -print_final_stats=1 "$@"
+status=$?
+set -e
+if [[ $status -ne 0 ]]; then
+    echo "fuzz.sh: $TARGET failed (exit $status); inputs that crash are in fuzz/artifacts/$TARGET/" >&2
+    echo "fuzz.sh: reproduce with: cargo +nightly fuzz run $TARGET fuzz/artifacts/$TARGET/<file>" >&2
+    exit "$status"
+fi
+echo "fuzz.sh: no crash or disagreement in ${DURATION}s"
