@@ -189,6 +189,27 @@ pub enum Error {
     /// Invalid arguments to an operation.
     #[error("{0}")]
     Invalid(String),
+    /// A Go source file does not parse (`go tool cover -func` rejects it
+    /// too).
+    #[error("{path}:{line}:{column}: {message}")]
+    GoSyntax {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: u32,
+        /// 1-based byte column.
+        column: u32,
+        /// What is wrong.
+        message: String,
+    },
+    /// The Go source file a profile names cannot be found.
+    #[error("cannot find the source of {name}: {detail}")]
+    SourceNotFound {
+        /// The file name as written in the profile.
+        name: String,
+        /// Where it was looked for and why that failed.
+        detail: String,
+    },
 }
 
 impl Error {

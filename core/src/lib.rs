@@ -20,6 +20,8 @@ assert_eq!(out, b"mode: set\na.go:1.1,2.2 1 1\n");
 pub mod covdata;
 mod convert;
 mod error;
+#[cfg(feature = "funcs")]
+mod funcs;
 mod junit;
 mod mmap;
 mod ops;
@@ -33,6 +35,11 @@ pub use crate::convert::{
     MAX_FILE_LINES, convert, line_hits, write_cobertura, write_json, write_lcov,
 };
 pub use crate::error::{Conflict, Error, ParseError, ParseErrorKind};
+#[cfg(feature = "funcs")]
+pub use crate::funcs::{
+    FuncExtent, FuncFinder, FuncWriter, SourceResolver, SourceResolverBuilder, find_funcs,
+    write_func_report,
+};
 pub use crate::junit::write_junit;
 pub use crate::ops::{
     Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, filter, path_regex, to_boolean,

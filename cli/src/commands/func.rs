@@ -1,9 +1,11 @@
 //! `func`: per-function coverage like `go tool cover -func`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
+use covlens_core::{SourceResolver, write_func_report};
 
-use crate::input::InputArgs;
+use crate::input::{InputArgs, load};
+use crate::output::Output;
 
 #[derive(Args, Debug)]
 pub struct FuncArgs {
@@ -17,6 +19,26 @@ pub struct FuncArgs {
     source_root: Vec<String>,
 }
 
-pub fn run(_input: &InputArgs, _a: FuncArgs) -> Result<()> {
-    anyhow::bail!("func: not built yet")
+pub fn run(input: &InputArgs, a: FuncArgs) -> Result<()> {
+    let mut b = SourceResolver::builder();
+    for root in &a.source_root {
+        let (prefix, dir) = root
+            .split_once('=')
+            .with_context(|| format!("--source-root {root:?}: expected IMPORT_PREFIX=DIR"))?;
+        b.source_root(prefix, dir);
+    }
+    let resolver = b.build()?;
+    let p = load(&a.file, &input.parse_options())?;
+    let mut out = Output::create(&a.output)?;
+    match write_func_report(&mut out, &p, &resolver) {
+        Ok(_) => out.commit(),
+        Err(e) => {
+            // go tool cover leaves the lines before the failing file on
+            // stdout; an output file is not created at all.
+            if a.output == "-" {
+                let _ = out.commit();
+            }
+            Err(e.into())
+        }
+    }
 }

@@ -1,0 +1,314 @@
+//! `covlens func` against `go tool cover -func`, byte for byte.
+//!
+//! Each test makes real profiles with `go test -coverprofile` in the
+//! fixture module `fixtures/funcsrc` (written to a temporary directory),
+//! runs `go tool cover -func` and the built `covlens func` on them from the
+//! same working directory, and compares stdout and success. No expected
+//! output is written by hand.
+//!
+//! Without `go` on PATH the tests print a note and pass, unless `$CI` is
+//! set, in which case they fail.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/funcsrc")
+}
+
+/// Whether `go` runs; without it, fails under `$CI` and skips otherwise.
+fn have_go() -> bool {
+    let ok = Command::new("go")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "go is not on PATH and CI is set: the func tests need the Go toolchain"
+        );
+        // Straight to the stderr handle: the harness captures eprintln!.
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: go is not on PATH; skipping the covlens func tests"
+        );
+    }
+    ok
+}
+
+/// A command with the settings both tools must share: no toolchain
+/// downloads, no workspace from outside the fixture.
+fn cmd(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(dir)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOWORK", "off")
+        .env_remove("GOFLAGS");
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output()
+        .unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `go test -coverprofile=<tmp>/<name> ARGS` in `dir`; returns the profile.
+fn go_test(dir: &Path, tmp: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let profile = tmp.join(name);
+    let out = run(cmd("go", dir)
+        .arg("test")
+        .arg(format!("-coverprofile={}", profile.display()))
+        .args(args));
+    assert!(
+        out.status.success(),
+        "go test {args:?} failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    profile
+}
+
+fn go_cover_func(dir: &Path, profile: &Path) -> Output {
+    run(cmd("go", dir)
+        .args(["tool", "cover"])
+        .arg(format!("-func={}", profile.display())))
+}
+
+fn covlens_func(dir: &Path, args: &[&str]) -> Output {
+    run(cmd(env!("CARGO_BIN_EXE_covlens"), dir)
+        .arg("func")
+        .args(args))
+}
+
+/// Both succeeded with identical stdout.
+fn assert_same(covlens: &Output, go: &Output) {
+    assert!(
+        go.status.success(),
+        "go tool cover failed: {}",
+        text(&go.stderr)
+    );
+    assert!(
+        covlens.status.success(),
+        "covlens func failed: {}",
+        text(&covlens.stderr)
+    );
+    assert!(
+        covlens.stdout == go.stdout,
+        "output differs\n--- go tool cover -func\n{}--- covlens func\n{}",
+        text(&go.stdout),
+        text(&covlens.stdout)
+    );
+}
+
+fn check_mode(mode: &str) {
+    if !have_go() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let profile = go_test(&fx, tmp.path(), "c.out", &["-covermode", mode, "./..."]);
+    let p = profile.to_str().unwrap();
+    assert_same(&covlens_func(&fx, &[p]), &go_cover_func(&fx, &profile));
+}
+
+#[test]
+fn matches_go_mode_set() {
+    check_mode("set");
+}
+
+#[test]
+fn matches_go_mode_count() {
+    check_mode("count");
+}
+
+#[test]
+fn matches_go_mode_atomic() {
+    check_mode("atomic");
+}
+
+/// Every package's blocks from every test binary, merged, plus the module
+/// pulled in through `replace`.
+#[test]
+fn matches_go_with_coverpkg() {
+    if !have_go() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    for mode in ["set", "atomic"] {
+        let args = [
+            "-covermode",
+            mode,
+            "-coverpkg=./...,example.com/funcdep",
+            "./...",
+        ];
+        let profile = go_test(&fx, tmp.path(), mode, &args);
+        let want = go_cover_func(&fx, &profile);
+        assert_same(&covlens_func(&fx, &[profile.to_str().unwrap()]), &want);
+        // The profile read from stdin gives the same output.
+        let got = cmd(env!("CARGO_BIN_EXE_covlens"), &fx)
+            .args(["func", "-"])
+            .stdin(fs::File::open(&profile).unwrap())
+            .output()
+            .unwrap();
+        assert_same(&got, &want);
+    }
+}
+
+/// `strings/strings.go` and friends are found under GOROOT, both from
+/// `$GOROOT` and, without it, from `go env GOROOT`.
+#[test]
+fn standard_library_sources_come_from_goroot() {
+    if !have_go() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let profile = go_test(
+        &fx,
+        tmp.path(),
+        "std.out",
+        &["-coverpkg=strings", "./stdcov"],
+    );
+    let names = fs::read_to_string(&profile).unwrap();
+    assert!(names.contains("\nstrings/strings.go:"), "{names}");
+    let want = go_cover_func(&fx, &profile);
+    let p = profile.to_str().unwrap();
+
+    let got = cmd(env!("CARGO_BIN_EXE_covlens"), &fx)
+        .env_remove("GOROOT")
+        .args(["func", p])
+        .output()
+        .unwrap();
+    assert_same(&got, &want);
+
+    let goroot = run(Command::new("go").args(["env", "GOROOT"]));
+    let goroot = text(&goroot.stdout).trim().to_string();
+    let got = cmd(env!("CARGO_BIN_EXE_covlens"), tmp.path())
+        .env("GOROOT", &goroot)
+        .args(["func", p])
+        .output()
+        .unwrap();
+    assert_same(&got, &want);
+}
+
+/// Outside any module, `--source-root` says where the packages are.
+#[test]
+fn source_roots_from_another_directory() {
+    if !have_go() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let args = ["-coverpkg=./...,example.com/funcdep", "./..."];
+    let profile = go_test(&fx, tmp.path(), "c.out", &args);
+    let want = go_cover_func(&fx, &profile);
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let root = format!("example.com/funcsrc={}", fx.display());
+    let dep = format!("example.com/funcdep={}", fx.join("dep").display());
+    let p = profile.to_str().unwrap();
+    let got = covlens_func(
+        &elsewhere,
+        &["--source-root", &root, "--source-root", &dep, p],
+    );
+    assert_same(&got, &want);
+    // Without them nothing is found, and the error says which file.
+    let got = covlens_func(&elsewhere, &[p]);
+    assert!(!got.status.success());
+    assert!(text(&got.stderr).contains("example.com/funcdep/dep.go"));
+}
+
+/// A vendored module is read from `vendor/`, even with its replacement
+/// directory gone.
+#[test]
+fn vendored_modules() {
+    if !have_go() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("funcsrc");
+    copy_dir(&fixture(), &copy);
+    let out = run(cmd("go", &copy).args(["mod", "vendor"]));
+    assert!(out.status.success(), "go mod vendor: {}", text(&out.stderr));
+    fs::remove_dir_all(copy.join("dep")).unwrap();
+    let args = ["-coverpkg=./...,example.com/funcdep", "./..."];
+    let profile = go_test(&copy, tmp.path(), "c.out", &args);
+    let got = covlens_func(&copy, &[profile.to_str().unwrap()]);
+    assert_same(&got, &go_cover_func(&copy, &profile));
+}
+
+/// A file that cannot be found fails both tools after the same lines.
+#[test]
+fn missing_source_fails_after_the_same_lines() {
+    if !have_go() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let profile = go_test(&fx, tmp.path(), "c.out", &["./..."]);
+    let mut data = fs::read_to_string(&profile).unwrap();
+    // Sorts after every real file, so the others are reported first.
+    data.push_str("example.com/funcsrc/zz/gone.go:1.1,2.2 1 1\n");
+    let broken = tmp.path().join("broken.out");
+    fs::write(&broken, data).unwrap();
+    let want = go_cover_func(&fx, &broken);
+    let b = broken.to_str().unwrap();
+    let got = covlens_func(&fx, &[b]);
+    assert!(!want.status.success() && !got.status.success());
+    assert!(!want.stdout.is_empty());
+    assert!(
+        got.stdout == want.stdout,
+        "partial output differs\n--- go\n{}--- covlens\n{}",
+        text(&want.stdout),
+        text(&got.stdout)
+    );
+    let err = text(&got.stderr);
+    assert!(err.contains("example.com/funcsrc/zz/gone.go"), "{err}");
+
+    // With -o, a failed run leaves no file behind.
+    let out = tmp.path().join("out.txt");
+    let got = covlens_func(&fx, &["-o", out.to_str().unwrap(), b]);
+    assert!(!got.status.success());
+    assert!(!out.exists());
+}
+
+#[test]
+fn output_file() {
+    if !have_go() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let profile = go_test(&fx, tmp.path(), "c.out", &["-covermode=count", "./..."]);
+    let want = go_cover_func(&fx, &profile);
+    let out = tmp.path().join("func.txt");
+    let got = covlens_func(
+        &fx,
+        &["-o", out.to_str().unwrap(), profile.to_str().unwrap()],
+    );
+    assert!(got.status.success(), "{}", text(&got.stderr));
+    assert!(got.stdout.is_empty());
+    assert_eq!(text(&fs::read(&out).unwrap()), text(&want.stdout));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
