@@ -143,7 +143,8 @@ fn counter_file(data: In<'_>) -> Res<'_, CounterFile> {
         );
     }
     let mut segments = Vec::with_capacity(nseg as usize);
-    let mut i = body;
+    // Segments lie between the header and the final footer.
+    let mut i = &body[..body.len() - FOOTER_LEN];
     for s in 0..nseg {
         if s > 0 {
             let (rest, _) = footer_of(i, Some(s))?;
@@ -153,11 +154,11 @@ fn counter_file(data: In<'_>) -> Res<'_, CounterFile> {
         segments.push(seg);
         i = rest;
     }
-    if i.len() != FOOTER_LEN {
+    if !i.is_empty() {
         return fail(
             i,
             "the file footer right after the last function record",
-            Some(format!("{} more bytes", i.len().saturating_sub(FOOTER_LEN))),
+            Some(format!("{} more bytes", i.len())),
         );
     }
     let mut meta_hash = [0u8; 16];
@@ -240,6 +241,20 @@ fn segment<'a>(data: In<'a>, start: In<'a>, flavor: Flavor, big: bool) -> Res<'a
     };
     for _ in 0..entries {
         let rec_at = i;
+        // The fast path decodes well-formed records; anything it does not
+        // accept goes through the nom parsers below, which say what is
+        // wrong and where.
+        if let Some((used, n, pkg, func)) = fast_record(i, flavor, big, &mut seg.values) {
+            seg.records.push(Record {
+                pkg,
+                func,
+                offset: offset_in(data, rec_at),
+                start: (seg.values.len() - n as usize) as u32,
+                len: n,
+            });
+            i = &i[used..];
+            continue;
+        }
         let (r, (n, pkg, func)) = context(
             "a function record (counter count, package index, function index)",
             (value, value, value),
@@ -273,6 +288,66 @@ fn segment<'a>(data: In<'a>, start: In<'a>, flavor: Flavor, big: bool) -> Res<'a
         i = r;
     }
     Ok((i, seg))
+}
+
+/// Decodes one record (count, package, function, counters) without
+/// error reporting, appending the counters to `values`. Returns the bytes
+/// used and the header fields, or `None` (with `values` unchanged) when
+/// the record is not plainly well-formed.
+#[inline]
+fn fast_record(
+    i: &[u8],
+    flavor: Flavor,
+    big: bool,
+    values: &mut Vec<u32>,
+) -> Option<(usize, u32, u32, u32)> {
+    let mut pos = 0usize;
+    let read = |pos: &mut usize| -> Option<u32> {
+        match flavor {
+            Flavor::Uleb128 => {
+                let mut v: u32 = 0;
+                for shift in [0u32, 7, 14, 21, 28] {
+                    let b = *i.get(*pos)?;
+                    *pos += 1;
+                    if shift == 28 && b > 0x0f {
+                        return None;
+                    }
+                    v |= u32::from(b & 0x7f) << shift;
+                    if b < 0x80 {
+                        return Some(v);
+                    }
+                }
+                None
+            }
+            Flavor::Raw => {
+                let b: [u8; 4] = i.get(*pos..*pos + 4)?.try_into().ok()?;
+                *pos += 4;
+                Some(if big {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                })
+            }
+        }
+    };
+    let n = read(&mut pos)?;
+    let pkg = read(&mut pos)?;
+    let func = read(&mut pos)?;
+    if n as usize > i.len() - pos {
+        return None;
+    }
+    let start = values.len();
+    values.reserve(n as usize);
+    for _ in 0..n {
+        match read(&mut pos) {
+            Some(v) => values.push(v),
+            None => {
+                values.truncate(start);
+                return None;
+            }
+        }
+    }
+    Some((pos, n, pkg, func))
 }
 
 /// `uleb(npairs)`, then key and value string indices; keys unique.
@@ -323,4 +398,66 @@ fn args_table<'a>(
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-segment ULEB128 file with the given record bytes.
+    fn file(records: &[u8], nrec: u64) -> Vec<u8> {
+        let mut f = b"\x00cwm\x01\x00\x00\x00".to_vec();
+        f.extend_from_slice(&[7; 16]);
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&nrec.to_le_bytes());
+        f.extend_from_slice(&2u32.to_le_bytes()); // string table [""]
+        f.extend_from_slice(&2u32.to_le_bytes()); // no args, padded
+        f.extend_from_slice(&[1, 0, 0, 0]);
+        f.extend_from_slice(records);
+        f.extend_from_slice(b"\x00cwm\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00");
+        f
+    }
+
+    #[test]
+    fn fast_and_careful_paths_agree() {
+        // Minimal encodings (fast path), then a non-minimal one and a
+        // value of 2^32-1 in five bytes.
+        let recs = [
+            2, 0, 1, 5, 0x80, 0x01, // 2 counters: 5, 128
+            1, 0, 2, 0x85, 0x80, 0x80, 0x80, 0x80, 0x00, // 5, in six bytes
+            1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f,
+        ];
+        let c = parse_counters(&file(&recs, 3), "x").unwrap();
+        let seg = &c.segments[0];
+        let got: Vec<(u32, u32, Vec<u32>)> = seg
+            .records()
+            .iter()
+            .map(|r| (r.pkg, r.func, seg.counters(r).to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, 1, vec![5, 128]),
+                (0, 2, vec![5]),
+                (1, 0, vec![u32::MAX])
+            ]
+        );
+        assert_eq!(seg.records()[1].offset, 52 + 6);
+        // Too large for 32 bits: an error at the value.
+        let e = parse_counters(&file(&[1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x1f], 1), "x")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "x: at byte offset 55: expected a ULEB128 number below 2^32, found 8589934591"
+        );
+        // A count larger than what is left.
+        let e = parse_counters(&file(&[9, 0, 0, 1], 1), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("x: at byte offset 52: expected a counter count"),
+            "{e}"
+        );
+    }
 }
