@@ -52,6 +52,9 @@ enum Command {
     /// Read Go binary coverage directories (GOCOVERDIR) like `go tool covdata`.
     #[command(subcommand)]
     Covdata(commands::covdata::CovdataCommand),
+    /// Ship coverage snapshots of a running Go binary (a GOCOVERDIR or a
+    /// KUBE_COVERAGE_FILE) to a directory or bucket; a sidecar.
+    Collect(covlens_collector::CollectArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Summary(a) => commands::summary::run(&cli.input, a),
         Command::Convert(a) => commands::convert::run(&cli.input, a),
         Command::Covdata(c) => commands::covdata::run(&cli.input, c),
+        Command::Collect(a) => covlens_collector::run_cli(&a).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

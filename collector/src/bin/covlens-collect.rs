@@ -1,0 +1,33 @@
+//! A standalone `covlens collect` for small sidecar images (no tree-sitter,
+//! none of the report commands).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use covlens_collector::CollectArgs;
+
+#[derive(Parser, Debug)]
+#[command(name = "covlens-collect", version, about)]
+struct Cli {
+    #[command(flatten)]
+    args: CollectArgs,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COVLENS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match covlens_collector::run_cli(&cli.args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("covlens-collect: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! `covlens collect` / `covlens-collect` options.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::config::{Config, Identity, Layout, SourceKind, TextWriter, parse_duration, parse_size};
+use crate::error::{CollectorError, Result};
+use crate::run::{StopReason, run};
+
+/// Ship coverage snapshots of a long-running Go binary (a GOCOVERDIR or a
+/// KUBE_COVERAGE_FILE text profile) to a directory or bucket, without ever
+/// shipping a partial one.
+#[derive(Args, Clone, Debug)]
+pub struct CollectArgs {
+    /// Text profile (KUBE_COVERAGE_FILE) or GOCOVERDIR directory to watch.
+    #[arg(long, value_name = "PATH")]
+    pub watch: PathBuf,
+    /// Destination: a directory, file://PATH, gs://BUCKET/PREFIX or
+    /// s3://BUCKET/PREFIX (the last two need the `cloud` feature).
+    #[arg(long, value_name = "DEST")]
+    pub dest: String,
+    /// What PATH holds (auto: a directory is a GOCOVERDIR).
+    #[arg(long, value_enum, default_value_t = KindArg::Auto)]
+    pub kind: KindArg,
+    /// Staging directory, on a volume that survives collector restarts
+    /// [default: PATH's directory/.covlens-staging].
+    #[arg(long, value_name = "DIR")]
+    pub staging: Option<PathBuf>,
+    /// How long a file must stay unchanged before it is copied.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub settle: Duration,
+    /// Period of the full rescan (watch events only speed things up).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub rescan: Duration,
+    /// Time for the last collection and upload after SIGTERM or the marker.
+    #[arg(long, default_value = "25s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// Bound on staged bytes; superseded snapshots are dropped first.
+    #[arg(long, default_value = "256M", value_parser = parse_size, value_name = "BYTES")]
+    pub max_staging_bytes: u64,
+    /// How the text profile is written: in place (new layouts need a second
+    /// write to confirm) or by rename (every parseable file is complete).
+    #[arg(long, value_enum, default_value_t = TextWriterArg::InPlace)]
+    pub text_writer: TextWriterArg,
+    /// Stop (after a last collection) when this file appears; repeatable
+    /// [default in Prow jobs: /logs/marker-file.txt, /logs/test-marker.txt].
+    #[arg(long = "prow-marker", value_name = "PATH")]
+    pub prow_markers: Vec<PathBuf>,
+    /// Do not watch for Prow marker files.
+    #[arg(long, conflicts_with = "prow_markers")]
+    pub no_prow_marker: bool,
+    /// Destination layout (auto: Prow's job path when JOB_NAME and BUILD_ID
+    /// are set).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    pub layout: LayoutArg,
+    /// Prefix before the Prow job path (Prow's path_prefix).
+    #[arg(long, default_value = "", value_name = "PREFIX")]
+    pub path_prefix: String,
+    /// The watched component's container name [default: $COVLENS_CONTAINER
+    /// or "component"].
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Serve /healthz and /metrics (Prometheus) on this address.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Keep superseded snapshots at the destination.
+    #[arg(long)]
+    pub keep_history: bool,
+    /// Collect and upload once, then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// First retry delay after a failed upload (doubles each time).
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub retry_min: Duration,
+    /// Longest retry delay.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub retry_max: Duration,
+}
+
+/// `--kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// A directory is a GOCOVERDIR, a file a text profile.
+    Auto,
+    /// GOCOVERDIR.
+    Covdata,
+    /// Text profile.
+    Text,
+}
+
+/// `--text-writer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TextWriterArg {
+    /// Truncate and rewrite (the legacy Kubernetes wrapper, plain writes).
+    InPlace,
+    /// Temporary file and rename (covflush).
+    Rename,
+}
+
+/// `--layout`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// Prow when JOB_NAME and BUILD_ID are set.
+    Auto,
+    /// <job path>/artifacts/coverage/<pod>/<container>/.
+    Prow,
+    /// coverage/<pod>/<container>/.
+    Flat,
+}
+
+impl CollectArgs {
+    /// The configuration these options describe.
+    pub fn to_config(&self) -> Config {
+        let mut identity = Identity::from_env();
+        if let Some(c) = &self.container {
+            identity.container.clone_from(c);
+        }
+        let markers = if self.no_prow_marker {
+            Vec::new()
+        } else if self.prow_markers.is_empty() && identity.job.is_some() {
+            vec![
+                "/logs/marker-file.txt".into(),
+                "/logs/test-marker.txt".into(),
+            ]
+        } else {
+            self.prow_markers.clone()
+        };
+        Config {
+            watch: self.watch.clone(),
+            kind: match self.kind {
+                KindArg::Auto => SourceKind::Auto,
+                KindArg::Covdata => SourceKind::Covdata,
+                KindArg::Text => SourceKind::Text,
+            },
+            dest: self.dest.clone(),
+            staging: self.staging.clone(),
+            settle: self.settle,
+            rescan: self.rescan,
+            grace: self.grace,
+            max_staging_bytes: self.max_staging_bytes,
+            text_writer: match self.text_writer {
+                TextWriterArg::InPlace => TextWriter::InPlace,
+                TextWriterArg::Rename => TextWriter::Rename,
+            },
+            markers,
+            layout: match self.layout {
+                LayoutArg::Auto => Layout::Auto,
+                LayoutArg::Prow => Layout::Prow,
+                LayoutArg::Flat => Layout::Flat,
+            },
+            path_prefix: self.path_prefix.clone(),
+            identity,
+            listen: self.listen,
+            keep_history: self.keep_history,
+            once: self.once,
+            retry_min: self.retry_min,
+            retry_max: self.retry_max.max(self.retry_min),
+        }
+    }
+}
+
+/// Runs the collector on a single-threaded tokio runtime (CPU work goes to
+/// blocking threads). Exit status 0 after a last collection, even if some
+/// snapshots could not be uploaded (they stay staged for the next run).
+pub fn run_cli(args: &CollectArgs) -> Result<()> {
+    let cfg = args.to_config();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CollectorError::io("starting", "tokio runtime", e))?;
+    let summary = rt.block_on(run(cfg))?;
+    if let StopReason::Marker(m) = &summary.reason {
+        tracing::info!(marker = %m.display(), "stopped by marker");
+    }
+    // Blocking threads may still be reading; do not wait for them.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    Ok(())
+}

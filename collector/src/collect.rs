@@ -1,0 +1,836 @@
+//! The synchronous core: scan the source, judge what is found, stage what
+//! is complete. [`crate::run`] drives it from the async loop.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use crate::config::{Config, SourceKind, TextWriter};
+use crate::covdata::{CounterData, CovName, check_meta, classify, continues, decode_counters};
+use crate::error::{CollectorError, Result};
+use crate::metrics::Metrics;
+use crate::staging::{CounterSource, Kind, NewSnapshot, Staged, Staging};
+use crate::text::{Shape, TextJudge, Verdict};
+
+/// Generation `g` of pid `p` is shipped as pid `p + g·2^32`: distinct from
+/// real pids and from covflush's synthetic ids (`p + k·2^22`, k < 1024), so
+/// "newest file per (hash, pid)" keeps one file per process.
+const GENERATION_SHIFT: u32 = 32;
+
+/// A counter file found by a scan: (nanos, path, signature).
+type CounterFile = (u64, PathBuf, Sig);
+
+/// A file's identity for stability checks: any write changes one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Sig {
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    ino: u64,
+    dev: u64,
+}
+
+impl Sig {
+    fn of(m: &fs::Metadata) -> Sig {
+        Sig {
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        }
+    }
+
+    fn write_id(&self) -> u128 {
+        let mut h = DefaultHasher::new();
+        self.hash(&mut h);
+        u128::from(h.finish()) << 64 | u128::from(self.len)
+    }
+}
+
+/// What one scan did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    /// Snapshots staged.
+    pub staged: usize,
+    /// Files still changing or not yet settled: scan again soon.
+    pub unsettled: usize,
+    /// Files rejected (corrupt, partial); never shipped.
+    pub rejected: usize,
+    /// Snapshots that did not fit into staging; retried next scan.
+    pub deferred: usize,
+    /// Text snapshots with a new layout waiting for confirmation.
+    pub held: usize,
+}
+
+/// One upload to do.
+#[derive(Clone, Debug)]
+pub struct Upload {
+    /// Destination key of the snapshot.
+    pub key: String,
+    /// Content hash (identifies the staged object).
+    pub sha256: String,
+    /// The staged copy.
+    pub path: PathBuf,
+    /// Destination key of the metadata JSON.
+    pub meta_key: String,
+    /// The metadata JSON.
+    pub metadata: Vec<u8>,
+}
+
+/// Scans one source into the staging directory.
+pub struct Collector {
+    cfg: Config,
+    kind: SourceKind,
+    root: String,
+    staging: Staging,
+    metrics: Arc<Metrics>,
+    seen: HashMap<PathBuf, (Sig, Instant)>,
+    rejected: HashSet<(PathBuf, Sig)>,
+    text: Option<TextJudge>,
+    text_last: Option<Sig>,
+    counter_refs: HashMap<String, CounterData>,
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Collector {
+    /// Opens the staging directory (resuming its journal).
+    pub fn open(cfg: Config, metrics: Arc<Metrics>) -> Result<Collector> {
+        cfg.validate()?;
+        let kind = cfg.resolved_kind();
+        let staging = Staging::open(&cfg.staging_dir(), cfg.max_staging_bytes, cfg.keep_history)?;
+        let root = cfg.root();
+        let mut c = Collector {
+            cfg,
+            kind,
+            root,
+            staging,
+            metrics,
+            seen: HashMap::new(),
+            rejected: HashSet::new(),
+            text: None,
+            text_last: None,
+            counter_refs: HashMap::new(),
+        };
+        if kind == SourceKind::Text {
+            let reference = c
+                .staging
+                .reference(&c.text_source())
+                .and_then(|(_, data)| Shape::parse(&data, "reference").ok());
+            c.text = Some(TextJudge::with_reference(reference));
+        }
+        c.update_gauges();
+        Ok(c)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Key prefix of everything shipped.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The staging directory's state (tests and diagnostics).
+    pub fn staging(&self) -> &Staging {
+        &self.staging
+    }
+
+    fn text_source(&self) -> String {
+        format!("text:{}", self.cfg.watch.display())
+    }
+
+    /// The first configured marker file that exists.
+    pub fn marker_seen(&self) -> Option<PathBuf> {
+        self.cfg.markers.iter().find(|m| m.exists()).cloned()
+    }
+
+    fn update_gauges(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.metrics
+            .staging_bytes
+            .store(self.staging.used_bytes(), Relaxed);
+        self.metrics
+            .pending
+            .store(self.staging.pending().len() as u64, Relaxed);
+    }
+
+    /// Looks at the source once and stages every complete new snapshot.
+    pub fn scan(&mut self, now: Instant) -> Result<ScanReport> {
+        Metrics::add(&self.metrics.scans, 1);
+        let mut rep = ScanReport::default();
+        let res = match self.kind {
+            SourceKind::Covdata => self.scan_covdata(now, &mut rep),
+            _ => self.scan_text(now, &mut rep),
+        };
+        if res.is_err() {
+            Metrics::add(&self.metrics.scan_errors, 1);
+        }
+        self.update_gauges();
+        res.map(|()| rep)
+    }
+
+    /// True when the file has had the same signature for the settle delay.
+    fn stable(&mut self, path: &Path, sig: Sig, now: Instant) -> bool {
+        match self.seen.get(path) {
+            Some((s, t)) if *s == sig => now.duration_since(*t) >= self.cfg.settle,
+            _ => {
+                self.seen.insert(path.to_path_buf(), (sig, now));
+                self.cfg.settle.is_zero()
+            }
+        }
+    }
+
+    /// Copies a file; `None` if it changed or vanished meanwhile. Files are
+    /// read, never mapped: a live writer may truncate them.
+    fn copy(path: &Path, sig: Sig) -> Result<Option<Vec<u8>>> {
+        let data = match fs::read(path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(CollectorError::io("reading", path, e)),
+        };
+        let after = match fs::metadata(path) {
+            Ok(m) => Sig::of(&m),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(CollectorError::io("reading", path, e)),
+        };
+        Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
+    }
+
+    fn reject(&mut self, path: &Path, sig: Sig, reason: &str, rep: &mut ScanReport) {
+        if self.rejected.insert((path.to_path_buf(), sig)) {
+            Metrics::add(&self.metrics.rejected_corrupt, 1);
+            tracing::warn!(path = %path.display(), reason, "rejected snapshot; not shipped");
+            rep.rejected += 1;
+        }
+    }
+
+    fn stage(&mut self, snap: NewSnapshot, rep: &mut ScanReport) -> Result<bool> {
+        let key = snap.key.clone();
+        match self.staging.stage(snap) {
+            Ok(Staged::New { dropped }) => {
+                Metrics::add(&self.metrics.snapshots_taken, 1);
+                Metrics::add(&self.metrics.staging_dropped, dropped as u64);
+                tracing::info!(%key, "snapshot staged");
+                rep.staged += 1;
+                Ok(true)
+            }
+            Ok(Staged::Duplicate) => Ok(true),
+            Err(CollectorError::StagingFull { need, used, limit }) => {
+                Metrics::add(&self.metrics.staging_full, 1);
+                tracing::warn!(%key, need, used, limit, "staging full; snapshot deferred");
+                rep.deferred += 1;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn scan_covdata(&mut self, now: Instant, rep: &mut ScanReport) -> Result<()> {
+        let dir = self.cfg.watch.clone();
+        let listing = fs::read_dir(&dir).map_err(|e| CollectorError::io("listing", &dir, e))?;
+        let mut metas = Vec::new();
+        let mut groups: BTreeMap<(String, u64), Vec<CounterFile>> = BTreeMap::new();
+        let mut present = HashSet::new();
+        for ent in listing {
+            let ent = ent.map_err(|e| CollectorError::io("listing", &dir, e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            let Some(cls) = classify(&name) else { continue };
+            let path = ent.path();
+            let meta = match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => m,
+                _ => continue,
+            };
+            present.insert(path.clone());
+            let sig = Sig::of(&meta);
+            match cls {
+                CovName::Meta { hash } => metas.push((hash, path, sig)),
+                CovName::Counters { hash, pid, nanos } => {
+                    groups
+                        .entry((hash, pid))
+                        .or_default()
+                        .push((nanos, path, sig));
+                }
+            }
+        }
+        self.seen.retain(|p, _| present.contains(p));
+        self.rejected.retain(|(p, _)| present.contains(p));
+
+        for (hash, path, sig) in metas {
+            self.scan_meta(&hash, &path, sig, now, rep)?;
+        }
+        let live: HashSet<String> = groups
+            .keys()
+            .map(|(h, p)| format!("covdata:{h}.{p}"))
+            .collect();
+        self.counter_refs.retain(|k, _| live.contains(k));
+        for ((hash, pid), mut files) in groups {
+            files.sort_by_key(|f| f.0);
+            self.scan_counters(&hash, pid, files, now, rep)?;
+        }
+        Ok(())
+    }
+
+    fn scan_meta(
+        &mut self,
+        hash: &str,
+        path: &Path,
+        sig: Sig,
+        now: Instant,
+        rep: &mut ScanReport,
+    ) -> Result<()> {
+        let key = format!("{}covdata/covmeta.{hash}", self.root);
+        let done = self.staging.state().entries.iter().any(|e| e.key == key);
+        if done || self.rejected.contains(&(path.to_path_buf(), sig)) {
+            return Ok(());
+        }
+        if !self.stable(path, sig, now) {
+            rep.unsettled += 1;
+            return Ok(());
+        }
+        let Some(data) = Self::copy(path, sig)? else {
+            rep.unsettled += 1;
+            return Ok(());
+        };
+        if let Err(reason) = check_meta(&data, hash) {
+            self.reject(path, sig, &reason, rep);
+            return Ok(());
+        }
+        let snap = NewSnapshot {
+            meta_key: format!("{}metadata/covdata/covmeta.{hash}.json", self.root),
+            key,
+            data,
+            kind: Kind::Meta,
+            source: format!("covmeta:{hash}"),
+            group: None,
+            order: 0,
+            info: json!({"source": path, "meta_hash": hash, "taken_at_unix_ms": unix_ms()}),
+        };
+        self.stage(snap, rep)?;
+        Ok(())
+    }
+
+    fn counter_ref(&mut self, source: &str) -> Option<CounterData> {
+        if let Some(r) = self.counter_refs.get(source) {
+            return Some(r.clone());
+        }
+        let (_, data) = self.staging.reference(source)?;
+        let d = decode_counters(&data).ok()?;
+        self.counter_refs.insert(source.to_string(), d.clone());
+        Some(d)
+    }
+
+    /// One (meta hash, pid): walk the new files oldest first, split them
+    /// into process generations (a counter that goes down, or other
+    /// arguments, means the pid was reused by a new process), and stage the
+    /// newest complete file of each generation.
+    fn scan_counters(
+        &mut self,
+        hash: &str,
+        pid: u64,
+        files: Vec<CounterFile>,
+        now: Instant,
+        rep: &mut ScanReport,
+    ) -> Result<()> {
+        let id = format!("{hash}.{pid}");
+        let source = format!("covdata:{id}");
+        let st = self
+            .staging
+            .state()
+            .counters
+            .get(&id)
+            .cloned()
+            .unwrap_or_default();
+        let mut reference = self.counter_ref(&source);
+        if reference.is_none() && st.last_nanos > 0 {
+            // The reference was lost (staging wiped): assume a new process
+            // rather than risk superseding (deleting) the last one's data.
+            tracing::warn!(%id, "no reference snapshot; treating new files as a new generation");
+        }
+        let mut gen_ = st.generation;
+        let mut started = st.last_nanos > 0;
+        // (generation, nanos, path, data, decoded), newest per generation.
+        let mut finals: Vec<(u32, u64, PathBuf, Vec<u8>, CounterData)> = Vec::new();
+        let mut unchanged = 0;
+        for (nanos, path, sig) in files {
+            if nanos <= st.last_nanos || self.rejected.contains(&(path.clone(), sig)) {
+                continue;
+            }
+            if !self.stable(&path, sig, now) {
+                rep.unsettled += 1;
+                break;
+            }
+            let Some(data) = Self::copy(&path, sig)? else {
+                rep.unsettled += 1;
+                break;
+            };
+            let decoded = match decode_counters(&data) {
+                Ok(d) if d.hash == hash => d,
+                Ok(_) => {
+                    self.reject(
+                        &path,
+                        sig,
+                        "meta-data hash in the header differs from the name",
+                        rep,
+                    );
+                    continue;
+                }
+                Err(reason) => {
+                    self.reject(&path, sig, &reason, rep);
+                    continue;
+                }
+            };
+            // pid 0 is `covdata merge` output, not a process: every file
+            // counts on its own (its own generation).
+            let same = match &reference {
+                _ if pid == 0 => !started,
+                Some(r) => continues(r, &decoded),
+                None => !started,
+            };
+            if same && pid != 0 && reference.as_ref() == Some(&decoded) {
+                // Nothing changed since the last snapshot (an idle server):
+                // the shipped file already says the same.
+                unchanged = nanos;
+                continue;
+            }
+            if !same {
+                gen_ += 1;
+            }
+            started = true;
+            if finals.last().is_some_and(|f| f.0 == gen_) {
+                finals.pop();
+            }
+            reference = Some(decoded.clone());
+            finals.push((gen_, nanos, path, data, decoded));
+        }
+        for (generation, nanos, path, data, decoded) in finals {
+            let dest_pid = if pid == 0 {
+                0
+            } else {
+                pid + (u64::from(generation) << GENERATION_SHIFT)
+            };
+            let name = format!("covcounters.{hash}.{dest_pid}.{nanos}");
+            let group = if pid == 0 {
+                format!("covdata:{hash}.0.{nanos}")
+            } else {
+                format!("covdata:{hash}.{dest_pid}")
+            };
+            let snap = NewSnapshot {
+                key: format!("{}covdata/{name}", self.root),
+                meta_key: format!("{}metadata/covdata/{name}.json", self.root),
+                data,
+                kind: Kind::Counters,
+                source: source.clone(),
+                group: Some(group),
+                order: nanos,
+                info: json!({
+                    "source": path,
+                    "meta_hash": hash,
+                    "pid": pid,
+                    "dest_pid": dest_pid,
+                    "generation": generation,
+                    "nanos": nanos,
+                    "args": decoded.args.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+                    "taken_at_unix_ms": unix_ms(),
+                }),
+            };
+            if !self.stage(snap, rep)? {
+                self.counter_refs.remove(&source);
+                return Ok(());
+            }
+            self.staging.update(|s| {
+                s.counters.insert(
+                    id.clone(),
+                    CounterSource {
+                        last_nanos: nanos,
+                        generation,
+                    },
+                );
+            })?;
+            self.counter_refs.insert(source.clone(), decoded);
+        }
+        let st = self
+            .staging
+            .state()
+            .counters
+            .get(&id)
+            .cloned()
+            .unwrap_or_default();
+        if unchanged > st.last_nanos {
+            self.staging.update(|s| {
+                s.counters.insert(
+                    id.clone(),
+                    CounterSource {
+                        last_nanos: unchanged,
+                        generation: st.generation,
+                    },
+                );
+            })?;
+        }
+        Ok(())
+    }
+
+    fn scan_text(&mut self, now: Instant, rep: &mut ScanReport) -> Result<()> {
+        let path = self.cfg.watch.clone();
+        let sig = match fs::metadata(&path) {
+            Ok(m) if m.is_file() => Sig::of(&m),
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(CollectorError::io("reading", &path, e)),
+        };
+        if self.text_last == Some(sig) {
+            return Ok(());
+        }
+        if !self.stable(&path, sig, now) {
+            rep.unsettled += 1;
+            return Ok(());
+        }
+        let Some(data) = Self::copy(&path, sig)? else {
+            rep.unsettled += 1;
+            return Ok(());
+        };
+        let name = path.display().to_string();
+        let confirm = self.cfg.text_writer == TextWriter::InPlace;
+        let judge = self.text.get_or_insert_with(TextJudge::default);
+        let before = judge.clone();
+        let verdict = judge.judge(&data, &name, sig.write_id(), confirm);
+        self.text_last = Some(sig);
+        match verdict {
+            Verdict::Corrupt(reason) => self.reject(&path, sig, &reason, rep),
+            Verdict::Partial => {
+                Metrics::add(&self.metrics.rejected_partial, 1);
+                tracing::warn!(path = %name, "text profile is a truncated write (fewer blocks than before); not shipped");
+                rep.rejected += 1;
+            }
+            Verdict::Hold => {
+                tracing::info!(path = %name, "new profile layout; waiting for a second write to confirm it is complete");
+                rep.held += 1;
+            }
+            Verdict::Ship { new_generation } => {
+                let source = self.text_source();
+                let st = self
+                    .staging
+                    .state()
+                    .text
+                    .get(&source)
+                    .cloned()
+                    .unwrap_or_default();
+                let generation = if new_generation && st.count > 0 {
+                    st.generation + 1
+                } else {
+                    st.generation
+                };
+                let base = path
+                    .file_name()
+                    .map_or("profile".into(), |n| n.to_string_lossy().into_owned());
+                let rel = format!("text/{generation:04}-{base}");
+                let snap = NewSnapshot {
+                    key: format!("{}{rel}", self.root),
+                    meta_key: format!("{}metadata/{rel}.json", self.root),
+                    data,
+                    kind: Kind::Text,
+                    source: source.clone(),
+                    group: Some(format!("{source}:{generation}")),
+                    order: st.count + 1,
+                    info: json!({
+                        "source": path,
+                        "generation": generation,
+                        "taken_at_unix_ms": unix_ms(),
+                    }),
+                };
+                if self.stage(snap, rep)? {
+                    self.staging.update(|s| {
+                        let t = s.text.entry(source).or_default();
+                        t.generation = generation;
+                        t.count += 1;
+                    })?;
+                } else {
+                    // Not staged: undo the judgement so the retry sees the
+                    // same history (a generation change must not be lost).
+                    self.text = Some(before);
+                    self.text_last = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Pending uploads, in order.
+    pub fn uploads(&self) -> Vec<Upload> {
+        let identity = serde_json::to_value(&self.cfg.identity).unwrap_or_default();
+        self.staging
+            .pending()
+            .into_iter()
+            .map(|e| {
+                let mut meta = identity.clone();
+                if let (Some(m), Some(info)) = (meta.as_object_mut(), e.info.as_object()) {
+                    m.extend(info.clone());
+                    m.insert("key".into(), json!(e.key));
+                    m.insert("kind".into(), json!(e.kind));
+                    m.insert("sha256".into(), json!(e.sha256));
+                    m.insert("size".into(), json!(e.size));
+                }
+                Upload {
+                    path: self.staging.object_path(&e.sha256),
+                    metadata: serde_json::to_vec_pretty(&meta).unwrap_or_default(),
+                    key: e.key,
+                    sha256: e.sha256,
+                    meta_key: e.meta_key,
+                }
+            })
+            .collect()
+    }
+
+    /// Records a finished upload.
+    pub fn uploaded(&mut self, u: &Upload) -> Result<()> {
+        self.staging.mark_uploaded(&u.key, &u.sha256)?;
+        self.update_gauges();
+        Ok(())
+    }
+
+    /// Destination keys superseded after upload, to delete.
+    pub fn retire_list(&self) -> Vec<String> {
+        self.staging.retire_list()
+    }
+
+    /// Records a finished deletion.
+    pub fn retired(&mut self, key: &str) -> Result<()> {
+        self.staging.retired(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::covdata::tests::{counter_file, meta_file};
+    use crate::staging::Entry;
+    use std::time::Duration;
+
+    const H: [u8; 16] = [0xab; 16];
+
+    fn hash() -> String {
+        "ab".repeat(16)
+    }
+
+    fn setup(kind: SourceKind) -> (tempfile::TempDir, Collector) {
+        let t = tempfile::tempdir().unwrap();
+        let watch = t.path().join("cov");
+        fs::create_dir(&watch).unwrap();
+        let mut cfg = Config::new(
+            if kind == SourceKind::Text {
+                watch.join("p.cov")
+            } else {
+                watch.clone()
+            },
+            t.path().join("dest").display().to_string(),
+        );
+        cfg.kind = kind;
+        cfg.settle = Duration::ZERO;
+        cfg.text_writer = TextWriter::Rename;
+        cfg.staging = Some(t.path().join("staging"));
+        cfg.identity =
+            crate::config::Identity::from_lookup(|k| (k == "POD_NAME").then(|| "pod".into()));
+        let c = Collector::open(cfg, Arc::default()).unwrap();
+        (t, c)
+    }
+
+    fn write_counters(dir: &Path, pid: u64, nanos: u64, argv: &str, ctrs: &[u32]) {
+        let name = format!("covcounters.{}.{pid}.{nanos}", hash());
+        fs::write(dir.join(name), counter_file(H, argv, &[(0, 0, ctrs)])).unwrap();
+    }
+
+    fn pending_keys(c: &Collector) -> Vec<String> {
+        c.uploads()
+            .into_iter()
+            .map(|u| u.key.rsplit('/').next().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn newest_per_process_and_pid_reuse() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        fs::write(dir.join(format!("covmeta.{}", hash())), meta_file(H)).unwrap();
+        write_counters(&dir, 7, 100, "./srv", &[1, 0]);
+        write_counters(&dir, 7, 200, "./srv", &[2, 1]);
+        // Same pid, counters went down: a restarted process.
+        write_counters(&dir, 7, 300, "./srv", &[1, 0]);
+        write_counters(&dir, 7, 400, "./srv", &[5, 0]);
+        // Temporary and corrupt files are never staged.
+        fs::write(
+            dir.join(format!("tmp.covcounters.{}.7.500", hash())),
+            b"partial",
+        )
+        .unwrap();
+        fs::write(
+            dir.join(format!("covcounters.{}.8.500", hash())),
+            b"\0cwm garbage",
+        )
+        .unwrap();
+        let rep = c.scan(Instant::now()).unwrap();
+        assert_eq!(rep.rejected, 1);
+        let g1 = 7 + (1u64 << 32);
+        assert_eq!(
+            pending_keys(&c),
+            [
+                format!("covmeta.{}", hash()),
+                format!("covcounters.{}.7.200", hash()),
+                format!("covcounters.{}.{g1}.400", hash()),
+            ]
+        );
+        // Nothing new: nothing staged, the corrupt file is not re-reported.
+        let rep = c.scan(Instant::now()).unwrap();
+        assert_eq!((rep.staged, rep.rejected), (0, 0));
+        // An identical snapshot is not shipped again.
+        write_counters(&dir, 7, 550, "./srv", &[5, 0]);
+        assert_eq!(c.scan(Instant::now()).unwrap().staged, 0);
+        assert_eq!(
+            c.staging().state().counters[&format!("{}.7", hash())].last_nanos,
+            550
+        );
+        // A later snapshot of generation 1 supersedes the pending one.
+        write_counters(&dir, 7, 600, "./srv", &[6, 0]);
+        c.scan(Instant::now()).unwrap();
+        assert_eq!(
+            pending_keys(&c).last().unwrap(),
+            &format!("covcounters.{}.{g1}.600", hash())
+        );
+        assert_eq!(pending_keys(&c).len(), 3);
+    }
+
+    #[test]
+    fn merge_output_files_all_count() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        write_counters(&dir, 0, 100, "", &[1, 0]);
+        write_counters(&dir, 0, 200, "", &[2, 0]);
+        c.scan(Instant::now()).unwrap();
+        assert_eq!(
+            pending_keys(&c),
+            [
+                format!("covcounters.{}.0.100", hash()),
+                format!("covcounters.{}.0.200", hash())
+            ]
+        );
+    }
+
+    #[test]
+    fn resume_after_restart_does_not_duplicate() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        write_counters(&dir, 7, 100, "./srv", &[1, 0]);
+        c.scan(Instant::now()).unwrap();
+        for u in c.uploads() {
+            c.uploaded(&u).unwrap();
+        }
+        let cfg = c.config().clone();
+        drop(c);
+        let mut c = Collector::open(cfg.clone(), Arc::default()).unwrap();
+        assert_eq!(c.scan(Instant::now()).unwrap().staged, 0);
+        // The restarted collector still knows the reference: a lower count
+        // is a new generation, a higher one the same.
+        write_counters(&dir, 7, 200, "./srv", &[3, 0]);
+        c.scan(Instant::now()).unwrap();
+        assert_eq!(pending_keys(&c), [format!("covcounters.{}.7.200", hash())]);
+        drop(c);
+        let mut c = Collector::open(cfg, Arc::default()).unwrap();
+        write_counters(&dir, 7, 300, "./srv", &[1, 0]);
+        c.scan(Instant::now()).unwrap();
+        let g1 = 7 + (1u64 << 32);
+        assert_eq!(
+            pending_keys(&c),
+            [
+                format!("covcounters.{}.7.200", hash()),
+                format!("covcounters.{}.{g1}.300", hash())
+            ]
+        );
+    }
+
+    #[test]
+    fn settle_delay_is_respected() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        c.cfg.settle = Duration::from_secs(3600);
+        let dir = t.path().join("cov");
+        write_counters(&dir, 7, 100, "./srv", &[1, 0]);
+        let now = Instant::now();
+        assert_eq!(c.scan(now).unwrap().unsettled, 1);
+        assert_eq!(c.scan(now).unwrap().staged, 0);
+        assert_eq!(c.scan(now + Duration::from_secs(3601)).unwrap().staged, 1);
+    }
+
+    #[test]
+    fn text_generations_and_corruption() {
+        let (t, mut c) = setup(SourceKind::Text);
+        let p = t.path().join("cov/p.cov");
+        let write = |s: &str| {
+            // A new inode each time, like a rename writer.
+            let tmp = p.with_extension("tmp");
+            fs::write(&tmp, s).unwrap();
+            fs::rename(&tmp, &p).unwrap();
+        };
+        write("mode: count\na.go:1.1,2.2 1 1\n");
+        c.scan(Instant::now()).unwrap();
+        write("mode: count\na.go:1.1,2.2 1 4\n");
+        c.scan(Instant::now()).unwrap();
+        write("mode: count\na.go:1.1,2.2 1 2\n");
+        c.scan(Instant::now()).unwrap();
+        write("mode: count\na.go:1.1,2.2 1");
+        assert_eq!(c.scan(Instant::now()).unwrap().rejected, 1);
+        let ups = c.uploads();
+        let got: Vec<_> = ups
+            .iter()
+            .map(|u| (u.key.clone(), fs::read(&u.path).unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "coverage/pod/component/text/0000-p.cov".to_string(),
+                    b"mode: count\na.go:1.1,2.2 1 4\n".to_vec()
+                ),
+                (
+                    "coverage/pod/component/text/0001-p.cov".to_string(),
+                    b"mode: count\na.go:1.1,2.2 1 2\n".to_vec()
+                ),
+            ]
+        );
+        let meta: serde_json::Value = serde_json::from_slice(&ups[1].metadata).unwrap();
+        assert_eq!(meta["pod"], "pod");
+        assert_eq!(meta["generation"], 1);
+        assert_eq!(meta["kind"], "text");
+        assert_eq!(
+            ups[1].meta_key,
+            "coverage/pod/component/metadata/text/0001-p.cov.json"
+        );
+    }
+
+    #[test]
+    fn uploads_list_meta_first() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        write_counters(&dir, 7, 100, "./srv", &[1, 0]);
+        c.scan(Instant::now()).unwrap();
+        fs::write(dir.join(format!("covmeta.{}", hash())), meta_file(H)).unwrap();
+        c.scan(Instant::now()).unwrap();
+        let kinds: Vec<_> = c
+            .staging()
+            .pending()
+            .into_iter()
+            .map(|e: Entry| e.kind)
+            .collect();
+        assert_eq!(kinds, [Kind::Meta, Kind::Counters]);
+    }
+}

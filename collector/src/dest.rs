@@ -1,0 +1,251 @@
+//! Destinations: a local directory, or an object store (feature `cloud`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{CollectorError, Result};
+use crate::staging::write_atomic;
+
+/// Where snapshots are uploaded.
+#[derive(Clone)]
+pub enum Dest {
+    /// A directory (created on demand). Objects are written through a temp
+    /// file and renamed, like an object store's atomic put.
+    Local(PathBuf),
+    /// `gs://bucket/prefix` or `s3://bucket/prefix`.
+    #[cfg(feature = "cloud")]
+    Object {
+        /// The URL as given.
+        url: String,
+        /// The store.
+        store: std::sync::Arc<dyn object_store::ObjectStore>,
+        /// Prefix inside the bucket.
+        prefix: object_store::path::Path,
+    },
+}
+
+impl fmt::Debug for Dest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Dest {
+    /// Parses `--dest`: a path, `file://PATH`, or (feature `cloud`) a
+    /// `gs://`/`s3://` URL whose credentials come from the environment
+    /// (`GOOGLE_SERVICE_ACCOUNT`, `AWS_*`, …, as object_store reads them).
+    pub fn parse(s: &str) -> Result<Dest> {
+        if let Some(p) = s.strip_prefix("file://") {
+            return Ok(Dest::Local(PathBuf::from(p)));
+        }
+        if let Some((scheme, _)) = s.split_once("://") {
+            return Self::parse_url(scheme, s);
+        }
+        if s.is_empty() {
+            return Err(CollectorError::Config("--dest is empty".into()));
+        }
+        Ok(Dest::Local(PathBuf::from(s)))
+    }
+
+    #[cfg(not(feature = "cloud"))]
+    fn parse_url(scheme: &str, _url: &str) -> Result<Dest> {
+        Err(CollectorError::Config(format!(
+            "{scheme}:// destinations need covlens built with the `cloud` feature"
+        )))
+    }
+
+    #[cfg(feature = "cloud")]
+    fn parse_url(scheme: &str, s: &str) -> Result<Dest> {
+        use object_store::aws::AmazonS3Builder;
+        use object_store::gcp::GoogleCloudStorageBuilder;
+        let url =
+            url::Url::parse(s).map_err(|e| CollectorError::Config(format!("--dest {s}: {e}")))?;
+        let bucket_url = format!("{scheme}://{}", url.host_str().unwrap_or_default());
+        let store: std::sync::Arc<dyn object_store::ObjectStore> = match scheme {
+            "gs" => std::sync::Arc::new(
+                GoogleCloudStorageBuilder::from_env()
+                    .with_url(bucket_url)
+                    .build()
+                    .map_err(|e| CollectorError::Config(format!("--dest {s}: {e}")))?,
+            ),
+            "s3" => std::sync::Arc::new(
+                AmazonS3Builder::from_env()
+                    .with_url(bucket_url)
+                    .build()
+                    .map_err(|e| CollectorError::Config(format!("--dest {s}: {e}")))?,
+            ),
+            _ => {
+                return Err(CollectorError::Config(format!(
+                    "unsupported destination scheme {scheme}:// (gs, s3, file)"
+                )));
+            }
+        };
+        let prefix = object_store::path::Path::from(url.path().trim_matches('/'));
+        Ok(Dest::Object {
+            url: s.to_string(),
+            store,
+            prefix,
+        })
+    }
+
+    /// For logs and errors.
+    pub fn describe(&self) -> String {
+        match self {
+            Dest::Local(p) => p.display().to_string(),
+            #[cfg(feature = "cloud")]
+            Dest::Object { url, .. } => url.clone(),
+        }
+    }
+
+    fn err(&self, op: &'static str, key: &str, msg: impl fmt::Display) -> CollectorError {
+        CollectorError::Dest {
+            dest: self.describe(),
+            op,
+            key: key.to_string(),
+            msg: msg.to_string(),
+        }
+    }
+
+    /// Stores `data` under `key` (a relative `/`-separated path), replacing
+    /// any previous object atomically.
+    pub async fn put(&self, key: &str, data: Vec<u8>) -> Result<()> {
+        match self {
+            Dest::Local(root) => {
+                let path = local_path(root, key).ok_or_else(|| self.err("put", key, "bad key"))?;
+                let res = tokio::task::spawn_blocking(move || -> Result<()> {
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| CollectorError::io("creating", dir, e))?;
+                    }
+                    write_atomic(&path, &data)
+                })
+                .await
+                .map_err(|e| self.err("put", key, e))?;
+                res.map_err(|e| self.err("put", key, e))
+            }
+            #[cfg(feature = "cloud")]
+            Dest::Object { store, prefix, .. } => {
+                use object_store::ObjectStoreExt;
+                let loc = object_path(prefix, key);
+                store
+                    .put(&loc, data.into())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.err("put", key, e))
+            }
+        }
+    }
+
+    /// Removes temporary files a killed collector left under `prefix` of a
+    /// local destination (object stores have none: puts are atomic).
+    pub fn cleanup(&self, prefix: &str) {
+        #[allow(irrefutable_let_patterns)]
+        let Dest::Local(root) = self else { return };
+        let Some(dir) = local_path(root, prefix.trim_end_matches('/')) else {
+            return;
+        };
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            let Ok(listing) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for ent in listing.flatten() {
+                let name = ent.file_name().to_string_lossy().into_owned();
+                match ent.file_type() {
+                    Ok(t) if t.is_dir() => stack.push(ent.path()),
+                    Ok(_) if name.starts_with('.') && name.contains(".tmp.") => {
+                        let _ = std::fs::remove_file(ent.path());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Deletes `key`; a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self {
+            Dest::Local(root) => {
+                let path =
+                    local_path(root, key).ok_or_else(|| self.err("delete", key, "bad key"))?;
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(self.err("delete", key, e)),
+                }
+            }
+            #[cfg(feature = "cloud")]
+            Dest::Object { store, prefix, .. } => {
+                use object_store::ObjectStoreExt;
+                match store.delete(&object_path(prefix, key)).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(self.err("delete", key, e)),
+                }
+            }
+        }
+    }
+}
+
+/// `root/key`, refusing keys that would leave `root`.
+fn local_path(root: &Path, key: &str) -> Option<PathBuf> {
+    let mut p = root.to_path_buf();
+    for seg in key.split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." {
+            return None;
+        }
+        p.push(seg);
+    }
+    Some(p)
+}
+
+#[cfg(feature = "cloud")]
+fn object_path(prefix: &object_store::path::Path, key: &str) -> object_store::path::Path {
+    let mut p = prefix.clone();
+    for seg in key.split('/') {
+        p = p.child(seg);
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse() {
+        assert!(
+            matches!(Dest::parse("/tmp/x").unwrap(), Dest::Local(p) if p == Path::new("/tmp/x"))
+        );
+        assert!(
+            matches!(Dest::parse("file:///tmp/y").unwrap(), Dest::Local(p) if p == Path::new("/tmp/y"))
+        );
+        assert!(Dest::parse("").is_err());
+        #[cfg(not(feature = "cloud"))]
+        assert!(
+            Dest::parse("gs://bucket/x")
+                .unwrap_err()
+                .to_string()
+                .contains("cloud")
+        );
+        assert!(local_path(Path::new("/r"), "a/../b").is_none());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn local_put_and_delete() {
+        let t = tempfile::tempdir().unwrap();
+        let d = Dest::Local(t.path().to_path_buf());
+        d.put("a/b/c.txt", b"one".to_vec()).await.unwrap();
+        d.put("a/b/c.txt", b"two".to_vec()).await.unwrap();
+        assert_eq!(std::fs::read(t.path().join("a/b/c.txt")).unwrap(), b"two");
+        d.delete("a/b/c.txt").await.unwrap();
+        d.delete("a/b/c.txt").await.unwrap();
+        std::fs::write(t.path().join("a/b/.c.txt.tmp.1"), b"half").unwrap();
+        d.cleanup("a/");
+        assert_eq!(std::fs::read_dir(t.path().join("a/b")).unwrap().count(), 0);
+        // Store down: the root is a file.
+        let f = t.path().join("file");
+        std::fs::write(&f, b"").unwrap();
+        let down = Dest::Local(f);
+        assert!(down.put("x/y", b"z".to_vec()).await.is_err());
+    }
+}

@@ -1,0 +1,352 @@
+//! The async driver: watch + periodic rescan, background uploads with
+//! backoff, and the last collection on SIGTERM or the Prow marker.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::{Mutex, Notify, mpsc};
+use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
+
+use crate::collect::{Collector, ScanReport};
+use crate::config::Config;
+use crate::dest::Dest;
+use crate::error::{CollectorError, Result};
+use crate::metrics::{self, Metrics};
+
+/// Why collection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// SIGTERM/SIGINT, or the caller's shutdown future.
+    Shutdown,
+    /// A Prow marker file appeared.
+    Marker(PathBuf),
+    /// `--once`.
+    Once,
+}
+
+/// The outcome of [`run`].
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Why it stopped.
+    pub reason: StopReason,
+    /// Snapshots still staged but not uploaded (they stay in the staging
+    /// directory for a later run).
+    pub pending: usize,
+    /// Counters at exit.
+    pub metrics: Arc<Metrics>,
+}
+
+type Shared = Arc<Mutex<Collector>>;
+
+/// Runs until SIGTERM/SIGINT or a marker, then collects and uploads one
+/// last time within `cfg.grace`.
+pub async fn run(cfg: Config) -> Result<Summary> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let sig_err = |e| CollectorError::io("installing signal handler", "SIGTERM", e);
+    let mut term = signal(SignalKind::terminate()).map_err(sig_err)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(sig_err)?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: last collection"),
+            _ = int.recv() => tracing::info!("SIGINT: last collection"),
+        }
+    };
+    run_until(cfg, shutdown).await
+}
+
+/// [`run`] with the shutdown trigger supplied by the caller.
+pub async fn run_until(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<Summary> {
+    let metrics = Arc::new(Metrics::default());
+    let dest = Dest::parse(&cfg.dest)?;
+    let collector = tokio::task::spawn_blocking({
+        let (cfg, m) = (cfg.clone(), metrics.clone());
+        move || Collector::open(cfg, m)
+    })
+    .await
+    .map_err(|e| CollectorError::Config(format!("startup task failed: {e}")))??;
+    tracing::info!(
+        watch = %cfg.watch.display(),
+        dest = %dest.describe(),
+        root = collector.root(),
+        staging = %cfg.staging_dir().display(),
+        "collector started"
+    );
+    dest.cleanup(collector.root());
+    let shared: Shared = Arc::new(Mutex::new(collector));
+    let _server = match cfg.listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| CollectorError::io("listening on", addr.to_string(), e))?;
+            tracing::info!(addr = %l.local_addr().map_or(addr, |a| a), "serving /healthz and /metrics");
+            Some(AbortOnDrop(tokio::spawn(metrics::serve(
+                l,
+                metrics.clone(),
+            ))))
+        }
+        None => None,
+    };
+
+    let reason = if cfg.once {
+        StopReason::Once
+    } else {
+        watch_loop(&cfg, &shared, &dest, &metrics, shutdown).await
+    };
+    metrics.finishing.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + cfg.grace;
+    // Half the grace period for the last scans, the rest for uploads.
+    last_collection(&cfg, &shared, Instant::now() + cfg.grace / 2).await;
+    let pending = upload_until(&shared, &dest, &metrics, &cfg, deadline).await;
+    if pending > 0 {
+        tracing::error!(
+            pending,
+            "grace period over; snapshots left in the staging directory"
+        );
+    }
+    tracing::info!(
+        ?reason,
+        taken = metrics.snapshots_taken.load(Ordering::Relaxed),
+        uploaded = metrics.snapshots_uploaded.load(Ordering::Relaxed),
+        "collector stopped"
+    );
+    Ok(Summary {
+        reason,
+        pending,
+        metrics,
+    })
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn scan(shared: &Shared) -> Result<ScanReport> {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = shared.blocking_lock();
+        c.scan(std::time::Instant::now())
+    })
+    .await
+    .map_err(|e| CollectorError::Config(format!("scan task failed: {e}")))?
+}
+
+/// Watch events are hints (the rescan is the source of truth); only writes
+/// and namespace changes count — our own reads must not trigger scans.
+fn relevant(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        _ => true,
+    }
+}
+
+fn start_watcher(cfg: &Config, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    let mut w = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Overflow and errors also wake a scan.
+        if res.as_ref().map_or(true, |e| relevant(&e.kind)) {
+            let _ = tx.try_send(());
+        }
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "no file watcher; relying on periodic rescans");
+            return None;
+        }
+    };
+    let mut dirs = vec![cfg.watch_dir()];
+    dirs.extend(
+        cfg.markers
+            .iter()
+            .filter_map(|m| m.parent().map(|p| p.to_path_buf())),
+    );
+    dirs.dedup();
+    for d in dirs {
+        if let Err(e) = w.watch(&d, RecursiveMode::NonRecursive) {
+            let e = CollectorError::Watch { path: d, source: e };
+            tracing::warn!(error = %e, "not watched; relying on periodic rescans");
+        }
+    }
+    Some(w)
+}
+
+async fn watch_loop(
+    cfg: &Config,
+    shared: &Shared,
+    dest: &Dest,
+    metrics: &Arc<Metrics>,
+    shutdown: impl Future<Output = ()>,
+) -> StopReason {
+    let (tx, mut rx) = mpsc::channel(1);
+    let _watcher = start_watcher(cfg, tx);
+    let wake = Arc::new(Notify::new());
+    let _uploader = AbortOnDrop(tokio::spawn(upload_loop(
+        shared.clone(),
+        dest.clone(),
+        metrics.clone(),
+        wake.clone(),
+        cfg.retry_min,
+        cfg.retry_max,
+    )));
+    wake.notify_one(); // upload what a previous run left staged
+    let mut ticker = tokio::time::interval(cfg.rescan);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    let mut recheck: Option<Instant> = None;
+    loop {
+        let settle = async {
+            match recheck {
+                Some(t) => sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return StopReason::Shutdown,
+            _ = ticker.tick() => {}
+            Some(()) = rx.recv() => {}
+            _ = settle => {}
+        }
+        recheck = None;
+        match scan(shared).await {
+            Ok(rep) => {
+                if rep.staged > 0 {
+                    wake.notify_one();
+                }
+                if rep.unsettled > 0 {
+                    // Look again once the file had time to settle.
+                    recheck = Some(Instant::now() + cfg.settle + Duration::from_millis(10));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "scan failed"),
+        }
+        if let Some(m) = shared.lock().await.marker_seen() {
+            tracing::info!(marker = %m.display(), "Prow marker present: last collection");
+            return StopReason::Marker(m);
+        }
+    }
+}
+
+/// Scans until nothing is left unsettled or the deadline passes.
+async fn last_collection(cfg: &Config, shared: &Shared, deadline: Instant) {
+    loop {
+        match scan(shared).await {
+            Ok(rep) if rep.unsettled == 0 => {
+                if rep.held > 0 {
+                    tracing::warn!("a text snapshot with an unconfirmed new layout is not shipped");
+                }
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "last scan failed");
+                return;
+            }
+        }
+        let next = Instant::now() + cfg.settle + Duration::from_millis(10);
+        if next > deadline {
+            tracing::warn!("files still changing at the end of the grace period");
+            return;
+        }
+        sleep_until(next).await;
+    }
+}
+
+async fn upload_loop(
+    shared: Shared,
+    dest: Dest,
+    metrics: Arc<Metrics>,
+    wake: Arc<Notify>,
+    retry_min: Duration,
+    retry_max: Duration,
+) {
+    let mut backoff = retry_min;
+    loop {
+        match upload_once(&shared, &dest, &metrics).await {
+            Ok(()) => {
+                backoff = retry_min;
+                wake.notified().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "upload failed; snapshots stay staged");
+                sleep(backoff).await;
+                backoff = (backoff * 2).min(retry_max);
+            }
+        }
+    }
+}
+
+/// Uploads everything pending, then deletes superseded keys.
+async fn upload_once(shared: &Shared, dest: &Dest, metrics: &Metrics) -> Result<()> {
+    let uploads = shared.lock().await.uploads();
+    for u in uploads {
+        let data = match tokio::fs::read(&u.path).await {
+            Ok(d) => d,
+            // Dropped meanwhile (superseded while we were uploading).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(CollectorError::io("reading", &u.path, e)),
+        };
+        let n = (data.len() + u.metadata.len()) as u64;
+        let res = async {
+            dest.put(&u.key, data).await?;
+            dest.put(&u.meta_key, u.metadata.clone()).await
+        }
+        .await;
+        if let Err(e) = res {
+            Metrics::add(&metrics.upload_errors, 1);
+            return Err(e);
+        }
+        shared.lock().await.uploaded(&u)?;
+        Metrics::add(&metrics.snapshots_uploaded, 1);
+        Metrics::add(&metrics.bytes_uploaded, n);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        metrics.last_upload_unix.store(now, Ordering::Relaxed);
+        tracing::info!(key = %u.key, bytes = n, "uploaded");
+    }
+    let retire = shared.lock().await.retire_list();
+    for key in retire {
+        if let Err(e) = dest.delete(&key).await {
+            Metrics::add(&metrics.upload_errors, 1);
+            return Err(e);
+        }
+        shared.lock().await.retired(&key)?;
+        Metrics::add(&metrics.snapshots_retired, 1);
+    }
+    Ok(())
+}
+
+/// Uploads with retries until done or `deadline`; returns what is left.
+async fn upload_until(
+    shared: &Shared,
+    dest: &Dest,
+    metrics: &Metrics,
+    cfg: &Config,
+    deadline: Instant,
+) -> usize {
+    let mut backoff = cfg.retry_min;
+    loop {
+        let attempt = tokio::time::timeout_at(deadline, upload_once(shared, dest, metrics)).await;
+        match attempt {
+            Ok(Ok(())) => return 0,
+            Ok(Err(e)) => tracing::warn!(error = %e, "upload failed during the last collection"),
+            Err(_) => break,
+        }
+        if Instant::now() + backoff >= deadline {
+            break;
+        }
+        sleep(backoff).await;
+        backoff = (backoff * 2).min(cfg.retry_max);
+    }
+    shared.lock().await.uploads().len()
+}

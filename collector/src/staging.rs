@@ -1,0 +1,630 @@
+//! The staging directory: copies of snapshots not yet uploaded, and the
+//! journal that lets a restarted collector resume without losing or
+//! duplicating anything.
+//!
+//! Layout: `journal.json` (rewritten by temp + fsync + rename after every
+//! change), `objects/<sha256>` (snapshot bytes, written before the journal
+//! names them), `lock` (held with an advisory lock while running).
+//!
+//! Objects are kept while an entry is pending, and for the newest entry of
+//! every source even after upload: it is the reference the next snapshot of
+//! that source is compared with (restart detection).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{CollectorError, Result};
+
+/// What a snapshot is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A `covmeta.*` file.
+    Meta,
+    /// A `covcounters.*` file.
+    Counters,
+    /// A text profile.
+    Text,
+}
+
+/// One staged snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Destination key relative to the collector's root, e.g.
+    /// `covdata/covcounters.<H>.<pid>.<nanos>`.
+    pub key: String,
+    /// Destination key of the metadata JSON shipped with it.
+    pub meta_key: String,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// What it is.
+    pub kind: Kind,
+    /// The producer: a text file or one (meta hash, pid) of a GOCOVERDIR.
+    pub source: String,
+    /// Within a group, a higher `order` supersedes a lower one (cumulative
+    /// snapshots of one process generation). `None` for meta-data files.
+    pub group: Option<String>,
+    /// Position within the group.
+    pub order: u64,
+    /// Global staging order.
+    pub seq: u64,
+    /// Uploaded to the destination.
+    pub uploaded: bool,
+    /// Metadata shipped next to the snapshot.
+    pub info: serde_json::Value,
+}
+
+/// Resume state of one (meta hash, pid) of a GOCOVERDIR.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CounterSource {
+    /// Files with this nanos or older are done.
+    pub last_nanos: u64,
+    /// Current process generation (restarts with the same pid).
+    pub generation: u32,
+}
+
+/// Resume state of a text source.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TextSource {
+    /// Current process generation.
+    pub generation: u32,
+    /// Snapshots shipped so far (the `order` of the next one).
+    pub count: u64,
+}
+
+/// Everything the journal persists.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Format version.
+    pub version: u32,
+    /// Next `seq`.
+    pub next_seq: u64,
+    /// Staged entries: pending, or the newest uploaded of their source.
+    pub entries: Vec<Entry>,
+    /// Destination keys superseded after upload, still to be deleted there.
+    pub retire: BTreeSet<String>,
+    /// Per (meta hash, pid).
+    pub counters: BTreeMap<String, CounterSource>,
+    /// Per text source.
+    pub text: BTreeMap<String, TextSource>,
+}
+
+/// A snapshot ready to be staged.
+#[derive(Clone, Debug)]
+pub struct NewSnapshot {
+    /// See [`Entry::key`].
+    pub key: String,
+    /// See [`Entry::meta_key`].
+    pub meta_key: String,
+    /// The content.
+    pub data: Vec<u8>,
+    /// See [`Entry::kind`].
+    pub kind: Kind,
+    /// See [`Entry::source`].
+    pub source: String,
+    /// See [`Entry::group`].
+    pub group: Option<String>,
+    /// See [`Entry::order`].
+    pub order: u64,
+    /// See [`Entry::info`].
+    pub info: serde_json::Value,
+}
+
+/// Result of [`Staging::stage`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Staged {
+    /// Recorded; `dropped` superseded snapshots were discarded to make room.
+    New {
+        /// Snapshots dropped for space.
+        dropped: usize,
+    },
+    /// The same key and content is already staged or uploaded.
+    Duplicate,
+}
+
+/// An open staging directory.
+#[derive(Debug)]
+pub struct Staging {
+    dir: PathBuf,
+    limit: u64,
+    keep_history: bool,
+    _lock: File,
+    /// The persisted state; change it only through methods that save it.
+    state: State,
+}
+
+const VERSION: u32 = 1;
+
+/// Hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `data` to `path` through a temporary file, fsync and rename.
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
+    let res = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            // Persist the rename; not every filesystem can sync a directory.
+            let _ = File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(())
+    })();
+    res.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        CollectorError::io("writing", path, e)
+    })
+}
+
+impl Staging {
+    /// Opens (creating) a staging directory and locks it.
+    pub fn open(dir: &Path, limit: u64, keep_history: bool) -> Result<Staging> {
+        fs::create_dir_all(dir.join("objects"))
+            .map_err(|e| CollectorError::io("creating", dir, e))?;
+        let lock_path = dir.join("lock");
+        let lock =
+            File::create(&lock_path).map_err(|e| CollectorError::io("creating", &lock_path, e))?;
+        if lock.try_lock().is_err() {
+            return Err(CollectorError::StagingLocked(dir.to_path_buf()));
+        }
+        let journal = dir.join("journal.json");
+        let state = match fs::read(&journal) {
+            Ok(b) => {
+                let s: State = serde_json::from_slice(&b).map_err(|e| CollectorError::Journal {
+                    path: journal.clone(),
+                    msg: e.to_string(),
+                })?;
+                if s.version != VERSION {
+                    return Err(CollectorError::Journal {
+                        path: journal,
+                        msg: format!("version {}, want {VERSION}", s.version),
+                    });
+                }
+                s
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
+                version: VERSION,
+                ..State::default()
+            },
+            Err(e) => return Err(CollectorError::io("reading", journal, e)),
+        };
+        let mut st = Staging {
+            dir: dir.to_path_buf(),
+            limit,
+            keep_history,
+            _lock: lock,
+            state,
+        };
+        st.recover()?;
+        Ok(st)
+    }
+
+    /// After a crash: drop entries whose object vanished, delete objects
+    /// (and temp files) nothing refers to.
+    fn recover(&mut self) -> Result<()> {
+        let before = self.state.entries.len();
+        let dir = self.dir.clone();
+        self.state.entries.retain(|e| {
+            let keep = !needs_object(e) || dir.join("objects").join(&e.sha256).exists();
+            if !keep {
+                tracing::warn!(key = %e.key, "staged object missing; entry dropped");
+            }
+            keep
+        });
+        let referenced = self.referenced();
+        let objects = self.dir.join("objects");
+        let listing =
+            fs::read_dir(&objects).map_err(|e| CollectorError::io("listing", &objects, e))?;
+        for ent in listing.flatten() {
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if !referenced.contains(&name) {
+                let _ = fs::remove_file(ent.path());
+            }
+        }
+        if before != self.state.entries.len() {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    fn referenced(&self) -> HashSet<String> {
+        let newest = self.newest_per_source();
+        self.state
+            .entries
+            .iter()
+            .filter(|e| !e.uploaded || newest.contains(&e.seq))
+            .map(|e| e.sha256.clone())
+            .collect()
+    }
+
+    fn newest_per_source(&self) -> HashSet<u64> {
+        let mut best: BTreeMap<&str, u64> = BTreeMap::new();
+        for e in &self.state.entries {
+            let s = best.entry(&e.source).or_insert(e.seq);
+            *s = (*s).max(e.seq);
+        }
+        best.into_values().collect()
+    }
+
+    /// The persisted state (read-only).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Changes the per-source resume state and saves it.
+    pub fn update<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> Result<R> {
+        let r = f(&mut self.state);
+        self.save()?;
+        Ok(r)
+    }
+
+    fn save(&self) -> Result<()> {
+        let data = serde_json::to_vec_pretty(&self.state).expect("state serialises");
+        write_atomic(&self.dir.join("journal.json"), &data)
+    }
+
+    /// Path of a staged object.
+    pub fn object_path(&self, sha: &str) -> PathBuf {
+        self.dir.join("objects").join(sha)
+    }
+
+    /// Bytes of all objects on disk.
+    pub fn used_bytes(&self) -> u64 {
+        let mut seen = HashSet::new();
+        let referenced = self.referenced();
+        self.state
+            .entries
+            .iter()
+            .filter(|e| referenced.contains(&e.sha256) && seen.insert(e.sha256.clone()))
+            .map(|e| e.size)
+            .sum()
+    }
+
+    /// The newest entry of a source with its content, if still staged.
+    pub fn reference(&self, source: &str) -> Option<(&Entry, Vec<u8>)> {
+        let e = self
+            .state
+            .entries
+            .iter()
+            .filter(|e| e.source == source)
+            .max_by_key(|e| e.seq)?;
+        let data = fs::read(self.object_path(&e.sha256)).ok()?;
+        Some((e, data))
+    }
+
+    /// Records a snapshot: writes its object, supersedes older snapshots of
+    /// its group, and saves the journal. Fails with
+    /// [`CollectorError::StagingFull`] when it does not fit even after
+    /// dropping superseded snapshots; nothing is recorded then.
+    pub fn stage(&mut self, snap: NewSnapshot) -> Result<Staged> {
+        let sha = sha256_hex(&snap.data);
+        if self
+            .state
+            .entries
+            .iter()
+            .any(|e| e.key == snap.key && e.sha256 == sha)
+        {
+            return Ok(Staged::Duplicate);
+        }
+        let size = snap.data.len() as u64;
+        let on_disk = self.referenced().contains(&sha);
+        let need = if on_disk { 0 } else { size };
+        let mut dropped = 0;
+        while self.used_bytes() + need > self.limit {
+            if !self.drop_one_superseded(snap.group.as_deref(), snap.order) {
+                return Err(CollectorError::StagingFull {
+                    need,
+                    used: self.used_bytes(),
+                    limit: self.limit,
+                });
+            }
+            dropped += 1;
+        }
+        if dropped > 0 {
+            self.save()?;
+        }
+        let obj = self.object_path(&sha);
+        if !obj.exists() {
+            write_atomic(&obj, &snap.data)?;
+        }
+        let seq = self.state.next_seq;
+        self.state.next_seq += 1;
+        if !self.keep_history {
+            // Older pending snapshots of the group are redundant: drop them.
+            self.state.entries.retain(|e| {
+                e.uploaded || snap.group.is_none() || e.group != snap.group || e.order >= snap.order
+            });
+        }
+        self.state.entries.push(Entry {
+            key: snap.key,
+            meta_key: snap.meta_key,
+            sha256: sha,
+            size,
+            kind: snap.kind,
+            source: snap.source,
+            group: snap.group,
+            order: snap.order,
+            seq,
+            uploaded: false,
+            info: snap.info,
+        });
+        self.gc_objects();
+        self.save()?;
+        Ok(Staged::New { dropped })
+    }
+
+    /// Frees space: drops the oldest pending snapshot that a newer one
+    /// (staged, or the one being staged) supersedes, else the oldest
+    /// uploaded reference copy. Returns false if there is nothing to drop.
+    fn drop_one_superseded(&mut self, group: Option<&str>, order: u64) -> bool {
+        let victim = self
+            .state
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.uploaded && e.group.is_some())
+            .filter(|(_, e)| {
+                (e.group.as_deref() == group && e.order < order)
+                    || self
+                        .state
+                        .entries
+                        .iter()
+                        .any(|o| o.group == e.group && o.order > e.order)
+            })
+            .min_by_key(|(_, e)| e.seq)
+            .map(|(i, _)| i);
+        if let Some(i) = victim {
+            let e = self.state.entries.remove(i);
+            tracing::warn!(key = %e.key, "staging full: dropped a superseded snapshot");
+            self.gc_objects();
+            return true;
+        }
+        // Then the reference copies of uploaded snapshots, oldest first
+        // (usually processes that are gone; a source that lost its
+        // reference treats its next file as a new process).
+        let victim = self
+            .state
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.uploaded)
+            .min_by_key(|(_, e)| e.seq)
+            .map(|(i, _)| i);
+        match victim {
+            Some(i) => {
+                let e = self.state.entries.remove(i);
+                tracing::info!(key = %e.key, "staging full: evicted an uploaded reference copy");
+                self.gc_objects();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn gc_objects(&self) {
+        let referenced = self.referenced();
+        if let Ok(listing) = fs::read_dir(self.dir.join("objects")) {
+            for ent in listing.flatten() {
+                let name = ent.file_name().to_string_lossy().into_owned();
+                if !name.starts_with('.') && !referenced.contains(&name) {
+                    let _ = fs::remove_file(ent.path());
+                }
+            }
+        }
+    }
+
+    /// Pending entries in upload order: meta-data files first (counter
+    /// files are useless without them), then by staging order.
+    pub fn pending(&self) -> Vec<Entry> {
+        let mut v: Vec<Entry> = self
+            .state
+            .entries
+            .iter()
+            .filter(|e| !e.uploaded)
+            .cloned()
+            .collect();
+        v.sort_by_key(|e| (e.kind != Kind::Meta, e.seq));
+        v
+    }
+
+    /// Marks an entry uploaded. Older uploaded snapshots of its group are
+    /// now superseded at the destination: their keys (when different) move
+    /// to the retire list, unless history is kept.
+    pub fn mark_uploaded(&mut self, key: &str, sha: &str) -> Result<()> {
+        let Some(i) = self
+            .state
+            .entries
+            .iter()
+            .position(|e| e.key == key && e.sha256 == sha && !e.uploaded)
+        else {
+            return Ok(());
+        };
+        self.state.entries[i].uploaded = true;
+        let up = self.state.entries[i].clone();
+        if let Some(group) = &up.group {
+            let mut retire = Vec::new();
+            self.state.entries.retain(|e| {
+                let superseded =
+                    e.uploaded && e.group.as_ref() == Some(group) && e.order < up.order;
+                if superseded && e.key != up.key {
+                    retire.push(e.key.clone());
+                    retire.push(e.meta_key.clone());
+                }
+                !superseded
+            });
+            if !self.keep_history {
+                self.state.retire.extend(retire);
+            }
+        }
+        // Keep only the newest uploaded entry per source (the reference).
+        let newest = self.newest_per_source();
+        self.state
+            .entries
+            .retain(|e| !e.uploaded || newest.contains(&e.seq));
+        self.gc_objects();
+        self.save()
+    }
+
+    /// Keys to delete at the destination.
+    pub fn retire_list(&self) -> Vec<String> {
+        self.state.retire.iter().cloned().collect()
+    }
+
+    /// A retired key was deleted at the destination.
+    pub fn retired(&mut self, key: &str) -> Result<()> {
+        if self.state.retire.remove(key) {
+            self.save()?;
+        }
+        Ok(())
+    }
+}
+
+fn needs_object(e: &Entry) -> bool {
+    !e.uploaded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(key: &str, group: Option<&str>, order: u64, data: &[u8]) -> NewSnapshot {
+        NewSnapshot {
+            key: key.into(),
+            meta_key: format!("m/{key}"),
+            data: data.to_vec(),
+            kind: if group.is_some() {
+                Kind::Counters
+            } else {
+                Kind::Meta
+            },
+            source: group.unwrap_or(key).into(),
+            group: group.map(Into::into),
+            order,
+            info: serde_json::json!({}),
+        }
+    }
+
+    fn objects(dir: &Path) -> usize {
+        fs::read_dir(dir.join("objects")).unwrap().count()
+    }
+
+    #[test]
+    fn dedupe_supersede_and_resume() {
+        let t = tempfile::tempdir().unwrap();
+        let mut s = Staging::open(t.path(), 1 << 20, false).unwrap();
+        assert_eq!(
+            s.stage(snap("m", None, 0, b"meta")).unwrap(),
+            Staged::New { dropped: 0 }
+        );
+        assert_eq!(
+            s.stage(snap("m", None, 0, b"meta")).unwrap(),
+            Staged::Duplicate
+        );
+        s.stage(snap("c1", Some("g"), 1, b"one")).unwrap();
+        s.stage(snap("c2", Some("g"), 2, b"two")).unwrap();
+        // c1 was pending and is superseded: never uploaded.
+        let keys: Vec<_> = s.pending().into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["m", "c2"]);
+        let sha2 = sha256_hex(b"two");
+        s.mark_uploaded("c2", &sha2).unwrap();
+        s.stage(snap("c3", Some("g"), 3, b"three")).unwrap();
+        s.mark_uploaded("c3", &sha256_hex(b"three")).unwrap();
+        assert_eq!(s.retire_list(), ["c2", "m/c2"]);
+        // The reference object of the source survives the upload.
+        assert_eq!(s.reference("g").unwrap().1, b"three");
+        drop(s);
+        // A restarted collector sees the same state.
+        let mut s = Staging::open(t.path(), 1 << 20, false).unwrap();
+        assert_eq!(s.retire_list(), ["c2", "m/c2"]);
+        assert_eq!(s.pending().len(), 1);
+        assert_eq!(
+            s.stage(snap("c3", Some("g"), 3, b"three")).unwrap(),
+            Staged::Duplicate
+        );
+        s.retired("c2").unwrap();
+        s.retired("m/c2").unwrap();
+        assert!(s.retire_list().is_empty());
+    }
+
+    #[test]
+    fn second_collector_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let _a = Staging::open(t.path(), 100, false).unwrap();
+        assert!(matches!(
+            Staging::open(t.path(), 100, false),
+            Err(CollectorError::StagingLocked(_))
+        ));
+    }
+
+    #[test]
+    fn budget_drops_oldest_superseded_first() {
+        let t = tempfile::tempdir().unwrap();
+        // keep_history so superseded pending entries stay until space runs out.
+        let mut s = Staging::open(t.path(), 30, true).unwrap();
+        s.stage(snap("a1", Some("a"), 1, &[1; 10])).unwrap();
+        s.stage(snap("b1", Some("b"), 1, &[2; 10])).unwrap();
+        s.stage(snap("a2", Some("a"), 2, &[3; 10])).unwrap();
+        assert_eq!(s.used_bytes(), 30);
+        // b2 does not fit: a1 (oldest superseded) goes first.
+        assert_eq!(
+            s.stage(snap("b2", Some("b"), 2, &[4; 10])).unwrap(),
+            Staged::New { dropped: 1 }
+        );
+        let keys: Vec<_> = s.pending().into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["b1", "a2", "b2"]);
+        // A new source with nothing superseded left to drop except b1.
+        assert_eq!(
+            s.stage(snap("c1", Some("c"), 1, &[5; 10])).unwrap(),
+            Staged::New { dropped: 1 }
+        );
+        // Now every staged snapshot is the newest of its source: full.
+        let err = s.stage(snap("d1", Some("d"), 1, &[6; 10])).unwrap_err();
+        assert!(matches!(
+            err,
+            CollectorError::StagingFull {
+                need: 10,
+                used: 30,
+                limit: 30
+            }
+        ));
+        assert!(s.used_bytes() <= 30);
+        assert_eq!(objects(t.path()), 3);
+        // Once uploaded, reference copies give way, oldest first.
+        s.mark_uploaded("a2", &sha256_hex(&[3; 10])).unwrap();
+        assert_eq!(
+            s.stage(snap("d1", Some("d"), 1, &[6; 10])).unwrap(),
+            Staged::New { dropped: 1 }
+        );
+        assert!(s.reference("a").is_none());
+        assert!(s.used_bytes() <= 30);
+    }
+
+    #[test]
+    fn crash_leftovers_are_cleaned() {
+        let t = tempfile::tempdir().unwrap();
+        let mut s = Staging::open(t.path(), 1000, false).unwrap();
+        s.stage(snap("a", Some("g"), 1, b"a")).unwrap();
+        drop(s);
+        // An object written just before a crash, never journaled.
+        fs::write(t.path().join("objects").join("deadbeef"), b"x").unwrap();
+        let s = Staging::open(t.path(), 1000, false).unwrap();
+        assert_eq!(objects(t.path()), 1);
+        assert_eq!(s.pending().len(), 1);
+    }
+}
