@@ -201,6 +201,7 @@ log "gopherage: $GOPHERAGE"
 log "inputs:    5 x $(wc -c <"${IN[0]}") bytes ($FILES files x $BLOCKS blocks, generator $GENERATOR)"
 log "runs:      $RUNS per tool and case"
 
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 declare -A RES
 mismatch=0
 for case in "${CASES[@]}"; do
@@ -232,7 +233,7 @@ for case in "${CASES[@]}"; do ROWS+=("$(row "$case")"); done
 
 cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
 MB="$(awk -v b="$(wc -c <"${IN[0]}")" 'BEGIN { printf "%.1f", b / 1e6 }')"
-DESC="$FILES files x $BLOCKS blocks per profile ($MB MB each, generator: $GEN_TAG), median of $RUNS runs, $(nproc) CPUs${cpu:+ ($cpu)}, $(date -u +%Y-%m-%d)"
+DESC="$FILES files x $BLOCKS blocks per profile ($MB MB each, generator: $GEN_TAG), median of $RUNS runs, $(nproc) CPUs${cpu:+ ($cpu)}, load average $LOAD_START at the start, $(date -u +%Y-%m-%d)"
 
 {
     echo
@@ -255,6 +256,15 @@ mkdir -p "$(dirname "$OUT")"
     echo "| ${HEADER//|/ | } |"
     echo "|---|---:|---:|---:|---:|---:|---:|---|"
     for r in "${ROWS[@]}"; do echo "| ${r//|/ | } |"; done
+    echo
+    echo "Every run (wall s / peak MB), to judge the noise:"
+    echo
+    for case in "${CASES[@]}"; do
+        for tool in covlens gopherage; do
+            printf -- '- %s, %s: %s\n' "${LABEL[$case]}" "$tool" \
+                "$(awk '{ printf "%s%.3f / %.0f", (NR > 1 ? ", " : ""), $1, $2 / 1024 }' "$WORK/$case.$tool")"
+        done
+    done
 } >"$OUT"
 log "wrote $OUT"
 
