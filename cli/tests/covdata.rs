@@ -34,6 +34,14 @@ fn go_cmd() -> Command {
         .env("GOWORK", "off")
         .env("GOFLAGS", "")
         .stdin(Stdio::null());
+    // A bare environment (no HOME) leaves Go without a build cache.
+    let has = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    if !has("GOCACHE") && !has("HOME") && !has("XDG_CACHE_HOME") {
+        c.env(
+            "GOCACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-build"),
+        );
+    }
     c
 }
 
