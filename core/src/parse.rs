@@ -104,12 +104,12 @@ fn raw_from_reader<R: Read>(
     pool: &mut BlockPool,
 ) -> Result<RawProfile, Error> {
     let mut p = TextParser::new(name, opts.clone());
-    let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BUF);
+    // Start small (most streamed inputs are small); a large input grows
+    // the buffer to STREAM_BUF so big pieces are parsed in parallel. Pipes
+    // return 64 KiB per read, so keep reading until the buffer is full.
+    let mut buf: Vec<u8> = vec![0; 64 << 10];
     let mut filled = 0usize;
     loop {
-        if buf.len() < filled + STREAM_BUF / 2 {
-            buf.resize(filled + STREAM_BUF, 0);
-        }
         let n = match r.read(&mut buf[filled..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -120,12 +120,20 @@ fn raw_from_reader<R: Read>(
             break;
         }
         filled += n;
-        // Feed every complete line; keep the partial last one.
-        if let Some(nl) = memchr::memrchr(b'\n', &buf[filled - n..filled]) {
-            let cut = filled - n + nl + 1;
+        if filled < buf.len() {
+            continue;
+        }
+        // Full: feed every complete line, keep the partial last one (a
+        // line longer than the buffer makes it grow below).
+        if let Some(nl) = memchr::memrchr(b'\n', &buf[..filled]) {
+            let cut = nl + 1;
             p.feed_pooled(&buf[..cut], pool)?;
             buf.copy_within(cut..filled, 0);
             filled -= cut;
+        }
+        if buf.len() < STREAM_BUF || filled == buf.len() {
+            let grow = buf.len();
+            buf.resize(buf.len() + grow, 0);
         }
     }
     Ok(p.into_raw())
@@ -425,6 +433,9 @@ struct LineError {
     line: u64,
     column: u64,
     kind: ParseErrorKind,
+    /// `mode:` lines seen before the error: a clash among them is the
+    /// first error in the input and must win.
+    modes: Vec<(u64, String)>,
 }
 
 impl TextParser {
@@ -499,7 +510,12 @@ impl TextParser {
         for res in results {
             let mut out = match res {
                 Ok(out) => out,
-                Err(e) => return Err(self.error(self.line + e.line, e.column, e.kind)),
+                Err(e) => {
+                    for (line, m) in &e.modes {
+                        self.mode_line_again(self.line + line, m)?;
+                    }
+                    return Err(self.error(self.line + e.line, e.column, e.kind));
+                }
             };
             for (line, m) in std::mem::take(&mut out.modes) {
                 self.mode_line_again(self.line + line, &m)?;
@@ -674,6 +690,7 @@ fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineErro
                         line: line_no,
                         column,
                         kind,
+                        modes,
                     });
                 }
             },
@@ -689,6 +706,7 @@ fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineErro
                     line: line_no,
                     column: 1,
                     kind: ParseErrorKind::NonUtf8FileName,
+                    modes,
                 });
             };
             if let Some(prev) = runs.last_mut() {
@@ -1044,6 +1062,20 @@ mod tests {
         assert_eq!(
             err("mode: set\na.go:1.1,1.9 1 1\nb.go:1.1,1.2 1 1\na.go:1.1,1.9 2 1\n"),
             "t.out:4:1: inconsistent NumStmt: expected 1 as on line 2, found 2"
+        );
+    }
+
+    #[test]
+    fn first_error_wins_across_read_boundaries() {
+        let input = "mode: set\nmode: count\nbad line";
+        let whole = err(input);
+        let streamed = parse_reader(input.as_bytes(), "t.out", &ParseOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(whole, streamed);
+        assert!(
+            whole.starts_with("t.out:2:7: mode \"count\" clashes"),
+            "{whole}"
         );
     }
 
