@@ -153,7 +153,6 @@ impl CovData {
         self.report.counter_files += files;
         self.report.overflow |= sums.overflow;
         let (meta, layout) = (&m.meta, &m.layout);
-        let acc = sums;
         for (k, pkg) in meta.packages.iter().enumerate() {
             if opts
                 .packages
@@ -167,7 +166,7 @@ impl CovData {
                 let id = table.func_id(func);
                 let base = layout.func_base[layout.pkg_base[k] + fi];
                 for (ui, u) in func.units.iter().enumerate() {
-                    let c = acc.counts[base + ui];
+                    let c = sums.counts[base + ui];
                     let slot = table.units.entry((id, *u)).or_insert(0);
                     let (v, o) = mode.combine(*slot, c);
                     *slot = v;
@@ -178,12 +177,7 @@ impl CovData {
         Ok(())
     }
 
-    pub(crate) fn bad_meta(
-        &mut self,
-        pod: &Pod,
-        opts: &ReadOptions,
-        e: Error,
-    ) -> Result<(), Error> {
+    fn bad_meta(&mut self, pod: &Pod, opts: &ReadOptions, e: Error) -> Result<(), Error> {
         if !opts.skip_bad {
             return Err(e);
         }
@@ -196,7 +190,7 @@ impl CovData {
     }
 
     /// Fails with the first error, or with `skip_bad` reports them all.
-    pub(crate) fn take_errors(
+    fn take_errors(
         &mut self,
         pod: &Pod,
         opts: &ReadOptions,
@@ -220,7 +214,7 @@ impl CovData {
 
     /// Checks the pod's mode and granularity against earlier pods and
     /// returns the mode to combine counters with.
-    pub(crate) fn set_mode(
+    fn set_mode(
         &mut self,
         path: &str,
         meta: &MetaFile,
