@@ -155,9 +155,27 @@ fn fixture() -> Option<&'static Fixture> {
         .as_ref()
 }
 
+/// Removes the fixture directories of earlier test processes that are no
+/// longer running (statics are never dropped, so nothing else does).
+fn remove_stale_fixtures(tmp: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    for e in fs::read_dir(tmp).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("covdata-")
+            && pid.parse::<u32>().is_ok()
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn build_fixture() -> Fixture {
-    let root =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("covdata-{}", std::process::id()));
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    remove_stale_fixtures(tmp);
+    let root = tmp.join(format!("covdata-{}", std::process::id()));
     let _ = fs::remove_dir_all(&root);
     fs::create_dir_all(&root).unwrap();
     let src = repo().join("fixtures/covprog");
