@@ -52,6 +52,15 @@ enum Command {
     /// Read Go binary coverage directories (GOCOVERDIR) like `go tool covdata`.
     #[command(subcommand)]
     Covdata(commands::covdata::CovdataCommand),
+    /// Write a static report site: directory tree, packages, files with
+    /// coloured source; works offline and from file://.
+    Report(commands::report::ReportArgs),
+    /// Per-package (or per-directory) table across branches with ▲/▼.
+    Table(commands::table::TableArgs),
+    /// The Markdown of a pull-request comment (base vs head), size-bounded.
+    Comment(commands::comment::CommentArgs),
+    /// An SVG badge with the total coverage.
+    Badge(commands::badge::BadgeArgs),
     /// Ship coverage snapshots of a running Go binary (a GOCOVERDIR or a
     /// KUBE_COVERAGE_FILE) to a directory or bucket; a sidecar.
     Collect(covlens_collector::CollectArgs),
@@ -81,6 +90,10 @@ fn main() -> ExitCode {
         Command::Summary(a) => commands::summary::run(&cli.input, a),
         Command::Convert(a) => commands::convert::run(&cli.input, a),
         Command::Covdata(c) => commands::covdata::run(&cli.input, c),
+        Command::Report(a) => commands::report::run(&cli.input, a),
+        Command::Table(a) => commands::table::run(&cli.input, a),
+        Command::Comment(a) => commands::comment::run(&cli.input, a),
+        Command::Badge(a) => commands::badge::run(&cli.input, a),
         Command::Collect(a) => covlens_collector::run_cli(&a).map_err(Into::into),
     };
     match result {

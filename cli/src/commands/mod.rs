@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod badge;
+pub mod comment;
 pub mod convert;
 pub mod covdata;
 pub mod diff;
@@ -9,7 +11,9 @@ pub mod html;
 pub mod junit;
 pub mod merge;
 pub mod metadata;
+pub mod report;
 pub mod summary;
+pub mod table;
 
 use anyhow::Result;
 use covlens_core::Profile;

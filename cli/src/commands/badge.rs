@@ -1,0 +1,31 @@
+//! `badge`: an SVG badge with the total coverage.
+
+use anyhow::Result;
+use clap::Args;
+use covlens_report_templates::{Badge, Stat, write_badge};
+
+use crate::input::{InputArgs, load};
+use crate::output::Output;
+
+#[derive(Args, Debug)]
+pub struct BadgeArgs {
+    /// The profile (`-` for stdin).
+    file: String,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+    /// Left-hand text.
+    #[arg(long, default_value = "coverage")]
+    label: String,
+}
+
+pub fn run(input: &InputArgs, a: BadgeArgs) -> Result<()> {
+    let p = load(&a.file, &input.parse_options())?;
+    let c = p.statements();
+    let mut out = Output::create(&a.output)?;
+    write_badge(
+        &mut out,
+        &Badge::coverage(&a.label, &Stat::new(c.covered, c.total)),
+    )?;
+    out.commit()
+}

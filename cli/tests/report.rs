@@ -1,0 +1,319 @@
+//! `report`, `table`, `comment` and `badge` end to end. The site is opened
+//! in headless chromium (skipped with a note when it is absent, unless CI
+//! and COVLENS_REQUIRE_CHROMIUM=1 are set).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn covlens() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_covlens"))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn chromium() -> Option<&'static str> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    if found.is_none() {
+        let required = std::env::var_os("CI").is_some()
+            && std::env::var("COVLENS_REQUIRE_CHROMIUM").as_deref() == Ok("1");
+        assert!(
+            !required,
+            "chromium is required (COVLENS_REQUIRE_CHROMIUM=1) but not installed"
+        );
+        eprintln!("note: chromium not found; skipping the browser checks");
+    }
+    found
+}
+
+/// The DOM after the page's scripts ran; no host resolves, so any request
+/// to the network would fail (and is checked separately on the files).
+fn dump_dom(chrome: &str, url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    run(Command::new(chrome).args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--virtual-time-budget=5000",
+        &format!("--user-data-dir={}", profile.path().display()),
+        "--dump-dom",
+        url,
+    ]))
+}
+
+fn summary_json(profile: &Path) -> serde_json::Value {
+    serde_json::from_str(&run(covlens()
+        .args(["summary", "--format", "json"])
+        .arg(profile)))
+    .unwrap()
+}
+
+/// (path, kind, covered, total) of the first column of each tree row.
+fn rows(dom: &str) -> Vec<(String, String, u64, u64)> {
+    let re = regex::Regex::new(
+        r#"<tr data-path="([^"]*)" data-kind="(.)"[^>]*>.*?data-covered="(\d+)" data-total="(\d+)""#,
+    )
+    .unwrap();
+    re.captures_iter(dom)
+        .map(|c| {
+            (
+                c[1].to_string(),
+                c[2].to_string(),
+                c[3].parse().unwrap(),
+                c[4].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn external_urls(dir: &Path) -> Vec<String> {
+    let re = regex::Regex::new(r#"https?://[^\s"'<>)]+"#).unwrap();
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            for m in re.find_iter(&text) {
+                if m.as_str() != "http://www.w3.org/2000/svg" {
+                    found.push(format!("{}: {}", p.display(), m.as_str()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn report_site_matches_summary_in_a_browser() {
+    let demo = root().join("fixtures/demo");
+    let out = tempfile::tempdir().unwrap();
+    let site = out.path().join("site");
+    run(covlens()
+        .arg("report")
+        .arg(demo.join("calc-advanced.out"))
+        .arg(demo.join("calc.out"))
+        .arg("--out")
+        .arg(&site)
+        .arg("--source-root")
+        .arg(format!(
+            "example.com/goprog={}",
+            root().join("fixtures/goprog").display()
+        )));
+    assert!(site.join("index.html").exists());
+    assert_eq!(external_urls(&site), Vec::<String>::new());
+
+    let Some(chrome) = chromium() else { return };
+    let s = summary_json(&demo.join("calc-advanced.out"));
+    let index = format!("file://{}", site.join("index.html").display());
+    let dom = dump_dom(chrome, &index);
+    let total = format!(
+        "data-covered=\"{}\" data-total=\"{}\"",
+        s["total"]["covered"], s["total"]["total"]
+    );
+    assert!(dom.contains(&total), "total {total} not shown:\n{dom}");
+    let rows = rows(&dom);
+    assert!(!rows.is_empty(), "the script rendered no rows:\n{dom}");
+    for (path, kind, covered, total) in &rows {
+        let list = if kind == "d" { &s["tree"] } else { &s["files"] };
+        let want = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == path.as_str())
+            .unwrap_or_else(|| panic!("{path} not in summary"));
+        assert_eq!(
+            (
+                want["covered"].as_u64().unwrap(),
+                want["total"].as_u64().unwrap()
+            ),
+            (*covered, *total),
+            "{path}"
+        );
+    }
+
+    // A file page: coloured source and the function list, loaded lazily.
+    let file_id = regex::Regex::new(r##"href="#(f\d+)">calc.go"##)
+        .unwrap()
+        .captures(&dom)
+        .unwrap()[1]
+        .to_string();
+    let dom = dump_dom(chrome, &format!("{index}#{file_id}"));
+    assert!(dom.contains(r#"<table class="src">"#), "{dom}");
+    assert!(dom.contains(r#"class="cov0""#) && dom.contains(r#"class="cov10""#));
+    let func = run(covlens()
+        .arg("func")
+        .arg(demo.join("calc-advanced.out"))
+        .arg("--source-root")
+        .arg(format!(
+            "example.com/goprog={}",
+            root().join("fixtures/goprog").display()
+        )));
+    // `Mul` at 70.0% in go tool cover -func's numbers.
+    assert!(func.contains("Mul") && func.contains("70.0%"), "{func}");
+    assert!(dom.contains(">Mul</a>") && dom.contains("▼ 70.0%"), "{dom}");
+}
+
+#[test]
+fn report_without_sources_still_has_numbers() {
+    let out = tempfile::tempdir().unwrap();
+    let p = out.path().join("p.out");
+    std::fs::write(&p, "mode: count\nk8s.io/kubernetes/pkg/a/x.go:1.1,2.2 3 1\nk8s.io/kubernetes/pkg/b/y.go:1.1,2.2 1 0\n").unwrap();
+    let site = out.path().join("site");
+    run(covlens().arg("report").arg(&p).arg("--out").arg(&site));
+    let d0 = std::fs::read_to_string(site.join("data/d0.js")).unwrap();
+    assert!(
+        d0.contains(r#""n":"a","t":"d""#) || d0.contains(r#""n":"a""#),
+        "{d0}"
+    );
+    assert!(!site.join("data/f0.js").exists());
+    let Some(chrome) = chromium() else { return };
+    let dom = dump_dom(
+        chrome,
+        &format!("file://{}", site.join("index.html").display()),
+    );
+    let rows = rows(&dom);
+    assert_eq!(
+        rows,
+        [
+            ("k8s.io/kubernetes/pkg/a".into(), "d".into(), 3, 3),
+            ("k8s.io/kubernetes/pkg/b".into(), "d".into(), 0, 1)
+        ]
+    );
+}
+
+#[test]
+fn table_and_badge() {
+    let demo = root().join("fixtures/demo");
+    let md = run(covlens()
+        .args(["table", "--column"])
+        .arg(format!("head={}", demo.join("calc-advanced.out").display()))
+        .arg("--column")
+        .arg(format!("base={}", demo.join("calc.out").display())));
+    assert_eq!(
+        md,
+        "| Package | head | base |\n|---|---:|---:|\n| example.com/goprog/calc | ▼ 34.8% | 73.9% |\n\
+         | example.com/goprog/calc/advanced | 56.5% | — |\n| **Total** | **▼ 45.7%** | **73.9%** |\n"
+    );
+    let depth = run(covlens()
+        .args(["table", "--depth", "2", "--format", "json", "--column"])
+        .arg(format!("a={}", demo.join("calc-advanced.out").display())));
+    let v: serde_json::Value = serde_json::from_str(&depth).unwrap();
+    assert_eq!(v["rows"][0]["name"], "example.com/goprog");
+    assert_eq!(v["rows"][0]["cells"][0]["covered"], 21);
+    let svg = run(covlens().arg("badge").arg(demo.join("calc.out")));
+    assert!(
+        svg.contains("coverage: 73.9%") && svg.contains("#dfb317"),
+        "{svg}"
+    );
+}
+
+/// A Kubernetes-sized pull request: 6,000 changed files, each with
+/// uncovered changed statements. The comment still fits.
+#[test]
+fn comment_fits_github_limit_at_kubernetes_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut base, mut head, mut diff) = (
+        String::from("mode: set\n"),
+        String::from("mode: set\n"),
+        String::new(),
+    );
+    for i in 0..6000 {
+        let name = format!("pkg/sub{}/p{i}/file_{i}.go", i % 37);
+        for b in 0..20 {
+            let l = 10 + b * 5;
+            writeln!(
+                base,
+                "k8s.io/kubernetes/{name}:{l}.2,{}.3 2 {}",
+                l + 3,
+                (b + i) % 2
+            )
+            .unwrap();
+            writeln!(
+                head,
+                "k8s.io/kubernetes/{name}:{l}.2,{}.3 2 {}",
+                l + 3,
+                (b + i + 1) % 3 % 2
+            )
+            .unwrap();
+        }
+        writeln!(
+            diff,
+            "diff --git a/{name} b/{name}\n--- a/{name}\n+++ b/{name}\n@@ -10,2 +10,60 @@"
+        )
+        .unwrap();
+        diff.push_str(" a\n-b\n");
+        for _ in 0..59 {
+            diff.push_str("+x\n");
+        }
+    }
+    let (b, h, d) = (
+        dir.path().join("b.out"),
+        dir.path().join("h.out"),
+        dir.path().join("pr.diff"),
+    );
+    std::fs::write(&b, base).unwrap();
+    std::fs::write(&h, head).unwrap();
+    std::fs::write(&d, diff).unwrap();
+    let text = run(covlens()
+        .current_dir(dir.path())
+        .arg("comment")
+        .arg("--base")
+        .arg(&b)
+        .arg("--head")
+        .arg(&h)
+        .arg("--git-diff")
+        .arg(&d)
+        .args([
+            "--module",
+            "k8s.io/kubernetes",
+            "--report-url",
+            "https://ci.example/r/index.html",
+        ]));
+    let len = text.encode_utf16().count() + text.matches('\n').count();
+    assert!(len <= 65536, "{len}");
+    assert!(text.starts_with("<!-- covlens -->\n"));
+    assert!(text.contains("more files, see the full report"), "{text}");
+    assert!(text.contains("[Full coverage report](https://ci.example/r/index.html)"));
+    // Paths from the diff were mapped to the profile's import paths.
+    assert!(text.contains("| `pkg/sub"), "{text}");
+    assert!(!text.contains("| — | — |"), "unmapped files:\n{text}");
+
+    // Suffix matching without --module or go.mod.
+    let text = run(covlens()
+        .current_dir(dir.path())
+        .arg("comment")
+        .arg("--base")
+        .arg(&b)
+        .arg("--head")
+        .arg(&h)
+        .arg("--git-diff")
+        .arg(&d)
+        .args(["--max-chars", "8000"]));
+    assert!(text.encode_utf16().count() + text.matches('\n').count() <= 8000);
+    assert!(!text.contains("| — | — |"), "unmapped files:\n{text}");
+}

@@ -1,0 +1,165 @@
+// covlens report: a tree of directories and files whose data arrives in
+// data/*.js scripts (script tags work from file://, fetch does not).
+"use strict";
+(function () {
+  var boot = JSON.parse(document.getElementById("boot").textContent);
+  var cols = boot.cols, dirs = boot.dirs, files = {}, waiting = {}, searchList = null;
+  var main = document.getElementById("main");
+
+  function load(id, cb) {
+    var store = id.charAt(0) === "d" ? dirs : files;
+    if (store[id]) { cb(store[id]); return; }
+    if (waiting[id]) { waiting[id].push(cb); return; }
+    waiting[id] = [cb];
+    var s = document.createElement("script");
+    s.src = "data/" + id + ".js";
+    s.onerror = function () { main.textContent = "Cannot load data/" + id + ".js"; };
+    document.head.appendChild(s);
+  }
+  function arrived(store) {
+    return function (id, data) {
+      store[id] = data;
+      var cbs = waiting[id] || [];
+      delete waiting[id];
+      cbs.forEach(function (cb) { cb(data); });
+    };
+  }
+  window.covlens = {
+    dir: arrived(dirs),
+    file: arrived(files),
+    search: function (_, list) { searchList = list; runSearch(); }
+  };
+
+  function esc(s) {
+    return String(s).replace(/[&<>"]/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
+    });
+  }
+  function pct(c) { return c[1] ? 100 * c[0] / c[1] : 0; }
+  function tenths(c) { return Math.round(pct(c) * 10); }
+  // Cells newest first; a mark compares with the next (older) column.
+  function cells(cs) {
+    var h = "";
+    for (var i = 0; i < cols.length; i++) {
+      var c = cs[i], o = cs[i + 1];
+      if (!c) { h += '<td class="na">—</td>'; continue; }
+      var m = "", cls = "";
+      if (o) {
+        var d = tenths(c) - tenths(o);
+        if (d > 0) { m = "▲ "; cls = "up"; } else if (d < 0) { m = "▼ "; cls = "down"; }
+      }
+      h += '<td class="' + cls + '" data-covered="' + c[0] + '" data-total="' + c[1] + '" title="' +
+        c[0] + " of " + c[1] + ' statements">' + m + pct(c).toFixed(1) + '%<span class="bar"><i style="width:' +
+        pct(c).toFixed(0) + '%"></i></span></td>';
+    }
+    return h;
+  }
+  function head(first) {
+    return "<tr><th>" + first + "</th>" + cols.map(function (c) { return "<th>" + esc(c) + "</th>"; }).join("") + "</tr>";
+  }
+  function crumbs(d, last) {
+    var h = '<div class="crumbs">';
+    (d.up || []).forEach(function (u) { h += '<a href="#' + u[1] + '">' + esc(u[0]) + "</a> / "; });
+    return h + (last ? '<a href="#' + d.id + '">' + esc(d.name) + "</a> / " + esc(last) : esc(d.name)) + "</div>";
+  }
+  // Rows of one directory; `depth` indents rows expanded in place.
+  function rows(d, depth) {
+    var pad = 'style="padding-left:' + (0.7 + depth * 1.4) + 'em"';
+    return d.kids.map(function (k) {
+      var path = (d.path ? d.path + "/" : "") + k.n;
+      var attrs = ' data-path="' + esc(path) + '" data-kind="' + k.t + '" data-depth="' + depth + '"';
+      if (k.t === "d") {
+        return "<tr" + attrs + ' data-id="' + k.id + '"><td class="name" ' + pad +
+          '><button class="tog" aria-label="expand">▸</button><a href="#' + k.id + '">' + esc(k.n) + "/</a></td>" + cells(k.c) + "</tr>";
+      }
+      var name = k.s ? '<a href="#' + k.id + '">' + esc(k.n) + "</a>" : '<span class="nosrc" title="source not available">' + esc(k.n) + "</span>";
+      return "<tr" + attrs + '><td class="name" ' + pad + '><span class="tog"></span>' + name + "</td>" + cells(k.c) + "</tr>";
+    }).join("");
+  }
+  function showDir(d) {
+    main.innerHTML = crumbs(d) + '<table class="tree" id="tree">' + head("Name") + rows(d, 0) + "</table>";
+    document.title = d.path || boot.title;
+  }
+  // Expand/collapse a directory row in place, loading its data first.
+  main.addEventListener("click", function (e) {
+    var b = e.target.closest("button.tog");
+    if (!b) return;
+    var tr = b.closest("tr"), depth = +tr.dataset.depth;
+    if (b.textContent === "▾") {
+      b.textContent = "▸";
+      var n = tr.nextElementSibling;
+      while (n && +n.dataset.depth > depth) { var x = n.nextElementSibling; n.remove(); n = x; }
+      return;
+    }
+    b.textContent = "▾";
+    load(tr.dataset.id, function (d) { tr.insertAdjacentHTML("afterend", rows(d, depth + 1)); });
+  });
+  function showFile(f) {
+    var d = { id: f.dir, name: f.dirname, up: f.up };
+    var h = crumbs(d, f.name) + "<h2>" + esc(f.path) + '</h2><table class="filetotal">' + head("") +
+      "<tr><td>File</td>" + cells(f.c) + "</tr></table>";
+    if (f.funcs && f.funcs.length) {
+      h += '<h3>Functions</h3><table class="funcs">' + head("Function");
+      f.funcs.forEach(function (fn) {
+        h += '<tr><td class="name"><a href="#' + f.id + "/L" + fn[1] + '">' + esc(fn[0]) + "</a> <small>:" + fn[1] + "</small></td>" + cells(fn[2]) + "</tr>";
+      });
+      h += "</table>";
+    }
+    if (f.lines) {
+      h += '<h3>Source</h3><p class="legend"><span class="cov0">not covered</span><span class="set cov8">covered</span>' +
+        '<span class="cnt cov1">low count</span><span class="cnt cov5">…</span><span class="cnt cov10">high count</span> <small>(colours by ' + esc(cols[0]) + ")</small></p>" +
+        '<table class="src">' + f.lines.map(function (l, i) {
+          return '<tr id="L' + (i + 1) + '"><td class="n">' + (i + 1) + "</td><td>" + l + "</td></tr>";
+        }).join("") + "</table>";
+    } else if (f.err) {
+      h += '<p class="nosrc">' + esc(f.err) + "</p>";
+    }
+    main.innerHTML = h;
+    document.title = f.path;
+  }
+  function route() {
+    var h = location.hash.slice(1), m = /^(f\d+)(?:\/L(\d+))?$/.exec(h);
+    if (m) {
+      load(m[1], function (f) {
+        f.id = m[1];
+        showFile(f);
+        var el = m[2] && document.getElementById("L" + m[2]);
+        if (el) el.scrollIntoView({ block: "center" });
+      });
+    } else {
+      load(/^d\d+$/.test(h) ? h : boot.root, showDir);
+    }
+  }
+  // Search loads the list of every path once, on first use.
+  var q = document.getElementById("q"), results = document.getElementById("results");
+  function runSearch() {
+    var t = q.value.trim().toLowerCase();
+    if (!t) { results.hidden = true; main.hidden = false; return; }
+    if (!searchList) {
+      if (!waiting.search) {
+        waiting.search = true;
+        var s = document.createElement("script");
+        s.src = "data/search.js";
+        document.head.appendChild(s);
+      }
+      return;
+    }
+    var hits = [], more = 0;
+    for (var i = 0; i < searchList.length; i++) {
+      if (searchList[i][0].toLowerCase().indexOf(t) >= 0) {
+        if (hits.length < 200) hits.push(searchList[i]); else more++;
+      }
+    }
+    results.innerHTML = "<ul>" + hits.map(function (e) {
+      return e[1] ? '<li><a href="#' + e[1] + '">' + esc(e[0]) + "</a></li>" : "<li>" + esc(e[0]) + "</li>";
+    }).join("") + "</ul>" + (more ? "<p>… and " + more + " more</p>" : "") + (hits.length ? "" : "<p>No match.</p>");
+    results.hidden = false;
+    main.hidden = true;
+  }
+  q.addEventListener("input", runSearch);
+  results.addEventListener("click", function (e) {
+    if (e.target.closest("a")) { q.value = ""; runSearch(); }
+  });
+  window.addEventListener("hashchange", route);
+  route();
+})();
