@@ -4,7 +4,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use covlens_core::{ModePolicy, ParseOptions, Profile};
+use covlens_core::{BlockPool, ModePolicy, ParseOptions, Profile, RawProfile, parse_path_raw};
+use rayon::prelude::*;
 
 /// Options shared by every command that reads profiles.
 #[derive(Args, Debug, Clone)]
@@ -71,4 +72,60 @@ fn load_covdata(dir: &str, mode_policy: ModePolicy) -> Result<Profile> {
         );
     }
     Ok(data.to_profile()?)
+}
+
+/// One input read for merging.
+pub enum Loaded {
+    /// A text profile, not yet grouped per file.
+    Raw(RawProfile),
+    /// A GOCOVERDIR, already converted.
+    Profile(Profile),
+}
+
+/// Small files are read in parallel batches of up to this many bytes.
+const BATCH_BYTES: u64 = 32 << 20;
+/// A file at least this large is parsed alone (in parallel inside).
+const LARGE: u64 = 1 << 20;
+
+/// Reads `files` in order and hands each to `f` in that order. Runs of
+/// small regular files (per-package or per-node profiles, thousands of
+/// them in an e2e job) are parsed in parallel across files; large files
+/// are parsed one at a time, each split across threads.
+pub fn for_each_input(
+    files: &[String],
+    opts: &ParseOptions,
+    pool: &mut BlockPool,
+    mut f: impl FnMut(&str, Loaded, &mut BlockPool) -> Result<()>,
+) -> Result<()> {
+    let small =
+        |p: &str| p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < LARGE);
+    let mut i = 0;
+    while i < files.len() {
+        let path = files[i].as_str();
+        if !small(path) {
+            let loaded = if is_covdata_dir(path) {
+                Loaded::Profile(load(path, opts)?)
+            } else {
+                Loaded::Raw(parse_path_raw(Path::new(path), opts, pool)?)
+            };
+            f(path, loaded, pool)?;
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let mut bytes = 0u64;
+        while j < files.len() && small(&files[j]) && bytes < BATCH_BYTES {
+            bytes += std::fs::metadata(&files[j]).map(|m| m.len()).unwrap_or(0);
+            j += 1;
+        }
+        let parsed: Vec<Result<RawProfile, covlens_core::Error>> = files[i..j]
+            .par_iter()
+            .map(|p| parse_path_raw(Path::new(p), opts, &mut BlockPool::default()))
+            .collect();
+        for (p, r) in files[i..j].iter().zip(parsed) {
+            f(p, Loaded::Raw(r?), pool)?;
+        }
+        i = j;
+    }
+    Ok(())
 }

@@ -2,11 +2,9 @@
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use std::path::Path;
+use covlens_core::{BlockPool, Combine, MergeOptions, Merger, OnConflict};
 
-use covlens_core::{BlockPool, Combine, MergeOptions, Merger, OnConflict, parse_path_raw};
-
-use crate::input::InputArgs;
+use crate::input::{InputArgs, Loaded, for_each_input};
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
@@ -56,17 +54,17 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
     let popts = input.parse_options();
     let mut m = Merger::new(opts);
     let mut pool = BlockPool::default();
-    for f in &a.files {
-        if crate::input::is_covdata_dir(f) {
-            m.add(f, crate::input::load(f, &popts)?)?;
-            continue;
+    let mut t = std::time::Instant::now();
+    for_each_input(&a.files, &popts, &mut pool, |f, loaded, pool| {
+        let parsed = t.elapsed();
+        match loaded {
+            Loaded::Raw(raw) => m.add_raw(raw, pool)?,
+            Loaded::Profile(p) => m.add(f, p)?,
         }
-        let t = std::time::Instant::now();
-        let raw = parse_path_raw(Path::new(f), &popts, &mut pool)?;
-        let t1 = t.elapsed();
-        m.add_raw(raw, &mut pool)?;
-        tracing::debug!(input = %f, parse = ?t1, merge = ?(t.elapsed() - t1), "merged");
-    }
+        tracing::debug!(input = %f, parse = ?parsed, merge = ?(t.elapsed() - parsed), "merged");
+        t = std::time::Instant::now();
+        Ok(())
+    })?;
     let (p, conflicts) = m.finish();
     if matches!(on_conflict, OnConflict::Report) {
         for c in &conflicts {
@@ -92,20 +90,22 @@ pub fn run_aggregate(input: &InputArgs, a: AggregateArgs) -> Result<()> {
     let popts = input.parse_options();
     let mut m = Merger::new(opts);
     let mut pool = BlockPool::default();
-    for f in &a.files {
-        if crate::input::is_covdata_dir(f) {
-            let mut p = crate::input::load(f, &popts)?;
-            covlens_core::to_boolean(&mut p);
-            m.add(f, p)?;
-            continue;
+    for_each_input(&a.files, &popts, &mut pool, |f, loaded, pool| {
+        match loaded {
+            Loaded::Profile(mut p) => {
+                covlens_core::to_boolean(&mut p);
+                m.add(f, p)?;
+            }
+            // to_boolean combines an input's own repeated blocks (a
+            // `-coverpkg` profile lists a block once per test binary)
+            // before clamping, so each input counts once per block.
+            Loaded::Raw(mut raw) => {
+                raw.to_boolean();
+                m.add_raw(raw, pool)?;
+            }
         }
-        // to_boolean combines an input's own repeated blocks (a
-        // `-coverpkg` profile lists a block once per test binary) before
-        // clamping, so each input counts once per block.
-        let mut raw = parse_path_raw(Path::new(f), &popts, &mut pool)?;
-        raw.to_boolean();
-        m.add_raw(raw, &mut pool)?;
-    }
+        Ok(())
+    })?;
     let (p, _) = m.finish();
     super::write_profile_to(&a.output, &super::non_empty(p)?)
 }
