@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what covlens' tests and demo need beyond Rust and Go: the
-# gopherage oracle (built from the Go module proxy, cached in .tools/) and
-# the Go modules of the fixtures. Idempotent.
+# Installs what covlens' tests and demo need beyond Rust and Go, idempotently:
+# - the gopherage oracle, built from the Go module proxy into .tools/bin/;
+# - Debian's chromium for the HTML report checks (skipped when present, or
+#   when COVLENS_SKIP_APT=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,3 +10,13 @@ for tool in cargo go; do
     command -v "$tool" >/dev/null || { echo "setup: '$tool' is not on PATH" >&2; exit 1; }
 done
 scripts/install-gopherage.sh
+
+if ! command -v chromium >/dev/null && [[ "${COVLENS_SKIP_APT:-0}" != 1 ]]; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+        echo "setup: installing Debian's chromium for the report tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "setup: chromium is missing and cannot be installed here; browser checks will skip"
+    fi
+fi
