@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# covlens against `go tool covdata` on a large real GOCOVERDIR: a -cover
+# build of fixtures/covprog instrumenting every package it links
+# (-coverpkg=all, about 40,000 coverage units), run RUNS times (default
+# 1000, one counter file per process). Prints wall time and peak memory of
+# textfmt, percent and merge for both tools, checks the outputs agree, and
+# writes the table as Markdown to ${OUT:-target/bench-covdata.md}.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+RUNS="${RUNS:-1000}"
+REPEAT="${REPEAT:-3}"
+DATA="${BENCH_DIR:-target/bench-data}/covdata-$RUNS"
+OUT="${OUT:-target/bench-covdata.md}"
+export GOTOOLCHAIN=local
+
+cargo build --release -q -p covlens-cli
+BIN="$REPO/target/release/covlens"
+[[ -x /usr/bin/time ]] || { echo "covdata-compare: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+
+if [[ ! -f "$DATA/.done" ]]; then
+    echo "covdata-compare: building fixtures/covprog with -cover -coverpkg=all and running it $RUNS times"
+    rm -rf "$DATA" && mkdir -p "$DATA/dir"
+    (cd fixtures/covprog && go build -cover -covermode=count -coverpkg=all -o "$REPO/$DATA/covprog" ./cmd/covprog)
+    for i in $(seq 1 "$RUNS"); do
+        GOCOVERDIR="$DATA/dir" "$DATA/covprog" shapes text "calc:$i" >/dev/null
+    done
+    touch "$DATA/.done"
+fi
+echo "covdata-compare: $(ls "$DATA/dir" | wc -l) files, $(du -sh "$DATA/dir" | cut -f1) in $DATA/dir"
+
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+
+# median wall (s) and max RSS (MB) of REPEAT runs of a command
+measure() {
+    local walls=() rss=0 t0 t1 m
+    for _ in $(seq 1 "$REPEAT"); do
+        t0=$(date +%s.%N)
+        /usr/bin/time -o "$T/rss" -f '%M' "$@" >/dev/null 2>&1
+        t1=$(date +%s.%N)
+        m=$(tail -1 "$T/rss")
+        walls+=("$(printf '%.3f' "$(echo "$t1 - $t0" | bc -l)")")
+        if (( m > rss )); then rss=$m; fi
+    done
+    printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(( (REPEAT + 1) / 2 ))p")" "$((rss / 1024))"
+}
+
+rows=()
+run_case() {
+    local name="$1" ours="$2" theirs="$3"
+    read -r cw cm < <(measure bash -c "$ours")
+    read -r gw gm < <(measure bash -c "$theirs")
+    rows+=("| $name | ${cw} s | ${gw} s | $(echo "scale=1; $gw / $cw" | bc -l)x | ${cm} MB | ${gm} MB |")
+}
+run_case "textfmt" "$BIN covdata textfmt -i $DATA/dir -o $T/c.txt" "go tool covdata textfmt -i=$DATA/dir -o=$T/g.txt"
+cmp "$T/c.txt" "$T/g.txt" || { echo "covdata-compare: textfmt outputs differ" >&2; exit 1; }
+run_case "percent" "$BIN covdata percent -i $DATA/dir > $T/c.pct" "go tool covdata percent -i=$DATA/dir > $T/g.pct"
+cmp "$T/c.pct" "$T/g.pct" || { echo "covdata-compare: percent outputs differ" >&2; exit 1; }
+run_case "merge" "rm -rf $T/cm && mkdir $T/cm && $BIN covdata merge -i $DATA/dir -o $T/cm" \
+    "rm -rf $T/gm && mkdir $T/gm && go tool covdata merge -i=$DATA/dir -o=$T/gm"
+go tool covdata textfmt -i="$T/cm" -o="$T/cm.txt"
+go tool covdata textfmt -i="$T/gm" -o="$T/gm.txt"
+cmp "$T/cm.txt" "$T/gm.txt" || { echo "covdata-compare: merged directories read differently" >&2; exit 1; }
+
+{
+    echo "| covdata command | covlens | go tool covdata | speed-up | covlens peak | go peak |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "$(ls "$DATA/dir" | wc -l) files ($(du -sh "$DATA/dir" | cut -f1)), median of $REPEAT runs, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); outputs identical."
+} | tee "$OUT"
