@@ -1,6 +1,7 @@
 //! The text profile writer.
 
 use std::io::{self, Write};
+use std::sync::mpsc;
 
 use rayon::prelude::*;
 
@@ -38,27 +39,51 @@ pub fn write_profile<W: Write>(w: &mut W, p: &Profile) -> io::Result<()> {
     if start < p.files.len() {
         batches.push(&p.files[start..]);
     }
-    // Format a window of batches in parallel, then write them in order;
-    // the window bounds memory to a few buffers.
-    let window = rayon::current_num_threads().max(1) * 2;
-    let mut bufs: Vec<Vec<u8>> = (0..window)
-        .map(|_| Vec::with_capacity(BATCH + BATCH / 4))
-        .collect();
-    for group in batches.chunks(window) {
-        bufs[..group.len()]
-            .par_iter_mut()
-            .zip(group.par_iter())
-            .for_each(|(buf, files)| {
-                buf.clear();
-                for f in files.iter() {
-                    format_file(buf, f);
-                }
-            });
-        for buf in &bufs[..group.len()] {
-            w.write_all(buf)?;
+    if batches.len() <= 2 {
+        let mut buf = Vec::with_capacity(BATCH + BATCH / 4);
+        for f in batches.iter().flat_map(|b| b.iter()) {
+            format_file(&mut buf, f);
         }
+        return w.write_all(&buf);
     }
-    Ok(())
+    // A formatting thread fills a window of buffers in parallel while this
+    // thread writes the previous window, so formatting overlaps the
+    // kernel's copy. Buffers come back through `free` for reuse.
+    let window = rayon::current_num_threads().max(1) * 2;
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(window);
+        let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+        scope.spawn(move || {
+            for group in batches.chunks(window) {
+                let mut bufs: Vec<Vec<u8>> = (0..group.len())
+                    .map(|_| {
+                        free_rx
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(BATCH + BATCH / 4))
+                    })
+                    .collect();
+                bufs.par_iter_mut()
+                    .zip(group.par_iter())
+                    .for_each(|(buf, files)| {
+                        buf.clear();
+                        for f in files.iter() {
+                            format_file(buf, f);
+                        }
+                    });
+                for buf in bufs {
+                    // The writer stopped (an error): stop formatting.
+                    if full_tx.send(buf).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        for buf in full_rx {
+            w.write_all(&buf)?;
+            let _ = free_tx.send(buf);
+        }
+        Ok(())
+    })
 }
 
 fn format_file(buf: &mut Vec<u8>, f: &FileProfile) {
