@@ -17,8 +17,8 @@ assert_eq!(out, b"mode: set\na.go:1.1,2.2 1 1\n");
 */
 #![deny(missing_docs)]
 
-pub mod covdata;
 mod convert;
+pub mod covdata;
 mod error;
 #[cfg(feature = "funcs")]
 mod funcs;
