@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the bundled fixtures: merge the per-test-binary profiles
 # in fixtures/demo/ (as an e2e job merges its components' profiles), then
-# write the merged profile, the per-package summary, a JUnit report and an
-# HTML page into the folder given as $1 (default: out/demo).
+# write the merged profile, the per-package summary, a JUnit report, a
+# badge and the HTML report site (with sources) into the folder given as $1
+# (default: out/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-out/demo}"
@@ -16,8 +17,12 @@ mkdir -p "$OUT"
 "$BIN" summary "$OUT/filtered.out" --by package --format markdown -o "$OUT/summary.md"
 "$BIN" summary "$OUT/filtered.out" --format json -o "$OUT/summary.json"
 "$BIN" junit "$OUT/filtered.out" --threshold 0.5 -o "$OUT/junit_coverage.xml"
-"$BIN" html "$OUT/filtered.out" -o "$OUT/report.html"
+"$BIN" html "$OUT/filtered.out" -o "$OUT/summary.html"
+"$BIN" report "$OUT/filtered.out" --source-root example.com/goprog=fixtures/goprog \
+    --title "goprog coverage" --out "$OUT/report"
+"$BIN" badge "$OUT/filtered.out" -o "$OUT/badge.svg"
 
 "$BIN" summary "$OUT/filtered.out" --by package
 echo
-echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,report.html}"
+echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,summary.html,badge.svg}"
+echo "demo: open $OUT/report/index.html for the full report (works from file://)"
