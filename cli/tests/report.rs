@@ -40,8 +40,9 @@ fn chromium() -> Option<&'static str> {
     found
 }
 
-/// The DOM after the page's scripts ran; no host resolves, so any request
-/// to the network would fail (and is checked separately on the files).
+/// The DOM after the page's scripts ran; no host resolves (loopback, where
+/// the HTTP test serves the site, excepted), so any request to the network
+/// would fail (and is checked separately on the files).
 fn dump_dom(chrome: &str, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     run(Command::new(chrome).args([
@@ -53,7 +54,7 @@ fn dump_dom(chrome: &str, url: &str) -> String {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         "--virtual-time-budget=5000",
         &format!("--user-data-dir={}", profile.path().display()),
         "--dump-dom",
@@ -316,4 +317,83 @@ fn comment_fits_github_limit_at_kubernetes_scale() {
         .args(["--max-chars", "8000"]));
     assert!(text.encode_utf16().count() + text.matches('\n').count() <= 8000);
     assert!(!text.contains("| — | — |"), "unmapped files:\n{text}");
+}
+
+/// Serves `dir` over HTTP on loopback until the process ends, as Prow's
+/// artifact viewer serves the site. Returns the base URL.
+fn serve(dir: PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            if BufReader::new(&stream).read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/");
+            let path = path.split(['?', '#']).next().unwrap_or("/");
+            let rel = path.trim_start_matches('/');
+            let rel = if rel.is_empty() { "index.html" } else { rel };
+            let file = dir.join(rel);
+            let (status, body) = match std::fs::read(&file) {
+                Ok(b) if !rel.contains("..") => ("200 OK", b),
+                _ => ("404 Not Found", b"not found".to_vec()),
+            };
+            let ctype = match file.extension().and_then(|e| e.to_str()) {
+                Some("html") => "text/html; charset=utf-8",
+                Some("js") => "text/javascript; charset=utf-8",
+                Some("css") => "text/css",
+                _ => "application/octet-stream",
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn report_site_works_over_http() {
+    let demo = root().join("fixtures/demo");
+    let out = tempfile::tempdir().unwrap();
+    let site = out.path().join("site");
+    run(covlens()
+        .arg("report")
+        .arg(demo.join("cmd-goprog.out"))
+        .arg("--out")
+        .arg(&site)
+        .arg("--source-root")
+        .arg(format!(
+            "example.com/goprog={}",
+            root().join("fixtures/goprog").display()
+        )));
+    let Some(chrome) = chromium() else { return };
+    let s = summary_json(&demo.join("cmd-goprog.out"));
+    let base = serve(site.clone());
+    let dom = dump_dom(chrome, &format!("{base}/index.html"));
+    let total = format!(
+        "data-covered=\"{}\" data-total=\"{}\"",
+        s["total"]["covered"], s["total"]["total"]
+    );
+    assert!(
+        dom.contains(&total),
+        "total {total} not shown over HTTP:\n{dom}"
+    );
+    let rows = rows(&dom);
+    assert!(!rows.is_empty(), "no rows rendered over HTTP:\n{dom}");
+    // A file page loads its data lazily over HTTP too.
+    let file_id = regex::Regex::new(r##"href="#(f\d+)""##)
+        .unwrap()
+        .captures(&dom)
+        .map(|c| c[1].to_string());
+    if let Some(id) = file_id {
+        let dom = dump_dom(chrome, &format!("{base}/index.html#{id}"));
+        assert!(dom.contains(r#"<table class="src">"#), "{dom}");
+    }
 }
