@@ -15,7 +15,7 @@ use crate::config::{Config, SourceKind, TextWriter};
 use crate::covdata::{CounterData, CovName, check_meta, classify, continues, decode_counters};
 use crate::error::{CollectorError, Result};
 use crate::metrics::Metrics;
-use crate::staging::{CounterSource, Kind, NewSnapshot, Staged, Staging};
+use crate::staging::{CounterSource, Entry, Kind, NewSnapshot, Staged, Staging, State};
 use crate::text::{Shape, TextJudge, Verdict};
 
 /// Generation `g` of pid `p` is shipped as pid `p + g·2^32`: distinct from
@@ -72,6 +72,8 @@ pub struct ScanReport {
 /// One upload to do.
 #[derive(Clone, Debug)]
 pub struct Upload {
+    /// The staged entry.
+    pub entry: Entry,
     /// Destination key of the snapshot.
     pub key: String,
     /// Content hash (identifies the staged object).
@@ -95,7 +97,7 @@ pub struct Collector {
     rejected: HashSet<(PathBuf, Sig)>,
     text: Option<TextJudge>,
     text_last: Option<Sig>,
-    counter_refs: HashMap<String, CounterData>,
+    counter_refs: HashMap<String, (u64, CounterData)>,
 }
 
 fn unix_ms() -> u64 {
@@ -179,6 +181,7 @@ impl Collector {
         if res.is_err() {
             Metrics::add(&self.metrics.scan_errors, 1);
         }
+        tracing::trace!(?rep, ?res, "scan");
         self.update_gauges();
         res.map(|()| rep)
     }
@@ -218,9 +221,14 @@ impl Collector {
         }
     }
 
-    fn stage(&mut self, snap: NewSnapshot, rep: &mut ScanReport) -> Result<bool> {
+    fn stage(
+        &mut self,
+        snap: NewSnapshot,
+        rep: &mut ScanReport,
+        commit: impl FnOnce(&mut State),
+    ) -> Result<bool> {
         let key = snap.key.clone();
-        match self.staging.stage(snap) {
+        match self.staging.stage_with(snap, commit) {
             Ok(Staged::New { dropped }) => {
                 Metrics::add(&self.metrics.snapshots_taken, 1);
                 Metrics::add(&self.metrics.staging_dropped, dropped as u64);
@@ -319,18 +327,19 @@ impl Collector {
             order: 0,
             info: json!({"source": path, "meta_hash": hash, "taken_at_unix_ms": unix_ms()}),
         };
-        self.stage(snap, rep)?;
+        self.stage(snap, rep, |_| {})?;
         Ok(())
     }
 
-    fn counter_ref(&mut self, source: &str) -> Option<CounterData> {
+    /// The newest staged snapshot of a source: (nanos, counters).
+    fn counter_ref(&mut self, source: &str) -> Option<(u64, CounterData)> {
         if let Some(r) = self.counter_refs.get(source) {
             return Some(r.clone());
         }
-        let (_, data) = self.staging.reference(source)?;
-        let d = decode_counters(&data).ok()?;
-        self.counter_refs.insert(source.to_string(), d.clone());
-        Some(d)
+        let (e, data) = self.staging.reference(source)?;
+        let r = (e.order, decode_counters(&data).ok()?);
+        self.counter_refs.insert(source.to_string(), r.clone());
+        Some(r)
     }
 
     /// One (meta hash, pid): walk the new files oldest first, split them
@@ -356,9 +365,11 @@ impl Collector {
             .unwrap_or_default();
         let mut reference = self.counter_ref(&source);
         if reference.is_none() && st.last_nanos > 0 {
-            // The reference was lost (staging wiped): assume a new process
-            // rather than risk superseding (deleting) the last one's data.
-            tracing::warn!(%id, "no reference snapshot; treating new files as a new generation");
+            // The reference copy was evicted for space (or the staging
+            // directory damaged): assume the same process. covflush never
+            // reuses a (hash, pid) key for a new process, so this is right
+            // for it; the alternative would ship a live process twice.
+            tracing::warn!(%id, "no reference snapshot; assuming the same process");
         }
         let mut gen_ = st.generation;
         let mut started = st.last_nanos > 0;
@@ -397,10 +408,10 @@ impl Collector {
             // counts on its own (its own generation).
             let same = match &reference {
                 _ if pid == 0 => !started,
-                Some(r) => continues(r, &decoded),
-                None => !started,
+                Some((_, r)) => continues(r, &decoded),
+                None => true,
             };
-            if same && pid != 0 && reference.as_ref() == Some(&decoded) {
+            if same && pid != 0 && reference.as_ref().is_some_and(|(_, r)| *r == decoded) {
                 // Nothing changed since the last snapshot (an idle server):
                 // the shipped file already says the same.
                 unchanged = nanos;
@@ -408,12 +419,21 @@ impl Collector {
             }
             if !same {
                 gen_ += 1;
+                if pid != 0 {
+                    tracing::info!(
+                        %id,
+                        nanos,
+                        reference = reference.as_ref().map(|r| r.0),
+                        generation = gen_,
+                        "counters went down or arguments changed: a new process with the same pid"
+                    );
+                }
             }
             started = true;
             if finals.last().is_some_and(|f| f.0 == gen_) {
                 finals.pop();
             }
-            reference = Some(decoded.clone());
+            reference = Some((nanos, decoded.clone()));
             finals.push((gen_, nanos, path, data, decoded));
         }
         for (generation, nanos, path, data, decoded) in finals {
@@ -447,11 +467,7 @@ impl Collector {
                     "taken_at_unix_ms": unix_ms(),
                 }),
             };
-            if !self.stage(snap, rep)? {
-                self.counter_refs.remove(&source);
-                return Ok(());
-            }
-            self.staging.update(|s| {
+            let commit = |s: &mut State| {
                 s.counters.insert(
                     id.clone(),
                     CounterSource {
@@ -459,8 +475,12 @@ impl Collector {
                         generation,
                     },
                 );
-            })?;
-            self.counter_refs.insert(source.clone(), decoded);
+            };
+            if !self.stage(snap, rep, commit)? {
+                self.counter_refs.remove(&source);
+                return Ok(());
+            }
+            self.counter_refs.insert(source.clone(), (nanos, decoded));
         }
         let st = self
             .staging
@@ -494,7 +514,10 @@ impl Collector {
         if self.text_last == Some(sig) {
             return Ok(());
         }
-        if !self.stable(&path, sig, now) {
+        // A renamed-in file never changes, so no settle delay: it would only
+        // hide writes of a fast writer (and with them process restarts).
+        let renamed = self.cfg.text_writer == TextWriter::Rename;
+        if !renamed && !self.stable(&path, sig, now) {
             rep.unsettled += 1;
             return Ok(());
         }
@@ -507,6 +530,7 @@ impl Collector {
         let judge = self.text.get_or_insert_with(TextJudge::default);
         let before = judge.clone();
         let verdict = judge.judge(&data, &name, sig.write_id(), confirm);
+        tracing::debug!(path = %name, ?verdict, "text snapshot judged");
         self.text_last = Some(sig);
         match verdict {
             Verdict::Corrupt(reason) => self.reject(&path, sig, &reason, rep),
@@ -551,13 +575,12 @@ impl Collector {
                         "taken_at_unix_ms": unix_ms(),
                     }),
                 };
-                if self.stage(snap, rep)? {
-                    self.staging.update(|s| {
-                        let t = s.text.entry(source).or_default();
-                        t.generation = generation;
-                        t.count += 1;
-                    })?;
-                } else {
+                let commit = |s: &mut State| {
+                    let t = s.text.entry(source).or_default();
+                    t.generation = generation;
+                    t.count += 1;
+                };
+                if !self.stage(snap, rep, commit)? {
                     // Not staged: undo the judgement so the retry sees the
                     // same history (a generation change must not be lost).
                     self.text = Some(before);
@@ -584,6 +607,7 @@ impl Collector {
                     m.insert("size".into(), json!(e.size));
                 }
                 Upload {
+                    entry: e.clone(),
                     path: self.staging.object_path(&e.sha256),
                     metadata: serde_json::to_vec_pretty(&meta).unwrap_or_default(),
                     key: e.key,
@@ -596,7 +620,7 @@ impl Collector {
 
     /// Records a finished upload.
     pub fn uploaded(&mut self, u: &Upload) -> Result<()> {
-        self.staging.mark_uploaded(&u.key, &u.sha256)?;
+        self.staging.mark_uploaded(&u.entry)?;
         self.update_gauges();
         Ok(())
     }
@@ -616,7 +640,6 @@ impl Collector {
 mod tests {
     use super::*;
     use crate::covdata::tests::{counter_file, meta_file};
-    use crate::staging::Entry;
     use std::time::Duration;
 
     const H: [u8; 16] = [0xab; 16];

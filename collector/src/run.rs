@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
-use tokio::sync::{Mutex, Notify, mpsc};
+use tokio::sync::{Mutex, Notify, mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
 
 use crate::collect::{Collector, ScanReport};
@@ -189,14 +189,36 @@ async fn watch_loop(
     let (tx, mut rx) = mpsc::channel(1);
     let _watcher = start_watcher(cfg, tx);
     let wake = Arc::new(Notify::new());
-    let _uploader = AbortOnDrop(tokio::spawn(upload_loop(
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut uploader = AbortOnDrop(tokio::spawn(upload_loop(
         shared.clone(),
         dest.clone(),
         metrics.clone(),
         wake.clone(),
-        cfg.retry_min,
-        cfg.retry_max,
+        stop_rx,
+        (cfg.retry_min, cfg.retry_max),
     )));
+    let reason = watch_events(cfg, shared, &wake, &mut rx, shutdown).await;
+    // Let an upload in flight finish rather than cancel it half way: a
+    // cancelled local put would keep writing in its blocking thread and
+    // race the last uploads.
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(cfg.grace / 4, &mut uploader.0)
+        .await
+        .is_err()
+    {
+        tracing::warn!("background upload still running; abandoned");
+    }
+    reason
+}
+
+async fn watch_events(
+    cfg: &Config,
+    shared: &Shared,
+    wake: &Notify,
+    rx: &mut mpsc::Receiver<()>,
+    shutdown: impl Future<Output = ()>,
+) -> StopReason {
     wake.notify_one(); // upload what a previous run left staged
     let mut ticker = tokio::time::interval(cfg.rescan);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -266,21 +288,27 @@ async fn upload_loop(
     dest: Dest,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
-    retry_min: Duration,
-    retry_max: Duration,
+    mut stop: watch::Receiver<bool>,
+    (retry_min, retry_max): (Duration, Duration),
 ) {
     let mut backoff = retry_min;
-    loop {
-        match upload_once(&shared, &dest, &metrics).await {
+    while !*stop.borrow() {
+        let pause = match upload_once(&shared, &dest, &metrics).await {
             Ok(()) => {
                 backoff = retry_min;
-                wake.notified().await;
+                None
             }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in = ?backoff, "upload failed; snapshots stay staged");
-                sleep(backoff).await;
+                let p = backoff;
                 backoff = (backoff * 2).min(retry_max);
+                Some(p)
             }
+        };
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = wake.notified(), if pause.is_none() => {}
+            _ = sleep(pause.unwrap_or_default()), if pause.is_some() => {}
         }
     }
 }

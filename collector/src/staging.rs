@@ -57,6 +57,9 @@ pub struct Entry {
     pub seq: u64,
     /// Uploaded to the destination.
     pub uploaded: bool,
+    /// Its reference copy was deleted to make room (uploaded entries only).
+    #[serde(default)]
+    pub evicted: bool,
     /// Metadata shipped next to the snapshot.
     pub info: serde_json::Value,
 }
@@ -248,9 +251,15 @@ impl Staging {
         self.state
             .entries
             .iter()
-            .filter(|e| !e.uploaded || newest.contains(&e.seq))
+            .filter(|e| !e.uploaded || Self::keeps_reference(e, &newest))
             .map(|e| e.sha256.clone())
             .collect()
+    }
+
+    /// Whether an uploaded entry keeps its object as its source's reference
+    /// (meta-data files are never compared with anything).
+    fn keeps_reference(e: &Entry, newest: &HashSet<u64>) -> bool {
+        e.kind != Kind::Meta && !e.evicted && newest.contains(&e.seq)
     }
 
     fn newest_per_source(&self) -> HashSet<u64> {
@@ -304,6 +313,9 @@ impl Staging {
             .iter()
             .filter(|e| e.source == source)
             .max_by_key(|e| e.seq)?;
+        if e.evicted {
+            return None;
+        }
         let data = fs::read(self.object_path(&e.sha256)).ok()?;
         Some((e, data))
     }
@@ -313,6 +325,17 @@ impl Staging {
     /// [`CollectorError::StagingFull`] when it does not fit even after
     /// dropping superseded snapshots; nothing is recorded then.
     pub fn stage(&mut self, snap: NewSnapshot) -> Result<Staged> {
+        self.stage_with(snap, |_| {})
+    }
+
+    /// [`Staging::stage`], also applying `commit` to the resume state in
+    /// the same journal write (also for a duplicate), so a crash can never
+    /// separate a snapshot from the source position it was taken at.
+    pub fn stage_with(
+        &mut self,
+        snap: NewSnapshot,
+        commit: impl FnOnce(&mut State),
+    ) -> Result<Staged> {
         let sha = sha256_hex(&snap.data);
         if self
             .state
@@ -320,24 +343,34 @@ impl Staging {
             .iter()
             .any(|e| e.key == snap.key && e.sha256 == sha)
         {
+            commit(&mut self.state);
+            self.save()?;
             return Ok(Staged::Duplicate);
         }
         let size = snap.data.len() as u64;
         let on_disk = self.referenced().contains(&sha);
         let need = if on_disk { 0 } else { size };
         let mut dropped = 0;
+        let mut full = false;
         while self.used_bytes() + need > self.limit {
             if !self.drop_one_superseded(snap.group.as_deref(), snap.order) {
-                return Err(CollectorError::StagingFull {
-                    need,
-                    used: self.used_bytes(),
-                    limit: self.limit,
-                });
+                full = true;
+                break;
             }
             dropped += 1;
         }
         if dropped > 0 {
+            // Free the space before writing the new object: the limit holds
+            // on disk too.
             self.save()?;
+            self.gc_objects();
+        }
+        if full {
+            return Err(CollectorError::StagingFull {
+                need,
+                used: self.used_bytes(),
+                limit: self.limit,
+            });
         }
         let obj = self.object_path(&sha);
         if !obj.exists() {
@@ -362,10 +395,15 @@ impl Staging {
             order: snap.order,
             seq,
             uploaded: false,
+            evicted: false,
             info: snap.info,
         });
-        self.gc_objects();
+        commit(&mut self.state);
+        // Journal first, then delete what it no longer names: a crash in
+        // between leaves orphan objects (removed on open), never an entry
+        // without its object.
         self.save()?;
+        self.gc_objects();
         Ok(Staged::New { dropped })
     }
 
@@ -392,25 +430,25 @@ impl Staging {
         if let Some(i) = victim {
             let e = self.state.entries.remove(i);
             tracing::warn!(key = %e.key, "staging full: dropped a superseded snapshot");
-            self.gc_objects();
             return true;
         }
         // Then the reference copies of uploaded snapshots, oldest first
-        // (usually processes that are gone; a source that lost its
-        // reference treats its next file as a new process).
+        // (usually of processes that are gone). The entry stays: it still
+        // tracks what is live at the destination.
+        let newest = self.newest_per_source();
         let victim = self
             .state
             .entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.uploaded)
+            .filter(|(_, e)| e.uploaded && Self::keeps_reference(e, &newest))
             .min_by_key(|(_, e)| e.seq)
             .map(|(i, _)| i);
         match victim {
             Some(i) => {
-                let e = self.state.entries.remove(i);
+                let e = &mut self.state.entries[i];
+                e.evicted = true;
                 tracing::info!(key = %e.key, "staging full: evicted an uploaded reference copy");
-                self.gc_objects();
                 true
             }
             None => false,
@@ -445,40 +483,55 @@ impl Staging {
 
     /// Marks an entry uploaded. Older uploaded snapshots of its group are
     /// now superseded at the destination: their keys (when different) move
-    /// to the retire list, unless history is kept.
-    pub fn mark_uploaded(&mut self, key: &str, sha: &str) -> Result<()> {
-        let Some(i) = self
+    /// to the retire list, unless history is kept. An entry superseded while
+    /// it was being uploaded is recorded again as uploaded, so that its key
+    /// is retired once its successor is uploaded too.
+    pub fn mark_uploaded(&mut self, up: &Entry) -> Result<()> {
+        let found = self
             .state
             .entries
             .iter()
-            .position(|e| e.key == key && e.sha256 == sha && !e.uploaded)
-        else {
-            return Ok(());
-        };
+            .position(|e| e.key == up.key && e.sha256 == up.sha256);
+        let i = found.unwrap_or_else(|| {
+            self.state.entries.push(up.clone());
+            self.state.entries.len() - 1
+        });
         self.state.entries[i].uploaded = true;
         let up = self.state.entries[i].clone();
-        if let Some(group) = &up.group {
-            let mut retire = Vec::new();
-            self.state.entries.retain(|e| {
-                let superseded =
-                    e.uploaded && e.group.as_ref() == Some(group) && e.order < up.order;
-                if superseded && e.key != up.key {
+        // Per group, the uploaded entry with the highest order is the one
+        // live at the destination; older uploaded ones are superseded there.
+        let mut live: BTreeMap<String, u64> = BTreeMap::new();
+        for e in self.state.entries.iter().filter(|e| e.uploaded) {
+            if let Some(g) = &e.group {
+                let o = live.entry(g.clone()).or_insert(e.order);
+                *o = (*o).max(e.order);
+            }
+        }
+        let newest = self.newest_per_source();
+        let mut retire = Vec::new();
+        self.state.entries.retain(|e| {
+            if !e.uploaded {
+                return true;
+            }
+            let superseded = e.group.as_ref().is_some_and(|g| live[g] > e.order);
+            if superseded {
+                if e.key != up.key {
                     retire.push(e.key.clone());
                     retire.push(e.meta_key.clone());
                 }
-                !superseded
-            });
-            if !self.keep_history {
-                self.state.retire.extend(retire);
+                return false;
             }
+            // Live at the destination: kept while it is its source's
+            // reference, or while a newer snapshot of its group is pending
+            // (it is retired when that one is uploaded).
+            newest.contains(&e.seq) || e.group.is_some()
+        });
+        if !self.keep_history {
+            self.state.retire.extend(retire);
         }
-        // Keep only the newest uploaded entry per source (the reference).
-        let newest = self.newest_per_source();
-        self.state
-            .entries
-            .retain(|e| !e.uploaded || newest.contains(&e.seq));
+        self.save()?;
         self.gc_objects();
-        self.save()
+        Ok(())
     }
 
     /// Keys to delete at the destination.
@@ -541,10 +594,11 @@ mod tests {
         // c1 was pending and is superseded: never uploaded.
         let keys: Vec<_> = s.pending().into_iter().map(|e| e.key).collect();
         assert_eq!(keys, ["m", "c2"]);
-        let sha2 = sha256_hex(b"two");
-        s.mark_uploaded("c2", &sha2).unwrap();
+        let c2 = s.pending()[1].clone();
+        s.mark_uploaded(&c2).unwrap();
         s.stage(snap("c3", Some("g"), 3, b"three")).unwrap();
-        s.mark_uploaded("c3", &sha256_hex(b"three")).unwrap();
+        let c3 = s.pending()[1].clone();
+        s.mark_uploaded(&c3).unwrap();
         assert_eq!(s.retire_list(), ["c2", "m/c2"]);
         // The reference object of the source survives the upload.
         assert_eq!(s.reference("g").unwrap().1, b"three");
@@ -560,6 +614,24 @@ mod tests {
         s.retired("c2").unwrap();
         s.retired("m/c2").unwrap();
         assert!(s.retire_list().is_empty());
+    }
+
+    #[test]
+    fn superseded_while_uploading_is_retired_later() {
+        let t = tempfile::tempdir().unwrap();
+        let mut s = Staging::open(t.path(), 1 << 20, false).unwrap();
+        s.stage(snap("c1", Some("g"), 1, b"one")).unwrap();
+        let c1 = s.pending()[0].clone();
+        // The uploader took c1; meanwhile c2 supersedes it in staging.
+        s.stage(snap("c2", Some("g"), 2, b"two")).unwrap();
+        s.mark_uploaded(&c1).unwrap();
+        // c1 is at the destination now and stays known until c2 arrives.
+        assert!(s.retire_list().is_empty());
+        let c2 = s.pending()[0].clone();
+        assert_eq!(c2.key, "c2");
+        s.mark_uploaded(&c2).unwrap();
+        assert_eq!(s.retire_list(), ["c1", "m/c1"]);
+        assert_eq!(s.state().entries.len(), 1);
     }
 
     #[test]
@@ -606,7 +678,8 @@ mod tests {
         assert!(s.used_bytes() <= 30);
         assert_eq!(objects(t.path()), 3);
         // Once uploaded, reference copies give way, oldest first.
-        s.mark_uploaded("a2", &sha256_hex(&[3; 10])).unwrap();
+        let a2 = s.pending().into_iter().find(|e| e.key == "a2").unwrap();
+        s.mark_uploaded(&a2).unwrap();
         assert_eq!(
             s.stage(snap("d1", Some("d"), 1, &[6; 10])).unwrap(),
             Staged::New { dropped: 1 }

@@ -24,13 +24,18 @@
 //!
 //! With `--text-writer=rename` (writers that publish by rename, such as
 //! covflush and Go's own `-coverprofile` temp-and-rename in the Kubernetes
-//! wrapper) rule 1 alone decides: a file is never visible half written.
+//! wrapper) rule 1 alone decides: a file is never visible half written, and
+//! no settle delay is needed (with in-place writers the settle delay must be
+//! shorter than the writer's interval, or the file never looks stable).
 //!
 //! Generations: counts of one process only grow, so a snapshot in which a
 //! count went down, or whose layout changed, comes from a new process. The
 //! previous snapshot is then the final state of the previous process and is
 //! kept under its own key; readers merge generations, and take only the
-//! newest snapshot within one.
+//! newest snapshot within one. A text profile carries no process identity,
+//! so this is a heuristic: it relies on seeing one of the new process's
+//! early snapshots (lower counts) before its counts pass the old ones. The
+//! binary GOCOVERDIR route has pids and is exact.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
