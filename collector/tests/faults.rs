@@ -1,0 +1,456 @@
+//! Fault injection: destination down, staging too small, corrupt and
+//! truncated sources, in-place writers killed mid-write, the Prow marker.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn dir_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn run_server(cov: &str, rng: &mut Rng, kill: bool) {
+    let srv = Server::start(&[("GOCOVERDIR", cov), ("COVFLUSH_INTERVAL", "30ms")]);
+    for _ in 0..5 + rng.below(30) {
+        srv.get(&format!("/classify?n={}", rng.below(6)));
+    }
+    sleep(Duration::from_millis(100));
+    if kill {
+        srv.sigkill();
+    } else {
+        srv.sigterm();
+    }
+}
+
+#[test]
+fn destination_down_then_back_within_a_tiny_staging_budget() {
+    if !have_go() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let cov = t.path().join("cov");
+    fs::create_dir(&cov).unwrap();
+    let cov_s = cov.display().to_string();
+    let mut rng = Rng::new();
+    // A first process tells us the file sizes.
+    run_server(&cov_s, &mut rng, false);
+    let meta = fs::read_dir(&cov)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("covmeta."))
+        .unwrap()
+        .metadata()
+        .unwrap()
+        .len();
+    let ctr = counters_by_pid(&cov)
+        .values()
+        .flat_map(|v| {
+            v.iter()
+                .map(|(_, n)| fs::metadata(cov.join(n)).unwrap().len())
+        })
+        .max()
+        .unwrap();
+    // Room for the meta-data file and two counter files: fewer than the
+    // processes below, so some must wait for space.
+    let limit = meta + 2 * (ctr + 64);
+
+    // Store down: the destination path is a regular file.
+    let dest = t.path().join("dest");
+    fs::write(&dest, b"not a directory").unwrap();
+    let staging = t.path().join("staging");
+    let port = free_port();
+    let (dest_s, staging_s, limit_s, listen) = (
+        dest.display().to_string(),
+        staging.display().to_string(),
+        limit.to_string(),
+        format!("127.0.0.1:{port}"),
+    );
+    let args = [
+        "--watch",
+        &cov_s,
+        "--dest",
+        &dest_s,
+        "--staging",
+        &staging_s,
+        "--settle",
+        "50ms",
+        "--rescan",
+        "200ms",
+        "--retry-min",
+        "50ms",
+        "--retry-max",
+        "400ms",
+        "--max-staging-bytes",
+        &limit_s,
+        "--listen",
+        &listen,
+    ];
+    let env = [("POD_NAME", "p"), ("COVLENS_CONTAINER", "c")];
+    let mut coll = Collector::start(&args, &env, &t.path().join("collector.log"));
+    let objects = staging.join("objects");
+    let mut peak = 0;
+    for i in 0..4 {
+        run_server(&cov_s, &mut rng, i % 2 == 0);
+        for _ in 0..10 {
+            peak = peak.max(dir_bytes(&objects));
+            sleep(Duration::from_millis(30));
+        }
+    }
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(
+            port,
+            "staging_full_total"
+        )
+        .unwrap_or(0)
+            > 0),
+        "staging never filled up"
+    );
+    assert!(metric(port, "upload_errors_total").unwrap() > 0);
+    assert_eq!(metric(port, "snapshots_uploaded_total"), Some(0));
+    assert!(peak <= limit, "staging used {peak} bytes, limit {limit}");
+
+    // Store back: everything arrives, deferred snapshots included.
+    fs::remove_file(&dest).unwrap();
+    let want = counters_by_pid(&cov).len();
+    let shipped_dir = dest.join("coverage/p/c/covdata");
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            peak = peak.max(dir_bytes(&objects));
+            shipped_dir.exists()
+                && counters_by_pid(&shipped_dir).len() == want
+                && metric(port, "pending_snapshots") == Some(0)
+        }),
+        "not everything arrived after the store came back\n{}",
+        coll.log()
+    );
+    assert!(peak <= limit, "staging used {peak} bytes, limit {limit}");
+    assert!(coll.sigterm().success());
+    let expected = t.path().join("expected");
+    newest_per_pid(&cov, &expected);
+    assert_eq!(textfmt(&shipped_dir), textfmt(&expected));
+    for (pid, files) in counters_by_pid(&shipped_dir) {
+        assert_eq!(files.len(), 1, "pid {pid}: {files:?}");
+    }
+}
+
+#[test]
+fn corrupt_and_truncated_files_are_never_shipped() {
+    if !have_go() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let cov = t.path().join("cov");
+    fs::create_dir(&cov).unwrap();
+    let cov_s = cov.display().to_string();
+    let mut rng = Rng::new();
+    run_server(&cov_s, &mut rng, false);
+    // A counter file cut short (an in-place writer killed mid-write), a
+    // garbage one, and a meta-data file whose size disagrees with its header.
+    let by_pid = counters_by_pid(&cov);
+    let (pid, files) = by_pid.iter().next().unwrap();
+    let good = fs::read(cov.join(&files.last().unwrap().1)).unwrap();
+    let hash = files[0].1.split('.').nth(1).unwrap().to_string();
+    fs::write(
+        cov.join(format!("covcounters.{hash}.{}.1", pid + 1)),
+        &good[..good.len() - 5],
+    )
+    .unwrap();
+    fs::write(
+        cov.join(format!("covcounters.{hash}.{}.1", pid + 2)),
+        b"\0cwm\x01\0\0\0 garbage",
+    )
+    .unwrap();
+    let other_hash = "0".repeat(32);
+    fs::write(
+        cov.join(format!("covmeta.{other_hash}")),
+        b"\0cvm\x01\0\0\0short",
+    )
+    .unwrap();
+    let dest = t.path().join("dest");
+    let dest_s = dest.display().to_string();
+    let log = t.path().join("collector.log");
+    let mut coll = Collector::start(
+        &[
+            "--watch",
+            &cov_s,
+            "--dest",
+            &dest_s,
+            "--settle",
+            "0s",
+            "--text-writer",
+            "rename",
+            "--once",
+        ],
+        &[("POD_NAME", "p")],
+        &log,
+    );
+    assert!(coll.wait(Duration::from_secs(30)).unwrap().success());
+    let shipped = tree(&dest);
+    assert!(
+        shipped
+            .iter()
+            .any(|f| f.ends_with(&files.last().unwrap().1)),
+        "{shipped:?}"
+    );
+    for bad in [
+        format!(".{}.1", pid + 1),
+        format!(".{}.1", pid + 2),
+        format!("covmeta.{other_hash}"),
+    ] {
+        assert!(
+            !shipped.iter().any(|f| f.contains(&bad)),
+            "{bad} shipped: {shipped:?}"
+        );
+    }
+    assert_eq!(
+        coll.log().matches("rejected snapshot; not shipped").count(),
+        3,
+        "{}",
+        coll.log()
+    );
+
+    // Text: cut inside a line, garbage: never shipped.
+    for (i, content) in [
+        "mode: atomic\na.go:1.1,2.2 1 5\na.go:3.1,4.2 1",
+        "not a profile\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = t.path().join(format!("text{i}/k.cov"));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, content).unwrap();
+        let d = t.path().join(format!("tdest{i}"));
+        let (p_s, d_s) = (p.display().to_string(), d.display().to_string());
+        let mut c = Collector::start(
+            &[
+                "--watch",
+                &p_s,
+                "--dest",
+                &d_s,
+                "--settle",
+                "0s",
+                "--text-writer",
+                "rename",
+                "--once",
+            ],
+            &[],
+            &t.path().join(format!("t{i}.log")),
+        );
+        assert!(c.wait(Duration::from_secs(30)).unwrap().success());
+        assert!(tree(&d).is_empty(), "{:?}", tree(&d));
+        assert!(c.log().contains("rejected snapshot"), "{}", c.log());
+    }
+}
+
+fn profile(blocks: usize, counts: impl Fn(usize) -> u64) -> Vec<String> {
+    let mut lines = vec!["mode: count\n".to_string()];
+    for b in 0..blocks {
+        lines.push(format!(
+            "example.com/m/f{}.go:{}.2,{}.9 1 {}\n",
+            b / 50,
+            b + 1,
+            b + 2,
+            counts(b)
+        ));
+    }
+    lines
+}
+
+/// An in-place writer (truncate, then write the profile in pieces) that is
+/// sometimes killed half way — at a line boundary — and restarted as a new
+/// process. What arrives must always be a complete profile: the last
+/// complete write of each process.
+#[test]
+fn in_place_writer_killed_mid_write_never_ships_partial() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("cov");
+    fs::create_dir(&dir).unwrap();
+    let file = dir.join("kubelet.cov");
+    let dest = t.path().join("dest");
+    let port = free_port();
+    let (file_s, dest_s, listen) = (
+        file.display().to_string(),
+        dest.display().to_string(),
+        format!("127.0.0.1:{port}"),
+    );
+    let staging = t.path().join("staging").display().to_string();
+    let mut coll = Collector::start(
+        &[
+            "--watch",
+            &file_s,
+            "--dest",
+            &dest_s,
+            "--kind",
+            "text",
+            "--staging",
+            &staging,
+            "--settle",
+            "150ms",
+            "--rescan",
+            "100ms",
+            "--listen",
+            &listen,
+        ],
+        &[("POD_NAME", "node-1"), ("COVLENS_CONTAINER", "kubelet")],
+        &t.path().join("collector.log"),
+    );
+    let blocks = 300;
+    let mut rng = Rng::new();
+    let mut finals: Vec<Vec<u8>> = Vec::new();
+    for process in 0..3u64 {
+        let mut last_complete: Option<Vec<u8>> = None;
+        let rounds = 3 + rng.below(3);
+        for round in 0..rounds {
+            let lines = profile(blocks, |b| (b as u64 % 7) * (round + 1) + round * 3);
+            let die = round == rounds - 1 && process < 2;
+            // Truncate, then write in pieces with pauses shorter than the
+            // settle delay; a killed writer stops at a line boundary.
+            let cut = if die {
+                1 + rng.below(blocks as u64 - 2) as usize
+            } else {
+                lines.len()
+            };
+            fs::write(&file, b"").unwrap();
+            let mut f = fs::OpenOptions::new().append(true).open(&file).unwrap();
+            for (i, chunk) in lines[..cut].chunks(64).enumerate() {
+                if i > 0 {
+                    sleep(Duration::from_millis(20));
+                }
+                std::io::Write::write_all(&mut f, chunk.concat().as_bytes()).unwrap();
+            }
+            drop(f);
+            if !die {
+                last_complete = Some(lines.concat().into_bytes());
+            }
+            // Stable long enough to be picked up (the dead writer's partial
+            // file stays forever, or until the next process rewrites it).
+            sleep(Duration::from_millis(600));
+        }
+        finals.push(last_complete.unwrap());
+    }
+    assert!(coll.sigterm().success());
+    let texts: Vec<PathBuf> = {
+        let d = dest.join("coverage/node-1/kubelet/text");
+        let mut v: Vec<PathBuf> = fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        v.sort();
+        v
+    };
+    let got: Vec<Vec<u8>> = texts.iter().map(|p| fs::read(p).unwrap()).collect();
+    for g in &got {
+        assert_eq!(
+            g.iter().filter(|&&c| c == b'\n').count(),
+            blocks + 1,
+            "a partial profile was shipped"
+        );
+    }
+    assert_eq!(
+        got, finals,
+        "each process's last complete write, one per generation"
+    );
+    assert!(metric_after_exit_unavailable(port));
+    assert!(coll.log().contains("truncated write"), "{}", coll.log());
+}
+
+fn metric_after_exit_unavailable(port: u16) -> bool {
+    metric(port, "scans_total").is_none()
+}
+
+#[test]
+fn prow_marker_ends_collection_with_prow_layout_and_metadata() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("shared");
+    fs::create_dir(&dir).unwrap();
+    let file = dir.join("apiserver.cov");
+    fs::write(&file, "mode: atomic\nk8s.io/a/a.go:1.1,2.2 1 3\n").unwrap();
+    let logs = t.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    let marker = logs.join("test-marker.txt");
+    let dest = t.path().join("bucket");
+    let (file_s, dest_s, marker_s) = (
+        file.display().to_string(),
+        dest.display().to_string(),
+        marker.display().to_string(),
+    );
+    let mut coll = Collector::start(
+        &[
+            "--watch",
+            &file_s,
+            "--dest",
+            &dest_s,
+            "--text-writer",
+            "rename",
+            "--prow-marker",
+            &marker_s,
+            "--rescan",
+            "5s",
+        ],
+        &[
+            ("JOB_NAME", "ci-kubernetes-coverage-e2e"),
+            ("JOB_TYPE", "periodic"),
+            ("BUILD_ID", "1790"),
+            ("PROW_JOB_ID", "abc-123"),
+            ("POD_NAME", "e2e-abc"),
+            ("POD_NAMESPACE", "test-pods"),
+            ("NODE_NAME", "node-7"),
+            ("COVLENS_CONTAINER", "kube-apiserver"),
+            ("COVLENS_IMAGE", "registry.k8s.io/kube-apiserver:v1.36.0"),
+        ],
+        &t.path().join("collector.log"),
+    );
+    sleep(Duration::from_millis(300));
+    // The last write before the test container finishes.
+    fs::write(&file, "mode: atomic\nk8s.io/a/a.go:1.1,2.2 1 9\n").unwrap();
+    let start = Instant::now();
+    fs::write(&marker, "0").unwrap();
+    let st = coll
+        .wait(Duration::from_secs(20))
+        .expect("collector did not stop at the marker");
+    assert!(st.success());
+    // The watch on the marker's directory beats the 5 s rescan.
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        start.elapsed()
+    );
+    let root =
+        dest.join("logs/ci-kubernetes-coverage-e2e/1790/artifacts/coverage/e2e-abc/kube-apiserver");
+    assert_eq!(
+        fs::read_to_string(root.join("text/0000-apiserver.cov")).unwrap(),
+        "mode: atomic\nk8s.io/a/a.go:1.1,2.2 1 9\n"
+    );
+    let m: serde_json::Value = serde_json::from_slice(
+        &fs::read(root.join("metadata/text/0000-apiserver.cov.json")).unwrap(),
+    )
+    .unwrap();
+    for (k, v) in [
+        ("job", "ci-kubernetes-coverage-e2e"),
+        ("build_id", "1790"),
+        ("prow_job_id", "abc-123"),
+        ("pod", "e2e-abc"),
+        ("namespace", "test-pods"),
+        ("node", "node-7"),
+        ("container", "kube-apiserver"),
+        ("image", "registry.k8s.io/kube-apiserver:v1.36.0"),
+        ("kind", "text"),
+    ] {
+        assert_eq!(m[k], v, "{k} in {m}");
+    }
+    assert_eq!(m["sha256"].as_str().unwrap().len(), 64);
+}
