@@ -24,6 +24,7 @@ pub enum Output {
 impl Output {
     pub fn create(path: &str) -> Result<Output> {
         if path == "-" {
+            widen_stdout_pipe();
             return Ok(Output::Stdout(BufWriter::with_capacity(
                 1 << 16,
                 io::stdout(),
@@ -123,3 +124,29 @@ pub fn write_file(path: &str, data: &[u8]) -> Result<()> {
     o.write_all(data)?;
     o.commit()
 }
+
+/// When stdout is a pipe, asks for a 1 MiB pipe buffer (Linux' default
+/// limit for unprivileged processes) instead of 64 KiB: a 70 MB profile
+/// then crosses in ~70 round trips with the reader instead of ~1,100.
+/// Best effort: any failure leaves the pipe as it was.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn widen_stdout_pipe() {
+    use std::os::fd::AsRawFd;
+    let fd = io::stdout().as_raw_fd();
+    let Ok(meta) = fs::metadata(format!("/proc/self/fd/{fd}")) else {
+        return;
+    };
+    if !std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+        return;
+    }
+    // SAFETY: F_SETPIPE_SZ takes an int argument and only changes the
+    // kernel-side capacity of the pipe behind our own stdout descriptor; it
+    // touches no memory of this process. Errors (EPERM, EBUSY) are ignored.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn widen_stdout_pipe() {}
