@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the text parser (fuzz/fuzz_targets/parse_text.rs) for a bounded time.
+# Fuzzes the text parser (fuzz/fuzz_targets/parse_text.rs) and the binary
+# GOCOVERDIR readers (parse_covdata.rs), each for a bounded time.
 #
 #   scripts/fuzz.sh [SECONDS] [-- extra libFuzzer flags]     (default 60 s)
 #
@@ -21,7 +22,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET=parse_text
+TARGETS="${FUZZ_TARGETS:-parse_text parse_covdata}"
 DURATION="${1:-60}"
 [[ $# -gt 0 ]] && shift
 [[ "${1:-}" == "--" ]] && shift
@@ -48,18 +49,20 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 cd "$REPO"
-CORPUS="fuzz/corpus/$TARGET"
-mkdir -p "$CORPUS"
 echo "fuzz.sh: $(cargo +nightly --version); $(cargo fuzz --version)"
-echo "fuzz.sh: running $TARGET for ${DURATION}s (corpus $CORPUS, seeds fuzz/seeds/$TARGET)"
-set +e
-cargo +nightly fuzz run --sanitizer "${SANITIZER:-none}" "$TARGET" "$CORPUS" "fuzz/seeds/$TARGET" -- \
-    -max_total_time="$DURATION" -timeout=20 -print_final_stats=1 "$@"
-status=$?
-set -e
-if [[ $status -ne 0 ]]; then
-    echo "fuzz.sh: $TARGET failed (exit $status); inputs that crash are in fuzz/artifacts/$TARGET/" >&2
-    echo "fuzz.sh: reproduce with: cargo +nightly fuzz run $TARGET fuzz/artifacts/$TARGET/<file>" >&2
-    exit "$status"
-fi
-echo "fuzz.sh: no crash or disagreement in ${DURATION}s"
+for TARGET in $TARGETS; do
+    CORPUS="fuzz/corpus/$TARGET"
+    mkdir -p "$CORPUS"
+    echo "fuzz.sh: running $TARGET for ${DURATION}s (corpus $CORPUS, seeds fuzz/seeds/$TARGET)"
+    set +e
+    cargo +nightly fuzz run --sanitizer "${SANITIZER:-none}" "$TARGET" "$CORPUS" "fuzz/seeds/$TARGET" -- \
+        -max_total_time="$DURATION" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 "$@"
+    status=$?
+    set -e
+    if [[ $status -ne 0 ]]; then
+        echo "fuzz.sh: $TARGET failed (exit $status); inputs that crash are in fuzz/artifacts/$TARGET/" >&2
+        echo "fuzz.sh: reproduce with: cargo +nightly fuzz run $TARGET fuzz/artifacts/$TARGET/<file>" >&2
+        exit "$status"
+    fi
+    echo "fuzz.sh: $TARGET: no crash or disagreement in ${DURATION}s"
+done
