@@ -17,6 +17,10 @@ pub struct InputArgs {
     /// the highest mode (set < count < atomic).
     #[arg(long, value_enum, default_value_t = ModePolicyArg::Strict, global = true)]
     pub mode_policy: ModePolicyArg,
+    /// GOCOVERDIR inputs: list truncated, corrupt or mismatched files on
+    /// stderr and read the rest, instead of failing.
+    #[arg(long, global = true)]
+    pub skip_bad: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +34,7 @@ impl InputArgs {
         ParseOptions {
             mode_policy: self.mode_policy(),
             mmap: !self.no_mmap,
+            skip_bad: self.skip_bad,
             ..ParseOptions::default()
         }
     }
@@ -46,7 +51,7 @@ impl InputArgs {
 /// Go binary coverage data (a GOCOVERDIR).
 pub fn load(path: &str, opts: &ParseOptions) -> Result<Profile> {
     if is_covdata_dir(path) {
-        return load_covdata(path, opts.mode_policy);
+        return load_covdata(path, opts.mode_policy, opts.skip_bad);
     }
     Ok(covlens_core::parse_path(Path::new(path), opts)?)
 }
@@ -59,12 +64,19 @@ pub fn is_covdata_dir(path: &str) -> bool {
 /// Reads a GOCOVERDIR as a profile (newest snapshot per process; pods
 /// with different modes need `--mode-policy=upgrade`). A directory without
 /// any meta-data file is an error: it is almost surely not what was meant.
-fn load_covdata(dir: &str, mode_policy: ModePolicy) -> Result<Profile> {
+fn load_covdata(dir: &str, mode_policy: ModePolicy, skip_bad: bool) -> Result<Profile> {
     let opts = covlens_core::covdata::ReadOptions {
         mode_policy,
+        skip_bad,
         ..Default::default()
     };
     let data = covlens_core::covdata::read_dirs(&[dir], &opts)?;
+    for b in &data.report().bad {
+        eprintln!("covlens: warning: skipped {}: {}", b.path, b.error);
+        for d in &b.dependents {
+            eprintln!("covlens: warning: skipped {d} with its meta-data file");
+        }
+    }
     if data.report().pods == 0 {
         anyhow::bail!(
             "{dir}: is a directory without Go coverage data (no covmeta.* file), \

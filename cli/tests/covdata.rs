@@ -1118,3 +1118,47 @@ fn subtract_and_intersect_across_programs() {
         assert_eq!(go_reads(f, &p(&ours)), go_reads(f, &outs.join(",")), "{op}");
     }
 }
+
+/// `--skip-bad` on a profile command: a truncated counter file of another
+/// process is listed on stderr and the rest of the directory is read; the
+/// numbers are those of the directory without it. Without the flag, the
+/// same input fails naming the file.
+#[test]
+fn skip_bad_reads_the_rest_of_a_directory() {
+    let Some(f) = fixture() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    copy_dir(f.dir("count"), &dir, |_| true);
+    let summary = |extra: &[&str]| {
+        let mut c = covlens();
+        c.arg("summary")
+            .args(extra)
+            .args(["--format", "json"])
+            .arg(&dir);
+        run(c)
+    };
+    let good = summary(&[]);
+    assert!(good.status.success());
+
+    let ctr = files_with_prefix(&dir, "covcounters.").remove(0);
+    let name = ctr.file_name().unwrap().to_string_lossy().into_owned();
+    let parts: Vec<&str> = name.split('.').collect();
+    let bad_name = format!("covcounters.{}.999999.{}", parts[1], parts[3]);
+    let data = fs::read(&ctr).unwrap();
+    fs::write(dir.join(&bad_name), &data[..data.len() / 2]).unwrap();
+
+    let failed = summary(&[]);
+    assert!(!failed.status.success());
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(err.contains(&bad_name) && err.contains("offset"), "{err}");
+
+    let skipped = summary(&["--skip-bad"]);
+    assert!(
+        skipped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&skipped.stderr)
+    );
+    let err = String::from_utf8_lossy(&skipped.stderr);
+    assert!(err.contains("skipped") && err.contains(&bad_name), "{err}");
+    assert_eq!(skipped.stdout, good.stdout);
+}

@@ -52,10 +52,6 @@ pub struct Common {
     /// (comma-separated; `...` matches anything).
     #[arg(long, value_name = "PATTERNS")]
     pkg: Option<String>,
-    /// Report truncated, corrupt or mismatched files on stderr and read
-    /// the rest, instead of failing.
-    #[arg(long)]
-    skip_bad: bool,
     /// Count every counter file, as `go tool covdata` does. By default
     /// only the newest snapshot of each process counts (see
     /// docs/gocoverdir.md).
@@ -113,22 +109,22 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
     match c {
         // textfmt refuses mixed modes as Go's does, unless asked to upgrade.
         CovdataCommand::Textfmt(a) => {
-            let data = read(&a.common, input.mode_policy())?;
+            let data = read(&a.common, input.mode_policy(), input.skip_bad)?;
             write_with(&a.output, |w| write_textfmt(w, &data))
         }
         CovdataCommand::Percent(a) => {
-            let data = read(&a.common, ModePolicy::Upgrade)?;
+            let data = read(&a.common, ModePolicy::Upgrade, input.skip_bad)?;
             if let Some(path) = &a.output {
                 write_with(path, |w| write_textfmt(w, &data))?;
             }
             write_with("-", |w| write_percent(w, &data))
         }
         CovdataCommand::Func(a) => {
-            let data = read(&a.common, ModePolicy::Upgrade)?;
+            let data = read(&a.common, ModePolicy::Upgrade, input.skip_bad)?;
             write_with(&a.output, |w| write_func(w, &data))
         }
         CovdataCommand::Pkglist(a) => {
-            let data = read(&a.common, ModePolicy::Upgrade)?;
+            let data = read(&a.common, ModePolicy::Upgrade, input.skip_bad)?;
             write_with(&a.output, |w| write_pkglist(w, &data))
         }
         CovdataCommand::Merge(a) => {
@@ -137,18 +133,18 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
             } else {
                 DirOp::Merge
             };
-            write_dir(op, &a.dir)
+            write_dir(op, &a.dir, input.skip_bad)
         }
-        CovdataCommand::Subtract(a) => write_dir(DirOp::Subtract, &a),
-        CovdataCommand::Intersect(a) => write_dir(DirOp::Intersect, &a),
+        CovdataCommand::Subtract(a) => write_dir(DirOp::Subtract, &a, input.skip_bad),
+        CovdataCommand::Intersect(a) => write_dir(DirOp::Intersect, &a, input.skip_bad),
     }
 }
 
-fn write_dir(op: DirOp, a: &DirArgs) -> Result<()> {
+fn write_dir(op: DirOp, a: &DirArgs, skip_bad: bool) -> Result<()> {
     let c = &a.common;
     let opts = WriteOptions {
         snapshots: snapshots(c),
-        skip_bad: c.skip_bad,
+        skip_bad,
         packages: packages(c)?,
     };
     let r = write_dirs(op, &c.input, std::path::Path::new(&a.output), &opts)?;
@@ -177,11 +173,11 @@ fn write_with(path: &str, f: impl FnOnce(&mut Output) -> std::io::Result<()>) ->
     out.commit()
 }
 
-fn read(c: &Common, mode_policy: ModePolicy) -> Result<CovData> {
+fn read(c: &Common, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> {
     let opts = ReadOptions {
         mode_policy,
         snapshots: snapshots(c),
-        skip_bad: c.skip_bad,
+        skip_bad,
         packages: packages(c)?,
     };
     let data = read_dirs(&c.input, &opts)?;
