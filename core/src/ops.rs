@@ -73,19 +73,7 @@ impl Merger {
 
     /// Adds the profile read from `input`.
     pub fn add(&mut self, input: &str, p: Profile) -> Result<(), Error> {
-        let mode = resolve_mode(
-            self.opts.mode_policy,
-            (&self.mode_from, self.acc.mode.as_ref()),
-            (input, p.mode.as_ref()),
-        )?;
-        if mode != self.acc.mode {
-            if self.acc.mode.is_none() || p.mode == mode {
-                self.mode_from = input.to_string();
-            }
-            self.acc.mode = mode;
-        }
-        let is_set = matches!(self.opts.combine, Combine::ByMode)
-            && self.acc.mode.as_ref().is_some_and(Mode::is_set);
+        let is_set = self.enter_mode(input, p.mode.as_ref())?;
         let first_input = self.first_input();
         let acc_files = std::mem::take(&mut self.acc.files);
         let mut out = Vec::with_capacity(acc_files.len().max(p.files.len()));
@@ -128,14 +116,9 @@ impl Merger {
                                 line,
                                 reason,
                             };
-                            match self.opts.on_conflict {
-                                OnConflict::Error => return Err(Error::Conflict(Box::new(c))),
-                                OnConflict::Report => out.push(fa),
-                                OnConflict::SkipFile => {
-                                    self.skipped.insert(fa.name.clone());
-                                }
+                            if self.conflict(c)? {
+                                out.push(fa);
                             }
-                            self.conflicts.push(c);
                         }
                     }
                 }
@@ -177,19 +160,7 @@ impl Merger {
             }));
         }
         let input = raw.path.as_str();
-        let mode = resolve_mode(
-            self.opts.mode_policy,
-            (&self.mode_from, self.acc.mode.as_ref()),
-            (input, raw.mode.as_ref()),
-        )?;
-        if mode != self.acc.mode {
-            if self.acc.mode.is_none() || raw.mode == mode {
-                self.mode_from = input.to_string();
-            }
-            self.acc.mode = mode;
-        }
-        let is_set = matches!(self.opts.combine, Combine::ByMode)
-            && self.acc.mode.as_ref().is_some_and(Mode::is_set);
+        let is_set = self.enter_mode(input, raw.mode.as_ref())?;
         let first_input = self.first_input();
         // Pair each accumulated file with the input's file of that name
         // (both sorted); files only in the input are added afterwards.
@@ -241,14 +212,7 @@ impl Merger {
                 line,
                 reason,
             };
-            match self.opts.on_conflict {
-                OnConflict::Error => return Err(Error::Conflict(Box::new(c))),
-                OnConflict::Report => {}
-                OnConflict::SkipFile => {
-                    self.skipped.insert(c.file.clone());
-                }
-            }
-            self.conflicts.push(c);
+            self.conflict(c)?;
         }
         if !self.skipped.is_empty() {
             let skipped = &self.skipped;
@@ -260,6 +224,39 @@ impl Merger {
         }
         self.inputs.push(input.to_string());
         Ok(None)
+    }
+
+    /// Combines the accumulated mode with an input's; returns whether
+    /// counts combine with OR.
+    fn enter_mode(&mut self, input: &str, mode: Option<&Mode>) -> Result<bool, Error> {
+        let resolved = resolve_mode(
+            self.opts.mode_policy,
+            (&self.mode_from, self.acc.mode.as_ref()),
+            (input, mode),
+        )?;
+        if resolved != self.acc.mode {
+            if self.acc.mode.is_none() || mode == resolved.as_ref() {
+                self.mode_from = input.to_string();
+            }
+            self.acc.mode = resolved;
+        }
+        Ok(matches!(self.opts.combine, Combine::ByMode)
+            && self.acc.mode.as_ref().is_some_and(Mode::is_set))
+    }
+
+    /// Applies the conflict policy; returns whether the accumulated
+    /// version of the file stays in the result.
+    fn conflict(&mut self, c: Conflict) -> Result<bool, Error> {
+        let keep = match self.opts.on_conflict {
+            OnConflict::Error => return Err(Error::Conflict(Box::new(c))),
+            OnConflict::Report => true,
+            OnConflict::SkipFile => {
+                self.skipped.insert(c.file.clone());
+                false
+            }
+        };
+        self.conflicts.push(c);
+        Ok(keep)
     }
 
     fn first_input(&self) -> String {
