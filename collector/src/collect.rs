@@ -213,6 +213,29 @@ impl Collector {
         Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
     }
 
+    /// Binary files check their own completeness (lengths in the header, a
+    /// footer exactly at the end), so a file that passes needs no settle
+    /// delay — important when a fast writer deletes superseded snapshots
+    /// within one. A file that fails is rejected only once it stopped
+    /// changing: an in-place writer may still be at work. Returns whether
+    /// it was rejected (else it counts as unsettled).
+    fn reject_when_settled(
+        &mut self,
+        path: &Path,
+        sig: Sig,
+        now: Instant,
+        reason: &str,
+        rep: &mut ScanReport,
+    ) -> bool {
+        if self.stable(path, sig, now) {
+            self.reject(path, sig, reason, rep);
+            true
+        } else {
+            rep.unsettled += 1;
+            false
+        }
+    }
+
     fn reject(&mut self, path: &Path, sig: Sig, reason: &str, rep: &mut ScanReport) {
         if self.rejected.insert((path.to_path_buf(), sig)) {
             Metrics::add(&self.metrics.rejected_corrupt, 1);
@@ -305,16 +328,12 @@ impl Collector {
         if done || self.rejected.contains(&(path.to_path_buf(), sig)) {
             return Ok(());
         }
-        if !self.stable(path, sig, now) {
-            rep.unsettled += 1;
-            return Ok(());
-        }
         let Some(data) = Self::copy(path, sig)? else {
             rep.unsettled += 1;
             return Ok(());
         };
         if let Err(reason) = check_meta(&data, hash) {
-            self.reject(path, sig, &reason, rep);
+            self.reject_when_settled(path, sig, now, &reason, rep);
             return Ok(());
         }
         let snap = NewSnapshot {
@@ -380,28 +399,28 @@ impl Collector {
             if nanos <= st.last_nanos || self.rejected.contains(&(path.clone(), sig)) {
                 continue;
             }
-            if !self.stable(&path, sig, now) {
-                rep.unsettled += 1;
-                break;
-            }
             let Some(data) = Self::copy(&path, sig)? else {
+                if !path.exists() {
+                    // Deleted: covflush prunes only superseded snapshots.
+                    continue;
+                }
                 rep.unsettled += 1;
                 break;
             };
             let decoded = match decode_counters(&data) {
                 Ok(d) if d.hash == hash => d,
                 Ok(_) => {
-                    self.reject(
-                        &path,
-                        sig,
-                        "meta-data hash in the header differs from the name",
-                        rep,
-                    );
+                    let reason = "meta-data hash in the header differs from the name";
+                    self.reject(&path, sig, reason, rep);
                     continue;
                 }
                 Err(reason) => {
-                    self.reject(&path, sig, &reason, rep);
-                    continue;
+                    if self.reject_when_settled(&path, sig, now, &reason, rep) {
+                        continue;
+                    }
+                    // Maybe still being written in place: wait for it, and
+                    // for the files after it.
+                    break;
                 }
             };
             // pid 0 is `covdata merge` output, not a process: every file
@@ -618,6 +637,13 @@ impl Collector {
             .collect()
     }
 
+    /// Records that an upload starts (before the put: see
+    /// [`Entry::attempted`]); false if the snapshot was superseded meanwhile
+    /// and must not be put.
+    pub fn uploading(&mut self, u: &Upload) -> Result<bool> {
+        self.staging.mark_attempted(&u.entry)
+    }
+
     /// Records a finished upload.
     pub fn uploaded(&mut self, u: &Upload) -> Result<()> {
         self.staging.mark_uploaded(&u.entry)?;
@@ -783,15 +809,39 @@ mod tests {
     }
 
     #[test]
-    fn settle_delay_is_respected() {
+    fn invalid_binary_files_wait_for_the_settle_delay() {
         let (t, mut c) = setup(SourceKind::Covdata);
         c.cfg.settle = Duration::from_secs(3600);
         let dir = t.path().join("cov");
+        // Complete files validate themselves: shipped at once.
         write_counters(&dir, 7, 100, "./srv", &[1, 0]);
         let now = Instant::now();
-        assert_eq!(c.scan(now).unwrap().unsettled, 1);
-        assert_eq!(c.scan(now).unwrap().staged, 0);
-        assert_eq!(c.scan(now + Duration::from_secs(3601)).unwrap().staged, 1);
+        assert_eq!(c.scan(now).unwrap().staged, 1);
+        // An incomplete one may still be written in place: it holds back
+        // the files after it until it settles, then is rejected.
+        let good = counter_file(H, "./srv", &[(0, 0, &[2, 0])]);
+        let partial = format!("covcounters.{}.7.200", hash());
+        fs::write(dir.join(&partial), &good[..good.len() - 3]).unwrap();
+        write_counters(&dir, 7, 300, "./srv", &[3, 0]);
+        let rep = c.scan(now).unwrap();
+        assert_eq!((rep.staged, rep.unsettled, rep.rejected), (0, 1, 0));
+        // Completed in place meanwhile: both pass, 300 is the newest.
+        fs::write(dir.join(&partial), &good).unwrap();
+        let rep = c.scan(now).unwrap();
+        assert_eq!(rep.staged, 1);
+        assert_eq!(
+            pending_keys(&c).last().unwrap(),
+            &format!("covcounters.{}.7.300", hash())
+        );
+        fs::write(
+            dir.join(format!("covcounters.{}.7.400", hash())),
+            &good[..10],
+        )
+        .unwrap();
+        let rep = c.scan(now).unwrap();
+        assert_eq!((rep.unsettled, rep.rejected), (1, 0));
+        let rep = c.scan(now + Duration::from_secs(3601)).unwrap();
+        assert_eq!((rep.unsettled, rep.rejected), (0, 1));
     }
 
     #[test]

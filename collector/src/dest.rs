@@ -202,7 +202,7 @@ fn local_path(root: &Path, key: &str) -> Option<PathBuf> {
 fn object_path(prefix: &object_store::path::Path, key: &str) -> object_store::path::Path {
     let mut p = prefix.clone();
     for seg in key.split('/') {
-        p = p.child(seg);
+        p = p.join(seg);
     }
     p
 }
@@ -228,6 +228,32 @@ mod tests {
                 .contains("cloud")
         );
         assert!(local_path(Path::new("/r"), "a/../b").is_none());
+    }
+
+    #[cfg(feature = "cloud")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn object_store_put_and_delete() {
+        use object_store::{ObjectStoreExt, memory::InMemory, path::Path as OPath};
+        let store = std::sync::Arc::new(InMemory::new());
+        let d = Dest::Object {
+            url: "mem://b/pfx".into(),
+            store: store.clone(),
+            prefix: OPath::from("pfx/run"),
+        };
+        d.put("coverage/p/c/covdata/covmeta.x", b"m".to_vec())
+            .await
+            .unwrap();
+        let got = store
+            .get(&OPath::from("pfx/run/coverage/p/c/covdata/covmeta.x"))
+            .await
+            .unwrap();
+        assert_eq!(got.bytes().await.unwrap().as_ref(), b"m");
+        d.delete("coverage/p/c/covdata/covmeta.x").await.unwrap();
+        d.delete("coverage/p/c/covdata/covmeta.x").await.unwrap();
+        assert!(Dest::parse("ftp://x/y").is_err());
+        assert!(
+            matches!(Dest::parse("gs://bucket/a/b").unwrap(), Dest::Object { prefix, .. } if prefix.as_ref() == "a/b")
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -323,6 +323,9 @@ async fn upload_once(shared: &Shared, dest: &Dest, metrics: &Metrics) -> Result<
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(CollectorError::io("reading", &u.path, e)),
         };
+        if !shared.lock().await.uploading(&u)? {
+            continue;
+        }
         let n = (data.len() + u.metadata.len()) as u64;
         let res = async {
             dest.put(&u.key, data).await?;

@@ -60,6 +60,10 @@ pub struct Entry {
     /// Its reference copy was deleted to make room (uploaded entries only).
     #[serde(default)]
     pub evicted: bool,
+    /// An upload was started: it may be at the destination even if
+    /// `uploaded` is false (a crash between the put and the journal).
+    #[serde(default)]
+    pub attempted: bool,
     /// Metadata shipped next to the snapshot.
     pub info: serde_json::Value,
 }
@@ -380,9 +384,8 @@ impl Staging {
         self.state.next_seq += 1;
         if !self.keep_history {
             // Older pending snapshots of the group are redundant: drop them.
-            self.state.entries.retain(|e| {
-                e.uploaded || snap.group.is_none() || e.group != snap.group || e.order >= snap.order
-            });
+            let (group, order) = (snap.group.clone(), snap.order);
+            self.forget_pending(|e| group.is_some() && e.group == group && e.order < order);
         }
         self.state.entries.push(Entry {
             key: snap.key,
@@ -396,6 +399,7 @@ impl Staging {
             seq,
             uploaded: false,
             evicted: false,
+            attempted: false,
             info: snap.info,
         });
         commit(&mut self.state);
@@ -428,8 +432,9 @@ impl Staging {
             .min_by_key(|(_, e)| e.seq)
             .map(|(i, _)| i);
         if let Some(i) = victim {
-            let e = self.state.entries.remove(i);
-            tracing::warn!(key = %e.key, "staging full: dropped a superseded snapshot");
+            let seq = self.state.entries[i].seq;
+            tracing::warn!(key = %self.state.entries[i].key, "staging full: dropped a superseded snapshot");
+            self.forget_pending(|e| e.seq == seq);
             return true;
         }
         // Then the reference copies of uploaded snapshots, oldest first
@@ -453,6 +458,41 @@ impl Staging {
             }
             None => false,
         }
+    }
+
+    /// Drops pending entries matching `f`. One whose upload was attempted
+    /// may be at the destination: it is kept as uploaded (without its
+    /// object), so that it is retired once its successor is uploaded.
+    fn forget_pending(&mut self, f: impl Fn(&Entry) -> bool) {
+        self.state.entries.retain_mut(|e| {
+            if e.uploaded || !f(e) {
+                return true;
+            }
+            if e.attempted {
+                e.uploaded = true;
+                e.evicted = true;
+                return true;
+            }
+            false
+        });
+    }
+
+    /// Records that an upload of this entry starts. Returns false if it is
+    /// no longer pending (superseded meanwhile): then it must not be put.
+    pub fn mark_attempted(&mut self, up: &Entry) -> Result<bool> {
+        let Some(e) = self
+            .state
+            .entries
+            .iter_mut()
+            .find(|e| e.key == up.key && e.sha256 == up.sha256 && !e.uploaded)
+        else {
+            return Ok(false);
+        };
+        if !e.attempted {
+            e.attempted = true;
+            self.save()?;
+        }
+        Ok(true)
     }
 
     fn gc_objects(&self) {
@@ -624,6 +664,9 @@ mod tests {
         let c1 = s.pending()[0].clone();
         // The uploader took c1; meanwhile c2 supersedes it in staging.
         s.stage(snap("c2", Some("g"), 2, b"two")).unwrap();
+        // Not put any more...
+        assert!(!s.mark_attempted(&c1).unwrap());
+        // ...but if it was (an old uploader), it is tracked all the same.
         s.mark_uploaded(&c1).unwrap();
         // c1 is at the destination now and stays known until c2 arrives.
         assert!(s.retire_list().is_empty());
@@ -632,6 +675,23 @@ mod tests {
         s.mark_uploaded(&c2).unwrap();
         assert_eq!(s.retire_list(), ["c1", "m/c1"]);
         assert_eq!(s.state().entries.len(), 1);
+    }
+
+    #[test]
+    fn crash_between_put_and_journal_still_retires() {
+        let t = tempfile::tempdir().unwrap();
+        let mut s = Staging::open(t.path(), 1 << 20, false).unwrap();
+        s.stage(snap("c1", Some("g"), 1, b"one")).unwrap();
+        let c1 = s.pending()[0].clone();
+        assert!(s.mark_attempted(&c1).unwrap());
+        // The put of c1 happened; the collector died before recording it.
+        drop(s);
+        let mut s = Staging::open(t.path(), 1 << 20, false).unwrap();
+        s.stage(snap("c2", Some("g"), 2, b"two")).unwrap();
+        let c2 = s.pending()[0].clone();
+        assert_eq!(c2.key, "c2");
+        s.mark_uploaded(&c2).unwrap();
+        assert_eq!(s.retire_list(), ["c1", "m/c1"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -130,6 +131,19 @@ fn covdata_cycles(cycles: usize) {
         "every process shipped, under its own pid"
     );
     for (pid, files) in &shipped {
+        if files.len() != 1 {
+            let p = pid.to_string();
+            for l in coll
+                .log()
+                .lines()
+                .filter(|l| l.contains(&p) || l.contains("collector st") || l.contains("WARN"))
+            {
+                eprintln!("{l}");
+            }
+            let journal =
+                fs::read_to_string(cov.join(".covlens-staging/journal.json")).unwrap_or_default();
+            eprintln!("journal: {journal}");
+        }
         assert_eq!(
             files.len(),
             1,

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# CPU and memory of the collector sidecar, from /proc: idle (a server
+# flushing every 10s), busy (binary snapshots every 50ms under load) and
+# Kubernetes-scale text profiles (a ~12 MB profile rewritten every 5s).
+#
+#   collector/bench.sh [SECONDS]      (default 20 per scenario)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-20}"
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cargo build --release -q -p covlens-collector --bin covlens-collect
+bin="$PWD/target/release/covlens-collect"
+(cd collector/go && go build -cover -covermode=atomic -o "$work/server" ./testdata/server)
+tck=$(getconf CLK_TCK)
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+
+# measure NAME PID: CPU% over $secs seconds, current and peak RSS.
+measure() {
+    local name=$1 pid=$2 t0 t1
+    sleep 2 # let it settle
+    t0=$(cpu_ticks "$pid")
+    sleep "$secs"
+    t1=$(cpu_ticks "$pid")
+    awk -v n="$name" -v d=$((t1 - t0)) -v hz="$tck" -v s="$secs" -v r="$(rss_kb "$pid")" -v h="$(hwm_kb "$pid")" \
+        'BEGIN { printf "%-34s cpu %6.2f%%   rss %6.1f MiB   peak rss %6.1f MiB\n", n, 100 * d / hz / s, r / 1024, h / 1024 }'
+}
+
+start_collector() { # WATCH DEST [ARGS...]; sets $c
+    local watch=$1 dest=$2
+    shift 2
+    COVLENS_LOG=warn "$bin" --watch "$watch" --dest "$dest" --staging "$work/staging-$RANDOM" "$@" \
+        >/dev/null 2>>"$work/collector.log" &
+    c=$!
+}
+
+start_server() { # ENV...; sets $addr
+    rm -f "$work/server.out"
+    env "$@" "$work/server" >"$work/server.out" 2>/dev/null &
+    for _ in $(seq 50); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+    addr=$(awk '{print $2}' "$work/server.out")
+}
+
+stop_all() {
+    kill $(jobs -p) 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+
+load() { # ADDR: requests in a loop until killed
+    while true; do curl -s "http://$1/classify?n=$RANDOM" >/dev/null || true; done
+}
+
+echo "scenario (${secs}s each)"
+mkdir -p "$work/idle"
+start_server GOCOVERDIR="$work/idle" COVFLUSH_INTERVAL=10s
+start_collector "$work/idle" "$work/dest-idle"
+measure "idle (flush every 10s, no load)" "$c"
+stop_all
+
+mkdir -p "$work/busy"
+start_server GOCOVERDIR="$work/busy" COVFLUSH_INTERVAL=50ms
+start_collector "$work/busy" "$work/dest-busy"
+load "$addr" &
+measure "busy (flush every 50ms, under load)" "$c"
+shipped=$(find "$work/dest-busy" -name 'covcounters.*' | wc -l)
+echo "  busy: $(grep -c . "$work/collector.log" || true) log lines, $shipped counter file(s) at the destination"
+stop_all
+
+# A Kubernetes-scale text profile: 200k blocks, counts changing, rewritten by
+# rename every 5s like KUBE_COVERAGE_FILE.
+mkdir -p "$work/text"
+python3 - "$work/text/kube-apiserver.cov" <<'PY' &
+import os, random, sys, time
+path = sys.argv[1]
+files = [f"k8s.io/kubernetes/pkg/p{i // 40}/f{i}.go" for i in range(5000)]
+counts = [0] * 200000
+while True:
+    for _ in range(5000):
+        counts[random.randrange(len(counts))] += random.randrange(1, 50)
+    lines = ["mode: atomic\n"]
+    for i, c in enumerate(counts):
+        f = files[i // 40]
+        l = i % 40 * 3 + 1
+        lines.append(f"{f}:{l}.2,{l + 2}.3 {1 + i % 4} {c}\n")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.writelines(lines)
+    os.rename(tmp, path)
+    time.sleep(5)
+PY
+sleep 3
+ls -l "$work/text/kube-apiserver.cov" | awk '{printf "text profile: %.1f MiB\n", $5 / 1048576}'
+start_collector "$work/text/kube-apiserver.cov" "$work/dest-text" --kind text --text-writer rename
+measure "text 12 MB profile every 5s" "$c"
+stop_all
