@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU and memory of the collector sidecar, from /proc: idle (a server
 # flushing every 10s), busy (binary snapshots every 50ms under load) and
-# Kubernetes-scale text profiles (a ~12 MB profile rewritten every 5s).
+# Kubernetes-scale text profiles (200k blocks, ~9 MB, rewritten every 5s).
 #
 #   collector/bench.sh [SECONDS]      (default 20 per scenario)
 set -euo pipefail
@@ -95,5 +95,5 @@ PY
 sleep 3
 ls -l "$work/text/kube-apiserver.cov" | awk '{printf "text profile: %.1f MiB\n", $5 / 1048576}'
 start_collector "$work/text/kube-apiserver.cov" "$work/dest-text" --kind text --text-writer rename
-measure "text 12 MB profile every 5s" "$c"
+measure "text 200k blocks (9 MB) every 5s" "$c"
 stop_all

@@ -547,8 +547,7 @@ impl Collector {
         let name = path.display().to_string();
         let confirm = self.cfg.text_writer == TextWriter::InPlace;
         let judge = self.text.get_or_insert_with(TextJudge::default);
-        let before = judge.clone();
-        let verdict = judge.judge(&data, &name, sig.write_id(), confirm);
+        let (verdict, shape) = judge.judge(&data, &name, sig.write_id(), confirm);
         tracing::debug!(path = %name, ?verdict, "text snapshot judged");
         self.text_last = Some(sig);
         match verdict {
@@ -599,10 +598,13 @@ impl Collector {
                     t.generation = generation;
                     t.count += 1;
                 };
-                if !self.stage(snap, rep, commit)? {
-                    // Not staged: undo the judgement so the retry sees the
-                    // same history (a generation change must not be lost).
-                    self.text = Some(before);
+                if self.stage(snap, rep, commit)? {
+                    if let (Some(j), Some(shape)) = (self.text.as_mut(), shape) {
+                        j.accept(shape);
+                    }
+                } else {
+                    // Not staged: the judge is unchanged, so the retry sees
+                    // the same history (a generation change is not lost).
                     self.text_last = None;
                 }
             }

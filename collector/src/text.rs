@@ -131,16 +131,19 @@ impl TextJudge {
 
     /// Judges a stable copy. `write_id` identifies the write (a digest of
     /// size, mtime, ctime, inode); `confirm` is false for rename writers.
+    /// For [`Verdict::Ship`] the parsed snapshot comes back: pass it to
+    /// [`TextJudge::accept`] once it is staged (nothing changes otherwise,
+    /// so a snapshot that could not be staged is judged the same next time).
     pub(crate) fn judge(
         &mut self,
         data: &[u8],
         name: &str,
         write_id: u128,
         confirm: bool,
-    ) -> Verdict {
+    ) -> (Verdict, Option<Shape>) {
         let shape = match Shape::parse(data, name) {
             Ok(s) => s,
-            Err(e) => return Verdict::Corrupt(e),
+            Err(e) => return (Verdict::Corrupt(e), None),
         };
         let verdict = match &self.reference {
             Some(r) if shape.same_layout(r) && shape.mode == r.mode => Verdict::Ship {
@@ -152,7 +155,6 @@ impl TextJudge {
                         new_generation: true,
                     }
                 } else {
-                    self.candidate = Some((shape.clone(), write_id));
                     Verdict::Partial
                 }
             }
@@ -162,16 +164,23 @@ impl TextJudge {
                         new_generation: reference.is_some(),
                     }
                 } else {
-                    self.candidate = Some((shape.clone(), write_id));
                     Verdict::Hold
                 }
             }
         };
-        if matches!(verdict, Verdict::Ship { .. }) {
-            self.reference = Some(shape);
-            self.candidate = None;
+        match verdict {
+            Verdict::Ship { .. } => (verdict, Some(shape)),
+            _ => {
+                self.candidate = Some((shape, write_id));
+                (verdict, None)
+            }
         }
-        verdict
+    }
+
+    /// Makes a shipped snapshot the reference.
+    pub(crate) fn accept(&mut self, shape: Shape) {
+        self.reference = Some(shape);
+        self.candidate = None;
     }
 
     fn confirmed(&self, shape: &Shape, write_id: u128) -> bool {
@@ -186,6 +195,17 @@ mod tests {
     use super::*;
 
     const FULL: &str = "mode: count\na.go:1.1,2.2 1 3\na.go:3.1,4.2 2 0\nb.go:1.1,1.9 1 1\n";
+
+    impl TextJudge {
+        /// judge + accept, as the collector does when staging succeeds.
+        fn run(&mut self, data: &[u8], name: &str, id: u128, confirm: bool) -> Verdict {
+            let (v, shape) = self.judge(data, name, id, confirm);
+            if let Some(s) = shape {
+                self.accept(s);
+            }
+            v
+        }
+    }
 
     fn ship(g: bool) -> Verdict {
         Verdict::Ship { new_generation: g }
@@ -203,14 +223,14 @@ mod tests {
         ] {
             let mut j = TextJudge::default();
             assert!(
-                matches!(j.judge(bad.as_bytes(), "p", 1, true), Verdict::Corrupt(_)),
+                matches!(j.run(bad.as_bytes(), "p", 1, true), Verdict::Corrupt(_)),
                 "{bad:?}"
             );
         }
         // A count cut short ("3" of "30") is caught by the missing newline.
         let mut j = TextJudge::default();
         assert!(matches!(
-            j.judge(b"mode: count\na.go:1.1,2.2 1 3", "p", 1, false),
+            j.run(b"mode: count\na.go:1.1,2.2 1 3", "p", 1, false),
             Verdict::Corrupt(_)
         ));
     }
@@ -218,58 +238,58 @@ mod tests {
     #[test]
     fn new_layout_needs_a_second_write() {
         let mut j = TextJudge::default();
-        assert_eq!(j.judge(FULL.as_bytes(), "p", 1, true), Verdict::Hold);
+        assert_eq!(j.run(FULL.as_bytes(), "p", 1, true), Verdict::Hold);
         // Same write seen again: still unconfirmed.
-        assert_eq!(j.judge(FULL.as_bytes(), "p", 1, true), Verdict::Hold);
+        assert_eq!(j.run(FULL.as_bytes(), "p", 1, true), Verdict::Hold);
         let later = FULL.replace(" 1 3\n", " 1 5\n");
-        assert_eq!(j.judge(later.as_bytes(), "p", 2, true), ship(false));
+        assert_eq!(j.run(later.as_bytes(), "p", 2, true), ship(false));
         // Rename writers: shipped at once.
         let mut j = TextJudge::default();
-        assert_eq!(j.judge(FULL.as_bytes(), "p", 1, false), ship(false));
+        assert_eq!(j.run(FULL.as_bytes(), "p", 1, false), ship(false));
     }
 
     #[test]
     fn line_boundary_truncation_is_partial() {
         let mut j = TextJudge::with_reference(Some(Shape::parse(FULL.as_bytes(), "p").unwrap()));
         let cut = "mode: count\na.go:1.1,2.2 1 3\na.go:3.1,4.2 2 0\n";
-        assert_eq!(j.judge(cut.as_bytes(), "p", 7, true), Verdict::Partial);
+        assert_eq!(j.run(cut.as_bytes(), "p", 7, true), Verdict::Partial);
         // The abandoned file stays partial however often it is looked at.
-        assert_eq!(j.judge(cut.as_bytes(), "p", 7, true), Verdict::Partial);
+        assert_eq!(j.run(cut.as_bytes(), "p", 7, true), Verdict::Partial);
         // The next complete write is fine and continues the generation.
-        assert_eq!(j.judge(FULL.as_bytes(), "p", 8, true), ship(false));
+        assert_eq!(j.run(FULL.as_bytes(), "p", 8, true), ship(false));
     }
 
     #[test]
     fn truncated_first_snapshot_is_never_shipped() {
         let mut j = TextJudge::default();
         let cut = "mode: count\na.go:1.1,2.2 1 3\n";
-        assert_eq!(j.judge(cut.as_bytes(), "p", 1, true), Verdict::Hold);
+        assert_eq!(j.run(cut.as_bytes(), "p", 1, true), Verdict::Hold);
         // The full file is a different layout: a new candidate, not a
         // confirmation of the cut one.
-        assert_eq!(j.judge(FULL.as_bytes(), "p", 2, true), Verdict::Hold);
-        assert_eq!(j.judge(FULL.as_bytes(), "p", 3, true), ship(false));
+        assert_eq!(j.run(FULL.as_bytes(), "p", 2, true), Verdict::Hold);
+        assert_eq!(j.run(FULL.as_bytes(), "p", 3, true), ship(false));
     }
 
     #[test]
     fn restart_starts_a_generation() {
         let mut j = TextJudge::default();
-        assert_eq!(j.judge(FULL.as_bytes(), "p", 1, false), ship(false));
+        assert_eq!(j.run(FULL.as_bytes(), "p", 1, false), ship(false));
         let more = FULL.replace(" 1 3\n", " 1 9\n");
-        assert_eq!(j.judge(more.as_bytes(), "p", 2, false), ship(false));
+        assert_eq!(j.run(more.as_bytes(), "p", 2, false), ship(false));
         // A count went down: a new process.
-        assert_eq!(j.judge(FULL.as_bytes(), "p", 3, false), ship(true));
+        assert_eq!(j.run(FULL.as_bytes(), "p", 3, false), ship(true));
         // A new binary (different layout) after confirmation: new generation.
         let other = "mode: count\nc.go:1.1,2.2 1 1\n";
         let mut j2 = TextJudge::with_reference(Some(Shape::parse(FULL.as_bytes(), "p").unwrap()));
-        assert_eq!(j2.judge(other.as_bytes(), "p", 4, true), Verdict::Hold);
-        assert_eq!(j2.judge(other.as_bytes(), "p", 5, true), ship(true));
+        assert_eq!(j2.run(other.as_bytes(), "p", 4, true), Verdict::Hold);
+        assert_eq!(j2.run(other.as_bytes(), "p", 5, true), ship(true));
     }
 
     #[test]
     fn confirmed_shrink_is_accepted() {
         let mut j = TextJudge::with_reference(Some(Shape::parse(FULL.as_bytes(), "p").unwrap()));
         let smaller = "mode: count\na.go:1.1,2.2 1 3\n";
-        assert_eq!(j.judge(smaller.as_bytes(), "p", 1, true), Verdict::Partial);
-        assert_eq!(j.judge(smaller.as_bytes(), "p", 2, true), ship(true));
+        assert_eq!(j.run(smaller.as_bytes(), "p", 1, true), Verdict::Partial);
+        assert_eq!(j.run(smaller.as_bytes(), "p", 2, true), ship(true));
     }
 }
