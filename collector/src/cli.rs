@@ -175,6 +175,18 @@ pub fn run_cli(args: &CollectArgs) -> Result<()> {
     if let StopReason::Marker(m) = &summary.reason {
         tracing::info!(marker = %m.display(), "stopped by marker");
     }
+    // One line even when logging is off (`covlens` logs errors only unless
+    // COVLENS_LOG is set).
+    let m = &summary.metrics;
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "covlens collect: {} snapshots taken, {} uploaded, {} rejected, {} upload errors, {} left staged",
+        get(&m.snapshots_taken),
+        get(&m.snapshots_uploaded),
+        get(&m.rejected_corrupt) + get(&m.rejected_partial),
+        get(&m.upload_errors),
+        summary.pending
+    );
     // Blocking threads may still be reading; do not wait for them.
     rt.shutdown_timeout(Duration::from_millis(100));
     Ok(())
