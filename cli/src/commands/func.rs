@@ -1,8 +1,8 @@
 //! `func`: per-function coverage like `go tool cover -func`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use covlens_core::{SourceResolver, write_func_report};
+use covlens_core::write_func_report;
 
 use crate::input::{InputArgs, load};
 use crate::output::Output;
@@ -20,14 +20,7 @@ pub struct FuncArgs {
 }
 
 pub fn run(input: &InputArgs, a: FuncArgs) -> Result<()> {
-    let mut b = SourceResolver::builder();
-    for root in &a.source_root {
-        let (prefix, dir) = root
-            .split_once('=')
-            .with_context(|| format!("--source-root {root:?}: expected IMPORT_PREFIX=DIR"))?;
-        b.source_root(prefix, dir);
-    }
-    let resolver = b.build()?;
+    let resolver = super::source_resolver(&a.source_root)?;
     let p = load(&a.file, &input.parse_options())?;
     let mut out = Output::create(&a.output)?;
     match write_func_report(&mut out, &p, &resolver) {

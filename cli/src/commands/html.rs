@@ -33,20 +33,12 @@ pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
     let popts = input.parse_options();
     let mut profiles = Vec::new();
     for f in &a.files {
-        profiles.push((column_label(f), load(f, &popts)?));
+        profiles.push((super::column_label(f), load(f, &popts)?));
     }
     let page = render(&a.title, &profiles);
     let mut out = crate::output::Output::create(&a.output)?;
     out.write_all(page.as_bytes())?;
     out.commit()
-}
-
-fn column_label(path: &str) -> String {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    match base.rfind('.') {
-        Some(i) if i > 0 => base[..i].to_string(),
-        _ => base.to_string(),
-    }
 }
 
 /// Per package: per file: counts in each column (None: absent there).

@@ -33,3 +33,26 @@ pub fn write_profile_to(path: &str, p: &Profile) -> Result<()> {
     covlens_core::write_profile(&mut out, p)?;
     out.commit()
 }
+
+/// A column's label: the file's base name without its extension
+/// (`out/master.out` is `master`).
+pub fn column_label(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    match base.rfind('.') {
+        Some(i) if i > 0 => base[..i].to_string(),
+        _ => base.to_string(),
+    }
+}
+
+/// The source resolver for `--source-root IMPORT_PREFIX=DIR` flags.
+pub fn source_resolver(roots: &[String]) -> Result<covlens_core::SourceResolver> {
+    use anyhow::Context as _;
+    let mut b = covlens_core::SourceResolver::builder();
+    for root in roots {
+        let (prefix, dir) = root
+            .split_once('=')
+            .with_context(|| format!("--source-root {root:?}: expected IMPORT_PREFIX=DIR"))?;
+        b.source_root(prefix, dir);
+    }
+    Ok(b.build()?)
+}

@@ -39,30 +39,15 @@ pub struct ReportArgs {
 }
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
-    let mut b = SourceResolver::builder();
-    for root in &a.source_root {
-        let (prefix, dir) = root
-            .split_once('=')
-            .with_context(|| format!("--source-root {root:?}: expected IMPORT_PREFIX=DIR"))?;
-        b.source_root(prefix, dir);
-    }
-    let resolver = b.build()?;
+    let resolver = super::source_resolver(&a.source_root)?;
     let popts = input.parse_options();
     let mut profiles = Vec::new();
     for f in &a.files {
-        profiles.push((column_label(f), load(f, &popts)?));
+        profiles.push((super::column_label(f), load(f, &popts)?));
     }
     let data = a.out.join("data");
     fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
     build(&a.title, &profiles, &resolver, &a.out)
-}
-
-fn column_label(path: &str) -> String {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    match base.rfind('.') {
-        Some(i) if i > 0 => base[..i].to_string(),
-        _ => base.to_string(),
-    }
 }
 
 type Cols = Vec<Option<Counts>>;
