@@ -3,7 +3,10 @@
 # flushing every 10s), busy (binary snapshots every 50ms under load) and
 # Kubernetes-scale text profiles (200k blocks, ~9 MB, rewritten every 5s).
 #
-#   collector/bench.sh [SECONDS]      (default 20 per scenario)
+#   collector/bench.sh [SECONDS] [SCENARIO...]
+#
+# SECONDS defaults to 20 per scenario; SCENARIO is idle, busy, text-rename
+# or text-inplace (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"
@@ -54,28 +57,13 @@ load() { # ADDR: requests in a loop until killed
     while true; do curl -s "http://$1/classify?n=$RANDOM" >/dev/null || true; done
 }
 
-echo "scenario (${secs}s each)"
-mkdir -p "$work/idle"
-start_server GOCOVERDIR="$work/idle" COVFLUSH_INTERVAL=10s
-start_collector "$work/idle" "$work/dest-idle"
-measure "idle (flush every 10s, no load)" "$c"
-stop_all
-
-mkdir -p "$work/busy"
-start_server GOCOVERDIR="$work/busy" COVFLUSH_INTERVAL=50ms
-start_collector "$work/busy" "$work/dest-busy"
-load "$addr" &
-measure "busy (flush every 50ms, under load)" "$c"
-shipped=$(find "$work/dest-busy" -name 'covcounters.*' | wc -l)
-echo "  busy: $(grep -c . "$work/collector.log" || true) log lines, $shipped counter file(s) at the destination"
-stop_all
-
-# A Kubernetes-scale text profile: 200k blocks, counts changing, rewritten by
-# rename every 5s like KUBE_COVERAGE_FILE.
-mkdir -p "$work/text"
-python3 - "$work/text/kube-apiserver.cov" <<'PY' &
+# A Kubernetes-scale text profile: 200k blocks in 5,000 files, counts
+# changing, rewritten every 5s like KUBE_COVERAGE_FILE, either by rename or
+# in place (truncate, then write in pieces, as the Kubernetes wrapper does).
+text_writer() { # PATH rename|inplace
+    python3 - "$1" "$2" <<'PY'
 import os, random, sys, time
-path = sys.argv[1]
+path, how = sys.argv[1], sys.argv[2]
 files = [f"k8s.io/kubernetes/pkg/p{i // 40}/f{i}.go" for i in range(5000)]
 counts = [0] * 200000
 while True:
@@ -86,14 +74,65 @@ while True:
         f = files[i // 40]
         l = i % 40 * 3 + 1
         lines.append(f"{f}:{l}.2,{l + 2}.3 {1 + i % 4} {c}\n")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.writelines(lines)
-    os.rename(tmp, path)
+    data = "".join(lines).encode()
+    if how == "rename":
+        with open(path + ".tmp", "wb") as fh:
+            fh.write(data)
+        os.rename(path + ".tmp", path)
+    else:
+        with open(path, "wb") as fh:
+            for i in range(0, len(data), 1 << 16):
+                fh.write(data[i:i + (1 << 16)])
+                fh.flush()
     time.sleep(5)
 PY
-sleep 3
-ls -l "$work/text/kube-apiserver.cov" | awk '{printf "text profile: %.1f MiB\n", $5 / 1048576}'
-start_collector "$work/text/kube-apiserver.cov" "$work/dest-text" --kind text --text-writer rename
-measure "text 200k blocks (9 MB) every 5s" "$c"
-stop_all
+}
+
+scenario_idle() {
+    mkdir -p "$work/idle"
+    start_server GOCOVERDIR="$work/idle" COVFLUSH_INTERVAL=10s
+    start_collector "$work/idle" "$work/dest-idle"
+    measure "idle (flush every 10s, no load)" "$c"
+    stop_all
+}
+
+scenario_busy() {
+    mkdir -p "$work/busy"
+    start_server GOCOVERDIR="$work/busy" COVFLUSH_INTERVAL=50ms
+    start_collector "$work/busy" "$work/dest-busy"
+    load "$addr" &
+    measure "busy (flush every 50ms, under load)" "$c"
+    shipped=$(find "$work/dest-busy" -name 'covcounters.*' | wc -l)
+    echo "  busy: $(grep -c . "$work/collector.log" || true) log lines, $shipped counter file(s) at the destination"
+    stop_all
+}
+
+scenario_text() { # rename|inplace
+    local how=$1 dir="$work/text-$1"
+    mkdir -p "$dir"
+    text_writer "$dir/kube-apiserver.cov" "$how" &
+    while [ ! -s "$dir/kube-apiserver.cov" ]; do sleep 0.2; done
+    sleep 1
+    ls -l "$dir/kube-apiserver.cov" | awk '{printf "  text profile: %.1f MiB\n", $5 / 1048576}'
+    if [ "$how" = rename ]; then
+        start_collector "$dir/kube-apiserver.cov" "$work/dest-$how" --kind text --text-writer rename
+    else
+        start_collector "$dir/kube-apiserver.cov" "$work/dest-$how" --kind text
+    fi
+    measure "text 200k blocks every 5s ($how)" "$c"
+    shipped=$(find "$work/dest-$how" -name '*.cov' | wc -l)
+    echo "  text ($how): $shipped snapshot(s) at the destination"
+    stop_all
+}
+
+scenario_text-rename() { scenario_text rename; }
+scenario_text-inplace() { scenario_text inplace; }
+
+shift || true
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(idle busy text-rename text-inplace)
+echo "scenario (${secs}s each)"
+for s in "${scenarios[@]}"; do
+    declare -F "scenario_$s" >/dev/null || { echo "unknown scenario: $s" >&2; exit 2; }
+    "scenario_$s"
+done

@@ -3,20 +3,21 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::config::{Config, SourceKind, TextWriter};
 use crate::covdata::{CounterData, CovName, check_meta, classify, continues, decode_counters};
 use crate::error::{CollectorError, Result};
 use crate::metrics::Metrics;
-use crate::staging::{CounterSource, Entry, Kind, NewSnapshot, Staged, Staging, State};
-use crate::text::{Shape, TextJudge, Verdict};
+use crate::staging::{
+    CounterSource, Entry, Kind, NewSnapshot, Payload, Sig, Staged, Staging, State, hex,
+};
+use crate::text::{ReadError, Shape, TextJudge, Verdict};
 
 /// Generation `g` of pid `p` is shipped as pid `p + g·2^32`: distinct from
 /// real pids and from covflush's synthetic ids (`p + k·2^22`, k < 1024), so
@@ -25,34 +26,6 @@ const GENERATION_SHIFT: u32 = 32;
 
 /// A counter file found by a scan: (nanos, path, signature).
 type CounterFile = (u64, PathBuf, Sig);
-
-/// A file's identity for stability checks: any write changes one of these.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Sig {
-    len: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-    ino: u64,
-    dev: u64,
-}
-
-impl Sig {
-    fn of(m: &fs::Metadata) -> Sig {
-        Sig {
-            len: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-            ino: m.ino(),
-            dev: m.dev(),
-        }
-    }
-
-    fn write_id(&self) -> u128 {
-        let mut h = DefaultHasher::new();
-        self.hash(&mut h);
-        u128::from(h.finish()) << 64 | u128::from(self.len)
-    }
-}
 
 /// What one scan did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -126,10 +99,10 @@ impl Collector {
             counter_refs: HashMap::new(),
         };
         if kind == SourceKind::Text {
-            let reference = c
-                .staging
-                .reference(&c.text_source())
-                .and_then(|(_, data)| Shape::parse(&data, "reference").ok());
+            let reference = c.staging.reference(&c.text_source()).and_then(|(_, path)| {
+                let f = fs::File::open(&path).ok()?;
+                Shape::read(f, &path.display().to_string(), |_| Ok(())).ok()
+            });
             c.text = Some(TextJudge::with_reference(reference));
         }
         c.update_gauges();
@@ -213,6 +186,41 @@ impl Collector {
         Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
     }
 
+    /// Reads a text profile once, streaming: its shape (rule 1 applied) and
+    /// SHA-256. `None` if it changed or vanished meanwhile.
+    #[allow(clippy::type_complexity)]
+    fn read_text(path: &Path, sig: Sig) -> Result<Option<(Result<Shape, String>, String)>> {
+        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        let f = match fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(CollectorError::io("reading", path, e)),
+        };
+        let mut hasher = Sha256::new();
+        let mut read = 0u64;
+        let shape = Shape::read(f, &path.display().to_string(), |b| {
+            hasher.update(b);
+            read += b.len() as u64;
+            Ok(())
+        });
+        let shape = match shape {
+            Ok(s) => Ok(s),
+            Err(ReadError::Corrupt(m)) => Err(m),
+            Err(ReadError::Io(e)) if gone(&e) => return Ok(None),
+            Err(ReadError::Io(e)) => return Err(CollectorError::io("reading", path, e)),
+        };
+        let after = match fs::metadata(path) {
+            Ok(m) => Sig::of(&m),
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(CollectorError::io("reading", path, e)),
+        };
+        // A corrupt file is read only up to its first bad line.
+        if after != sig || (shape.is_ok() && read != sig.len) {
+            return Ok(None);
+        }
+        Ok(Some((shape, hex(&hasher.finalize()))))
+    }
+
     /// Binary files check their own completeness (lengths in the header, a
     /// footer exactly at the end), so a file that passes needs no settle
     /// delay — important when a fast writer deletes superseded snapshots
@@ -260,6 +268,11 @@ impl Collector {
                 Ok(true)
             }
             Ok(Staged::Duplicate) => Ok(true),
+            Err(CollectorError::SourceChanged(path)) => {
+                tracing::debug!(path = %path.display(), "changed while being staged; retried");
+                rep.unsettled += 1;
+                Ok(false)
+            }
             Err(CollectorError::StagingFull { need, used, limit }) => {
                 Metrics::add(&self.metrics.staging_full, 1);
                 tracing::warn!(%key, need, used, limit, "staging full; snapshot deferred");
@@ -339,7 +352,7 @@ impl Collector {
         let snap = NewSnapshot {
             meta_key: format!("{}metadata/covdata/covmeta.{hash}.json", self.root),
             key,
-            data,
+            data: Payload::Bytes(data),
             kind: Kind::Meta,
             source: format!("covmeta:{hash}"),
             group: None,
@@ -355,8 +368,8 @@ impl Collector {
         if let Some(r) = self.counter_refs.get(source) {
             return Some(r.clone());
         }
-        let (e, data) = self.staging.reference(source)?;
-        let r = (e.order, decode_counters(&data).ok()?);
+        let (e, path) = self.staging.reference(source)?;
+        let r = (e.order, decode_counters(&fs::read(path).ok()?).ok()?);
         self.counter_refs.insert(source.to_string(), r.clone());
         Some(r)
     }
@@ -470,7 +483,7 @@ impl Collector {
             let snap = NewSnapshot {
                 key: format!("{}covdata/{name}", self.root),
                 meta_key: format!("{}metadata/covdata/{name}.json", self.root),
-                data,
+                data: Payload::Bytes(data),
                 kind: Kind::Counters,
                 source: source.clone(),
                 group: Some(group),
@@ -540,14 +553,14 @@ impl Collector {
             rep.unsettled += 1;
             return Ok(());
         }
-        let Some(data) = Self::copy(&path, sig)? else {
+        let Some((shape, sha256)) = Self::read_text(&path, sig)? else {
             rep.unsettled += 1;
             return Ok(());
         };
         let name = path.display().to_string();
         let confirm = self.cfg.text_writer == TextWriter::InPlace;
         let judge = self.text.get_or_insert_with(TextJudge::default);
-        let (verdict, shape) = judge.judge(&data, &name, sig.write_id(), confirm);
+        let (verdict, shape) = judge.judge(shape, sig.write_id(), confirm);
         tracing::debug!(path = %name, ?verdict, "text snapshot judged");
         self.text_last = Some(sig);
         match verdict {
@@ -582,7 +595,11 @@ impl Collector {
                 let snap = NewSnapshot {
                     key: format!("{}{rel}", self.root),
                     meta_key: format!("{}metadata/{rel}.json", self.root),
-                    data,
+                    data: Payload::File {
+                        path: path.clone(),
+                        sig,
+                        sha256,
+                    },
                     kind: Kind::Text,
                     source: source.clone(),
                     group: Some(format!("{source}:{generation}")),

@@ -136,6 +136,32 @@ impl Dest {
         }
     }
 
+    /// Stores the content of the file `src` under `key`, like
+    /// [`Dest::put`]. A local destination copies through the kernel
+    /// (no buffer the size of the file); an object store reads it into
+    /// memory for the put. `Ok(false)` if `src` no longer exists.
+    pub async fn put_file(&self, key: &str, src: &Path) -> Result<bool> {
+        match self {
+            Dest::Local(root) => {
+                let path = local_path(root, key).ok_or_else(|| self.err("put", key, "bad key"))?;
+                let src = src.to_path_buf();
+                let res = tokio::task::spawn_blocking(move || copy_atomic(&src, &path))
+                    .await
+                    .map_err(|e| self.err("put", key, e))?;
+                res.map_err(|e| self.err("put", key, e))
+            }
+            #[cfg(feature = "cloud")]
+            Dest::Object { .. } => {
+                let data = match tokio::fs::read(src).await {
+                    Ok(d) => d,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                    Err(e) => return Err(CollectorError::io("reading", src, e)),
+                };
+                self.put(key, data).await.map(|()| true)
+            }
+        }
+    }
+
     /// Removes temporary files a killed collector left under `prefix` of a
     /// local destination (object stores have none: puts are atomic).
     pub fn cleanup(&self, prefix: &str) {
@@ -184,6 +210,35 @@ impl Dest {
             }
         }
     }
+}
+
+/// Copies `src` to `dst` through a temporary file, fsync and rename;
+/// false if `src` is gone.
+fn copy_atomic(src: &Path, dst: &Path) -> std::io::Result<bool> {
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = dst.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dst.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
+    let res = (|| {
+        let mut from = match std::fs::File::open(src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let mut to = std::fs::File::create(&tmp)?;
+        // copy_file_range/sendfile where the kernel offers them.
+        std::io::copy(&mut from, &mut to)?;
+        to.sync_all()?;
+        drop(to);
+        std::fs::rename(&tmp, dst)?;
+        // Persist the rename; not every filesystem can sync a directory.
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        Ok(true)
+    })();
+    if !matches!(res, Ok(true)) {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
 }
 
 /// `root/key`, refusing keys that would leave `root`.

@@ -43,6 +43,10 @@ pub enum CollectorError {
         /// The configured limit.
         limit: u64,
     },
+    /// A file changed between being read and being copied into staging;
+    /// it is read again at the next scan.
+    #[error("{}: changed while being staged", .0.display())]
+    SourceChanged(PathBuf),
     /// A snapshot that is incomplete or malformed; it is never shipped.
     #[error("{}: rejected snapshot: {reason}", path.display())]
     Rejected {

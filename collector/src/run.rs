@@ -317,25 +317,26 @@ async fn upload_loop(
 async fn upload_once(shared: &Shared, dest: &Dest, metrics: &Metrics) -> Result<()> {
     let uploads = shared.lock().await.uploads();
     for u in uploads {
-        let data = match tokio::fs::read(&u.path).await {
-            Ok(d) => d,
-            // Dropped meanwhile (superseded while we were uploading).
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(CollectorError::io("reading", &u.path, e)),
-        };
         if !shared.lock().await.uploading(&u)? {
             continue;
         }
-        let n = (data.len() + u.metadata.len()) as u64;
         let res = async {
-            dest.put(&u.key, data).await?;
-            dest.put(&u.meta_key, u.metadata.clone()).await
+            if !dest.put_file(&u.key, &u.path).await? {
+                return Ok(None);
+            }
+            dest.put(&u.meta_key, u.metadata.clone()).await?;
+            Ok(Some(u.entry.size + u.metadata.len() as u64))
         }
         .await;
-        if let Err(e) = res {
-            Metrics::add(&metrics.upload_errors, 1);
-            return Err(e);
-        }
+        let n = match res {
+            Ok(Some(n)) => n,
+            // Dropped meanwhile (superseded while we were uploading).
+            Ok(None) => continue,
+            Err(e) => {
+                Metrics::add(&metrics.upload_errors, 1);
+                return Err(e);
+            }
+        };
         shared.lock().await.uploaded(&u)?;
         Metrics::add(&metrics.snapshots_uploaded, 1);
         Metrics::add(&metrics.bytes_uploaded, n);

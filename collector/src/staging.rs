@@ -12,7 +12,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -103,6 +105,55 @@ pub struct State {
     pub text: BTreeMap<String, TextSource>,
 }
 
+/// A file's identity for stability checks: any write changes one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Sig {
+    /// Size in bytes.
+    pub len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    ino: u64,
+    dev: u64,
+}
+
+impl Sig {
+    /// The signature of a file's metadata.
+    pub fn of(m: &fs::Metadata) -> Sig {
+        Sig {
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        }
+    }
+
+    /// A digest identifying one write of the file.
+    pub fn write_id(&self) -> u128 {
+        let mut h = DefaultHasher::new();
+        self.hash(&mut h);
+        u128::from(h.finish()) << 64 | u128::from(self.len)
+    }
+}
+
+/// The bytes of a snapshot.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    /// Held in memory (small covdata files).
+    Bytes(Vec<u8>),
+    /// A file already read once, whose signature and SHA-256 are known: it
+    /// is copied only if staged, through a fixed-size buffer, and refused
+    /// with [`CollectorError::SourceChanged`] if its signature changed.
+    File {
+        /// The source file.
+        path: PathBuf,
+        /// Its signature when read.
+        sig: Sig,
+        /// Its SHA-256 (hex) when read.
+        sha256: String,
+    },
+}
+
 /// A snapshot ready to be staged.
 #[derive(Clone, Debug)]
 pub struct NewSnapshot {
@@ -111,7 +162,7 @@ pub struct NewSnapshot {
     /// See [`Entry::meta_key`].
     pub meta_key: String,
     /// The content.
-    pub data: Vec<u8>,
+    pub data: Payload,
     /// See [`Entry::kind`].
     pub kind: Kind,
     /// See [`Entry::source`].
@@ -151,10 +202,7 @@ const VERSION: u32 = 1;
 
 /// Hex SHA-256.
 pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(data))
 }
 
 /// Writes `data` to `path` through a temporary file, fsync and rename.
@@ -177,6 +225,50 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         CollectorError::io("writing", path, e)
     })
+}
+
+/// Copies `from` to `to` (temp, fsync, rename) if its signature is still
+/// `sig` after the copy (so the copy is what was read before); else
+/// [`CollectorError::SourceChanged`] and nothing is left behind.
+fn copy_unchanged(from: &Path, to: &Path, sig: Sig) -> Result<()> {
+    let name = to.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = to.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
+    let copy = || -> std::io::Result<bool> {
+        let mut src = File::open(from)?;
+        let mut dst = File::create(&tmp)?;
+        // copy_file_range/sendfile where the kernel offers them.
+        let copied = std::io::copy(&mut src, &mut dst)?;
+        if copied != sig.len || Sig::of(&fs::metadata(from)?) != sig {
+            return Ok(false);
+        }
+        dst.sync_all()?;
+        drop(dst);
+        fs::rename(&tmp, to)?;
+        if let Some(dir) = to.parent() {
+            let _ = File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(true)
+    };
+    match copy() {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let _ = fs::remove_file(&tmp);
+            Err(CollectorError::SourceChanged(from.to_path_buf()))
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(if e.kind() == std::io::ErrorKind::NotFound {
+                CollectorError::SourceChanged(from.to_path_buf())
+            } else {
+                CollectorError::io("staging", from, e)
+            })
+        }
+    }
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Staging {
@@ -309,8 +401,9 @@ impl Staging {
             .sum()
     }
 
-    /// The newest entry of a source with its content, if still staged.
-    pub fn reference(&self, source: &str) -> Option<(&Entry, Vec<u8>)> {
+    /// The newest entry of a source with the path of its content, if
+    /// still staged.
+    pub fn reference(&self, source: &str) -> Option<(&Entry, PathBuf)> {
         let e = self
             .state
             .entries
@@ -320,8 +413,8 @@ impl Staging {
         if e.evicted {
             return None;
         }
-        let data = fs::read(self.object_path(&e.sha256)).ok()?;
-        Some((e, data))
+        let path = self.object_path(&e.sha256);
+        path.exists().then_some((e, path))
     }
 
     /// Records a snapshot: writes its object, supersedes older snapshots of
@@ -340,7 +433,10 @@ impl Staging {
         snap: NewSnapshot,
         commit: impl FnOnce(&mut State),
     ) -> Result<Staged> {
-        let sha = sha256_hex(&snap.data);
+        let (sha, size) = match &snap.data {
+            Payload::Bytes(d) => (sha256_hex(d), d.len() as u64),
+            Payload::File { sig, sha256, .. } => (sha256.clone(), sig.len),
+        };
         if self
             .state
             .entries
@@ -351,7 +447,6 @@ impl Staging {
             self.save()?;
             return Ok(Staged::Duplicate);
         }
-        let size = snap.data.len() as u64;
         let on_disk = self.referenced().contains(&sha);
         let need = if on_disk { 0 } else { size };
         let mut dropped = 0;
@@ -378,7 +473,10 @@ impl Staging {
         }
         let obj = self.object_path(&sha);
         if !obj.exists() {
-            write_atomic(&obj, &snap.data)?;
+            match &snap.data {
+                Payload::Bytes(d) => write_atomic(&obj, d)?,
+                Payload::File { path, sig, .. } => copy_unchanged(path, &obj, *sig)?,
+            }
         }
         let seq = self.state.next_seq;
         self.state.next_seq += 1;
@@ -600,7 +698,7 @@ mod tests {
         NewSnapshot {
             key: key.into(),
             meta_key: format!("m/{key}"),
-            data: data.to_vec(),
+            data: Payload::Bytes(data.to_vec()),
             kind: if group.is_some() {
                 Kind::Counters
             } else {
@@ -615,6 +713,51 @@ mod tests {
 
     fn objects(dir: &Path) -> usize {
         fs::read_dir(dir.join("objects")).unwrap().count()
+    }
+
+    #[test]
+    fn file_payloads_are_copied_only_if_unchanged() -> Result<()> {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("p.cov");
+        fs::write(&src, b"mode: set\na.go:1.1,1.2 1 1\n").unwrap();
+        let file = |sig| {
+            let mut s = snap("t", Some("g"), 1, b"");
+            s.data = Payload::File {
+                path: src.clone(),
+                sig,
+                sha256: sha256_hex(&fs::read(&src).unwrap()),
+            };
+            s
+        };
+        let mut s = Staging::open(&t.path().join("st"), 1 << 20, false)?;
+        let sig = Sig::of(&fs::metadata(&src).unwrap());
+        assert!(matches!(s.stage(file(sig))?, Staged::New { .. }));
+        let e = &s.pending()[0];
+        assert_eq!(
+            fs::read(s.object_path(&e.sha256)).unwrap(),
+            fs::read(&src).unwrap()
+        );
+        // Rewritten since it was read: refused, nothing recorded or left.
+        fs::write(&src, b"mode: set\na.go:1.1,1.2 1 0\n").unwrap();
+        let mut stale = file(sig);
+        stale.order = 2;
+        assert!(matches!(
+            s.stage(stale),
+            Err(CollectorError::SourceChanged(_))
+        ));
+        assert_eq!((s.pending().len(), objects(&t.path().join("st"))), (1, 1));
+        fs::remove_file(&src).unwrap();
+        let mut gone = snap("t", Some("g"), 3, b"");
+        gone.data = Payload::File {
+            path: src.clone(),
+            sig,
+            sha256: "00".repeat(32),
+        };
+        assert!(matches!(
+            s.stage(gone),
+            Err(CollectorError::SourceChanged(_))
+        ));
+        Ok(())
     }
 
     #[test]
@@ -641,7 +784,7 @@ mod tests {
         s.mark_uploaded(&c3).unwrap();
         assert_eq!(s.retire_list(), ["c2", "m/c2"]);
         // The reference object of the source survives the upload.
-        assert_eq!(s.reference("g").unwrap().1, b"three");
+        assert_eq!(fs::read(s.reference("g").unwrap().1).unwrap(), b"three");
         drop(s);
         // A restarted collector sees the same state.
         let mut s = Staging::open(t.path(), 1 << 20, false).unwrap();

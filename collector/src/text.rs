@@ -37,51 +37,165 @@
 //! early snapshots (lower counts) before its counts pass the old ones. The
 //! binary GOCOVERDIR route has pids and is exact.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{DefaultHasher, Hasher};
+use std::io::{self, Read};
 
-use covlens_core::{ParseOptions, parse_bytes};
+use covlens_core::{Block, Mode, ParseOptions, TextParser};
 
-/// A parsed snapshot reduced to what the rules need: block key → count.
+/// Bytes read at a time; a profile is never held in memory whole.
+const CHUNK: usize = 256 << 10;
+
+/// A parsed snapshot reduced to what the rules need: 16 bytes per block
+/// (a 64-bit hash of file, range and statement count, and the count), so a
+/// Kubernetes-sized profile (200k blocks) costs 3 MB. Blocks are in the
+/// parser's canonical order (by file, then position) whatever order the
+/// writer used, so layouts compare element by element.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Shape {
-    mode: String,
-    blocks: HashMap<u64, u64>,
+    mode: Mode,
+    blocks: Vec<(u64, u64)>,
+    /// Digest of the block hashes: equal layouts, equal digests.
+    layout: u64,
+}
+
+/// Why a snapshot could not be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// Reading the profile or writing the copy failed.
+    Io(io::Error),
+    /// Not a complete profile (rule 1).
+    Corrupt(String),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> ReadError {
+        ReadError::Io(e)
+    }
+}
+
+/// 64x64 -> 128-bit multiply folded to 64 bits: a cheap, well-mixing step.
+#[inline]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+const K0: u64 = 0x9e37_79b9_7f4a_7c15;
+const K1: u64 = 0xbf58_476d_1ce4_e5b9;
+
+fn block_hash(name: u64, b: &Block) -> u64 {
+    let start = u64::from(b.start_line) << 32 | u64::from(b.start_col);
+    let end = u64::from(b.end_line) << 32 | u64::from(b.end_col);
+    let h = fold_mul(name ^ start, K0 ^ end);
+    fold_mul(h ^ u64::from(b.num_stmt), K1)
 }
 
 impl Shape {
-    /// Parses a snapshot, applying rule 1.
-    pub(crate) fn parse(data: &[u8], name: &str) -> Result<Shape, String> {
-        if data.last() != Some(&b'\n') {
-            return Err("does not end with a newline (cut inside a line)".into());
-        }
+    /// Reads a snapshot from `r`, applying rule 1, and hands every byte
+    /// read to `copy` (the staging copy) on the way. Stops at the first
+    /// error.
+    pub(crate) fn read(
+        mut r: impl Read,
+        name: &str,
+        mut copy: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> Result<Shape, ReadError> {
         let opts = ParseOptions {
             parallel: false,
             mmap: false,
             ..ParseOptions::default()
         };
-        let p = parse_bytes(data, name, &opts).map_err(|e| e.to_string())?;
-        let mode = p.mode.as_ref().ok_or("no mode line")?.as_str().to_string();
-        let mut blocks = HashMap::with_capacity(p.block_count());
-        for f in &p.files {
-            for b in &f.blocks {
-                let mut h = DefaultHasher::new();
-                (f.name.as_str(), b.key(), b.num_stmt).hash(&mut h);
-                blocks.insert(h.finish(), b.count);
+        let mut parser = TextParser::new(name, opts);
+        let mut buf = vec![0u8; CHUNK];
+        // buf[..held] is the start of a line not yet fed.
+        let mut held = 0;
+        let mut last = None;
+        loop {
+            if held == buf.len() {
+                // A line longer than the buffer.
+                buf.resize(buf.len() * 2, 0);
             }
+            let n = match r.read(&mut buf[held..]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            copy(&buf[held..held + n])?;
+            last = Some(buf[held + n - 1]);
+            let end = held + n;
+            let Some(nl) = buf[held..end].iter().rposition(|&c| c == b'\n') else {
+                held = end;
+                continue;
+            };
+            let cut = held + nl + 1;
+            parser
+                .feed(&buf[..cut])
+                .map_err(|e| ReadError::Corrupt(e.to_string()))?;
+            buf.copy_within(cut..end, 0);
+            held = end - cut;
         }
+        if last != Some(b'\n') {
+            return Err(ReadError::Corrupt(
+                "does not end with a newline (cut inside a line)".into(),
+            ));
+        }
+        let raw = parser.into_raw();
+        let mode = raw
+            .mode()
+            .cloned()
+            .ok_or_else(|| ReadError::Corrupt("no mode line".into()))?;
+        let mut blocks = Vec::new();
+        // The file of the previous block and its hash: files come in runs.
+        let (mut cur, mut cur_hash) = (String::new(), 0);
+        raw.for_each_block(|file, b| {
+            if file != cur || blocks.is_empty() {
+                let mut h = DefaultHasher::new();
+                h.write(file.as_bytes());
+                cur_hash = h.finish();
+                file.clone_into(&mut cur);
+            }
+            blocks.push((block_hash(cur_hash, b), b.count));
+        })
+        .map_err(|e| ReadError::Corrupt(e.to_string()))?;
+        drop(raw);
         if blocks.is_empty() {
-            return Err("no blocks".into());
+            return Err(ReadError::Corrupt("no blocks".into()));
         }
-        Ok(Shape { mode, blocks })
+        blocks.shrink_to_fit();
+        let layout = blocks.iter().fold(K1, |h, b| fold_mul(h ^ b.0, K0));
+        Ok(Shape {
+            mode,
+            blocks,
+            layout,
+        })
+    }
+
+    /// [`Shape::read`] of bytes in memory.
+    #[cfg(test)]
+    pub(crate) fn parse(data: &[u8], name: &str) -> Result<Shape, String> {
+        Shape::read(data, name, |_| Ok(())).map_err(|e| match e {
+            ReadError::Corrupt(m) => m,
+            ReadError::Io(e) => e.to_string(),
+        })
     }
 
     fn same_layout(&self, other: &Shape) -> bool {
-        self.blocks.len() == other.blocks.len() && self.subset_of(other)
+        self.layout == other.layout
+            && self.blocks.len() == other.blocks.len()
+            && self
+                .blocks
+                .iter()
+                .zip(&other.blocks)
+                .all(|(a, b)| a.0 == b.0)
     }
 
+    /// Every block of `self` is in `other`: in canonical order, a
+    /// subsequence.
     fn subset_of(&self, other: &Shape) -> bool {
-        self.blocks.keys().all(|k| other.blocks.contains_key(k))
+        let mut theirs = other.blocks.iter().map(|b| b.0);
+        self.blocks
+            .iter()
+            .all(|&(k, _)| theirs.by_ref().any(|o| o == k))
     }
 
     /// Whether `self` can follow `prev` in one process: same mode and
@@ -89,10 +203,11 @@ impl Shape {
     fn continues(&self, prev: &Shape) -> bool {
         self.mode == prev.mode
             && self.same_layout(prev)
-            && prev
+            && self
                 .blocks
                 .iter()
-                .all(|(k, c)| self.blocks.get(k).is_some_and(|n| n >= c))
+                .zip(&prev.blocks)
+                .all(|(n, p)| n.1 >= p.1)
     }
 }
 
@@ -113,11 +228,32 @@ pub(crate) enum Verdict {
 }
 
 /// Per-source judge. The reference survives restarts (the caller reloads it
-/// from the staging directory); the candidate is only kept in memory.
+/// from the staging directory); the candidate is only kept in memory, as
+/// its layout digest.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TextJudge {
     reference: Option<Shape>,
-    candidate: Option<(Shape, u128)>,
+    candidate: Option<Candidate>,
+}
+
+/// A layout seen once, waiting for a second write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Candidate {
+    mode: Mode,
+    layout: u64,
+    blocks: usize,
+    write_id: u128,
+}
+
+impl Candidate {
+    fn of(shape: &Shape, write_id: u128) -> Candidate {
+        Candidate {
+            mode: shape.mode.clone(),
+            layout: shape.layout,
+            blocks: shape.blocks.len(),
+            write_id,
+        }
+    }
 }
 
 impl TextJudge {
@@ -129,19 +265,19 @@ impl TextJudge {
         }
     }
 
-    /// Judges a stable copy. `write_id` identifies the write (a digest of
-    /// size, mtime, ctime, inode); `confirm` is false for rename writers.
-    /// For [`Verdict::Ship`] the parsed snapshot comes back: pass it to
-    /// [`TextJudge::accept`] once it is staged (nothing changes otherwise,
-    /// so a snapshot that could not be staged is judged the same next time).
+    /// Judges a stable copy, read with [`Shape::read`]. `write_id`
+    /// identifies the write (a digest of size, mtime, ctime, inode);
+    /// `confirm` is false for rename writers. For [`Verdict::Ship`] the
+    /// snapshot comes back: pass it to [`TextJudge::accept`] once it is
+    /// staged (nothing changes otherwise, so a snapshot that could not be
+    /// staged is judged the same next time).
     pub(crate) fn judge(
         &mut self,
-        data: &[u8],
-        name: &str,
+        shape: Result<Shape, String>,
         write_id: u128,
         confirm: bool,
     ) -> (Verdict, Option<Shape>) {
-        let shape = match Shape::parse(data, name) {
+        let shape = match shape {
             Ok(s) => s,
             Err(e) => return (Verdict::Corrupt(e), None),
         };
@@ -171,7 +307,7 @@ impl TextJudge {
         match verdict {
             Verdict::Ship { .. } => (verdict, Some(shape)),
             _ => {
-                self.candidate = Some((shape, write_id));
+                self.candidate = Some(Candidate::of(&shape, write_id));
                 (verdict, None)
             }
         }
@@ -183,10 +319,14 @@ impl TextJudge {
         self.candidate = None;
     }
 
+    /// The same layout was seen in another write.
     fn confirmed(&self, shape: &Shape, write_id: u128) -> bool {
-        self.candidate
-            .as_ref()
-            .is_some_and(|(c, id)| *id != write_id && c.same_layout(shape) && c.mode == shape.mode)
+        self.candidate.as_ref().is_some_and(|c| {
+            c.write_id != write_id
+                && c.layout == shape.layout
+                && c.blocks == shape.blocks.len()
+                && c.mode == shape.mode
+        })
     }
 }
 
@@ -199,7 +339,7 @@ mod tests {
     impl TextJudge {
         /// judge + accept, as the collector does when staging succeeds.
         fn run(&mut self, data: &[u8], name: &str, id: u128, confirm: bool) -> Verdict {
-            let (v, shape) = self.judge(data, name, id, confirm);
+            let (v, shape) = self.judge(Shape::parse(data, name), id, confirm);
             if let Some(s) = shape {
                 self.accept(s);
             }
@@ -291,5 +431,79 @@ mod tests {
         let smaller = "mode: count\na.go:1.1,2.2 1 3\n";
         assert_eq!(j.run(smaller.as_bytes(), "p", 1, true), Verdict::Partial);
         assert_eq!(j.run(smaller.as_bytes(), "p", 2, true), ship(true));
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    /// Hands out a few bytes per read, so lines straddle every boundary.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1 = self.1 % 7 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn profile(files: &[&str], blocks: u32, count: impl Fn(u32) -> u64) -> String {
+        let mut s = String::from("mode: count\n");
+        for f in files {
+            for b in 0..blocks {
+                s.push_str(&format!("{f}:{}.2,{}.9 1 {}\n", b + 1, b + 1, count(b)));
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn reads_in_pieces_and_copies_every_byte() {
+        let data = profile(&["x/a.go", "x/b.go"], 50, u64::from);
+        let mut copy = Vec::new();
+        let s = Shape::read(Trickle(data.as_bytes(), 0), "p", |b| {
+            copy.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(copy, data.as_bytes());
+        assert_eq!(s, Shape::parse(data.as_bytes(), "p").unwrap());
+        assert_eq!(s.blocks.len(), 100);
+        // A line longer than the read buffer.
+        let long = format!("mode: set\n{}.go:1.1,1.2 1 1\n", "d/".repeat(CHUNK));
+        assert_eq!(Shape::parse(long.as_bytes(), "p").unwrap().blocks.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_column() {
+        let err =
+            Shape::parse(b"mode: count\na.go:1.1,2.2 1 3\na.go:1.1,x 1 3\n", "p").unwrap_err();
+        assert!(err.starts_with("p:3:"), "{err}");
+    }
+
+    #[test]
+    fn layout_ignores_writer_order_and_counts() {
+        let sorted = profile(&["x/a.go", "x/b.go"], 20, |_| 0);
+        let mut lines: Vec<&str> = sorted.lines().skip(1).collect();
+        lines.reverse();
+        let reversed = format!("mode: count\n{}\n", lines.join("\n"));
+        let later = profile(&["x/a.go", "x/b.go"], 20, |b| u64::from(b) * 3);
+        let a = Shape::parse(sorted.as_bytes(), "p").unwrap();
+        let b = Shape::parse(reversed.as_bytes(), "p").unwrap();
+        let c = Shape::parse(later.as_bytes(), "p").unwrap();
+        assert!(a.same_layout(&b) && a.same_layout(&c));
+        assert!(c.continues(&a) && !a.continues(&c));
+        // A reversed write cut at a line boundary is a strict subset.
+        let cut = format!("mode: count\n{}\n", lines[..25].join("\n"));
+        let d = Shape::parse(cut.as_bytes(), "p").unwrap();
+        assert!(d.subset_of(&a) && !d.same_layout(&a) && !a.subset_of(&d));
+        // Another statement count is another block.
+        let other = sorted.replacen(" 1 0\n", " 2 0\n", 1);
+        let e = Shape::parse(other.as_bytes(), "p").unwrap();
+        assert!(!e.same_layout(&a) && !e.subset_of(&a));
     }
 }

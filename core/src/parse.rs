@@ -343,6 +343,35 @@ impl RawProfile {
         Some(files)
     }
 
+    /// The mode of the input, once its mode line was read.
+    pub fn mode(&self) -> Option<&Mode> {
+        self.mode.as_ref()
+    }
+
+    /// Calls `f` with every block of the profile [`into_profile`] would
+    /// build, in the same order, without building it when the input is
+    /// canonical (as Go writes it); `src_line`s are left relative.
+    ///
+    /// [`into_profile`]: RawProfile::into_profile
+    pub fn for_each_block(&self, mut f: impl FnMut(&str, &Block)) -> Result<(), ParseError> {
+        if let Some(files) = self.canonical_files() {
+            for file in &files {
+                for (_, blocks) in file.pieces() {
+                    for b in *blocks {
+                        f(file.name, b);
+                    }
+                }
+            }
+            return Ok(());
+        }
+        for file in &self.to_profile()?.files {
+            for b in &file.blocks {
+                f(&file.name, b);
+            }
+        }
+        Ok(())
+    }
+
     /// Groups, sorts and combines the blocks into a [`Profile`].
     pub fn into_profile(self) -> Result<Profile, ParseError> {
         self.to_profile()
@@ -1128,6 +1157,58 @@ mod tests {
             (prof.files[0].blocks[0].count, prof.files[0].blocks[1].count),
             (1, 0)
         );
+    }
+
+    #[test]
+    fn for_each_block_visits_the_profile() {
+        for (input, canonical) in [
+            // As Go writes it: fed in two pieces, one file split across them.
+            (
+                &[
+                    &b"mode: count\nb.go:1.1,1.2 1 3\n"[..],
+                    b"b.go:2.1,2.2 1 0\na.go:1.1,1.2 2 4\n",
+                ],
+                true,
+            ),
+            // Repeated and unsorted blocks: combined and sorted first.
+            (
+                &[
+                    &b"mode: count\na.go:2.1,2.2 1 3\nb.go:1.1,1.2 1 0\n"[..],
+                    b"a.go:2.1,2.2 1 2\na.go:1.1,1.2 1 1\n",
+                ],
+                false,
+            ),
+        ] {
+            let mut p = TextParser::new("x", ParseOptions::default());
+            for piece in input {
+                p.feed(piece).unwrap();
+            }
+            let raw = p.into_raw();
+            assert_eq!(raw.canonical_files().is_some(), canonical);
+            assert_eq!(raw.mode(), Some(&Mode::Count));
+            let mut seen = Vec::new();
+            raw.for_each_block(|name, b| {
+                seen.push((name.to_string(), b.key(), b.num_stmt, b.count))
+            })
+            .unwrap();
+            let want: Vec<_> = raw
+                .to_profile()
+                .unwrap()
+                .files
+                .iter()
+                .flat_map(|f| {
+                    f.blocks
+                        .iter()
+                        .map(|b| (f.name.clone(), b.key(), b.num_stmt, b.count))
+                })
+                .collect();
+            assert_eq!(seen, want);
+        }
+        // Inconsistent statement counts are the parse error they always were.
+        let mut p = TextParser::new("x", ParseOptions::default());
+        p.feed(b"mode: count\na.go:1.1,1.2 1 3\na.go:1.1,1.2 2 3\n")
+            .unwrap();
+        assert!(p.into_raw().for_each_block(|_, _| {}).is_err());
     }
 
     #[test]
