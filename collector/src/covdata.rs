@@ -1,5 +1,6 @@
-//! Just enough of Go's binary coverage format (GOCOVERDIR) to tell a
-//! complete file from a partial one and one process from the next.
+//! GOCOVERDIR files as the collector sees them: names, a light check of
+//! meta-data headers, and counter files decoded by covlens-core, enough to
+//! tell a complete file from a partial one and one process from the next.
 //!
 //! Files published by rename are complete by construction, but Go 1.20-era
 //! runtimes wrote counter files in place, and anything else may be found on a
@@ -8,10 +9,11 @@
 
 use std::collections::HashMap;
 
+use covlens_core::covdata::parse_counters;
+
 const META_MAGIC: [u8; 4] = [0x00, 0x63, 0x76, 0x6d];
 const COUNTER_MAGIC: [u8; 4] = [0x00, 0x63, 0x77, 0x6d];
 const META_HEADER: usize = 56;
-const COUNTER_HEADER: usize = 32;
 const SEGMENT_HEADER: usize = 16;
 const FOOTER: usize = 16;
 
@@ -136,139 +138,27 @@ pub(crate) struct CounterData {
     pub funcs: HashMap<(u32, u32), Vec<u32>>,
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    off: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn uleb(&mut self) -> Result<u64, String> {
-        let mut v = 0u64;
-        let mut shift = 0u32;
-        loop {
-            let &c = self
-                .b
-                .get(self.off)
-                .ok_or_else(|| format!("truncated ULEB128 at offset {}", self.off))?;
-            self.off += 1;
-            if shift < 64 {
-                v |= u64::from(c & 0x7f) << shift;
-            }
-            if c & 0x80 == 0 {
-                return Ok(v);
-            }
-            shift += 7;
-            if shift > 70 {
-                return Err(format!("overlong ULEB128 at offset {}", self.off));
-            }
-        }
-    }
-
-    fn take(&mut self, n: u64) -> Result<&'a [u8], String> {
-        let avail = (self.b.len() - self.off) as u64;
-        if n > avail {
-            return Err(format!("truncated at offset {} (need {n} bytes)", self.off));
-        }
-        let b: &'a [u8] = self.b;
-        let s = &b[self.off..self.off + n as usize];
-        self.off += n as usize;
-        Ok(s)
-    }
-}
-
-/// Decodes a counter file (one segment, as every Go writer produces) and
-/// checks that the footer follows the last record exactly.
+/// Decodes a counter file with covlens-core's reader (which checks every
+/// length, the footer right after the last record, and the values), keeping
+/// what identifies the process. Only single-segment files, as every Go
+/// writer produces, are shipped.
 pub(crate) fn decode_counters(b: &[u8]) -> Result<CounterData, String> {
-    if b.len() < COUNTER_HEADER + SEGMENT_HEADER + FOOTER || b[..4] != COUNTER_MAGIC {
-        return Err("not a coverage counter file (bad magic or too short)".into());
-    }
-    if u32_at(b, 4) != 1 {
-        return Err(format!("unsupported counter file version {}", u32_at(b, 4)));
-    }
-    let foot = &b[b.len() - FOOTER..];
-    if foot[..4] != COUNTER_MAGIC {
-        return Err("no footer (partial write?)".into());
-    }
-    if u32_at(foot, 8) != 1 {
+    let f = parse_counters(b, "counter file").map_err(|e| e.to_string())?;
+    let [seg] = f.segments.as_slice() else {
         return Err(format!(
             "{} segments; only single-segment files are shipped",
-            u32_at(foot, 8)
+            f.segments.len()
         ));
-    }
-    let flavor = b[24];
-    let big_endian = b[25] != 0;
-    if flavor != 1 && flavor != 2 {
-        return Err(format!("unknown counter flavor {flavor}"));
-    }
-    let nfuncs = u64_at(b, 32);
-    let strtab_len = u64::from(u32_at(b, 40));
-    let args_len = u64::from(u32_at(b, 44));
-    let body = &b[..b.len() - FOOTER];
-    let mut r = Reader {
-        b: body,
-        off: COUNTER_HEADER + SEGMENT_HEADER,
     };
-    let strtab = r.take(strtab_len)?;
-    let args = r.take(args_len)?;
-    let mut out = CounterData {
-        hash: hex(&b[8..24]),
-        args: decode_args(strtab, args)?,
-        funcs: HashMap::new(),
-    };
-    let val = |r: &mut Reader| -> Result<u32, String> {
-        if flavor == 2 {
-            return Ok(r.uleb()? as u32);
-        }
-        let s: [u8; 4] = r.take(4)?.try_into().expect("4 bytes");
-        Ok(if big_endian {
-            u32::from_be_bytes(s)
-        } else {
-            u32::from_le_bytes(s)
-        })
-    };
-    for _ in 0..nfuncs {
-        let n = val(&mut r)? as usize;
-        let (pkg, func) = (val(&mut r)?, val(&mut r)?);
-        if n > body.len() {
-            return Err(format!("insane counter count {n}"));
-        }
-        let mut ctrs = Vec::with_capacity(n);
-        for _ in 0..n {
-            ctrs.push(val(&mut r)?);
-        }
-        out.funcs.insert((pkg, func), ctrs);
-    }
-    if r.off != body.len() {
-        return Err(format!(
-            "{} stray bytes between the last record and the footer",
-            body.len() - r.off
-        ));
-    }
-    Ok(out)
-}
-
-fn decode_args(strtab: &[u8], args: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let mut r = Reader { b: strtab, off: 0 };
-    let n = r.uleb()?;
-    let mut strs = Vec::new();
-    for _ in 0..n {
-        let len = r.uleb()?;
-        strs.push(String::from_utf8_lossy(r.take(len)?).into_owned());
-    }
-    let get = |i: u64| {
-        strs.get(i as usize)
-            .cloned()
-            .ok_or_else(|| format!("string index {i} out of range"))
-    };
-    let mut r = Reader { b: args, off: 0 };
-    let pairs = r.uleb()?;
-    let mut out = Vec::new();
-    for _ in 0..pairs {
-        let (k, v) = (r.uleb()?, r.uleb()?);
-        out.push((get(k)?, get(v)?));
-    }
-    out.sort();
-    Ok(out)
+    Ok(CounterData {
+        hash: hex(&f.meta_hash),
+        args: seg.args.clone(),
+        funcs: seg
+            .records()
+            .iter()
+            .map(|r| ((r.pkg, r.func), seg.counters(r).to_vec()))
+            .collect(),
+    })
 }
 
 /// Whether `next` can be a later snapshot of the same process as `prev`:
