@@ -12,10 +12,7 @@ use std::collections::HashMap;
 use covlens_core::covdata::parse_counters;
 
 const META_MAGIC: [u8; 4] = [0x00, 0x63, 0x76, 0x6d];
-const COUNTER_MAGIC: [u8; 4] = [0x00, 0x63, 0x77, 0x6d];
 const META_HEADER: usize = 56;
-const SEGMENT_HEADER: usize = 16;
-const FOOTER: usize = 16;
 
 /// A file name in a coverage directory that the collector cares about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,6 +174,10 @@ pub(crate) fn continues(prev: &CounterData, next: &CounterData) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    const COUNTER_MAGIC: [u8; 4] = [0x00, 0x63, 0x77, 0x6d];
+    const SEGMENT_HEADER: usize = 16;
+    const FOOTER: usize = 16;
 
     fn uleb(out: &mut Vec<u8>, mut v: u64) {
         loop {
