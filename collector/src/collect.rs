@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -17,7 +18,7 @@ use crate::metrics::Metrics;
 use crate::staging::{
     CounterSource, Entry, Kind, NewSnapshot, Payload, Sig, Staged, Staging, State, hex,
 };
-use crate::text::{ReadError, Shape, TextJudge, Verdict};
+use crate::text::{Compared, ReadError, Reference, Shape, TextJudge, Verdict, compare_lines};
 
 /// Generation `g` of pid `p` is shipped as pid `p + g·2^32`: distinct from
 /// real pids and from covflush's synthetic ids (`p + k·2^22`, k < 1024), so
@@ -57,6 +58,14 @@ pub struct Upload {
     pub meta_key: String,
     /// The metadata JSON.
     pub metadata: Vec<u8>,
+}
+
+/// How a text snapshot was read.
+enum Reading {
+    /// Line for line the reference's layout.
+    SameLayout { continues: bool },
+    /// Parsed in full (or not a profile).
+    Parsed(Result<Shape, String>),
 }
 
 /// Scans one source into the staging directory.
@@ -99,10 +108,10 @@ impl Collector {
             counter_refs: HashMap::new(),
         };
         if kind == SourceKind::Text {
-            let reference = c.staging.reference(&c.text_source()).and_then(|(_, path)| {
-                let f = fs::File::open(&path).ok()?;
-                Shape::read(f, &path.display().to_string(), |_| Ok(())).ok()
-            });
+            let reference = c
+                .staging
+                .reference(&c.text_source())
+                .map(|(_, path)| Reference::File(path));
             c.text = Some(TextJudge::with_reference(reference));
         }
         c.update_gauges();
@@ -186,39 +195,69 @@ impl Collector {
         Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
     }
 
-    /// Reads a text profile once, streaming: its shape (rule 1 applied) and
-    /// SHA-256. `None` if it changed or vanished meanwhile.
-    #[allow(clippy::type_complexity)]
-    fn read_text(path: &Path, sig: Sig) -> Result<Option<(Result<Shape, String>, String)>> {
+    /// Reads a text profile, streaming, and its SHA-256: compared line by
+    /// line with the reference's staged copy when there is one, else (or if
+    /// that cannot decide) parsed. `None` if it changed or vanished
+    /// meanwhile.
+    fn read_text(
+        path: &Path,
+        sig: Sig,
+        reference: Option<&Path>,
+    ) -> Result<Option<(Reading, String)>> {
         let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
-        let f = match fs::File::open(path) {
+        let io_err = |e: std::io::Error| CollectorError::io("reading", path, e);
+        let mut f = match fs::File::open(path) {
             Ok(f) => f,
             Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(CollectorError::io("reading", path, e)),
+            Err(e) => return Err(io_err(e)),
         };
         let mut hasher = Sha256::new();
         let mut read = 0u64;
-        let shape = Shape::read(f, &path.display().to_string(), |b| {
-            hasher.update(b);
-            read += b.len() as u64;
-            Ok(())
-        });
-        let shape = match shape {
-            Ok(s) => Ok(s),
-            Err(ReadError::Corrupt(m)) => Err(m),
-            Err(ReadError::Io(e)) if gone(&e) => return Ok(None),
-            Err(ReadError::Io(e)) => return Err(CollectorError::io("reading", path, e)),
+        let mut reading = None;
+        if let Some(r) = reference.and_then(|p| fs::File::open(p).ok()) {
+            let tap = |b: &[u8]| {
+                hasher.update(b);
+                read += b.len() as u64;
+            };
+            match compare_lines(&mut f, r, tap) {
+                Ok(Compared::SameLayout { continues }) => {
+                    reading = Some(Reading::SameLayout { continues });
+                }
+                Ok(Compared::Unknown) => {
+                    f.rewind().map_err(io_err)?;
+                    (hasher, read) = (Sha256::new(), 0);
+                }
+                Err(e) if gone(&e) => return Ok(None),
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        let reading = match reading {
+            Some(r) => r,
+            None => {
+                let shape = Shape::read(&mut f, &path.display().to_string(), |b| {
+                    hasher.update(b);
+                    read += b.len() as u64;
+                    Ok(())
+                });
+                Reading::Parsed(match shape {
+                    Ok(s) => Ok(s),
+                    Err(ReadError::Corrupt(m)) => Err(m),
+                    Err(ReadError::Io(e)) if gone(&e) => return Ok(None),
+                    Err(ReadError::Io(e)) => return Err(io_err(e)),
+                })
+            }
         };
         let after = match fs::metadata(path) {
             Ok(m) => Sig::of(&m),
             Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(CollectorError::io("reading", path, e)),
+            Err(e) => return Err(io_err(e)),
         };
         // A corrupt file is read only up to its first bad line.
-        if after != sig || (shape.is_ok() && read != sig.len) {
+        let complete = !matches!(reading, Reading::Parsed(Err(_)));
+        if after != sig || (complete && read != sig.len) {
             return Ok(None);
         }
-        Ok(Some((shape, hex(&hasher.finalize()))))
+        Ok(Some((reading, hex(&hasher.finalize()))))
     }
 
     /// Binary files check their own completeness (lengths in the header, a
@@ -553,14 +592,22 @@ impl Collector {
             rep.unsettled += 1;
             return Ok(());
         }
-        let Some((shape, sha256)) = Self::read_text(&path, sig)? else {
+        let reference = self
+            .text
+            .as_ref()
+            .and_then(TextJudge::reference_file)
+            .map(Path::to_path_buf);
+        let Some((reading, sha256)) = Self::read_text(&path, sig, reference.as_deref())? else {
             rep.unsettled += 1;
             return Ok(());
         };
         let name = path.display().to_string();
         let confirm = self.cfg.text_writer == TextWriter::InPlace;
         let judge = self.text.get_or_insert_with(TextJudge::default);
-        let (verdict, shape) = judge.judge(shape, sig.write_id(), confirm);
+        let verdict = match reading {
+            Reading::SameLayout { continues } => judge.judge_same(continues),
+            Reading::Parsed(shape) => judge.judge(shape, sig.write_id(), confirm),
+        };
         tracing::debug!(path = %name, ?verdict, "text snapshot judged");
         self.text_last = Some(sig);
         match verdict {
@@ -598,7 +645,7 @@ impl Collector {
                     data: Payload::File {
                         path: path.clone(),
                         sig,
-                        sha256,
+                        sha256: sha256.clone(),
                     },
                     kind: Kind::Text,
                     source: source.clone(),
@@ -616,8 +663,9 @@ impl Collector {
                     t.count += 1;
                 };
                 if self.stage(snap, rep, commit)? {
-                    if let (Some(j), Some(shape)) = (self.text.as_mut(), shape) {
-                        j.accept(shape);
+                    let staged = self.staging.object_path(&sha256);
+                    if let Some(j) = self.text.as_mut() {
+                        j.accept(Reference::File(staged));
                     }
                 } else {
                     // Not staged: the judge is unchanged, so the retry sees

@@ -39,8 +39,9 @@
 
 use std::hash::{DefaultHasher, Hasher};
 use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 
-use covlens_core::{Block, Mode, ParseOptions, TextParser};
+use covlens_core::{Block, MAX_COUNT, Mode, ParseOptions, TextParser};
 
 /// Bytes read at a time; a profile is never held in memory whole.
 const CHUNK: usize = 256 << 10;
@@ -211,6 +212,140 @@ impl Shape {
     }
 }
 
+/// The lines of a reader through a fixed buffer (grown only for a longer
+/// line); every byte read is handed to `tap` first.
+struct Lines<R, F> {
+    r: R,
+    tap: F,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl<R: Read, F: FnMut(&[u8])> Lines<R, F> {
+    fn new(r: R, tap: F) -> Self {
+        Lines {
+            r,
+            tap,
+            buf: vec![0; CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
+    /// The next line without its `\n`, and whether it had one.
+    fn next_line(&mut self) -> io::Result<Option<(&[u8], bool)>> {
+        let mut scanned = self.start;
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[scanned..self.end]) {
+                let at = scanned + i;
+                let line = self.start..at;
+                self.start = at + 1;
+                return Ok(Some((&self.buf[line], true)));
+            }
+            scanned = self.end;
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                let line = self.start..self.end;
+                self.start = self.end;
+                return Ok(Some((&self.buf[line], false)));
+            }
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                (scanned, self.end) = (self.end - self.start, self.end - self.start);
+                self.start = 0;
+            }
+            if self.end == self.buf.len() {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+            let n = match self.r.read(&mut self.buf[self.end..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            (self.tap)(&self.buf[self.end..self.end + n]);
+            self.end += n;
+            self.eof = n == 0;
+        }
+    }
+}
+
+/// Splits a block line at its last space into the part that describes the
+/// block and a count, if the count is plain digits within range (anything
+/// else is left to the full parser).
+fn split_count(line: &[u8]) -> Option<(&[u8], u64)> {
+    let sp = memchr::memrchr(b' ', line)?;
+    let digits = &line[sp + 1..];
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(d - b'0');
+    }
+    (v <= MAX_COUNT).then_some((&line[..sp], v))
+}
+
+/// The outcome of [`compare_lines`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Compared {
+    /// Line for line the reference's layout; `continues` if no count went
+    /// down.
+    SameLayout {
+        /// No count lower than the reference's.
+        continues: bool,
+    },
+    /// Anything else: the full parser decides.
+    Unknown,
+}
+
+/// The common case without parsing: a writer rewrites the same lines in the
+/// same order with new counts. Reads `new` and the reference (the last
+/// shipped snapshot, already validated) side by side; a line whose block
+/// part equals the reference's and whose count is plain digits is a valid
+/// line of the same block. Memory stays two read buffers whatever the
+/// profile's size. Every byte of `new` read goes to `tap`; on
+/// [`Compared::Unknown`] `new` may be only partly read.
+pub(crate) fn compare_lines(
+    new: impl Read,
+    reference: impl Read,
+    tap: impl FnMut(&[u8]),
+) -> io::Result<Compared> {
+    let mut a = Lines::new(new, tap);
+    let mut b = Lines::new(reference, |_: &[u8]| {});
+    let mut continues = true;
+    let mut first = true;
+    let mut blocks = 0u64;
+    loop {
+        let (la, lb) = match (a.next_line()?, b.next_line()?) {
+            (None, None) if blocks > 0 => return Ok(Compared::SameLayout { continues }),
+            (Some((la, true)), Some((lb, true))) => (la, lb),
+            _ => return Ok(Compared::Unknown),
+        };
+        if first {
+            first = false;
+            if la != lb || !la.starts_with(b"mode: ") || la.len() == 6 {
+                return Ok(Compared::Unknown);
+            }
+            continue;
+        }
+        match (split_count(la), split_count(lb)) {
+            (Some((ka, ca)), Some((kb, cb))) if ka == kb && !ka.is_empty() => {
+                continues &= ca >= cb;
+                blocks += 1;
+            }
+            _ => return Ok(Compared::Unknown),
+        }
+    }
+}
+
 /// What to do with one stable copy of a text profile.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -227,12 +362,37 @@ pub(crate) enum Verdict {
     Corrupt(String),
 }
 
+/// The last shipped snapshot, which new ones are compared with.
+#[derive(Clone, Debug)]
+pub(crate) enum Reference {
+    /// Its staged copy, parsed only when [`compare_lines`] cannot decide,
+    /// so no per-block state stays in memory between snapshots.
+    File(PathBuf),
+    /// Already parsed.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Shape(Shape),
+}
+
+impl Reference {
+    /// The shape; `None` if the staged copy is gone or unreadable (the
+    /// snapshot is then judged as the first of its source).
+    fn shape(&self) -> Option<Shape> {
+        match self {
+            Reference::Shape(s) => Some(s.clone()),
+            Reference::File(p) => {
+                let f = std::fs::File::open(p).ok()?;
+                Shape::read(f, &p.display().to_string(), |_| Ok(())).ok()
+            }
+        }
+    }
+}
+
 /// Per-source judge. The reference survives restarts (the caller reloads it
 /// from the staging directory); the candidate is only kept in memory, as
 /// its layout digest.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TextJudge {
-    reference: Option<Shape>,
+    reference: Option<Reference>,
     candidate: Option<Candidate>,
 }
 
@@ -258,30 +418,47 @@ impl Candidate {
 
 impl TextJudge {
     /// A judge whose reference is the given last shipped snapshot.
-    pub(crate) fn with_reference(reference: Option<Shape>) -> TextJudge {
+    pub(crate) fn with_reference(reference: Option<Reference>) -> TextJudge {
         TextJudge {
             reference,
             candidate: None,
         }
     }
 
+    /// The staged copy of the reference, for [`compare_lines`].
+    pub(crate) fn reference_file(&self) -> Option<&Path> {
+        match &self.reference {
+            Some(Reference::File(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Judges a snapshot that [`compare_lines`] found to have the
+    /// reference's layout.
+    pub(crate) fn judge_same(&self, continues: bool) -> Verdict {
+        Verdict::Ship {
+            new_generation: !continues,
+        }
+    }
+
     /// Judges a stable copy, read with [`Shape::read`]. `write_id`
     /// identifies the write (a digest of size, mtime, ctime, inode);
-    /// `confirm` is false for rename writers. For [`Verdict::Ship`] the
-    /// snapshot comes back: pass it to [`TextJudge::accept`] once it is
-    /// staged (nothing changes otherwise, so a snapshot that could not be
-    /// staged is judged the same next time).
+    /// `confirm` is false for rename writers. After [`Verdict::Ship`], call
+    /// [`TextJudge::accept`] once the snapshot is staged (nothing changes
+    /// otherwise, so a snapshot that could not be staged is judged the same
+    /// next time).
     pub(crate) fn judge(
         &mut self,
         shape: Result<Shape, String>,
         write_id: u128,
         confirm: bool,
-    ) -> (Verdict, Option<Shape>) {
+    ) -> Verdict {
         let shape = match shape {
             Ok(s) => s,
-            Err(e) => return (Verdict::Corrupt(e), None),
+            Err(e) => return Verdict::Corrupt(e),
         };
-        let verdict = match &self.reference {
+        let reference = self.reference.as_ref().and_then(Reference::shape);
+        let verdict = match &reference {
             Some(r) if shape.same_layout(r) && shape.mode == r.mode => Verdict::Ship {
                 new_generation: !shape.continues(r),
             },
@@ -304,18 +481,15 @@ impl TextJudge {
                 }
             }
         };
-        match verdict {
-            Verdict::Ship { .. } => (verdict, Some(shape)),
-            _ => {
-                self.candidate = Some(Candidate::of(&shape, write_id));
-                (verdict, None)
-            }
+        if !matches!(verdict, Verdict::Ship { .. }) {
+            self.candidate = Some(Candidate::of(&shape, write_id));
         }
+        verdict
     }
 
     /// Makes a shipped snapshot the reference.
-    pub(crate) fn accept(&mut self, shape: Shape) {
-        self.reference = Some(shape);
+    pub(crate) fn accept(&mut self, reference: Reference) {
+        self.reference = Some(reference);
         self.candidate = None;
     }
 
@@ -339,9 +513,9 @@ mod tests {
     impl TextJudge {
         /// judge + accept, as the collector does when staging succeeds.
         fn run(&mut self, data: &[u8], name: &str, id: u128, confirm: bool) -> Verdict {
-            let (v, shape) = self.judge(Shape::parse(data, name), id, confirm);
-            if let Some(s) = shape {
-                self.accept(s);
+            let v = self.judge(Shape::parse(data, name), id, confirm);
+            if matches!(v, Verdict::Ship { .. }) {
+                self.accept(Reference::Shape(Shape::parse(data, name).unwrap()));
             }
             v
         }
@@ -390,7 +564,9 @@ mod tests {
 
     #[test]
     fn line_boundary_truncation_is_partial() {
-        let mut j = TextJudge::with_reference(Some(Shape::parse(FULL.as_bytes(), "p").unwrap()));
+        let mut j = TextJudge::with_reference(Some(Reference::Shape(
+            Shape::parse(FULL.as_bytes(), "p").unwrap(),
+        )));
         let cut = "mode: count\na.go:1.1,2.2 1 3\na.go:3.1,4.2 2 0\n";
         assert_eq!(j.run(cut.as_bytes(), "p", 7, true), Verdict::Partial);
         // The abandoned file stays partial however often it is looked at.
@@ -420,14 +596,18 @@ mod tests {
         assert_eq!(j.run(FULL.as_bytes(), "p", 3, false), ship(true));
         // A new binary (different layout) after confirmation: new generation.
         let other = "mode: count\nc.go:1.1,2.2 1 1\n";
-        let mut j2 = TextJudge::with_reference(Some(Shape::parse(FULL.as_bytes(), "p").unwrap()));
+        let mut j2 = TextJudge::with_reference(Some(Reference::Shape(
+            Shape::parse(FULL.as_bytes(), "p").unwrap(),
+        )));
         assert_eq!(j2.run(other.as_bytes(), "p", 4, true), Verdict::Hold);
         assert_eq!(j2.run(other.as_bytes(), "p", 5, true), ship(true));
     }
 
     #[test]
     fn confirmed_shrink_is_accepted() {
-        let mut j = TextJudge::with_reference(Some(Shape::parse(FULL.as_bytes(), "p").unwrap()));
+        let mut j = TextJudge::with_reference(Some(Reference::Shape(
+            Shape::parse(FULL.as_bytes(), "p").unwrap(),
+        )));
         let smaller = "mode: count\na.go:1.1,2.2 1 3\n";
         assert_eq!(j.run(smaller.as_bytes(), "p", 1, true), Verdict::Partial);
         assert_eq!(j.run(smaller.as_bytes(), "p", 2, true), ship(true));
@@ -483,6 +663,69 @@ mod read_tests {
         let err =
             Shape::parse(b"mode: count\na.go:1.1,2.2 1 3\na.go:1.1,x 1 3\n", "p").unwrap_err();
         assert!(err.starts_with("p:3:"), "{err}");
+    }
+
+    fn compare(new: &str, reference: &str) -> Compared {
+        let mut seen = Vec::new();
+        let c = compare_lines(
+            Trickle(new.as_bytes(), 3),
+            Trickle(reference.as_bytes(), 0),
+            |b| seen.extend_from_slice(b),
+        )
+        .unwrap();
+        if c != Compared::Unknown {
+            assert_eq!(seen, new.as_bytes());
+        }
+        c
+    }
+
+    #[test]
+    fn line_comparison_decides_only_the_plain_case() {
+        let reference = profile(&["x/a.go", "x/b.go"], 30, u64::from);
+        let same = |continues| Compared::SameLayout { continues };
+        assert_eq!(compare(&reference, &reference), same(true));
+        let more = profile(&["x/a.go", "x/b.go"], 30, |b| u64::from(b) + 1);
+        assert_eq!(compare(&more, &reference), same(true));
+        assert_eq!(compare(&reference, &more), same(false));
+        let cut_at_line = &reference[..reference.len() / 2];
+        let cut_at_line = &cut_at_line[..=cut_at_line.rfind('\n').unwrap()];
+        let mut reordered: Vec<&str> = reference.lines().collect();
+        reordered.swap(3, 4);
+        for other in [
+            cut_at_line.to_string(),
+            reference[..reference.len() - 1].to_string(),
+            format!("{reference}x/c.go:1.1,1.2 1 0\n"),
+            reordered.join("\n") + "\n",
+            reference.replacen("mode: count", "mode: set", 1),
+            reference.replacen(" 1 7\n", " 1 +7\n", 1),
+            reference.replacen(" 1 7\n", " 1 7x\n", 1),
+            reference.replacen(" 1 7\n", " 1 99999999999999999999\n", 1),
+            reference.replacen(" 1 7\n", " 2 7\n", 1),
+            reference.replace('\n', "\r\n"),
+            "mode: count\n".into(),
+            String::new(),
+        ] {
+            assert_eq!(compare(&other, &reference), Compared::Unknown, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn line_comparison_agrees_with_the_parser() {
+        let reference = profile(&["x/a.go", "x/b.go", "y/c.go"], 40, |b| u64::from(b % 5));
+        let r = Shape::parse(reference.as_bytes(), "r").unwrap();
+        for step in 0..40u32 {
+            let new = profile(&["x/a.go", "x/b.go", "y/c.go"], 40, |b| {
+                u64::from(b % 5) + u64::from(b == step) * 3 - u64::from(b == step + 1 && b % 5 > 0)
+            });
+            let n = Shape::parse(new.as_bytes(), "n").unwrap();
+            assert!(n.same_layout(&r));
+            assert_eq!(
+                compare(&new, &reference),
+                Compared::SameLayout {
+                    continues: n.continues(&r)
+                }
+            );
+        }
     }
 
     #[test]
