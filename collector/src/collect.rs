@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::config::{Config, SourceKind, TextWriter};
 use crate::covdata::{CounterData, CovName, check_meta, classify, continues, decode_counters};
 use crate::error::{CollectorError, Result};
 use crate::metrics::Metrics;
 use crate::staging::{
-    CounterSource, Entry, Kind, NewSnapshot, Payload, Sig, Staged, Staging, State, hex,
+    CounterSource, Entry, Kind, NewSnapshot, Payload, Sig, Staged, Staging, State, digest_of,
 };
 use crate::text::{Compared, ReadError, Reference, Shape, TextJudge, Verdict, compare_lines};
 
@@ -50,8 +50,8 @@ pub struct Upload {
     pub entry: Entry,
     /// Destination key of the snapshot.
     pub key: String,
-    /// Content hash (identifies the staged object).
-    pub sha256: String,
+    /// Content digest (names the staged object).
+    pub digest: String,
     /// The staged copy.
     pub path: PathBuf,
     /// Destination key of the metadata JSON.
@@ -195,7 +195,7 @@ impl Collector {
         Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
     }
 
-    /// Reads a text profile, streaming, and its SHA-256: compared line by
+    /// Reads a text profile, streaming, and its digest: compared line by
     /// line with the reference's staged copy when there is one, else (or if
     /// that cannot decide) parsed. `None` if it changed or vanished
     /// meanwhile.
@@ -211,7 +211,7 @@ impl Collector {
             Err(e) if gone(&e) => return Ok(None),
             Err(e) => return Err(io_err(e)),
         };
-        let mut hasher = Sha256::new();
+        let mut hasher = Xxh3::new();
         let mut read = 0u64;
         let mut reading = None;
         if let Some(r) = reference.and_then(|p| fs::File::open(p).ok()) {
@@ -225,7 +225,7 @@ impl Collector {
                 }
                 Ok(Compared::Unknown) => {
                     f.rewind().map_err(io_err)?;
-                    (hasher, read) = (Sha256::new(), 0);
+                    (hasher, read) = (Xxh3::new(), 0);
                 }
                 Err(e) if gone(&e) => return Ok(None),
                 Err(e) => return Err(io_err(e)),
@@ -257,7 +257,7 @@ impl Collector {
         if after != sig || (complete && read != sig.len) {
             return Ok(None);
         }
-        Ok(Some((reading, hex(&hasher.finalize()))))
+        Ok(Some((reading, digest_of(hasher.digest128()))))
     }
 
     /// Binary files check their own completeness (lengths in the header, a
@@ -597,7 +597,7 @@ impl Collector {
             .as_ref()
             .and_then(TextJudge::reference_file)
             .map(Path::to_path_buf);
-        let Some((reading, sha256)) = Self::read_text(&path, sig, reference.as_deref())? else {
+        let Some((reading, digest)) = Self::read_text(&path, sig, reference.as_deref())? else {
             rep.unsettled += 1;
             return Ok(());
         };
@@ -645,7 +645,7 @@ impl Collector {
                     data: Payload::File {
                         path: path.clone(),
                         sig,
-                        sha256: sha256.clone(),
+                        digest: digest.clone(),
                     },
                     kind: Kind::Text,
                     source: source.clone(),
@@ -663,7 +663,7 @@ impl Collector {
                     t.count += 1;
                 };
                 if self.stage(snap, rep, commit)? {
-                    let staged = self.staging.object_path(&sha256);
+                    let staged = self.staging.object_path(&digest);
                     if let Some(j) = self.text.as_mut() {
                         j.accept(Reference::File(staged));
                     }
@@ -689,15 +689,15 @@ impl Collector {
                     m.extend(info.clone());
                     m.insert("key".into(), json!(e.key));
                     m.insert("kind".into(), json!(e.kind));
-                    m.insert("sha256".into(), json!(e.sha256));
+                    m.insert("xxh3_128".into(), json!(e.digest));
                     m.insert("size".into(), json!(e.size));
                 }
                 Upload {
                     entry: e.clone(),
-                    path: self.staging.object_path(&e.sha256),
+                    path: self.staging.object_path(&e.digest),
                     metadata: serde_json::to_vec_pretty(&meta).unwrap_or_default(),
                     key: e.key,
-                    sha256: e.sha256,
+                    digest: e.digest,
                     meta_key: e.meta_key,
                 }
             })

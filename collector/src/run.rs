@@ -235,7 +235,9 @@ async fn watch_events(
             biased;
             _ = &mut shutdown => return StopReason::Shutdown,
             _ = ticker.tick() => {}
-            Some(()) = rx.recv() => {}
+            // While a file settles, events only re-stat it: the recheck
+            // scans anyway (an in-place writer sends hundreds per write).
+            Some(()) = rx.recv(), if recheck.is_none() => {}
             _ = settle => {}
         }
         recheck = None;

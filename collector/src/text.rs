@@ -212,66 +212,102 @@ impl Shape {
     }
 }
 
-/// The lines of a reader through a fixed buffer (grown only for a longer
-/// line); every byte read is handed to `tap` first.
-struct Lines<R, F> {
+/// One input of [`compare_lines`]: a window of the file through a buffer
+/// (grown only for a line longer than it); every byte read goes to `tap`.
+struct Side<R, F> {
     r: R,
     tap: F,
     buf: Vec<u8>,
+    /// Start of the line `pos` is in.
     start: usize,
+    /// Compared up to here.
+    pos: usize,
     end: usize,
     eof: bool,
+    /// File offset of `buf[0]`.
+    base: u64,
 }
 
-impl<R: Read, F: FnMut(&[u8])> Lines<R, F> {
+impl<R: Read, F: FnMut(&[u8])> Side<R, F> {
     fn new(r: R, tap: F) -> Self {
-        Lines {
+        Side {
             r,
             tap,
             buf: vec![0; CHUNK],
             start: 0,
+            pos: 0,
             end: 0,
             eof: false,
+            base: 0,
         }
     }
 
-    /// The next line without its `\n`, and whether it had one.
-    fn next_line(&mut self) -> io::Result<Option<(&[u8], bool)>> {
-        let mut scanned = self.start;
+    /// Reads more, keeping the current line; returns how far the kept bytes
+    /// moved down. At end of file nothing changes.
+    fn more(&mut self) -> io::Result<usize> {
+        let shift = self.start;
+        if shift > 0 {
+            self.buf.copy_within(shift..self.end, 0);
+            self.base += shift as u64;
+            (self.start, self.pos, self.end) = (0, self.pos - shift, self.end - shift);
+        }
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
         loop {
-            if let Some(i) = memchr::memchr(b'\n', &self.buf[scanned..self.end]) {
-                let at = scanned + i;
-                let line = self.start..at;
-                self.start = at + 1;
-                return Ok(Some((&self.buf[line], true)));
-            }
-            scanned = self.end;
-            if self.eof {
-                if self.start == self.end {
-                    return Ok(None);
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    (self.tap)(&self.buf[self.end..self.end + n]);
+                    self.end += n;
+                    self.eof = n == 0;
+                    return Ok(shift);
                 }
-                let line = self.start..self.end;
-                self.start = self.end;
-                return Ok(Some((&self.buf[line], false)));
-            }
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                (scanned, self.end) = (self.end - self.start, self.end - self.start);
-                self.start = 0;
-            }
-            if self.end == self.buf.len() {
-                self.buf.resize(self.buf.len() * 2, 0);
-            }
-            let n = match self.r.read(&mut self.buf[self.end..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
-            };
-            (self.tap)(&self.buf[self.end..self.end + n]);
-            self.end += n;
-            self.eof = n == 0;
+            }
         }
     }
+
+    /// Makes at least `want` bytes after `pos` available, short of the end.
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        while self.end - self.pos < want && !self.eof {
+            self.more()?;
+        }
+        Ok(())
+    }
+
+    /// Index of the `\n` ending the line that contains `at`, reading on as
+    /// needed; `None` if the file ends first. `at` is moved with the buffer.
+    fn line_end(&mut self, mut at: usize) -> io::Result<Option<usize>> {
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[at..self.end]) {
+                return Ok(Some(at + i));
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            let from = self.end;
+            at = from - self.more()?;
+        }
+    }
+}
+
+/// Bytes ahead below which [`compare_lines`] reads more.
+const LOW: usize = 4096;
+
+/// Index of the first byte where `a` and `b` (of equal length) differ.
+fn mismatch(a: &[u8], b: &[u8]) -> Option<usize> {
+    const STRIDE: usize = 512;
+    let mut i = 0;
+    // Slice equality is a vectorised memcmp; find the block first.
+    while i + STRIDE <= a.len() && a[i..i + STRIDE] == b[i..i + STRIDE] {
+        i += STRIDE;
+    }
+    a[i..]
+        .iter()
+        .zip(&b[i..])
+        .position(|(x, y)| x != y)
+        .map(|j| i + j)
 }
 
 /// Splits a block line at its last space into the part that describes the
@@ -307,42 +343,63 @@ pub(crate) enum Compared {
 }
 
 /// The common case without parsing: a writer rewrites the same lines in the
-/// same order with new counts. Reads `new` and the reference (the last
-/// shipped snapshot, already validated) side by side; a line whose block
-/// part equals the reference's and whose count is plain digits is a valid
-/// line of the same block. Memory stays two read buffers whatever the
-/// profile's size. Every byte of `new` read goes to `tap`; on
+/// same order with new counts, most of them unchanged. Reads `new` and the
+/// reference (the last shipped snapshot, already validated) side by side
+/// and compares bytes; only where they differ is a line looked at: its
+/// block part must equal the reference line's and its count be plain
+/// digits. Identical stretches start at line starts in both, so they are
+/// the reference's (valid) lines. Memory stays two read buffers whatever
+/// the profile's size. Every byte of `new` read goes to `tap`; on
 /// [`Compared::Unknown`] `new` may be only partly read.
 pub(crate) fn compare_lines(
     new: impl Read,
     reference: impl Read,
     tap: impl FnMut(&[u8]),
 ) -> io::Result<Compared> {
-    let mut a = Lines::new(new, tap);
-    let mut b = Lines::new(reference, |_: &[u8]| {});
+    let mut a = Side::new(new, tap);
+    let mut b = Side::new(reference, |_: &[u8]| {});
     let mut continues = true;
-    let mut first = true;
-    let mut blocks = 0u64;
     loop {
-        let (la, lb) = match (a.next_line()?, b.next_line()?) {
-            (None, None) if blocks > 0 => return Ok(Compared::SameLayout { continues }),
-            (Some((la, true)), Some((lb, true))) => (la, lb),
-            _ => return Ok(Compared::Unknown),
-        };
-        if first {
-            first = false;
-            if la != lb || !la.starts_with(b"mode: ") || la.len() == 6 {
-                return Ok(Compared::Unknown);
-            }
-            continue;
+        // Refill only when little is left: a refill moves the current line.
+        a.fill(LOW)?;
+        b.fill(LOW)?;
+        let n = (a.end - a.pos).min(b.end - b.pos);
+        if n == 0 {
+            // Both must end together, after a complete line.
+            let done = a.eof && b.eof && a.pos == a.end && b.pos == b.end;
+            return Ok(if done && a.start == a.pos && a.base + a.start as u64 > 0 {
+                Compared::SameLayout { continues }
+            } else {
+                Compared::Unknown
+            });
         }
-        match (split_count(la), split_count(lb)) {
+        let k = mismatch(&a.buf[a.pos..a.pos + n], &b.buf[b.pos..b.pos + n]);
+        let same = k.unwrap_or(n);
+        if let Some(i) = memchr::memrchr(b'\n', &a.buf[a.pos..a.pos + same]) {
+            (a.start, b.start) = (a.pos + i + 1, b.pos + i + 1);
+        }
+        let Some(k) = k else {
+            (a.pos, b.pos) = (a.pos + n, b.pos + n);
+            continue;
+        };
+        if a.base + a.start as u64 == 0 {
+            // The mode line differs.
+            return Ok(Compared::Unknown);
+        }
+        let (Some(ea), Some(eb)) = (a.line_end(a.pos + k)?, b.line_end(b.pos + k)?) else {
+            return Ok(Compared::Unknown);
+        };
+        match (
+            split_count(&a.buf[a.start..ea]),
+            split_count(&b.buf[b.start..eb]),
+        ) {
             (Some((ka, ca)), Some((kb, cb))) if ka == kb && !ka.is_empty() => {
                 continues &= ca >= cb;
-                blocks += 1;
             }
             _ => return Ok(Compared::Unknown),
         }
+        (a.start, a.pos) = (ea + 1, ea + 1);
+        (b.start, b.pos) = (eb + 1, eb + 1);
     }
 }
 
@@ -724,6 +781,47 @@ mod read_tests {
                 Compared::SameLayout {
                     continues: n.continues(&r)
                 }
+            );
+        }
+    }
+
+    #[test]
+    fn line_comparison_across_buffer_refills() {
+        let files: Vec<String> = (0..12).map(|f| format!("k8s.io/pkg{f}/file.go")).collect();
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        let reference = profile(&files, 2500, |b| u64::from(b % 3));
+        assert!(reference.len() > 3 * CHUNK);
+        let r = Shape::parse(reference.as_bytes(), "r").unwrap();
+        // Changes every few thousand blocks, some growing a count's digits,
+        // one lowering a count.
+        for (every, lower) in [(997, false), (4099, false), (2503, true), (1, false)] {
+            let new = profile(&files, 2500, |b| {
+                let c = u64::from(b % 3);
+                match (b % every == 0, lower && b == 2000) {
+                    (_, true) => 0,
+                    (true, _) => c + 1000,
+                    _ => c,
+                }
+            });
+            let n = Shape::parse(new.as_bytes(), "n").unwrap();
+            let got = compare_lines(new.as_bytes(), reference.as_bytes(), |_| {}).unwrap();
+            assert_eq!(
+                got,
+                Compared::SameLayout {
+                    continues: n.continues(&r)
+                },
+                "every {every}"
+            );
+            assert_eq!(n.continues(&r), !lower);
+        }
+        // A cut at a line boundary deep in the file, and one block renamed.
+        let cut = &reference[..=reference[..2 * CHUNK + 77].rfind('\n').unwrap()];
+        let renamed =
+            reference.replacen("k8s.io/pkg7/file.go:100.2", "k8s.io/pkg7/file.go:100.3", 1);
+        for other in [cut, renamed.as_str()] {
+            assert_eq!(
+                compare_lines(other.as_bytes(), reference.as_bytes(), |_| {}).unwrap(),
+                Compared::Unknown
             );
         }
     }

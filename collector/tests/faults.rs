@@ -452,5 +452,5 @@ fn prow_marker_ends_collection_with_prow_layout_and_metadata() {
     ] {
         assert_eq!(m[k], v, "{k} in {m}");
     }
-    assert_eq!(m["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(m["xxh3_128"].as_str().unwrap().len(), 32);
 }
