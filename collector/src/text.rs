@@ -38,24 +38,32 @@
 //! binary GOCOVERDIR route has pids and is exact.
 
 use std::hash::{DefaultHasher, Hasher};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use covlens_core::{Block, MAX_COUNT, Mode, ParseOptions, TextParser};
 
+fn parse_options() -> ParseOptions {
+    ParseOptions {
+        parallel: false,
+        mmap: false,
+        ..ParseOptions::default()
+    }
+}
+
 /// Bytes read at a time; a profile is never held in memory whole.
 const CHUNK: usize = 256 << 10;
 
-/// A parsed snapshot reduced to what the rules need: 16 bytes per block
-/// (a 64-bit hash of file, range and statement count, and the count), so a
-/// Kubernetes-sized profile (200k blocks) costs 3 MB. Blocks are in the
-/// parser's canonical order (by file, then position) whatever order the
-/// writer used, so layouts compare element by element.
+/// A parsed snapshot reduced to what the rules need: 16 bytes per block (a
+/// 64-bit hash of file and range, and the count), so a kube-apiserver-sized
+/// profile (300k blocks) costs 5 MB. Blocks are sorted by hash, whatever
+/// order the writer used, so layouts compare element by element.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Shape {
     mode: Mode,
     blocks: Vec<(u64, u64)>,
-    /// Digest of the block hashes: equal layouts, equal digests.
+    /// Digest of the block hashes and statement counts: equal layouts,
+    /// equal digests.
     layout: u64,
 }
 
@@ -84,28 +92,50 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 const K0: u64 = 0x9e37_79b9_7f4a_7c15;
 const K1: u64 = 0xbf58_476d_1ce4_e5b9;
 
-fn block_hash(name: u64, b: &Block) -> u64 {
-    let start = u64::from(b.start_line) << 32 | u64::from(b.start_col);
-    let end = u64::from(b.end_line) << 32 | u64::from(b.end_col);
-    let h = fold_mul(name ^ start, K0 ^ end);
-    fold_mul(h ^ u64::from(b.num_stmt), K1)
+/// Hashes of one block: where it is (file and range) and that with its
+/// statement count.
+struct BlockHashes {
+    file: String,
+    file_hash: u64,
+}
+
+impl BlockHashes {
+    fn of(&mut self, file: &str, b: &Block) -> (u64, u64) {
+        // Files come in runs: hash a name once per run.
+        if file != self.file || self.file.is_empty() {
+            let mut h = DefaultHasher::new();
+            h.write(file.as_bytes());
+            self.file_hash = h.finish();
+            file.clone_into(&mut self.file);
+        }
+        let start = u64::from(b.start_line) << 32 | u64::from(b.start_col);
+        let end = u64::from(b.end_line) << 32 | u64::from(b.end_col);
+        let at = fold_mul(self.file_hash ^ start, K0 ^ end);
+        (at, fold_mul(at ^ u64::from(b.num_stmt), K1))
+    }
 }
 
 impl Shape {
     /// Reads a snapshot from `r`, applying rule 1, and hands every byte
     /// read to `copy` (the staging copy) on the way. Stops at the first
-    /// error.
-    pub(crate) fn read(
-        mut r: impl Read,
+    /// error. Blocks are summarised as they are parsed, so memory is the
+    /// shape (16 bytes a block) and one read buffer.
+    pub(crate) fn read<R: Read + Seek>(
+        mut r: R,
         name: &str,
         mut copy: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> Result<Shape, ReadError> {
-        let opts = ParseOptions {
-            parallel: false,
-            mmap: false,
-            ..ParseOptions::default()
+        let origin = r.stream_position()?;
+        let corrupt = |e: covlens_core::ParseError| ReadError::Corrupt(e.to_string());
+        let mut parser = TextParser::new(name, parse_options());
+        let mut hashes = BlockHashes {
+            file: String::new(),
+            file_hash: 0,
         };
-        let mut parser = TextParser::new(name, opts);
+        let mut blocks = Vec::new();
+        // Sum of the block-with-statements hashes: the statement counts'
+        // part of the layout, independent of order.
+        let mut stmts = 0u64;
         let mut buf = vec![0u8; CHUNK];
         // buf[..held] is the start of a line not yet fed.
         let mut held = 0;
@@ -124,46 +154,71 @@ impl Shape {
             copy(&buf[held..held + n])?;
             last = Some(buf[held + n - 1]);
             let end = held + n;
-            let Some(nl) = buf[held..end].iter().rposition(|&c| c == b'\n') else {
+            let Some(nl) = memchr::memrchr(b'\n', &buf[held..end]) else {
                 held = end;
                 continue;
             };
             let cut = held + nl + 1;
-            parser
-                .feed(&buf[..cut])
-                .map_err(|e| ReadError::Corrupt(e.to_string()))?;
+            parser.feed(&buf[..cut]).map_err(corrupt)?;
+            parser.drain_blocks(|file, b| {
+                let (at, with_stmts) = hashes.of(file, b);
+                blocks.push((at, b.count));
+                stmts = stmts.wrapping_add(with_stmts);
+            });
             buf.copy_within(cut..end, 0);
             held = end - cut;
         }
+        drop(buf);
         if last != Some(b'\n') {
             return Err(ReadError::Corrupt(
                 "does not end with a newline (cut inside a line)".into(),
             ));
         }
-        let raw = parser.into_raw();
-        let mode = raw
+        let mode = parser
             .mode()
             .cloned()
             .ok_or_else(|| ReadError::Corrupt("no mode line".into()))?;
-        let mut blocks = Vec::new();
-        // The file of the previous block and its hash: files come in runs.
-        let (mut cur, mut cur_hash) = (String::new(), 0);
-        raw.for_each_block(|file, b| {
-            if file != cur || blocks.is_empty() {
-                let mut h = DefaultHasher::new();
-                h.write(file.as_bytes());
-                cur_hash = h.finish();
-                file.clone_into(&mut cur);
-            }
-            blocks.push((block_hash(cur_hash, b), b.count));
-        })
-        .map_err(|e| ReadError::Corrupt(e.to_string()))?;
-        drop(raw);
         if blocks.is_empty() {
             return Err(ReadError::Corrupt("no blocks".into()));
         }
+        blocks.sort_unstable_by_key(|b| b.0);
+        if blocks.windows(2).any(|w| w[0].0 == w[1].0) {
+            // Repeated blocks (concatenated profiles; Go never writes one
+            // twice in a snapshot): let the parser combine them and check
+            // their statement counts, reading the input once more.
+            drop(blocks);
+            r.seek(io::SeekFrom::Start(origin))?;
+            let mut parser = TextParser::new(name, parse_options());
+            let mut data = Vec::new();
+            r.read_to_end(&mut data)?;
+            parser.feed(&data).map_err(corrupt)?;
+            drop(data);
+            let raw = parser.into_raw();
+            (blocks, stmts) = (Vec::new(), 0);
+            raw.for_each_block(|file, b| {
+                let (at, with_stmts) = hashes.of(file, b);
+                blocks.push((at, b.count));
+                stmts = stmts.wrapping_add(with_stmts);
+            })
+            .map_err(corrupt)?;
+            blocks.sort_unstable_by_key(|b| b.0);
+            // Left: a hash collision between different blocks (odds about
+            // 1 in 10^8 for 300k blocks); count them as one.
+            let set = mode.is_set();
+            blocks.dedup_by(|b, a| {
+                let same = a.0 == b.0;
+                if same {
+                    a.1 = if set {
+                        a.1 | b.1
+                    } else {
+                        a.1.saturating_add(b.1)
+                    };
+                }
+                same
+            });
+        }
         blocks.shrink_to_fit();
-        let layout = blocks.iter().fold(K1, |h, b| fold_mul(h ^ b.0, K0));
+        let layout = blocks.iter().fold(K1 ^ stmts, |h, b| fold_mul(h ^ b.0, K0));
         Ok(Shape {
             mode,
             blocks,
@@ -174,7 +229,7 @@ impl Shape {
     /// [`Shape::read`] of bytes in memory.
     #[cfg(test)]
     pub(crate) fn parse(data: &[u8], name: &str) -> Result<Shape, String> {
-        Shape::read(data, name, |_| Ok(())).map_err(|e| match e {
+        Shape::read(io::Cursor::new(data), name, |_| Ok(())).map_err(|e| match e {
             ReadError::Corrupt(m) => m,
             ReadError::Io(e) => e.to_string(),
         })
@@ -190,8 +245,7 @@ impl Shape {
                 .all(|(a, b)| a.0 == b.0)
     }
 
-    /// Every block of `self` is in `other`: in canonical order, a
-    /// subsequence.
+    /// Every block of `self` is in `other` (both sorted by hash).
     fn subset_of(&self, other: &Shape) -> bool {
         let mut theirs = other.blocks.iter().map(|b| b.0);
         self.blocks
@@ -676,15 +730,39 @@ mod read_tests {
     use super::*;
 
     /// Hands out a few bytes per read, so lines straddle every boundary.
-    struct Trickle<'a>(&'a [u8], usize);
+    struct Trickle<'a> {
+        data: &'a [u8],
+        pos: usize,
+        step: usize,
+    }
+
+    #[allow(non_snake_case)]
+    fn Trickle(data: &[u8], step: usize) -> Trickle<'_> {
+        Trickle { data, pos: 0, step }
+    }
 
     impl Read for Trickle<'_> {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.1 = self.1 % 7 + 1;
-            let n = self.1.min(buf.len()).min(self.0.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
+            self.step = self.step % 7 + 1;
+            let rest = &self.data[self.pos..];
+            let n = self.step.min(buf.len()).min(rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.pos += n;
             Ok(n)
+        }
+    }
+
+    impl Seek for Trickle<'_> {
+        fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+            let io::SeekFrom::Start(p) = to else {
+                unimplemented!("only the starts of inputs are sought")
+            };
+            self.pos = p as usize;
+            Ok(p)
+        }
+
+        fn stream_position(&mut self) -> io::Result<u64> {
+            Ok(self.pos as u64)
         }
     }
 
@@ -713,6 +791,25 @@ mod read_tests {
         // A line longer than the read buffer.
         let long = format!("mode: set\n{}.go:1.1,1.2 1 1\n", "d/".repeat(CHUNK));
         assert_eq!(Shape::parse(long.as_bytes(), "p").unwrap().blocks.len(), 1);
+    }
+
+    #[test]
+    fn repeated_blocks_are_combined_and_checked() {
+        let once = "mode: count\na.go:1.1,2.2 1 3\nb.go:1.1,1.9 1 1\n";
+        let twice = "mode: count\na.go:1.1,2.2 1 1\nb.go:1.1,1.9 1 1\na.go:1.1,2.2 1 2\n";
+        let (a, b) = (
+            Shape::parse(once.as_bytes(), "p").unwrap(),
+            Shape::parse(twice.as_bytes(), "p").unwrap(),
+        );
+        assert_eq!(a, b);
+        let clash = "mode: count\na.go:1.1,2.2 1 1\nb.go:1.1,1.9 1 1\na.go:1.1,2.2 2 2\n";
+        let err = Shape::parse(clash.as_bytes(), "p").unwrap_err();
+        assert!(err.contains("p:"), "{err}");
+        // Read from a file: the second pass starts where the first did.
+        let mut f = tempfile::tempfile().unwrap();
+        io::Write::write_all(&mut f, format!("junk{twice}").as_bytes()).unwrap();
+        f.seek(io::SeekFrom::Start(4)).unwrap();
+        assert_eq!(Shape::read(&mut f, "p", |_| Ok(())).unwrap(), a);
     }
 
     #[test]
@@ -842,9 +939,10 @@ mod read_tests {
         let cut = format!("mode: count\n{}\n", lines[..25].join("\n"));
         let d = Shape::parse(cut.as_bytes(), "p").unwrap();
         assert!(d.subset_of(&a) && !d.same_layout(&a) && !a.subset_of(&d));
-        // Another statement count is another block.
+        // Another statement count is another layout (of as many blocks: not
+        // a truncation).
         let other = sorted.replacen(" 1 0\n", " 2 0\n", 1);
         let e = Shape::parse(other.as_bytes(), "p").unwrap();
-        assert!(!e.same_layout(&a) && !e.subset_of(&a));
+        assert!(!e.same_layout(&a) && e.blocks.len() == a.blocks.len());
     }
 }

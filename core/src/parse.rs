@@ -584,6 +584,25 @@ impl TextParser {
         }
     }
 
+    /// Hands every block parsed so far to `f`, in input order, and forgets
+    /// it, so a caller that keeps its own summary parses in constant memory.
+    /// Drained blocks are never grouped: repeats are not combined and their
+    /// statement counts not compared (see [`RawProfile::for_each_block`]).
+    pub fn drain_blocks(&mut self, mut f: impl FnMut(&str, &Block)) {
+        for part in self.parts.drain(..) {
+            for run in &part.runs {
+                for b in &part.blocks[run.start..run.end] {
+                    f(&run.name, b);
+                }
+            }
+        }
+    }
+
+    /// The mode, once the mode line was read.
+    pub fn mode(&self) -> Option<&Mode> {
+        self.mode.as_ref()
+    }
+
     /// Everything fed so far, not yet grouped per file.
     pub fn into_raw(self) -> RawProfile {
         RawProfile {
@@ -1204,6 +1223,20 @@ mod tests {
                 .collect();
             assert_eq!(seen, want);
         }
+        // Draining sees the same blocks in input order, uncombined.
+        let mut p = TextParser::new("x", ParseOptions::default());
+        p.feed(b"mode: set\nb.go:1.1,1.2 1 1\na.go:1.1,1.2 2 0\n")
+            .unwrap();
+        let mut seen = Vec::new();
+        p.drain_blocks(|name, b| seen.push((name.to_string(), b.num_stmt)));
+        p.feed(b"b.go:1.1,1.2 1 0\n").unwrap();
+        p.drain_blocks(|name, b| seen.push((name.to_string(), b.num_stmt)));
+        assert_eq!(
+            seen,
+            [("b.go".into(), 1), ("a.go".into(), 2), ("b.go".into(), 1)]
+        );
+        assert_eq!(p.mode(), Some(&Mode::Set));
+        assert_eq!(p.into_raw().to_profile().unwrap().block_count(), 0);
         // Inconsistent statement counts are the parse error they always were.
         let mut p = TextParser::new("x", ParseOptions::default());
         p.feed(b"mode: count\na.go:1.1,1.2 1 3\na.go:1.1,1.2 2 3\n")
