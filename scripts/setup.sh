@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what covlens' tests and demo need beyond Rust and Go, idempotently:
 # - the gopherage oracle, built from the Go module proxy into .tools/bin/;
+# - gofakes3, the object store the collector's gs:// and s3:// tests use;
 # - Debian's chromium for the HTML report checks (skipped when present, or
 #   when COVLENS_SKIP_APT=1).
 set -euo pipefail
@@ -10,6 +11,7 @@ for tool in cargo go; do
     command -v "$tool" >/dev/null || { echo "setup: '$tool' is not on PATH" >&2; exit 1; }
 done
 scripts/install-gopherage.sh
+scripts/install-gofakes3.sh
 
 if ! command -v chromium >/dev/null && [[ "${COVLENS_SKIP_APT:-0}" != 1 ]]; then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The test command from the README: sets up the oracles if missing, then
 # runs every test of the workspace (unit, snapshot, and integration tests
-# against the real Go toolchain and gopherage).
+# against the real Go toolchain and gopherage), then the collector's object
+# store tests (feature `cloud`) against gofakes3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export GOPHERAGE="${GOPHERAGE:-$PWD/.tools/bin/gopherage}"
+export GOFAKES3="${GOFAKES3:-$PWD/.tools/bin/gofakes3}"
 cargo test --workspace "$@"
+cargo test -p covlens-collector --features cloud --test cloud "$@"

@@ -151,13 +151,43 @@ impl Dest {
                 res.map_err(|e| self.err("put", key, e))
             }
             #[cfg(feature = "cloud")]
-            Dest::Object { .. } => {
-                let data = match tokio::fs::read(src).await {
-                    Ok(d) => d,
+            Dest::Object { store, prefix, .. } => {
+                let mut f = match tokio::fs::File::open(src).await {
+                    Ok(f) => f,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
                     Err(e) => return Err(CollectorError::io("reading", src, e)),
                 };
-                self.put(key, data).await.map(|()| true)
+                let first = read_part(&mut f, src).await?;
+                if first.len() < PART {
+                    self.put(key, first).await?;
+                    return Ok(true);
+                }
+                // Larger than a part: a multipart upload, one part in memory
+                // at a time, so a 20 MB profile does not cost 20 MB of RSS.
+                use object_store::ObjectStoreExt;
+                let loc = object_path(prefix, key);
+                let mut up = store
+                    .put_multipart(&loc)
+                    .await
+                    .map_err(|e| self.err("put", key, e))?;
+                let res = async {
+                    let mut part = first;
+                    while !part.is_empty() {
+                        up.put_part(part.into())
+                            .await
+                            .map_err(|e| self.err("put", key, e))?;
+                        part = read_part(&mut f, src).await?;
+                    }
+                    up.complete()
+                        .await
+                        .map(|_| true)
+                        .map_err(|e| self.err("put", key, e))
+                }
+                .await;
+                if res.is_err() {
+                    let _ = up.abort().await;
+                }
+                res
             }
         }
     }
@@ -210,6 +240,23 @@ impl Dest {
             }
         }
     }
+}
+
+/// Part size of multipart uploads: S3's minimum (and GCS's XML API's).
+#[cfg(feature = "cloud")]
+const PART: usize = 5 << 20;
+
+/// Up to [`PART`] bytes of `f`; short only at the end of the file.
+#[cfg(feature = "cloud")]
+async fn read_part(f: &mut tokio::fs::File, src: &Path) -> Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::with_capacity(PART);
+    (&mut *f)
+        .take(PART as u64)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|e| CollectorError::io("reading", src, e))?;
+    Ok(buf)
 }
 
 /// Copies `src` to `dst` through a temporary file, fsync and rename;
