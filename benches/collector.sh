@@ -6,8 +6,8 @@
 #
 #   benches/collector.sh [SECONDS] [SCENARIO...]
 #
-# SECONDS defaults to 20 per scenario; SCENARIO is idle, busy, text-rename
-# or text-inplace (default: all).
+# SECONDS defaults to 20 per scenario; SCENARIO is idle, busy, text-rename,
+# text-inplace or text-gs (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"
@@ -80,6 +80,7 @@ else:
             l = 10 + b * 4
             keys.append(f"{name}:{l}.{2 + b % 30},{l + 2}.{3 + b % 7} {1 + b % 4}")
 counts = [0] * len(keys)
+next_write = time.monotonic()
 while True:
     for _ in range(5000):
         counts[random.randrange(len(counts))] += random.randrange(1, 50)
@@ -93,7 +94,9 @@ while True:
             for i in range(0, len(data), 1 << 16):
                 fh.write(data[i:i + (1 << 16)])
                 fh.flush()
-    time.sleep(5)
+    # Every 5s, however long the write took.
+    next_write += 5
+    time.sleep(max(0, next_write - time.monotonic()))
 PY
 }
 
@@ -136,9 +139,29 @@ scenario_text() { # rename|inplace
 scenario_text-rename() { scenario_text rename; }
 scenario_text-inplace() { scenario_text inplace; }
 
+# The same profile uploaded to gs:// (object_store's GCS client) on gofakes3
+# (scripts/install-gofakes3.sh): multipart uploads over HTTP.
+scenario_text-gs() {
+    local s3="${GOFAKES3:-$PWD/.tools/bin/gofakes3}" port dir="$work/text-gs"
+    [ -x "$s3" ] || scripts/install-gofakes3.sh >/dev/null
+    cargo build --release -q -p covlens-collector --features cloud --bin covlens-collect
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$s3" -backend memory -autobucket -initialbucket cov -host "127.0.0.1:$port" >/dev/null 2>&1 &
+    mkdir -p "$dir"
+    text_writer "$dir/kube-apiserver.cov" rename &
+    while [ ! -s "$dir/kube-apiserver.cov" ]; do sleep 0.2; done
+    GOOGLE_SERVICE_ACCOUNT_KEY="{\"gcs_base_url\": \"http://127.0.0.1:$port\", \"disable_oauth\": true, \"client_email\": \"\", \"private_key\": \"\", \"private_key_id\": \"\"}" \
+        start_collector "$dir/kube-apiserver.cov" gs://cov/bench --kind text --text-writer rename
+    measure "text profile every 5s (rename, gs://)" "$c"
+    stop_all
+    echo "  $(grep 'snapshots taken' "$work/collector.log" | tail -1)"
+    # Back to the default build for later scenarios.
+    cargo build --release -q -p covlens-collector --bin covlens-collect
+}
+
 shift || true
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(idle busy text-rename text-inplace)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(idle busy text-rename text-inplace text-gs)
 echo "scenario (${secs}s each)"
 for s in "${scenarios[@]}"; do
     declare -F "scenario_$s" >/dev/null || { echo "unknown scenario: $s" >&2; exit 2; }
