@@ -7,12 +7,12 @@ binaries, e.g. through the `covflush` Go package in `collector/go`) or a text
 profile rewritten in place (Kubernetes' `KUBE_COVERAGE_FILE`). Every file is
 copied only once it is stable, then validated (binary files against their
 headers, text files with covlens-core's parser and the layout rules in
-[`text`](crate::text)); a file that is partial or corrupt is never shipped.
+[`text`]); a file that is partial or corrupt is never shipped.
 
 Snapshots are cumulative: for one process only the newest matters. The
 collector keeps exactly one file per process at the destination (a newer one
 replaces the older), and keeps processes apart even when a restarted
-container reuses the pid (see [`collect`](crate::collect)). At the
+container reuses the pid (see [`collect`]). At the
 destination, `covdata/` is a GOCOVERDIR that `go tool covdata` reads
 directly, `text/NNNN-<name>` holds one text profile per process generation,
 and `metadata/` a JSON document per snapshot (pod, node, container, Prow job).

@@ -38,10 +38,10 @@
 //! binary GOCOVERDIR route has pids and is exact.
 //!
 //! Cost: nearly every snapshot is the reference's lines with new counts.
-//! [`compare_lines`] decides that case (rules 1 and 2, and whether a count
+//! `compare_lines` decides that case (rules 1 and 2, and whether a count
 //! went down) by comparing bytes with the reference's staged copy, keeping
-//! nothing per block. Everything else is parsed into a [`Shape`], 16 bytes a
-//! block, and judged by [`TextJudge::judge`].
+//! nothing per block. Everything else is parsed into a `Shape`, 16 bytes a
+//! block, and judged by `TextJudge::judge`.
 
 use std::hash::{DefaultHasher, Hasher};
 use std::io::{self, Read, Seek};
