@@ -42,7 +42,8 @@ pub use crate::funcs::{
 };
 pub use crate::junit::write_junit;
 pub use crate::ops::{
-    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, filter, path_regex, to_boolean,
+    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw, filter, path_regex,
+    to_boolean,
 };
 pub use crate::parse::{
     BlockPool, ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path,

@@ -426,30 +426,105 @@ pub fn diff(
         }
         check_same_layout(fb, fa).map_err(|(l, r)| conflict(l, r))?;
         for (x, y) in fb.blocks.iter_mut().zip(&fa.blocks) {
-            x.count = if y.count >= x.count {
-                y.count - x.count
-            } else {
-                match policy {
-                    RestartPolicy::Clamp => 0,
-                    RestartPolicy::After => y.count,
-                    RestartPolicy::Error => {
-                        return Err(Error::Invalid(format!(
-                            "{aname}:{}:1: count of {}:{} went down from {} to {} \
-                             (the program restarted?); use --restart-policy=clamp or after",
-                            y.src_line,
-                            fb.name,
-                            describe(y),
-                            x.count,
-                            y.count
-                        )));
-                    }
-                }
-            };
-            x.src_line = y.src_line;
+            subtract(x, y, y.src_line, policy, aname, &fb.name)?;
         }
     }
     before.mode = mode;
     Ok(before)
+}
+
+/// [`diff`] with the after side still in the parser's buffers (a canonical
+/// input, as Go writes profiles, is never copied into a [`Profile`]).
+pub fn diff_raw(
+    before: (&str, Profile),
+    after: &RawProfile,
+    mode_policy: ModePolicy,
+    policy: RestartPolicy,
+) -> Result<Profile, Error> {
+    let Some(files) = after.canonical_files() else {
+        return diff(
+            before,
+            (after.path(), &after.to_profile()?),
+            mode_policy,
+            policy,
+        );
+    };
+    let (bname, mut before) = before;
+    let aname = after.path();
+    let mode = resolve_mode(
+        mode_policy,
+        (bname, before.mode.as_ref()),
+        (aname, after.mode.as_ref()),
+    )?;
+    if before.files.len() != files.len() {
+        return Err(Error::Invalid(format!(
+            "{bname} and {aname} have different numbers of files ({} vs {})",
+            before.files.len(),
+            files.len()
+        )));
+    }
+    for (fb, fa) in before.files.iter_mut().zip(&files) {
+        let conflict = |line, reason| {
+            Error::Conflict(Box::new(Conflict {
+                file: fb.name.clone(),
+                first_input: bname.to_string(),
+                second_input: aname.to_string(),
+                line,
+                reason,
+            }))
+        };
+        if fb.name != fa.name {
+            return Err(conflict(
+                fa.pieces()
+                    .find_map(|(base, bs)| bs.first().map(|x| abs_line(*base, x.src_line))),
+                format!(
+                    "file names differ at this position ({} vs {})",
+                    fb.name, fa.name
+                ),
+            ));
+        }
+        check_raw_layout(fb, fa).map_err(|(l, r)| conflict(l, r))?;
+        let mut k = 0;
+        for &(base, bs) in fa.pieces() {
+            for (x, y) in fb.blocks[k..k + bs.len()].iter_mut().zip(bs) {
+                subtract(x, y, abs_line(base, y.src_line), policy, aname, &fb.name)?;
+            }
+            k += bs.len();
+        }
+    }
+    before.mode = mode;
+    Ok(before)
+}
+
+/// `x.count := y.count - x.count` for one block of [`diff`], by `policy`
+/// when the count went down; `line` is `y`'s line in `aname`.
+fn subtract(
+    x: &mut Block,
+    y: &Block,
+    line: u32,
+    policy: RestartPolicy,
+    aname: &str,
+    file: &str,
+) -> Result<(), Error> {
+    x.count = if y.count >= x.count {
+        y.count - x.count
+    } else {
+        match policy {
+            RestartPolicy::Clamp => 0,
+            RestartPolicy::After => y.count,
+            RestartPolicy::Error => {
+                return Err(Error::Invalid(format!(
+                    "{aname}:{line}:1: count of {file}:{} went down from {} to {} \
+                     (the program restarted?); use --restart-policy=clamp or after",
+                    describe(y),
+                    x.count,
+                    y.count
+                )));
+            }
+        }
+    };
+    x.src_line = line;
+    Ok(())
 }
 
 /// Compiles gopherage-style path patterns into one unanchored regex,
@@ -604,6 +679,69 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.starts_with("a:2:1: count of a.go:1.1,1.2"), "{e}");
+    }
+
+    /// `after` fed to the parser in two pieces, still raw.
+    fn raw(after: &str) -> RawProfile {
+        let mut t = crate::TextParser::new("a", ParseOptions::default());
+        let cut = after[..after.len() / 2].rfind('\n').unwrap() + 1;
+        t.feed(&after.as_bytes()[..cut]).unwrap();
+        t.feed(&after.as_bytes()[cut..]).unwrap();
+        t.into_raw()
+    }
+
+    #[test]
+    fn diff_raw_equals_diff() {
+        let before =
+            "mode: count\na.go:1.1,1.2 1 5\na.go:2.1,2.2 1 1\nb.go:1.1,1.2 1 0\nb.go:3.1,3.2 2 7\n";
+        for after in [
+            // As Go writes it (canonical): read in place.
+            "mode: count\na.go:1.1,1.2 1 2\na.go:2.1,2.2 1 4\nb.go:1.1,1.2 1 3\nb.go:3.1,3.2 2 9\n",
+            // Files out of order and a repeated block: grouped first.
+            "mode: count\nb.go:3.1,3.2 2 9\na.go:1.1,1.2 1 2\nb.go:1.1,1.2 1 3\na.go:2.1,2.2 1 4\nb.go:3.1,3.2 2 0\n",
+        ] {
+            for policy in [
+                RestartPolicy::Clamp,
+                RestartPolicy::After,
+                RestartPolicy::Error,
+            ] {
+                let want = diff(
+                    ("b", p(before)),
+                    ("a", &p(after)),
+                    ModePolicy::Strict,
+                    policy,
+                )
+                .map_err(|e| e.to_string());
+                let got = diff_raw(("b", p(before)), &raw(after), ModePolicy::Strict, policy)
+                    .map_err(|e| e.to_string());
+                assert_eq!(got, want, "{after:?} {policy:?}");
+            }
+        }
+        // Layout and file mismatches are the same errors too.
+        for after in [
+            "mode: count\na.go:1.1,1.2 1 2\na.go:2.1,2.3 1 4\nb.go:1.1,1.2 1 3\nb.go:3.1,3.2 2 9\n",
+            "mode: count\na.go:1.1,1.2 1 2\na.go:2.1,2.2 1 4\nc.go:1.1,1.2 1 3\nc.go:3.1,3.2 2 9\n",
+            "mode: count\na.go:1.1,1.2 1 2\na.go:2.1,2.2 1 4\n",
+            "mode: set\na.go:1.1,1.2 1 1\na.go:2.1,2.2 1 1\nb.go:1.1,1.2 1 1\nb.go:3.1,3.2 2 1\n",
+        ] {
+            let want = diff(
+                ("b", p(before)),
+                ("a", &p(after)),
+                ModePolicy::Strict,
+                RestartPolicy::Clamp,
+            )
+            .unwrap_err()
+            .to_string();
+            let got = diff_raw(
+                ("b", p(before)),
+                &raw(after),
+                ModePolicy::Strict,
+                RestartPolicy::Clamp,
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]
