@@ -440,6 +440,65 @@ fn package_patterns_match_go() {
     }
 }
 
+/// debugdump output without its header's command line (the tool's own
+/// path and arguments).
+fn dump_body(out: &[u8]) -> String {
+    let text = String::from_utf8_lossy(out);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    assert!(
+        lines.len() > 6 && lines[3] == " * produced by:\n" && lines[5] == " */\n",
+        "{text}"
+    );
+    lines
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != 4)
+        .map(|(_, l)| *l)
+        .collect()
+}
+
+#[test]
+fn debugdump_matches_go() {
+    let Some(f) = fixture() else { return };
+    for names in [
+        "set",
+        "count",
+        "atomic",
+        "tests",
+        "merged",
+        "pcombined",
+        "count,count2",
+        "count2,merged,tests",
+    ] {
+        let inputs = f.inputs(names);
+        for args in [
+            &[][..],
+            &["-live"],
+            &["-pkg=example.com/covprog/shapes,example.com/covprog/calc"],
+            &["-live", "-pkg=example.com/covprog/..."],
+        ] {
+            let want = go_covdata(f, "debugdump", &inputs, args);
+            let got = covlens_covdata("debugdump", &inputs, args);
+            assert_eq!(
+                (want.code, got.code),
+                (Some(0), Some(0)),
+                "{names} {args:?}"
+            );
+            let (want, got) = (dump_body(&want.out), dump_body(&got.out));
+            assert!(
+                got == want,
+                "debugdump {names} {args:?} differs from go tool covdata\n--- go\n{want}\n--- covlens\n{got}"
+            );
+            assert!(want.contains("\ntotalStmts: "), "{want}");
+        }
+    }
+    // -live leaves out what never ran, and the totals still count it.
+    let all = dump_body(&covlens_covdata("debugdump", &f.inputs("count"), &[]).out);
+    let live = dump_body(&covlens_covdata("debugdump", &f.inputs("count"), &["-live"]).out);
+    assert!(live.len() < all.len());
+    assert_eq!(all.lines().last(), live.lines().last());
+}
+
 #[test]
 fn go_style_flags_are_accepted() {
     let Some(f) = fixture() else { return };
@@ -742,6 +801,13 @@ fn sample_directory_matches_recorded_go_outputs() {
         assert_eq!(got.code, Some(0));
         assert!(got.out == want, "{cmd}:\n{}", got.text());
     }
+    // The recorded dump names files relative to the samples directory.
+    let mut c = covlens();
+    c.current_dir(&samples)
+        .args(["covdata", "debugdump", "-i=gocoverdir"]);
+    let got = ok(c);
+    let want = fs::read(samples.join("covdata_debugdump.txt")).unwrap();
+    assert_eq!(dump_body(&got.stdout), dump_body(&want));
     // MD5-era (Go 1.23) hashes verify as well as FNV-era ones.
     let meta = files_with_prefix(&samples.join("gocoverdir"), "covmeta.");
     let m = parse_meta(&fs::read(&meta[0]).unwrap(), "m").unwrap();

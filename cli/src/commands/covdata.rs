@@ -1,4 +1,4 @@
-//! `covdata`: `go tool covdata textfmt|percent|func|pkglist`, natively,
+//! `covdata`: `go tool covdata textfmt|percent|func|pkglist|debugdump`, natively,
 //! with the same output bytes, and `merge|subtract|intersect`, writing
 //! directories `go tool covdata` reads.
 
@@ -9,8 +9,9 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use covlens_core::ModePolicy;
 use covlens_core::covdata::{
-    CovData, DirOp, PackageFilter, ReadOptions, ReadReport, Snapshots, WriteOptions, read_dirs,
-    write_dirs, write_func, write_percent, write_pkglist, write_textfmt,
+    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, ReadReport, Snapshots, WriteOptions,
+    read_dirs, write_debugdump, write_dirs, write_func, write_percent, write_pkglist,
+    write_textfmt,
 };
 
 use crate::input::InputArgs;
@@ -26,6 +27,9 @@ pub enum CovdataCommand {
     Func(ReportArgs),
     /// Print the import paths of the packages (`go tool covdata pkglist`).
     Pkglist(ReportArgs),
+    /// Dump every pod's files, function by function (`go tool covdata
+    /// debugdump`).
+    Debugdump(DebugdumpArgs),
     /// Merge coverage directories into one (`go tool covdata merge`).
     Merge(MergeArgs),
     /// Zero the counters of the first directory that the second one covers
@@ -87,6 +91,18 @@ pub struct ReportArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DebugdumpArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+    /// Only functions with counter data (executed at least once).
+    #[arg(long)]
+    live: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct MergeArgs {
     #[command(flatten)]
     dir: DirArgs,
@@ -126,6 +142,25 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
         CovdataCommand::Pkglist(a) => {
             let data = read(&a.common, ModePolicy::Upgrade, input.skip_bad)?;
             write_with(&a.output, |w| write_pkglist(w, &data))
+        }
+        CovdataCommand::Debugdump(a) => {
+            let opts = DumpOptions {
+                snapshots: snapshots(&a.common),
+                packages: packages(&a.common)?,
+                live: a.live,
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+            };
+            let mut report = None;
+            write_with(&a.output, |w| {
+                report = Some(
+                    write_debugdump(w, &a.common.input, &opts).map_err(std::io::Error::other)?,
+                );
+                Ok(())
+            })?;
+            if report.is_some_and(|r| r.overflow) {
+                eprintln!("covlens: warning: uint32 overflow during counter merge");
+            }
+            Ok(())
         }
         CovdataCommand::Merge(a) => {
             let op = if a.pcombine {
@@ -248,6 +283,7 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
             "-skip-bad" => "--skip-bad",
             "-all-snapshots" => "--all-snapshots",
             "-pcombine" | "--pcombine" => "--pcombine",
+            "-live" => "--live",
             _ => {
                 out.push(a);
                 continue;

@@ -23,6 +23,7 @@
 
 mod counters;
 mod data;
+mod dump;
 mod format;
 mod hash;
 mod meta;
@@ -36,6 +37,7 @@ use std::fmt;
 
 pub use counters::{CounterFile, Flavor, Record, Segment, parse_counters};
 pub use data::{BadFile, CovData, ReadOptions, ReadReport, read_dirs};
+pub use dump::{DumpOptions, DumpReport, write_debugdump};
 pub use format::{write_func, write_percent, write_pkglist, write_textfmt};
 pub use hash::HashAlgo;
 pub use meta::{

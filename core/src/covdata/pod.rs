@@ -97,7 +97,11 @@ impl Layout {
 /// Reads and decodes one counter file and checks it against the pod's
 /// meta-data file: same hash, every record naming a function it has, with
 /// one counter per unit.
-fn load_counters(c: &CounterRef, m: &LoadedMeta, meta_name: &str) -> Result<CounterFile, Error> {
+pub(crate) fn load_counters(
+    c: &CounterRef,
+    m: &LoadedMeta,
+    meta_name: &str,
+) -> Result<CounterFile, Error> {
     let bytes = fs::read(&c.path).map_err(|e| Error::io(&c.name, e))?;
     let cf = parse_counters(&bytes, &c.name)?;
     if cf.meta_hash != m.meta.hash {
