@@ -929,6 +929,95 @@ mod read_tests {
         }
     }
 
+    /// Whatever the new file is, a "same layout" answer of the byte
+    /// comparison is one the parser agrees with (it may say "unknown" more
+    /// often, never wrongly "same").
+    #[test]
+    fn line_comparison_never_contradicts_the_parser() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let reference = profile(&["x/a.go", "x/b.go", "y/c.go"], 30, |b| u64::from(b % 4));
+        let r = Shape::parse(reference.as_bytes(), "r").unwrap();
+        let (mut same, mut unknown) = (0, 0);
+        for _ in 0..3000 {
+            let mut new = reference.clone().into_bytes();
+            for _ in 0..1 + next(4) {
+                if new.is_empty() {
+                    break;
+                }
+                let at = next(new.len() as u64) as usize;
+                match next(8) {
+                    // A count rewritten (the common case).
+                    0..=2 => {
+                        let text = String::from_utf8_lossy(&new).into_owned();
+                        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+                        let k = 1 + next(lines.len().max(2) as u64 - 1) as usize;
+                        if let Some(l) = lines.get_mut(k)
+                            && let Some(sp) = l.rfind(' ')
+                        {
+                            l.truncate(sp + 1);
+                            l.push_str(&next(20).to_string());
+                        }
+                        new = (lines.join("\n") + "\n").into_bytes();
+                    }
+                    // Any byte changed, inserted or removed.
+                    3 => new[at] = b" :.,x\n90"[next(8) as usize],
+                    4 => new.insert(at, b"0123456789 \n"[next(12) as usize]),
+                    5 => {
+                        new.remove(at);
+                    }
+                    // Cut.
+                    6 => new.truncate(at),
+                    // Two lines swapped.
+                    _ => {
+                        let text = String::from_utf8_lossy(&new).into_owned();
+                        let mut lines: Vec<&str> = text.lines().collect();
+                        if lines.len() > 3 {
+                            let a = 1 + next(lines.len() as u64 - 1) as usize;
+                            let b = 1 + next(lines.len() as u64 - 1) as usize;
+                            lines.swap(a, b);
+                        }
+                        new = (lines.join("\n") + "\n").into_bytes();
+                    }
+                }
+            }
+            let got = compare_lines(
+                Trickle(&new, next(7) as usize),
+                Trickle(reference.as_bytes(), 0),
+                |_| {},
+            )
+            .unwrap();
+            if let Compared::SameLayout { continues } = got {
+                same += 1;
+                let n = Shape::parse(&new, "n").unwrap_or_else(|e| {
+                    panic!(
+                        "said same layout, parser says {e}: {:?}",
+                        String::from_utf8_lossy(&new)
+                    )
+                });
+                assert!(n.same_layout(&r) && n.mode == r.mode);
+                assert_eq!(
+                    continues,
+                    n.continues(&r),
+                    "{:?}",
+                    String::from_utf8_lossy(&new)
+                );
+            } else {
+                unknown += 1;
+            }
+        }
+        // Both answers occur.
+        assert!(
+            same > 300 && unknown > 300,
+            "{same} same, {unknown} unknown"
+        );
+    }
+
     #[test]
     fn layout_ignores_writer_order_and_counts() {
         let sorted = profile(&["x/a.go", "x/b.go"], 20, |_| 0);
