@@ -177,6 +177,33 @@ fn report_site_matches_summary_in_a_browser() {
     // `Mul` at 70.0% in go tool cover -func's numbers.
     assert!(func.contains("Mul") && func.contains("70.0%"), "{func}");
     assert!(dom.contains(">Mul</a>") && dom.contains("▼ 70.0%"), "{dom}");
+
+    // Coloured by the second column (calc.out) instead: every span shows
+    // that profile's count of its block.
+    assert!(dom.contains(r#"<select id="colby">"#), "{dom}");
+    let titles = |dom: &str| -> std::collections::BTreeSet<u64> {
+        regex::Regex::new(r#"<span class="cov\d+" title="(\d+)" data-k="#)
+            .unwrap()
+            .captures_iter(dom)
+            .map(|c| c[1].parse().unwrap())
+            .collect()
+    };
+    let counts = |profile: &str| -> std::collections::BTreeSet<u64> {
+        std::fs::read_to_string(demo.join(profile))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("/calc.go:"))
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    assert_eq!(titles(&dom), counts("calc-advanced.out"));
+    let by_second = dump_dom(chrome, &format!("{index}#{file_id}/C1"));
+    assert_eq!(titles(&by_second), counts("calc.out"), "{by_second}");
+    assert_ne!(titles(&by_second), titles(&dom));
+    assert!(
+        by_second.contains(r#"<option value="1" selected="">"#),
+        "{by_second}"
+    );
 }
 
 #[test]

@@ -270,11 +270,32 @@ fn write_file_page(
         })
         .collect();
     let c: Cols = per.iter().map(|p| p.map(|p| p.statements())).collect();
-    let data = json!({"path": name, "name": name.rsplit('/').next().unwrap_or(name), "dir": did,
+    let mut data = json!({"path": name, "name": name.rsplit('/').next().unwrap_or(name), "dir": did,
         "dirname": dirname, "up": &up[..up.len().saturating_sub(1)], "c": cells(&c), "funcs": funcs,
-        "lines": source_lines(&src, &first.blocks, set_mode)});
+        "lines": source_lines(&src, &first.blocks, set_mode), "set": set_mode});
+    if profiles.len() > 1 {
+        data["bc"] = json!(block_counts(&first.blocks, &per));
+    }
     write_js(out, fid, "file", &data)?;
     Ok(true)
+}
+
+/// Per column, the counts of `blocks` (the spans' `data-k` indices) when
+/// that column's file has the same blocks, so the page can colour the
+/// source by any column; `None` for a column without the file or with
+/// another layout (another version of the source).
+fn block_counts(
+    blocks: &[Block],
+    per: &[Option<&covlens_core::FileProfile>],
+) -> Vec<Option<Vec<u64>>> {
+    per.iter()
+        .map(|p| {
+            let p = (*p)?;
+            let same = p.blocks.len() == blocks.len()
+                && p.blocks.iter().zip(blocks).all(|(a, b)| a.same_shape(b));
+            same.then(|| p.blocks.iter().map(|b| b.count).collect())
+        })
+        .collect()
 }
 
 /// CSS class of a block as `go tool cover -html` picks it: `cov0` for
@@ -335,7 +356,7 @@ pub fn source_lines(src: &[u8], blocks: &[Block], set_mode: bool) -> Vec<String>
                 {
                     let b = &blocks[i];
                     html.push_str(&format!(
-                        "<span class=\"cov{}\" title=\"{}\">",
+                        "<span class=\"cov{}\" title=\"{}\" data-k=\"{i}\">",
                         class(b.count, max, set_mode),
                         b.count
                     ));
@@ -381,9 +402,9 @@ mod tests {
         assert_eq!(
             l,
             [
-                "func f() <span class=\"cov0\" title=\"0\">{</span>",
-                "<span class=\"cov0\" title=\"0\">\tx := 1 &lt; 2</span>",
-                "<span class=\"cov0\" title=\"0\">}</span>",
+                "func f() <span class=\"cov0\" title=\"0\" data-k=\"0\">{</span>",
+                "<span class=\"cov0\" title=\"0\" data-k=\"0\">\tx := 1 &lt; 2</span>",
+                "<span class=\"cov0\" title=\"0\" data-k=\"0\">}</span>",
             ]
         );
     }

@@ -94,7 +94,33 @@
     b.textContent = "▾";
     load(tr.dataset.id, function (d) { tr.insertAdjacentHTML("afterend", rows(d, depth + 1)); });
   });
-  function showFile(f) {
+  // go tool cover -html's classes: cov0 for no count, else cov1-cov10 by
+  // ln(count)/ln(max) (cov8 in set mode or when no count exceeds 1).
+  function covClass(c, max, set) {
+    if (!c) return 0;
+    if (set || max <= 1) return 8;
+    return Math.min(10, Math.max(1, Math.floor(Math.log(c) / Math.log(max) * 9) + 1));
+  }
+  // The source is rendered coloured by the first column; f.bc has every
+  // column's block counts (null where the file's blocks differ).
+  function recolour(f, col) {
+    var bc = f.bc && f.bc[col];
+    if (!bc) return;
+    var max = Math.max.apply(null, [0].concat(bc));
+    main.querySelectorAll("table.src span[data-k]").forEach(function (sp) {
+      var c = bc[+sp.dataset.k];
+      sp.className = "cov" + covClass(c, max, f.set);
+      sp.title = c;
+    });
+  }
+  function colourBy(f, col) {
+    var usable = (f.bc || []).map(function (b, i) { return b ? i : -1; }).filter(function (i) { return i >= 0; });
+    if (usable.length < 2) return " <small>(colours by " + esc(cols[0]) + ")</small>";
+    return ' <label>colour by <select id="colby">' + usable.map(function (i) {
+      return '<option value="' + i + '"' + (i === col ? " selected" : "") + ">" + esc(cols[i]) + "</option>";
+    }).join("") + "</select></label>";
+  }
+  function showFile(f, col) {
     var d = { id: f.dir, name: f.dirname, up: f.up };
     var h = crumbs(d, f.name) + "<h2>" + esc(f.path) + '</h2><table class="filetotal">' + head("") +
       "<tr><td>File</td>" + cells(f.c) + "</tr></table>";
@@ -107,7 +133,7 @@
     }
     if (f.lines) {
       h += '<h3>Source</h3><p class="legend"><span class="cov0">not covered</span><span class="set cov8">covered</span>' +
-        '<span class="cnt cov1">low count</span><span class="cnt cov5">…</span><span class="cnt cov10">high count</span> <small>(colours by ' + esc(cols[0]) + ")</small></p>" +
+        '<span class="cnt cov1">low count</span><span class="cnt cov5">…</span><span class="cnt cov10">high count</span>' + colourBy(f, col) + "</p>" +
         '<table class="src">' + f.lines.map(function (l, i) {
           return '<tr id="L' + (i + 1) + '"><td class="n">' + (i + 1) + "</td><td>" + l + "</td></tr>";
         }).join("") + "</table>";
@@ -116,13 +142,16 @@
     }
     main.innerHTML = h;
     document.title = f.path;
+    if (col) recolour(f, col);
+    var sel = document.getElementById("colby");
+    if (sel) sel.addEventListener("change", function () { location.hash = f.id + "/C" + sel.value; });
   }
   function route() {
-    var h = location.hash.slice(1), m = /^(f\d+)(?:\/L(\d+))?$/.exec(h);
+    var h = location.hash.slice(1), m = /^(f\d+)(?:\/L(\d+))?(?:\/C(\d+))?$/.exec(h);
     if (m) {
       load(m[1], function (f) {
         f.id = m[1];
-        showFile(f);
+        showFile(f, m[3] ? +m[3] : 0);
         var el = m[2] && document.getElementById("L" + m[2]);
         if (el) el.scrollIntoView({ block: "center" });
       });
