@@ -6,8 +6,8 @@
 #
 #   benches/collector.sh [SECONDS] [SCENARIO...]
 #
-# SECONDS defaults to 20 per scenario; SCENARIO is idle, busy, text-rename,
-# text-inplace or text-gs (default: all).
+# SECONDS defaults to 20 per scenario; SCENARIO is idle, busy, covdata-all,
+# text-rename, text-inplace or text-gs (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"
@@ -119,6 +119,23 @@ scenario_busy() {
     stop_all
 }
 
+# The same server built with -coverpkg=all (the standard library instrumented
+# too: a 0.8 MB meta-data file), flushing every 5s under load.
+scenario_covdata-all() {
+    mkdir -p "$work/all"
+    [ -x "$work/server-all" ] ||
+        (cd collector/go && go build -cover -covermode=atomic -coverpkg=all -o "$work/server-all" ./testdata/server)
+    rm -f "$work/server.out"
+    GOCOVERDIR="$work/all" COVFLUSH_INTERVAL=5s "$work/server-all" >"$work/server.out" 2>/dev/null &
+    for _ in $(seq 50); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+    addr=$(awk '{print $2}' "$work/server.out")
+    start_collector "$work/all" "$work/dest-all"
+    load "$addr" &
+    measure "covdata, -coverpkg=all, every 5s, load" "$c"
+    ls -l "$work/all" | awk '/covmeta/ {m = $5} /covcounters/ {c = $5} END {printf "  meta %.0f KB, newest counter file %.0f KB\n", m / 1024, c / 1024}'
+    stop_all
+}
+
 scenario_text() { # rename|inplace
     local how=$1 dir="$work/text-$1"
     mkdir -p "$dir"
@@ -161,7 +178,7 @@ scenario_text-gs() {
 
 shift || true
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(idle busy text-rename text-inplace text-gs)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(idle busy covdata-all text-rename text-inplace text-gs)
 echo "scenario (${secs}s each)"
 for s in "${scenarios[@]}"; do
     declare -F "scenario_$s" >/dev/null || { echo "unknown scenario: $s" >&2; exit 2; }
