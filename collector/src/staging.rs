@@ -452,6 +452,12 @@ impl Staging {
             self.save()?;
             return Ok(Staged::Duplicate);
         }
+        if let Payload::File { path, sig, .. } = &snap.data
+            && fs::metadata(path).map(|m| Sig::of(&m)).ok() != Some(*sig)
+        {
+            // Changed already: give up before dropping anything for room.
+            return Err(CollectorError::SourceChanged(path.clone()));
+        }
         let on_disk = self.referenced().contains(&sha);
         let need = if on_disk { 0 } else { size };
         let mut dropped = 0;
