@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{CollectorError, Result};
-use crate::staging::write_atomic;
+use crate::staging::{replace_atomically, write_atomic};
 
 /// Where snapshots are uploaded.
 #[derive(Clone)]
@@ -137,9 +137,10 @@ impl Dest {
     }
 
     /// Stores the content of the file `src` under `key`, like
-    /// [`Dest::put`]. A local destination copies through the kernel
-    /// (no buffer the size of the file); an object store reads it into
-    /// memory for the put. `Ok(false)` if `src` no longer exists.
+    /// [`Dest::put`], without a buffer the size of the file: a local
+    /// destination copies through the kernel, an object store gets a
+    /// multipart upload when the file is over one part. `Ok(false)` if
+    /// `src` no longer exists.
     pub async fn put_file(&self, key: &str, src: &Path) -> Result<bool> {
         match self {
             Dest::Local(root) => {
@@ -266,30 +267,16 @@ async fn read_part(f: std::fs::File, src: &Path) -> Result<(std::fs::File, Vec<u
 /// Copies `src` to `dst` through a temporary file, fsync and rename;
 /// false if `src` is gone.
 fn copy_atomic(src: &Path, dst: &Path) -> std::io::Result<bool> {
-    let dir = dst.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = dst.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dst.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
-    let res = (|| {
+    std::fs::create_dir_all(dst.parent().unwrap_or(Path::new(".")))?;
+    replace_atomically(dst, |f| {
         let mut from = match std::fs::File::open(src) {
-            Ok(f) => f,
+            Ok(from) => from,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),
         };
-        let mut to = std::fs::File::create(&tmp)?;
         // copy_file_range/sendfile where the kernel offers them.
-        std::io::copy(&mut from, &mut to)?;
-        to.sync_all()?;
-        drop(to);
-        std::fs::rename(&tmp, dst)?;
-        // Persist the rename; not every filesystem can sync a directory.
-        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-        Ok(true)
-    })();
-    if !matches!(res, Ok(true)) {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+        std::io::copy(&mut from, f).map(|_| true)
+    })
 }
 
 /// `root/key`, refusing keys that would leave `root`.

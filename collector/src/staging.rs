@@ -215,13 +215,20 @@ pub(crate) fn digest_of(v: u128) -> String {
     format!("{v:032x}")
 }
 
-/// Writes `data` to `path` through a temporary file, fsync and rename.
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+/// Replaces `path` atomically: `fill` writes the content into a temporary
+/// file next to it (returning false to give up), then fsync, rename, and a
+/// sync of the directory. Nothing is left behind unless it succeeded.
+pub(crate) fn replace_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<bool>,
+) -> std::io::Result<bool> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = path.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
     let res = (|| {
         let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
+        if !fill(&mut f)? {
+            return Ok(false);
+        }
         f.sync_all()?;
         drop(f);
         fs::rename(&tmp, path)?;
@@ -229,50 +236,37 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
             // Persist the rename; not every filesystem can sync a directory.
             let _ = File::open(dir).and_then(|d| d.sync_all());
         }
-        Ok(())
+        Ok(true)
     })();
-    res.map_err(|e| {
+    if !matches!(res, Ok(true)) {
         let _ = fs::remove_file(&tmp);
-        CollectorError::io("writing", path, e)
-    })
+    }
+    res
+}
+
+/// Writes `data` to `path` through a temporary file, fsync and rename.
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    replace_atomically(path, |f| f.write_all(data).map(|()| true))
+        .map(drop)
+        .map_err(|e| CollectorError::io("writing", path, e))
 }
 
 /// Copies `from` to `to` (temp, fsync, rename) if its signature is still
 /// `sig` after the copy (so the copy is what was read before); else
 /// [`CollectorError::SourceChanged`] and nothing is left behind.
 fn copy_unchanged(from: &Path, to: &Path, sig: Sig) -> Result<()> {
-    let name = to.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = to.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
-    let copy = || -> std::io::Result<bool> {
-        let mut src = File::open(from)?;
-        let mut dst = File::create(&tmp)?;
+    let copied = replace_atomically(to, |f| {
         // copy_file_range/sendfile where the kernel offers them.
-        let copied = std::io::copy(&mut src, &mut dst)?;
-        if copied != sig.len || Sig::of(&fs::metadata(from)?) != sig {
-            return Ok(false);
-        }
-        dst.sync_all()?;
-        drop(dst);
-        fs::rename(&tmp, to)?;
-        if let Some(dir) = to.parent() {
-            let _ = File::open(dir).and_then(|d| d.sync_all());
-        }
-        Ok(true)
-    };
-    match copy() {
+        let n = std::io::copy(&mut File::open(from)?, f)?;
+        Ok(n == sig.len && Sig::of(&fs::metadata(from)?) == sig)
+    });
+    match copied {
         Ok(true) => Ok(()),
-        Ok(false) => {
-            let _ = fs::remove_file(&tmp);
+        Ok(false) => Err(CollectorError::SourceChanged(from.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(CollectorError::SourceChanged(from.to_path_buf()))
         }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(if e.kind() == std::io::ErrorKind::NotFound {
-                CollectorError::SourceChanged(from.to_path_buf())
-            } else {
-                CollectorError::io("staging", from, e)
-            })
-        }
+        Err(e) => Err(CollectorError::io("staging", from, e)),
     }
 }
 
