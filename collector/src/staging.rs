@@ -721,6 +721,27 @@ mod tests {
     }
 
     #[test]
+    fn journals_written_with_sha256_names_still_open() -> Result<()> {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("st");
+        let mut s = Staging::open(&dir, 1 << 20, false)?;
+        s.stage(snap("c1", Some("g"), 1, b"one"))?;
+        let digest = s.pending()[0].digest.clone();
+        drop(s);
+        // As an older collector wrote it: the field was `sha256`.
+        let journal = dir.join("journal.json");
+        let old = fs::read_to_string(&journal)
+            .unwrap()
+            .replace("\"digest\"", "\"sha256\"");
+        assert!(old.contains("\"sha256\""));
+        fs::write(&journal, old).unwrap();
+        let s = Staging::open(&dir, 1 << 20, false)?;
+        assert_eq!(s.pending()[0].digest, digest);
+        assert_eq!(fs::read(s.object_path(&digest)).unwrap(), b"one");
+        Ok(())
+    }
+
+    #[test]
     fn file_payloads_are_copied_only_if_unchanged() -> Result<()> {
         let t = tempfile::tempdir().unwrap();
         let src = t.path().join("p.cov");
