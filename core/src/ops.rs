@@ -393,28 +393,13 @@ pub fn diff(
 ) -> Result<Profile, Error> {
     let (bname, mut before) = before;
     let (aname, after) = after;
-    let mode = resolve_mode(
+    let mode = diff_start(
+        (bname, &before),
+        (aname, after.mode.as_ref(), after.files.len()),
         mode_policy,
-        (bname, before.mode.as_ref()),
-        (aname, after.mode.as_ref()),
     )?;
-    if before.files.len() != after.files.len() {
-        return Err(Error::Invalid(format!(
-            "{bname} and {aname} have different numbers of files ({} vs {})",
-            before.files.len(),
-            after.files.len()
-        )));
-    }
     for (fb, fa) in before.files.iter_mut().zip(&after.files) {
-        let conflict = |line, reason| {
-            Error::Conflict(Box::new(Conflict {
-                file: fb.name.clone(),
-                first_input: bname.to_string(),
-                second_input: aname.to_string(),
-                line,
-                reason,
-            }))
-        };
+        let conflict = |line, reason| diff_conflict(&fb.name, bname, aname, line, reason);
         if fb.name != fa.name {
             return Err(conflict(
                 fa.blocks.first().map(|b| b.src_line),
@@ -451,28 +436,13 @@ pub fn diff_raw(
     };
     let (bname, mut before) = before;
     let aname = after.path();
-    let mode = resolve_mode(
+    let mode = diff_start(
+        (bname, &before),
+        (aname, after.mode.as_ref(), files.len()),
         mode_policy,
-        (bname, before.mode.as_ref()),
-        (aname, after.mode.as_ref()),
     )?;
-    if before.files.len() != files.len() {
-        return Err(Error::Invalid(format!(
-            "{bname} and {aname} have different numbers of files ({} vs {})",
-            before.files.len(),
-            files.len()
-        )));
-    }
     for (fb, fa) in before.files.iter_mut().zip(&files) {
-        let conflict = |line, reason| {
-            Error::Conflict(Box::new(Conflict {
-                file: fb.name.clone(),
-                first_input: bname.to_string(),
-                second_input: aname.to_string(),
-                line,
-                reason,
-            }))
-        };
+        let conflict = |line, reason| diff_conflict(&fb.name, bname, aname, line, reason);
         if fb.name != fa.name {
             return Err(conflict(
                 fa.pieces()
@@ -494,6 +464,38 @@ pub fn diff_raw(
     }
     before.mode = mode;
     Ok(before)
+}
+
+/// What both diffs check first: the mode of the result, and as many files
+/// on each side (they are paired in order).
+fn diff_start(
+    (bname, before): (&str, &Profile),
+    (aname, after_mode, after_files): (&str, Option<&Mode>, usize),
+    mode_policy: ModePolicy,
+) -> Result<Option<Mode>, Error> {
+    let mode = resolve_mode(
+        mode_policy,
+        (bname, before.mode.as_ref()),
+        (aname, after_mode),
+    )?;
+    if before.files.len() != after_files {
+        return Err(Error::Invalid(format!(
+            "{bname} and {aname} have different numbers of files ({} vs {after_files})",
+            before.files.len(),
+        )));
+    }
+    Ok(mode)
+}
+
+/// A file whose name or blocks differ between the inputs of a diff.
+fn diff_conflict(file: &str, bname: &str, aname: &str, line: Option<u32>, reason: String) -> Error {
+    Error::Conflict(Box::new(Conflict {
+        file: file.to_string(),
+        first_input: bname.to_string(),
+        second_input: aname.to_string(),
+        line,
+        reason,
+    }))
 }
 
 /// `x.count := y.count - x.count` for one block of [`diff`], by `policy`
