@@ -11,27 +11,21 @@
 # Needs the Go module proxy; about 5 minutes and 3 GB of module cache on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=../scripts/lib/gomod.sh
+source scripts/lib/gomod.sh
 v="${1:-1.34.4}"
-minor="${v#1.}"
 out="$PWD/target/bench-data"
 work="$out/kube-apiserver-$v"
 mkdir -p "$work"
-cd "$work"
-if [ ! -x kube-apiserver-cover ]; then
-    rm -f go.mod go.sum tools.go
-    go mod init covlens.local/kas >/dev/null 2>&1
-    gomod=$(go mod download -json "k8s.io/kubernetes@v$v" | python3 -c 'import json, sys; print(json.load(sys.stdin)["GoMod"])')
-    # k8s.io/kubernetes requires its staging modules at v0.0.0; they are
-    # published as v0.<minor>.
-    for m in $(awk '/^\tk8s.io\/[a-z0-9-]+ v0.0.0$/ {print $1}' "$gomod" | sort -u); do
-        go mod edit -replace="$m=$m@v0.$minor"
-    done
-    printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >tools.go
-    go get "k8s.io/kubernetes/cmd/kube-apiserver@v$v"
-    go mod tidy
-    CGO_ENABLED=0 go build -cover -covermode=count -coverpkg='k8s.io/...' -o kube-apiserver-cover \
-        k8s.io/kubernetes/cmd/kube-apiserver
+if [ ! -x "$work/kube-apiserver-cover" ]; then
+    # A throw-away module requiring k8s.io/kubernetes with its staging
+    # modules replaced by their published versions (shared with
+    # scripts/kube-testenv.sh).
+    k8s_command_module "$work/module" "$v" k8s.io/kubernetes/cmd/kube-apiserver
+    (cd "$work/module" && CGO_ENABLED=0 go build -cover -covermode=count -coverpkg='k8s.io/...' \
+        -o "$work/kube-apiserver-cover" k8s.io/kubernetes/cmd/kube-apiserver)
 fi
+cd "$work"
 rm -rf gocoverdir && mkdir gocoverdir
 GOCOVERDIR="$PWD/gocoverdir" ./kube-apiserver-cover --version
 go tool covdata textfmt -i gocoverdir -o "$out/kube-apiserver-$v.cov"
