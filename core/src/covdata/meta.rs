@@ -7,15 +7,14 @@ use nom::Parser;
 use nom::bytes::complete::take;
 use nom::error::context;
 use nom::multi::count;
-use nom::number::complete::{le_u32, le_u64, u8 as byte};
+use nom::number::complete::le_u32;
 
 use super::hash::{HashAlgo, Hasher, digest};
-use super::wire::{In, Res, Wire, fail, failure, finish, hex, magic, string_table, uleb32};
+use super::names::meta_layout;
+use super::wire::{In, Res, Wire, fail, failure, finish, hex, string_table, uleb32};
 use crate::error::Error;
 use crate::profile::Mode;
 
-const META_MAGIC: &[u8; 4] = b"\x00cvm";
-const HEADER_LEN: usize = 56;
 const BLOB_HEADER_LEN: usize = 44;
 
 /// How a binary's counters combine.
@@ -30,7 +29,7 @@ pub enum CounterMode {
 }
 
 impl CounterMode {
-    fn from_byte(b: u8) -> Option<CounterMode> {
+    pub(crate) fn from_byte(b: u8) -> Option<CounterMode> {
         match b {
             1 => Some(CounterMode::Set),
             2 => Some(CounterMode::Count),
@@ -182,128 +181,17 @@ pub fn parse_meta(data: &[u8], path: &str) -> Result<MetaFile, Error> {
     finish(data, path, meta_file(data).map(|(_, m)| m))
 }
 
-struct Header<'a> {
-    total_len: u64,
-    entries: u64,
-    stroff: u32,
-    strlen: u32,
-    hash: [u8; 16],
-    hash_at: In<'a>,
-    mode: CounterMode,
-    granularity: Granularity,
-}
-
-fn header(i: In<'_>) -> Res<'_, Header<'_>> {
-    let (i, ()) = magic(META_MAGIC, "the meta-data file magic 00 63 76 6d")(i)?;
-    let at = i;
-    let (i, version) = context("the version (4 bytes)", le_u32).parse(i)?;
-    if version > 1 {
-        return fail(
-            at,
-            "meta-data file version 1",
-            Some(format!("version {version}")),
-        );
-    }
-    let (i, total_len) = context("the total length (8 bytes)", le_u64).parse(i)?;
-    let (i, entries) = context("the package count (8 bytes)", le_u64).parse(i)?;
-    let hash_at = i;
-    let (i, hash) = context("the file hash (16 bytes)", take(16usize)).parse(i)?;
-    let (i, stroff) = context("the string table offset", le_u32).parse(i)?;
-    let (i, strlen) = context("the string table length", le_u32).parse(i)?;
-    let at = i;
-    let (i, mode) = context("the counter mode", byte).parse(i)?;
-    let Some(mode) = CounterMode::from_byte(mode) else {
-        return fail(
-            at,
-            "counter mode 1 (set), 2 (count) or 3 (atomic)",
-            Some(mode.to_string()),
-        );
-    };
-    let at = i;
-    let (i, gran) = context("the counter granularity", byte).parse(i)?;
-    let granularity = match gran {
-        1 => Granularity::PerBlock,
-        2 => Granularity::PerFunc,
-        g => {
-            return fail(
-                at,
-                "counter granularity 1 (perblock) or 2 (perfunc)",
-                Some(g.to_string()),
-            );
-        }
-    };
-    let (i, _pad) = context("the header padding (6 bytes)", take(6usize)).parse(i)?;
-    let mut h = [0u8; 16];
-    h.copy_from_slice(hash);
-    Ok((
-        i,
-        Header {
-            total_len,
-            entries,
-            stroff,
-            strlen,
-            hash: h,
-            hash_at,
-            mode,
-            granularity,
-        },
-    ))
-}
-
 fn meta_file(data: In<'_>) -> Res<'_, MetaFile> {
-    let (_, hdr) = header(data)?;
-    if hdr.total_len != data.len() as u64 {
-        return fail(
-            &data[8..],
-            format!("the total length {} (the file size)", data.len()),
-            Some(hdr.total_len.to_string()),
-        );
-    }
-    let entries = hdr.entries;
-    let stroff = hdr.stroff as usize;
-    let strlen = hdr.strlen as usize;
-    let i = &data[HEADER_LEN..];
-    if entries > (i.len() / 16) as u64 {
-        return fail(
-            &data[16..],
-            format!(
-                "at most {} packages (16 bytes of offset and length each in the rest of the file)",
-                i.len() / 16
-            ),
-            Some(entries.to_string()),
-        );
-    }
-    let n = entries as usize;
-    let (i, offsets) = context("the package offset table", count(le_u64, n)).parse(i)?;
-    let (_, lengths) = context("the package length table", count(le_u64, n)).parse(i)?;
-    let table_end = HEADER_LEN + 16 * n;
-    if stroff != table_end || stroff.checked_add(strlen).is_none_or(|e| e > data.len()) {
-        return fail(
-            &data[40..],
-            format!("a string table at offset {table_end} inside the file"),
-            Some(format!("offset {stroff}, length {strlen}")),
-        );
-    }
-    let st = &data[stroff..stroff + strlen];
-    context("the file's string table", string_table).parse(st)?;
+    let layout = meta_layout(data)?;
+    let hdr = layout.header;
+    context("the file's string table", string_table).parse(layout.strings)?;
 
-    let mut packages = Vec::with_capacity(n);
+    let mut packages = Vec::with_capacity(layout.blobs.len());
     let mut algo = None;
-    for (k, (&off, &len)) in offsets.iter().zip(&lengths).enumerate() {
-        let end = off.checked_add(len).filter(|&e| e <= data.len() as u64);
-        let Some(end) = end.filter(|_| off >= (stroff + strlen) as u64) else {
-            return fail(
-                &data[HEADER_LEN + 8 * k..],
-                format!(
-                    "package {k}'s offset and length ({off}+{len}) inside the file's {} bytes, after the string table",
-                    data.len()
-                ),
-                None,
-            );
-        };
-        let blob = &data[off as usize..end as usize];
+    for &(off, len) in &layout.blobs {
+        let blob = &data[off..off + len];
         let (_, (mut pkg, a)) = package(blob, algo)?;
-        pkg.blob = (off as usize, blob.len());
+        pkg.blob = (off, len);
         algo = Some(a);
         packages.push(pkg);
     }
@@ -333,7 +221,7 @@ fn meta_file(data: In<'_>) -> Res<'_, MetaFile> {
     }
     let Some(scheme) = scheme else {
         return fail(
-            hdr.hash_at,
+            layout.hash_at,
             "a file hash computed from the packages, mode and granularity as Go writes it \
              (the header or package table was altered)",
             Some(hex(&hdr.hash)),

@@ -27,6 +27,7 @@ mod dump;
 mod format;
 mod hash;
 mod meta;
+pub mod names;
 mod pattern;
 mod pod;
 mod pods;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::names::FileName;
 use crate::error::Error;
 
 /// Which counter files of one process count.
@@ -97,7 +98,7 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
     let mut metas: HashMap<String, usize> = HashMap::new();
     let mut pods: Vec<Pod> = Vec::new();
     for (path, printed, _, base) in &files {
-        if let Some(tag) = meta_tag(base) {
+        if let Some(FileName::Meta { hash: tag }) = FileName::parse(base) {
             metas.entry(tag.to_string()).or_insert_with(|| {
                 pods.push(Pod {
                     tag: tag.to_string(),
@@ -111,7 +112,12 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
     }
     let mut out = Discovery::default();
     for (path, printed, k, base) in &files {
-        let Some((tag, pid, stamp)) = counter_name(base) else {
+        let Some(FileName::Counters {
+            hash: tag,
+            pid,
+            nanos: stamp,
+        }) = FileName::parse(base)
+        else {
             continue;
         };
         match metas.get(tag) {
@@ -171,30 +177,6 @@ fn stamp_key(s: &str) -> (usize, &str) {
     (t.len(), t)
 }
 
-/// RE2's `\s`: the only characters `\S` does not match.
-fn is_space(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' ')
-}
-
-/// `^covmeta\.(\S+)$`.
-pub(crate) fn meta_tag(base: &str) -> Option<&str> {
-    let tag = base.strip_prefix("covmeta.")?;
-    (!tag.is_empty() && !tag.chars().any(is_space)).then_some(tag)
-}
-
-/// `^covcounters\.(\S+)\.(\d+)\.(\d+)+$`: tag, pid, timestamp. The pid
-/// must parse as a Go `int` or the file is ignored, as Go ignores it.
-pub(crate) fn counter_name(base: &str) -> Option<(&str, i64, &str)> {
-    let rest = base.strip_prefix("covcounters.")?;
-    let (head, stamp) = rest.rsplit_once('.')?;
-    let (tag, pid) = head.rsplit_once('.')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if tag.is_empty() || tag.chars().any(is_space) || !digits(pid) || !digits(stamp) {
-        return None;
-    }
-    Some((tag, pid.parse().ok()?, stamp))
-}
-
 /// Go's `filepath.Join(dir, name)`: joined, then cleaned lexically.
 pub(crate) fn go_join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
@@ -231,23 +213,6 @@ fn clean(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_like_go() {
-        assert_eq!(meta_tag("covmeta.abc"), Some("abc"));
-        assert_eq!(meta_tag("covmeta."), None);
-        assert_eq!(meta_tag("tmp.covmeta.abc"), None);
-        assert_eq!(meta_tag("covmeta.a b"), None);
-        assert_eq!(
-            counter_name("covcounters.60f6.17783.1795638555312256717"),
-            Some(("60f6", 17783, "1795638555312256717"))
-        );
-        assert_eq!(counter_name("covcounters.a.b.1.2"), Some(("a.b", 1, "2")));
-        assert_eq!(counter_name("covcounters.a.1"), None);
-        assert_eq!(counter_name("covcounters.a.x.2"), None);
-        assert_eq!(counter_name("tmp.covcounters.a.1.2"), None);
-        assert_eq!(counter_name("covcounters.a.99999999999999999999.2"), None);
-    }
 
     #[test]
     fn clean_like_go() {
