@@ -1,0 +1,26 @@
+/*!
+covlens' Prow integration.
+
+[`layout`] is the one place that knows where Prow puts a job run's files
+(`logs/<job>/<build>/` and the `pr-logs/` paths, their `artifacts/`
+directory), which marker files a decorated job's containers wait for, what
+Prow's environment says about the run, and the collector's own layout under
+the artifacts: `coverage/<pod>/<container>/` with `covdata/`, `text/` and a
+[`SnapshotMetadata`](layout::SnapshotMetadata) document per snapshot in
+`metadata/`. The collector sidecar writes by it and the ProwJob reporter
+reads by it, so the two cannot disagree.
+
+```
+use covlens_prow::layout::{JobType, Run, coverage_root};
+
+let run = Run::new(JobType::Periodic, "ci-kubernetes-coverage-e2e", "1790");
+let root = coverage_root(&run.artifacts_dir(), "e2e-0", "kube-apiserver");
+assert_eq!(
+    root,
+    "logs/ci-kubernetes-coverage-e2e/1790/artifacts/coverage/e2e-0/kube-apiserver/"
+);
+```
+*/
+#![deny(missing_docs)]
+
+pub mod layout;
