@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use covlens_prow::layout::ENTRYPOINT_MARKERS;
 
 use crate::config::{Config, Identity, Layout, SourceKind, TextWriter, parse_duration, parse_size};
 use crate::error::{CollectorError, Result};
@@ -120,11 +121,8 @@ impl CollectArgs {
         }
         let markers = if self.no_prow_marker {
             Vec::new()
-        } else if self.prow_markers.is_empty() && identity.job.is_some() {
-            vec![
-                "/logs/marker-file.txt".into(),
-                "/logs/test-marker.txt".into(),
-            ]
+        } else if self.prow_markers.is_empty() && identity.prow.job.is_some() {
+            ENTRYPOINT_MARKERS.iter().map(PathBuf::from).collect()
         } else {
             self.prow_markers.clone()
         };

@@ -8,15 +8,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
+use covlens_core::covdata::names::{FileName, check_meta_header, is_runtime_hash};
+use covlens_prow::layout::{
+    SnapshotKind, SnapshotMetadata, SnapshotSource, covdata_key, metadata_key, text_key,
+};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::config::{Config, SourceKind, TextWriter};
-use crate::covdata::{CounterData, CovName, check_meta, classify, continues, decode_counters};
+use crate::covdata::{CounterData, continues, decode_counters};
 use crate::error::{CollectorError, Result};
 use crate::metrics::Metrics;
 use crate::staging::{
-    CounterSource, Entry, Kind, NewSnapshot, Payload, Sig, Staged, Staging, State, digest_of,
+    CounterSource, Entry, NewSnapshot, Payload, Sig, Staged, Staging, State, digest_of,
 };
 use crate::text::{Compared, ReadError, Reference, Shape, TextJudge, Verdict, compare_lines};
 
@@ -331,7 +334,11 @@ impl Collector {
         for ent in listing {
             let ent = ent.map_err(|e| CollectorError::io("listing", &dir, e))?;
             let name = ent.file_name().to_string_lossy().into_owned();
-            let Some(cls) = classify(&name) else { continue };
+            // Only the runtime's names: never `tmp.*`, nor older runtimes'
+            // `covmeta.<H><nanos>` temporary names.
+            let Some(cls) = FileName::parse(&name).filter(|n| is_runtime_hash(n.hash())) else {
+                continue;
+            };
             let path = ent.path();
             let meta = match fs::symlink_metadata(&path) {
                 Ok(m) if m.is_file() => m,
@@ -340,10 +347,13 @@ impl Collector {
             present.insert(path.clone());
             let sig = Sig::of(&meta);
             match cls {
-                CovName::Meta { hash } => metas.push((hash, path, sig)),
-                CovName::Counters { hash, pid, nanos } => {
+                FileName::Meta { hash } => metas.push((hash.to_string(), path, sig)),
+                FileName::Counters { hash, pid, nanos } => {
+                    let (Ok(pid), Ok(nanos)) = (u64::try_from(pid), nanos.parse::<u64>()) else {
+                        continue;
+                    };
                     groups
-                        .entry((hash, pid))
+                        .entry((hash.to_string(), pid))
                         .or_default()
                         .push((nanos, path, sig));
                 }
@@ -375,7 +385,9 @@ impl Collector {
         now: Instant,
         rep: &mut ScanReport,
     ) -> Result<()> {
-        let key = format!("{}covdata/covmeta.{hash}", self.root);
+        let name = format!("covmeta.{hash}");
+        let rel = covdata_key(&name);
+        let key = format!("{}{rel}", self.root);
         let done = self.staging.state().entries.iter().any(|e| e.key == key);
         if done || self.rejected.contains(&(path.to_path_buf(), sig)) {
             return Ok(());
@@ -384,19 +396,29 @@ impl Collector {
             rep.unsettled += 1;
             return Ok(());
         };
-        if let Err(reason) = check_meta(&data, hash) {
+        let reason = match check_meta_header(&data, &name) {
+            Ok(h) if h.hash_hex() == hash => None,
+            Ok(_) => Some("hash in the header differs from the file name".to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(reason) = reason {
             self.reject_when_settled(path, sig, now, &reason, rep);
             return Ok(());
         }
         let snap = NewSnapshot {
-            meta_key: format!("{}metadata/covdata/covmeta.{hash}.json", self.root),
+            meta_key: format!("{}{}", self.root, metadata_key(&rel)),
             key,
             data: Payload::Bytes(data),
-            kind: Kind::Meta,
+            kind: SnapshotKind::Meta,
             source: format!("covmeta:{hash}"),
             group: None,
             order: 0,
-            info: json!({"source": path, "meta_hash": hash, "taken_at_unix_ms": unix_ms()}),
+            info: SnapshotSource {
+                source: path.display().to_string(),
+                meta_hash: Some(hash.to_string()),
+                taken_at_unix_ms: unix_ms(),
+                ..SnapshotSource::default()
+            },
         };
         self.stage(snap, rep, |_| {})?;
         Ok(())
@@ -513,30 +535,36 @@ impl Collector {
             } else {
                 pid + (u64::from(generation) << GENERATION_SHIFT)
             };
-            let name = format!("covcounters.{hash}.{dest_pid}.{nanos}");
+            let rel = covdata_key(&format!("covcounters.{hash}.{dest_pid}.{nanos}"));
             let group = if pid == 0 {
                 format!("covdata:{hash}.0.{nanos}")
             } else {
                 format!("covdata:{hash}.{dest_pid}")
             };
             let snap = NewSnapshot {
-                key: format!("{}covdata/{name}", self.root),
-                meta_key: format!("{}metadata/covdata/{name}.json", self.root),
+                key: format!("{}{rel}", self.root),
+                meta_key: format!("{}{}", self.root, metadata_key(&rel)),
                 data: Payload::Bytes(data),
-                kind: Kind::Counters,
+                kind: SnapshotKind::Counters,
                 source: source.clone(),
                 group: Some(group),
                 order: nanos,
-                info: json!({
-                    "source": path,
-                    "meta_hash": hash,
-                    "pid": pid,
-                    "dest_pid": dest_pid,
-                    "generation": generation,
-                    "nanos": nanos,
-                    "args": decoded.args.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
-                    "taken_at_unix_ms": unix_ms(),
-                }),
+                info: SnapshotSource {
+                    source: path.display().to_string(),
+                    meta_hash: Some(hash.to_string()),
+                    pid: Some(pid),
+                    dest_pid: Some(dest_pid),
+                    generation: Some(generation),
+                    nanos: Some(nanos),
+                    args: Some(
+                        decoded
+                            .args
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect(),
+                    ),
+                    taken_at_unix_ms: unix_ms(),
+                },
             };
             let commit = |s: &mut State| {
                 s.counters.insert(
@@ -638,24 +666,25 @@ impl Collector {
                 let base = path
                     .file_name()
                     .map_or("profile".into(), |n| n.to_string_lossy().into_owned());
-                let rel = format!("text/{generation:04}-{base}");
+                let rel = text_key(generation, &base);
                 let snap = NewSnapshot {
                     key: format!("{}{rel}", self.root),
-                    meta_key: format!("{}metadata/{rel}.json", self.root),
+                    meta_key: format!("{}{}", self.root, metadata_key(&rel)),
                     data: Payload::File {
                         path: path.clone(),
                         sig,
                         digest: digest.clone(),
                     },
-                    kind: Kind::Text,
+                    kind: SnapshotKind::Text,
                     source: source.clone(),
                     group: Some(format!("{source}:{generation}")),
                     order: st.count + 1,
-                    info: json!({
-                        "source": path,
-                        "generation": generation,
-                        "taken_at_unix_ms": unix_ms(),
-                    }),
+                    info: SnapshotSource {
+                        source: path.display().to_string(),
+                        generation: Some(generation),
+                        taken_at_unix_ms: unix_ms(),
+                        ..SnapshotSource::default()
+                    },
                 };
                 let commit = |s: &mut State| {
                     let t = s.text.entry(source).or_default();
@@ -679,26 +708,25 @@ impl Collector {
 
     /// Pending uploads, in order.
     pub fn uploads(&self) -> Vec<Upload> {
-        let identity = serde_json::to_value(&self.cfg.identity).unwrap_or_default();
         self.staging
             .pending()
             .into_iter()
             .map(|e| {
-                let mut meta = identity.clone();
-                if let (Some(m), Some(info)) = (meta.as_object_mut(), e.info.as_object()) {
-                    m.extend(info.clone());
-                    m.insert("key".into(), json!(e.key));
-                    m.insert("kind".into(), json!(e.kind));
-                    m.insert("xxh3_128".into(), json!(e.digest));
-                    m.insert("size".into(), json!(e.size));
-                }
+                let metadata = SnapshotMetadata {
+                    identity: self.cfg.identity.clone(),
+                    key: e.key.clone(),
+                    kind: e.kind,
+                    xxh3_128: e.digest.clone(),
+                    size: e.size,
+                    source: e.info.clone(),
+                };
                 Upload {
-                    entry: e.clone(),
                     path: self.staging.object_path(&e.digest),
-                    metadata: serde_json::to_vec_pretty(&meta).unwrap_or_default(),
-                    key: e.key,
-                    digest: e.digest,
-                    meta_key: e.meta_key,
+                    metadata: metadata.to_json(),
+                    key: e.key.clone(),
+                    digest: e.digest.clone(),
+                    meta_key: e.meta_key.clone(),
+                    entry: e,
                 }
             })
             .collect()
@@ -958,6 +986,26 @@ mod tests {
     }
 
     #[test]
+    fn meta_files_are_checked_against_their_header_and_name() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        let m = meta_file(H);
+        // The hash in the header is not the name's.
+        fs::write(dir.join(format!("covmeta.{}", "cd".repeat(16))), &m).unwrap();
+        assert_eq!(c.scan(Instant::now()).unwrap().rejected, 1);
+        // Cut anywhere (settle 0: rejected at once), never staged.
+        let path = dir.join(format!("covmeta.{}", hash()));
+        for n in 0..m.len() {
+            fs::write(&path, &m[..n]).unwrap();
+            let rep = c.scan(Instant::now()).unwrap();
+            assert_eq!((rep.rejected, rep.staged), (1, 0), "cut at {n}");
+        }
+        fs::write(&path, &m).unwrap();
+        assert_eq!(c.scan(Instant::now()).unwrap().staged, 1);
+        assert_eq!(pending_keys(&c), [format!("covmeta.{}", hash())]);
+    }
+
+    #[test]
     fn uploads_list_meta_first() {
         let (t, mut c) = setup(SourceKind::Covdata);
         let dir = t.path().join("cov");
@@ -971,6 +1019,6 @@ mod tests {
             .into_iter()
             .map(|e: Entry| e.kind)
             .collect();
-        assert_eq!(kinds, [Kind::Meta, Kind::Counters]);
+        assert_eq!(kinds, [SnapshotKind::Meta, SnapshotKind::Counters]);
     }
 }

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use covlens_prow::layout;
+pub use covlens_prow::layout::Identity;
 
 use crate::error::{CollectorError, Result};
 
@@ -131,29 +132,23 @@ impl Config {
             .unwrap_or_else(|| self.watch_dir().join(".covlens-staging"))
     }
 
-    /// The key prefix of everything this collector writes, ending in `/`.
+    /// The key prefix of everything this collector writes, ending in `/`:
+    /// [`layout::coverage_root`], under the Prow run's artifacts directory
+    /// with the Prow layout.
     pub fn root(&self) -> String {
         let id = &self.identity;
-        let mut root = String::new();
         let prow = match self.layout {
             Layout::Prow => true,
             Layout::Flat => false,
-            Layout::Auto => id.job.is_some() && id.build_id.is_some(),
+            Layout::Auto => id.prow.is_run(),
         };
-        if prow {
-            if !self.path_prefix.is_empty() {
-                root.push_str(self.path_prefix.trim_matches('/'));
-                root.push('/');
-            }
-            root.push_str(&id.job_path());
-            root.push_str("artifacts/");
-        }
-        root.push_str("coverage/");
-        root.push_str(&segment(id.pod.as_deref().unwrap_or("unknown-pod")));
-        root.push('/');
-        root.push_str(&segment(&id.container));
-        root.push('/');
-        root
+        let under = if prow {
+            id.prow.run(&self.path_prefix).artifacts_dir()
+        } else {
+            String::new()
+        };
+        let pod = id.pod.as_deref().unwrap_or("unknown-pod");
+        layout::coverage_root(&under, pod, &id.container)
     }
 
     /// Checks option combinations.
@@ -166,9 +161,7 @@ impl Config {
         if self.rescan.is_zero() {
             return Err(CollectorError::Config("--rescan must be positive".into()));
         }
-        if self.layout == Layout::Prow
-            && (self.identity.job.is_none() || self.identity.build_id.is_none())
-        {
+        if self.layout == Layout::Prow && !self.identity.prow.is_run() {
             return Err(CollectorError::Config(
                 "--layout=prow needs JOB_NAME and BUILD_ID in the environment".into(),
             ));
@@ -181,103 +174,6 @@ fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
-    }
-}
-
-/// One path segment: no `/`, never empty or `.`/`..`.
-fn segment(s: &str) -> String {
-    let s = s.replace('/', "_");
-    match s.as_str() {
-        "" | "." | ".." => "_".into(),
-        _ => s,
-    }
-}
-
-/// Pod (downward API) and Prow job identity, recorded with every snapshot.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Identity {
-    /// `POD_NAME` (or `HOSTNAME`).
-    pub pod: Option<String>,
-    /// `POD_NAMESPACE`.
-    pub namespace: Option<String>,
-    /// `NODE_NAME`.
-    pub node: Option<String>,
-    /// The watched component's container (`--container`, `COVLENS_CONTAINER`).
-    pub container: String,
-    /// `COVLENS_IMAGE` (the downward API cannot expose images; set it in
-    /// the manifest).
-    pub image: Option<String>,
-    /// Prow `JOB_NAME`.
-    pub job: Option<String>,
-    /// Prow `JOB_TYPE` (periodic, postsubmit, presubmit, batch).
-    pub job_type: Option<String>,
-    /// Prow `BUILD_ID`.
-    pub build_id: Option<String>,
-    /// Prow `PROW_JOB_ID`.
-    pub prow_job_id: Option<String>,
-    /// `REPO_OWNER`.
-    pub repo_owner: Option<String>,
-    /// `REPO_NAME`.
-    pub repo_name: Option<String>,
-    /// `PULL_NUMBER` (presubmits).
-    pub pull_number: Option<String>,
-    /// `PULL_BASE_SHA`.
-    pub pull_base_sha: Option<String>,
-    /// `PULL_PULL_SHA`.
-    pub pull_pull_sha: Option<String>,
-}
-
-impl Identity {
-    /// Reads the environment.
-    pub fn from_env() -> Identity {
-        Identity::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Reads variables through `get` (tests pass a map).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Identity {
-        let get = |k: &str| get(k).filter(|v| !v.is_empty());
-        Identity {
-            pod: get("POD_NAME").or_else(|| get("HOSTNAME")),
-            namespace: get("POD_NAMESPACE"),
-            node: get("NODE_NAME"),
-            container: get("COVLENS_CONTAINER").unwrap_or_else(|| "component".into()),
-            image: get("COVLENS_IMAGE"),
-            job: get("JOB_NAME"),
-            job_type: get("JOB_TYPE"),
-            build_id: get("BUILD_ID"),
-            prow_job_id: get("PROW_JOB_ID"),
-            repo_owner: get("REPO_OWNER"),
-            repo_name: get("REPO_NAME"),
-            pull_number: get("PULL_NUMBER"),
-            pull_base_sha: get("PULL_BASE_SHA"),
-            pull_pull_sha: get("PULL_PULL_SHA"),
-        }
-    }
-
-    /// Prow's run directory (pkg/pod-utils/gcs/target.go), ending in `/`:
-    /// `logs/<job>/<build>/` for periodics and postsubmits,
-    /// `pr-logs/pull/<org>_<repo>/<pr>/<job>/<build>/` for presubmits
-    /// (the "explicit" path strategy), `pr-logs/pull/batch/<job>/<build>/`.
-    pub fn job_path(&self) -> String {
-        let job = segment(self.job.as_deref().unwrap_or("unknown-job"));
-        let build = segment(self.build_id.as_deref().unwrap_or("unknown-build"));
-        match self.job_type.as_deref() {
-            Some("presubmit") => {
-                let org = self.repo_owner.as_deref().unwrap_or("unknown");
-                let repo = self
-                    .repo_name
-                    .as_deref()
-                    .unwrap_or("unknown")
-                    .replace('/', "_");
-                let pr = segment(self.pull_number.as_deref().unwrap_or("0"));
-                format!(
-                    "pr-logs/pull/{}/{pr}/{job}/{build}/",
-                    segment(&format!("{org}_{repo}"))
-                )
-            }
-            Some("batch") => format!("pr-logs/pull/batch/{job}/{build}/"),
-            _ => format!("logs/{job}/{build}/"),
-        }
     }
 }
 
@@ -379,14 +275,20 @@ mod tests {
             ("PULL_NUMBER", "123"),
         ]);
         assert_eq!(
-            c.identity.job_path(),
+            c.identity.prow.run("").dir(),
             "pr-logs/pull/kubernetes_kubernetes/123/pull-k8s-cov/7/"
         );
-        c.identity.job_type = Some("batch".into());
-        assert_eq!(c.identity.job_path(), "pr-logs/pull/batch/pull-k8s-cov/7/");
+        c.identity.prow.job_type = Some("batch".into());
+        assert_eq!(
+            c.identity.prow.run("").dir(),
+            "pr-logs/pull/batch/pull-k8s-cov/7/"
+        );
         // Empty variables count as unset; HOSTNAME stands in for POD_NAME.
         let id = ident(&[("POD_NAME", ""), ("HOSTNAME", "h"), ("JOB_NAME", "")]);
-        assert_eq!((id.pod.as_deref(), id.job.as_deref()), (Some("h"), None));
+        assert_eq!(
+            (id.pod.as_deref(), id.prow.job.as_deref()),
+            (Some("h"), None)
+        );
     }
 
     #[test]

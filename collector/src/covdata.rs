@@ -1,6 +1,7 @@
-//! GOCOVERDIR files as the collector sees them: names, a light check of
-//! meta-data headers, and counter files decoded by covlens-core, enough to
-//! tell a complete file from a partial one and one process from the next.
+//! GOCOVERDIR counter files as the collector sees them: decoded by
+//! covlens-core, enough to tell a complete file from a partial one and one
+//! process from the next. (Names and meta-data headers are checked with
+//! `covlens_core::covdata::names`.)
 //!
 //! Files published by rename are complete by construction, but Go 1.20-era
 //! runtimes wrote counter files in place, and anything else may be found on a
@@ -9,120 +10,8 @@
 
 use std::collections::HashMap;
 
+use covlens_core::covdata::names::hash_hex;
 use covlens_core::covdata::parse_counters;
-
-const META_MAGIC: [u8; 4] = [0x00, 0x63, 0x76, 0x6d];
-const META_HEADER: usize = 56;
-
-/// A file name in a coverage directory that the collector cares about.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum CovName {
-    /// `covmeta.<H>`.
-    Meta {
-        /// 32 lowercase hex digits.
-        hash: String,
-    },
-    /// `covcounters.<H>.<pid>.<nanos>`.
-    Counters {
-        /// 32 lowercase hex digits.
-        hash: String,
-        /// The writer's pid (or a synthetic id, see covflush).
-        pid: u64,
-        /// The UnixNano field; larger is newer.
-        nanos: u64,
-    },
-}
-
-fn is_hash(s: &str) -> bool {
-    s.len() == 32
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn digits(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// Classifies a directory entry. Temporary names (`tmp.*`, and
-/// `covmeta.<H><nanos>` from old runtimes) and anything else return `None`.
-pub(crate) fn classify(name: &str) -> Option<CovName> {
-    if let Some(hash) = name.strip_prefix("covmeta.") {
-        return is_hash(hash).then(|| CovName::Meta {
-            hash: hash.to_string(),
-        });
-    }
-    let rest = name.strip_prefix("covcounters.")?;
-    let mut it = rest.rsplitn(3, '.');
-    let nanos = digits(it.next()?)?;
-    let pid = digits(it.next()?)?;
-    let hash = it.next()?;
-    is_hash(hash).then(|| CovName::Counters {
-        hash: hash.to_string(),
-        pid,
-        nanos,
-    })
-}
-
-fn u32_at(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes(b[off..off + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(b[off..off + 8].try_into().expect("8 bytes"))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// Checks a meta-data file against its header: magic, version, total length
-/// equal to the file size, package table inside the file, and the hash in
-/// the header equal to the one in the name.
-pub(crate) fn check_meta(b: &[u8], name_hash: &str) -> Result<(), String> {
-    if b.len() < META_HEADER || b[..4] != META_MAGIC {
-        return Err("not a coverage meta-data file (bad magic or too short)".into());
-    }
-    if u32_at(b, 4) != 1 {
-        return Err(format!("unsupported meta-data version {}", u32_at(b, 4)));
-    }
-    let total = u64_at(b, 8);
-    if total != b.len() as u64 {
-        return Err(format!(
-            "size {} but the header says {total} (partial write?)",
-            b.len()
-        ));
-    }
-    if hex(&b[24..40]) != name_hash {
-        return Err("hash in the header differs from the file name".into());
-    }
-    if !(1..=3).contains(&b[48]) || !(1..=2).contains(&b[49]) {
-        return Err(format!(
-            "bad counter mode {} / granularity {}",
-            b[48], b[49]
-        ));
-    }
-    let n = u64_at(b, 16);
-    let len = b.len() as u64;
-    if n > len / 16 || META_HEADER as u64 + 16 * n > len {
-        return Err(format!("insane package count {n}"));
-    }
-    let n = n as usize;
-    for i in 0..n {
-        let off = u64_at(b, META_HEADER + 8 * i);
-        let plen = u64_at(b, META_HEADER + 8 * n + 8 * i);
-        if off > len || plen > len - off {
-            return Err(format!("package {i} lies outside the file"));
-        }
-    }
-    let (st_off, st_len) = (u32_at(b, 40) as u64, u32_at(b, 44) as u64);
-    if st_off + st_len > len {
-        return Err("string table lies outside the file".into());
-    }
-    Ok(())
-}
 
 /// The parts of a counter file that identify a process and its progress.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -148,7 +37,7 @@ pub(crate) fn decode_counters(b: &[u8]) -> Result<CounterData, String> {
         ));
     };
     Ok(CounterData {
-        hash: hex(&f.meta_hash),
+        hash: hash_hex(&f.meta_hash),
         args: seg.args.clone(),
         funcs: seg
             .records()
@@ -175,6 +64,7 @@ pub(crate) fn continues(prev: &CounterData, next: &CounterData) -> bool {
 pub(crate) mod tests {
     use super::*;
 
+    const META_MAGIC: [u8; 4] = [0x00, 0x63, 0x76, 0x6d];
     const COUNTER_MAGIC: [u8; 4] = [0x00, 0x63, 0x77, 0x6d];
     const SEGMENT_HEADER: usize = 16;
     const FOOTER: usize = 16;
@@ -244,38 +134,10 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn names() {
-        let h = "0123456789abcdef0123456789abcdef";
-        assert_eq!(
-            classify(&format!("covmeta.{h}")),
-            Some(CovName::Meta { hash: h.into() })
-        );
-        assert_eq!(
-            classify(&format!("covcounters.{h}.17.1700000000000000000")),
-            Some(CovName::Counters {
-                hash: h.into(),
-                pid: 17,
-                nanos: 1_700_000_000_000_000_000
-            })
-        );
-        for bad in [
-            format!("tmp.covcounters.{h}.17.1"),
-            format!("tmp.covmeta.{h}123"),
-            format!("covmeta.{h}123"),
-            format!("covcounters.{h}.17"),
-            format!("covcounters.{h}.x.1"),
-            format!("covcounters.{h}.1.2.json"),
-            "metafiles.txt".into(),
-        ] {
-            assert_eq!(classify(&bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn counters_roundtrip_and_every_truncation_is_rejected() {
         let f = counter_file([7; 16], "./srv", &[(0, 1, &[3, 0, 300]), (1, 0, &[1])]);
         let d = decode_counters(&f).unwrap();
-        assert_eq!(d.hash, hex(&[7; 16]));
+        assert_eq!(d.hash, hash_hex(&[7; 16]));
         assert_eq!(d.funcs[&(0, 1)], vec![3, 0, 300]);
         assert_eq!(d.args, vec![("argv0".into(), "./srv".into())]);
         for n in 0..f.len() {
@@ -284,16 +146,6 @@ pub(crate) mod tests {
         let mut extra = f.clone();
         extra.insert(f.len() - FOOTER, 0);
         assert!(decode_counters(&extra).is_err());
-    }
-
-    #[test]
-    fn meta_checks() {
-        let m = meta_file([9; 16]);
-        check_meta(&m, &hex(&[9; 16])).unwrap();
-        assert!(check_meta(&m, &hex(&[8; 16])).is_err());
-        for n in 0..m.len() {
-            assert!(check_meta(&m[..n], &hex(&[9; 16])).is_err());
-        }
     }
 
     #[test]

@@ -17,21 +17,10 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use covlens_prow::layout::{SnapshotKind, SnapshotSource};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CollectorError, Result};
-
-/// What a snapshot is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// A `covmeta.*` file.
-    Meta,
-    /// A `covcounters.*` file.
-    Counters,
-    /// A text profile.
-    Text,
-}
 
 /// One staged snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,7 +38,7 @@ pub struct Entry {
     /// Size in bytes.
     pub size: u64,
     /// What it is.
-    pub kind: Kind,
+    pub kind: SnapshotKind,
     /// The producer: a text file or one (meta hash, pid) of a GOCOVERDIR.
     pub source: String,
     /// Within a group, a higher `order` supersedes a lower one (cumulative
@@ -68,8 +57,8 @@ pub struct Entry {
     /// `uploaded` is false (a crash between the put and the journal).
     #[serde(default)]
     pub attempted: bool,
-    /// Metadata shipped next to the snapshot.
-    pub info: serde_json::Value,
+    /// Where the snapshot came from, shipped in its metadata.
+    pub info: SnapshotSource,
 }
 
 /// Resume state of one (meta hash, pid) of a GOCOVERDIR.
@@ -166,7 +155,7 @@ pub struct NewSnapshot {
     /// The content.
     pub data: Payload,
     /// See [`Entry::kind`].
-    pub kind: Kind,
+    pub kind: SnapshotKind,
     /// See [`Entry::source`].
     pub source: String,
     /// See [`Entry::group`].
@@ -174,7 +163,7 @@ pub struct NewSnapshot {
     /// See [`Entry::order`].
     pub order: u64,
     /// See [`Entry::info`].
-    pub info: serde_json::Value,
+    pub info: SnapshotSource,
 }
 
 /// Result of [`Staging::stage`].
@@ -354,7 +343,7 @@ impl Staging {
     /// Whether an uploaded entry keeps its object as its source's reference
     /// (meta-data files are never compared with anything).
     fn keeps_reference(e: &Entry, newest: &HashSet<u64>) -> bool {
-        e.kind != Kind::Meta && !e.evicted && newest.contains(&e.seq)
+        e.kind != SnapshotKind::Meta && !e.evicted && newest.contains(&e.seq)
     }
 
     fn newest_per_source(&self) -> HashSet<u64> {
@@ -620,7 +609,7 @@ impl Staging {
             .filter(|e| !e.uploaded)
             .cloned()
             .collect();
-        v.sort_by_key(|e| (e.kind != Kind::Meta, e.seq));
+        v.sort_by_key(|e| (e.kind != SnapshotKind::Meta, e.seq));
         v
     }
 
@@ -705,14 +694,14 @@ mod tests {
             meta_key: format!("m/{key}"),
             data: Payload::Bytes(data.to_vec()),
             kind: if group.is_some() {
-                Kind::Counters
+                SnapshotKind::Counters
             } else {
-                Kind::Meta
+                SnapshotKind::Meta
             },
             source: group.unwrap_or(key).into(),
             group: group.map(Into::into),
             order,
-            info: serde_json::json!({}),
+            info: SnapshotSource::default(),
         }
     }
 
@@ -738,6 +727,32 @@ mod tests {
         let s = Staging::open(&dir, 1 << 20, false)?;
         assert_eq!(s.pending()[0].digest, digest);
         assert_eq!(fs::read(s.object_path(&digest)).unwrap(), b"one");
+        Ok(())
+    }
+
+    #[test]
+    fn journals_of_older_collectors_keep_their_snapshot_info() -> Result<()> {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("st");
+        fs::create_dir_all(dir.join("objects")).unwrap();
+        let digest = digest_hex(b"one");
+        fs::write(dir.join("objects").join(&digest), b"one").unwrap();
+        // As collectors wrote it while `info` was untyped JSON.
+        let journal = format!(
+            r#"{{"version":1,"next_seq":1,"entries":[{{"key":"covdata/covcounters.ab.7.100",
+            "meta_key":"metadata/covdata/covcounters.ab.7.100.json","sha256":"{digest}","size":3,
+            "kind":"counters","source":"covdata:ab.7","group":"covdata:ab.7","order":100,"seq":0,
+            "uploaded":false,"info":{{"source":"/cov/covcounters.ab.7.100","meta_hash":"ab",
+            "pid":7,"dest_pid":7,"generation":0,"nanos":100,"args":["argv0=./srv"],
+            "taken_at_unix_ms":1}}}}],"retire":[],"counters":{{"ab.7":{{"last_nanos":100,
+            "generation":0}}}},"text":{{}}}}"#
+        );
+        fs::write(dir.join("journal.json"), journal).unwrap();
+        let s = Staging::open(&dir, 1 << 20, false)?;
+        let info = &s.pending()[0].info;
+        assert_eq!((info.pid, info.nanos), (Some(7), Some(100)));
+        assert_eq!(info.args.as_deref(), Some(&["argv0=./srv".to_string()][..]));
+        assert_eq!(info.source, "/cov/covcounters.ab.7.100");
         Ok(())
     }
 
