@@ -4,10 +4,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
-use covlens_prow::layout::ENTRYPOINT_MARKERS;
+use clap::Args;
 
-use crate::config::{Config, Identity, Layout, SourceKind, TextWriter, parse_duration, parse_size};
+use crate::config::{
+    Config, Identity, Layout, SourceKind, TextWriter, default_markers, defaults, parse_duration,
+    parse_size,
+};
 use crate::error::{CollectorError, Result};
 use crate::run::{StopReason, run};
 
@@ -24,28 +26,33 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DEST")]
     pub dest: String,
     /// What PATH holds (auto: a directory is a GOCOVERDIR).
-    #[arg(long, value_enum, default_value_t = KindArg::Auto)]
-    pub kind: KindArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub kind: SourceKind,
     /// Staging directory, on a volume that survives collector restarts
     /// [default: PATH's directory/.covlens-staging].
     #[arg(long, value_name = "DIR")]
     pub staging: Option<PathBuf>,
     /// How long a file must stay unchanged before it is copied.
-    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::SETTLE, value_parser = parse_duration)]
     pub settle: Duration,
     /// Period of the full rescan (watch events only speed things up).
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RESCAN, value_parser = parse_duration)]
     pub rescan: Duration,
     /// Time for the last collection and upload after SIGTERM or the marker.
-    #[arg(long, default_value = "25s", value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::GRACE, value_parser = parse_duration)]
     pub grace: Duration,
     /// Bound on staged bytes; superseded snapshots are dropped first.
-    #[arg(long, default_value = "256M", value_parser = parse_size, value_name = "BYTES")]
+    #[arg(
+        long,
+        default_value = defaults::MAX_STAGING_BYTES,
+        value_parser = parse_size,
+        value_name = "BYTES"
+    )]
     pub max_staging_bytes: u64,
     /// How the text profile is written: in place (new layouts need a second
     /// write to confirm) or by rename (every parseable file is complete).
-    #[arg(long, value_enum, default_value_t = TextWriterArg::InPlace)]
-    pub text_writer: TextWriterArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub text_writer: TextWriter,
     /// Stop (after a last collection) when this file appears; repeatable
     /// [default in Prow jobs: /logs/marker-file.txt, /logs/test-marker.txt].
     #[arg(long = "prow-marker", value_name = "PATH")]
@@ -55,10 +62,10 @@ pub struct CollectArgs {
     pub no_prow_marker: bool,
     /// Destination layout (auto: Prow's job path when JOB_NAME and BUILD_ID
     /// are set).
-    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
-    pub layout: LayoutArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub layout: Layout,
     /// Prefix before the Prow job path (Prow's path_prefix).
-    #[arg(long, default_value = "", value_name = "PREFIX")]
+    #[arg(long, default_value_t, value_name = "PREFIX")]
     pub path_prefix: String,
     /// The watched component's container name [default: $COVLENS_CONTAINER
     /// or "component"].
@@ -74,42 +81,11 @@ pub struct CollectArgs {
     #[arg(long)]
     pub once: bool,
     /// First retry delay after a failed upload (doubles each time).
-    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RETRY_MIN, value_parser = parse_duration)]
     pub retry_min: Duration,
     /// Longest retry delay.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RETRY_MAX, value_parser = parse_duration)]
     pub retry_max: Duration,
-}
-
-/// `--kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum KindArg {
-    /// A directory is a GOCOVERDIR, a file a text profile.
-    Auto,
-    /// GOCOVERDIR.
-    Covdata,
-    /// Text profile.
-    Text,
-}
-
-/// `--text-writer`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum TextWriterArg {
-    /// Truncate and rewrite (the legacy Kubernetes wrapper, plain writes).
-    InPlace,
-    /// Temporary file and rename (covflush).
-    Rename,
-}
-
-/// `--layout`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LayoutArg {
-    /// Prow when JOB_NAME and BUILD_ID are set.
-    Auto,
-    /// <job path>/artifacts/coverage/<pod>/<container>/.
-    Prow,
-    /// coverage/<pod>/<container>/.
-    Flat,
 }
 
 impl CollectArgs {
@@ -121,34 +97,23 @@ impl CollectArgs {
         }
         let markers = if self.no_prow_marker {
             Vec::new()
-        } else if self.prow_markers.is_empty() && identity.prow.job.is_some() {
-            ENTRYPOINT_MARKERS.iter().map(PathBuf::from).collect()
+        } else if self.prow_markers.is_empty() {
+            default_markers(&identity)
         } else {
             self.prow_markers.clone()
         };
         Config {
             watch: self.watch.clone(),
-            kind: match self.kind {
-                KindArg::Auto => SourceKind::Auto,
-                KindArg::Covdata => SourceKind::Covdata,
-                KindArg::Text => SourceKind::Text,
-            },
+            kind: self.kind,
             dest: self.dest.clone(),
             staging: self.staging.clone(),
             settle: self.settle,
             rescan: self.rescan,
             grace: self.grace,
             max_staging_bytes: self.max_staging_bytes,
-            text_writer: match self.text_writer {
-                TextWriterArg::InPlace => TextWriter::InPlace,
-                TextWriterArg::Rename => TextWriter::Rename,
-            },
+            text_writer: self.text_writer,
             markers,
-            layout: match self.layout {
-                LayoutArg::Auto => Layout::Auto,
-                LayoutArg::Prow => Layout::Prow,
-                LayoutArg::Flat => Layout::Flat,
-            },
+            layout: self.layout,
             path_prefix: self.path_prefix.clone(),
             identity,
             listen: self.listen,
@@ -203,4 +168,23 @@ pub fn run_cli(args: &CollectArgs) -> Result<()> {
     // Blocking threads may still be reading; do not wait for them.
     rt.shutdown_timeout(Duration::from_millis(100));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: CollectArgs,
+    }
+
+    #[test]
+    fn command_line_defaults_are_the_config_defaults() {
+        let cli =
+            Cli::try_parse_from(["covlens-collect", "--watch", "/cov", "--dest", "/out"]).unwrap();
+        assert_eq!(cli.args.to_config(), Config::new("/cov", "/out"));
+    }
 }

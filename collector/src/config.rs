@@ -9,39 +9,81 @@ pub use covlens_prow::layout::Identity;
 
 use crate::error::{CollectorError, Result};
 
+/// Default option values, written as on the command line: clap parses
+/// them for `covlens collect` and [`Config::new`] with the same parsers, so
+/// the two cannot differ.
+pub(crate) mod defaults {
+    /// `--settle`.
+    pub(crate) const SETTLE: &str = "500ms";
+    /// `--rescan`.
+    pub(crate) const RESCAN: &str = "2s";
+    /// `--grace`.
+    pub(crate) const GRACE: &str = "25s";
+    /// `--max-staging-bytes`.
+    pub(crate) const MAX_STAGING_BYTES: &str = "256M";
+    /// `--retry-min`.
+    pub(crate) const RETRY_MIN: &str = "500ms";
+    /// `--retry-max`.
+    pub(crate) const RETRY_MAX: &str = "30s";
+}
+
+/// A built-in default duration (parsing it is tested).
+fn default_duration(s: &str) -> Duration {
+    parse_duration(s).unwrap_or_default()
+}
+
 /// What the watched path holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum SourceKind {
-    /// A directory is a GOCOVERDIR, anything else a text profile.
+    /// A directory is a GOCOVERDIR, a file a text profile.
+    #[default]
     Auto,
-    /// A GOCOVERDIR (binary meta-data and counter files).
+    /// GOCOVERDIR (binary meta-data and counter files).
     Covdata,
-    /// A text profile (KUBE_COVERAGE_FILE).
+    /// Text profile (KUBE_COVERAGE_FILE).
     Text,
 }
 
-/// How the text profile's writer publishes it (see [`crate::text`] rules).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How the text profile's writer publishes it (see the text rules in
+/// collector/README.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum TextWriter {
-    /// Truncates and rewrites in place: new layouts need confirmation.
+    /// Truncate and rewrite (the legacy Kubernetes wrapper, plain writes):
+    /// new layouts need a second write to confirm.
+    #[default]
     InPlace,
-    /// Writes a temporary file and renames it: never visible half written.
+    /// Temporary file and rename (covflush): never visible half written.
     Rename,
 }
 
 /// Where under the destination snapshots go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Layout {
-    /// `Prow` when `JOB_NAME` and `BUILD_ID` are set, else `Flat`.
+    /// Prow when JOB_NAME and BUILD_ID are set, else flat.
+    #[default]
     Auto,
-    /// `<job path>/artifacts/coverage/<pod>/<container>/` (Prow's GCS layout).
+    /// <job path>/artifacts/coverage/<pod>/<container>/ (Prow's GCS layout).
     Prow,
-    /// `coverage/<pod>/<container>/` (e.g. with `--dest $ARTIFACTS`).
+    /// coverage/<pod>/<container>/ (e.g. with the destination $ARTIFACTS).
     Flat,
 }
 
+/// The entrypoint markers that end collection by default: Prow's when the
+/// identity names a Prow job (see [`layout::ENTRYPOINT_MARKERS`]), else
+/// none.
+pub(crate) fn default_markers(identity: &Identity) -> Vec<PathBuf> {
+    if identity.prow.job.is_some() {
+        layout::ENTRYPOINT_MARKERS
+            .iter()
+            .map(PathBuf::from)
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Everything [`crate::run`] needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// The text profile or GOCOVERDIR to watch.
     pub watch: PathBuf,
@@ -84,27 +126,29 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration with the defaults and identity from the environment.
+    /// A configuration with the defaults of `covlens collect` and the
+    /// identity from the environment.
     pub fn new(watch: impl Into<PathBuf>, dest: impl Into<String>) -> Config {
+        let identity = Identity::from_env();
         Config {
             watch: watch.into(),
-            kind: SourceKind::Auto,
+            kind: SourceKind::default(),
             dest: dest.into(),
             staging: None,
-            settle: Duration::from_millis(500),
-            rescan: Duration::from_secs(2),
-            grace: Duration::from_secs(25),
-            max_staging_bytes: 256 << 20,
-            text_writer: TextWriter::InPlace,
-            markers: Vec::new(),
-            layout: Layout::Auto,
+            settle: default_duration(defaults::SETTLE),
+            rescan: default_duration(defaults::RESCAN),
+            grace: default_duration(defaults::GRACE),
+            max_staging_bytes: parse_size(defaults::MAX_STAGING_BYTES).unwrap_or_default(),
+            text_writer: TextWriter::default(),
+            markers: default_markers(&identity),
+            layout: Layout::default(),
             path_prefix: String::new(),
-            identity: Identity::from_env(),
+            identity,
             listen: None,
             keep_history: false,
             once: false,
-            retry_min: Duration::from_millis(500),
-            retry_max: Duration::from_secs(30),
+            retry_min: default_duration(defaults::RETRY_MIN),
+            retry_max: default_duration(defaults::RETRY_MAX),
         }
     }
 
@@ -289,6 +333,20 @@ mod tests {
             (id.pod.as_deref(), id.prow.job.as_deref()),
             (Some("h"), None)
         );
+    }
+
+    #[test]
+    fn the_defaults_parse() {
+        for d in [
+            defaults::SETTLE,
+            defaults::RESCAN,
+            defaults::GRACE,
+            defaults::RETRY_MIN,
+            defaults::RETRY_MAX,
+        ] {
+            assert!(!parse_duration(d).unwrap().is_zero(), "{d}");
+        }
+        assert_eq!(parse_size(defaults::MAX_STAGING_BYTES).unwrap(), 256 << 20);
     }
 
     #[test]
