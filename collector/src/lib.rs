@@ -12,7 +12,7 @@ headers, text files with covlens-core's parser and the layout rules in
 Snapshots are cumulative: for one process only the newest matters. The
 collector keeps exactly one file per process at the destination (a newer one
 replaces the older), and keeps processes apart even when a restarted
-container reuses the pid (see [`collect`]). At the
+container reuses the pid (see [`scan`]). At the
 destination, `covdata/` is a GOCOVERDIR that `go tool covdata` reads
 directly, `text/NNNN-<name>` holds one text profile per process generation,
 and `metadata/` a JSON document per snapshot (pod, node, container, Prow job).
@@ -24,20 +24,19 @@ destination only delays uploads (bounded by `--max-staging-bytes`).
 #![deny(missing_docs)]
 
 pub mod cli;
-pub mod collect;
 pub mod config;
-mod covdata;
 pub mod dest;
 pub mod error;
 pub mod metrics;
 pub mod run;
+pub mod scan;
 pub mod staging;
 pub mod text;
 
 pub use crate::cli::{CollectArgs, run_cli};
-pub use crate::collect::{Collector, ScanReport, Upload};
 pub use crate::config::{Config, Identity, Layout, SourceKind, TextWriter};
 pub use crate::dest::Dest;
 pub use crate::error::{CollectorError, Result};
 pub use crate::metrics::Metrics;
 pub use crate::run::{StopReason, Summary, run, run_until};
+pub use crate::scan::{Collector, ScanReport, Upload};

@@ -12,11 +12,11 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{Mutex, Notify, mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
 
-use crate::collect::{Collector, ScanReport};
 use crate::config::Config;
 use crate::dest::Dest;
 use crate::error::{CollectorError, Result};
 use crate::metrics::{self, Metrics};
+use crate::scan::{Collector, ScanReport};
 
 /// Why collection ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

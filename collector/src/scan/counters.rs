@@ -61,7 +61,7 @@ pub(crate) fn continues(prev: &CounterData, next: &CounterData) -> bool {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+pub(super) mod tests {
     use super::*;
 
     const META_MAGIC: [u8; 4] = [0x00, 0x63, 0x76, 0x6d];

@@ -1,0 +1,251 @@
+//! Scanning a text profile: read it once (compared with the last shipped
+//! snapshot, or parsed), have it judged, and stage it under its process
+//! generation.
+
+use std::fs;
+use std::io::Seek;
+use std::path::Path;
+use std::time::Instant;
+
+use covlens_prow::layout::{SnapshotKind, SnapshotSource, metadata_key, text_key};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::{Collector, ScanReport, unix_ms};
+use crate::config::TextWriter;
+use crate::error::{CollectorError, Result};
+use crate::metrics::Metrics;
+use crate::staging::{NewSnapshot, Payload, Sig, State, digest_of};
+use crate::text::{Compared, ReadError, Reference, Shape, TextJudge, Verdict, compare_lines};
+
+/// How a text snapshot was read.
+enum Reading {
+    /// Line for line the reference's layout.
+    SameLayout { continues: bool },
+    /// Parsed in full (or not a profile).
+    Parsed(Result<Shape, String>),
+}
+
+impl Collector {
+    /// Reads a text profile, streaming, and its digest: compared line by
+    /// line with the reference's staged copy when there is one, else (or if
+    /// that cannot decide) parsed. `None` if it changed or vanished
+    /// meanwhile.
+    fn read_text(
+        path: &Path,
+        sig: Sig,
+        reference: Option<&Path>,
+    ) -> Result<Option<(Reading, String)>> {
+        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        let io_err = |e: std::io::Error| CollectorError::io("reading", path, e);
+        let mut f = match fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(io_err(e)),
+        };
+        let mut hasher = Xxh3::new();
+        let mut read = 0u64;
+        let mut reading = None;
+        if let Some(r) = reference.and_then(|p| fs::File::open(p).ok()) {
+            let tap = |b: &[u8]| {
+                hasher.update(b);
+                read += b.len() as u64;
+            };
+            match compare_lines(&mut f, r, tap) {
+                Ok(Compared::SameLayout { continues }) => {
+                    reading = Some(Reading::SameLayout { continues });
+                }
+                Ok(Compared::Unknown) => {
+                    f.rewind().map_err(io_err)?;
+                    (hasher, read) = (Xxh3::new(), 0);
+                }
+                Err(e) if gone(&e) => return Ok(None),
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        let reading = match reading {
+            Some(r) => r,
+            None => {
+                let shape = Shape::read(&mut f, &path.display().to_string(), |b| {
+                    hasher.update(b);
+                    read += b.len() as u64;
+                    Ok(())
+                });
+                Reading::Parsed(match shape {
+                    Ok(s) => Ok(s),
+                    Err(ReadError::Corrupt(m)) => Err(m),
+                    Err(ReadError::Io(e)) if gone(&e) => return Ok(None),
+                    Err(ReadError::Io(e)) => return Err(io_err(e)),
+                })
+            }
+        };
+        let after = match fs::metadata(path) {
+            Ok(m) => Sig::of(&m),
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(io_err(e)),
+        };
+        // A corrupt file is read only up to its first bad line.
+        let complete = !matches!(reading, Reading::Parsed(Err(_)));
+        if after != sig || (complete && read != sig.len) {
+            return Ok(None);
+        }
+        Ok(Some((reading, digest_of(hasher.digest128()))))
+    }
+
+    pub(super) fn scan_text(&mut self, now: Instant, rep: &mut ScanReport) -> Result<()> {
+        let path = self.cfg.watch.clone();
+        let sig = match fs::metadata(&path) {
+            Ok(m) if m.is_file() => Sig::of(&m),
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(CollectorError::io("reading", &path, e)),
+        };
+        if self.text_last == Some(sig) {
+            return Ok(());
+        }
+        // A renamed-in file never changes, so no settle delay: it would only
+        // hide writes of a fast writer (and with them process restarts).
+        let renamed = self.cfg.text_writer == TextWriter::Rename;
+        if !renamed && !self.stable(&path, sig, now) {
+            rep.unsettled += 1;
+            return Ok(());
+        }
+        let reference = self
+            .text
+            .as_ref()
+            .and_then(TextJudge::reference_file)
+            .map(Path::to_path_buf);
+        let Some((reading, digest)) = Self::read_text(&path, sig, reference.as_deref())? else {
+            rep.unsettled += 1;
+            return Ok(());
+        };
+        let name = path.display().to_string();
+        let confirm = self.cfg.text_writer == TextWriter::InPlace;
+        let judge = self.text.get_or_insert_with(TextJudge::default);
+        let verdict = match reading {
+            Reading::SameLayout { continues } => judge.judge_same(continues),
+            Reading::Parsed(shape) => judge.judge(shape, sig.write_id(), confirm),
+        };
+        tracing::debug!(path = %name, ?verdict, "text snapshot judged");
+        self.text_last = Some(sig);
+        match verdict {
+            Verdict::Corrupt(reason) => self.reject(&path, sig, &reason, rep),
+            Verdict::Partial => {
+                Metrics::add(&self.metrics.rejected_partial, 1);
+                tracing::warn!(path = %name, "text profile is a truncated write (fewer blocks than before); not shipped");
+                rep.rejected += 1;
+            }
+            Verdict::Hold => {
+                tracing::info!(path = %name, "new profile layout; waiting for a second write to confirm it is complete");
+                rep.held += 1;
+            }
+            Verdict::Ship { new_generation } => {
+                let source = self.text_source();
+                let st = self
+                    .staging
+                    .state()
+                    .text
+                    .get(&source)
+                    .cloned()
+                    .unwrap_or_default();
+                let generation = if new_generation && st.count > 0 {
+                    st.generation + 1
+                } else {
+                    st.generation
+                };
+                let base = path
+                    .file_name()
+                    .map_or("profile".into(), |n| n.to_string_lossy().into_owned());
+                let rel = text_key(generation, &base);
+                let snap = NewSnapshot {
+                    key: format!("{}{rel}", self.root),
+                    meta_key: format!("{}{}", self.root, metadata_key(&rel)),
+                    data: Payload::File {
+                        path: path.clone(),
+                        sig,
+                        digest: digest.clone(),
+                    },
+                    kind: SnapshotKind::Text,
+                    source: source.clone(),
+                    group: Some(format!("{source}:{generation}")),
+                    order: st.count + 1,
+                    info: SnapshotSource {
+                        source: path.display().to_string(),
+                        generation: Some(generation),
+                        taken_at_unix_ms: unix_ms(),
+                        ..SnapshotSource::default()
+                    },
+                };
+                let commit = |s: &mut State| {
+                    let t = s.text.entry(source).or_default();
+                    t.generation = generation;
+                    t.count += 1;
+                };
+                if self.stage(snap, rep, commit)? {
+                    let staged = self.staging.object_path(&digest);
+                    if let Some(j) = self.text.as_mut() {
+                        j.accept(Reference::File(staged));
+                    }
+                } else {
+                    // Not staged: the judge is unchanged, so the retry sees
+                    // the same history (a generation change is not lost).
+                    self.text_last = None;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::setup;
+    use crate::config::SourceKind;
+    use std::fs;
+    use std::time::Instant;
+
+    #[test]
+    fn text_generations_and_corruption() {
+        let (t, mut c) = setup(SourceKind::Text);
+        let p = t.path().join("cov/p.cov");
+        let write = |s: &str| {
+            // A new inode each time, like a rename writer.
+            let tmp = p.with_extension("tmp");
+            fs::write(&tmp, s).unwrap();
+            fs::rename(&tmp, &p).unwrap();
+        };
+        write("mode: count\na.go:1.1,2.2 1 1\n");
+        c.scan(Instant::now()).unwrap();
+        write("mode: count\na.go:1.1,2.2 1 4\n");
+        c.scan(Instant::now()).unwrap();
+        write("mode: count\na.go:1.1,2.2 1 2\n");
+        c.scan(Instant::now()).unwrap();
+        write("mode: count\na.go:1.1,2.2 1");
+        assert_eq!(c.scan(Instant::now()).unwrap().rejected, 1);
+        let ups = c.uploads();
+        let got: Vec<_> = ups
+            .iter()
+            .map(|u| (u.key.clone(), fs::read(&u.path).unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "coverage/pod/component/text/0000-p.cov".to_string(),
+                    b"mode: count\na.go:1.1,2.2 1 4\n".to_vec()
+                ),
+                (
+                    "coverage/pod/component/text/0001-p.cov".to_string(),
+                    b"mode: count\na.go:1.1,2.2 1 2\n".to_vec()
+                ),
+            ]
+        );
+        let meta: serde_json::Value = serde_json::from_slice(&ups[1].metadata).unwrap();
+        assert_eq!(meta["pod"], "pod");
+        assert_eq!(meta["generation"], 1);
+        assert_eq!(meta["kind"], "text");
+        assert_eq!(
+            ups[1].meta_key,
+            "coverage/pod/component/metadata/text/0001-p.cov.json"
+        );
+    }
+}
