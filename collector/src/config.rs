@@ -62,9 +62,10 @@ pub enum Layout {
     /// Prow when JOB_NAME and BUILD_ID are set, else flat.
     #[default]
     Auto,
-    /// <job path>/artifacts/coverage/<pod>/<container>/ (Prow's GCS layout).
+    /// RUN/artifacts/coverage/POD/CONTAINER/ (Prow's GCS layout, RUN the
+    /// job run's directory).
     Prow,
-    /// coverage/<pod>/<container>/ (e.g. with the destination $ARTIFACTS).
+    /// coverage/POD/CONTAINER/ (e.g. with the destination $ARTIFACTS).
     Flat,
 }
 
@@ -153,7 +154,7 @@ impl Config {
     }
 
     /// The kind, with `Auto` resolved against the filesystem.
-    pub fn resolved_kind(&self) -> SourceKind {
+    pub(crate) fn resolved_kind(&self) -> SourceKind {
         match self.kind {
             SourceKind::Auto if self.watch.is_dir() => SourceKind::Covdata,
             SourceKind::Auto => SourceKind::Text,
@@ -162,7 +163,7 @@ impl Config {
     }
 
     /// The directory to watch: the GOCOVERDIR, or the text file's parent.
-    pub fn watch_dir(&self) -> PathBuf {
+    pub(crate) fn watch_dir(&self) -> PathBuf {
         match self.resolved_kind() {
             SourceKind::Covdata => self.watch.clone(),
             _ => parent_dir(&self.watch),
@@ -170,7 +171,7 @@ impl Config {
     }
 
     /// The staging directory.
-    pub fn staging_dir(&self) -> PathBuf {
+    pub(crate) fn staging_dir(&self) -> PathBuf {
         self.staging
             .clone()
             .unwrap_or_else(|| self.watch_dir().join(".covlens-staging"))
@@ -179,7 +180,7 @@ impl Config {
     /// The key prefix of everything this collector writes, ending in `/`:
     /// [`layout::coverage_root`], under the Prow run's artifacts directory
     /// with the Prow layout.
-    pub fn root(&self) -> String {
+    pub(crate) fn root(&self) -> String {
         let id = &self.identity;
         let prow = match self.layout {
             Layout::Prow => true,
@@ -199,15 +200,19 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         if self.settle.is_zero() && self.text_writer == TextWriter::InPlace {
             return Err(CollectorError::Config(
-                "--settle 0 cannot detect in-place writers; use --text-writer=rename".into(),
+                "a settle delay of 0 cannot tell when an in-place writer has finished; \
+                 use the rename text writer"
+                    .into(),
             ));
         }
         if self.rescan.is_zero() {
-            return Err(CollectorError::Config("--rescan must be positive".into()));
+            return Err(CollectorError::Config(
+                "the rescan period must be positive".into(),
+            ));
         }
         if self.layout == Layout::Prow && !self.identity.prow.is_run() {
             return Err(CollectorError::Config(
-                "--layout=prow needs JOB_NAME and BUILD_ID in the environment".into(),
+                "the Prow layout needs JOB_NAME and BUILD_ID in the environment".into(),
             ));
         }
         Ok(())
@@ -222,7 +227,7 @@ fn parent_dir(p: &Path) -> PathBuf {
 }
 
 /// Parses `500ms`, `2s`, `1m`, `1h`, `1m30s` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<f64>()
         && secs.is_finite()
@@ -262,7 +267,7 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 
 /// Parses a byte size: `1048576`, `512K`, `256M`, `2G` (also `KiB`, `MB`…,
 /// all powers of 1024).
-pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> std::result::Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);

@@ -8,7 +8,7 @@ use crate::staging::{replace_atomically, write_atomic};
 
 /// Where snapshots are uploaded.
 #[derive(Clone)]
-pub enum Dest {
+pub(crate) enum Dest {
     /// A directory (created on demand). Objects are written through a temp
     /// file and renamed, like an object store's atomic put.
     Local(PathBuf),
@@ -34,7 +34,7 @@ impl Dest {
     /// Parses `--dest`: a path, `file://PATH`, or (feature `cloud`) a
     /// `gs://`/`s3://` URL whose credentials come from the environment
     /// (`GOOGLE_SERVICE_ACCOUNT`, `AWS_*`, …, as object_store reads them).
-    pub fn parse(s: &str) -> Result<Dest> {
+    pub(crate) fn parse(s: &str) -> Result<Dest> {
         if let Some(p) = s.strip_prefix("file://") {
             return Ok(Dest::Local(PathBuf::from(p)));
         }
@@ -42,7 +42,7 @@ impl Dest {
             return Self::parse_url(scheme, s);
         }
         if s.is_empty() {
-            return Err(CollectorError::Config("--dest is empty".into()));
+            return Err(CollectorError::Config("the destination is empty".into()));
         }
         Ok(Dest::Local(PathBuf::from(s)))
     }
@@ -58,21 +58,24 @@ impl Dest {
     fn parse_url(scheme: &str, s: &str) -> Result<Dest> {
         use object_store::aws::AmazonS3Builder;
         use object_store::gcp::GoogleCloudStorageBuilder;
-        let url =
-            url::Url::parse(s).map_err(|e| CollectorError::Config(format!("--dest {s}: {e}")))?;
+        let bad = |e: Box<dyn std::error::Error + Send + Sync>| CollectorError::DestUrl {
+            url: s.to_string(),
+            source: e,
+        };
+        let url = url::Url::parse(s).map_err(|e| bad(e.into()))?;
         let bucket_url = format!("{scheme}://{}", url.host_str().unwrap_or_default());
         let store: std::sync::Arc<dyn object_store::ObjectStore> = match scheme {
             "gs" => std::sync::Arc::new(
                 GoogleCloudStorageBuilder::from_env()
                     .with_url(bucket_url)
                     .build()
-                    .map_err(|e| CollectorError::Config(format!("--dest {s}: {e}")))?,
+                    .map_err(|e| bad(e.into()))?,
             ),
             "s3" => std::sync::Arc::new(
                 AmazonS3Builder::from_env()
                     .with_url(bucket_url)
                     .build()
-                    .map_err(|e| CollectorError::Config(format!("--dest {s}: {e}")))?,
+                    .map_err(|e| bad(e.into()))?,
             ),
             _ => {
                 return Err(CollectorError::Config(format!(
@@ -89,7 +92,7 @@ impl Dest {
     }
 
     /// For logs and errors.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Dest::Local(p) => p.display().to_string(),
             #[cfg(feature = "cloud")]
@@ -97,21 +100,33 @@ impl Dest {
         }
     }
 
-    fn err(&self, op: &'static str, key: &str, msg: impl fmt::Display) -> CollectorError {
+    fn err(
+        &self,
+        op: &'static str,
+        key: &str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> CollectorError {
         CollectorError::Dest {
             dest: self.describe(),
             op,
             key: key.to_string(),
-            msg: msg.to_string(),
+            source: source.into(),
+        }
+    }
+
+    fn bad_key(&self, key: &str) -> CollectorError {
+        CollectorError::BadKey {
+            dest: self.describe(),
+            key: key.to_string(),
         }
     }
 
     /// Stores `data` under `key` (a relative `/`-separated path), replacing
     /// any previous object atomically.
-    pub async fn put(&self, key: &str, data: Vec<u8>) -> Result<()> {
+    pub(crate) async fn put(&self, key: &str, data: Vec<u8>) -> Result<()> {
         match self {
             Dest::Local(root) => {
-                let path = local_path(root, key).ok_or_else(|| self.err("put", key, "bad key"))?;
+                let path = local_path(root, key).ok_or_else(|| self.bad_key(key))?;
                 let res = tokio::task::spawn_blocking(move || -> Result<()> {
                     if let Some(dir) = path.parent() {
                         std::fs::create_dir_all(dir)
@@ -141,10 +156,10 @@ impl Dest {
     /// destination copies through the kernel, an object store gets a
     /// multipart upload when the file is over one part. `Ok(false)` if
     /// `src` no longer exists.
-    pub async fn put_file(&self, key: &str, src: &Path) -> Result<bool> {
+    pub(crate) async fn put_file(&self, key: &str, src: &Path) -> Result<bool> {
         match self {
             Dest::Local(root) => {
-                let path = local_path(root, key).ok_or_else(|| self.err("put", key, "bad key"))?;
+                let path = local_path(root, key).ok_or_else(|| self.bad_key(key))?;
                 let src = src.to_path_buf();
                 let res = tokio::task::spawn_blocking(move || copy_atomic(&src, &path))
                     .await
@@ -195,7 +210,7 @@ impl Dest {
 
     /// Removes temporary files a killed collector left under `prefix` of a
     /// local destination (object stores have none: puts are atomic).
-    pub fn cleanup(&self, prefix: &str) {
+    pub(crate) fn cleanup(&self, prefix: &str) {
         #[allow(irrefutable_let_patterns)]
         let Dest::Local(root) = self else { return };
         let Some(dir) = local_path(root, prefix.trim_end_matches('/')) else {
@@ -220,11 +235,10 @@ impl Dest {
     }
 
     /// Deletes `key`; a missing object is not an error.
-    pub async fn delete(&self, key: &str) -> Result<()> {
+    pub(crate) async fn delete(&self, key: &str) -> Result<()> {
         match self {
             Dest::Local(root) => {
-                let path =
-                    local_path(root, key).ok_or_else(|| self.err("delete", key, "bad key"))?;
+                let path = local_path(root, key).ok_or_else(|| self.bad_key(key))?;
                 match tokio::fs::remove_file(&path).await {
                     Ok(()) => Ok(()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -1,5 +1,12 @@
 //! The collector's error type.
+//!
+//! Messages say what failed, not why: the cause is the error's
+//! [`source`](std::error::Error::source), which callers print after it
+//! (`covlens` and `covlens-collect` print the whole chain; logs use
+//! [`Chain`]).
 
+use std::error::Error;
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -10,8 +17,17 @@ pub enum CollectorError {
     /// A bad option value or combination.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A destination URL that cannot be used.
+    #[error("invalid destination {url}")]
+    DestUrl {
+        /// The destination as given.
+        url: String,
+        /// What the URL parser or the object store's builder said.
+        #[source]
+        source: Box<dyn Error + Send + Sync>,
+    },
     /// A filesystem operation on a named path failed.
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}", path.display())]
     Io {
         /// What was being done ("reading", "renaming", ...).
         op: &'static str,
@@ -21,18 +37,30 @@ pub enum CollectorError {
         #[source]
         source: io::Error,
     },
-    /// The staging journal exists but cannot be read back.
-    #[error("staging journal {}: {msg}", path.display())]
-    Journal {
+    /// The staging journal exists but is not valid JSON of the journal's
+    /// format.
+    #[error("staging journal {} cannot be read", path.display())]
+    JournalUnreadable {
         /// The journal file.
         path: PathBuf,
-        /// Why it was rejected.
-        msg: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The staging journal was written by an incompatible collector.
+    #[error("staging journal {}: version {found}, want {want}", path.display())]
+    JournalVersion {
+        /// The journal file.
+        path: PathBuf,
+        /// The version it has.
+        found: u32,
+        /// The version this collector writes.
+        want: u32,
     },
     /// Another collector holds the staging directory.
     #[error("staging directory {} is in use by another collector", .0.display())]
     StagingLocked(PathBuf),
-    /// Staging a snapshot would exceed `--max-staging-bytes` even after
+    /// Staging a snapshot would exceed the staging limit even after
     /// dropping every superseded snapshot.
     #[error("staging full: {need} bytes needed, {used} of {limit} in use")]
     StagingFull {
@@ -47,16 +75,8 @@ pub enum CollectorError {
     /// it is read again at the next scan.
     #[error("{}: changed while being staged", .0.display())]
     SourceChanged(PathBuf),
-    /// A snapshot that is incomplete or malformed; it is never shipped.
-    #[error("{}: rejected snapshot: {reason}", path.display())]
-    Rejected {
-        /// The source file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// Uploading to or deleting from the destination failed.
-    #[error("destination {dest}: {op} {key}: {msg}")]
+    #[error("destination {dest}: {op} {key}")]
     Dest {
         /// The destination (directory or URL).
         dest: String,
@@ -64,17 +84,35 @@ pub enum CollectorError {
         op: &'static str,
         /// The object key.
         key: String,
-        /// The store's error message.
-        msg: String,
+        /// The store's error.
+        #[source]
+        source: Box<dyn Error + Send + Sync>,
+    },
+    /// A key that would leave a local destination's directory.
+    #[error("destination {dest}: key {key:?} is not a relative path")]
+    BadKey {
+        /// The destination directory.
+        dest: String,
+        /// The key.
+        key: String,
     },
     /// The file watcher could not be set up.
-    #[error("watching {}: {source}", path.display())]
+    #[error("watching {}", path.display())]
     Watch {
         /// The watched directory.
         path: PathBuf,
         /// notify's error.
         #[source]
         source: notify::Error,
+    },
+    /// A blocking task (startup, a scan) panicked or was cancelled.
+    #[error("the {what} task failed")]
+    Task {
+        /// Which task.
+        what: &'static str,
+        /// tokio's error.
+        #[source]
+        source: tokio::task::JoinError,
     },
 }
 
@@ -88,5 +126,36 @@ impl CollectorError {
     }
 }
 
+/// An error and its causes, `what: why: ...`, for log lines.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
 /// Results of this crate.
 pub type Result<T, E = CollectorError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_leaves_the_cause_to_the_chain() {
+        let e = CollectorError::io(
+            "reading",
+            "/cov/p.cov",
+            io::Error::new(io::ErrorKind::PermissionDenied, "denied"),
+        );
+        assert_eq!(e.to_string(), "reading /cov/p.cov");
+        assert_eq!(Chain(&e).to_string(), "reading /cov/p.cov: denied");
+    }
+}

@@ -50,12 +50,12 @@ fn get(a: &AtomicU64) -> u64 {
 
 impl Metrics {
     /// Adds to a counter.
-    pub fn add(a: &AtomicU64, n: u64) {
+    pub(crate) fn add(a: &AtomicU64, n: u64) {
         a.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = String::new();
         let mut one = |name: &str, kind: &str, help: &str, v: u64| {
             let _ = writeln!(s, "# HELP covlens_collector_{name} {help}");
@@ -151,7 +151,7 @@ impl Metrics {
 }
 
 /// Serves `/healthz` and `/metrics` until the task is dropped.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
     loop {
         let Ok((conn, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(100)).await;

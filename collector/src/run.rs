@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
 
 use crate::config::Config;
 use crate::dest::Dest;
-use crate::error::{CollectorError, Result};
+use crate::error::{Chain, CollectorError, Result};
 use crate::metrics::{self, Metrics};
 use crate::scan::{Collector, ScanReport};
 
@@ -68,7 +68,10 @@ pub async fn run_until(cfg: Config, shutdown: impl Future<Output = ()>) -> Resul
         move || Collector::open(cfg, m)
     })
     .await
-    .map_err(|e| CollectorError::Config(format!("startup task failed: {e}")))??;
+    .map_err(|source| CollectorError::Task {
+        what: "startup",
+        source,
+    })??;
     tracing::info!(
         watch = %cfg.watch.display(),
         dest = %dest.describe(),
@@ -136,7 +139,10 @@ async fn scan(shared: &Shared) -> Result<ScanReport> {
         c.scan(std::time::Instant::now())
     })
     .await
-    .map_err(|e| CollectorError::Config(format!("scan task failed: {e}")))?
+    .map_err(|source| CollectorError::Task {
+        what: "scan",
+        source,
+    })?
 }
 
 /// Watch events are hints (the rescan is the source of truth); only writes
@@ -173,7 +179,7 @@ fn start_watcher(cfg: &Config, tx: mpsc::Sender<()>) -> Option<notify::Recommend
     for d in dirs {
         if let Err(e) = w.watch(&d, RecursiveMode::NonRecursive) {
             let e = CollectorError::Watch { path: d, source: e };
-            tracing::warn!(error = %e, "not watched; relying on periodic rescans");
+            tracing::warn!(error = %Chain(&e), "not watched; relying on periodic rescans");
         }
     }
     Some(w)
@@ -251,7 +257,7 @@ async fn watch_events(
                     recheck = Some(Instant::now() + cfg.settle + Duration::from_millis(10));
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "scan failed"),
+            Err(e) => tracing::warn!(error = %Chain(&e), "scan failed"),
         }
         if let Some(m) = shared.lock().await.marker_seen() {
             tracing::info!(marker = %m.display(), "Prow marker present: last collection");
@@ -272,7 +278,7 @@ async fn last_collection(cfg: &Config, shared: &Shared, deadline: Instant) {
             }
             Ok(_) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "last scan failed");
+                tracing::warn!(error = %Chain(&e), "last scan failed");
                 return;
             }
         }
@@ -301,7 +307,7 @@ async fn upload_loop(
                 None
             }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "upload failed; snapshots stay staged");
+                tracing::warn!(error = %Chain(&e), retry_in = ?backoff, "upload failed; snapshots stay staged");
                 let p = backoff;
                 backoff = (backoff * 2).min(retry_max);
                 Some(p)
@@ -373,7 +379,9 @@ async fn upload_until(
         let attempt = tokio::time::timeout_at(deadline, upload_once(shared, dest, metrics)).await;
         match attempt {
             Ok(Ok(())) => return 0,
-            Ok(Err(e)) => tracing::warn!(error = %e, "upload failed during the last collection"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %Chain(&e), "upload failed during the last collection");
+            }
             Err(_) => break,
         }
         if Instant::now() + backoff >= deadline {

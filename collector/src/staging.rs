@@ -24,7 +24,7 @@ use crate::error::{CollectorError, Result};
 
 /// One staged snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Destination key relative to the collector's root, e.g.
     /// `covdata/covcounters.<H>.<pid>.<nanos>`.
     pub key: String,
@@ -63,7 +63,7 @@ pub struct Entry {
 
 /// Resume state of one (meta hash, pid) of a GOCOVERDIR.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct CounterSource {
+pub(crate) struct CounterSource {
     /// Files with this nanos or older are done.
     pub last_nanos: u64,
     /// Current process generation (restarts with the same pid).
@@ -72,7 +72,7 @@ pub struct CounterSource {
 
 /// Resume state of a text source.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TextSource {
+pub(crate) struct TextSource {
     /// Current process generation.
     pub generation: u32,
     /// Snapshots shipped so far (the `order` of the next one).
@@ -81,7 +81,7 @@ pub struct TextSource {
 
 /// Everything the journal persists.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct State {
+pub(crate) struct State {
     /// Format version.
     pub version: u32,
     /// Next `seq`.
@@ -98,7 +98,7 @@ pub struct State {
 
 /// A file's identity for stability checks: any write changes one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Sig {
+pub(crate) struct Sig {
     /// Size in bytes.
     pub len: u64,
     mtime: (i64, i64),
@@ -109,7 +109,7 @@ pub struct Sig {
 
 impl Sig {
     /// The signature of a file's metadata.
-    pub fn of(m: &fs::Metadata) -> Sig {
+    pub(crate) fn of(m: &fs::Metadata) -> Sig {
         Sig {
             len: m.len(),
             mtime: (m.mtime(), m.mtime_nsec()),
@@ -120,7 +120,7 @@ impl Sig {
     }
 
     /// A digest identifying one write of the file.
-    pub fn write_id(&self) -> u128 {
+    pub(crate) fn write_id(&self) -> u128 {
         let mut h = DefaultHasher::new();
         self.hash(&mut h);
         u128::from(h.finish()) << 64 | u128::from(self.len)
@@ -129,7 +129,7 @@ impl Sig {
 
 /// The bytes of a snapshot.
 #[derive(Clone, Debug)]
-pub enum Payload {
+pub(crate) enum Payload {
     /// Held in memory (small covdata files).
     Bytes(Vec<u8>),
     /// A file already read once, whose signature and digest are known: it
@@ -147,7 +147,7 @@ pub enum Payload {
 
 /// A snapshot ready to be staged.
 #[derive(Clone, Debug)]
-pub struct NewSnapshot {
+pub(crate) struct NewSnapshot {
     /// See [`Entry::key`].
     pub key: String,
     /// See [`Entry::meta_key`].
@@ -166,9 +166,9 @@ pub struct NewSnapshot {
     pub info: SnapshotSource,
 }
 
-/// Result of [`Staging::stage`].
+/// Result of [`Staging::stage_with`].
 #[derive(Debug, PartialEq, Eq)]
-pub enum Staged {
+pub(crate) enum Staged {
     /// Recorded; `dropped` superseded snapshots were discarded to make room.
     New {
         /// Snapshots dropped for space.
@@ -180,7 +180,7 @@ pub enum Staged {
 
 /// An open staging directory.
 #[derive(Debug)]
-pub struct Staging {
+pub(crate) struct Staging {
     dir: PathBuf,
     limit: u64,
     keep_history: bool,
@@ -195,7 +195,7 @@ const VERSION: u32 = 1;
 /// snapshots recognised by it; it is not a defence against a writer that
 /// forges collisions (such a writer can write anything anyway), and it is
 /// ten times cheaper than SHA-256 on a 20 MB profile every few seconds.
-pub fn digest_hex(data: &[u8]) -> String {
+pub(crate) fn digest_hex(data: &[u8]) -> String {
     digest_of(xxhash_rust::xxh3::xxh3_128(data))
 }
 
@@ -261,7 +261,7 @@ fn copy_unchanged(from: &Path, to: &Path, sig: Sig) -> Result<()> {
 
 impl Staging {
     /// Opens (creating) a staging directory and locks it.
-    pub fn open(dir: &Path, limit: u64, keep_history: bool) -> Result<Staging> {
+    pub(crate) fn open(dir: &Path, limit: u64, keep_history: bool) -> Result<Staging> {
         fs::create_dir_all(dir.join("objects"))
             .map_err(|e| CollectorError::io("creating", dir, e))?;
         let lock_path = dir.join("lock");
@@ -273,14 +273,17 @@ impl Staging {
         let journal = dir.join("journal.json");
         let state = match fs::read(&journal) {
             Ok(b) => {
-                let s: State = serde_json::from_slice(&b).map_err(|e| CollectorError::Journal {
-                    path: journal.clone(),
-                    msg: e.to_string(),
+                let s: State = serde_json::from_slice(&b).map_err(|source| {
+                    CollectorError::JournalUnreadable {
+                        path: journal.clone(),
+                        source,
+                    }
                 })?;
                 if s.version != VERSION {
-                    return Err(CollectorError::Journal {
+                    return Err(CollectorError::JournalVersion {
                         path: journal,
-                        msg: format!("version {}, want {VERSION}", s.version),
+                        found: s.version,
+                        want: VERSION,
                     });
                 }
                 s
@@ -356,12 +359,12 @@ impl Staging {
     }
 
     /// The persisted state (read-only).
-    pub fn state(&self) -> &State {
+    pub(crate) fn state(&self) -> &State {
         &self.state
     }
 
     /// Changes the per-source resume state and saves it.
-    pub fn update<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> Result<R> {
+    pub(crate) fn update<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> Result<R> {
         let r = f(&mut self.state);
         self.save()?;
         Ok(r)
@@ -373,12 +376,12 @@ impl Staging {
     }
 
     /// Path of a staged object.
-    pub fn object_path(&self, sha: &str) -> PathBuf {
+    pub(crate) fn object_path(&self, sha: &str) -> PathBuf {
         self.dir.join("objects").join(sha)
     }
 
     /// Bytes of all objects on disk.
-    pub fn used_bytes(&self) -> u64 {
+    pub(crate) fn used_bytes(&self) -> u64 {
         let mut seen = HashSet::new();
         let referenced = self.referenced();
         self.state
@@ -391,7 +394,7 @@ impl Staging {
 
     /// The newest entry of a source with the path of its content, if
     /// still staged.
-    pub fn reference(&self, source: &str) -> Option<(&Entry, PathBuf)> {
+    pub(crate) fn reference(&self, source: &str) -> Option<(&Entry, PathBuf)> {
         let e = self
             .state
             .entries
@@ -405,18 +408,20 @@ impl Staging {
         path.exists().then_some((e, path))
     }
 
-    /// Records a snapshot: writes its object, supersedes older snapshots of
-    /// its group, and saves the journal. Fails with
-    /// [`CollectorError::StagingFull`] when it does not fit even after
-    /// dropping superseded snapshots; nothing is recorded then.
-    pub fn stage(&mut self, snap: NewSnapshot) -> Result<Staged> {
+    /// [`Staging::stage_with`] without a resume-state change.
+    #[cfg(test)]
+    pub(crate) fn stage(&mut self, snap: NewSnapshot) -> Result<Staged> {
         self.stage_with(snap, |_| {})
     }
 
-    /// [`Staging::stage`], also applying `commit` to the resume state in
-    /// the same journal write (also for a duplicate), so a crash can never
-    /// separate a snapshot from the source position it was taken at.
-    pub fn stage_with(
+    /// Records a snapshot: writes its object, supersedes older snapshots of
+    /// its group, and saves the journal. Fails with
+    /// [`CollectorError::StagingFull`] when it does not fit even after
+    /// dropping superseded snapshots; nothing is recorded then. `commit`
+    /// changes the resume state in the same journal write (also for a
+    /// duplicate), so a crash can never separate a snapshot from the source
+    /// position it was taken at.
+    pub(crate) fn stage_with(
         &mut self,
         snap: NewSnapshot,
         commit: impl FnOnce(&mut State),
@@ -571,7 +576,7 @@ impl Staging {
 
     /// Records that an upload of this entry starts. Returns false if it is
     /// no longer pending (superseded meanwhile): then it must not be put.
-    pub fn mark_attempted(&mut self, up: &Entry) -> Result<bool> {
+    pub(crate) fn mark_attempted(&mut self, up: &Entry) -> Result<bool> {
         let Some(e) = self
             .state
             .entries
@@ -601,7 +606,7 @@ impl Staging {
 
     /// Pending entries in upload order: meta-data files first (counter
     /// files are useless without them), then by staging order.
-    pub fn pending(&self) -> Vec<Entry> {
+    pub(crate) fn pending(&self) -> Vec<Entry> {
         let mut v: Vec<Entry> = self
             .state
             .entries
@@ -618,7 +623,7 @@ impl Staging {
     /// to the retire list, unless history is kept. An entry superseded while
     /// it was being uploaded is recorded again as uploaded, so that its key
     /// is retired once its successor is uploaded too.
-    pub fn mark_uploaded(&mut self, up: &Entry) -> Result<()> {
+    pub(crate) fn mark_uploaded(&mut self, up: &Entry) -> Result<()> {
         let found = self
             .state
             .entries
@@ -667,12 +672,12 @@ impl Staging {
     }
 
     /// Keys to delete at the destination.
-    pub fn retire_list(&self) -> Vec<String> {
+    pub(crate) fn retire_list(&self) -> Vec<String> {
         self.state.retire.iter().cloned().collect()
     }
 
     /// A retired key was deleted at the destination.
-    pub fn retired(&mut self, key: &str) -> Result<()> {
+    pub(crate) fn retired(&mut self, key: &str) -> Result<()> {
         if self.state.retire.remove(key) {
             self.save()?;
         }

@@ -26,7 +26,14 @@ fn main() -> ExitCode {
     match covlens_collector::run_cli(&cli.args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("covlens-collect: {e}");
+            // The error and its causes: `what: why: ...`.
+            let mut msg = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                msg = format!("{msg}: {c}");
+                cause = c.source();
+            }
+            eprintln!("covlens-collect: {msg}");
             ExitCode::from(1)
         }
     }

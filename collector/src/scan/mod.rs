@@ -28,7 +28,7 @@ use crate::text::{Reference, TextJudge};
 
 /// What one scan did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ScanReport {
+pub(crate) struct ScanReport {
     /// Snapshots staged.
     pub staged: usize,
     /// Files still changing or not yet settled: scan again soon.
@@ -43,13 +43,11 @@ pub struct ScanReport {
 
 /// One upload to do.
 #[derive(Clone, Debug)]
-pub struct Upload {
+pub(crate) struct Upload {
     /// The staged entry.
     pub entry: Entry,
     /// Destination key of the snapshot.
     pub key: String,
-    /// Content digest (names the staged object).
-    pub digest: String,
     /// The staged copy.
     pub path: PathBuf,
     /// Destination key of the metadata JSON.
@@ -59,7 +57,7 @@ pub struct Upload {
 }
 
 /// Scans one source into the staging directory.
-pub struct Collector {
+pub(crate) struct Collector {
     cfg: Config,
     kind: SourceKind,
     root: String,
@@ -80,7 +78,7 @@ fn unix_ms() -> u64 {
 
 impl Collector {
     /// Opens the staging directory (resuming its journal).
-    pub fn open(cfg: Config, metrics: Arc<Metrics>) -> Result<Collector> {
+    pub(crate) fn open(cfg: Config, metrics: Arc<Metrics>) -> Result<Collector> {
         cfg.validate()?;
         let kind = cfg.resolved_kind();
         let staging = Staging::open(&cfg.staging_dir(), cfg.max_staging_bytes, cfg.keep_history)?;
@@ -109,17 +107,19 @@ impl Collector {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    #[cfg(test)]
+    pub(crate) fn config(&self) -> &Config {
         &self.cfg
     }
 
     /// Key prefix of everything shipped.
-    pub fn root(&self) -> &str {
+    pub(crate) fn root(&self) -> &str {
         &self.root
     }
 
-    /// The staging directory's state (tests and diagnostics).
-    pub fn staging(&self) -> &Staging {
+    /// The staging directory's state.
+    #[cfg(test)]
+    pub(crate) fn staging(&self) -> &Staging {
         &self.staging
     }
 
@@ -128,7 +128,7 @@ impl Collector {
     }
 
     /// The first configured marker file that exists.
-    pub fn marker_seen(&self) -> Option<PathBuf> {
+    pub(crate) fn marker_seen(&self) -> Option<PathBuf> {
         self.cfg.markers.iter().find(|m| m.exists()).cloned()
     }
 
@@ -143,7 +143,7 @@ impl Collector {
     }
 
     /// Looks at the source once and stages every complete new snapshot.
-    pub fn scan(&mut self, now: Instant) -> Result<ScanReport> {
+    pub(crate) fn scan(&mut self, now: Instant) -> Result<ScanReport> {
         Metrics::add(&self.metrics.scans, 1);
         let mut rep = ScanReport::default();
         let res = match self.kind {
@@ -248,7 +248,7 @@ impl Collector {
     }
 
     /// Pending uploads, in order.
-    pub fn uploads(&self) -> Vec<Upload> {
+    pub(crate) fn uploads(&self) -> Vec<Upload> {
         self.staging
             .pending()
             .into_iter()
@@ -265,7 +265,6 @@ impl Collector {
                     path: self.staging.object_path(&e.digest),
                     metadata: metadata.to_json(),
                     key: e.key.clone(),
-                    digest: e.digest.clone(),
                     meta_key: e.meta_key.clone(),
                     entry: e,
                 }
@@ -276,24 +275,24 @@ impl Collector {
     /// Records that an upload starts (before the put: see
     /// [`Entry::attempted`]); false if the snapshot was superseded meanwhile
     /// and must not be put.
-    pub fn uploading(&mut self, u: &Upload) -> Result<bool> {
+    pub(crate) fn uploading(&mut self, u: &Upload) -> Result<bool> {
         self.staging.mark_attempted(&u.entry)
     }
 
     /// Records a finished upload.
-    pub fn uploaded(&mut self, u: &Upload) -> Result<()> {
+    pub(crate) fn uploaded(&mut self, u: &Upload) -> Result<()> {
         self.staging.mark_uploaded(&u.entry)?;
         self.update_gauges();
         Ok(())
     }
 
     /// Destination keys superseded after upload, to delete.
-    pub fn retire_list(&self) -> Vec<String> {
+    pub(crate) fn retire_list(&self) -> Vec<String> {
         self.staging.retire_list()
     }
 
     /// Records a finished deletion.
-    pub fn retired(&mut self, key: &str) -> Result<()> {
+    pub(crate) fn retired(&mut self, key: &str) -> Result<()> {
         self.staging.retired(key)
     }
 }
