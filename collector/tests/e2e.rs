@@ -36,14 +36,16 @@ fn collector_args<'a>(watch: &'a str, dest: &'a str, extra: &[&'a str]) -> Vec<&
 }
 
 #[test]
+#[ignore = "needs go"]
 fn covdata_random_kills_ship_each_process_once() {
     covdata_cycles(10);
 }
 
-/// The same for longer (`cargo test -- --ignored`, or E2E_CYCLES).
+/// The same for longer (`cargo test -- --ignored long_`; E2E_CYCLES sets the
+/// number of cycles).
 #[test]
-#[ignore]
-fn covdata_random_kills_soak() {
+#[ignore = "long: 60 kill cycles of servers and the collector (about 30 s); needs go"]
+fn long_covdata_random_kills_soak() {
     covdata_cycles(
         std::env::var("E2E_CYCLES")
             .ok()
@@ -53,15 +55,11 @@ fn covdata_random_kills_soak() {
 }
 
 fn covdata_cycles(cycles: usize) {
-    if !have_go() {
-        return;
-    }
-    let t = tempfile::tempdir().unwrap();
-    let cov = t.path().join("cov");
-    std::fs::create_dir(&cov).unwrap();
+    require_go();
+    let (t, cov, cov_s) = cov_dir();
     let dest = t.path().join("dest");
     let log = t.path().join("collector.log");
-    let (cov_s, dest_s) = (cov.display().to_string(), dest.display().to_string());
+    let dest_s = dest.display().to_string();
     // Default staging: <GOCOVERDIR>/.covlens-staging, on the shared volume.
     let args = collector_args(&cov_s, &dest_s, &[]);
     let env = [("POD_NAME", "e2e-pod"), ("COVLENS_CONTAINER", "server")];
@@ -176,13 +174,10 @@ fn covdata_cycles(cycles: usize) {
 }
 
 #[test]
+#[ignore = "needs go"]
 fn text_profile_each_process_generation_arrives() {
-    if !have_go() {
-        return;
-    }
-    let t = tempfile::tempdir().unwrap();
-    let cov = t.path().join("cov");
-    std::fs::create_dir(&cov).unwrap();
+    require_go();
+    let (t, cov, _) = cov_dir();
     let file = cov.join("k8s-server.cov");
     let dest = t.path().join("dest");
     let (file_s, dest_s) = (file.display().to_string(), dest.display().to_string());

@@ -35,14 +35,10 @@ fn run_server(cov: &str, rng: &mut Rng, kill: bool) {
 }
 
 #[test]
+#[ignore = "needs go"]
 fn destination_down_then_back_within_a_tiny_staging_budget() {
-    if !have_go() {
-        return;
-    }
-    let t = tempfile::tempdir().unwrap();
-    let cov = t.path().join("cov");
-    fs::create_dir(&cov).unwrap();
-    let cov_s = cov.display().to_string();
+    require_go();
+    let (t, cov, cov_s) = cov_dir();
     let mut rng = Rng::new();
     // A first process tells us the file sizes.
     run_server(&cov_s, &mut rng, false);
@@ -146,14 +142,10 @@ fn destination_down_then_back_within_a_tiny_staging_budget() {
 }
 
 #[test]
+#[ignore = "needs go"]
 fn corrupt_and_truncated_files_are_never_shipped() {
-    if !have_go() {
-        return;
-    }
-    let t = tempfile::tempdir().unwrap();
-    let cov = t.path().join("cov");
-    fs::create_dir(&cov).unwrap();
-    let cov_s = cov.display().to_string();
+    require_go();
+    let (t, cov, cov_s) = cov_dir();
     let mut rng = Rng::new();
     run_server(&cov_s, &mut rng, false);
     // A counter file cut short (an in-place writer killed mid-write), a

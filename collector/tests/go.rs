@@ -7,10 +7,9 @@ use std::path::Path;
 use std::process::Command;
 
 #[test]
+#[ignore = "needs go"]
 fn covflush_go_vet_and_test() {
-    if !common::have_go() {
-        return;
-    }
+    common::require_go();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("go");
     for args in [&["vet", "./..."][..], &["test", "-count=1", "./..."][..]] {
         let out = Command::new("go")

@@ -1,5 +1,11 @@
-//! Helpers shared by the end-to-end tests: the Go test server built with
-//! -cover and covflush, the collector binary, and `go tool covdata`.
+//! Helpers shared by the integration tests: the external tools they need,
+//! the Go test server built with -cover and covflush, the collector binary,
+//! and `go tool covdata`.
+//!
+//! A test that needs a tool is `#[ignore = "needs <tool>"]` (scripts/test.sh
+//! runs them with `--include-ignored`) and calls `require_*` first: with the
+//! tool missing it fails, saying what to install; it never passes by
+//! skipping.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -10,20 +16,53 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Whether Go is usable; without it the test is skipped, unless `CI` is set.
-pub fn have_go() -> bool {
+/// Fails the test unless `go` runs.
+pub fn require_go() {
     let ok = Command::new("go")
         .arg("version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "go is required when CI is set"
-        );
-        eprintln!("note: `go` not found; skipping this end-to-end test");
-    }
-    ok
+    assert!(
+        ok,
+        "this test needs `go` on PATH: install Go 1.26 or newer (https://go.dev/dl/)"
+    );
+}
+
+/// The gofakes3 object store server (`GOFAKES3`, as scripts/test.sh sets
+/// it, else `.tools/bin/gofakes3`); fails the test if it is missing.
+pub fn require_gofakes3() -> PathBuf {
+    let p = std::env::var_os("GOFAKES3")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/bin/gofakes3"));
+    assert!(
+        p.is_file(),
+        "this test needs gofakes3 at {}: run scripts/install-gofakes3.sh (or scripts/setup.sh), \
+         or set GOFAKES3",
+        p.display()
+    );
+    p
+}
+
+/// Fails the test unless `python3` can import `yaml`.
+pub fn require_python_yaml() {
+    let ok = Command::new("python3")
+        .args(["-c", "import yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "this test needs python3 with PyYAML: install python3-yaml (apt-get install python3-yaml)"
+    );
+}
+
+/// A temporary directory with an empty GOCOVERDIR `cov/` in it, and that
+/// directory's path as a string (for command lines).
+pub fn cov_dir() -> (tempfile::TempDir, PathBuf, String) {
+    let t = tempfile::tempdir().unwrap();
+    let cov = t.path().join("cov");
+    std::fs::create_dir(&cov).unwrap();
+    let cov_s = cov.display().to_string();
+    (t, cov, cov_s)
 }
 
 /// The test server (collector/go/testdata/server), built once with
