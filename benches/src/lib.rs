@@ -140,6 +140,6 @@ mod tests {
         let p = covlens_core::parse_bytes(&data, "gen", &covlens_core::ParseOptions::default())
             .unwrap();
         assert_eq!(p.block_count(), 1000);
-        assert_eq!(p.files.len(), 50);
+        assert_eq!(p.files().len(), 50);
     }
 }

@@ -163,10 +163,10 @@ impl<'a> PathMap<'a> {
         let mut names = HashMap::new();
         let mut by_base: HashMap<&str, Vec<&str>> = HashMap::new();
         for p in profiles {
-            for f in &p.files {
-                if names.insert(f.name.as_str(), ()).is_none() {
-                    let base = f.name.rsplit('/').next().unwrap_or(&f.name);
-                    by_base.entry(base).or_default().push(&f.name);
+            for f in p.files() {
+                if names.insert(f.name(), ()).is_none() {
+                    let base = f.name().rsplit('/').next().unwrap_or(f.name());
+                    by_base.entry(base).or_default().push(f.name());
                 }
             }
         }
@@ -225,8 +225,8 @@ pub fn build(
 
     let mut pkgs: BTreeMap<&str, [Option<Counts>; 2]> = BTreeMap::new();
     for (i, p) in [base, head].into_iter().enumerate() {
-        for f in &p.files {
-            pkgs.entry(package_of(&f.name)).or_default()[i]
+        for f in p.files() {
+            pkgs.entry(package_of(f.name())).or_default()[i]
                 .get_or_insert_with(Counts::default)
                 .add(f.statements());
         }
@@ -325,7 +325,7 @@ fn changed_statements(f: &FileProfile, added: &[u32]) -> (Counts, Option<(Vec<St
     let mut c = Counts::default();
     let mut ranges: Vec<(u32, u32)> = Vec::new();
     let mut n = 0;
-    for b in &f.blocks {
+    for b in f.blocks() {
         let i = added.partition_point(|&l| l < b.start_line);
         if b.num_stmt == 0 || added.get(i).is_none_or(|&l| l > b.end_line) {
             continue;

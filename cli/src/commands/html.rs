@@ -49,13 +49,13 @@ fn render(title: &str, profiles: &[(String, Profile)]) -> String {
     let mut table: Table = BTreeMap::new();
     let mut totals = vec![Counts::default(); n];
     for (i, (_, p)) in profiles.iter().enumerate() {
-        for f in &p.files {
+        for f in p.files() {
             let c = f.statements();
             totals[i].add(c);
             let row = table
-                .entry(package_of(&f.name).to_string())
+                .entry(package_of(f.name()).to_string())
                 .or_default()
-                .entry(f.name.clone())
+                .entry(f.name().to_string())
                 .or_insert_with(|| vec![None; n]);
             row[i] = Some(c);
         }

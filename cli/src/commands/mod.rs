@@ -21,7 +21,7 @@ use covlens_core::Profile;
 /// gopherage refuses to write a profile with no files; so do we, and no
 /// output file is created.
 pub fn non_empty(p: Profile) -> Result<Profile> {
-    if p.files.is_empty() {
+    if p.files().is_empty() {
         anyhow::bail!("can't write an empty profile");
     }
     Ok(p)

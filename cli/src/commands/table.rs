@@ -67,8 +67,8 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
 /// rows add up to the total.
 pub fn rows(p: &Profile, depth: Option<usize>) -> Vec<(String, u64, u64)> {
     let mut m: BTreeMap<&str, Counts> = BTreeMap::new();
-    for f in &p.files {
-        let mut key = package_of(&f.name);
+    for f in p.files() {
+        let mut key = package_of(f.name());
         if let Some(d) = depth
             && let Some((i, _)) = key.match_indices('/').nth(d.saturating_sub(1))
         {
