@@ -121,6 +121,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints warnings on stderr, one per line.
+fn warn<W: std::fmt::Display>(warnings: impl IntoIterator<Item = W>) {
+    let mut err = io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(err, "covlens: warning: {w}");
+    }
+}
+
 /// Exit codes as gopherage's: 2 for a wrong number of arguments (with its
 /// "Expected ..." line), 1 for other bad options, 0 and help for no
 /// command at all.

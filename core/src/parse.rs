@@ -41,9 +41,6 @@ pub struct ParseOptions {
     pub parallel: bool,
     /// Memory-map regular files (the default) instead of reading them.
     pub mmap: bool,
-    /// For GOCOVERDIR inputs: leave out (and report) bad files instead of
-    /// failing.
-    pub skip_bad: bool,
 }
 
 impl Default for ParseOptions {
@@ -52,7 +49,6 @@ impl Default for ParseOptions {
             mode_policy: ModePolicy::Strict,
             parallel: true,
             mmap: true,
-            skip_bad: false,
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct BadgeArgs {
 }
 
 pub fn run(input: &InputArgs, a: BadgeArgs) -> Result<()> {
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let c = p.statements();
     let mut out = Output::create(&a.output)?;
     write_badge(

@@ -39,7 +39,7 @@ pub struct CommentArgs {
 }
 
 pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
-    let popts = input.parse_options();
+    let popts = input.load_options();
     let base = load(&a.base, &popts)?;
     let head = load(&a.head, &popts)?;
     let diff = match &a.git_diff {

@@ -77,7 +77,7 @@ fn timestamp_from_env() -> Result<u64> {
 }
 
 pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let format = match a.to {
         To::Lcov => ConvertFormat::Lcov,
         To::Cobertura => ConvertFormat::Cobertura,

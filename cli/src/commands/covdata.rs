@@ -3,13 +3,12 @@
 //! directories `go tool covdata` reads.
 
 use std::ffi::OsString;
-use std::io::Write;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use covlens_core::ModePolicy;
 use covlens_core::covdata::{
-    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, ReadReport, Snapshots, WriteOptions,
+    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, Snapshots, Warning, WriteOptions,
     read_dirs, write_debugdump, write_dirs, write_func, write_percent, write_pkglist,
     write_textfmt,
 };
@@ -158,7 +157,7 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
                 Ok(())
             })?;
             if report.is_some_and(|r| r.overflow) {
-                eprintln!("covlens: warning: uint32 overflow during counter merge");
+                crate::warn([Warning::CounterOverflow]);
             }
             Ok(())
         }
@@ -183,7 +182,7 @@ fn write_dir(op: DirOp, a: &DirArgs, skip_bad: bool) -> Result<()> {
         packages: packages(c)?,
     };
     let r = write_dirs(op, &c.input, std::path::Path::new(&a.output), &opts)?;
-    warn(&r.read);
+    crate::warn(r.read.warnings());
     Ok(())
 }
 
@@ -216,31 +215,8 @@ fn read(c: &Common, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> 
         packages: packages(c)?,
     };
     let data = read_dirs(&c.input, &opts)?;
-    warn(data.report());
+    crate::warn(data.report().warnings());
     Ok(data)
-}
-
-/// Warnings on stderr: skipped files, no data, saturated sums.
-fn warn(r: &ReadReport) {
-    let mut err = std::io::stderr().lock();
-    for b in &r.bad {
-        let _ = writeln!(err, "covlens: warning: skipped {}: {}", b.path, b.error);
-        for d in &b.dependents {
-            let _ = writeln!(err, "covlens: warning: skipped {d} with its meta-data file");
-        }
-    }
-    if r.pods == 0 && r.bad.is_empty() {
-        let _ = writeln!(
-            err,
-            "covlens: warning: no applicable files found in input directories"
-        );
-    }
-    if r.overflow {
-        let _ = writeln!(
-            err,
-            "covlens: warning: uint32 overflow during counter merge"
-        );
-    }
 }
 
 /// Rewrites Go's single-dash long flags after the `covdata` subcommand

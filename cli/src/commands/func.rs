@@ -21,7 +21,7 @@ pub struct FuncArgs {
 
 pub fn run(input: &InputArgs, a: FuncArgs) -> Result<()> {
     let resolver = super::source_resolver(&a.source_root)?;
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let mut out = Output::create(&a.output)?;
     match write_func_report(&mut out, &p, &resolver) {
         Ok(_) => out.commit(),

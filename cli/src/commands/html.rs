@@ -30,7 +30,7 @@ pub struct HtmlArgs {
 }
 
 pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
-    let popts = input.parse_options();
+    let popts = input.load_options();
     let mut profiles = Vec::new();
     for f in &a.files {
         profiles.push((super::column_label(f), load(f, &popts)?));

@@ -23,7 +23,7 @@ pub fn run(input: &InputArgs, a: JunitArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&a.threshold) {
         anyhow::bail!("coverage threshold must be a float number between 0 to 1, inclusively");
     }
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let mut out = crate::output::Output::create(&a.output)?;
     covlens_core::write_junit(&mut out, &p, a.threshold)?;
     out.commit()

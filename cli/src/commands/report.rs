@@ -40,7 +40,7 @@ pub struct ReportArgs {
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     let resolver = super::source_resolver(&a.source_root)?;
-    let popts = input.parse_options();
+    let popts = input.load_options();
     let mut profiles = Vec::new();
     for f in &a.files {
         profiles.push((super::column_label(f), load(f, &popts)?));

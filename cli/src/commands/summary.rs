@@ -42,7 +42,7 @@ enum By {
 }
 
 pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let s = summarize(&p, a.depth);
     let mut out = crate::output::Output::create(&a.output)?;
     let rows = match a.by {

@@ -37,7 +37,7 @@ enum Format {
 }
 
 pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
-    let popts = input.parse_options();
+    let popts = input.load_options();
     let mut columns = Vec::new();
     for c in &a.columns {
         let (name, path) = c

@@ -36,7 +36,7 @@ mod write;
 use std::fmt;
 
 pub use counters::{CounterFile, Flavor, Record, Segment, parse_counters};
-pub use data::{BadFile, CovData, ReadOptions, ReadReport, read_dirs};
+pub use data::{BadFile, CovData, ReadOptions, ReadReport, Warning, read_dirs};
 pub use dump::{DumpOptions, DumpReport, write_debugdump};
 pub use format::{write_func, write_percent, write_pkglist, write_textfmt};
 pub use hash::HashAlgo;
