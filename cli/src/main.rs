@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod input;
-mod output;
 
 use crate::input::InputArgs;
 

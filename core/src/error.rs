@@ -157,6 +157,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Creating, writing or renaming an output file failed.
+    #[error("{message}")]
+    Write {
+        /// What failed, naming the file (`cannot write out.txt`).
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
     /// A text profile is malformed.
     #[error("{0}")]
     Parse(Box<ParseError>),
@@ -217,6 +226,16 @@ impl Error {
     pub fn io(path: impl Into<String>, source: io::Error) -> Error {
         Error::Io {
             path: path.into(),
+            source,
+        }
+    }
+}
+
+impl Error {
+    /// An output that could not be written; `message` names the file.
+    pub(crate) fn write(message: impl Into<String>, source: io::Error) -> Error {
+        Error::Write {
+            message: message.into(),
             source,
         }
     }

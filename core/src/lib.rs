@@ -26,6 +26,7 @@ pub mod input;
 mod junit;
 mod mmap;
 mod ops;
+pub mod output;
 mod parse;
 mod profile;
 mod summary;

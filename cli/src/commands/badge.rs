@@ -5,7 +5,7 @@ use clap::Args;
 use covlens_report_templates::{Badge, Stat, write_badge};
 
 use crate::input::{InputArgs, load};
-use crate::output::Output;
+use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 pub struct BadgeArgs {
@@ -27,5 +27,5 @@ pub fn run(input: &InputArgs, a: BadgeArgs) -> Result<()> {
         &mut out,
         &Badge::coverage(&a.label, &Stat::new(c.covered, c.total)),
     )?;
-    out.commit()
+    Ok(out.commit()?)
 }

@@ -9,7 +9,7 @@ use covlens_core::{Counts, FileProfile, Profile, package_of};
 use covlens_report_templates::{Comment, DeltaRow, Stat, Uncovered, signed, write_comment};
 
 use crate::input::{InputArgs, load};
-use crate::output::Output;
+use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 pub struct CommentArgs {
@@ -63,7 +63,7 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     );
     let mut out = Output::create(&a.output)?;
     write_comment(&mut out, &c, a.max_chars)?;
-    out.commit()
+    Ok(out.commit()?)
 }
 
 /// One file of a diff: its new path and the added lines, ascending.

@@ -101,7 +101,7 @@ pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
         timestamp,
         ..ConvertOptions::default()
     };
-    let mut out = crate::output::Output::create(&a.output)?;
+    let mut out = covlens_core::output::Output::create(&a.output)?;
     let stats = covlens_core::convert(&mut out, &p, format, &opts)?;
     out.commit()?;
     if !a.quiet {

@@ -13,8 +13,8 @@ use covlens_core::covdata::{
     write_textfmt,
 };
 
+use super::write_with;
 use crate::input::InputArgs;
-use crate::output::Output;
 
 #[derive(Subcommand, Debug)]
 pub enum CovdataCommand {
@@ -199,12 +199,6 @@ fn packages(c: &Common) -> Result<Option<PackageFilter>> {
         Some(p) => PackageFilter::parse(p)?,
         None => None,
     })
-}
-
-fn write_with(path: &str, f: impl FnOnce(&mut Output) -> std::io::Result<()>) -> Result<()> {
-    let mut out = Output::create(path)?;
-    f(&mut out)?;
-    out.commit()
 }
 
 fn read(c: &Common, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> {

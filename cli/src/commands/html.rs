@@ -36,9 +36,9 @@ pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
         profiles.push((super::column_label(f), load(f, &popts)?));
     }
     let page = render(&a.title, &profiles);
-    let mut out = crate::output::Output::create(&a.output)?;
+    let mut out = covlens_core::output::Output::create(&a.output)?;
     out.write_all(page.as_bytes())?;
-    out.commit()
+    Ok(out.commit()?)
 }
 
 /// Per package: per file: counts in each column (None: absent there).

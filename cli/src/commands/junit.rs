@@ -24,7 +24,5 @@ pub fn run(input: &InputArgs, a: JunitArgs) -> Result<()> {
         anyhow::bail!("coverage threshold must be a float number between 0 to 1, inclusively");
     }
     let p = load(&a.file, &input.load_options())?;
-    let mut out = crate::output::Output::create(&a.output)?;
-    covlens_core::write_junit(&mut out, &p, a.threshold)?;
-    out.commit()
+    super::write_with(&a.output, |w| covlens_core::write_junit(w, &p, a.threshold))
 }

@@ -1,5 +1,7 @@
 //! `merge` and `aggregate`.
 
+use std::io::Write;
+
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use covlens_core::OnConflict;
@@ -52,7 +54,7 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
     }
     if let Some(path) = &a.conflicts_json {
         let json = serde_json::to_vec_pretty(&serde_json::json!({ "conflicts": conflicts }))?;
-        crate::output::write_file(path, &json)?;
+        super::write_with(path, |w| w.write_all(&json))?;
     }
     let t = std::time::Instant::now();
     super::write_profile_to(&a.output, &super::non_empty(p)?)?;

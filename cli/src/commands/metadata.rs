@@ -4,6 +4,7 @@
 //! gopherage, except that invalid input is an error (gopherage ignores its
 //! own validation and exits 0 with empty fields).
 
+use std::io::Write;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -127,7 +128,7 @@ pub fn run(c: MetadataCommand) -> Result<()> {
         go_json_string(&mut json, v);
     }
     json.push('}');
-    crate::output::write_file(&base.output, json.as_bytes())
+    super::write_with(&base.output, |w| w.write_all(json.as_bytes()))
 }
 
 fn git(args: &[&str]) -> Result<String> {

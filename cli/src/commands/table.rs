@@ -8,7 +8,7 @@ use covlens_core::{Counts, Profile, package_of};
 use covlens_report_templates::{Table, TableFormat, write_table};
 
 use crate::input::{InputArgs, load};
-use crate::output::Output;
+use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 pub struct TableArgs {
@@ -59,7 +59,7 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     };
     let mut out = Output::create(&a.output)?;
     write_table(&mut out, &t, format)?;
-    out.commit()
+    Ok(out.commit()?)
 }
 
 /// Statement counts per package, or per directory prefix of at most
