@@ -26,8 +26,8 @@ use rayon::prelude::*;
 use crate::covdata::{ReadOptions, Warning, read_dirs};
 use crate::error::{Conflict, Error};
 use crate::ops::{Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw};
-use crate::parse::{BlockPool, ParseOptions, RawProfile, parse_path, parse_path_raw};
 use crate::profile::Profile;
+use crate::text::{BlockPool, ParseOptions, RawProfile, parse_path, parse_path_raw};
 
 /// How inputs are read.
 #[derive(Clone, Debug, Default)]
@@ -153,18 +153,18 @@ impl Loader {
                 crate::ops::to_boolean(&mut p);
                 m.add(path, p)
             }
-            // to_boolean combines an input's own repeated blocks (a
+            // make_boolean combines an input's own repeated blocks (a
             // `-coverpkg` profile lists a block once per test binary)
             // before clamping, so each input counts once per block.
             Loaded::Raw(mut raw) => {
-                raw.to_boolean();
+                raw.make_boolean();
                 m.add_raw(raw, pool)
             }
         })?;
         Ok(m.finish().0)
     }
 
-    /// `after - before` (`diff`), see [`diff`](crate::diff).
+    /// `after - before` (`diff`), see [`crate::diff`].
     pub fn diff(
         &mut self,
         before: &str,

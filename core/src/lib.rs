@@ -27,9 +27,9 @@ mod junit;
 mod mmap;
 mod ops;
 pub mod output;
-mod parse;
 mod profile;
 mod summary;
+mod text;
 mod write;
 
 pub use crate::convert::{
@@ -44,15 +44,13 @@ pub use crate::funcs::{
 };
 pub use crate::junit::write_junit;
 pub use crate::ops::{
-    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw, filter, path_regex,
-    to_boolean,
-};
-pub use crate::parse::{
-    BlockPool, ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path,
-    parse_path_raw, parse_reader,
+    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, filter, path_regex, to_boolean,
 };
 pub use crate::profile::{
     Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of,
 };
 pub use crate::summary::{Row, Summary, summarize};
+pub use crate::text::{
+    ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path, parse_reader,
+};
 pub use crate::write::write_profile;

@@ -160,7 +160,7 @@ impl FileProfile {
         mode: &Mode,
     ) -> Result<FileProfile, Error> {
         let name = name.into();
-        if let Err((_, kind)) = crate::parse::normalize_blocks(&mut blocks, mode.is_set()) {
+        if let Err((_, kind)) = crate::text::normalize_blocks(&mut blocks, mode.is_set()) {
             return Err(Error::Invalid(format!("{name}: {kind}")));
         }
         Ok(FileProfile { name, blocks })

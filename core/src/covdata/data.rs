@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::discover::{Pod, Snapshots, discover};
 use super::meta::{CounterMode, Function, Granularity, MetaFile, Unit};
 use super::pattern::PackageFilter;
-use super::pod::{load_meta, sum_files};
-use super::pods::{Pod, Snapshots, discover};
+use super::read_pod::{load_meta, sum_files};
 use crate::error::Error;
-use crate::parse::{ModePolicy, normalize_blocks};
 use crate::profile::{Block, FileProfile, Profile};
+use crate::text::{ModePolicy, normalize_blocks};
 
 /// Options for [`read_dirs`].
 #[derive(Clone, Debug, Default)]

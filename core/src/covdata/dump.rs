@@ -4,9 +4,9 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::discover::{Snapshots, discover};
 use super::pattern::PackageFilter;
-use super::pod::{load_counters, load_meta};
-use super::pods::{Snapshots, discover};
+use super::read_pod::{load_counters, load_meta};
 use crate::error::Error;
 
 /// Options of [`write_debugdump`].
