@@ -105,18 +105,21 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            // Library errors often include their cause's text already.
-            let mut msg = err.to_string();
-            for cause in err.chain().skip(1) {
-                let c = cause.to_string();
-                if !msg.contains(&c) {
-                    msg.push_str(": ");
-                    msg.push_str(&c);
-                }
-            }
-            let _ = writeln!(io::stderr().lock(), "covlens: {msg}");
+            let _ = writeln!(io::stderr().lock(), "covlens: {err:#}{}", hint(&err));
             ExitCode::from(1)
         }
+    }
+}
+
+/// What this binary's flags can do about an error of the library.
+fn hint(err: &anyhow::Error) -> &'static str {
+    use covlens_core::{Error, ParseErrorKind};
+    const UPGRADE: &str = " (use --mode-policy=upgrade to combine them)";
+    match err.downcast_ref::<Error>() {
+        Some(Error::ModeMismatch { .. }) => UPGRADE,
+        Some(Error::Parse(p)) if matches!(p.kind, ParseErrorKind::ModeClash { .. }) => UPGRADE,
+        Some(Error::CountWentDown { .. }) => "; use --restart-policy=clamp or after",
+        _ => "",
     }
 }
 

@@ -265,7 +265,7 @@ mod tests {
         std::fs::create_dir(&empty).unwrap();
         let e = l.load(&empty.to_string_lossy()).unwrap_err();
         assert!(
-            e.to_string().ends_with(
+            crate::error::chain(&e).ends_with(
                 ": is a directory without Go coverage data \
                  (no covmeta.* file), expected a text profile or a GOCOVERDIR"
             ),

@@ -22,6 +22,7 @@ pub mod covdata;
 mod error;
 #[cfg(feature = "funcs")]
 mod funcs;
+pub mod gopath;
 pub mod input;
 mod junit;
 mod mmap;

@@ -515,13 +515,14 @@ fn subtract(
             RestartPolicy::Clamp => 0,
             RestartPolicy::After => y.count,
             RestartPolicy::Error => {
-                return Err(Error::Invalid(format!(
-                    "{aname}:{line}:1: count of {file}:{} went down from {} to {} \
-                     (the program restarted?); use --restart-policy=clamp or after",
-                    describe(y),
-                    x.count,
-                    y.count
-                )));
+                return Err(Error::CountWentDown {
+                    input: aname.to_string(),
+                    line,
+                    file: file.to_string(),
+                    block: describe(y),
+                    before: x.count,
+                    after: y.count,
+                });
             }
         }
     };

@@ -13,6 +13,8 @@ use covlens_core::covdata::{
     write_textfmt,
 };
 
+use covlens_core::output::Output;
+
 use super::write_with;
 use crate::input::InputArgs;
 
@@ -149,14 +151,10 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
                 live: a.live,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
             };
-            let mut report = None;
-            write_with(&a.output, |w| {
-                report = Some(
-                    write_debugdump(w, &a.common.input, &opts).map_err(std::io::Error::other)?,
-                );
-                Ok(())
-            })?;
-            if report.is_some_and(|r| r.overflow) {
+            let mut out = Output::create(&a.output)?;
+            let report = write_debugdump(&mut out, &a.common.input, &opts)?;
+            out.commit()?;
+            if report.overflow {
                 crate::warn([Warning::CounterOverflow]);
             }
             Ok(())

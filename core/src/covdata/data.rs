@@ -80,7 +80,7 @@ impl ReadReport {
         for b in &self.bad {
             w.push(Warning::Skipped {
                 path: b.path.clone(),
-                reason: b.error.to_string(),
+                reason: crate::error::chain(&b.error),
             });
             w.extend(
                 b.dependents

@@ -89,7 +89,7 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
         names.sort();
         for n in names {
             let base = n.to_string_lossy().into_owned();
-            let printed = go_join(&shown, &base);
+            let printed = crate::gopath::join(&shown, &base);
             files.push((dir.join(&n), printed, k, base));
         }
     }
@@ -195,39 +195,6 @@ pub(crate) fn counter_name(base: &str) -> Option<(&str, i64, &str)> {
     Some((tag, pid.parse().ok()?, stamp))
 }
 
-/// Go's `filepath.Join(dir, name)`: joined, then cleaned lexically.
-pub(crate) fn go_join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        return clean(name);
-    }
-    clean(&format!("{dir}/{name}"))
-}
-
-/// Go's `path.Clean` for slash-separated paths.
-fn clean(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for el in p.split('/') {
-        match el {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&l) if l != ".." => {
-                    parts.pop();
-                }
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            e => parts.push(e),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".to_string(),
-        (false, false) => body,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,14 +214,6 @@ mod tests {
         assert_eq!(counter_name("covcounters.a.x.2"), None);
         assert_eq!(counter_name("tmp.covcounters.a.1.2"), None);
         assert_eq!(counter_name("covcounters.a.99999999999999999999.2"), None);
-    }
-
-    #[test]
-    fn clean_like_go() {
-        assert_eq!(go_join("./d/", "f"), "d/f");
-        assert_eq!(go_join("/a/../b//", "f"), "/b/f");
-        assert_eq!(go_join("../x", "f"), "../x/f");
-        assert_eq!(go_join(".", "f"), "f");
     }
 
     #[test]
