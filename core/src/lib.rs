@@ -25,6 +25,7 @@ mod funcs;
 pub mod gopath;
 pub mod input;
 mod junit;
+pub mod metadata;
 mod mmap;
 mod ops;
 pub mod output;

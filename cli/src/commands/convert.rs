@@ -105,23 +105,7 @@ pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
     let stats = covlens_core::convert(&mut out, &p, format, &opts)?;
     out.commit()?;
     if !a.quiet {
-        // Line-based formats disagree with `go tool cover`; say by how much.
-        let s = stats.statements;
-        let mut msg = format!(
-            "covlens: convert: {} of {} statements covered ({:.1}%)",
-            s.covered,
-            s.total,
-            s.percent()
-        );
-        if let Some(l) = stats.lines {
-            msg.push_str(&format!(
-                "; {} of {} lines hit ({:.1}%)",
-                l.covered,
-                l.total,
-                l.percent()
-            ));
-        }
-        eprintln!("{msg}");
+        eprintln!("covlens: convert: {stats}");
     }
     Ok(())
 }

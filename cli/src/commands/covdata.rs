@@ -8,9 +8,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use covlens_core::ModePolicy;
 use covlens_core::covdata::{
-    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, Snapshots, Warning, WriteOptions,
-    read_dirs, write_debugdump, write_dirs, write_func, write_percent, write_pkglist,
-    write_textfmt,
+    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, Snapshots, WriteOptions, read_dirs,
+    write_debugdump, write_dirs, write_func, write_percent, write_pkglist, write_textfmt,
 };
 
 use covlens_core::output::Output;
@@ -154,9 +153,7 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
             let mut out = Output::create(&a.output)?;
             let report = write_debugdump(&mut out, &a.common.input, &opts)?;
             out.commit()?;
-            if report.overflow {
-                crate::warn([Warning::CounterOverflow]);
-            }
+            crate::warn(report.warnings());
             Ok(())
         }
         CovdataCommand::Merge(a) => {

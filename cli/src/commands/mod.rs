@@ -23,7 +23,7 @@ use covlens_core::output::Output;
 /// output file is created.
 pub fn non_empty(p: Profile) -> Result<Profile> {
     if p.files().is_empty() {
-        anyhow::bail!("can't write an empty profile");
+        return Err(covlens_core::Error::EmptyProfile.into());
     }
     Ok(p)
 }

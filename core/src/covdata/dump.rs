@@ -29,6 +29,17 @@ pub struct DumpReport {
     pub overflow: bool,
 }
 
+impl DumpReport {
+    /// What a reader should be told.
+    pub fn warnings(&self) -> Vec<super::Warning> {
+        if self.overflow {
+            vec![super::Warning::CounterOverflow]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// Writes what `go tool covdata debugdump` prints for `dirs`, byte for
 /// byte except the command line in the header. Per pod: the mode and
 /// granularity, a line per counter file (with its GOOS, GOARCH and program
