@@ -8,13 +8,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn covlens() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_covlens"));
-    c.env_remove("COVLENS_LOG").stdin(Stdio::null());
-    c
-}
+mod common;
+use common::covlens;
 
 struct Failure {
     stderr: String,
