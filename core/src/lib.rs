@@ -4,7 +4,20 @@ covlens-core reads, combines and reports Go coverage profiles.
 The text format is the one `go test -coverprofile` writes; see
 [`parse_path`] for what is accepted and [`write_profile`] for output. All
 operations take and return [`Profile`] values whose files are sorted by name
-and whose blocks are sorted by position, so writers iterate them directly.
+and whose blocks are sorted by position, so writers iterate them directly;
+the order is kept behind [`Profile::files`] and [`FileProfile::blocks`].
+
+Where things are:
+- reading: [`parse_path`] and friends (text profiles), [`covdata`] (Go's
+  binary GOCOVERDIR data), and [`input`], which loads whatever a command
+  names (files, `-`, directories), batches small files, and combines many
+  inputs ([`input::Loader::merge`]); warnings come back as data;
+- combining: [`Merger`], [`diff`], [`filter`];
+- writing: [`write_profile`], [`write_junit`], [`convert`], [`summarize`],
+  [`metadata`], all generic over `io::Write`, and [`output`], the atomic
+  output file every binary writes through;
+- errors: [`Error`], whose `Display` never repeats its source: print the
+  chain (`{:#}` with anyhow). Messages name no command-line flags.
 
 ```
 use covlens_core::{parse_bytes, write_profile, ParseOptions};
