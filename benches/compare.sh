@@ -15,8 +15,9 @@
 #   GOPHERAGE=/path/to/gopherage  else $REPO/.tools/bin/gopherage, else
 #                          gopherage on PATH, else scripts/install-gopherage.sh
 #   COVLENS=/path/to/covlens      skip `cargo build --release -p covlens-cli`
-#   GENERATOR=script.py    else ../shared/tools/gen-synthetic-profile.py next to
-#                          the repository, else benches/gen-synthetic-profile.py
+#   GENERATOR=script.py    else benches/gen-synthetic-profile.py (the inputs
+#                          of docs/performance.md); benches/gen-splitmix-profile.py
+#                          makes the criterion benchmarks' inputs instead
 # Relative paths are taken from the repository root.
 #
 # Needs bash 5, python3 and GNU time (/usr/bin/time; Debian package `time`).
@@ -82,16 +83,12 @@ find_gopherage() {
 find_gopherage
 
 # --- inputs ------------------------------------------------------------------
-SHARED_GEN="$REPO/../shared/tools/gen-synthetic-profile.py"
-LOCAL_GEN="$REPO/benches/gen-synthetic-profile.py"
-if [[ -z "${GENERATOR:-}" ]]; then
-    if [[ -f "$SHARED_GEN" ]]; then GENERATOR="$SHARED_GEN"; else GENERATOR="$LOCAL_GEN"; fi
-fi
+GENERATOR="${GENERATOR:-benches/gen-synthetic-profile.py}"
 [[ -f "$GENERATOR" ]] || die "generator $GENERATOR not found"
-# The cache is keyed by generator: the two write the same shape, not the same bytes.
+# The cache is keyed by generator: they write the same shape, not the same bytes.
 case "$(realpath "$GENERATOR")" in
-"$(realpath "$LOCAL_GEN")") GEN_TAG=local ;;
-"$(realpath -m "$SHARED_GEN")") GEN_TAG=shared ;;
+"$REPO/benches/gen-synthetic-profile.py") GEN_TAG=random ;;
+"$REPO/benches/gen-splitmix-profile.py") GEN_TAG=splitmix ;;
 *) GEN_TAG="custom-$(cksum <"$GENERATOR" | cut -d' ' -f1)" ;;
 esac
 
@@ -114,7 +111,29 @@ if [[ ! -s "$AFTER" ]]; then
     "$COVLENS" merge "${IN[0]}" "${IN[1]}" -o "$AFTER.tmp"
     mv -f "$AFTER.tmp" "$AFTER"
 fi
-cat "${IN[@]}" "$AFTER" >/dev/null
+# Many small inputs, as in an e2e job with one profile per component and
+# node: the first profile split into 300 per-directory profiles (subNNN).
+SPLIT="$PREFIX-split300"
+if [[ ! -f "$SPLIT/.done" ]]; then
+    log "splitting ${IN[0]} into 300 per-directory profiles in $SPLIT"
+    rm -rf "$SPLIT" && mkdir -p "$SPLIT"
+    python3 - "${IN[0]}" "$SPLIT" <<'PY'
+import sys
+src, out = sys.argv[1], sys.argv[2]
+parts = {}
+with open(src) as f:
+    mode = f.readline()
+    for line in f:
+        parts.setdefault(line.split("/", 4)[3], []).append(line)
+for d, lines in parts.items():
+    with open(f"{out}/{d}.out", "w") as o:
+        o.write(mode)
+        o.writelines(lines)
+PY
+    touch "$SPLIT/.done"
+fi
+SMALL=("$SPLIT"/*.out)
+cat "${IN[@]}" "$AFTER" "${SMALL[@]}" >/dev/null
 
 WORK="$BENCH_DIR/run"
 rm -rf "$WORK"
@@ -124,7 +143,7 @@ mkdir -p "$WORK"
 # Each case has a label, a way to take the output (-o FILE unless SINK says
 # pipe: stdout | cat > FILE), a way to compare the outputs (byte for byte
 # unless CHECK says otherwise) and its arguments (set_args).
-CASES=(merge5 merge5-pipe aggregate5 diff2 filter1 junit1)
+CASES=(merge5 merge5-pipe aggregate5 diff2 filter1 junit1 merge300)
 declare -A LABEL=(
     [merge5]="merge of 5 (-o file)"
     [merge5-pipe]="merge of 5 (to a pipe)"
@@ -132,6 +151,7 @@ declare -A LABEL=(
     [diff2]="diff of 2"
     [filter1]="filter of 1 (k8s excludes)"
     [junit1]="junit of 1"
+    [merge300]="merge of 300 small"
 )
 declare -A SINK=([merge5-pipe]=pipe)
 declare -A CHECK=([junit1]=junit)
@@ -143,6 +163,7 @@ set_args() {
     diff2) ARGS=(diff "${IN[0]}" "$AFTER") ;;
     filter1) ARGS=(filter "${IN[0]}" "--exclude-path=$K8S_EXCLUDES") ;;
     junit1) ARGS=(junit "${IN[0]}") ;;
+    merge300) ARGS=(merge "${SMALL[@]}") ;;
     *) die "unknown case $1" ;;
     esac
 }

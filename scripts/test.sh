@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The test command from the README: sets up the oracles if missing, then
-# runs every test of the workspace (unit, snapshot, and integration tests
-# against the real Go toolchain and gopherage), then the collector's object
-# store tests (feature `cloud`) against gofakes3.
+# runs every test of the workspace, including the ones that need a tool
+# (#[ignore = "needs go"], gopherage, gofakes3, python3, ...: a plain
+# `cargo test` lists those as ignored), then the collector's object store
+# tests (feature `cloud`) against gofakes3. Long tests (named `long_*`)
+# are left to .ci/run. Extra arguments go to the test harness, e.g.
+# `scripts/test.sh merge` or `scripts/test.sh --skip compat`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export GOPHERAGE="${GOPHERAGE:-$PWD/.tools/bin/gopherage}"
 export GOFAKES3="${GOFAKES3:-$PWD/.tools/bin/gofakes3}"
-cargo test --workspace "$@"
-cargo test -p covlens-collector --features cloud --test cloud "$@"
+cargo test --workspace -- --include-ignored --skip long_ "$@"
+cargo test -p covlens-collector --features cloud --test cloud -- --include-ignored --skip long_ "$@"

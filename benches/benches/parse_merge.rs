@@ -146,7 +146,7 @@ fn benches(c: &mut Criterion) {
     // Drops about a third of the files, so retain() really moves data.
     let third = path_regex(&[r"/sub2\d\d/".to_string()]).expect("valid regex");
     let mut g = configure(c, "filter", inp.files);
-    g.throughput(Throughput::Elements(before.files.len() as u64));
+    g.throughput(Throughput::Elements(before.files().len() as u64));
     g.bench_function("k8s_excludes", |b| {
         b.iter_batched(
             || before.clone(),

@@ -2,7 +2,8 @@
 //! `benches/`; the whole-command comparison with gopherage is `compare.sh`).
 //!
 //! [`synthetic_profile`] makes a Kubernetes-shaped count-mode profile in the
-//! layout of `shared/tools/gen-synthetic-profile.py`:
+//! layout of `benches/gen-synthetic-profile.py` (the generator of the
+//! numbers in docs/performance.md):
 //!
 //! ```text
 //! mode: count
@@ -14,7 +15,7 @@
 //! the rest uniform in 1..=100000). The numbers come from SplitMix64 rather
 //! than Python's Mersenne Twister, so the bytes differ from that script's,
 //! but the format, sizes and distributions are the same.
-//! `benches/gen-synthetic-profile.py` implements the same generator in
+//! `benches/gen-splitmix-profile.py` implements the same generator in
 //! Python and produces byte-identical output.
 
 use std::io::{self, Write};
@@ -140,6 +141,6 @@ mod tests {
         let p = covlens_core::parse_bytes(&data, "gen", &covlens_core::ParseOptions::default())
             .unwrap();
         assert_eq!(p.block_count(), 1000);
-        assert_eq!(p.files.len(), 50);
+        assert_eq!(p.files().len(), 50);
     }
 }

@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod input;
-mod output;
 
 use crate::input::InputArgs;
 
@@ -106,18 +105,29 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            // Library errors often include their cause's text already.
-            let mut msg = err.to_string();
-            for cause in err.chain().skip(1) {
-                let c = cause.to_string();
-                if !msg.contains(&c) {
-                    msg.push_str(": ");
-                    msg.push_str(&c);
-                }
-            }
-            let _ = writeln!(io::stderr().lock(), "covlens: {msg}");
+            let _ = writeln!(io::stderr().lock(), "covlens: {err:#}{}", hint(&err));
             ExitCode::from(1)
         }
+    }
+}
+
+/// What this binary's flags can do about an error of the library.
+fn hint(err: &anyhow::Error) -> &'static str {
+    use covlens_core::{Error, ParseErrorKind};
+    const UPGRADE: &str = " (use --mode-policy=upgrade to combine them)";
+    match err.downcast_ref::<Error>() {
+        Some(Error::ModeMismatch { .. }) => UPGRADE,
+        Some(Error::Parse(p)) if matches!(p.kind, ParseErrorKind::ModeClash { .. }) => UPGRADE,
+        Some(Error::CountWentDown { .. }) => "; use --restart-policy=clamp or after",
+        _ => "",
+    }
+}
+
+/// Prints warnings on stderr, one per line.
+fn warn<W: std::fmt::Display>(warnings: impl IntoIterator<Item = W>) {
+    let mut err = io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(err, "covlens: warning: {w}");
     }
 }
 

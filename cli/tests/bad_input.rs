@@ -8,13 +8,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn covlens() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_covlens"));
-    c.env_remove("COVLENS_LOG").stdin(Stdio::null());
-    c
-}
+mod common;
+use common::covlens;
 
 struct Failure {
     stderr: String,
@@ -381,8 +378,8 @@ fn with_output(dir: &Path, args: &[&str]) {
     fails(dir, &a);
 }
 
-/// `covlens_core::Error::Io` shows its source in its own message and
-/// main.rs prints the error chain: the reason must still appear once.
+/// main.rs prints the error chain (`covlens_core::Error::Io` names the
+/// file, its source says why): the reason appears once.
 #[test]
 fn io_error_reason_is_printed_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -390,5 +387,51 @@ fn io_error_reason_is_printed_once() {
     for (input, what) in [("adir", "directory"), ("missing.out", "No such file")] {
         let f = fails(dir.path(), &["merge", input]);
         assert_eq!(f.stderr.matches(what).count(), 1, "{}", f.stderr);
+    }
+}
+
+/// The library's errors do not name flags; the binary adds the flag that
+/// helps, so the whole message reads as it always did.
+#[test]
+fn errors_end_with_the_flag_that_helps() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("set.out"), "mode: set\na.go:1.1,1.2 1 1\n").unwrap();
+    fs::write(
+        dir.path().join("count.out"),
+        "mode: count\na.go:1.1,1.2 1 5\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("less.out"),
+        "mode: count\na.go:1.1,1.2 1 2\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("clash.out"), "mode: set\nmode: count\n").unwrap();
+    let upgrade = " (use --mode-policy=upgrade to combine them)";
+    for (args, want) in [
+        (
+            &["merge", "set.out", "count.out"][..],
+            format!(
+                "mode mismatch: set.out has mode \"set\" but count.out has mode \"count\"{upgrade}"
+            ),
+        ),
+        (
+            &["merge", "clash.out"],
+            format!(
+                "clash.out:2:7: mode \"count\" clashes with mode \"set\" declared earlier{upgrade}"
+            ),
+        ),
+        (
+            &["diff", "--restart-policy=error", "count.out", "less.out"],
+            "less.out:2:1: count of a.go:1.1,1.2 with 1 statement(s) went down from 5 to 2 \
+             (the program restarted?); use --restart-policy=clamp or after"
+                .to_string(),
+        ),
+        (
+            &["merge", "missing.out"],
+            "missing.out: No such file or directory (os error 2)".to_string(),
+        ),
+    ] {
+        assert_eq!(fails(dir.path(), args).stderr, format!("covlens: {want}\n"));
     }
 }

@@ -10,8 +10,9 @@
 //! where covlens differs from gopherage on purpose (docs/gopherage-compat.md)
 //! the expected bytes are derived from gopherage's own output.
 //!
-//! Without `go` or gopherage the tests print a note and pass, unless `$CI`
-//! is set, in which case they fail.
+//! Every test needs both tools, so every test is `#[ignore = "needs go and
+//! gopherage"]`: `scripts/test.sh` builds gopherage and runs them with
+//! `--include-ignored`, and a missing tool fails them.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -21,6 +22,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
+
+mod common;
+use common::{repo, require_go, require_gopherage};
 
 // ---------------------------------------------------------------------------
 // Environment: the two tools and the generated profiles.
@@ -34,60 +38,18 @@ struct Env {
     public: PathBuf,
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("cli/ has a parent")
-        .to_path_buf()
-}
-
-/// The shared environment, or `None` when the tests should be skipped.
-fn env() -> Option<&'static Env> {
-    static ENV: OnceLock<Result<Option<Env>, String>> = OnceLock::new();
+/// The shared environment, set up by the first test that asks.
+fn env() -> &'static Env {
+    static ENV: OnceLock<Result<Env, String>> = OnceLock::new();
     match ENV.get_or_init(setup) {
-        Ok(e) => e.as_ref(),
+        Ok(e) => e,
         Err(msg) => panic!("{msg}"),
     }
 }
 
-fn unavailable(what: String) -> Result<Option<Env>, String> {
-    if std::env::var_os("CI").is_some() {
-        return Err(format!(
-            "{what}; CI is set, so this is a failure (scripts/setup.sh installs it)"
-        ));
-    }
-    // Straight to the stderr handle: the test harness captures eprintln!.
-    let _ = writeln!(
-        std::io::stderr(),
-        "note: skipping the gopherage compatibility tests: {what}"
-    );
-    Ok(None)
-}
-
-fn setup() -> Result<Option<Env>, String> {
-    let gopherage = std::env::var_os("GOPHERAGE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools/bin/gopherage"));
-    let works = Command::new(&gopherage)
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works {
-        return unavailable(format!(
-            "gopherage not found or not working at {} (run scripts/install-gopherage.sh or set \
-             GOPHERAGE)",
-            gopherage.display()
-        ));
-    }
-    let go = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !go {
-        return unavailable("the Go toolchain (`go`) is not on PATH".to_string());
-    }
+fn setup() -> Result<Env, String> {
+    let gopherage = require_gopherage();
+    require_go();
     let fx = fixtures_dir();
     let out = Command::new("bash")
         .arg(repo().join("scripts/gen-fixtures.sh"))
@@ -102,12 +64,12 @@ fn setup() -> Result<Option<Env>, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(Some(Env {
+    Ok(Env {
         covlens: PathBuf::from(env!("CARGO_BIN_EXE_covlens")),
         gopherage,
         fx,
         public: repo().join("fixtures/public"),
-    }))
+    })
 }
 
 /// A fresh directory for this process' profiles. A static is never dropped,
@@ -136,15 +98,6 @@ fn fixtures_dir() -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create the fixtures directory");
     dir
-}
-
-macro_rules! env_or_skip {
-    () => {
-        match env() {
-            Some(e) => e,
-            None => return,
-        }
-    };
 }
 
 // ---------------------------------------------------------------------------
@@ -449,8 +402,9 @@ fn tempdir() -> tempfile::TempDir {
 // merge
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn merge_single_inputs() {
-    let e = env_or_skip!();
+    let e = env();
     for m in ["set", "count", "atomic"] {
         same_ok(e, &["merge", &format!("{m}.out")]);
         // -coverpkg profiles repeat each block once per test binary.
@@ -459,8 +413,9 @@ fn merge_single_inputs() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn merge_count_many_inputs() {
-    let e = env_or_skip!();
+    let e = env();
     let mut args = vec![
         "merge".to_string(),
         "count.out".into(),
@@ -480,8 +435,9 @@ fn merge_count_many_inputs() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn merge_atomic_many_inputs() {
-    let e = env_or_skip!();
+    let e = env();
     let mut args = vec![
         "merge".to_string(),
         "atomic-coverpkg.out".into(),
@@ -493,8 +449,9 @@ fn merge_atomic_many_inputs() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn merge_program_snapshots() {
-    let e = env_or_skip!();
+    let e = env();
     same_ok(
         e,
         &[
@@ -509,8 +466,9 @@ fn merge_program_snapshots() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn merge_reads_stdin() {
-    let e = env_or_skip!();
+    let e = env();
     let count = fs::read(e.fx.join("count.out")).unwrap();
     let atomic = fs::read(e.fx.join("atomic-coverpkg.out")).unwrap();
     assert_same_ok(e, &Call::new(&["merge", "-"]).stdin(&count));
@@ -558,8 +516,9 @@ fn assert_same_output_file(e: &Env, args: &[&str], flag: &str) {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn output_file_matches_stdout_output() {
-    let e = env_or_skip!();
+    let e = env();
     assert_same_output_file(e, &["merge", "count.out", "count-coverpkg.out"], "-o");
     assert_same_output_file(e, &["merge", "atomic.out"], "--output");
     assert_same_output_file(
@@ -574,8 +533,9 @@ fn output_file_matches_stdout_output() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn merge_of_different_source_versions_fails() {
-    let e = env_or_skip!();
+    let e = env();
     // Shifted blocks (same number of blocks), and one more block.
     same_failure(e, &["merge", "count.out", "modified/count-shift.out"], 1);
     same_failure(e, &["merge", "modified/count-block.out", "count.out"], 1);
@@ -614,8 +574,9 @@ fn merge_of_different_source_versions_fails() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn merge_of_different_modes_on_the_same_files_fails() {
-    let e = env_or_skip!();
+    let e = env();
     same_failure(e, &["merge", "set.out", "count.out"], 1);
     same_failure(e, &["merge", "count.out", "atomic.out"], 1);
     same_failure(e, &["aggregate", "atomic.out", "set.out"], 1);
@@ -625,8 +586,9 @@ fn merge_of_different_modes_on_the_same_files_fails() {
 // aggregate
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn aggregate_matches() {
-    let e = env_or_skip!();
+    let e = env();
     same_ok(
         e,
         &[
@@ -668,8 +630,9 @@ fn aggregate_matches() {
 /// Regression: a `-coverpkg` profile lists a block once per test binary;
 /// aggregate must count the profile once, not once per repeated line.
 #[test]
+#[ignore = "needs go and gopherage"]
 fn aggregate_counts_each_input_once() {
-    let e = env_or_skip!();
+    let e = env();
     let g = same_ok(e, &["aggregate", "count-coverpkg.out"]);
     assert!(counts(&g.stdout).iter().all(|&c| c <= 1));
     let g = same_ok(e, &["aggregate", "set-coverpkg.out", "set.out"]);
@@ -680,8 +643,9 @@ fn aggregate_counts_each_input_once() {
 // diff
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn diff_matches_when_counts_only_grow() {
-    let e = env_or_skip!();
+    let e = env();
     // Test subsets: TestBasic* only, then every test.
     let g = same_ok(e, &["diff", "subset/count-basic.out", "count.out"]);
     assert!(counts(&g.stdout).iter().all(|&c| c >= 0));
@@ -695,8 +659,9 @@ fn diff_matches_when_counts_only_grow() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn diff_of_mismatched_profiles_fails() {
-    let e = env_or_skip!();
+    let e = env();
     // A different number of files.
     same_failure(e, &["diff", "pkg/count/calc.out", "count.out"], 1);
     // Different block layouts.
@@ -709,8 +674,9 @@ fn diff_of_mismatched_profiles_fails() {
 /// Documented difference: gopherage writes `after - before` even when it is
 /// negative (a restarted program); covlens clamps at 0 by default.
 #[test]
+#[ignore = "needs go and gopherage"]
 fn diff_after_restart_clamps_where_gopherage_goes_negative() {
-    let e = env_or_skip!();
+    let e = env();
     let args = ["diff", "prog/before.out", "prog/restart.out"];
     let g = ok(e, Tool::Gopherage, &args);
     assert!(
@@ -788,8 +754,9 @@ fn diff_after_restart_clamps_where_gopherage_goes_negative() {
 // filter
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn filter_matches() {
-    let e = env_or_skip!();
+    let e = env();
     let cases: &[&[&str]] = &[
         &["--include-path=calc"],
         &["--include-path=calc/"],
@@ -821,8 +788,9 @@ fn filter_matches() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn filter_failures_match() {
-    let e = env_or_skip!();
+    let e = env();
     // Nothing left: gopherage refuses to write an empty profile.
     same_failure(
         e,
@@ -1014,8 +982,9 @@ fn without_siblings(e: &Env, profile: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn junit_matches_for_each_threshold() {
-    let e = env_or_skip!();
+    let e = env();
     for profile in [
         "count.out",
         "set.out",
@@ -1050,8 +1019,9 @@ fn junit_matches_for_each_threshold() {
 
 /// Documented difference 5: `pkg/a` vs `pkg/ab` and `calc` vs `calcx`.
 #[test]
+#[ignore = "needs go and gopherage"]
 fn junit_sibling_prefix_directories() {
-    let e = env_or_skip!();
+    let e = env();
     for t in [Some("0"), None] {
         let affected = assert_junit(e, "count.out", t);
         for d in ["example.com/goprog/calc", "example.com/goprog/pkg/a"] {
@@ -1075,8 +1045,9 @@ fn junit_sibling_prefix_directories() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn junit_edge_cases() {
-    let e = env_or_skip!();
+    let e = env();
     let dir = tempdir();
     // An empty profile: OVERALL at 100%.
     let mode_only = write(dir.path(), "mode-only.out", b"mode: count\n");
@@ -1101,8 +1072,9 @@ fn junit_edge_cases() {
 // metadata
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn metadata_matches() {
-    let e = env_or_skip!();
+    let e = env();
     // Outside any git repository, with every field given (so neither tool
     // asks git).
     let dir = tempdir();
@@ -1217,8 +1189,9 @@ fn metadata_matches() {
 // Unusual but valid input, and errors.
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn unusual_valid_input_matches() {
-    let e = env_or_skip!();
+    let e = env();
     let dir = tempdir();
     // CRLF, no final newline, `:` and spaces in names, `+` and leading
     // zeros, unsorted files and blocks, repeated blocks, a zero-statement
@@ -1255,8 +1228,9 @@ fn unusual_valid_input_matches() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn bad_profiles_fail_with_exit_1_in_both() {
-    let e = env_or_skip!();
+    let e = env();
     let dir = tempdir();
     let bad: Vec<(&str, &[u8])> = vec![
         (
@@ -1313,8 +1287,9 @@ fn bad_profiles_fail_with_exit_1_in_both() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn wrong_argument_counts_exit_2_in_both() {
-    let e = env_or_skip!();
+    let e = env();
     for args in [
         vec!["merge"],
         vec!["aggregate"],
@@ -1341,8 +1316,9 @@ fn wrong_argument_counts_exit_2_in_both() {
 /// Set-mode merge: gopherage adds (counts of 2, 3, ... in a set profile);
 /// covlens ORs.
 #[test]
+#[ignore = "needs go and gopherage"]
 fn set_mode_merge_ors_where_gopherage_sums() {
-    let e = env_or_skip!();
+    let e = env();
     let args = [
         "merge",
         "set.out",
@@ -1359,8 +1335,9 @@ fn set_mode_merge_ors_where_gopherage_sums() {
 /// Counts saturate at 2^63-1, where gopherage wraps to negative numbers it
 /// cannot read back.
 #[test]
+#[ignore = "needs go and gopherage"]
 fn large_counts_saturate() {
-    let e = env_or_skip!();
+    let e = env();
     let dir = tempdir();
     let count = fs::read(e.fx.join("count.out")).unwrap();
     // The first non-zero block gets the largest count Go can read.
@@ -1399,8 +1376,9 @@ fn large_counts_saturate() {
 /// Disjoint files with different modes: gopherage silently heads count
 /// blocks with `mode: set`; covlens fails unless `--mode-policy=upgrade`.
 #[test]
+#[ignore = "needs go and gopherage"]
 fn mixed_modes_on_disjoint_files() {
-    let e = env_or_skip!();
+    let e = env();
     let args = ["merge", "pkg/set/calc.out", "pkg/count/calcx.out"];
     let g = ok(e, Tool::Gopherage, &args);
     assert!(g.starts_with(b"mode: set\n"));
@@ -1426,8 +1404,9 @@ fn mixed_modes_on_disjoint_files() {
 // Real-world profiles (fixtures/public).
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn public_profiles_merge_and_aggregate() {
-    let e = env_or_skip!();
+    let e = env();
     let dir = tempdir();
     for name in PUBLIC {
         let p = public(e, name);
@@ -1452,8 +1431,9 @@ fn public_profiles_merge_and_aggregate() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn public_profiles_filter() {
-    let e = env_or_skip!();
+    let e = env();
     // The exclude lists of Kubernetes' coverage jobs, and a few more.
     let filters: &[&[&str]] = &[
         &["--exclude-path=zz_generated,generated\\.pb\\.go"],
@@ -1479,8 +1459,9 @@ fn public_profiles_filter() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn public_profiles_junit() {
-    let e = env_or_skip!();
+    let e = env();
     for name in PUBLIC {
         let p = public(e, name);
         for t in [Some("0"), Some("0.05"), None] {
@@ -1491,9 +1472,10 @@ fn public_profiles_junit() {
 }
 
 #[test]
+#[ignore = "needs go and gopherage"]
 fn public_profiles_pipeline() {
     // The unit-coverage job: filter, then junit -t 0.05, through stdin.
-    let e = env_or_skip!();
+    let e = env();
     let p = public(e, "kubernetes-v1.32.0.coverage.txt");
     let filtered = assert_same_ok(
         e,

@@ -1,17 +1,18 @@
 //! End-to-end tests of `covlens convert`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+mod common;
+use common::{repo, require_python3};
+
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/convert")
-        .join(name)
+    repo().join("fixtures/convert").join(name)
 }
 
 fn covlens(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_covlens"));
+    let mut c = common::covlens();
     c.args(args).env_remove("SOURCE_DATE_EPOCH");
     for (k, v) in env {
         c.env(k, v);
@@ -176,16 +177,11 @@ fn corrupt_block_fails_without_output() {
 }
 
 /// Every fixture's Cobertura output parses as XML and keeps odd file names
-/// intact (checked with Python's parser when python3 is installed).
+/// intact (checked with Python's parser).
 #[test]
+#[ignore = "needs python3"]
 fn cobertura_is_well_formed_xml() {
-    let probe = Command::new("python3")
-        .args(["-c", "import xml.dom.minidom"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: python3 with xml.dom.minidom not available");
-        return;
-    }
+    require_python3();
     let script = r#"
 import sys, xml.dom.minidom
 d = xml.dom.minidom.parse(sys.stdin.buffer)

@@ -6,38 +6,19 @@
 //! same working directory, and compares stdout and success. No expected
 //! output is written by hand.
 //!
-//! Without `go` on PATH the tests print a note and pass, unless `$CI` is
-//! set, in which case they fail.
+//! Every test needs Go: they are `#[ignore = "needs go"]` and fail without
+//! it when run (`scripts/test.sh` runs them).
 
 use std::fs;
-use std::io::Write;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+mod common;
+use common::{repo, require_go};
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/funcsrc")
-}
-
-/// Whether `go` runs; without it, fails under `$CI` and skips otherwise.
-fn have_go() -> bool {
-    let ok = Command::new("go")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "go is not on PATH and CI is set: the func tests need the Go toolchain"
-        );
-        // Straight to the stderr handle: the harness captures eprintln!.
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: go is not on PATH; skipping the covlens func tests"
-        );
-    }
-    ok
+    repo().join("fixtures/funcsrc")
 }
 
 /// A command with the settings both tools must share: no toolchain
@@ -109,9 +90,7 @@ fn assert_same(covlens: &Output, go: &Output) {
 }
 
 fn check_mode(mode: &str) {
-    if !have_go() {
-        return;
-    }
+    require_go();
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
     let profile = go_test(&fx, tmp.path(), "c.out", &["-covermode", mode, "./..."]);
@@ -120,16 +99,19 @@ fn check_mode(mode: &str) {
 }
 
 #[test]
+#[ignore = "needs go"]
 fn matches_go_mode_set() {
     check_mode("set");
 }
 
 #[test]
+#[ignore = "needs go"]
 fn matches_go_mode_count() {
     check_mode("count");
 }
 
 #[test]
+#[ignore = "needs go"]
 fn matches_go_mode_atomic() {
     check_mode("atomic");
 }
@@ -137,10 +119,9 @@ fn matches_go_mode_atomic() {
 /// Every package's blocks from every test binary, merged, plus the module
 /// pulled in through `replace`.
 #[test]
+#[ignore = "needs go"]
 fn matches_go_with_coverpkg() {
-    if !have_go() {
-        return;
-    }
+    require_go();
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
     for mode in ["set", "atomic"] {
@@ -166,10 +147,9 @@ fn matches_go_with_coverpkg() {
 /// `strings/strings.go` and friends are found under GOROOT, both from
 /// `$GOROOT` and, without it, from `go env GOROOT`.
 #[test]
+#[ignore = "needs go"]
 fn standard_library_sources_come_from_goroot() {
-    if !have_go() {
-        return;
-    }
+    require_go();
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
     let profile = go_test(
@@ -202,10 +182,9 @@ fn standard_library_sources_come_from_goroot() {
 
 /// Outside any module, `--source-root` says where the packages are.
 #[test]
+#[ignore = "needs go"]
 fn source_roots_from_another_directory() {
-    if !have_go() {
-        return;
-    }
+    require_go();
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
     let args = ["-coverpkg=./...,example.com/funcdep", "./..."];
@@ -230,10 +209,9 @@ fn source_roots_from_another_directory() {
 /// A vendored module is read from `vendor/`, even with its replacement
 /// directory gone.
 #[test]
+#[ignore = "needs go"]
 fn vendored_modules() {
-    if !have_go() {
-        return;
-    }
+    require_go();
     let tmp = tempfile::tempdir().unwrap();
     let copy = tmp.path().join("funcsrc");
     copy_dir(&fixture(), &copy);
@@ -248,10 +226,9 @@ fn vendored_modules() {
 
 /// A file that cannot be found fails both tools after the same lines.
 #[test]
+#[ignore = "needs go"]
 fn missing_source_fails_after_the_same_lines() {
-    if !have_go() {
-        return;
-    }
+    require_go();
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
     let profile = go_test(&fx, tmp.path(), "c.out", &["./..."]);
@@ -282,10 +259,9 @@ fn missing_source_fails_after_the_same_lines() {
 }
 
 #[test]
+#[ignore = "needs go"]
 fn output_file() {
-    if !have_go() {
-        return;
-    }
+    require_go();
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
     let profile = go_test(&fx, tmp.path(), "c.out", &["-covermode=count", "./..."]);

@@ -129,6 +129,31 @@ pub struct ConvertStats {
     pub lines: Option<Counts>,
 }
 
+/// `S of T statements covered (P%)`, then `; L of M lines hit (Q%)` for
+/// the line-based formats, whose numbers differ from `go tool cover`'s.
+impl std::fmt::Display for ConvertStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.statements;
+        write!(
+            f,
+            "{} of {} statements covered ({:.1}%)",
+            s.covered,
+            s.total,
+            s.percent()
+        )?;
+        if let Some(l) = self.lines {
+            write!(
+                f,
+                "; {} of {} lines hit ({:.1}%)",
+                l.covered,
+                l.total,
+                l.percent()
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// One instrumented line and its hit count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LineHit {

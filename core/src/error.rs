@@ -100,8 +100,7 @@ impl fmt::Display for ParseErrorKind {
             ),
             ModeClash { first, now } => write!(
                 f,
-                "mode {now:?} clashes with mode {first:?} declared earlier \
-                 (use --mode-policy=upgrade to combine them)"
+                "mode {now:?} clashes with mode {first:?} declared earlier"
             ),
         }
     }
@@ -149,10 +148,19 @@ impl std::error::Error for ParseError {}
 #[non_exhaustive]
 pub enum Error {
     /// Reading or writing failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file involved.
         path: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Creating, writing or renaming an output file failed.
+    #[error("{message}")]
+    Write {
+        /// What failed, naming the file (`cannot write out.txt`).
+        message: String,
         /// The underlying error.
         #[source]
         source: io::Error,
@@ -163,7 +171,7 @@ pub enum Error {
     /// Two inputs use different modes.
     #[error(
         "mode mismatch: {first_path} has mode {first_mode:?} but {second_path} has mode \
-         {second_mode:?} (use --mode-policy=upgrade to combine them)"
+         {second_mode:?}"
     )]
     ModeMismatch {
         /// The input whose mode is in force.
@@ -182,6 +190,26 @@ pub enum Error {
     /// not match its meta-data file.
     #[error("{0}")]
     Covdata(Box<crate::covdata::CovdataError>),
+    /// A count went down between two snapshots of a `diff` (the program
+    /// restarted in between) and the restart policy says to stop.
+    #[error(
+        "{input}:{line}:1: count of {file}:{block} went down from {before} to {after} \
+         (the program restarted?)"
+    )]
+    CountWentDown {
+        /// The later snapshot.
+        input: String,
+        /// The block's line in it.
+        line: u32,
+        /// The Go source file.
+        file: String,
+        /// The block's range and statements.
+        block: String,
+        /// The earlier count.
+        before: u64,
+        /// The later count.
+        after: u64,
+    },
     /// An operation would produce a profile with no blocks, which gopherage
     /// refuses to write.
     #[error("can't write an empty profile")]
@@ -220,6 +248,29 @@ impl Error {
             source,
         }
     }
+}
+
+impl Error {
+    /// An output that could not be written; `message` names the file.
+    pub(crate) fn write(message: impl Into<String>, source: io::Error) -> Error {
+        Error::Write {
+            message: message.into(),
+            source,
+        }
+    }
+}
+
+/// `e` and its sources, joined by `: ` (what `{:#}` of anyhow prints), for
+/// messages that carry an error as text.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
 }
 
 impl From<ParseError> for Error {

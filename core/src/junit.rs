@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use crate::gopath;
 use crate::profile::{Counts, Profile};
 
 /// gopherage's ratio: float32, and 1 (100%) when there are no statements.
@@ -17,43 +18,6 @@ fn ratio(c: Counts) -> f32 {
         1.0
     } else {
         c.covered as f32 / c.total as f32
-    }
-}
-
-/// Go's `path.Dir`: everything before the last `/`, cleaned.
-fn go_dir(name: &str) -> String {
-    let dir = match name.rfind('/') {
-        Some(i) => &name[..=i],
-        None => "",
-    };
-    go_clean(dir)
-}
-
-/// Go's `path.Clean`: lexical `.`/`..`/`//` removal.
-fn go_clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".to_string(),
-        (false, false) => body,
     }
 }
 
@@ -77,7 +41,7 @@ pub fn write_junit<W: Write>(w: &mut W, p: &Profile, threshold: f32) -> io::Resu
     }
     // Rows are Go's `path.Dir` of each file; each file adds to its own
     // directory and every listed directory above it: O(files x depth).
-    let file_dirs: Vec<String> = files.iter().map(|(n, _)| go_dir(n)).collect();
+    let file_dirs: Vec<String> = files.iter().map(|(n, _)| gopath::dir(n)).collect();
     let mut dirs: BTreeMap<&str, Counts> = file_dirs
         .iter()
         .map(|d| (d.as_str(), Counts::default()))
@@ -167,17 +131,6 @@ mod tests {
             s.starts_with("<testsuite>\n    <testcase class_name=\"go_coverage\" name=\"OVERALL\"")
         );
         assert!(s.ends_with("</testcase>\n</testsuite>"));
-    }
-
-    #[test]
-    fn dirs_like_go_path_dir() {
-        assert_eq!(go_dir("a//b.go"), "a");
-        assert_eq!(go_dir("a/../c.go"), ".");
-        assert_eq!(go_dir("x.go"), ".");
-        assert_eq!(go_dir("/r/x.go"), "/r");
-        assert_eq!(go_dir("/x.go"), "/");
-        assert_eq!(go_dir("../../x/y.go"), "../../x");
-        assert_eq!(go_dir("k8s.io/a/b.go"), "k8s.io/a");
     }
 
     #[test]

@@ -4,7 +4,20 @@ covlens-core reads, combines and reports Go coverage profiles.
 The text format is the one `go test -coverprofile` writes; see
 [`parse_path`] for what is accepted and [`write_profile`] for output. All
 operations take and return [`Profile`] values whose files are sorted by name
-and whose blocks are sorted by position, so writers iterate them directly.
+and whose blocks are sorted by position, so writers iterate them directly;
+the order is kept behind [`Profile::files`] and [`FileProfile::blocks`].
+
+Where things are:
+- reading: [`parse_path`] and friends (text profiles), [`covdata`] (Go's
+  binary GOCOVERDIR data), and [`input`], which loads whatever a command
+  names (files, `-`, directories), batches small files, and combines many
+  inputs ([`input::Loader::merge`]); warnings come back as data;
+- combining: [`Merger`], [`diff`], [`filter`];
+- writing: [`write_profile`], [`write_junit`], [`convert`], [`summarize`],
+  [`metadata`], all generic over `io::Write`, and [`output`], the atomic
+  output file every binary writes through;
+- errors: [`Error`], whose `Display` never repeats its source: print the
+  chain (`{:#}` with anyhow). Messages name no command-line flags.
 
 ```
 use covlens_core::{parse_bytes, write_profile, ParseOptions};
@@ -22,12 +35,16 @@ pub mod covdata;
 mod error;
 #[cfg(feature = "funcs")]
 mod funcs;
+pub mod gopath;
+pub mod input;
 mod junit;
+pub mod metadata;
 mod mmap;
 mod ops;
-mod parse;
+pub mod output;
 mod profile;
 mod summary;
+mod text;
 mod write;
 
 pub use crate::convert::{
@@ -42,15 +59,13 @@ pub use crate::funcs::{
 };
 pub use crate::junit::write_junit;
 pub use crate::ops::{
-    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw, filter, path_regex,
-    to_boolean,
-};
-pub use crate::parse::{
-    BlockPool, ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path,
-    parse_path_raw, parse_reader,
+    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, filter, path_regex, to_boolean,
 };
 pub use crate::profile::{
     Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of,
 };
 pub use crate::summary::{Row, Summary, summarize};
+pub use crate::text::{
+    ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path, parse_reader,
+};
 pub use crate::write::write_profile;

@@ -6,8 +6,8 @@ use rayon::prelude::*;
 use regex::Regex;
 
 use crate::error::{Conflict, Error};
-use crate::parse::{BlockPool, ModePolicy, RawFile, RawProfile, abs_line};
 use crate::profile::{Block, FileProfile, Mode, Profile, add_counts};
+use crate::text::{BlockPool, ModePolicy, RawFile, RawProfile, abs_line};
 
 /// What `merge` does when two inputs describe a source file differently
 /// (typically profiles built from different versions of the source).
@@ -129,13 +129,13 @@ impl Merger {
         Ok(())
     }
 
-    /// Adds a profile as parsed by [`parse_path_raw`](crate::parse_path_raw).
+    /// Adds a profile as parsed by [`parse_path_raw`](crate::text::parse_path_raw).
     ///
     /// An input in Go's canonical order (almost all of them) is combined
     /// straight from the parser's buffers, with no per-file copies; the
     /// rest go through [`RawProfile::into_profile`]. The parser's buffers
     /// go back to `pool` for the next input.
-    pub fn add_raw(&mut self, raw: RawProfile, pool: &mut BlockPool) -> Result<(), Error> {
+    pub(crate) fn add_raw(&mut self, raw: RawProfile, pool: &mut BlockPool) -> Result<(), Error> {
         let path = raw.path.clone();
         let res = self.add_raw_inner(&raw);
         raw.recycle(pool);
@@ -420,7 +420,7 @@ pub fn diff(
 
 /// [`diff`] with the after side still in the parser's buffers (a canonical
 /// input, as Go writes profiles, is never copied into a [`Profile`]).
-pub fn diff_raw(
+pub(crate) fn diff_raw(
     before: (&str, Profile),
     after: &RawProfile,
     mode_policy: ModePolicy,
@@ -515,13 +515,14 @@ fn subtract(
             RestartPolicy::Clamp => 0,
             RestartPolicy::After => y.count,
             RestartPolicy::Error => {
-                return Err(Error::Invalid(format!(
-                    "{aname}:{line}:1: count of {file}:{} went down from {} to {} \
-                     (the program restarted?); use --restart-policy=clamp or after",
-                    describe(y),
-                    x.count,
-                    y.count
-                )));
+                return Err(Error::CountWentDown {
+                    input: aname.to_string(),
+                    line,
+                    file: file.to_string(),
+                    block: describe(y),
+                    before: x.count,
+                    after: y.count,
+                });
             }
         }
     };

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::error::Error;
+
 /// The largest count covlens stores or writes.
 ///
 /// Go parses counts as `int64`, so anything above this could not be read back
@@ -137,15 +139,44 @@ impl Block {
 }
 
 /// All blocks of one source file, sorted by position, without duplicates.
+///
+/// The order is an invariant: [`FileProfile::new`] establishes it and
+/// nothing outside this crate can break it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileProfile {
     /// The file name as written in the profile (usually `import/path/file.go`).
-    pub name: String,
+    pub(crate) name: String,
     /// Blocks sorted by [`Block::key`], each range at most once.
-    pub blocks: Vec<Block>,
+    pub(crate) blocks: Vec<Block>,
 }
 
 impl FileProfile {
+    /// A file with `blocks` sorted by position; blocks with the same range
+    /// combine as `mode` combines counts (OR for `set`, a sum otherwise).
+    /// The same range with different statement counts is an error.
+    pub fn new(
+        name: impl Into<String>,
+        mut blocks: Vec<Block>,
+        mode: &Mode,
+    ) -> Result<FileProfile, Error> {
+        let name = name.into();
+        if let Err((_, kind)) = crate::text::normalize_blocks(&mut blocks, mode.is_set()) {
+            return Err(Error::Invalid(format!("{name}: {kind}")));
+        }
+        Ok(FileProfile { name, blocks })
+    }
+
+    /// The file name as written in the profile (usually
+    /// `import/path/file.go`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The blocks, sorted by [`Block::key`], each range at most once.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
     /// Statements in the file and statements with a non-zero count.
     pub fn statements(&self) -> Counts {
         let mut c = Counts::default();
@@ -208,13 +239,17 @@ impl Counts {
 }
 
 /// A whole profile: a mode and files sorted by name.
+///
+/// Files are sorted by name (byte-wise), each name once; the constructors
+/// establish that order and the accessors only read, so every writer can
+/// iterate [`Profile::files`] directly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
     /// The coverage mode. `None` only for an input with no mode line at all
     /// (an empty file), which Go treats as a profile with no files.
-    pub mode: Option<Mode>,
+    pub(crate) mode: Option<Mode>,
     /// Files sorted by name (byte-wise), each name once.
-    pub files: Vec<FileProfile>,
+    pub(crate) files: Vec<FileProfile>,
 }
 
 impl Profile {
@@ -224,6 +259,27 @@ impl Profile {
             mode,
             files: Vec::new(),
         }
+    }
+
+    /// A profile of `files` in any order; a name given twice is an error.
+    pub fn from_files(mode: Option<Mode>, files: Vec<FileProfile>) -> Result<Profile, Error> {
+        let mut p = Profile { mode, files };
+        p.sort_files();
+        if let Some(w) = p.files.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(Error::Invalid(format!("{}: file given twice", w[0].name)));
+        }
+        Ok(p)
+    }
+
+    /// The coverage mode; `None` only for an input with no mode line at all
+    /// (an empty file), which Go treats as a profile with no files.
+    pub fn mode(&self) -> Option<&Mode> {
+        self.mode.as_ref()
+    }
+
+    /// The files, sorted by name (byte-wise), each name once.
+    pub fn files(&self) -> &[FileProfile] {
+        &self.files
     }
 
     /// Number of blocks in all files.
@@ -255,9 +311,43 @@ impl Profile {
 
     /// Restores the invariants after files were added out of order: files
     /// sorted by name. Blocks must already be normalised.
-    pub fn sort_files(&mut self) {
+    pub(crate) fn sort_files(&mut self) {
         if !self.files.windows(2).all(|w| w[0].name < w[1].name) {
             self.files.sort_by(|a, b| a.name.cmp(&b.name));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_establish_the_order() {
+        let b = |l, n, c| Block::new((l, 1), (l, 9), n, c);
+        let f = FileProfile::new(
+            "p/b.go",
+            vec![b(3, 1, 1), b(1, 2, 0), b(3, 1, 2)],
+            &Mode::Set,
+        )
+        .unwrap();
+        assert_eq!(
+            f.blocks().iter().map(|x| x.count).collect::<Vec<_>>(),
+            [0, 3]
+        );
+        let err = FileProfile::new("x.go", vec![b(1, 1, 0), b(1, 2, 0)], &Mode::Count);
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .starts_with("x.go: inconsistent NumStmt")
+        );
+        let a = FileProfile::new("p/a.go", vec![b(1, 1, 4)], &Mode::Set).unwrap();
+        let p = Profile::from_files(Some(Mode::Set), vec![f.clone(), a.clone()]).unwrap();
+        assert_eq!(
+            p.files().iter().map(FileProfile::name).collect::<Vec<_>>(),
+            ["p/a.go", "p/b.go"]
+        );
+        assert_eq!(p.file("p/b.go"), Some(&f));
+        assert!(Profile::from_files(None, vec![a.clone(), a]).is_err());
     }
 }

@@ -18,7 +18,7 @@
 use std::io::{self, Read};
 use std::sync::OnceLock;
 
-use covlens_core::{Error, Mode, ParseOptions, Profile, parse_bytes, parse_reader, write_profile};
+use covlens_core::{Error, ParseOptions, Profile, parse_bytes, parse_reader, write_profile};
 use libfuzzer_sys::fuzz_target;
 
 /// Larger than the parser's parallel threshold (1 MiB) by a bit.
@@ -58,13 +58,20 @@ impl Read for Dribble<'_> {
     }
 }
 
-fn without_src_lines(mut p: Profile) -> Profile {
-    for f in &mut p.files {
-        for b in &mut f.blocks {
-            b.src_line = 0;
-        }
-    }
-    p
+/// What a profile says, without the source lines of its blocks (those
+/// differ between an input and its written copy).
+type Shape = (Option<String>, Vec<(String, Vec<((u32, u32, u32, u32), u32, u64)>)>);
+
+fn shape(p: &Profile) -> Shape {
+    let files = p
+        .files()
+        .iter()
+        .map(|f| {
+            let blocks = f.blocks().iter().map(|b| (b.key(), b.num_stmt, b.count));
+            (f.name().to_string(), blocks.collect())
+        })
+        .collect();
+    (p.mode().map(|m| m.as_str().to_string()), files)
 }
 
 fn agree(what: &str, data: &[u8], a: &Result<Profile, Error>, b: &Result<Profile, Error>) {
@@ -114,12 +121,12 @@ fn round_trip(what: &str, data: &[u8], p: Profile) {
             String::from_utf8_lossy(&text)
         )
     });
-    let (mut p, again) = (without_src_lines(p), without_src_lines(again));
+    let (mut p, again) = (shape(&p), shape(&again));
     // Known, and byte-for-byte what gopherage does: a mode line ending in
     // "\r\r" keeps one '\r' in the mode; the writer echoes it and the next
     // parse strips it as a CRLF line end. Expect that, check the rest.
-    if let Some(m) = p.mode.as_ref().and_then(|m| m.as_str().strip_suffix('\r')) {
-        p.mode = Some(Mode::from_name(m));
+    if let Some(m) = p.0.as_deref().and_then(|m| m.strip_suffix('\r')) {
+        p.0 = Some(m.to_string());
     }
     assert!(
         p == again,

@@ -5,7 +5,7 @@ use clap::Args;
 use covlens_report_templates::{Badge, Stat, write_badge};
 
 use crate::input::{InputArgs, load};
-use crate::output::Output;
+use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 pub struct BadgeArgs {
@@ -20,12 +20,12 @@ pub struct BadgeArgs {
 }
 
 pub fn run(input: &InputArgs, a: BadgeArgs) -> Result<()> {
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let c = p.statements();
     let mut out = Output::create(&a.output)?;
     write_badge(
         &mut out,
         &Badge::coverage(&a.label, &Stat::new(c.covered, c.total)),
     )?;
-    out.commit()
+    Ok(out.commit()?)
 }

@@ -9,7 +9,7 @@ use covlens_core::{Counts, FileProfile, Profile, package_of};
 use covlens_report_templates::{Comment, DeltaRow, Stat, Uncovered, signed, write_comment};
 
 use crate::input::{InputArgs, load};
-use crate::output::Output;
+use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 pub struct CommentArgs {
@@ -39,7 +39,7 @@ pub struct CommentArgs {
 }
 
 pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
-    let popts = input.parse_options();
+    let popts = input.load_options();
     let base = load(&a.base, &popts)?;
     let head = load(&a.head, &popts)?;
     let diff = match &a.git_diff {
@@ -63,7 +63,7 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     );
     let mut out = Output::create(&a.output)?;
     write_comment(&mut out, &c, a.max_chars)?;
-    out.commit()
+    Ok(out.commit()?)
 }
 
 /// One file of a diff: its new path and the added lines, ascending.
@@ -163,10 +163,10 @@ impl<'a> PathMap<'a> {
         let mut names = HashMap::new();
         let mut by_base: HashMap<&str, Vec<&str>> = HashMap::new();
         for p in profiles {
-            for f in &p.files {
-                if names.insert(f.name.as_str(), ()).is_none() {
-                    let base = f.name.rsplit('/').next().unwrap_or(&f.name);
-                    by_base.entry(base).or_default().push(&f.name);
+            for f in p.files() {
+                if names.insert(f.name(), ()).is_none() {
+                    let base = f.name().rsplit('/').next().unwrap_or(f.name());
+                    by_base.entry(base).or_default().push(f.name());
                 }
             }
         }
@@ -225,8 +225,8 @@ pub fn build(
 
     let mut pkgs: BTreeMap<&str, [Option<Counts>; 2]> = BTreeMap::new();
     for (i, p) in [base, head].into_iter().enumerate() {
-        for f in &p.files {
-            pkgs.entry(package_of(&f.name)).or_default()[i]
+        for f in p.files() {
+            pkgs.entry(package_of(f.name())).or_default()[i]
                 .get_or_insert_with(Counts::default)
                 .add(f.statements());
         }
@@ -325,7 +325,7 @@ fn changed_statements(f: &FileProfile, added: &[u32]) -> (Counts, Option<(Vec<St
     let mut c = Counts::default();
     let mut ranges: Vec<(u32, u32)> = Vec::new();
     let mut n = 0;
-    for b in &f.blocks {
+    for b in f.blocks() {
         let i = added.partition_point(|&l| l < b.start_line);
         if b.num_stmt == 0 || added.get(i).is_none_or(|&l| l > b.end_line) {
             continue;

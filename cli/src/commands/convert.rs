@@ -77,7 +77,7 @@ fn timestamp_from_env() -> Result<u64> {
 }
 
 pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let format = match a.to {
         To::Lcov => ConvertFormat::Lcov,
         To::Cobertura => ConvertFormat::Cobertura,
@@ -101,27 +101,11 @@ pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
         timestamp,
         ..ConvertOptions::default()
     };
-    let mut out = crate::output::Output::create(&a.output)?;
+    let mut out = covlens_core::output::Output::create(&a.output)?;
     let stats = covlens_core::convert(&mut out, &p, format, &opts)?;
     out.commit()?;
     if !a.quiet {
-        // Line-based formats disagree with `go tool cover`; say by how much.
-        let s = stats.statements;
-        let mut msg = format!(
-            "covlens: convert: {} of {} statements covered ({:.1}%)",
-            s.covered,
-            s.total,
-            s.percent()
-        );
-        if let Some(l) = stats.lines {
-            msg.push_str(&format!(
-                "; {} of {} lines hit ({:.1}%)",
-                l.covered,
-                l.total,
-                l.percent()
-            ));
-        }
-        eprintln!("{msg}");
+        eprintln!("covlens: convert: {stats}");
     }
     Ok(())
 }

@@ -3,19 +3,19 @@
 //! directories `go tool covdata` reads.
 
 use std::ffi::OsString;
-use std::io::Write;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use covlens_core::ModePolicy;
 use covlens_core::covdata::{
-    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, ReadReport, Snapshots, WriteOptions,
-    read_dirs, write_debugdump, write_dirs, write_func, write_percent, write_pkglist,
-    write_textfmt,
+    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, Snapshots, WriteOptions, read_dirs,
+    write_debugdump, write_dirs, write_func, write_percent, write_pkglist, write_textfmt,
 };
 
+use covlens_core::output::Output;
+
+use super::write_with;
 use crate::input::InputArgs;
-use crate::output::Output;
 
 #[derive(Subcommand, Debug)]
 pub enum CovdataCommand {
@@ -150,16 +150,10 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
                 live: a.live,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
             };
-            let mut report = None;
-            write_with(&a.output, |w| {
-                report = Some(
-                    write_debugdump(w, &a.common.input, &opts).map_err(std::io::Error::other)?,
-                );
-                Ok(())
-            })?;
-            if report.is_some_and(|r| r.overflow) {
-                eprintln!("covlens: warning: uint32 overflow during counter merge");
-            }
+            let mut out = Output::create(&a.output)?;
+            let report = write_debugdump(&mut out, &a.common.input, &opts)?;
+            out.commit()?;
+            crate::warn(report.warnings());
             Ok(())
         }
         CovdataCommand::Merge(a) => {
@@ -183,7 +177,7 @@ fn write_dir(op: DirOp, a: &DirArgs, skip_bad: bool) -> Result<()> {
         packages: packages(c)?,
     };
     let r = write_dirs(op, &c.input, std::path::Path::new(&a.output), &opts)?;
-    warn(&r.read);
+    crate::warn(r.read.warnings());
     Ok(())
 }
 
@@ -202,12 +196,6 @@ fn packages(c: &Common) -> Result<Option<PackageFilter>> {
     })
 }
 
-fn write_with(path: &str, f: impl FnOnce(&mut Output) -> std::io::Result<()>) -> Result<()> {
-    let mut out = Output::create(path)?;
-    f(&mut out)?;
-    out.commit()
-}
-
 fn read(c: &Common, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> {
     let opts = ReadOptions {
         mode_policy,
@@ -216,31 +204,8 @@ fn read(c: &Common, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> 
         packages: packages(c)?,
     };
     let data = read_dirs(&c.input, &opts)?;
-    warn(data.report());
+    crate::warn(data.report().warnings());
     Ok(data)
-}
-
-/// Warnings on stderr: skipped files, no data, saturated sums.
-fn warn(r: &ReadReport) {
-    let mut err = std::io::stderr().lock();
-    for b in &r.bad {
-        let _ = writeln!(err, "covlens: warning: skipped {}: {}", b.path, b.error);
-        for d in &b.dependents {
-            let _ = writeln!(err, "covlens: warning: skipped {d} with its meta-data file");
-        }
-    }
-    if r.pods == 0 && r.bad.is_empty() {
-        let _ = writeln!(
-            err,
-            "covlens: warning: no applicable files found in input directories"
-        );
-    }
-    if r.overflow {
-        let _ = writeln!(
-            err,
-            "covlens: warning: uint32 overflow during counter merge"
-        );
-    }
 }
 
 /// Rewrites Go's single-dash long flags after the `covdata` subcommand

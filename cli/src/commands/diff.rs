@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use covlens_core::RestartPolicy;
 
-use crate::input::{InputArgs, is_covdata_dir, load};
+use crate::input::{InputArgs, with_loader};
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
@@ -29,30 +29,13 @@ enum RestartArg {
 }
 
 pub fn run(input: &InputArgs, a: DiffArgs) -> Result<()> {
-    let popts = input.parse_options();
-    let before = load(&a.before, &popts)?;
     let policy = match a.restart_policy {
         RestartArg::Clamp => RestartPolicy::Clamp,
         RestartArg::After => RestartPolicy::After,
         RestartArg::Error => RestartPolicy::Error,
     };
-    let d = if is_covdata_dir(&a.after) {
-        let after = load(&a.after, &popts)?;
-        covlens_core::diff(
-            (&a.before, before),
-            (&a.after, &after),
-            input.mode_policy(),
-            policy,
-        )?
-    } else {
-        // The after side stays in the parser's buffers: one profile's worth
-        // of memory less at Kubernetes scale.
-        let after = covlens_core::parse_path_raw(
-            std::path::Path::new(&a.after),
-            &popts,
-            &mut covlens_core::BlockPool::default(),
-        )?;
-        covlens_core::diff_raw((&a.before, before), &after, input.mode_policy(), policy)?
-    };
+    let d = with_loader(&input.load_options(), |l| {
+        l.diff(&a.before, &a.after, policy)
+    })?;
     super::write_profile_to(&a.output, &super::non_empty(d)?)
 }

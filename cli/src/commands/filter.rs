@@ -25,7 +25,7 @@ pub struct FilterArgs {
 pub fn run(input: &InputArgs, a: FilterArgs) -> Result<()> {
     let include = covlens_core::path_regex(&split_all(&a.include_path)?)?;
     let exclude = covlens_core::path_regex(&split_all(&a.exclude_path)?)?;
-    let mut p = load(&a.file, &input.parse_options())?;
+    let mut p = load(&a.file, &input.load_options())?;
     covlens_core::filter(&mut p, include.as_ref(), exclude.as_ref());
     super::write_profile_to(&a.output, &super::non_empty(p)?)
 }

@@ -5,7 +5,7 @@ use clap::Args;
 use covlens_core::write_func_report;
 
 use crate::input::{InputArgs, load};
-use crate::output::Output;
+use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 pub struct FuncArgs {
@@ -21,10 +21,10 @@ pub struct FuncArgs {
 
 pub fn run(input: &InputArgs, a: FuncArgs) -> Result<()> {
     let resolver = super::source_resolver(&a.source_root)?;
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let mut out = Output::create(&a.output)?;
     match write_func_report(&mut out, &p, &resolver) {
-        Ok(_) => out.commit(),
+        Ok(_) => Ok(out.commit()?),
         Err(e) => {
             // go tool cover leaves the lines before the failing file on
             // stdout; an output file is not created at all.

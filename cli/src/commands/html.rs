@@ -30,15 +30,15 @@ pub struct HtmlArgs {
 }
 
 pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
-    let popts = input.parse_options();
+    let popts = input.load_options();
     let mut profiles = Vec::new();
     for f in &a.files {
         profiles.push((super::column_label(f), load(f, &popts)?));
     }
     let page = render(&a.title, &profiles);
-    let mut out = crate::output::Output::create(&a.output)?;
+    let mut out = covlens_core::output::Output::create(&a.output)?;
     out.write_all(page.as_bytes())?;
-    out.commit()
+    Ok(out.commit()?)
 }
 
 /// Per package: per file: counts in each column (None: absent there).
@@ -49,13 +49,13 @@ fn render(title: &str, profiles: &[(String, Profile)]) -> String {
     let mut table: Table = BTreeMap::new();
     let mut totals = vec![Counts::default(); n];
     for (i, (_, p)) in profiles.iter().enumerate() {
-        for f in &p.files {
+        for f in p.files() {
             let c = f.statements();
             totals[i].add(c);
             let row = table
-                .entry(package_of(&f.name).to_string())
+                .entry(package_of(f.name()).to_string())
                 .or_default()
-                .entry(f.name.clone())
+                .entry(f.name().to_string())
                 .or_insert_with(|| vec![None; n]);
             row[i] = Some(c);
         }

@@ -23,8 +23,6 @@ pub fn run(input: &InputArgs, a: JunitArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&a.threshold) {
         anyhow::bail!("coverage threshold must be a float number between 0 to 1, inclusively");
     }
-    let p = load(&a.file, &input.parse_options())?;
-    let mut out = crate::output::Output::create(&a.output)?;
-    covlens_core::write_junit(&mut out, &p, a.threshold)?;
-    out.commit()
+    let p = load(&a.file, &input.load_options())?;
+    super::write_with(&a.output, |w| covlens_core::write_junit(w, &p, a.threshold))
 }

@@ -1,10 +1,12 @@
 //! `merge` and `aggregate`.
 
+use std::io::Write;
+
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use covlens_core::{BlockPool, Combine, MergeOptions, Merger, OnConflict};
+use covlens_core::OnConflict;
 
-use crate::input::{InputArgs, Loaded, for_each_input};
+use crate::input::{InputArgs, with_loader};
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
@@ -46,34 +48,13 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
         OnConflictArg::Report => OnConflict::Report,
         OnConflictArg::SkipFile => OnConflict::SkipFile,
     };
-    let opts = MergeOptions {
-        mode_policy: input.mode_policy(),
-        on_conflict,
-        combine: Combine::ByMode,
-    };
-    let popts = input.parse_options();
-    let mut m = Merger::new(opts);
-    let mut pool = BlockPool::default();
-    let mut t = std::time::Instant::now();
-    for_each_input(&a.files, &popts, &mut pool, |f, loaded, pool| {
-        let parsed = t.elapsed();
-        match loaded {
-            Loaded::Raw(raw) => m.add_raw(raw, pool)?,
-            Loaded::Profile(p) => m.add(f, p)?,
-        }
-        tracing::debug!(input = %f, parse = ?parsed, merge = ?(t.elapsed() - parsed), "merged");
-        t = std::time::Instant::now();
-        Ok(())
-    })?;
-    let (p, conflicts) = m.finish();
-    if matches!(on_conflict, OnConflict::Report) {
-        for c in &conflicts {
-            eprintln!("covlens: warning: {c}");
-        }
+    let (p, conflicts) = with_loader(&input.load_options(), |l| l.merge(&a.files, on_conflict))?;
+    if on_conflict == OnConflict::Report {
+        crate::warn(&conflicts);
     }
     if let Some(path) = &a.conflicts_json {
         let json = serde_json::to_vec_pretty(&serde_json::json!({ "conflicts": conflicts }))?;
-        crate::output::write_file(path, &json)?;
+        super::write_with(path, |w| w.write_all(&json))?;
     }
     let t = std::time::Instant::now();
     super::write_profile_to(&a.output, &super::non_empty(p)?)?;
@@ -82,30 +63,6 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
 }
 
 pub fn run_aggregate(input: &InputArgs, a: AggregateArgs) -> Result<()> {
-    let opts = MergeOptions {
-        mode_policy: input.mode_policy(),
-        combine: Combine::Sum,
-        ..Default::default()
-    };
-    let popts = input.parse_options();
-    let mut m = Merger::new(opts);
-    let mut pool = BlockPool::default();
-    for_each_input(&a.files, &popts, &mut pool, |f, loaded, pool| {
-        match loaded {
-            Loaded::Profile(mut p) => {
-                covlens_core::to_boolean(&mut p);
-                m.add(f, p)?;
-            }
-            // to_boolean combines an input's own repeated blocks (a
-            // `-coverpkg` profile lists a block once per test binary)
-            // before clamping, so each input counts once per block.
-            Loaded::Raw(mut raw) => {
-                raw.to_boolean();
-                m.add_raw(raw, pool)?;
-            }
-        }
-        Ok(())
-    })?;
-    let (p, _) = m.finish();
+    let p = with_loader(&input.load_options(), |l| l.aggregate(&a.files))?;
     super::write_profile_to(&a.output, &super::non_empty(p)?)
 }

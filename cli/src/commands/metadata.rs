@@ -4,10 +4,12 @@
 //! gopherage, except that invalid input is an error (gopherage ignores its
 //! own validation and exits 0 with empty fields).
 
+use std::io::Write;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use covlens_core::metadata::{Metadata, Scope};
 
 #[derive(Subcommand, Debug)]
 pub enum MetadataCommand {
@@ -67,7 +69,7 @@ pub struct AbsArgs {
 }
 
 pub fn run(c: MetadataCommand) -> Result<()> {
-    let (base, fields) = match c {
+    let (base, scope) = match c {
         MetadataCommand::Inc(a) => {
             if a.changelist_num.is_empty() {
                 bail!("metadata inc: --changelist_num (the Gerrit change number) is required");
@@ -75,31 +77,31 @@ pub fn run(c: MetadataCommand) -> Result<()> {
             if a.patchset_num.is_empty() {
                 bail!("metadata inc: --patchset_num (the Gerrit patchset number) is required");
             }
-            let fields = vec![
-                ("changelist_num", a.changelist_num),
-                ("patchset_num", a.patchset_num),
-            ];
-            (a.base, fields)
+            let scope = Scope::Change {
+                changelist_num: a.changelist_num,
+                patchset_num: a.patchset_num,
+            };
+            (a.base, scope)
         }
         MetadataCommand::Abs(a) => {
-            let commit = if a.commit.is_empty() {
+            let commit_id = if a.commit.is_empty() {
                 git(&["rev-parse", "HEAD"])
                     .context("metadata abs: --commit not given and `git rev-parse HEAD` failed")?
             } else {
                 a.commit
             };
-            let r#ref = if a.r#ref.is_empty() {
+            let git_ref = if a.r#ref.is_empty() {
                 git(&["branch", "--show-current"]).unwrap_or_else(|_| "HEAD".to_string())
             } else {
                 a.r#ref
             };
-            let fields = vec![
-                ("commit_id", commit),
-                ("ref", r#ref),
-                ("source", a.source),
-                ("git_project", a.replace_root),
-            ];
-            (a.base, fields)
+            let scope = Scope::Commit {
+                commit_id,
+                git_ref,
+                source: a.source,
+                git_project: a.replace_root,
+            };
+            (a.base, scope)
         }
     };
     let project = if base.project.is_empty() {
@@ -110,24 +112,14 @@ pub fn run(c: MetadataCommand) -> Result<()> {
     } else {
         base.project
     };
-    let mut all = vec![
-        ("host", base.host),
-        ("project", project),
-        ("workspace_root", base.root),
-        ("trace_type", base.trace),
-    ];
-    all.extend(fields);
-    let mut json = String::from("{");
-    for (i, (k, v)) in all.iter().enumerate() {
-        if i > 0 {
-            json.push(',');
-        }
-        go_json_string(&mut json, k);
-        json.push(':');
-        go_json_string(&mut json, v);
-    }
-    json.push('}');
-    crate::output::write_file(&base.output, json.as_bytes())
+    let m = Metadata {
+        host: base.host,
+        project,
+        workspace_root: base.root,
+        trace_type: base.trace,
+        scope,
+    };
+    super::write_with(&base.output, |w| w.write_all(m.to_json().as_bytes()))
 }
 
 fn git(args: &[&str]) -> Result<String> {
@@ -144,38 +136,4 @@ fn git(args: &[&str]) -> Result<String> {
     }
     let s = String::from_utf8_lossy(&out.stdout).into_owned();
     Ok(s.strip_suffix('\n').unwrap_or(&s).to_string())
-}
-
-/// A JSON string escaped as Go's `json.Marshal` does (HTML-safe: `<`, `>`
-/// and `&` become `\u003c` and so on).
-fn go_json_string(out: &mut String, s: &str) {
-    use std::fmt::Write as _;
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn go_escaping() {
-        let mut s = String::new();
-        super::go_json_string(&mut s, "a<b>&\"\n");
-        assert_eq!(s, r#""a\u003cb\u003e\u0026\"\n""#);
-    }
 }

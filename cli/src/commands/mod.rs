@@ -17,21 +17,28 @@ pub mod table;
 
 use anyhow::Result;
 use covlens_core::Profile;
+use covlens_core::output::Output;
 
 /// gopherage refuses to write a profile with no files; so do we, and no
 /// output file is created.
 pub fn non_empty(p: Profile) -> Result<Profile> {
-    if p.files.is_empty() {
-        anyhow::bail!("can't write an empty profile");
+    if p.files().is_empty() {
+        return Err(covlens_core::Error::EmptyProfile.into());
     }
     Ok(p)
 }
 
+/// Writes `-o` (`-` for stdout) through `f`; a file appears only when `f`
+/// succeeds.
+pub fn write_with(path: &str, f: impl FnOnce(&mut Output) -> std::io::Result<()>) -> Result<()> {
+    let mut out = Output::create(path)?;
+    f(&mut out)?;
+    Ok(out.commit()?)
+}
+
 /// Writes a profile to `-o`.
 pub fn write_profile_to(path: &str, p: &Profile) -> Result<()> {
-    let mut out = crate::output::Output::create(path)?;
-    covlens_core::write_profile(&mut out, p)?;
-    out.commit()
+    write_with(path, |w| covlens_core::write_profile(w, p))
 }
 
 /// A column's label: the file's base name without its extension

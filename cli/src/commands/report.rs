@@ -40,7 +40,7 @@ pub struct ReportArgs {
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     let resolver = super::source_resolver(&a.source_root)?;
-    let popts = input.parse_options();
+    let popts = input.load_options();
     let mut profiles = Vec::new();
     for f in &a.files {
         profiles.push((super::column_label(f), load(f, &popts)?));
@@ -90,9 +90,9 @@ fn build(
     // Every file of every profile, with its counts per column.
     let mut files: BTreeMap<&str, Cols> = BTreeMap::new();
     for (i, (_, p)) in profiles.iter().enumerate() {
-        for f in &p.files {
+        for f in p.files() {
             add(
-                files.entry(&f.name).or_insert_with(|| vec![None; n]),
+                files.entry(f.name()).or_insert_with(|| vec![None; n]),
                 i,
                 f.statements(),
             );
@@ -152,7 +152,7 @@ fn build(
     let (root, root_name) = follow(0, String::new());
     let set_mode = profiles
         .iter()
-        .any(|(_, p)| p.mode.as_ref().is_some_and(|m| m.is_set()));
+        .any(|(_, p)| p.mode().is_some_and(|m| m.is_set()));
 
     // Visit visible directories breadth first, so ids of the top levels
     // are small and the boot data holds the root and its children.
@@ -264,7 +264,7 @@ fn write_file_page(
         .map(|f| {
             let c: Cols = per
                 .iter()
-                .map(|p| p.map(|p| f.coverage(&p.blocks)))
+                .map(|p| p.map(|p| f.coverage(p.blocks())))
                 .collect();
             json!([f.name, f.start_line, cells(&c)])
         })
@@ -272,9 +272,9 @@ fn write_file_page(
     let c: Cols = per.iter().map(|p| p.map(|p| p.statements())).collect();
     let mut data = json!({"path": name, "name": name.rsplit('/').next().unwrap_or(name), "dir": did,
         "dirname": dirname, "up": &up[..up.len().saturating_sub(1)], "c": cells(&c), "funcs": funcs,
-        "lines": source_lines(&src, &first.blocks, set_mode), "set": set_mode});
+        "lines": source_lines(&src, first.blocks(), set_mode), "set": set_mode});
     if profiles.len() > 1 {
-        data["bc"] = json!(block_counts(&first.blocks, &per));
+        data["bc"] = json!(block_counts(first.blocks(), &per));
     }
     write_js(out, fid, "file", &data)?;
     Ok(true)
@@ -291,9 +291,9 @@ fn block_counts(
     per.iter()
         .map(|p| {
             let p = (*p)?;
-            let same = p.blocks.len() == blocks.len()
-                && p.blocks.iter().zip(blocks).all(|(a, b)| a.same_shape(b));
-            same.then(|| p.blocks.iter().map(|b| b.count).collect())
+            let same = p.blocks().len() == blocks.len()
+                && p.blocks().iter().zip(blocks).all(|(a, b)| a.same_shape(b));
+            same.then(|| p.blocks().iter().map(|b| b.count).collect())
         })
         .collect()
 }

@@ -42,9 +42,9 @@ enum By {
 }
 
 pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
-    let p = load(&a.file, &input.parse_options())?;
+    let p = load(&a.file, &input.load_options())?;
     let s = summarize(&p, a.depth);
-    let mut out = crate::output::Output::create(&a.output)?;
+    let mut out = covlens_core::output::Output::create(&a.output)?;
     let rows = match a.by {
         By::File => &s.files,
         By::Package => &s.packages,
@@ -110,7 +110,7 @@ pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
             )?;
         }
     }
-    out.commit()
+    Ok(out.commit()?)
 }
 
 /// Escapes characters that would break a Markdown table cell or format text.

@@ -8,7 +8,7 @@ use covlens_core::{Counts, Profile, package_of};
 use covlens_report_templates::{Table, TableFormat, write_table};
 
 use crate::input::{InputArgs, load};
-use crate::output::Output;
+use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 pub struct TableArgs {
@@ -37,7 +37,7 @@ enum Format {
 }
 
 pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
-    let popts = input.parse_options();
+    let popts = input.load_options();
     let mut columns = Vec::new();
     for c in &a.columns {
         let (name, path) = c
@@ -59,7 +59,7 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     };
     let mut out = Output::create(&a.output)?;
     write_table(&mut out, &t, format)?;
-    out.commit()
+    Ok(out.commit()?)
 }
 
 /// Statement counts per package, or per directory prefix of at most
@@ -67,8 +67,8 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
 /// rows add up to the total.
 pub fn rows(p: &Profile, depth: Option<usize>) -> Vec<(String, u64, u64)> {
     let mut m: BTreeMap<&str, Counts> = BTreeMap::new();
-    for f in &p.files {
-        let mut key = package_of(&f.name);
+    for f in p.files() {
+        let mut key = package_of(f.name());
         if let Some(d) = depth
             && let Some((i, _)) = key.match_indices('/').nth(d.saturating_sub(1))
         {

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::discover::{Pod, Snapshots, discover};
 use super::meta::{CounterMode, Function, Granularity, MetaFile, Unit};
 use super::pattern::PackageFilter;
-use super::pod::{load_meta, sum_files};
-use super::pods::{Pod, Snapshots, discover};
+use super::read_pod::{load_meta, sum_files};
 use crate::error::Error;
-use crate::parse::{ModePolicy, normalize_blocks};
 use crate::profile::{Block, FileProfile, Profile};
+use crate::text::{ModePolicy, normalize_blocks};
 
 /// Options for [`read_dirs`].
 #[derive(Clone, Debug, Default)]
@@ -57,6 +57,74 @@ pub struct ReadReport {
     /// Some sum saturated at 2^32-1 (Go warns `uint32 overflow during
     /// counter merge`).
     pub overflow: bool,
+}
+
+impl ReadReport {
+    /// What a reader should be told: skipped files (see
+    /// [`skipped`](ReadReport::skipped)), no data at all, saturated sums.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut w = self.skipped();
+        if self.pods == 0 && self.bad.is_empty() {
+            w.push(Warning::NoData);
+        }
+        if self.overflow {
+            w.push(Warning::CounterOverflow);
+        }
+        w
+    }
+
+    /// The files left out with `skip_bad`, each bad file followed by the
+    /// counter files left out with it.
+    pub fn skipped(&self) -> Vec<Warning> {
+        let mut w = Vec::new();
+        for b in &self.bad {
+            w.push(Warning::Skipped {
+                path: b.path.clone(),
+                reason: crate::error::chain(&b.error),
+            });
+            w.extend(
+                b.dependents
+                    .iter()
+                    .map(|d| Warning::SkippedWithMeta { path: d.clone() }),
+            );
+        }
+        w
+    }
+}
+
+/// Something a successful read wants the user to know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A bad file left out (`skip_bad`).
+    Skipped {
+        /// The file.
+        path: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// A counter file left out with its bad meta-data file.
+    SkippedWithMeta {
+        /// The counter file.
+        path: String,
+    },
+    /// The input directories hold no coverage data.
+    NoData,
+    /// A sum saturated at 2^32-1, as Go warns.
+    CounterOverflow,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::Skipped { path, reason } => write!(f, "skipped {path}: {reason}"),
+            Warning::SkippedWithMeta { path } => {
+                write!(f, "skipped {path} with its meta-data file")
+            }
+            Warning::NoData => f.write_str("no applicable files found in input directories"),
+            Warning::CounterOverflow => f.write_str("uint32 overflow during counter merge"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -4,9 +4,9 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::discover::{Snapshots, discover};
 use super::pattern::PackageFilter;
-use super::pod::{load_counters, load_meta};
-use super::pods::{Snapshots, discover};
+use super::read_pod::{load_counters, load_meta};
 use crate::error::Error;
 
 /// Options of [`write_debugdump`].
@@ -27,6 +27,17 @@ pub struct DumpOptions {
 pub struct DumpReport {
     /// A sum of counters saturated at `u32::MAX`.
     pub overflow: bool,
+}
+
+impl DumpReport {
+    /// What a reader should be told.
+    pub fn warnings(&self) -> Vec<super::Warning> {
+        if self.overflow {
+            vec![super::Warning::CounterOverflow]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 /// Writes what `go tool covdata debugdump` prints for `dirs`, byte for

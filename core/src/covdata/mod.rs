@@ -3,7 +3,7 @@
 //! A coverage directory holds meta-data files (`covmeta.<hash>`: packages,
 //! functions and their coverable units) and counter-data files
 //! (`covcounters.<hash>.<pid>.<nanos>`: one snapshot of a process's
-//! counters). [`discover`] groups them into pods as Go does, [`read_dirs`]
+//! counters). [`discover()`] groups them into pods as Go does, [`read_dirs`]
 //! decodes, verifies and merges them into a [`CovData`], which prints
 //! exactly what `go tool covdata textfmt|percent|func|pkglist` prints
 //! ([`write_textfmt`] and friends) or converts to a text-model
@@ -23,21 +23,23 @@
 
 mod counters;
 mod data;
+mod discover;
 mod dump;
+mod encode;
 mod format;
 mod hash;
 mod meta;
 pub mod names;
 mod pattern;
-mod pod;
-mod pods;
+mod read_pod;
 mod wire;
 mod write;
 
 use std::fmt;
 
 pub use counters::{CounterFile, Flavor, Record, Segment, parse_counters};
-pub use data::{BadFile, CovData, ReadOptions, ReadReport, read_dirs};
+pub use data::{BadFile, CovData, ReadOptions, ReadReport, Warning, read_dirs};
+pub use discover::{CounterRef, Discovery, Pod, Snapshots, discover};
 pub use dump::{DumpOptions, DumpReport, write_debugdump};
 pub use format::{write_func, write_percent, write_pkglist, write_textfmt};
 pub use hash::HashAlgo;
@@ -46,7 +48,6 @@ pub use meta::{
     parse_meta,
 };
 pub use pattern::PackageFilter;
-pub use pods::{CounterRef, Discovery, Pod, Snapshots, discover};
 pub use write::{DirOp, WriteOptions, WriteReport, write_dirs};
 
 /// A binary coverage file that is truncated, corrupt, or does not match

@@ -1,7 +1,9 @@
 //! Primitive decoders shared by the meta-data and counter-data readers,
-//! written with nom 8, and the error type that remembers where they failed.
+//! written with nom 8, the error type that remembers where they failed,
+//! and the matching encoders (ULEB128, string tables) for the writers.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use nom::error::{ContextError, ErrorKind, ParseError};
 use nom::{IResult, Parser};
@@ -247,6 +249,50 @@ fn hex_bytes(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+// Encoders, for the files `covdata merge|subtract|intersect` writes.
+
+/// Appends `v` as ULEB128, the inverse of [`uleb`].
+pub(crate) fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Go's `stringtab.Writer`: strings interned in first-use order.
+#[derive(Default)]
+pub(crate) struct StrTab {
+    pub(crate) strs: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl StrTab {
+    pub(crate) fn lookup(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.strs.len() as u32;
+        self.strs.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        i
+    }
+
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_uleb(&mut out, self.strs.len() as u64);
+        for s in &self.strs {
+            put_uleb(&mut out, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+        out
+    }
 }
 
 #[cfg(test)]

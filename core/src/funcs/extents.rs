@@ -710,13 +710,17 @@ func main() {
 "#;
 
     /// Every file of the Go tree must give the same extents here as with
-    /// go/parser (about 7,700 files; run with `--ignored`).
+    /// go/parser (about 7,700 files; long: `.ci/run` runs it with
+    /// `--ignored long_`).
     #[test]
-    #[ignore = "needs go; parses all of GOROOT/src"]
-    fn matches_go_parser_on_goroot() {
+    #[ignore = "needs go; long: parses all of GOROOT/src"]
+    fn long_matches_go_parser_on_goroot() {
         use std::io::Write;
         use std::process::{Command, Stdio};
-        let goroot = Command::new("go").args(["env", "GOROOT"]).output().unwrap();
+        let goroot = Command::new("go")
+            .args(["env", "GOROOT"])
+            .output()
+            .expect("this test needs the Go toolchain: install Go and put `go` on PATH");
         let src =
             std::path::PathBuf::from(String::from_utf8(goroot.stdout).unwrap().trim()).join("src");
         let mut files = Vec::new();

@@ -6,8 +6,8 @@ use std::fs;
 use rayon::prelude::*;
 
 use super::counters::{CounterFile, parse_counters};
+use super::discover::{CounterRef, Pod};
 use super::meta::{CounterMode, MetaFile, parse_meta};
-use super::pods::{CounterRef, Pod};
 use super::wire::{hex, mismatch};
 use crate::error::Error;
 

@@ -90,7 +90,7 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
         names.sort();
         for n in names {
             let base = n.to_string_lossy().into_owned();
-            let printed = go_join(&shown, &base);
+            let printed = crate::gopath::join(&shown, &base);
             files.push((dir.join(&n), printed, k, base));
         }
     }
@@ -177,50 +177,9 @@ fn stamp_key(s: &str) -> (usize, &str) {
     (t.len(), t)
 }
 
-/// Go's `filepath.Join(dir, name)`: joined, then cleaned lexically.
-pub(crate) fn go_join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        return clean(name);
-    }
-    clean(&format!("{dir}/{name}"))
-}
-
-/// Go's `path.Clean` for slash-separated paths.
-fn clean(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for el in p.split('/') {
-        match el {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&l) if l != ".." => {
-                    parts.pop();
-                }
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            e => parts.push(e),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".to_string(),
-        (false, false) => body,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clean_like_go() {
-        assert_eq!(go_join("./d/", "f"), "d/f");
-        assert_eq!(go_join("/a/../b//", "f"), "/b/f");
-        assert_eq!(go_join("../x", "f"), "../x/f");
-        assert_eq!(go_join(".", "f"), "f");
-    }
 
     #[test]
     fn newest_snapshot_per_process() {

@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests of the `covlens` binary: the
+//! repository, the built binary, and the external tools some tests need.
+//!
+//! A test that needs a tool is `#[ignore = "needs TOOL"]`, so a plain
+//! `cargo test` lists it as ignored; `scripts/test.sh` sets the tools up and
+//! runs it with `--include-ignored`. When it runs and the tool is missing,
+//! the `require_*` helper fails it, saying what to install: a missing tool
+//! never turns into a passing test.
+
+// Each test crate uses a different part of this module.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The workspace root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
+}
+
+/// The built `covlens`, with no log filter from the environment and no
+/// stdin.
+pub fn covlens() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_covlens"));
+    c.env_remove("COVLENS_LOG").stdin(Stdio::null());
+    c
+}
+
+/// `go`, hermetic: the local toolchain only, no module proxy, no workspace
+/// or flags from outside.
+pub fn go() -> Command {
+    let mut c = Command::new("go");
+    c.env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOWORK", "off")
+        .env("GOFLAGS", "")
+        .stdin(Stdio::null());
+    // A bare environment (no HOME) leaves Go without a build cache.
+    let has = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    if !has("GOCACHE") && !has("HOME") && !has("XDG_CACHE_HOME") {
+        c.env(
+            "GOCACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-build"),
+        );
+    }
+    c
+}
+
+/// Fails the test unless `probe` runs successfully.
+fn require(tool: &str, mut probe: Command, install: &str) {
+    let works = probe
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        works,
+        "this test needs {tool}, which is not available: {install} \
+         (a plain `cargo test` leaves the tests that need tools out)"
+    );
+}
+
+/// Fails the test unless the Go toolchain is on PATH.
+pub fn require_go() {
+    let mut probe = go();
+    probe.arg("version");
+    require(
+        "the Go toolchain",
+        probe,
+        "install Go (https://go.dev/dl/) and put `go` on PATH",
+    );
+}
+
+/// gopherage's path (`$GOPHERAGE`, else `.tools/bin/gopherage`); fails the
+/// test unless it runs.
+pub fn require_gopherage() -> PathBuf {
+    let path = std::env::var_os("GOPHERAGE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/bin/gopherage"));
+    let mut probe = Command::new(&path);
+    probe.arg("--help");
+    require(
+        &format!("gopherage at {}", path.display()),
+        probe,
+        "run scripts/setup.sh (it builds .tools/bin/gopherage) or set GOPHERAGE",
+    );
+    path
+}
+
+/// Fails the test unless `python3` with its XML parser runs.
+pub fn require_python3() {
+    let mut probe = Command::new("python3");
+    probe.args(["-c", "import xml.dom.minidom"]);
+    require("python3", probe, "install python3");
+}

@@ -1,0 +1,276 @@
+//! Loading the inputs a command names: text profiles (files, pipes, `-` for
+//! stdin) and GOCOVERDIR directories, one at a time or many combined.
+//!
+//! A [`Loader`] reads with one set of [`LoadOptions`] and collects the
+//! [`Warning`]s of every read (bad GOCOVERDIR files left out with
+//! `skip_bad`) for the caller to show; nothing here prints.
+//!
+//! ```no_run
+//! use covlens_core::input::{LoadOptions, Loader};
+//! use covlens_core::OnConflict;
+//! let mut loader = Loader::new(LoadOptions::default());
+//! let merged = loader.merge(&["a.out".into(), "covdir".into()], OnConflict::Error);
+//! for w in loader.take_warnings() {
+//!     eprintln!("warning: {w}");
+//! }
+//! let (profile, _conflicts) = merged?;
+//! # Ok::<(), covlens_core::Error>(())
+//! ```
+
+use std::io;
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::covdata::{ReadOptions, Warning, read_dirs};
+use crate::error::{Conflict, Error};
+use crate::ops::{Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw};
+use crate::profile::Profile;
+use crate::text::{BlockPool, ParseOptions, RawProfile, parse_path, parse_path_raw};
+
+/// How inputs are read.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Text profiles: mode policy, mapping, parallelism. The mode policy
+    /// also decides how inputs with different modes combine.
+    pub parse: ParseOptions,
+    /// GOCOVERDIR inputs: leave out truncated, corrupt or mismatched files
+    /// (each becomes a [`Warning`]) instead of failing.
+    pub skip_bad: bool,
+}
+
+/// Reads inputs and keeps the warnings of every read.
+#[derive(Debug, Default)]
+pub struct Loader {
+    opts: LoadOptions,
+    warnings: Vec<Warning>,
+}
+
+/// One input read for merging.
+enum Loaded {
+    /// A text profile, not yet grouped per file.
+    Raw(RawProfile),
+    /// A GOCOVERDIR, already converted.
+    Profile(Profile),
+}
+
+/// Small files are read in parallel batches of up to this many bytes.
+const BATCH_BYTES: u64 = 32 << 20;
+/// A file at least this large is parsed alone (in parallel inside).
+const LARGE: u64 = 1 << 20;
+
+/// Whether `path` names a directory, to be read as GOCOVERDIR data.
+pub fn is_covdata_dir(path: &str) -> bool {
+    path != "-" && Path::new(path).is_dir()
+}
+
+impl Loader {
+    /// A loader with these options and no warnings yet.
+    pub fn new(opts: LoadOptions) -> Loader {
+        Loader {
+            opts,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The warnings collected so far, oldest first; the loader forgets
+    /// them. Call it after a failed read too: they explain what was left
+    /// out before the error.
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Reads one profile: `-` is standard input, a directory is read as
+    /// Go binary coverage data (a GOCOVERDIR), anything else as a text
+    /// profile.
+    pub fn load(&mut self, path: &str) -> Result<Profile, Error> {
+        if is_covdata_dir(path) {
+            return self.load_covdata(path);
+        }
+        parse_path(Path::new(path), &self.opts.parse)
+    }
+
+    /// Reads a GOCOVERDIR as a profile (newest snapshot per process). A
+    /// directory without any meta-data file is an error: it is almost
+    /// surely not what was meant.
+    fn load_covdata(&mut self, dir: &str) -> Result<Profile, Error> {
+        let opts = ReadOptions {
+            mode_policy: self.opts.parse.mode_policy,
+            skip_bad: self.opts.skip_bad,
+            ..Default::default()
+        };
+        let data = read_dirs(&[dir], &opts)?;
+        self.warnings.extend(data.report().skipped());
+        if data.report().pods == 0 {
+            return Err(Error::io(
+                dir,
+                io::Error::other(
+                    "is a directory without Go coverage data (no covmeta.* file), \
+                     expected a text profile or a GOCOVERDIR",
+                ),
+            ));
+        }
+        data.to_profile()
+    }
+
+    /// One profile from many (`merge`): counts add up, or OR in `set`
+    /// mode; inputs with different modes follow the mode policy. Returns
+    /// the conflicts `on_conflict` let through.
+    pub fn merge(
+        &mut self,
+        paths: &[String],
+        on_conflict: OnConflict,
+    ) -> Result<(Profile, Vec<Conflict>), Error> {
+        let mut m = Merger::new(MergeOptions {
+            mode_policy: self.opts.parse.mode_policy,
+            on_conflict,
+            combine: Combine::ByMode,
+        });
+        let mut t = Instant::now();
+        self.for_each_input(paths, |path, loaded, pool| {
+            let parsed = t.elapsed();
+            match loaded {
+                Loaded::Raw(raw) => m.add_raw(raw, pool)?,
+                Loaded::Profile(p) => m.add(path, p)?,
+            }
+            tracing::debug!(input = %path, parse = ?parsed, merge = ?(t.elapsed() - parsed), "merged");
+            t = Instant::now();
+            Ok(())
+        })?;
+        Ok(m.finish())
+    }
+
+    /// Per block, how many of the inputs hit it (`aggregate`).
+    pub fn aggregate(&mut self, paths: &[String]) -> Result<Profile, Error> {
+        let mut m = Merger::new(MergeOptions {
+            mode_policy: self.opts.parse.mode_policy,
+            combine: Combine::Sum,
+            ..Default::default()
+        });
+        self.for_each_input(paths, |path, loaded, pool| match loaded {
+            Loaded::Profile(mut p) => {
+                crate::ops::to_boolean(&mut p);
+                m.add(path, p)
+            }
+            // make_boolean combines an input's own repeated blocks (a
+            // `-coverpkg` profile lists a block once per test binary)
+            // before clamping, so each input counts once per block.
+            Loaded::Raw(mut raw) => {
+                raw.make_boolean();
+                m.add_raw(raw, pool)
+            }
+        })?;
+        Ok(m.finish().0)
+    }
+
+    /// `after - before` (`diff`), see [`crate::diff`].
+    pub fn diff(
+        &mut self,
+        before: &str,
+        after: &str,
+        policy: RestartPolicy,
+    ) -> Result<Profile, Error> {
+        let mode_policy = self.opts.parse.mode_policy;
+        let b = self.load(before)?;
+        if is_covdata_dir(after) {
+            let a = self.load(after)?;
+            return diff((before, b), (after, &a), mode_policy, policy);
+        }
+        // The after side stays in the parser's buffers: one profile's worth
+        // of memory less at Kubernetes scale.
+        let a = parse_path_raw(
+            Path::new(after),
+            &self.opts.parse,
+            &mut BlockPool::default(),
+        )?;
+        diff_raw((before, b), &a, mode_policy, policy)
+    }
+
+    /// Reads `paths` in order and hands each to `f` in that order. Runs of
+    /// small regular files (per-package or per-node profiles, thousands of
+    /// them in an e2e job) are parsed in parallel across files; large files
+    /// are parsed one at a time, each split across threads.
+    fn for_each_input(
+        &mut self,
+        paths: &[String],
+        mut f: impl FnMut(&str, Loaded, &mut BlockPool) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let small = |p: &str| {
+            p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < LARGE)
+        };
+        let mut pool = BlockPool::default();
+        let mut i = 0;
+        while i < paths.len() {
+            let path = paths[i].as_str();
+            if !small(path) {
+                let loaded = if is_covdata_dir(path) {
+                    Loaded::Profile(self.load_covdata(path)?)
+                } else {
+                    Loaded::Raw(parse_path_raw(
+                        Path::new(path),
+                        &self.opts.parse,
+                        &mut pool,
+                    )?)
+                };
+                f(path, loaded, &mut pool)?;
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            let mut bytes = 0u64;
+            while j < paths.len() && small(&paths[j]) && bytes < BATCH_BYTES {
+                bytes += std::fs::metadata(&paths[j]).map(|m| m.len()).unwrap_or(0);
+                j += 1;
+            }
+            let parsed: Vec<Result<RawProfile, Error>> = paths[i..j]
+                .par_iter()
+                .map(|p| parse_path_raw(Path::new(p), &self.opts.parse, &mut BlockPool::default()))
+                .collect();
+            for (p, r) in paths[i..j].iter().zip(parsed) {
+                f(p, Loaded::Raw(r?), &mut pool)?;
+            }
+            i = j;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_batches_in_order_and_reports_directories_without_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for i in 0..5 {
+            let p = dir.path().join(format!("{i}.out"));
+            std::fs::write(
+                &p,
+                format!("mode: count\na.go:1.1,1.2 1 {i}\nb{i}.go:1.1,1.2 1 1\n"),
+            )
+            .unwrap();
+            paths.push(p.to_string_lossy().into_owned());
+        }
+        let mut l = Loader::default();
+        let (p, conflicts) = l.merge(&paths, OnConflict::Error).unwrap();
+        assert!(conflicts.is_empty());
+        assert_eq!(p.files().len(), 6);
+        assert_eq!(p.file("a.go").unwrap().blocks()[0].count, 10);
+        let agg = l.aggregate(&paths).unwrap();
+        assert_eq!(agg.file("a.go").unwrap().blocks()[0].count, 4);
+
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let e = l.load(&empty.to_string_lossy()).unwrap_err();
+        assert!(
+            crate::error::chain(&e).ends_with(
+                ": is a directory without Go coverage data \
+                 (no covmeta.* file), expected a text profile or a GOCOVERDIR"
+            ),
+            "{e}"
+        );
+        assert!(l.take_warnings().is_empty());
+    }
+}

@@ -1,0 +1,420 @@
+//! The text profile format (`go test -coverprofile`).
+//!
+//! The reader accepts exactly what `golang.org/x/tools/cover.ParseProfiles`
+//! accepts (fields read right to left, CRLF, duplicates combined per mode,
+//! the NumStmt check, output sorted by file then position), plus what real
+//! pipelines produce: blank lines and repeated `mode:` lines from
+//! `cat a.out b.out`.
+//!
+//! - `source`: where the bytes come from (memory-mapped windows of a file,
+//!   streams, stdin) and how they are handed to the parser in whole lines;
+//! - [`TextParser`] (here): splits what it is fed into chunks parsed in
+//!   parallel, and checks the `mode:` lines;
+//! - `grammar`: one chunk of lines into blocks, with Go's field rules;
+//! - `raw`: the parsed lines before they are grouped per file, which merge
+//!   and diff read in place when the input is in Go's canonical order.
+
+mod grammar;
+mod raw;
+mod source;
+
+use std::io::Read;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, ParseError, ParseErrorKind};
+use crate::profile::{Block, Mode, Profile};
+use grammar::{ChunkOut, LineError, parse_chunk, split_line};
+pub use raw::RawProfile;
+pub(crate) use raw::{BlockPool, Part, RawFile, abs_line, normalize_blocks};
+pub(crate) use source::parse_path_raw;
+use source::raw_from_reader;
+
+/// How to treat inputs whose modes differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ModePolicy {
+    /// Different modes are an error.
+    #[default]
+    Strict,
+    /// Take the higher mode (set < count < atomic), as `go tool covdata` does.
+    Upgrade,
+}
+
+/// Options for reading profiles.
+#[derive(Clone, Debug)]
+pub struct ParseOptions {
+    /// What to do when a second `mode:` line names another mode.
+    pub mode_policy: ModePolicy,
+    /// Parse large inputs in parallel (rayon's pool); `false` is sequential.
+    pub parallel: bool,
+    /// Memory-map regular files (the default) instead of reading them.
+    pub mmap: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            mode_policy: ModePolicy::Strict,
+            parallel: true,
+            mmap: true,
+        }
+    }
+}
+
+/// Inputs below this size are parsed on one thread.
+const PARALLEL_MIN: usize = 1 << 20;
+
+/// Parses a whole text profile held in memory.
+pub fn parse_bytes(data: &[u8], name: &str, opts: &ParseOptions) -> Result<Profile, Error> {
+    let mut p = TextParser::new(name, opts.clone());
+    p.feed(data)?;
+    Ok(p.finish()?)
+}
+
+/// Parses a text profile from a stream (a pipe, stdin, a socket).
+pub fn parse_reader<R: Read>(r: R, name: &str, opts: &ParseOptions) -> Result<Profile, Error> {
+    Ok(raw_from_reader(r, name, opts, &mut BlockPool::default())?.into_profile()?)
+}
+
+/// Parses the text profile at `path`; `-` reads standard input.
+///
+/// Regular files are memory-mapped (unless `opts.mmap` is off); anything
+/// else is read as a stream. Files that another process may still be
+/// rewriting must not be passed here with `mmap` on: truncation under a map
+/// kills the process with SIGBUS.
+pub fn parse_path(path: &Path, opts: &ParseOptions) -> Result<Profile, Error> {
+    Ok(parse_path_raw(path, opts, &mut BlockPool::default())?.into_profile()?)
+}
+
+/// An incremental parser: feed it whole lines, then call
+/// [`finish`](TextParser::finish).
+pub struct TextParser {
+    path: String,
+    opts: ParseOptions,
+    mode: Option<Mode>,
+    /// Lines consumed so far.
+    line: u64,
+    parts: Vec<Part>,
+}
+
+impl TextParser {
+    /// A parser for the input called `path` (used in error messages).
+    pub fn new(path: &str, opts: ParseOptions) -> TextParser {
+        TextParser {
+            path: path.to_string(),
+            opts,
+            mode: None,
+            line: 0,
+            parts: Vec::new(),
+        }
+    }
+
+    fn error(&self, line: u64, column: u64, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            path: self.path.clone(),
+            line,
+            column,
+            kind,
+        }
+    }
+
+    /// Parses `data`, which must end at a line boundary (or at the end of
+    /// the input).
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), ParseError> {
+        self.feed_pooled(data, &mut BlockPool::default())
+    }
+
+    fn feed_pooled(&mut self, mut data: &[u8], pool: &mut BlockPool) -> Result<(), ParseError> {
+        // The first non-blank line must be the mode line.
+        while self.mode.is_none() && !data.is_empty() {
+            let (line, rest) = split_line(data);
+            data = rest;
+            self.line += 1;
+            if line.is_empty() {
+                continue;
+            }
+            match line.strip_prefix(b"mode: ") {
+                Some(m) if !m.is_empty() => {
+                    self.mode = Some(Mode::from_name(&String::from_utf8_lossy(m)));
+                }
+                _ => {
+                    let text = String::from_utf8_lossy(line).into_owned();
+                    return Err(self.error(self.line, 1, ParseErrorKind::BadModeLine(text)));
+                }
+            }
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let chunks = split_chunks(data, self.opts.parallel);
+        // Room for the shortest plausible lines; untouched capacity costs
+        // address space only.
+        let bufs: Vec<Vec<Block>> = chunks
+            .iter()
+            .map(|c| pool.take(c.len() / 24 + 16))
+            .collect();
+        let results: Vec<Result<ChunkOut, LineError>> = if chunks.len() == 1 {
+            chunks
+                .into_iter()
+                .zip(bufs)
+                .map(|(c, b)| parse_chunk(c, b))
+                .collect()
+        } else {
+            chunks
+                .into_par_iter()
+                .zip(bufs)
+                .map(|(c, b)| parse_chunk(c, b))
+                .collect()
+        };
+        for res in results {
+            let mut out = match res {
+                Ok(out) => out,
+                Err(e) => {
+                    for (line, m) in &e.modes {
+                        self.mode_line_again(self.line + line, m)?;
+                    }
+                    return Err(self.error(self.line + e.line, e.column, e.kind));
+                }
+            };
+            for (line, m) in std::mem::take(&mut out.modes) {
+                self.mode_line_again(self.line + line, &m)?;
+            }
+            out.part.line_base = self.line;
+            self.line += out.lines;
+            self.parts.push(out.part);
+        }
+        Ok(())
+    }
+
+    fn mode_line_again(&mut self, line: u64, name: &str) -> Result<(), ParseError> {
+        let now = Mode::from_name(name);
+        let first = self.mode.clone().expect("mode line seen before blocks");
+        if now == first {
+            return Ok(());
+        }
+        match (self.opts.mode_policy, first.rank(), now.rank()) {
+            (ModePolicy::Upgrade, Some(a), Some(b)) => {
+                if b > a {
+                    self.mode = Some(now);
+                }
+                Ok(())
+            }
+            _ => Err(self.error(
+                line,
+                7,
+                ParseErrorKind::ModeClash {
+                    first: first.to_string(),
+                    now: now.to_string(),
+                },
+            )),
+        }
+    }
+
+    /// Hands every block parsed so far to `f`, in input order, and forgets
+    /// it, so a caller that keeps its own summary parses in constant memory.
+    /// Drained blocks are never grouped: repeats are not combined and their
+    /// statement counts not compared (see [`RawProfile::for_each_block`]).
+    pub fn drain_blocks(&mut self, mut f: impl FnMut(&str, &Block)) {
+        for part in self.parts.drain(..) {
+            for run in &part.runs {
+                for b in &part.blocks[run.start..run.end] {
+                    f(&run.name, b);
+                }
+            }
+        }
+    }
+
+    /// The mode, once the mode line was read.
+    pub fn mode(&self) -> Option<&Mode> {
+        self.mode.as_ref()
+    }
+
+    /// Everything fed so far, not yet grouped per file.
+    pub fn into_raw(self) -> RawProfile {
+        RawProfile {
+            path: self.path,
+            mode: self.mode,
+            parts: self.parts,
+            boolean: false,
+        }
+    }
+
+    /// Sorts and combines what was fed into a [`Profile`].
+    pub fn finish(self) -> Result<Profile, ParseError> {
+        self.into_raw().into_profile()
+    }
+}
+
+fn split_chunks(data: &[u8], parallel: bool) -> Vec<&[u8]> {
+    let threads = rayon::current_num_threads();
+    if !parallel || threads <= 1 || data.len() < PARALLEL_MIN {
+        return vec![data];
+    }
+    // A few chunks per thread evens out the work.
+    let n = (threads * 2).min(data.len() / (PARALLEL_MIN / 2)).max(1);
+    let target = data.len() / n;
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < data.len() {
+        let mut end = (start + target).min(data.len());
+        if end < data.len() {
+            end = match memchr::memchr(b'\n', &data[end..]) {
+                Some(i) => end + i + 1,
+                None => data.len(),
+            };
+        }
+        out.push(&data[start..end]);
+        start = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::MAX_COUNT;
+
+    fn parse(s: &str) -> Result<Profile, Error> {
+        parse_bytes(s.as_bytes(), "t.out", &ParseOptions::default())
+    }
+
+    fn err(s: &str) -> String {
+        parse(s).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn basic_and_sorted() {
+        let p =
+            parse("mode: count\nb.go:3.1,4.2 1 5\na.go:2.1,2.9 2 0\na.go:1.1,1.9 1 3\n").unwrap();
+        assert_eq!(p.mode, Some(Mode::Count));
+        assert_eq!(p.files.len(), 2);
+        assert_eq!(p.files[0].name, "a.go");
+        assert_eq!(p.files[0].blocks[0].start_line, 1);
+        assert_eq!(p.files[0].blocks[1].count, 0);
+        assert_eq!(p.files[1].blocks[0].count, 5);
+    }
+
+    #[test]
+    fn names_with_colons_and_spaces() {
+        let p = parse("mode: set\nC:\\a b\\x.go:1.2,3.4 5 1\nmy dir/a:b.go:1.1,1.2 1 0\n").unwrap();
+        assert_eq!(p.files[0].name, "C:\\a b\\x.go");
+        assert_eq!(p.files[1].name, "my dir/a:b.go");
+    }
+
+    #[test]
+    fn crlf_blank_lines_and_repeated_mode() {
+        let p =
+            parse("mode: count\r\na.go:1.1,1.9 1 3\r\n\r\nmode: count\na.go:1.1,1.9 1 4").unwrap();
+        assert_eq!(p.files[0].blocks.len(), 1);
+        assert_eq!(p.files[0].blocks[0].count, 7);
+    }
+
+    #[test]
+    fn set_mode_duplicates_or() {
+        let p = parse("mode: set\na.go:1.1,1.9 1 1\na.go:1.1,1.9 1 2\n").unwrap();
+        assert_eq!(p.files[0].blocks[0].count, 3);
+    }
+
+    #[test]
+    fn signs_and_leading_zeros_like_go() {
+        let p = parse("mode: count\na.go:+1.01,1.9 1 -0\n").unwrap();
+        assert_eq!(p.files[0].blocks[0].start_col, 1);
+        assert_eq!(p.files[0].blocks[0].count, 0);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        assert_eq!(
+            err("mode: set\na.go:1.1,1.9 1 -2\n"),
+            "t.out:2:16: invalid Count \"-2\": expected a non-negative integer"
+        );
+        assert_eq!(
+            err("a.go:1.1,1.9 1 2\n"),
+            "t.out:1:1: expected a mode line such as \"mode: set\", found \"a.go:1.1,1.9 1 2\""
+        );
+        assert!(err("mode: set\na.go:1.1,1.9 1\n").starts_with("t.out:2:"));
+        assert!(err("mode: set\na.go:1.1,1.9 1 x\n").contains("invalid Count \"x\""));
+        assert!(err("mode: set\n:1.1,1.9 1 1\n").contains("expected a file name"));
+        assert!(err("mode: set\na.go:1.1,1.9 1 99999999999999999999\n").contains("out of range"));
+        assert!(err("mode: set\na.go:1.1,1.9 1 9223372036854775808\n").contains("out of range"));
+        assert!(err("mode: set\nmode: count\n").contains("t.out:2:7: mode \"count\" clashes"));
+        assert!(
+            err("mode: set\na.go:1.1,1.9 1 1\nb.go:1.1,1 1\na.go:1.1,1.9 2 1\n")
+                .starts_with("t.out:3:")
+        );
+        assert_eq!(
+            err("mode: set\na.go:1.1,1.9 1 1\nb.go:1.1,1.2 1 1\na.go:1.1,1.9 2 1\n"),
+            "t.out:4:1: inconsistent NumStmt: expected 1 as on line 2, found 2"
+        );
+    }
+
+    #[test]
+    fn first_error_wins_across_read_boundaries() {
+        let input = "mode: set\nmode: count\nbad line";
+        let whole = err(input);
+        let streamed = parse_reader(input.as_bytes(), "t.out", &ParseOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(whole, streamed);
+        assert!(
+            whole.starts_with("t.out:2:7: mode \"count\" clashes"),
+            "{whole}"
+        );
+    }
+
+    #[test]
+    fn max_count_accepted() {
+        let p =
+            parse("mode: count\na.go:1.1,1.9 1 9223372036854775807\na.go:1.1,1.9 1 5\n").unwrap();
+        assert_eq!(p.files[0].blocks[0].count, MAX_COUNT);
+    }
+
+    #[test]
+    fn empty_inputs() {
+        assert_eq!(parse("").unwrap(), Profile::new(None));
+        assert!(parse("mode: set\n").unwrap().files.is_empty());
+        assert!(err("mode: \n").contains("expected a mode line"));
+    }
+
+    #[test]
+    fn upgrade_policy() {
+        let opts = ParseOptions {
+            mode_policy: ModePolicy::Upgrade,
+            ..Default::default()
+        };
+        let p = parse_bytes(b"mode: set\na.go:1.1,1.2 1 1\nmode: count\n", "x", &opts).unwrap();
+        assert_eq!(p.mode, Some(Mode::Count));
+    }
+
+    #[test]
+    fn parallel_equals_sequential() {
+        let mut s = String::from("mode: count\n");
+        for f in 0..3000 {
+            for b in 0..20 {
+                s.push_str(&format!(
+                    "pkg/f{f}.go:{}.2,{}.3 {} {}\n",
+                    b + 1,
+                    b + 1,
+                    b % 3,
+                    (f * b) % 7
+                ));
+            }
+        }
+        // Also a file split across the input.
+        s.push_str("pkg/f0.go:100.1,100.2 1 1\n");
+        let seq = parse_bytes(
+            s.as_bytes(),
+            "x",
+            &ParseOptions {
+                parallel: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let par = parse_bytes(s.as_bytes(), "x", &ParseOptions::default()).unwrap();
+        assert_eq!(seq, par);
+        let streamed = parse_reader(s.as_bytes(), "x", &ParseOptions::default()).unwrap();
+        assert_eq!(seq, streamed);
+    }
+}
