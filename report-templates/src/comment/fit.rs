@@ -3,7 +3,8 @@
 use minijinja::context;
 use minijinja::value::Serde;
 
-use crate::{Comment, Error};
+use crate::Error;
+use crate::comment::Comment;
 
 /// Ranges listed per file before "and N more".
 pub const MAX_RANGES: usize = 20;
@@ -93,7 +94,7 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
         let d = cut(&mut c.uncovered, &mut c.uncovered_more, k);
         c.truncated |= a || b || d;
     }
-    crate::render_string("comment.md", context! { c => Serde(&c) })
+    crate::render::render_string("comment.md", context! { c => Serde(&c) })
 }
 
 fn hard_cut(s: &str, budget: usize) -> String {
