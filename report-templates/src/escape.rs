@@ -3,6 +3,8 @@
 //! page or a comment through one of these, either called directly or by
 //! the templates' formatter (see `render.rs`).
 
+use std::fmt;
+
 use serde::Serialize;
 
 use crate::Error;
@@ -51,12 +53,12 @@ fn is_break(c: char) -> bool {
 /// values alike): `&`, `<`, `>`, `"` and `'`.
 pub fn html_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + s.len() / 8);
-    push_html_escaped(&mut o, s);
+    write_html_escaped(&mut o, s).expect("a String takes any text");
     o
 }
 
-/// [`html_escape`] appending to `out`.
-pub(crate) fn push_html_escaped(out: &mut String, s: &str) {
+/// [`html_escape`] written to `out`.
+pub(crate) fn write_html_escaped<W: fmt::Write + ?Sized>(out: &mut W, s: &str) -> fmt::Result {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let rep = match b {
@@ -67,11 +69,11 @@ pub(crate) fn push_html_escaped(out: &mut String, s: &str) {
             b'\'' => "&#39;",
             _ => continue,
         };
-        out.push_str(&s[start..i]);
-        out.push_str(rep);
+        out.write_str(&s[start..i])?;
+        out.write_str(rep)?;
         start = i + 1;
     }
-    out.push_str(&s[start..]);
+    out.write_str(&s[start..])
 }
 
 /// Where JSON is placed in a page.

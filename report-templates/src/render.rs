@@ -13,7 +13,7 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior};
 
 use crate::Error;
-use crate::escape::{html_escape, md_code, md_escape};
+use crate::escape::{md_code, md_escape, write_html_escaped};
 
 const MARKDOWN: &str = "markdown";
 
@@ -92,13 +92,11 @@ fn format_value(
     if !value.is_safe()
         && let Some(s) = value.as_str()
     {
-        let escaped = match state.auto_escape() {
-            AutoEscape::Html => Some(html_escape(s)),
-            _ if markdown => Some(md_escape(s)),
-            _ => None,
-        };
-        if let Some(e) = escaped {
-            return out.write_str(&e).map_err(Into::into);
+        if *state.auto_escape() == AutoEscape::Html {
+            return write_html_escaped(out, s).map_err(Into::into);
+        }
+        if markdown {
+            return out.write_str(&md_escape(s)).map_err(Into::into);
         }
     }
     if markdown {
