@@ -10,14 +10,14 @@ use serde::Serialize;
 use crate::Error;
 
 /// Escapes characters that would end a Markdown table cell or start
-/// formatting, links or HTML; control characters other than a tab (a
+/// formatting, links, HTML or entities (`&amp;`); control characters other than a tab (a
 /// newline would end the table row) become U+FFFD.
 pub fn md_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(
             c,
-            '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~'
+            '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~' | '&'
         ) {
             o.push('\\');
         }
@@ -26,16 +26,25 @@ pub fn md_escape(s: &str) -> String {
     o
 }
 
-/// The text of a Markdown code span inside a table cell: backslash escapes
-/// do not work in code spans, so a backtick becomes `'`; a `|` is written
-/// `\|`, which GitHub's tables read as a pipe even inside a code span;
-/// control characters other than a tab become U+FFFD.
+/// The text of a Markdown code span: backslash escapes do not work in
+/// code spans, so a backtick becomes `'`; control characters other than a
+/// tab become U+FFFD.
 pub fn md_code(s: &str) -> String {
+    code(s, false)
+}
+
+/// [`md_code`] for a code span inside a table cell, where a `|` is written
+/// `\|` (GitHub's tables read that as a pipe even inside a code span).
+pub fn md_code_in_table(s: &str) -> String {
+    code(s, true)
+}
+
+fn code(s: &str, table: bool) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '`' => o.push('\''),
-            '|' => o.push_str("\\|"),
+            '|' if table => o.push_str("\\|"),
             c if is_break(c) => o.push('\u{FFFD}'),
             c => o.push(c),
         }
@@ -117,9 +126,10 @@ mod tests {
 
     #[test]
     fn markdown() {
-        assert_eq!(md_escape("a|b_c*d#e~f"), r"a\|b\_c\*d\#e\~f");
+        assert_eq!(md_escape("a|b_c*d#e~f&g"), r"a\|b\_c\*d\#e\~f\&g");
         assert_eq!(md_escape("x\ny\tz"), "x\u{FFFD}y\tz");
-        assert_eq!(md_code("new/`odd`|x.go"), r"new/'odd'\|x.go");
+        assert_eq!(md_code("new/`odd`|x.go"), "new/'odd'|x.go");
+        assert_eq!(md_code_in_table("new/`odd`|x.go"), r"new/'odd'\|x.go");
     }
 
     #[test]

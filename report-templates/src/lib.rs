@@ -59,7 +59,9 @@ pub use crate::comment::{
     Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES, PathMap, Uncovered, github_len,
     module_line, parse_diff, write_comment,
 };
-pub use crate::escape::{ScriptContext, html_escape, md_code, md_escape, script_json};
+pub use crate::escape::{
+    ScriptContext, html_escape, md_code, md_code_in_table, md_escape, script_json,
+};
 pub use crate::page::write_page;
 pub use crate::site::{
     DirSink, MemorySink, NoSources, SiteSink, SiteStats, Sources, source_lines, write_site,

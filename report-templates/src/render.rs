@@ -13,7 +13,7 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior};
 
 use crate::Error;
-use crate::escape::{md_code, md_escape, write_html_escaped};
+use crate::escape::{md_code, md_code_in_table, md_escape, write_html_escaped};
 
 const MARKDOWN: &str = "markdown";
 
@@ -68,6 +68,9 @@ fn build() -> Environment<'static> {
     });
     env.set_formatter(format_value);
     env.add_filter("code", |s: String| Value::from_safe_string(md_code(&s)));
+    env.add_filter("cell_code", |s: String| {
+        Value::from_safe_string(md_code_in_table(&s))
+    });
     env.add_filter("signed", |d: f64| crate::stat::signed(d));
     env.add_filter("link", |s: String| Value::from_safe_string(link(&s)));
     env.add_filter("ljust", |v: Value, w: usize| pad(&v, w, false));
