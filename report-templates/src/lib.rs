@@ -98,3 +98,14 @@ pub enum Error {
     #[error("cannot serialise report data")]
     Json(#[source] serde_json::Error),
 }
+
+/// A profile from its text, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_profile(text: &str) -> covlens_core::Profile {
+    covlens_core::parse_bytes(
+        text.as_bytes(),
+        "test.out",
+        &covlens_core::ParseOptions::default(),
+    )
+    .expect("test profile parses")
+}

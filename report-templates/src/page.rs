@@ -121,22 +121,11 @@ pub fn write_page<W: Write>(w: W, title: &str, columns: &[(String, Profile)]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covlens_core::{ParseOptions, parse_bytes};
 
     #[test]
     fn columns_and_arrows() {
-        let a = parse_bytes(
-            b"mode: set\np/a.go:1.1,1.2 1 1\np/b.go:1.1,1.2 1 1\n",
-            "a",
-            &ParseOptions::default(),
-        )
-        .unwrap();
-        let b = parse_bytes(
-            b"mode: set\np/a.go:1.1,1.2 1 0\n",
-            "b",
-            &ParseOptions::default(),
-        )
-        .unwrap();
+        let a = crate::test_profile("mode: set\np/a.go:1.1,1.2 1 1\np/b.go:1.1,1.2 1 1\n");
+        let b = crate::test_profile("mode: set\np/a.go:1.1,1.2 1 0\n");
         let mut out = Vec::new();
         write_page(
             &mut out,

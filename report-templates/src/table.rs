@@ -157,16 +157,12 @@ pub fn write_table<W: Write>(mut w: W, t: &Table, format: TableFormat) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covlens_core::{ParseOptions, parse_bytes};
 
     #[test]
     fn rows_by_package_and_depth() {
-        let p = parse_bytes(
-            b"mode: set\na.io/x/y/f.go:1.1,1.2 2 1\na.io/x/g.go:1.1,1.2 1 0\nmain.go:1.1,1.2 1 1\n",
-            "p",
-            &ParseOptions::default(),
-        )
-        .unwrap();
+        let p = crate::test_profile(
+            "mode: set\na.io/x/y/f.go:1.1,1.2 2 1\na.io/x/g.go:1.1,1.2 1 0\nmain.go:1.1,1.2 1 1\n",
+        );
         assert_eq!(
             table_rows(&p, None),
             [

@@ -284,11 +284,7 @@ pub fn write_comment<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covlens_core::{ParseOptions, parse_bytes};
-
-    fn profile(text: &str) -> Profile {
-        parse_bytes(text.as_bytes(), "p", &ParseOptions::default()).unwrap()
-    }
+    use crate::test_profile as profile;
 
     #[test]
     fn changed_statements_and_ranking() {

@@ -78,7 +78,6 @@ impl<'a> PathMap<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use covlens_core::{ParseOptions, parse_bytes};
 
     #[test]
     fn module() {
@@ -91,12 +90,9 @@ mod tests {
 
     #[test]
     fn mapping_order() {
-        let p = parse_bytes(
-            b"mode: set\nk8s.io/api/core/v1/types.go:1.1,1.2 1 1\nk8s.io/kubernetes/pkg/a.go:1.1,1.2 1 1\nx.io/long/pkg/a.go:1.1,1.2 1 1\n",
-            "p",
-            &ParseOptions::default(),
-        )
-        .unwrap();
+        let p = crate::test_profile(
+            "mode: set\nk8s.io/api/core/v1/types.go:1.1,1.2 1 1\nk8s.io/kubernetes/pkg/a.go:1.1,1.2 1 1\nx.io/long/pkg/a.go:1.1,1.2 1 1\n",
+        );
         let m = PathMap::new(Some("k8s.io/kubernetes"), &[&p]);
         assert_eq!(
             m.map("pkg/a.go").as_deref(),
