@@ -1,203 +1,111 @@
-//! covlens' report templates: per-branch tables, PR comments, badges and
-//! the static report site.
+//! covlens' report library: everything covlens shows people, computed from
+//! [`covlens_core`] profiles and laid out through minijinja templates. The
+//! `covlens` CLI and the Prow reporter call the same functions.
 //!
-//! Plain data in, text out. The callers (the `covlens` CLI) compute every
-//! number from `covlens-core`; this crate only lays them out, plus the
-//! small rules that belong to the presentation (▲/▼ marks against the
-//! next column, badge colours and widths, fitting a PR comment into a size
-//! limit). Templates are minijinja 3.1, embedded in the binary and
-//! rendered with [`UndefinedBehavior::Strict`] so a missing field is an
-//! error, not an empty cell.
+//! # What it computes
+//!
+//! The coverage numbers themselves come from the core (statement counts
+//! per file, rollups, function extents). This crate turns them into the
+//! views of a report, each a typed serde model:
+//!
+//! - the **branch table** ([`Table`]): packages or directories as rows
+//!   ([`table_rows`]), branches as columns, ▲/▼ where a column is higher or
+//!   lower than the next, older one, in Markdown, HTML or JSON;
+//! - the **pull-request comment** ([`Comment`]): a unified diff is parsed
+//!   ([`parse_diff`], git's quoted paths included), its paths mapped to
+//!   profile names ([`PathMap`]), and the change in coverage is ranked by
+//!   size: packages, changed files with the statements on added lines,
+//!   uncovered changed lines. [`write_comment`] renders it under GitHub's
+//!   size limit, cutting lists as needed;
+//! - the **report site** ([`write_site`]): a directory tree with counts per
+//!   column, a search index, and per file its source coloured by block
+//!   counts as `go tool cover -html` colours it, with its functions;
+//! - the one-page **HTML summary** ([`write_page`]), the **badge**
+//!   ([`Badge`]) and **summary** rollups ([`write_summary`]).
+//!
+//! # Templates
+//!
+//! Every format is a minijinja 3 template embedded in the binary; models
+//! keep numbers as numbers and the templates format them. The environment
+//! is built once per process. Escaping is decided by the template's
+//! extension and applied by one formatter: `.html` and `.svg` through
+//! [`html_escape`], `.md` through [`md_escape`], so a name from a profile
+//! or a diff cannot reach a page or a comment unescaped; JSON placed in a
+//! script goes through [`script_json`]. Undefined values are errors, not
+//! empty cells.
+//!
+//! # Output
+//!
+//! Single documents are written to any [`std::io::Write`]. The site is many
+//! files, handed one by one to a [`SiteSink`] (`put(path, bytes)`):
+//! [`DirSink`] writes a local directory (each file through a temporary file
+//! renamed into place), [`MemorySink`] keeps them for callers that upload
+//! to an object store themselves.
 
-use std::io::Write;
+#![deny(missing_docs)]
 
-use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, context};
-use serde::{Deserialize, Serialize};
-
+mod badge;
 mod comment;
-mod model;
+mod escape;
+mod page;
+mod render;
+mod site;
+mod stat;
+mod summary;
+mod table;
 
-pub use crate::comment::{CommentFit, github_len};
-pub use crate::model::*;
+pub use crate::badge::{Badge, write_badge};
+pub use crate::comment::{
+    Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES, PathMap, Uncovered, github_len,
+    module_line, parse_diff, write_comment,
+};
+pub use crate::escape::{
+    ScriptContext, html_escape, md_code, md_code_in_table, md_escape, script_json,
+};
+pub use crate::page::write_page;
+pub use crate::site::{
+    DirSink, MemorySink, NoSources, SiteSink, SiteStats, Sources, source_lines, write_site,
+};
+pub use crate::stat::{Mark, Stat};
+pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};
+pub use crate::table::{Cell, Column, Table, TableFormat, TableRow, table_rows, write_table};
 
-/// What can go wrong while rendering.
+/// What can go wrong while rendering or writing a report.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A template failed (a bug in a template or in the data model).
-    #[error("template {name}: {source}")]
+    #[error("template {name} failed")]
     Template {
         /// The template's name.
         name: &'static str,
         /// minijinja's error.
+        #[source]
         source: minijinja::Error,
     },
     /// Writing the output failed.
-    #[error("cannot write report: {0}")]
-    Io(#[from] std::io::Error),
-    /// Serialising data for the site failed.
-    #[error("cannot serialise report data: {0}")]
-    Json(#[from] serde_json::Error),
+    #[error("cannot write the report")]
+    Write(#[source] std::io::Error),
+    /// A site file could not be stored.
+    #[error("cannot store site file {path}")]
+    Sink {
+        /// The file, relative to the site.
+        path: String,
+        /// The sink's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serialising report data failed.
+    #[error("cannot serialise report data")]
+    Json(#[source] serde_json::Error),
 }
 
-/// Output format of [`write_table`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TableFormat {
-    /// GitHub-flavoured Markdown.
-    Markdown,
-    /// A self-contained HTML page.
-    Html,
-    /// The [`Table`] model as JSON.
-    Json,
-}
-
-const TEMPLATES: &[(&str, &str)] = &[
-    ("table.md", include_str!("../templates/table.md")),
-    ("table.html", include_str!("../templates/table.html")),
-    ("comment.md", include_str!("../templates/comment.md")),
-    ("badge.svg", include_str!("../templates/badge.svg")),
-    (
-        "site/index.html",
-        include_str!("../templates/site/index.html"),
-    ),
-];
-
-/// The site's script and style sheet, inlined into `index.html`.
-const SITE_JS: &str = include_str!("../templates/site/app.js");
-const SITE_CSS: &str = include_str!("../templates/site/style.css");
-
-fn env() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("static syntax config"),
-    );
-    // .md and .svg get no/own escaping; .html and .svg escape as HTML.
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html") || name.ends_with(".svg") {
-            minijinja::AutoEscape::Html
-        } else {
-            minijinja::AutoEscape::None
-        }
-    });
-    env.add_filter("md", |s: String| md_escape(&s));
-    for (name, src) in TEMPLATES {
-        env.add_template(name, src)
-            .expect("embedded template parses");
-    }
-    env
-}
-
-fn render_to<W: Write>(name: &'static str, ctx: minijinja::Value, w: W) -> Result<(), Error> {
-    let env = env();
-    let t = env
-        .get_template(name)
-        .map_err(|source| Error::Template { name, source })?;
-    t.render_captured_to(ctx, w)
-        .map(|_| ())
-        .map_err(|source| match io_cause(&source) {
-            Some(kind) => Error::Io(std::io::Error::new(kind, source.to_string())),
-            None => Error::Template { name, source },
-        })
-}
-
-fn io_cause(e: &minijinja::Error) -> Option<std::io::ErrorKind> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        cur = c.source();
-    }
-    None
-}
-
-pub(crate) fn render_string(name: &'static str, ctx: minijinja::Value) -> Result<String, Error> {
-    let mut out = Vec::new();
-    render_to(name, ctx, &mut out)?;
-    Ok(String::from_utf8(out).expect("templates render UTF-8"))
-}
-
-/// Writes the per-branch table in `format`.
-pub fn write_table<W: Write>(mut w: W, t: &Table, format: TableFormat) -> Result<(), Error> {
-    match format {
-        TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut w, t)?;
-            w.write_all(b"\n")?;
-            Ok(())
-        }
-        TableFormat::Markdown => render_to("table.md", context! { t => Serde(t) }, w),
-        TableFormat::Html => render_to("table.html", context! { t => Serde(t) }, w),
-    }
-}
-
-/// Writes a PR comment, cut down to fit `max_chars` (see [`CommentFit`]).
-pub fn write_comment<W: Write>(
-    mut w: W,
-    c: &Comment,
-    max_chars: usize,
-) -> Result<CommentFit, Error> {
-    let fit = comment::fit(c, max_chars)?;
-    w.write_all(fit.text.as_bytes())?;
-    Ok(fit)
-}
-
-/// Writes an SVG badge.
-pub fn write_badge<W: Write>(w: W, b: &Badge) -> Result<(), Error> {
-    render_to("badge.svg", context! { b => Serde(b) }, w)
-}
-
-/// Writes the site's `index.html`: the shell page with the top of the
-/// tree inline; the rest comes from `data/*.js` files loaded on demand.
-pub fn write_site_index<W: Write>(w: W, s: &SiteIndex) -> Result<(), Error> {
-    let boot = serde_json::to_string(&s.boot)?;
-    render_to(
-        "site/index.html",
-        context! { s => Serde(s), boot => boot, js => SITE_JS, css => SITE_CSS },
-        w,
+/// A profile from its text, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_profile(text: &str) -> covlens_core::Profile {
+    covlens_core::parse_bytes(
+        text.as_bytes(),
+        "test.out",
+        &covlens_core::ParseOptions::default(),
     )
-}
-
-/// Writes one lazily loaded data file of the site: a script that hands
-/// `data` to the page (`covlens.<callback>(id, data)`). Scripts added
-/// with `<script src>` load from `file://` too, where `fetch` is refused.
-pub fn write_site_data<W: Write, T: Serialize>(
-    mut w: W,
-    callback: &str,
-    id: &str,
-    data: &T,
-) -> Result<(), Error> {
-    write!(w, "covlens.{callback}({},", serde_json::to_string(id)?)?;
-    let json = serde_json::to_string(data)?;
-    // "</script" inside a string is harmless in a .js file, but U+2028/9
-    // are kept escaped for older engines.
-    w.write_all(
-        json.replace('\u{2028}', "\\u2028")
-            .replace('\u{2029}', "\\u2029")
-            .as_bytes(),
-    )?;
-    w.write_all(b");\n")?;
-    Ok(())
-}
-
-/// Escapes characters that would end a Markdown table cell or start
-/// formatting, links or HTML.
-pub fn md_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(
-            c,
-            '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~'
-        ) {
-            o.push('\\');
-        }
-        o.push(c);
-    }
-    o
+    .expect("test profile parses")
 }

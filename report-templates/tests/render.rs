@@ -1,7 +1,11 @@
 //! Snapshots of every template over the fixtures in tests/fixtures.
 
+use std::path::{Path, PathBuf};
+
+use covlens_core::{ParseOptions, Profile, SourceResolver, parse_path, summarize};
 use covlens_report_templates::{
-    Badge, Column, Comment, Stat, Table, TableFormat, github_len, write_badge, write_comment,
+    Badge, Column, Comment, MemorySink, NoSources, Sources, Stat, SummaryBy, SummaryFormat, Table,
+    TableFormat, github_len, write_badge, write_comment, write_page, write_site, write_summary,
     write_table,
 };
 use serde::Deserialize;
@@ -94,4 +98,94 @@ fn github_len_counts_utf16_and_crlf() {
     assert_eq!(github_len("a\nb"), 4);
     assert_eq!(github_len("▲"), 1);
     assert_eq!(github_len("😀"), 2);
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn load(rel: &str) -> Profile {
+    parse_path(&fixtures().join(rel), &ParseOptions::default()).unwrap()
+}
+
+#[test]
+fn summaries() {
+    insta::glob!("fixtures/profiles/*.out", |path| {
+        let p = parse_path(path, &ParseOptions::default()).unwrap();
+        let s = summarize(&p, None);
+        let mut all = String::new();
+        for by in [SummaryBy::File, SummaryBy::Package, SummaryBy::Tree] {
+            for format in [SummaryFormat::Table, SummaryFormat::Markdown] {
+                let mut out = Vec::new();
+                write_summary(&mut out, &s, by, format).unwrap();
+                all.push_str(&format!("=== {by:?} {format:?}\n"));
+                all.push_str(std::str::from_utf8(&out).unwrap());
+            }
+        }
+        insta::assert_snapshot!("summary", all);
+        let mut out = Vec::new();
+        write_summary(&mut out, &s, SummaryBy::File, SummaryFormat::Json).unwrap();
+        insta::assert_snapshot!("summary_json", String::from_utf8(out).unwrap());
+    });
+}
+
+/// Columns named in a fixture: (label, profile path relative to
+/// tests/fixtures).
+#[derive(Deserialize)]
+struct Columns {
+    title: String,
+    columns: Vec<(String, String)>,
+    #[serde(default)]
+    source_roots: Vec<(String, String)>,
+}
+
+impl Columns {
+    fn read(path: &Path) -> Columns {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn profiles(&self) -> Vec<(String, Profile)> {
+        self.columns
+            .iter()
+            .map(|(label, p)| (label.clone(), load(p)))
+            .collect()
+    }
+}
+
+#[test]
+fn pages() {
+    insta::glob!("fixtures/page/*.json", |path| {
+        let c = Columns::read(path);
+        let mut out = Vec::new();
+        write_page(&mut out, &c.title, &c.profiles()).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    });
+}
+
+#[test]
+fn sites() {
+    insta::glob!("fixtures/site/*.json", |path| {
+        let c = Columns::read(path);
+        let sources: Box<dyn Sources> = if c.source_roots.is_empty() {
+            Box::new(NoSources)
+        } else {
+            let mut b = SourceResolver::builder();
+            for (prefix, dir) in &c.source_roots {
+                b.source_root(prefix, fixtures().join(dir));
+            }
+            Box::new(b.build().unwrap())
+        };
+        let mut sink = MemorySink::default();
+        write_site(&mut sink, &c.title, &c.profiles(), sources.as_ref()).unwrap();
+        let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+        // Nothing from a profile can close the boot script early.
+        let boot = index.split("<script id=\"boot\"").nth(1).unwrap();
+        assert_eq!(boot.matches("</script>").count(), 2, "{boot}");
+        insta::assert_snapshot!("index", index);
+        let mut data = String::new();
+        for (name, bytes) in &sink.files {
+            data.push_str(&format!("=== {name}\n{}", String::from_utf8_lossy(bytes)));
+        }
+        insta::assert_snapshot!("data", data);
+    });
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use covlens_report_templates::{Badge, Stat, write_badge};
+use covlens_report_templates::{Badge, write_badge};
 
 use crate::input::{InputArgs, load};
 use covlens_core::output::Output;
@@ -21,11 +21,7 @@ pub struct BadgeArgs {
 
 pub fn run(input: &InputArgs, a: BadgeArgs) -> Result<()> {
     let p = load(&a.file, &input.load_options())?;
-    let c = p.statements();
     let mut out = Output::create(&a.output)?;
-    write_badge(
-        &mut out,
-        &Badge::coverage(&a.label, &Stat::new(c.covered, c.total)),
-    )?;
+    write_badge(&mut out, &Badge::coverage(&a.label, &p.statements().into()))?;
     Ok(out.commit()?)
 }

@@ -1,10 +1,9 @@
 //! `summary`: rollups as a table, JSON or Markdown.
 
-use std::io::Write;
-
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use covlens_core::{Row, summarize};
+use covlens_core::summarize;
+use covlens_report_templates::{SummaryBy, SummaryFormat, write_summary};
 
 use crate::input::{InputArgs, load};
 
@@ -44,83 +43,17 @@ enum By {
 pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
     let p = load(&a.file, &input.load_options())?;
     let s = summarize(&p, a.depth);
+    let by = match a.by {
+        By::File => SummaryBy::File,
+        By::Package => SummaryBy::Package,
+        By::Tree => SummaryBy::Tree,
+    };
+    let format = match a.format {
+        Format::Table => SummaryFormat::Table,
+        Format::Json => SummaryFormat::Json,
+        Format::Markdown => SummaryFormat::Markdown,
+    };
     let mut out = covlens_core::output::Output::create(&a.output)?;
-    let rows = match a.by {
-        By::File => &s.files,
-        By::Package => &s.packages,
-        By::Tree => &s.tree,
-    };
-    let heading = match a.by {
-        By::File => "File",
-        By::Package => "Package",
-        By::Tree => "Directory",
-    };
-    let total = Row {
-        name: "total".into(),
-        counts: s.total,
-    };
-    match a.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &s)?;
-            out.write_all(b"\n")?;
-        }
-        Format::Table => {
-            let width = rows
-                .iter()
-                .map(|r| r.name.chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(heading.len())
-                .max(5);
-            writeln!(
-                out,
-                "{heading:<width$}  {:>9}  {:>9}  {:>7}",
-                "covered", "total", "%"
-            )?;
-            for r in rows.iter().chain(std::iter::once(&total)) {
-                writeln!(
-                    out,
-                    "{:<width$}  {:>9}  {:>9}  {:>6.1}%",
-                    r.name,
-                    r.counts.covered,
-                    r.counts.total,
-                    r.percent()
-                )?;
-            }
-        }
-        Format::Markdown => {
-            writeln!(out, "| {heading} | Covered | Statements | Coverage |")?;
-            writeln!(out, "|---|---:|---:|---:|")?;
-            for r in rows {
-                writeln!(
-                    out,
-                    "| {} | {} | {} | {:.1}% |",
-                    md_escape(&r.name),
-                    r.counts.covered,
-                    r.counts.total,
-                    r.percent()
-                )?;
-            }
-            writeln!(
-                out,
-                "| **Total** | **{}** | **{}** | **{:.1}%** |",
-                s.total.covered,
-                s.total.total,
-                s.total.percent()
-            )?;
-        }
-    }
+    write_summary(&mut out, &s, by, format)?;
     Ok(out.commit()?)
-}
-
-/// Escapes characters that would break a Markdown table cell or format text.
-pub fn md_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>') {
-            o.push('\\');
-        }
-        o.push(c);
-    }
-    o
 }

@@ -1,0 +1,223 @@
+//! The files and added lines of a unified diff, as `git diff` writes it.
+
+/// One file of a diff: its new path and the added lines, ascending.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiffFile {
+    /// The path after the change, repository-relative (git's `b/` prefix
+    /// removed, C-quoting undone).
+    pub path: String,
+    /// Lines added, numbered in the new file.
+    pub added: Vec<u32>,
+}
+
+/// The files and added lines of a unified diff. Deleted files are left
+/// out. Hunk lengths are followed, so content lines that look like
+/// headers (`+++ …` inside a hunk) are content. Paths git quotes
+/// (`"b/gr\303\266\303\237e.go"`: non-ASCII, control characters, `"`
+/// and `\`) are unquoted.
+pub fn parse_diff(text: &str) -> Vec<DiffFile> {
+    let mut files: Vec<DiffFile> = Vec::new();
+    let mut cur: Option<DiffFile> = None;
+    let (mut old_left, mut new_left, mut line) = (0u32, 0u32, 0u32);
+    for l in text.lines() {
+        if old_left > 0 || new_left > 0 {
+            match l.as_bytes().first() {
+                Some(b'+') => {
+                    if let Some(f) = cur.as_mut() {
+                        f.added.push(line);
+                    }
+                    line += 1;
+                    new_left = new_left.saturating_sub(1);
+                }
+                Some(b'-') => old_left = old_left.saturating_sub(1),
+                Some(b'\\') => {}
+                _ => {
+                    line += 1;
+                    old_left = old_left.saturating_sub(1);
+                    new_left = new_left.saturating_sub(1);
+                }
+            }
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix("diff --git ") {
+            files.extend(cur.take());
+            // The +++ line, when present, has the exact name.
+            cur = Some(DiffFile {
+                path: git_line_new_path(rest),
+                added: Vec::new(),
+            });
+        } else if let Some(p) = l.strip_prefix("+++ ") {
+            let f = cur.get_or_insert_with(DiffFile::default);
+            if p.starts_with("/dev/null") {
+                f.path.clear();
+            } else {
+                f.path = match unquote(p) {
+                    Some((name, _)) => strip_b(&name).to_string(),
+                    // Git ends a name with a space by a tab.
+                    None => strip_b(p).trim_end().to_string(),
+                };
+            }
+        } else if let Some(h) = l.strip_prefix("@@ -")
+            && let Some((old, rest)) = h.split_once(" +")
+            && let Some((new, _)) = rest.split_once(" @@")
+        {
+            let range = |r: &str| -> (u32, u32) {
+                match r.split_once(',') {
+                    Some((s, n)) => (s.parse().unwrap_or(0), n.parse().unwrap_or(0)),
+                    None => (r.parse().unwrap_or(0), 1),
+                }
+            };
+            let (_, on) = range(old);
+            let (ns, nn) = range(new);
+            (old_left, new_left, line) = (on, nn, ns);
+        } else if l.starts_with("deleted file mode")
+            && let Some(f) = cur.as_mut()
+        {
+            f.path.clear();
+        }
+    }
+    files.extend(cur);
+    files.retain(|f| !f.path.is_empty());
+    files
+}
+
+fn strip_b(p: &str) -> &str {
+    p.strip_prefix("b/").unwrap_or(p)
+}
+
+/// The new path of `diff --git a/old b/new`, where either side may be
+/// quoted.
+fn git_line_new_path(rest: &str) -> String {
+    if let Some((_, after)) = unquote(rest) {
+        let second = after.strip_prefix(' ').unwrap_or(after);
+        return match unquote(second) {
+            Some((name, _)) => strip_b(&name).to_string(),
+            None => strip_b(second).to_string(),
+        };
+    }
+    if rest.ends_with('"')
+        && let Some(i) = rest.rfind(" \"b/")
+        && let Some((name, "")) = unquote(&rest[i + 1..])
+    {
+        return strip_b(&name).to_string();
+    }
+    rest.rsplit_once(" b/")
+        .map_or(String::new(), |(_, p)| p.to_string())
+}
+
+/// Undoes git's C-style quoting of a path at the start of `s`
+/// (`"…"` with `\a \b \t \n \v \f \r \" \\` and three-digit octal bytes).
+/// Returns the name and what follows the closing quote; `None` when `s`
+/// does not start with a well-formed quoted name. Bytes that are not
+/// UTF-8 become U+FFFD (profile names are UTF-8, so such a file matches
+/// nothing anyway).
+fn unquote(s: &str) -> Option<(String, &str)> {
+    let body = s.strip_prefix('"')?;
+    let b = body.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some((String::from_utf8_lossy(&out).into_owned(), &body[i + 1..])),
+            b'\\' => {
+                let c = *b.get(i + 1)?;
+                let byte = match c {
+                    b'a' => 0x07,
+                    b'b' => 0x08,
+                    b't' => b'\t',
+                    b'n' => b'\n',
+                    b'v' => 0x0b,
+                    b'f' => 0x0c,
+                    b'r' => b'\r',
+                    b'"' | b'\\' => c,
+                    b'0'..=b'3' => {
+                        let d = b.get(i + 1..i + 4)?;
+                        if !d.iter().all(|x| (b'0'..=b'7').contains(x)) {
+                            return None;
+                        }
+                        i += 2;
+                        (d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0')
+                    }
+                    _ => return None,
+                };
+                out.push(byte);
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_parsing() {
+        let d = "diff --git a/pkg/x.go b/pkg/x.go\nindex 1..2 100644\n--- a/pkg/x.go\n+++ b/pkg/x.go\n@@ -1,3 +1,4 @@\n a\n+b\n c\n-d\n+e\n@@ -10 +11,2 @@\n-x\n++++ y\n+z\ndiff --git a/old.go b/old.go\ndeleted file mode 100644\n--- a/old.go\n+++ /dev/null\n@@ -1 +0,0 @@\n-gone\n";
+        let f = parse_diff(d);
+        assert_eq!(
+            f,
+            vec![DiffFile {
+                path: "pkg/x.go".into(),
+                added: vec![2, 4, 11, 12]
+            }]
+        );
+    }
+
+    /// As `git diff` (2.x, core.quotePath on) wrote it for these names.
+    #[test]
+    fn quoted_paths() {
+        let d = concat!(
+            "diff --git \"a/gr\\303\\266\\303\\237e.go\" \"b/gr\\303\\266\\303\\237e.go\"\n",
+            "index 3aad1e5..9a2626c 100644\n",
+            "--- \"a/gr\\303\\266\\303\\237e.go\"\n",
+            "+++ \"b/gr\\303\\266\\303\\237e.go\"\n",
+            "@@ -1,3 +1,4 @@\n package x\n \n func a() {}\n+func b() {}\n",
+            "diff --git \"a/tab\\t\\\"q\\\"\\\\\\\\.go\" \"b/tab\\t\\\"q\\\"\\\\\\\\.go\"\n",
+            "index 7898192..422c2b7 100644\n",
+            "--- \"a/tab\\t\\\"q\\\"\\\\\\\\.go\"\n",
+            "+++ \"b/tab\\t\\\"q\\\"\\\\\\\\.go\"\n",
+            "@@ -1 +1,2 @@\n a\n+b\n",
+        );
+        let f = parse_diff(d);
+        assert_eq!(
+            f,
+            [
+                DiffFile {
+                    path: "größe.go".into(),
+                    added: vec![4]
+                },
+                DiffFile {
+                    path: "tab\t\"q\"\\\\.go".into(),
+                    added: vec![2]
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_names_on_the_git_line_only() {
+        // A rename without content changes has no ---/+++ lines.
+        let d = "diff --git a/x.go \"b/\\303\\244.go\"\nsimilarity index 100%\nrename from x.go\nrename to \"\\303\\244.go\"\n";
+        assert_eq!(parse_diff(d)[0].path, "ä.go");
+        let d = "diff --git \"a/\\303\\244.go\" b/x.go\n";
+        assert_eq!(parse_diff(d)[0].path, "x.go");
+    }
+
+    #[test]
+    fn unquoting() {
+        assert_eq!(
+            unquote(r#""a\a\b\f\v\r\n\001\177z" rest"#),
+            Some(("a\x07\x08\x0c\x0b\r\n\x01\x7fz".to_string(), " rest"))
+        );
+        assert_eq!(unquote(r#""open"#), None);
+        assert_eq!(unquote(r#""bad\q""#), None);
+        assert_eq!(unquote(r#""bad\48x""#), None);
+        assert_eq!(unquote("plain"), None);
+    }
+}

@@ -1,0 +1,322 @@
+//! The pull-request comment: the change in coverage between a base and a
+//! head profile, the files of the pull request's diff and their changed
+//! statements, ranked by size of change and fitted under GitHub's limit.
+
+mod diff;
+mod fit;
+mod paths;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use covlens_core::{Counts, FileProfile, Profile, package_of};
+use serde::{Deserialize, Serialize};
+
+pub use self::diff::{DiffFile, parse_diff};
+pub use self::fit::{CommentFit, MAX_RANGES, github_len};
+pub use self::paths::{PathMap, module_line};
+use crate::stat::tenths;
+use crate::{Error, Mark, Stat};
+
+/// A before/after row of a [`Comment`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeltaRow {
+    /// Package or file (repository-relative for files when known).
+    pub name: String,
+    /// Before; `None` if new.
+    pub base: Option<Stat>,
+    /// After; `None` if removed.
+    pub head: Option<Stat>,
+    /// Change in percentage points (head − base, an absent side counting
+    /// as 0%).
+    pub delta: f64,
+    /// Direction of the change.
+    pub mark: Mark,
+    /// Statements on changed lines, covered and total (files only).
+    pub patch: Option<Stat>,
+}
+
+impl DeltaRow {
+    /// A row from before/after counts (threshold: any printed change).
+    pub fn new(
+        name: String,
+        base: Option<Stat>,
+        head: Option<Stat>,
+        patch: Option<Stat>,
+    ) -> DeltaRow {
+        let b = base.as_ref().map_or(0.0, Stat::value);
+        let h = head.as_ref().map_or(0.0, Stat::value);
+        let mark = match (&head, &base) {
+            (Some(h), b) => Mark::between(h, b.as_ref(), 0.1),
+            _ => Mark::None,
+        };
+        DeltaRow {
+            name,
+            delta: h - b,
+            base,
+            head,
+            mark,
+            patch,
+        }
+    }
+}
+
+/// Uncovered changed statements of one file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Uncovered {
+    /// The file (repository-relative).
+    pub file: String,
+    /// Line ranges of uncovered blocks on changed lines: `12`, `20-24`.
+    pub ranges: Vec<String>,
+    /// Ranges left out of `ranges`.
+    pub more: usize,
+    /// Uncovered statements in the file's changed lines.
+    pub statements: u64,
+}
+
+/// A pull-request comment: the change in coverage between two profiles.
+/// Its heading is the head's total and the change (`Coverage: 61.5%
+/// (+1.5)`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Totals before and after.
+    pub total: DeltaRow,
+    /// Statements on added lines: covered and total (`None`: no diff).
+    pub patch: Option<Stat>,
+    /// Packages whose numbers changed, largest change first.
+    pub packages: Vec<DeltaRow>,
+    /// Packages left out of `packages`.
+    pub packages_more: usize,
+    /// Files changed in the diff, largest change first.
+    pub files: Vec<DeltaRow>,
+    /// Files left out of `files`.
+    pub files_more: usize,
+    /// Changed files with uncovered statements on added lines.
+    pub uncovered: Vec<Uncovered>,
+    /// Files left out of `uncovered`.
+    pub uncovered_more: usize,
+    /// Where the full report is (`None`: a placeholder is printed).
+    pub report_url: Option<String>,
+    /// Set when lists were cut to fit the size limit.
+    pub truncated: bool,
+}
+
+impl Comment {
+    /// Builds the comment. `diff` is the pull request's diff (no diff:
+    /// packages only); `module` the import path of the repository root
+    /// (see [`PathMap`]). Lists are ranked by size of change: packages and
+    /// files by the number of statements whose state changed (|Δcovered| +
+    /// |Δtotal|), then by |Δ%| as printed, then by name; uncovered changed
+    /// statements by count.
+    pub fn build(
+        base: &Profile,
+        head: &Profile,
+        diff: Option<&[DiffFile]>,
+        module: Option<&str>,
+        report_url: Option<String>,
+    ) -> Comment {
+        let total = DeltaRow::new(
+            "total".into(),
+            Some(base.statements().into()),
+            Some(head.statements().into()),
+            None,
+        );
+
+        let mut pkgs: BTreeMap<&str, [Option<Counts>; 2]> = BTreeMap::new();
+        for (i, p) in [base, head].into_iter().enumerate() {
+            for f in p.files() {
+                pkgs.entry(package_of(f.name())).or_default()[i]
+                    .get_or_insert_with(Counts::default)
+                    .add(f.statements());
+            }
+        }
+        let mut packages: Vec<(u64, DeltaRow)> = pkgs
+            .into_iter()
+            .filter(|(_, [b, h])| b != h)
+            .map(|(name, [b, h])| {
+                (
+                    change_size(b, h),
+                    DeltaRow::new(name.to_string(), b.map(Stat::from), h.map(Stat::from), None),
+                )
+            })
+            .collect();
+        rank(&mut packages);
+
+        let mut files = Vec::new();
+        let mut uncovered = Vec::new();
+        let mut patch = diff.map(|_| Counts::default());
+        if let Some(diff) = diff {
+            let map = PathMap::new(module, &[base, head]);
+            for d in diff {
+                let name = map.map(&d.path);
+                let bf = name.as_deref().and_then(|n| base.file(n));
+                let hf = name.as_deref().and_then(|n| head.file(n));
+                if bf.is_none() && hf.is_none() && !d.path.ends_with(".go") {
+                    continue; // not Go: nothing to say
+                }
+                let (b, h) = (
+                    bf.map(FileProfile::statements),
+                    hf.map(FileProfile::statements),
+                );
+                let mut file_patch = None;
+                if let Some(hf) = hf {
+                    let changed = changed_statements(hf, &d.added);
+                    if changed.counts.total > 0 {
+                        patch
+                            .get_or_insert_with(Counts::default)
+                            .add(changed.counts);
+                        file_patch = Some(Stat::from(changed.counts));
+                    }
+                    if changed.uncovered > 0 {
+                        uncovered.push(Uncovered {
+                            file: d.path.clone(),
+                            ranges: changed.ranges,
+                            more: 0,
+                            statements: changed.uncovered,
+                        });
+                    }
+                }
+                let size = change_size(b, h) + file_patch.as_ref().map_or(0, |p| p.total);
+                files.push((
+                    size,
+                    DeltaRow::new(
+                        d.path.clone(),
+                        b.map(Stat::from),
+                        h.map(Stat::from),
+                        file_patch,
+                    ),
+                ));
+            }
+        }
+        rank(&mut files);
+        uncovered.sort_by(|a, b| {
+            b.statements
+                .cmp(&a.statements)
+                .then_with(|| a.file.cmp(&b.file))
+        });
+
+        Comment {
+            total,
+            patch: patch.map(Stat::from),
+            packages: packages.into_iter().map(|p| p.1).collect(),
+            packages_more: 0,
+            files: files.into_iter().map(|p| p.1).collect(),
+            files_more: 0,
+            uncovered,
+            uncovered_more: 0,
+            report_url,
+            truncated: false,
+        }
+    }
+}
+
+fn change_size(b: Option<Counts>, h: Option<Counts>) -> u64 {
+    let (b, h) = (b.unwrap_or_default(), h.unwrap_or_default());
+    b.covered.abs_diff(h.covered) + b.total.abs_diff(h.total)
+}
+
+/// Largest change first; equal sizes by the printed |Δ%| (so rows that
+/// print alike stay in name order), then by name.
+fn rank(v: &mut [(u64, DeltaRow)]) {
+    let pp = |r: &DeltaRow| tenths(r.delta.abs());
+    v.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| pp(&b.1).cmp(&pp(&a.1)))
+            .then_with(|| a.1.name.cmp(&b.1.name))
+    });
+}
+
+/// What the added lines of one file hold.
+struct Changed {
+    /// Statements of blocks that overlap an added line.
+    counts: Counts,
+    /// Line ranges of those not covered, merged where they touch.
+    ranges: Vec<String>,
+    /// Statements not covered.
+    uncovered: u64,
+}
+
+fn changed_statements(f: &FileProfile, added: &[u32]) -> Changed {
+    let mut counts = Counts::default();
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    let mut uncovered = 0;
+    for b in f.blocks() {
+        let i = added.partition_point(|&l| l < b.start_line);
+        if b.num_stmt == 0 || added.get(i).is_none_or(|&l| l > b.end_line) {
+            continue;
+        }
+        counts.add_block(b);
+        if b.count == 0 {
+            uncovered += u64::from(b.num_stmt);
+            match ranges.last_mut() {
+                Some(r) if b.start_line <= r.1 + 1 => r.1 = r.1.max(b.end_line),
+                _ => ranges.push((b.start_line, b.end_line)),
+            }
+        }
+    }
+    Changed {
+        counts,
+        ranges: ranges
+            .iter()
+            .map(|&(s, e)| {
+                if s == e {
+                    s.to_string()
+                } else {
+                    format!("{s}-{e}")
+                }
+            })
+            .collect(),
+        uncovered,
+    }
+}
+
+/// Writes a PR comment, cut down to fit `max_chars` (see [`CommentFit`]).
+pub fn write_comment<W: Write>(
+    mut w: W,
+    c: &Comment,
+    max_chars: usize,
+) -> Result<CommentFit, Error> {
+    let fit = fit::fit(c, max_chars)?;
+    w.write_all(fit.text.as_bytes()).map_err(Error::Write)?;
+    Ok(fit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_profile as profile;
+
+    #[test]
+    fn changed_statements_and_ranking() {
+        let base = profile("mode: set\nm/a/x.go:1.1,2.2 2 1\nm/b/y.go:1.1,2.2 1 1\n");
+        let head = profile(
+            "mode: set\nm/a/x.go:1.1,2.2 2 1\nm/a/x.go:3.1,4.2 3 0\nm/a/x.go:5.1,5.9 1 0\nm/b/y.go:1.1,2.2 1 0\n",
+        );
+        let diff = [
+            DiffFile {
+                path: "b/y.go".into(),
+                added: vec![2],
+            },
+            DiffFile {
+                path: "a/x.go".into(),
+                added: vec![4, 5],
+            },
+            DiffFile {
+                path: "docs/README.md".into(),
+                added: vec![1],
+            },
+        ];
+        let c = Comment::build(&base, &head, Some(&diff), Some("m"), None);
+        // 3/3 before, 2/7 after.
+        assert!((c.total.delta - (200.0 / 7.0 - 100.0)).abs() < 1e-9);
+        assert_eq!(c.total.mark, Mark::Down);
+        let names: Vec<_> = c.files.iter().map(|r| r.name.as_str()).collect();
+        // x.go: 4 statements changed state + 4 changed; y.go: 1 + 1.
+        assert_eq!(names, ["a/x.go", "b/y.go"]);
+        assert_eq!(c.files[0].patch, Some(Stat::new(0, 4)));
+        assert_eq!(c.patch, Some(Stat::new(0, 5)));
+        assert_eq!(c.uncovered[0].ranges, ["3-5"]);
+        assert_eq!(c.uncovered[0].statements, 4);
+        assert_eq!(c.packages.len(), 2);
+    }
+}

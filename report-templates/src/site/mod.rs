@@ -1,0 +1,431 @@
+//! The report site: a static, self-contained site (no request leaves the
+//! page).
+//!
+//! `index.html` carries the top of the directory tree; every directory
+//! and every file with source is a `data/<id>.js` script the page adds
+//! with `<script src>` when it is opened, so the site works from
+//! `file://` (where `fetch` of local files is refused) and stays fast at
+//! Kubernetes scale. Files whose source is not found keep their numbers
+//! in the tree but get no page. Ids are `d<n>` for directories, numbered
+//! breadth first from the root `d0`, and `f<n>` for files, numbered in
+//! name order.
+
+mod sink;
+mod source;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+
+use covlens_core::{Block, Counts, FileProfile, Profile, SourceResolver, find_funcs, package_of};
+use minijinja::context;
+use minijinja::value::Serde;
+use serde::Serialize;
+
+pub use self::sink::{DirSink, MemorySink, SiteSink};
+pub use self::source::source_lines;
+use crate::escape::{ScriptContext, script_json};
+use crate::render::render_to;
+use crate::{Error, Stat};
+
+/// Where the site finds the source of a profile's file.
+pub trait Sources {
+    /// The source of profile file `name` and a path naming it in
+    /// messages; `None` when it is not available (the file then has no
+    /// page).
+    fn source(&self, name: &str) -> Option<(PathBuf, Vec<u8>)>;
+}
+
+impl Sources for SourceResolver {
+    fn source(&self, name: &str) -> Option<(PathBuf, Vec<u8>)> {
+        let path = self.resolve(name).ok()?;
+        let src = std::fs::read(&path).ok()?;
+        Some((path, src))
+    }
+}
+
+/// No sources: a site with numbers only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSources;
+
+impl Sources for NoSources {
+    fn source(&self, _: &str) -> Option<(PathBuf, Vec<u8>)> {
+        None
+    }
+}
+
+/// What [`write_site`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SiteStats {
+    /// Files of the profiles.
+    pub files: usize,
+    /// Files with a source page.
+    pub pages: usize,
+    /// Directory entries of the tree.
+    pub dirs: usize,
+}
+
+/// Per column `[covered, total]`, `null` where a column lacks the entry.
+type Cells = Vec<Option<[u64; 2]>>;
+
+fn cells(cols: &[Option<Counts>]) -> Cells {
+    cols.iter()
+        .map(|c| c.map(|c| [c.covered, c.total]))
+        .collect()
+}
+
+// The structs below are the page script's data (app.js); fields are in
+// alphabetical order, the order the files have always had.
+
+/// An entry of a directory listing.
+#[derive(Clone, Serialize)]
+struct Kid {
+    c: Cells,
+    id: String,
+    /// Name shown (a chain of single directories joined with `/`).
+    n: String,
+    /// 1 when the file has a page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<u8>,
+    /// `d` or `f`.
+    t: &'static str,
+}
+
+/// `data/d<n>.js`: one directory.
+#[derive(Clone, Serialize)]
+struct DirData {
+    c: Cells,
+    id: String,
+    kids: Vec<Kid>,
+    name: String,
+    path: String,
+    /// Breadcrumbs: (name, id) of each directory above.
+    up: Vec<(String, String)>,
+}
+
+/// `data/f<n>.js`: one file with source.
+#[derive(Serialize)]
+struct FileData<'a> {
+    /// Per column, the counts of the first column's blocks when that
+    /// column's file has the same blocks (see [`block_counts`]); only
+    /// with several columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bc: Option<Vec<Option<Vec<u64>>>>,
+    c: Cells,
+    dir: &'a str,
+    dirname: &'a str,
+    /// (name, line, cells) per function.
+    funcs: Vec<(String, u32, Cells)>,
+    lines: Vec<String>,
+    name: &'a str,
+    path: &'a str,
+    set: bool,
+    up: &'a [(String, String)],
+}
+
+/// The data inlined into `index.html`: the root and its children.
+#[derive(Serialize)]
+struct Boot<'a> {
+    cols: Vec<&'a str>,
+    dirs: BTreeMap<String, DirData>,
+    root: &'static str,
+    title: &'a str,
+}
+
+/// The shell page's own fields.
+#[derive(Serialize)]
+struct Index<'a> {
+    title: &'a str,
+    columns: Vec<&'a str>,
+    totals: Vec<Stat>,
+    files: usize,
+    set_mode: bool,
+}
+
+/// A directory of the tree while it is built.
+#[derive(Default)]
+struct Dir {
+    dirs: BTreeMap<String, usize>,
+    files: Vec<usize>,
+    counts: Vec<Option<Counts>>,
+}
+
+fn add(cols: &mut [Option<Counts>], i: usize, c: Counts) {
+    cols[i].get_or_insert_with(Counts::default).add(c);
+}
+
+/// Writes the site for `columns` (label, profile), newest first, into
+/// `sink`: the data files, `data/search.js`, then `index.html` last.
+pub fn write_site(
+    sink: &mut dyn SiteSink,
+    title: &str,
+    columns: &[(String, Profile)],
+    sources: &dyn Sources,
+) -> Result<SiteStats, Error> {
+    let n = columns.len();
+    // Every file of every profile, with its counts per column.
+    let mut files: BTreeMap<&str, Vec<Option<Counts>>> = BTreeMap::new();
+    for (i, (_, p)) in columns.iter().enumerate() {
+        for f in p.files() {
+            add(
+                files.entry(f.name()).or_insert_with(|| vec![None; n]),
+                i,
+                f.statements(),
+            );
+        }
+    }
+    let names: Vec<&str> = files.keys().copied().collect();
+    let mut dirs = vec![Dir {
+        counts: vec![None; n],
+        ..Dir::default()
+    }];
+    for (fi, (name, cols)) in files.iter().enumerate() {
+        let mut d = 0;
+        let add_all = |dir: &mut Dir| {
+            for (i, c) in cols.iter().enumerate() {
+                if let Some(c) = c {
+                    add(&mut dir.counts, i, *c);
+                }
+            }
+        };
+        add_all(&mut dirs[0]);
+        for part in package_of(name)
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+        {
+            d = match dirs[d].dirs.get(part) {
+                Some(&x) => x,
+                None => {
+                    dirs.push(Dir {
+                        counts: vec![None; n],
+                        ..Dir::default()
+                    });
+                    let x = dirs.len() - 1;
+                    dirs[d].dirs.insert(part.to_string(), x);
+                    x
+                }
+            };
+            add_all(&mut dirs[d]);
+        }
+        dirs[d].files.push(fi);
+    }
+    // Chains of directories with one subdirectory and no files show as one
+    // entry (`k8s.io/kubernetes`).
+    let follow = |mut d: usize, mut name: String| -> (usize, String) {
+        while dirs[d].files.is_empty() && dirs[d].dirs.len() == 1 {
+            let (child, &c) = dirs[d].dirs.iter().next().expect("one child");
+            name = if name.is_empty() {
+                child.clone()
+            } else {
+                format!("{name}/{child}")
+            };
+            d = c;
+        }
+        (d, name)
+    };
+    let (root, root_name) = follow(0, String::new());
+    let set_mode = columns
+        .iter()
+        .any(|(_, p)| p.mode().as_ref().is_some_and(|m| m.is_set()));
+    let labels: Vec<&str> = columns.iter().map(|(l, _)| l.as_str()).collect();
+
+    // Visit visible directories breadth first, so ids of the top levels
+    // are small and the boot data holds the root and its children.
+    let mut boot_dirs = BTreeMap::new();
+    // (path, id) of every directory and file; a file without a page
+    // points at its directory.
+    let mut search: Vec<(String, String)> = Vec::new();
+    let mut queue = VecDeque::new();
+    let mut next_id = 1usize;
+    let mut stats = SiteStats {
+        files: names.len(),
+        pages: 0,
+        dirs: 0,
+    };
+    queue.push_back((
+        root,
+        0usize,
+        root_name.clone(),
+        root_name,
+        Vec::new(),
+        0usize,
+    ));
+    while let Some((d, id, path, name, up, level)) = queue.pop_front() {
+        let did = format!("d{id}");
+        let shown = if name.is_empty() { "(root)" } else { &name };
+        let mut my_up: Vec<(String, String)> = up.clone();
+        my_up.push((shown.to_string(), did.clone()));
+        let mut kids = Vec::new();
+        for (cname, &c) in &dirs[d].dirs {
+            let (c, cname) = follow(c, cname.clone());
+            let cid = format!("d{next_id}");
+            let cpath = if path.is_empty() {
+                cname.clone()
+            } else {
+                format!("{path}/{cname}")
+            };
+            kids.push(Kid {
+                c: cells(&dirs[c].counts),
+                id: cid.clone(),
+                n: cname.clone(),
+                s: None,
+                t: "d",
+            });
+            search.push((format!("{cpath}/"), cid));
+            queue.push_back((c, next_id, cpath, cname, my_up.clone(), level + 1));
+            next_id += 1;
+        }
+        for &fi in &dirs[d].files {
+            let fname = names[fi];
+            let fid = format!("f{fi}");
+            let page = FilePage {
+                id: &fid,
+                name: fname,
+                dir: &did,
+                dirname: &name,
+                up: &up,
+                set_mode,
+            };
+            let has_src = page.write(sink, columns, sources)?;
+            stats.pages += usize::from(has_src);
+            kids.push(Kid {
+                c: cells(&files[fname]),
+                id: fid.clone(),
+                n: fname.rsplit('/').next().unwrap_or(fname).to_string(),
+                s: has_src.then_some(1),
+                t: "f",
+            });
+            search.push((fname.to_string(), if has_src { fid } else { did.clone() }));
+        }
+        let data = DirData {
+            c: cells(&dirs[d].counts),
+            id: did.clone(),
+            kids,
+            name: shown.to_string(),
+            path,
+            up,
+        };
+        put_data(sink, &did, "dir", &data)?;
+        stats.dirs += 1;
+        if level <= 1 {
+            boot_dirs.insert(did, data);
+        }
+    }
+    put_data(sink, "search", "search", &search)?;
+
+    let boot = Boot {
+        cols: labels.clone(),
+        dirs: boot_dirs,
+        root: "d0",
+        title,
+    };
+    let index = Index {
+        title,
+        columns: labels,
+        totals: columns.iter().map(|(_, p)| p.statements().into()).collect(),
+        files: names.len(),
+        set_mode,
+    };
+    let mut html = Vec::new();
+    render_to(
+        "site/index.html",
+        context! { s => Serde(&index), boot => script_json(&boot, ScriptContext::Inline)? },
+        &mut html,
+    )?;
+    put(sink, "index.html", &html)?;
+    Ok(stats)
+}
+
+/// One file's page, `data/<id>.js`.
+struct FilePage<'a> {
+    id: &'a str,
+    name: &'a str,
+    /// Id and name of its directory.
+    dir: &'a str,
+    dirname: &'a str,
+    /// Breadcrumbs above its directory.
+    up: &'a [(String, String)],
+    set_mode: bool,
+}
+
+impl FilePage<'_> {
+    /// Writes the coloured source and the functions if the source is
+    /// found; returns whether it was.
+    fn write(
+        &self,
+        sink: &mut dyn SiteSink,
+        columns: &[(String, Profile)],
+        sources: &dyn Sources,
+    ) -> Result<bool, Error> {
+        let Some((path, src)) = sources.source(self.name) else {
+            return Ok(false);
+        };
+        let per: Vec<Option<&FileProfile>> =
+            columns.iter().map(|(_, p)| p.file(self.name)).collect();
+        let first = per.iter().flatten().next().expect("file is in a profile");
+        let funcs = find_funcs(&src, &path.to_string_lossy())
+            .unwrap_or_default()
+            .iter()
+            .map(|f| {
+                let c: Vec<Option<Counts>> = per
+                    .iter()
+                    .map(|p| p.map(|p| f.coverage(p.blocks())))
+                    .collect();
+                (f.name.clone(), f.start_line, cells(&c))
+            })
+            .collect();
+        let c: Vec<Option<Counts>> = per.iter().map(|p| p.map(FileProfile::statements)).collect();
+        let data = FileData {
+            bc: (columns.len() > 1).then(|| block_counts(first.blocks(), &per)),
+            c: cells(&c),
+            dir: self.dir,
+            dirname: self.dirname,
+            funcs,
+            lines: source_lines(&src, first.blocks(), self.set_mode)?,
+            name: self.name.rsplit('/').next().unwrap_or(self.name),
+            path: self.name,
+            set: self.set_mode,
+            up: self.up,
+        };
+        put_data(sink, self.id, "file", &data)?;
+        Ok(true)
+    }
+}
+
+/// Per column, the counts of `blocks` (the spans' `data-k` indices) when
+/// that column's file has the same blocks, so the page can colour the
+/// source by any column; `None` for a column without the file or with
+/// another layout (another version of the source).
+fn block_counts(blocks: &[Block], per: &[Option<&FileProfile>]) -> Vec<Option<Vec<u64>>> {
+    per.iter()
+        .map(|p| {
+            let p = (*p)?;
+            let same = p.blocks().len() == blocks.len()
+                && p.blocks().iter().zip(blocks).all(|(a, b)| a.same_shape(b));
+            same.then(|| p.blocks().iter().map(|b| b.count).collect())
+        })
+        .collect()
+}
+
+/// Writes `data/<id>.js`, a script that hands `data` to the page
+/// (`covlens.<callback>(id, data)`). Scripts added with `<script src>`
+/// load from `file://` too, where `fetch` is refused.
+fn put_data<T: Serialize>(
+    sink: &mut dyn SiteSink,
+    id: &str,
+    callback: &str,
+    data: &T,
+) -> Result<(), Error> {
+    let js = format!(
+        "covlens.{callback}({},{});\n",
+        script_json(id, ScriptContext::File)?,
+        script_json(data, ScriptContext::File)?
+    );
+    put(sink, &format!("data/{id}.js"), js.as_bytes())
+}
+
+fn put(sink: &mut dyn SiteSink, path: &str, bytes: &[u8]) -> Result<(), Error> {
+    sink.put(path, bytes).map_err(|source| Error::Sink {
+        path: path.to_string(),
+        source,
+    })
+}

@@ -1,0 +1,91 @@
+//! Rollups of one profile (`covlens_core::summarize`) as a text table,
+//! Markdown or JSON.
+
+use std::io::Write;
+
+use covlens_core::{Row, Summary};
+use minijinja::context;
+use minijinja::value::Serde;
+use serde::Serialize;
+
+use crate::render::render_to;
+use crate::{Error, Stat};
+
+/// Which rollup the table and Markdown formats list (JSON has all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryBy {
+    /// One row per file.
+    File,
+    /// One row per package.
+    Package,
+    /// One row per directory prefix.
+    Tree,
+}
+
+/// Output format of [`write_summary`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryFormat {
+    /// Aligned plain-text columns.
+    Table,
+    /// A GitHub-flavoured Markdown table.
+    Markdown,
+    /// The whole [`Summary`] as JSON.
+    Json,
+}
+
+#[derive(Serialize)]
+struct View<'a> {
+    heading: &'static str,
+    /// Width of the name column (table format).
+    width: usize,
+    rows: Vec<ViewRow<'a>>,
+    total: Stat,
+}
+
+#[derive(Serialize)]
+struct ViewRow<'a> {
+    name: &'a str,
+    #[serde(flatten)]
+    stat: Stat,
+}
+
+/// Writes the rollup `by` of `s` in `format`.
+pub fn write_summary<W: Write>(
+    mut w: W,
+    s: &Summary,
+    by: SummaryBy,
+    format: SummaryFormat,
+) -> Result<(), Error> {
+    let (rows, heading): (&[Row], _) = match by {
+        SummaryBy::File => (&s.files, "File"),
+        SummaryBy::Package => (&s.packages, "Package"),
+        SummaryBy::Tree => (&s.tree, "Directory"),
+    };
+    let template = match format {
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut w, s).map_err(Error::Json)?;
+            return w.write_all(b"\n").map_err(Error::Write);
+        }
+        SummaryFormat::Table => "summary.txt",
+        SummaryFormat::Markdown => "summary.md",
+    };
+    let view = View {
+        heading,
+        width: rows
+            .iter()
+            .map(|r| r.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(heading.len())
+            .max("total".len()),
+        rows: rows
+            .iter()
+            .map(|r| ViewRow {
+                name: &r.name,
+                stat: r.counts.into(),
+            })
+            .collect(),
+        total: s.total.into(),
+    };
+    render_to(template, context! { s => Serde(&view) }, w)
+}
