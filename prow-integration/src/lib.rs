@@ -23,4 +23,6 @@ assert_eq!(
 */
 #![deny(missing_docs)]
 
+#[cfg(feature = "reporter")]
+pub mod github;
 pub mod layout;
