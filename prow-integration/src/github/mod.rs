@@ -24,6 +24,9 @@ reqwest's blocking client cannot run inside a runtime) and object safe, so
 the publisher can hold an `Arc<dyn GitHub>`: its methods return boxed
 futures instead of using `async fn`.
 
+With the `fake-github` feature, [`fake`] is a fake GitHub API server on
+loopback for tests and demos (also as the `covlens-fake-github` binary).
+
 ```no_run
 # async fn example() -> Result<(), covlens_prow::github::GitHubError> {
 use covlens_prow::github::{
@@ -60,6 +63,9 @@ mod error;
 mod paging;
 mod retry;
 mod status;
+
+#[cfg(feature = "fake-github")]
+pub mod fake;
 
 pub use self::checks::{
     Annotation, AnnotationLevel, CheckConclusion, CheckOutput, CheckRun, CheckRunId,
