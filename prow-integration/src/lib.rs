@@ -10,6 +10,10 @@ the artifacts: `coverage/<pod>/<container>/` with `covdata/`, `text/` and a
 `metadata/`. The collector sidecar writes by it and the ProwJob reporter
 reads by it, so the two cannot disagree.
 
+With the `reporter` feature, `github` is the reporter's GitHub client: PR
+comments kept to one per PR and edited in place, commit statuses, check
+runs (and, with `fake-github`, a fake GitHub API for tests and scripts).
+
 ```
 use covlens_prow::layout::{JobType, Run, coverage_root};
 
@@ -23,4 +27,6 @@ assert_eq!(
 */
 #![deny(missing_docs)]
 
+#[cfg(feature = "reporter")]
+pub mod github;
 pub mod layout;
