@@ -13,6 +13,7 @@
 //! names not yet stored are inserted, so identity sequences are not burnt by
 //! conflicts.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use covlens_core::{Counts, package_of};
@@ -184,6 +185,14 @@ impl Backend for PostgresStore {
              FROM covlens_incoming i JOIN files f ON f.name = i.name",
             &[&run_id],
         )?;
+        tx.execute(
+            "INSERT INTO run_packages (run_id, package_id, statements, covered)
+             SELECT rf.run_id, f.package_id, SUM(rf.statements), SUM(rf.covered)
+             FROM run_files rf JOIN files f ON f.id = rf.file_id
+             WHERE rf.run_id = $1
+             GROUP BY rf.run_id, f.package_id",
+            &[&run_id],
+        )?;
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         tx.execute(
             "UPDATE runs SET files = $1, statements = $2, covered = $3, digest = $4
@@ -239,23 +248,34 @@ impl Backend for PostgresStore {
         visit: &mut dyn FnMut(i64, &str, Counts),
     ) -> Result<()> {
         let ids: Vec<i32> = runs.iter().filter_map(|&r| i32::try_from(r).ok()).collect();
-        let rows = self.client.query(
-            "SELECT t.run_id, p.name, t.statements, t.covered
-             FROM (SELECT rf.run_id, f.package_id,
-                          SUM(rf.statements)::BIGINT AS statements,
-                          SUM(rf.covered)::BIGINT AS covered
-                   FROM run_files rf JOIN files f ON f.id = rf.file_id
-                   WHERE rf.run_id = ANY($1)
-                   GROUP BY rf.run_id, f.package_id) t
-             JOIN packages p ON p.id = t.package_id",
+        // One snapshot for both reads; names travel once, not once per run.
+        let mut tx = self.client.build_transaction().read_only(true).start()?;
+        let rows = tx.query(
+            "SELECT run_id, package_id, statements, covered FROM run_packages
+             WHERE run_id = ANY($1)",
             &[&ids],
         )?;
+        let mut wanted: Vec<i32> = rows.iter().map(|r| r.get(1)).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let names: HashMap<i32, String> = tx
+            .query(
+                "SELECT id, name FROM packages WHERE id = ANY($1)",
+                &[&wanted],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        tx.commit()?;
         for r in &rows {
+            let Some(name) = names.get(&r.get::<_, i32>(1)) else {
+                continue;
+            };
             let counts = Counts {
                 total: to_u64(r.get(2)),
                 covered: to_u64(r.get(3)),
             };
-            visit(i64::from(r.get::<_, i32>(0)), r.get(1), counts);
+            visit(i64::from(r.get::<_, i32>(0)), name, counts);
         }
         Ok(())
     }

@@ -8,8 +8,13 @@
 //!   run's totals and the digest that tells a repeated recording (a no-op)
 //!   from a conflicting one (an error);
 //! - `packages` and `files`: names, stored once for all runs;
-//! - `run_files`: per run and file, the statements and covered statements.
-//!   Package and directory rollups are sums over these, computed when read.
+//! - `run_files`: per run and file, the statements and covered statements;
+//! - `run_packages`: per run and package, the sums of its files, written
+//!   with the files in the same transaction. Reading the last N runs per
+//!   package reads these (measured 2.5 times faster than summing the files
+//!   when read, with one file per package; more with several, see
+//!   docs/history.md). Directory rollups are sums of packages, computed when
+//!   read.
 
 /// One schema step, written once per backend's SQL dialect.
 pub(crate) struct Migration {
@@ -53,6 +58,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             covered INTEGER NOT NULL,
             PRIMARY KEY (run_id, file_id)
         ) WITHOUT ROWID;
+        CREATE TABLE run_packages (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            package_id INTEGER NOT NULL REFERENCES packages (id),
+            statements INTEGER NOT NULL,
+            covered INTEGER NOT NULL,
+            PRIMARY KEY (run_id, package_id)
+        ) WITHOUT ROWID;
     ",
     postgres: "
         CREATE TABLE runs (
@@ -85,6 +97,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             statements INTEGER NOT NULL,
             covered INTEGER NOT NULL,
             PRIMARY KEY (run_id, file_id)
+        );
+        CREATE TABLE run_packages (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            package_id INTEGER NOT NULL REFERENCES packages (id),
+            statements BIGINT NOT NULL,
+            covered BIGINT NOT NULL,
+            PRIMARY KEY (run_id, package_id)
         );
     ",
 }];

@@ -5,6 +5,8 @@
 //! processes recording at once run one after the other and lose nothing; the
 //! file is in WAL mode, so readers never wait for a writer.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 use covlens_core::{Counts, package_of};
@@ -203,6 +205,15 @@ impl Backend for SqliteStore {
             }
         }
         tx.execute(
+            "INSERT INTO run_packages (run_id, package_id, statements, covered)
+             SELECT rf.run_id, f.package_id, SUM(rf.statements), SUM(rf.covered)
+             FROM run_files rf JOIN files f ON f.id = rf.file_id
+             WHERE rf.run_id = ?1
+             GROUP BY f.package_id",
+            [run_id],
+        )
+        .map_err(&e)?;
+        tx.execute(
             "UPDATE runs SET files = ?1, statements = ?2, covered = ?3, digest = ?4
              WHERE id = ?5",
             params![
@@ -263,33 +274,34 @@ impl Backend for SqliteStore {
         visit: &mut dyn FnMut(i64, &str, Counts),
     ) -> Result<()> {
         let e = sqlite(&self.path);
-        // One read transaction: the runs' rows are never rewritten, but one
-        // snapshot is what a reader expects.
+        // One snapshot for all runs.
         let tx = self.conn.transaction().map_err(&e)?;
         {
-            let mut st = tx
+            let mut rows_of = tx
                 .prepare_cached(
-                    "SELECT p.name, SUM(rf.statements), SUM(rf.covered)
-                     FROM run_files rf
-                     JOIN files f ON f.id = rf.file_id
-                     JOIN packages p ON p.id = f.package_id
-                     WHERE rf.run_id = ?1
-                     GROUP BY f.package_id",
+                    "SELECT package_id, statements, covered FROM run_packages WHERE run_id = ?1",
                 )
                 .map_err(&e)?;
+            let mut name_of = tx
+                .prepare_cached("SELECT name FROM packages WHERE id = ?1")
+                .map_err(&e)?;
+            // Package names, read once each rather than once per run.
+            let mut names: HashMap<i64, String> = HashMap::new();
             for &run in runs {
-                let mut rows = st.query([run]).map_err(&e)?;
+                let mut rows = rows_of.query([run]).map_err(&e)?;
                 while let Some(r) = rows.next().map_err(&e)? {
-                    let name = r.get_ref(0).map_err(&e)?.as_str().map_err(|x| {
-                        e(rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Text,
-                            Box::new(x),
-                        ))
-                    })?;
+                    let id: i64 = r.get(0).map_err(&e)?;
                     let counts = Counts {
                         total: unsigned(r, 1).map_err(&e)?,
                         covered: unsigned(r, 2).map_err(&e)?,
+                    };
+                    let name = match names.entry(id) {
+                        Entry::Occupied(o) => o.into_mut(),
+                        Entry::Vacant(v) => v.insert(
+                            name_of
+                                .query_row([id], |r| r.get::<_, String>(0))
+                                .map_err(&e)?,
+                        ),
                     };
                     visit(run, name, counts);
                 }

@@ -1,6 +1,6 @@
 //! What `history show` and `history drops` compute from the stored runs.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use covlens_core::Counts;
 use serde::Serialize;
@@ -53,12 +53,15 @@ impl History {
     pub fn load(store: &mut dyn Backend, q: &HistoryQuery<'_>) -> Result<History> {
         let runs = store.last_runs(q.job, q.last)?;
         let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
-        let index: BTreeMap<i64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
         let prefix = q
             .path
             .map(|p| p.trim_end_matches('/'))
             .filter(|p| !p.is_empty());
-        let mut rows: BTreeMap<String, Vec<Option<Counts>>> = BTreeMap::new();
+        // Rows by name through a hash map (tens of thousands of visits),
+        // sorted once at the end.
+        let mut row_of: HashMap<String, usize> = HashMap::new();
+        let mut rows: Vec<HistoryRow> = Vec::new();
         let mut total = vec![Counts::default(); runs.len()];
         store.package_counts(&ids, &mut |run, pkg, counts| {
             if prefix.is_some_and(|p| !under(pkg, p)) {
@@ -66,13 +69,23 @@ impl History {
             }
             let Some(&i) = index.get(&run) else { return };
             let key = group(pkg, q.depth);
-            let points = match rows.get_mut(key) {
-                Some(p) => p,
-                None => rows.entry(key.to_string()).or_insert(vec![None; ids.len()]),
+            let r = match row_of.get(key) {
+                Some(&r) => r,
+                None => {
+                    row_of.insert(key.to_string(), rows.len());
+                    rows.push(HistoryRow {
+                        name: key.to_string(),
+                        points: vec![None; ids.len()],
+                    });
+                    rows.len() - 1
+                }
             };
-            points[i].get_or_insert_with(Counts::default).add(counts);
+            rows[r].points[i]
+                .get_or_insert_with(Counts::default)
+                .add(counts);
             total[i].add(counts);
         })?;
+        rows.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         Ok(History {
             job: q.job.to_string(),
             by: if q.depth.is_some() {
@@ -81,10 +94,7 @@ impl History {
                 "package"
             },
             runs,
-            rows: rows
-                .into_iter()
-                .map(|(name, points)| HistoryRow { name, points })
-                .collect(),
+            rows,
             total,
         })
     }
