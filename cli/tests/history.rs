@@ -467,6 +467,10 @@ fn bad_options_fail_cleanly() {
     let o = record(&store, "j", "1", "last tuesday", &[demo("calc.out")]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("invalid time \"last tuesday\""));
+    let o = covlens(&["history", "show", "--store", &store, "--job", "j"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no history store at"));
+    assert!(!Path::new(&store).exists());
     let o = covlens(&["history", "show", "--store", "mysql://x/y", "--job", "j"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unrecognised store"));
@@ -482,6 +486,18 @@ fn bad_options_fail_cleanly() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.out:2:"));
+    // So does an empty one.
+    let empty = dir.path().join("empty.out");
+    std::fs::write(&empty, "mode: set\n").unwrap();
+    let o = record(
+        &store,
+        "j",
+        "1",
+        "2026-12-01T00:00:00Z",
+        &[empty.to_str().unwrap().into()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no files"));
     let h = json(&covlens(&[
         "history", "show", "--store", &store, "--job", "j", "--format", "json",
     ]));

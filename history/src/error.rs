@@ -12,6 +12,9 @@ pub enum Error {
     /// The store location is neither a file path nor a PostgreSQL URL.
     #[error("unrecognised store {0:?}: expected a file path, sqlite:PATH, or a postgres:// URL")]
     BadLocation(String),
+    /// Reading a store file that does not exist.
+    #[error("no history store at {0}: record a run first")]
+    NoStore(String),
     /// The PostgreSQL URL does not parse.
     #[error("invalid PostgreSQL URL")]
     BadUrl(#[source] postgres::Error),

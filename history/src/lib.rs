@@ -91,6 +91,35 @@ impl<'a> Location<'a> {
     }
 }
 
+/// The location for messages: a PostgreSQL URL's password (`user:PASS@`
+/// or `password=PASS`) is replaced by `***`.
+pub fn redacted(location: &str) -> String {
+    let Ok(Location::Postgres(url)) = Location::parse(location) else {
+        return location.to_string();
+    };
+    let mut out = url.to_string();
+    let scheme_end = out.find("://").map_or(0, |i| i + 3);
+    let authority_end = out[scheme_end..]
+        .find(['/', '?'])
+        .map_or(out.len(), |i| scheme_end + i);
+    if let Some(at) = out[scheme_end..authority_end].rfind('@')
+        && let Some(colon) = out[scheme_end..scheme_end + at].find(':')
+    {
+        out.replace_range(scheme_end + colon + 1..scheme_end + at, "***");
+    }
+    if let Some(q) = out.find('?') {
+        let query: Vec<String> = out[q + 1..]
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k == "password" => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.replace_range(q + 1.., &query.join("&"));
+    }
+    out
+}
+
 /// A history store, either backend.
 pub struct Store {
     backend: Box<dyn Backend + Send>,
@@ -100,8 +129,18 @@ impl Store {
     /// Opens the store at `location` (see [`Location::parse`]), creating it
     /// or migrating its schema if needed.
     pub fn open(location: &str) -> Result<Store> {
+        Store::open_with(location, true)
+    }
+
+    /// Opens an existing store for reading: as [`Store::open`], but a
+    /// missing SQLite file is [`Error::NoStore`], not created.
+    pub fn open_existing(location: &str) -> Result<Store> {
+        Store::open_with(location, false)
+    }
+
+    fn open_with(location: &str, create: bool) -> Result<Store> {
         let backend: Box<dyn Backend + Send> = match Location::parse(location)? {
-            Location::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+            Location::Sqlite(path) => Box::new(SqliteStore::open_with(path, create)?),
             Location::Postgres(url) => Box::new(PostgresStore::open(url)?),
         };
         Ok(Store { backend })
@@ -162,6 +201,12 @@ mod tests {
             Location::Sqlite("/x/h.db")
         );
         assert!(Location::parse("mysql://x").is_err());
+        assert_eq!(
+            redacted("postgres://u:s3cret@db:5432/h?password=x&host=/tmp"),
+            "postgres://u:***@db:5432/h?password=***&host=/tmp"
+        );
+        assert_eq!(redacted("postgresql://u@db/h"), "postgresql://u@db/h");
+        assert_eq!(redacted("h:x@y.db"), "h:x@y.db");
         assert!(Location::parse("").is_err());
     }
 }

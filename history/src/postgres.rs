@@ -63,6 +63,23 @@ impl PostgresStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        // Up to date (the usual case): no lock needed.
+        let up_to_date = self
+            .client
+            .query_opt(
+                "SELECT 1 FROM pg_catalog.pg_tables
+                 WHERE tablename = 'covlens_schema' AND schemaname = ANY(current_schemas(false))",
+                &[],
+            )?
+            .is_some()
+            && self
+                .client
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM covlens_schema", &[])?
+                .get::<_, i32>(0)
+                == i32::try_from(LATEST).unwrap_or(i32::MAX);
+        if up_to_date {
+            return Ok(());
+        }
         let mut tx = self.client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
         tx.batch_execute(

@@ -31,6 +31,15 @@ impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and brings its schema
     /// up to date. `:memory:` is a private in-memory store.
     pub fn open(path: &str) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, true)
+    }
+
+    /// Opens the store at `path`; unless `create`, a missing file is
+    /// [`Error::NoStore`] rather than a new, empty store.
+    pub fn open_with(path: &str, create: bool) -> Result<SqliteStore> {
+        if !create && path != ":memory:" && !std::path::Path::new(path).exists() {
+            return Err(Error::NoStore(path.to_string()));
+        }
         let e = sqlite(path);
         let conn = Connection::open(path).map_err(&e)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(&e)?;
@@ -50,6 +59,17 @@ impl SqliteStore {
 
     fn migrate(&mut self) -> Result<()> {
         let e = sqlite(&self.path);
+        // Up to date (the usual case): no write lock needed.
+        let current: Option<u32> = self
+            .conn
+            .query_row("SELECT MAX(version) FROM covlens_schema", [], |r| r.get(0))
+            .optional()
+            .ok()
+            .flatten()
+            .flatten();
+        if current == Some(LATEST) {
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

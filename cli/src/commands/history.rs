@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use covlens_core::{BlockPool, Combine, MergeOptions, Merger, OnConflict, Profile};
 use covlens_history::{
     DEFAULT_STORE, Format, HistoryQuery, NewRun, Recorded, Source, Store, Timestamp, profile_files,
-    write_drops, write_history,
+    redacted, write_drops, write_history,
 };
 
 use crate::input::{InputArgs, Loaded, for_each_input};
@@ -127,13 +127,13 @@ pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
     match c {
         HistoryCommand::Record(a) => record(input, a),
         HistoryCommand::Show(a) => {
-            let h = open(&a.rows.store)?.history(&a.rows.query())?;
+            let h = open_existing(&a.rows.store)?.history(&a.rows.query())?;
             let mut out = Output::create(&a.rows.output)?;
             write_history(&mut out, &h, a.rows.format())?;
             out.commit()
         }
         HistoryCommand::Drops(a) => {
-            let h = open(&a.rows.store)?.history(&a.rows.query())?;
+            let h = open_existing(&a.rows.store)?.history(&a.rows.query())?;
             let drops = h.drops(a.min_points);
             let mut out = Output::create(&a.rows.output)?;
             write_drops(&mut out, &h, &drops, a.min_points, a.rows.format())?;
@@ -143,7 +143,13 @@ pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
 }
 
 fn open(s: &StoreArg) -> Result<Store> {
-    Store::open(&s.store).with_context(|| format!("cannot open the history store {}", s.store))
+    Store::open(&s.store)
+        .with_context(|| format!("cannot open the history store {}", redacted(&s.store)))
+}
+
+fn open_existing(s: &StoreArg) -> Result<Store> {
+    Store::open_existing(&s.store)
+        .with_context(|| format!("cannot open the history store {}", redacted(&s.store)))
 }
 
 fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
@@ -152,6 +158,9 @@ fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
         None => Timestamp::now(),
     };
     let p = merged(input, &a.files)?;
+    if p.files.is_empty() {
+        anyhow::bail!("the inputs have no files; nothing recorded");
+    }
     let run = NewRun {
         job: &a.job,
         build: &a.build,
