@@ -1,5 +1,6 @@
 //! Writing histories and drops as a text table, JSON or Markdown.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use covlens_core::Counts;
@@ -122,18 +123,18 @@ pub fn write_history<W: Write>(w: &mut W, h: &History, format: Format) -> Result
             let name_w = h
                 .rows
                 .iter()
-                .map(|r| r.name.chars().count())
+                .map(|r| plain(&r.name).chars().count())
                 .max()
                 .unwrap_or(0)
                 .max(heading(h).len());
             let col_w: Vec<usize> = h
                 .runs
                 .iter()
-                .map(|r| r.build.chars().count().max(7))
+                .map(|r| plain(&r.build).chars().count().max(7))
                 .collect();
             write!(w, "{:<name_w$}", heading(h))?;
             for (r, cw) in h.runs.iter().zip(&col_w) {
-                write!(w, "  {:>cw$}", r.build)?;
+                write!(w, "  {:>cw$}", plain(&r.build))?;
             }
             writeln!(w)?;
             let total_points: Vec<Option<Counts>> = h.total.iter().map(|&c| Some(c)).collect();
@@ -143,7 +144,7 @@ pub fn write_history<W: Write>(w: &mut W, h: &History, format: Format) -> Result
                 .map(|r| (r.name.as_str(), &r.points))
                 .chain(std::iter::once(("total", &total_points)));
             for (name, points) in rows {
-                write!(w, "{name:<name_w$}")?;
+                write!(w, "{:<name_w$}", plain(name))?;
                 for (p, cw) in points.iter().zip(&col_w) {
                     write!(w, "  {:>cw$}", percent(*p))?;
                 }
@@ -222,7 +223,7 @@ pub fn write_drops<W: Write>(
             if format == Format::Markdown {
                 md_escape(&h.job)
             } else {
-                h.job.clone()
+                plain(&h.job).into_owned()
             }
         )?;
         return Ok(());
@@ -231,9 +232,9 @@ pub fn write_drops<W: Write>(
         .iter()
         .map(|d| {
             [
-                d.name.clone(),
-                h.runs[d.from].build.clone(),
-                h.runs[d.to].build.clone(),
+                plain(&d.name).into_owned(),
+                plain(&h.runs[d.from].build).into_owned(),
+                plain(&h.runs[d.to].build).into_owned(),
                 percent(Some(d.before)),
                 percent(Some(d.after)),
                 format!("-{:.1}", d.points),
@@ -289,6 +290,26 @@ pub fn write_drops<W: Write>(
     Ok(())
 }
 
+/// Text for a terminal: control characters (which could move the cursor or
+/// recolour the screen: names come from profiles) are shown escaped.
+fn plain(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().collect()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// Escapes text for a Markdown table cell: every ASCII punctuation
 /// character Markdown could read as syntax gets a backslash, and line
 /// breaks become spaces. The one Markdown escaper of this crate; it moves to
@@ -298,6 +319,7 @@ pub fn md_escape(s: &str) -> String {
     for c in s.chars() {
         match c {
             '\n' | '\r' => o.push(' '),
+            c if c.is_control() => o.extend(c.escape_default()),
             c if c.is_ascii_punctuation() && !matches!(c, '.' | '/' | '-' | ',' | ':' | '@') => {
                 o.push('\\');
                 o.push(c);
@@ -320,5 +342,8 @@ mod tests {
             md_escape("<img src=x>\n[l](u)"),
             "\\<img src\\=x\\> \\[l\\]\\(u\\)"
         );
+        assert_eq!(md_escape("a\u{1b}[31m"), "a\\u{1b}\\[31m");
+        assert_eq!(plain("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(plain("k8s.io/a"), "k8s.io/a");
     }
 }
