@@ -3,7 +3,8 @@
 //! a PostgreSQL server.
 //!
 //! - record: a Kubernetes-sized run (the profile in COVLENS_BENCH_PROFILE)
-//!   into a fresh store, then more runs of it, then a repeated recording;
+//!   into a fresh store, then 29 more runs of it, then a repeated
+//!   recording, and the store's size after one run and after all;
 //! - show: the history of the last N runs over COVLENS_BENCH_RUNS recorded
 //!   runs (10,000) of COVLENS_BENCH_PACKAGES packages (5,000, one file
 //!   each), from the stored per-package rollups (what the store does) and,
@@ -12,7 +13,8 @@
 //!
 //! Without COVLENS_BENCH_POSTGRES (an admin URL; a database is created per
 //! step) only SQLite is measured. COVLENS_BIN (the built covlens) adds the
-//! end-to-end `covlens history show` time.
+//! end-to-end `covlens history show` time; COVLENS_BENCH_ONLY=record skips
+//! the show figures (the long part).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -257,7 +259,8 @@ fn bench_record(b: &Backend, profile: &Path) {
     let url = b.fresh("record");
     let mut store = Store::open(&url).unwrap();
     let mut times = Vec::new();
-    let builds: Vec<String> = (1..=7).map(|i| i.to_string()).collect();
+    let builds: Vec<String> = (1..=30).map(|i| i.to_string()).collect();
+    let mut size_one = 0;
     for (i, build) in builds.iter().enumerate() {
         let t = Instant::now();
         let got = store
@@ -265,6 +268,9 @@ fn bench_record(b: &Backend, profile: &Path) {
             .unwrap();
         times.push(t.elapsed());
         assert!(matches!(got, Recorded::New { .. }));
+        if i == 0 {
+            size_one = b.size(&url);
+        }
     }
     let first = times[0];
     let t = Instant::now();
@@ -275,17 +281,29 @@ fn bench_record(b: &Backend, profile: &Path) {
     let again = t.elapsed();
     drop(store);
     let size = b.size(&url);
+    let packages = {
+        let mut v: Vec<&str> = p
+            .files
+            .iter()
+            .map(|f| covlens_core::package_of(&f.name))
+            .collect();
+        v.dedup();
+        v.len()
+    };
     println!(
-        "{:<9} record  {} files, {} blocks: first run {} (new names), next runs median {}, repeat (no-op) {}; {} bytes per run ({} runs, {} bytes)",
+        "{:<9} record  {} files in {packages} packages, {} blocks: first run {} (new names), next runs median {}, repeat (no-op) {}",
         b.name(),
         p.files.len(),
         blocks,
         ms(first),
         ms(median(times[1..].to_vec())),
         ms(again),
-        size / builds.len() as u64,
+    );
+    println!(
+        "{:<9} record  store size: {size_one} bytes after 1 run, {size} after {}; {} bytes per further run",
+        b.name(),
         builds.len(),
-        size
+        (size - size_one) / (builds.len() as u64 - 1)
     );
 }
 
@@ -401,6 +419,8 @@ fn main() {
             Some(p) => bench_record(b, Path::new(p)),
             None => println!("(COVLENS_BENCH_PROFILE not set: no record figures)"),
         }
-        bench_show(b, runs, packages);
+        if std::env::var("COVLENS_BENCH_ONLY").as_deref() != Ok("record") {
+            bench_show(b, runs, packages);
+        }
     }
 }

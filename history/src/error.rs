@@ -13,7 +13,7 @@ pub enum Error {
     #[error("unrecognised store {0:?}: expected a file path, sqlite:PATH, or a postgres:// URL")]
     BadLocation(String),
     /// Reading a store file that does not exist.
-    #[error("no history store at {0}: record a run first")]
+    #[error("{0} does not exist: record a run first")]
     NoStore(String),
     /// The PostgreSQL URL does not parse.
     #[error("invalid PostgreSQL URL")]
