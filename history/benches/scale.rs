@@ -281,11 +281,10 @@ fn bench_record(b: &Backend, profile: &Path) {
     let again = t.elapsed();
     drop(store);
     let size = b.size(&url);
+    let files = profile_files(&p).count();
     let packages = {
-        let mut v: Vec<&str> = p
-            .files
-            .iter()
-            .map(|f| covlens_core::package_of(&f.name))
+        let mut v: Vec<&str> = profile_files(&p)
+            .map(|f| covlens_core::package_of(f.name))
             .collect();
         v.dedup();
         v.len()
@@ -293,7 +292,7 @@ fn bench_record(b: &Backend, profile: &Path) {
     println!(
         "{:<9} record  {} files in {packages} packages, {} blocks: first run {} (new names), next runs median {}, repeat (no-op) {}",
         b.name(),
-        p.files.len(),
+        files,
         blocks,
         ms(first),
         ms(median(times[1..].to_vec())),

@@ -158,7 +158,7 @@ fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
         None => Timestamp::now(),
     };
     let p = merged(input, &a.files)?;
-    if p.files.is_empty() {
+    if profile_files(&p).next().is_none() {
         anyhow::bail!("the inputs have no files; nothing recorded");
     }
     let run = NewRun {
