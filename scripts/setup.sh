@@ -3,7 +3,8 @@
 # - the gopherage oracle, built from the Go module proxy into .tools/bin/;
 # - gofakes3, the object store the collector's gs:// and s3:// tests use;
 # - Debian's chromium for the HTML report checks (skipped when present, or
-#   when COVLENS_SKIP_APT=1).
+#   when COVLENS_SKIP_APT=1);
+# - Debian's postgresql server for the history store's tests (same rules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +21,15 @@ if ! command -v chromium >/dev/null && [[ "${COVLENS_SKIP_APT:-0}" != 1 ]]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     else
         echo "setup: chromium is missing and cannot be installed here; browser checks will skip"
+    fi
+fi
+
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && [[ "${COVLENS_SKIP_APT:-0}" != 1 ]]; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+        echo "setup: installing Debian's postgresql for the history store tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "setup: postgresql is missing and cannot be installed here; the history store's postgres tests will fail" >&2
     fi
 fi

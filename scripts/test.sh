@@ -11,5 +11,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export GOPHERAGE="${GOPHERAGE:-$PWD/.tools/bin/gopherage}"
 export GOFAKES3="${GOFAKES3:-$PWD/.tools/bin/gofakes3}"
+# PostgreSQL for the history store's tests, on a socket in a temp dir.
+scripts/postgres-testenv.sh start
+trap 'scripts/postgres-testenv.sh stop' EXIT
+eval "$(scripts/postgres-testenv.sh env)"
 cargo test --workspace -- --include-ignored --skip long_ "$@"
 cargo test -p covlens-collector --features cloud --test cloud -- --include-ignored --skip long_ "$@"

@@ -63,6 +63,9 @@ enum Command {
     /// Ship coverage snapshots of a running Go binary (a GOCOVERDIR or a
     /// KUBE_COVERAGE_FILE) to a directory or bucket; a sidecar.
     Collect(covlens_collector::CollectArgs),
+    /// Coverage history: record runs, show trends per package, find drops.
+    #[command(subcommand)]
+    History(commands::history::HistoryCommand),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         Command::Comment(a) => commands::comment::run(&cli.input, a),
         Command::Badge(a) => commands::badge::run(&cli.input, a),
         Command::Collect(a) => covlens_collector::run_cli(&a).map_err(Into::into),
+        Command::History(c) => commands::history::run(&cli.input, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

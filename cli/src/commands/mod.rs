@@ -7,6 +7,7 @@ pub mod covdata;
 pub mod diff;
 pub mod filter;
 pub mod func;
+pub mod history;
 pub mod html;
 pub mod junit;
 pub mod merge;

@@ -1,0 +1,199 @@
+//! `history record|show|drops`: the coverage history store (covlens-history).
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use covlens_core::{OnConflict, Profile};
+use covlens_history::{
+    DEFAULT_STORE, Format, HistoryQuery, NewRun, Recorded, Source, Store, Timestamp, profile_files,
+    redacted, write_drops, write_history,
+};
+
+use crate::input::{InputArgs, with_loader};
+use covlens_core::output::Output;
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Record a run: per file, statements and covered statements (several
+    /// inputs are merged first, as `covlens merge` does). Recording the same
+    /// job and build again is a no-op; with other numbers, an error.
+    Record(RecordArgs),
+    /// Per package (or directory), the coverage of the last runs of a job,
+    /// oldest to newest.
+    Show(ShowArgs),
+    /// Packages whose coverage fell between consecutive runs of a job.
+    Drops(DropsArgs),
+}
+
+#[derive(Args, Debug)]
+struct StoreArg {
+    /// The store: an SQLite file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user@host/db`, `postgresql:///db?host=/run/postgresql`).
+    #[arg(long, default_value = DEFAULT_STORE)]
+    store: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    /// The job the run belongs to.
+    #[arg(long)]
+    job: String,
+    /// The run's build id, unique within the job.
+    #[arg(long)]
+    build: String,
+    /// The branch the run tested.
+    #[arg(long)]
+    branch: Option<String>,
+    /// The commit the run tested.
+    #[arg(long)]
+    commit: Option<String>,
+    /// When the run happened (RFC 3339); default: now. Runs are ordered by it.
+    #[arg(long, value_name = "RFC3339")]
+    time: Option<String>,
+    /// Profiles or GOCOVERDIR directories of the run (`-` for stdin).
+    #[arg(required = true, value_name = "PROFILE|DIR")]
+    files: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct RowArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    /// The job.
+    #[arg(long)]
+    job: String,
+    /// Only packages equal to this import path or below it.
+    #[arg(long, value_name = "PREFIX")]
+    path: Option<String>,
+    /// Rows per directory of at most N path elements instead of per package.
+    #[arg(long, value_name = "N")]
+    depth: Option<usize>,
+    /// The last N runs.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    last: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    rows: RowArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DropsArgs {
+    #[command(flatten)]
+    rows: RowArgs,
+    /// Report falls of more than this many percentage points.
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    min_points: f64,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum FormatArg {
+    Table,
+    Json,
+    Markdown,
+}
+
+impl RowArgs {
+    fn query(&self) -> HistoryQuery<'_> {
+        HistoryQuery {
+            job: &self.job,
+            path: self.path.as_deref(),
+            depth: self.depth,
+            last: self.last,
+        }
+    }
+
+    fn format(&self) -> Format {
+        match self.format {
+            FormatArg::Table => Format::Table,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
+    match c {
+        HistoryCommand::Record(a) => record(input, a),
+        HistoryCommand::Show(a) => {
+            let h = open_existing(&a.rows.store)?.history(&a.rows.query())?;
+            let mut out = Output::create(&a.rows.output)?;
+            write_history(&mut out, &h, a.rows.format())?;
+            Ok(out.commit()?)
+        }
+        HistoryCommand::Drops(a) => {
+            let h = open_existing(&a.rows.store)?.history(&a.rows.query())?;
+            let drops = h.drops(a.min_points);
+            let mut out = Output::create(&a.rows.output)?;
+            write_drops(&mut out, &h, &drops, a.min_points, a.rows.format())?;
+            Ok(out.commit()?)
+        }
+    }
+}
+
+fn open(s: &StoreArg) -> Result<Store> {
+    Store::open(&s.store)
+        .with_context(|| format!("cannot open the history store {}", redacted(&s.store)))
+}
+
+fn open_existing(s: &StoreArg) -> Result<Store> {
+    Store::open_existing(&s.store)
+        .with_context(|| format!("cannot open the history store {}", redacted(&s.store)))
+}
+
+fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
+    let time = match &a.time {
+        Some(t) => Timestamp::parse_rfc3339(t)?,
+        None => Timestamp::now(),
+    };
+    let p = merged(input, &a.files)?;
+    if profile_files(&p).next().is_none() {
+        anyhow::bail!("the inputs have no files; nothing recorded");
+    }
+    let run = NewRun {
+        job: &a.job,
+        build: &a.build,
+        branch: a.branch.as_deref(),
+        commit: a.commit.as_deref(),
+        time,
+        source: Source::Cli,
+    };
+    let got = open(&a.store)?.record(&run, profile_files(&p))?;
+    let mut out = std::io::stdout().lock();
+    match got {
+        Recorded::New { files, counts } => writeln!(
+            out,
+            "recorded job {} build {}: {files} files, {}/{} statements covered ({:.1}%)",
+            a.job,
+            a.build,
+            counts.covered,
+            counts.total,
+            counts.percent()
+        )?,
+        Recorded::Unchanged => writeln!(
+            out,
+            "job {} build {} is already recorded with the same data; nothing changed",
+            a.job, a.build
+        )?,
+    }
+    Ok(())
+}
+
+/// The inputs merged as `covlens merge` merges them (conflicting blocks are
+/// an error).
+fn merged(input: &InputArgs, files: &[String]) -> Result<Profile> {
+    with_loader(&input.load_options(), |l| {
+        l.merge(files, OnConflict::Error).map(|(p, _)| p)
+    })
+}

@@ -1,0 +1,36 @@
+//! The interface both stores implement.
+
+use covlens_core::Counts;
+
+use crate::error::Result;
+use crate::run::{FileCounts, NewRun, Recorded, Run};
+
+/// A history store: SQLite ([`crate::SqliteStore`]) or PostgreSQL
+/// ([`crate::PostgresStore`]). Every method is one transaction (or one
+/// consistent read), so concurrent writers and readers never see half a run.
+pub trait Backend {
+    /// Records a run and its files, streamed from `files`. A run whose
+    /// `(job, build)` is stored already is a no-op when its provenance
+    /// (branch, commit) and numbers are the same, and
+    /// [`crate::Error::Conflict`] when they differ; nothing is changed then.
+    fn record(
+        &mut self,
+        run: &NewRun<'_>,
+        files: &mut dyn Iterator<Item = FileCounts<'_>>,
+    ) -> Result<Recorded>;
+
+    /// The last `last` runs of `job` by time (ties by recording order),
+    /// oldest first.
+    fn last_runs(&mut self, job: &str, last: usize) -> Result<Vec<Run>>;
+
+    /// Calls `visit(run id, package, counts)` once per package of each run
+    /// in `runs`, in no particular order.
+    fn package_counts(
+        &mut self,
+        runs: &[i64],
+        visit: &mut dyn FnMut(i64, &str, Counts),
+    ) -> Result<()>;
+
+    /// The schema version of the store.
+    fn schema_version(&mut self) -> Result<u32>;
+}

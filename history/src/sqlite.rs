@@ -1,0 +1,342 @@
+//! The embedded store: one SQLite file.
+//!
+//! Writers take SQLite's write lock at the start of their transaction
+//! (`BEGIN IMMEDIATE`) and wait for each other (busy timeout), so several
+//! processes recording at once run one after the other and lose nothing; the
+//! file is in WAL mode, so readers never wait for a writer.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::time::Duration;
+
+use covlens_core::{Counts, package_of};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::backend::Backend;
+use crate::error::{Error, Result, RunDigest, sqlite};
+use crate::run::{FileCounts, NewRun, Recorded, Run, Tally, compare_existing};
+use crate::schema::{LATEST, MIGRATIONS};
+use crate::time::Timestamp;
+
+/// How long a writer waits for another one before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A history store in an SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+    path: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and brings its schema
+    /// up to date. `:memory:` is a private in-memory store.
+    pub fn open(path: &str) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, true)
+    }
+
+    /// Opens the store at `path`; unless `create`, a missing file is
+    /// [`Error::NoStore`] rather than a new, empty store.
+    pub fn open_with(path: &str, create: bool) -> Result<SqliteStore> {
+        if !create && path != ":memory:" && !std::path::Path::new(path).exists() {
+            return Err(Error::NoStore(path.to_string()));
+        }
+        let e = sqlite(path);
+        let conn = Connection::open(path).map_err(&e)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(&e)?;
+        if path != ":memory:" {
+            // Persistent in the file; readers then never block on writers.
+            conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+                .map_err(&e)?;
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON").map_err(&e)?;
+        let mut s = SqliteStore {
+            conn,
+            path: path.to_string(),
+        };
+        s.migrate()?;
+        Ok(s)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let e = sqlite(&self.path);
+        // Up to date (the usual case): no write lock needed.
+        let current: Option<u32> = self
+            .conn
+            .query_row("SELECT MAX(version) FROM covlens_schema", [], |r| r.get(0))
+            .optional()
+            .ok()
+            .flatten()
+            .flatten();
+        if current == Some(LATEST) {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS covlens_schema (
+                version INTEGER PRIMARY KEY,
+                applied_at INTEGER NOT NULL
+            )",
+        )
+        .map_err(&e)?;
+        let current: u32 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM covlens_schema",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(&e)?;
+        if current > LATEST {
+            return Err(Error::SchemaTooNew {
+                found: current,
+                known: LATEST,
+            });
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            tx.execute_batch(m.sqlite).map_err(&e)?;
+            tx.execute(
+                "INSERT INTO covlens_schema (version, applied_at) VALUES (?1, ?2)",
+                params![m.version, Timestamp::now().micros()],
+            )
+            .map_err(&e)?;
+        }
+        tx.commit().map_err(&e)
+    }
+}
+
+/// SQLite integers are signed; counts are never negative.
+fn unsigned(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
+}
+
+fn signed(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Backend for SqliteStore {
+    fn record(
+        &mut self,
+        run: &NewRun<'_>,
+        files: &mut dyn Iterator<Item = FileCounts<'_>>,
+    ) -> Result<Recorded> {
+        run.check()?;
+        let e = sqlite(&self.path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        let mut tally = Tally::new();
+        let existing = tx
+            .query_row(
+                "SELECT branch, commit_sha, files, covered, statements, digest
+                 FROM runs WHERE job = ?1 AND build = ?2",
+                params![run.job, run.build],
+                |r| {
+                    Ok(RunDigest {
+                        branch: r.get(0)?,
+                        commit: r.get(1)?,
+                        files: unsigned(r, 2)?,
+                        covered: unsigned(r, 3)?,
+                        statements: unsigned(r, 4)?,
+                        digest: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(&e)?;
+        if let Some(stored) = existing {
+            drop(tx);
+            tally.drain(files)?;
+            return compare_existing(run, stored, tally.summary(run));
+        }
+        tx.execute(
+            "INSERT INTO runs (job, build, branch, commit_sha, run_time, source,
+                               files, statements, covered, digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0, '')",
+            params![
+                run.job,
+                run.build,
+                run.branch,
+                run.commit,
+                run.time.micros(),
+                run.source.as_str()
+            ],
+        )
+        .map_err(&e)?;
+        let run_id = tx.last_insert_rowid();
+        {
+            let mut find_pkg = tx
+                .prepare("SELECT id FROM packages WHERE name = ?1")
+                .map_err(&e)?;
+            let mut add_pkg = tx
+                .prepare("INSERT INTO packages (name) VALUES (?1)")
+                .map_err(&e)?;
+            let mut find_file = tx
+                .prepare("SELECT id FROM files WHERE name = ?1")
+                .map_err(&e)?;
+            let mut add_file = tx
+                .prepare("INSERT INTO files (name, package_id) VALUES (?1, ?2)")
+                .map_err(&e)?;
+            let mut add_row = tx
+                .prepare(
+                    "INSERT INTO run_files (run_id, file_id, statements, covered)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(&e)?;
+            // Files of one package come together in a profile.
+            let mut last_pkg: Option<(String, i64)> = None;
+            for f in files {
+                let (s, c) = tally.add(&f)?;
+                let file_id = match find_file
+                    .query_row([f.name], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(&e)?
+                {
+                    Some(id) => id,
+                    None => {
+                        let pkg = package_of(f.name);
+                        let pkg_id = match &last_pkg {
+                            Some((name, id)) if name == pkg => *id,
+                            _ => {
+                                let id = match find_pkg
+                                    .query_row([pkg], |r| r.get::<_, i64>(0))
+                                    .optional()
+                                    .map_err(&e)?
+                                {
+                                    Some(id) => id,
+                                    None => {
+                                        add_pkg.execute([pkg]).map_err(&e)?;
+                                        tx.last_insert_rowid()
+                                    }
+                                };
+                                last_pkg = Some((pkg.to_string(), id));
+                                id
+                            }
+                        };
+                        add_file.execute(params![f.name, pkg_id]).map_err(&e)?;
+                        tx.last_insert_rowid()
+                    }
+                };
+                add_row
+                    .execute(params![run_id, file_id, s, c])
+                    .map_err(&e)?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO run_packages (run_id, package_id, statements, covered)
+             SELECT rf.run_id, f.package_id, SUM(rf.statements), SUM(rf.covered)
+             FROM run_files rf JOIN files f ON f.id = rf.file_id
+             WHERE rf.run_id = ?1
+             GROUP BY f.package_id",
+            [run_id],
+        )
+        .map_err(&e)?;
+        tx.execute(
+            "UPDATE runs SET files = ?1, statements = ?2, covered = ?3, digest = ?4
+             WHERE id = ?5",
+            params![
+                signed(tally.files()),
+                signed(tally.counts().total),
+                signed(tally.counts().covered),
+                tally.digest_hex(),
+                run_id
+            ],
+        )
+        .map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        Ok(Recorded::New {
+            files: tally.files(),
+            counts: tally.counts(),
+        })
+    }
+
+    fn last_runs(&mut self, job: &str, last: usize) -> Result<Vec<Run>> {
+        let e = sqlite(&self.path);
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, job, build, branch, commit_sha, run_time, source,
+                        files, statements, covered
+                 FROM runs WHERE job = ?1
+                 ORDER BY run_time DESC, id DESC LIMIT ?2",
+            )
+            .map_err(&e)?;
+        let limit = i64::try_from(last).unwrap_or(i64::MAX);
+        let mut runs = st
+            .query_map(params![job, limit], |r| {
+                Ok(Run {
+                    id: r.get(0)?,
+                    job: r.get(1)?,
+                    build: r.get(2)?,
+                    branch: r.get(3)?,
+                    commit: r.get(4)?,
+                    time: Timestamp::from_micros(r.get(5)?),
+                    source: r.get(6)?,
+                    files: unsigned(r, 7)?,
+                    counts: Counts {
+                        total: unsigned(r, 8)?,
+                        covered: unsigned(r, 9)?,
+                    },
+                })
+            })
+            .map_err(&e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&e)?;
+        runs.reverse();
+        Ok(runs)
+    }
+
+    fn package_counts(
+        &mut self,
+        runs: &[i64],
+        visit: &mut dyn FnMut(i64, &str, Counts),
+    ) -> Result<()> {
+        let e = sqlite(&self.path);
+        // One snapshot for all runs.
+        let tx = self.conn.transaction().map_err(&e)?;
+        {
+            let mut rows_of = tx
+                .prepare_cached(
+                    "SELECT package_id, statements, covered FROM run_packages WHERE run_id = ?1",
+                )
+                .map_err(&e)?;
+            let mut name_of = tx
+                .prepare_cached("SELECT name FROM packages WHERE id = ?1")
+                .map_err(&e)?;
+            // Package names, read once each rather than once per run.
+            let mut names: HashMap<i64, String> = HashMap::new();
+            for &run in runs {
+                let mut rows = rows_of.query([run]).map_err(&e)?;
+                while let Some(r) = rows.next().map_err(&e)? {
+                    let id: i64 = r.get(0).map_err(&e)?;
+                    let counts = Counts {
+                        total: unsigned(r, 1).map_err(&e)?,
+                        covered: unsigned(r, 2).map_err(&e)?,
+                    };
+                    let name = match names.entry(id) {
+                        Entry::Occupied(o) => o.into_mut(),
+                        Entry::Vacant(v) => v.insert(
+                            name_of
+                                .query_row([id], |r| r.get::<_, String>(0))
+                                .map_err(&e)?,
+                        ),
+                    };
+                    visit(run, name, counts);
+                }
+            }
+        }
+        tx.commit().map_err(&e)
+    }
+
+    fn schema_version(&mut self) -> Result<u32> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM covlens_schema",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sqlite(&self.path))
+    }
+}

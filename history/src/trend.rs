@@ -1,0 +1,181 @@
+//! What `history show` and `history drops` compute from the stored runs.
+
+use std::collections::HashMap;
+
+use covlens_core::Counts;
+use serde::Serialize;
+
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::run::Run;
+
+/// Which rows a history has and how far back it goes.
+#[derive(Clone, Debug)]
+pub struct HistoryQuery<'a> {
+    /// The job.
+    pub job: &'a str,
+    /// Only packages equal to this import path or below it.
+    pub path: Option<&'a str>,
+    /// Rows per directory of at most this many path elements instead of per
+    /// package (as `covlens table --depth`).
+    pub depth: Option<usize>,
+    /// The last this many runs.
+    pub last: usize,
+}
+
+/// One row of a history: a package or directory, its numbers per run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryRow {
+    /// Package or directory.
+    pub name: String,
+    /// Per run (oldest first) its statements, `None` when the run has no
+    /// file in it.
+    pub points: Vec<Option<Counts>>,
+}
+
+/// Per package (or directory), the numbers of the last runs of a job.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct History {
+    /// The job.
+    pub job: String,
+    /// `package` or `directory`.
+    pub by: &'static str,
+    /// The runs, oldest first.
+    pub runs: Vec<Run>,
+    /// Rows sorted by name.
+    pub rows: Vec<HistoryRow>,
+    /// Per run, the sum of the rows (the whole run unless a path is given).
+    pub total: Vec<Counts>,
+}
+
+impl History {
+    /// Reads the history from a store.
+    pub fn load(store: &mut dyn Backend, q: &HistoryQuery<'_>) -> Result<History> {
+        let runs = store.last_runs(q.job, q.last)?;
+        let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        let prefix = q
+            .path
+            .map(|p| p.trim_end_matches('/'))
+            .filter(|p| !p.is_empty());
+        // Rows by name through a hash map (tens of thousands of visits),
+        // sorted once at the end.
+        let mut row_of: HashMap<String, usize> = HashMap::new();
+        let mut rows: Vec<HistoryRow> = Vec::new();
+        let mut total = vec![Counts::default(); runs.len()];
+        store.package_counts(&ids, &mut |run, pkg, counts| {
+            if prefix.is_some_and(|p| !under(pkg, p)) {
+                return;
+            }
+            let Some(&i) = index.get(&run) else { return };
+            let key = group(pkg, q.depth);
+            let r = match row_of.get(key) {
+                Some(&r) => r,
+                None => {
+                    row_of.insert(key.to_string(), rows.len());
+                    rows.push(HistoryRow {
+                        name: key.to_string(),
+                        points: vec![None; ids.len()],
+                    });
+                    rows.len() - 1
+                }
+            };
+            rows[r].points[i]
+                .get_or_insert_with(Counts::default)
+                .add(counts);
+            total[i].add(counts);
+        })?;
+        rows.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Ok(History {
+            job: q.job.to_string(),
+            by: if q.depth.is_some() {
+                "directory"
+            } else {
+                "package"
+            },
+            runs,
+            rows,
+            total,
+        })
+    }
+
+    /// Rows whose coverage fell by more than `min_points` percentage points
+    /// from one run to the next, in row order, then run order. A row
+    /// missing from a run, or without statements in it, has no drop there.
+    pub fn drops(&self, min_points: f64) -> Vec<DropRow> {
+        let mut out = Vec::new();
+        for row in &self.rows {
+            for (i, w) in row.points.windows(2).enumerate() {
+                let (Some(before), Some(after)) = (w[0], w[1]) else {
+                    continue;
+                };
+                if before.total == 0 || after.total == 0 {
+                    continue;
+                }
+                let points = before.percent() - after.percent();
+                if points > min_points {
+                    out.push(DropRow {
+                        name: row.name.clone(),
+                        from: i,
+                        to: i + 1,
+                        before,
+                        after,
+                        points,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A fall in coverage between two consecutive runs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DropRow {
+    /// Package or directory.
+    pub name: String,
+    /// Index of the earlier run in [`History::runs`].
+    pub from: usize,
+    /// Index of the later run.
+    pub to: usize,
+    /// Statements in the earlier run.
+    pub before: Counts,
+    /// Statements in the later run.
+    pub after: Counts,
+    /// Percentage points lost (positive).
+    pub points: f64,
+}
+
+/// Whether `pkg` is `prefix` or below it, by whole path elements.
+fn under(pkg: &str, prefix: &str) -> bool {
+    pkg.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The row a package counts in: itself, or its directory of at most
+/// `depth` path elements.
+fn group(pkg: &str, depth: Option<usize>) -> &str {
+    if let Some(d) = depth
+        && let Some((i, _)) = pkg.match_indices('/').nth(d.saturating_sub(1))
+    {
+        return &pkg[..i];
+    }
+    pkg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_and_groups() {
+        assert!(under("k8s.io/a/b", "k8s.io/a"));
+        assert!(under("k8s.io/a", "k8s.io/a"));
+        assert!(!under("k8s.io/ab", "k8s.io/a"));
+        assert_eq!(group("k8s.io/a/b/c", Some(2)), "k8s.io/a");
+        assert_eq!(group("k8s.io/a", Some(3)), "k8s.io/a");
+        assert_eq!(group("k8s.io/a/b", None), "k8s.io/a/b");
+        // Depth 0 is read as 1, as `covlens table` does.
+        assert_eq!(group("k8s.io/a/b", Some(0)), "k8s.io");
+    }
+}
