@@ -1,45 +1,19 @@
 //! `report`, `table`, `comment` and `badge` end to end. The site is opened
 //! in headless chromium by the tests marked `needs chromium`, which fail
 //! when it is not installed; `needs git` tests run the real git.
-//!
-//! The helpers here (`covlens`, `root`, `run`) are local to this file for
-//! now; they move to the crate's shared test module once it exists.
+
+mod common;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn covlens() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_covlens"))
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The browser, for tests marked `needs chromium`: a missing browser is a
-/// failure, never a pass.
-fn chromium() -> &'static str {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("this test needs chromium: apt-get install -y chromium")
-}
+use common::{covlens, repo, require_chromium, run};
 
 /// The DOM after the page's scripts ran; no host resolves (loopback, where
 /// the HTTP test serves the site, excepted), so any request to the network
 /// would fail (and is checked separately on the files).
-fn dump_dom(chrome: &str, url: &str) -> String {
+fn dump_dom(chrome: &Path, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     run(Command::new(chrome).args([
         "--headless",
@@ -107,7 +81,7 @@ fn external_urls(dir: &Path) -> Vec<String> {
 
 /// The site of the demo's two calc profiles, with sources.
 fn demo_site(out: &Path) -> PathBuf {
-    let demo = root().join("fixtures/demo");
+    let demo = repo().join("fixtures/demo");
     let site = out.join("site");
     run(covlens()
         .arg("report")
@@ -118,7 +92,7 @@ fn demo_site(out: &Path) -> PathBuf {
         .arg("--source-root")
         .arg(format!(
             "example.com/goprog={}",
-            root().join("fixtures/goprog").display()
+            repo().join("fixtures/goprog").display()
         )));
     site
 }
@@ -134,8 +108,8 @@ fn report_site_makes_no_requests() {
 #[test]
 #[ignore = "needs chromium"]
 fn report_site_matches_summary_in_a_browser() {
-    let chrome = chromium();
-    let demo = root().join("fixtures/demo");
+    let chrome = &require_chromium();
+    let demo = repo().join("fixtures/demo");
     let out = tempfile::tempdir().unwrap();
     let site = demo_site(out.path());
     let s = summary_json(&demo.join("calc-advanced.out"));
@@ -181,7 +155,7 @@ fn report_site_matches_summary_in_a_browser() {
         .arg("--source-root")
         .arg(format!(
             "example.com/goprog={}",
-            root().join("fixtures/goprog").display()
+            repo().join("fixtures/goprog").display()
         )));
     // `Mul` at 70.0% in go tool cover -func's numbers.
     assert!(func.contains("Mul") && func.contains("70.0%"), "{func}");
@@ -233,7 +207,7 @@ fn report_without_sources_still_has_numbers() {
 #[test]
 #[ignore = "needs chromium"]
 fn report_without_sources_in_a_browser() {
-    let chrome = chromium();
+    let chrome = &require_chromium();
     let out = tempfile::tempdir().unwrap();
     let p = out.path().join("p.out");
     std::fs::write(&p, "mode: count\nk8s.io/kubernetes/pkg/a/x.go:1.1,2.2 3 1\nk8s.io/kubernetes/pkg/b/y.go:1.1,2.2 1 0\n").unwrap();
@@ -255,7 +229,7 @@ fn report_without_sources_in_a_browser() {
 
 #[test]
 fn table_and_badge() {
-    let demo = root().join("fixtures/demo");
+    let demo = repo().join("fixtures/demo");
     let md = run(covlens()
         .args(["table", "--column"])
         .arg(format!("head={}", demo.join("calc-advanced.out").display()))
@@ -407,8 +381,8 @@ fn serve(dir: PathBuf) -> String {
 #[test]
 #[ignore = "needs chromium"]
 fn report_site_works_over_http() {
-    let chrome = chromium();
-    let demo = root().join("fixtures/demo");
+    let chrome = &require_chromium();
+    let demo = repo().join("fixtures/demo");
     let out = tempfile::tempdir().unwrap();
     let site = out.path().join("site");
     run(covlens()
@@ -419,7 +393,7 @@ fn report_site_works_over_http() {
         .arg("--source-root")
         .arg(format!(
             "example.com/goprog={}",
-            root().join("fixtures/goprog").display()
+            repo().join("fixtures/goprog").display()
         )));
     let s = summary_json(&demo.join("cmd-goprog.out"));
     let base = serve(site.clone());
@@ -478,7 +452,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 fn comment_lists_files_whose_paths_git_quotes() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
-    let src = root().join("fixtures/funcsrc");
+    let src = common::repo().join("fixtures/funcsrc");
     std::fs::create_dir(repo.join("intl")).unwrap();
     std::fs::copy(src.join("go.mod"), repo.join("go.mod")).unwrap();
     let grosse = std::fs::read_to_string(src.join("intl/größe.go")).unwrap();
