@@ -517,3 +517,85 @@ fn comment_lists_files_whose_paths_git_quotes() {
         "{text}"
     );
 }
+
+/// Issue 10, item 1: a profile names files outside every source root
+/// (absolute, `..` from the working directory, `..` inside an import path,
+/// a link in the module pointing out of it). They keep their numbers but
+/// their contents never reach the site, with or without `--source-root`.
+#[test]
+fn report_embeds_no_file_outside_the_source_roots() {
+    let t = tempfile::tempdir().unwrap();
+    let top = t.path().canonicalize().unwrap();
+    std::fs::create_dir_all(top.join("m/pkg")).unwrap();
+    std::fs::create_dir_all(top.join("tmp/x")).unwrap();
+    std::fs::write(top.join("m/go.mod"), "module example.com/m\n\ngo 1.22\n").unwrap();
+    std::fs::write(
+        top.join("m/pkg/a.go"),
+        "package pkg\n\nfunc A() int {\n\treturn 1\n}\n",
+    )
+    .unwrap();
+    let secret = "package x // SECRET-OUTSIDE\n\nfunc B() int {\n\treturn 2\n}\n";
+    std::fs::write(top.join("tmp/x/outside.go"), secret).unwrap();
+    std::os::unix::fs::symlink(top.join("tmp/x/outside.go"), top.join("m/pkg/link.go")).unwrap();
+    // Up from the module directory to `/`, then down to the secret.
+    let up = "../".repeat(top.join("m").components().count() - 1 + 1);
+    let escaping = format!(
+        "example.com/m/{up}{}/tmp/x/outside.go",
+        top.strip_prefix("/").unwrap().display()
+    );
+    let dotdot = format!("{}etc/passwd", "../".repeat(top.components().count() + 2));
+    let p = top.join("p.out");
+    std::fs::write(
+        &p,
+        format!(
+            "mode: set\n/etc/passwd:1.1,2.2 1 1\n{dotdot}:1.1,2.2 1 0\n{escaping}:3.14,5.2 1 1\n\
+             example.com/m/pkg/link.go:3.14,5.2 1 1\n{}:3.14,5.2 1 1\n\
+             example.com/m/pkg/a.go:3.14,5.2 1 1\n",
+            top.join("tmp/x/outside.go").display()
+        ),
+    )
+    .unwrap();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let passwd_line = passwd.lines().next().unwrap();
+    let m = top.join("m");
+    for roots in [
+        vec![],
+        vec![format!("example.com/m={}", m.display())],
+        vec![format!("={}", top.display())],
+    ] {
+        let site = top.join("site");
+        let _ = std::fs::remove_dir_all(&site);
+        let mut cmd = covlens();
+        cmd.current_dir(&m)
+            .arg("report")
+            .arg(&p)
+            .arg("--out")
+            .arg(&site);
+        for r in &roots {
+            cmd.arg("--source-root").arg(r);
+        }
+        run(&mut cmd);
+        let mut pages = Vec::new();
+        for e in std::fs::read_dir(site.join("data")).unwrap() {
+            let path = e.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let json = serde_json::to_string(passwd_line).unwrap();
+            assert!(
+                !text.contains("SECRET-OUTSIDE") && !text.contains(json.trim_matches('"')),
+                "{roots:?}: {} embeds a file outside the source roots:\n{text}",
+                path.display()
+            );
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('f') {
+                pages.push(text);
+            }
+        }
+        // The module's own file has its page; every file keeps its numbers.
+        assert_eq!(pages.len(), 1, "{roots:?}: {pages:?}");
+        assert!(pages[0].contains("func</span> A") || pages[0].contains("A()"));
+        let search = std::fs::read_to_string(site.join("data/search.js")).unwrap();
+        for name in ["/etc/passwd", "outside.go", "link.go", "a.go"] {
+            assert!(search.contains(name), "{roots:?}: {name} lost:\n{search}");
+        }
+    }
+}
