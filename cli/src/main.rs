@@ -77,6 +77,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&args, e),
     };
+    // The collector handles its own signals (it flushes before it ends).
+    if !matches!(cli.command, Command::Collect(_))
+        && let Err(e) = remove_temporaries_on_signals()
+    {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "covlens: warning: cannot handle signals: {e}"
+        );
+    }
     let result = match cli.command {
         Command::Merge(a) => commands::merge::run_merge(&cli.input, a),
         Command::Aggregate(a) => commands::merge::run_aggregate(&cli.input, a),
@@ -109,6 +118,26 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: removes the temporary files of outputs
+/// being written, then ends the process by that signal (so the exit status
+/// says so). The handler only wakes a thread; the thread does the work.
+fn remove_temporaries_on_signals() -> io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                covlens_core::output::abandon_temporaries();
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+                // Not reached: the default action of these signals ends
+                // the process.
+                std::process::exit(128 + sig);
+            }
+        })?;
+    Ok(())
 }
 
 /// What this binary's flags can do about an error of the library.

@@ -326,3 +326,89 @@ fn covdata_output_directory_never_follows_planted_links() {
             .is_file()
     );
 }
+
+/// A profile of about `mb` megabytes.
+fn big_profile(mb: usize) -> String {
+    let mut s = String::from("mode: count\n");
+    let mut i = 0usize;
+    while s.len() < mb << 20 {
+        let _ = std::fmt::Write::write_fmt(
+            &mut s,
+            format_args!(
+                "example.com/big/p{}/f{}.go:{}.2,{}.9 3 {}\n",
+                i % 97,
+                i % 1009,
+                i % 5000 + 1,
+                i % 5000 + 2,
+                i % 7
+            ),
+        );
+        i += 1;
+    }
+    s
+}
+
+/// The `.covlens-*` temporary files in `dir`.
+fn temporaries(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".covlens-"))
+        .collect()
+}
+
+/// Issue 10, item 9: SIGINT, SIGTERM or SIGHUP while `merge -o` writes a
+/// large output. The process is frozen (SIGSTOP) as soon as its temporary
+/// file appears, so the signal lands mid-write every time. It must end by
+/// that signal, remove its temporary file and leave the destination as it
+/// was. Before, the temporary file stayed behind.
+#[test]
+fn interrupted_output_leaves_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    fs::write(dir.join("big.out"), big_profile(24)).unwrap();
+    for (name, sig) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        fs::write(dir.join("dest.out"), "old").unwrap();
+        let mut child = covlens()
+            .current_dir(dir)
+            .args(["merge", "big.out", "-o", "dest.out"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id().to_string();
+        // Our own child, not reaped yet: the pid is still its.
+        let kill = |s: &str| {
+            let ok = Command::new("kill").args(["-s", s, &pid]).status().unwrap();
+            assert!(ok.success(), "kill -s {s} {pid}");
+        };
+        let start = std::time::Instant::now();
+        let caught = loop {
+            if !temporaries(dir).is_empty() {
+                kill("STOP");
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() || start.elapsed().as_secs() > 120 {
+                break false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        assert!(caught, "merge finished before its temporary file was seen");
+        // Frozen after its rename would mean the destination changed.
+        assert_eq!(fs::read_to_string(dir.join("dest.out")).unwrap(), "old");
+        assert_eq!(temporaries(dir).len(), 1);
+        kill(name);
+        kill("CONT");
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(sig),
+            "merge did not end by SIG{name}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(temporaries(dir), Vec::<String>::new(), "SIG{name}");
+        assert_eq!(fs::read_to_string(dir.join("dest.out")).unwrap(), "old");
+    }
+}
