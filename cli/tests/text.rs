@@ -178,3 +178,48 @@ fn markdown_keeps_cells_and_mentions_nobody() {
         );
     }
 }
+
+/// Whether python3's XML parser reads `xml`; its error if not.
+fn xml_error(xml: &[u8]) -> Option<String> {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E; E.fromstring(sys.stdin.buffer.read())",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(xml).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `badge --label` with characters XML 1.0 cannot hold (C0 controls but
+/// tab and line breaks, U+FFFE, U+FFFF) still writes an SVG an XML parser
+/// reads; they show as U+FFFD. Before, `$'\x01x'` made it unreadable.
+#[test]
+#[ignore = "needs python3"]
+fn badge_with_control_characters_is_well_formed_xml() {
+    common::require_python3();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    setup(dir);
+    for label in [
+        "\u{1}x",
+        "a\u{b}\u{c}\u{1b}[31mb",
+        "\u{fffe}\u{ffff}",
+        "t\ta\nb\rc",
+    ] {
+        let svg = run(covlens()
+            .current_dir(dir)
+            .args(["badge", "head.out", "--label", label]));
+        if let Some(e) = xml_error(svg.as_bytes()) {
+            panic!("badge --label {label:?} is not XML: {e}\n{svg}");
+        }
+    }
+    let svg = run(covlens()
+        .current_dir(dir)
+        .args(["badge", "head.out", "--label", "\u{1}x"]));
+    assert!(svg.contains(">\u{FFFD}x: 50.0%<"), "{svg}");
+}

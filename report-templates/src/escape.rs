@@ -80,7 +80,10 @@ fn is_break(c: char) -> bool {
 }
 
 /// Escapes text for HTML and XML (element content and quoted attribute
-/// values alike): `&`, `<`, `>`, `"` and `'`.
+/// values alike): `&`, `<`, `>`, `"` and `'`. Characters XML 1.0 cannot
+/// hold at all (C0 controls other than tab, line feed and carriage
+/// return; U+FFFE, U+FFFF) become U+FFFD, so an SVG stays readable by
+/// XML parsers.
 pub fn html_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + s.len() / 8);
     write_html_escaped(&mut o, s).expect("a String takes any text");
@@ -90,18 +93,20 @@ pub fn html_escape(s: &str) -> String {
 /// [`html_escape`] written to `out`.
 pub(crate) fn write_html_escaped<W: fmt::Write + ?Sized>(out: &mut W, s: &str) -> fmt::Result {
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
+    for (i, c) in s.char_indices() {
+        let rep = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            '\t' | '\n' | '\r' => continue,
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => "\u{FFFD}",
             _ => continue,
         };
         out.write_str(&s[start..i])?;
         out.write_str(rep)?;
-        start = i + 1;
+        start = i + c.len_utf8();
     }
     out.write_str(&s[start..])
 }
@@ -166,6 +171,10 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;/"
         );
         assert_eq!(html_escape("größe"), "größe");
+        assert_eq!(
+            html_escape("\u{1}a\tb\nc\u{1b}\u{fffe}"),
+            "\u{FFFD}a\tb\nc\u{FFFD}\u{FFFD}"
+        );
     }
 
     #[test]
