@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use covlens_core::printable::printable_lines;
 
 mod commands;
 mod input;
@@ -114,7 +115,9 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(io::stderr().lock(), "covlens: {err:#}{}", hint(&err));
+            // Messages echo names from inputs: controls are shown escaped.
+            let msg = format!("{err:#}{}", hint(&err));
+            let _ = writeln!(io::stderr().lock(), "covlens: {}", printable_lines(&msg));
             ExitCode::from(1)
         }
     }
@@ -152,11 +155,12 @@ fn hint(err: &anyhow::Error) -> &'static str {
     }
 }
 
-/// Prints warnings on stderr, one per line.
+/// Prints warnings on stderr, one per line, controls escaped.
 fn warn<W: std::fmt::Display>(warnings: impl IntoIterator<Item = W>) {
     let mut err = io::stderr().lock();
     for w in warnings {
-        let _ = writeln!(err, "covlens: warning: {w}");
+        let w = w.to_string();
+        let _ = writeln!(err, "covlens: warning: {}", printable_lines(&w));
     }
 }
 

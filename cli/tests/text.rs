@@ -223,3 +223,82 @@ fn badge_with_control_characters_is_well_formed_xml() {
         .args(["badge", "head.out", "--label", "\u{1}x"]));
     assert!(svg.contains(">\u{FFFD}x: 50.0%<"), "{svg}");
 }
+
+/// `cmd` run by `script` on a pseudo-terminal: what the terminal gets.
+fn on_terminal(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_covlens"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let out = Command::new("script")
+        .current_dir(dir)
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env_remove("COVLENS_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("this test needs script (util-linux)");
+    out.stdout
+}
+
+/// Names with ESC sequences, C1 controls, carriage returns and bidi
+/// overrides never reach a terminal raw: not from `summary` (whose table
+/// escapes them in files too), not from any output on a terminal (a
+/// profile from `merge`), not in error messages or warnings. Files and
+/// pipes of the machine formats keep the bytes. Before, `summary` printed
+/// `\e[31m` raw and an error could clear the screen.
+#[test]
+fn names_reach_terminals_escaped() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let evil = "example.com/\u{1b}[31mred\u{1b}]0;title\u{7}\u{9b}2J\u{202e}cba\r.go";
+    let shown = r"example.com/\x1b[31mred\x1b]0;title\x07\u{9b}2J\u{202e}cba\x0d.go";
+    let profile = format!("mode: set\n{evil}:1.1,2.2 1 1\n");
+    fs::write(dir.join("e.out"), &profile).unwrap();
+    fs::write(
+        dir.join("f.out"),
+        format!("mode: set\n{evil}:1.1,3.2 1 1\n"),
+    )
+    .unwrap();
+    let raw = |b: &[u8]| b.iter().any(|&c| c == 0x1b || c == b'\r' || c == 0x07);
+
+    // summary's table, into a pipe.
+    let table = run(covlens()
+        .current_dir(dir)
+        .args(["summary", "e.out", "--by", "file"]));
+    assert!(!raw(table.as_bytes()), "{table:?}");
+    assert!(table.contains(shown), "{table}");
+
+    // On a terminal: the profile, summary, and func's error.
+    let term = on_terminal(dir, &["merge", "e.out"]);
+    let text = String::from_utf8_lossy(&term);
+    // The pty turns \n into \r\n; no other control gets through.
+    let text = text.replace("\r\n", "\n");
+    assert!(!raw(text.as_bytes()), "{text:?}");
+    assert!(text.contains(&format!("{shown}:1.1,2.2 1 1")), "{text:?}");
+    // A pipe gets the profile as it is.
+    assert_eq!(
+        run(covlens().current_dir(dir).args(["merge", "e.out"])),
+        profile
+    );
+
+    // Error messages and warnings (stderr) echo names escaped.
+    let missing = "gone\u{1b}[2J\u{1b}[H.out";
+    let o = covlens()
+        .current_dir(dir)
+        .args(["merge", missing])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        !raw(err.as_bytes()) && err.contains(r"gone\x1b[2J\x1b[H.out"),
+        "{err:?}"
+    );
+    let o = covlens()
+        .current_dir(dir)
+        .args(["merge", "--on-conflict=report", "e.out", "f.out"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("warning") && err.contains(shown), "{err:?}");
+    assert!(!raw(err.as_bytes()), "{err:?}");
+}

@@ -20,22 +20,31 @@
 //! link or FIFO planted under a name the writer uses is replaced, never
 //! written through.
 //!
+//! On a terminal (standard output or a descriptor that is one), control
+//! characters in the text are written escaped, so names from profiles
+//! cannot drive the terminal (see [`crate::printable`]); files and pipes
+//! get the bytes as they are.
+//!
 //! Every live temporary file is registered, so a process ended by a
 //! signal can remove them first: see [`abandon_temporaries`].
 
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::error::Error;
+use crate::printable::TerminalSafe;
 
 /// Where a command writes: see the [module docs](self).
 pub struct Output(Dest);
 
 enum Dest {
     Stdout(BufWriter<io::Stdout>),
+    /// Standard output or a descriptor that is a terminal: controls in
+    /// the text are shown escaped (see [`crate::printable`]).
+    Terminal(TerminalSafe<BufWriter<Box<dyn Write + Send>>>),
     /// A descriptor or an existing non-regular file: written in place,
     /// never replaced.
     Direct(BufWriter<fs::File>),
@@ -54,6 +63,9 @@ impl Output {
     /// [module docs](self) for the rest.
     pub fn create(path: &str) -> Result<Output, Error> {
         if path == "-" {
+            if io::stdout().is_terminal() {
+                return Ok(Output::terminal(Box::new(io::stdout())));
+            }
             widen_stdout_pipe();
             return Ok(Output(Dest::Stdout(BufWriter::with_capacity(
                 1 << 16,
@@ -63,13 +75,27 @@ impl Output {
         Output::follow(Path::new(path))
     }
 
+    fn terminal(w: Box<dyn Write + Send>) -> Output {
+        Output(Dest::Terminal(TerminalSafe::new(BufWriter::with_capacity(
+            1 << 16,
+            w,
+        ))))
+    }
+
+    /// Writes in place to `f`, escaping controls if it is a terminal.
+    fn direct(f: fs::File) -> Output {
+        if f.is_terminal() {
+            return Output::terminal(Box::new(f));
+        }
+        Output(Dest::Direct(BufWriter::with_capacity(1 << 16, f)))
+    }
+
     /// An output for the file at `dest` (`-` is a file name here) that
     /// follows links, as [`create`](Output::create) does.
     fn follow(dest: &Path) -> Result<Output, Error> {
         let cannot = |e| Error::write(format!("cannot write {}", dest.display()), e);
         if let Some(fd) = descriptor_of(dest) {
-            let f = dup_descriptor(fd).map_err(cannot)?;
-            return Ok(Output(Dest::Direct(BufWriter::with_capacity(1 << 16, f))));
+            return Ok(Output::direct(dup_descriptor(fd).map_err(cannot)?));
         }
         match fs::metadata(dest) {
             Ok(m) if m.is_file() => {
@@ -90,7 +116,7 @@ impl Output {
                     .write(true)
                     .open(dest)
                     .map_err(|e| Error::write(format!("cannot open {}", dest.display()), e))?;
-                Ok(Output(Dest::Direct(BufWriter::with_capacity(1 << 16, f))))
+                Ok(Output::direct(f))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if fs::symlink_metadata(dest).is_ok() {
@@ -151,6 +177,9 @@ impl Output {
             Dest::Direct(mut w) => w
                 .flush()
                 .map_err(|e| Error::write("cannot write output", e)),
+            Dest::Terminal(mut w) => w
+                .flush()
+                .map_err(|e| Error::write("cannot write to the terminal", e)),
             Dest::File { mut tmp, dest, buf } => {
                 let failed = |e| Error::write(format!("cannot write {}", dest.display()), e);
                 tmp.file().write_all(&buf).map_err(failed)?;
@@ -165,6 +194,7 @@ impl Write for Output {
         match &mut self.0 {
             Dest::Stdout(w) => w.write(data),
             Dest::Direct(w) => w.write(data),
+            Dest::Terminal(w) => w.write(data),
             Dest::File { tmp, buf, .. } => {
                 // Gather small writes; large ones go straight to the file.
                 if buf.len() + data.len() > GATHER {
@@ -193,6 +223,7 @@ impl Write for Output {
         match &mut self.0 {
             Dest::Stdout(w) => w.flush(),
             Dest::Direct(w) => w.flush(),
+            Dest::Terminal(w) => w.flush(),
             Dest::File { .. } => Ok(()),
         }
     }
