@@ -302,3 +302,53 @@ fn names_reach_terminals_escaped() {
     assert!(err.contains("warning") && err.contains(shown), "{err:?}");
     assert!(!raw(err.as_bytes()), "{err:?}");
 }
+
+/// `comment --max-chars` below what the marker line needs is refused with
+/// a clear message and exit status 1, and no output file appears; at the
+/// minimum the comment keeps its marker. Before, `--max-chars 0` exited 0
+/// with nothing written.
+#[test]
+fn comment_refuses_limits_too_small_for_the_marker() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    setup(dir);
+    let min = covlens_report_templates_min();
+    // The marker line and the cut note: a few dozen characters.
+    assert!((40..100).contains(&min), "{min}");
+    for max in ["0".to_string(), "10".to_string(), (min - 1).to_string()] {
+        let o = covlens()
+            .current_dir(dir)
+            .args(["comment", "--base", "base.out", "--head", "head.out"])
+            .args(["--max-chars", &max, "-o", "c.md"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "--max-chars {max}: {err}");
+        assert!(
+            err.contains(&format!("--max-chars {max}")) && err.contains(&format!("at least {min}")),
+            "{err}"
+        );
+        assert!(!dir.join("c.md").exists());
+    }
+    let text = run(covlens()
+        .current_dir(dir)
+        .args(["comment", "--base", "base.out", "--head", "head.out"])
+        .args(["--max-chars", &min.to_string()]));
+    assert!(text.starts_with("<!-- covlens -->\n"), "{text}");
+    assert!(text.encode_utf16().count() + text.matches('\n').count() <= min);
+}
+
+/// The smallest limit, as the binary states it in its error message.
+fn covlens_report_templates_min() -> usize {
+    let o = covlens()
+        .args(["comment", "--base", "x", "--head", "x", "--max-chars", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let n = err.split("at least ").nth(1).expect("names the minimum");
+    n.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
