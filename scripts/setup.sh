@@ -2,7 +2,8 @@
 # Installs what covlens' tests and demo need beyond Rust and Go, idempotently:
 # - the gopherage oracle, built from the Go module proxy into .tools/bin/;
 # - gofakes3, the object store the collector's gs:// and s3:// tests use;
-# - Debian's chromium for the HTML report checks (skipped when present, or
+# - Debian's chromium for the HTML report checks and cmark-gfm (GitHub's
+#   Markdown renderer) for the PR comment checks (skipped when present, or
 #   when COVLENS_SKIP_APT=1);
 # - Debian's postgresql server for the history store's tests (same rules).
 set -euo pipefail
@@ -14,13 +15,16 @@ done
 scripts/install-gopherage.sh
 scripts/install-gofakes3.sh
 
-if ! command -v chromium >/dev/null && [[ "${COVLENS_SKIP_APT:-0}" != 1 ]]; then
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v cmark-gfm >/dev/null || missing+=(cmark-gfm)
+if (( ${#missing[@]} )) && [[ "${COVLENS_SKIP_APT:-0}" != 1 ]]; then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-        echo "setup: installing Debian's chromium for the report tests"
+        echo "setup: installing Debian's ${missing[*]} for the report tests"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "setup: chromium is missing and cannot be installed here; browser checks will skip"
+        echo "setup: ${missing[*]} missing and cannot be installed here; the tests that need them will fail"
     fi
 fi
 

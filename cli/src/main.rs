@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use covlens_core::printable::printable_lines;
 
 mod commands;
 mod input;
@@ -80,6 +81,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&args, e),
     };
+    // The collector handles its own signals (it flushes before it ends).
+    if !matches!(cli.command, Command::Collect(_))
+        && let Err(e) = remove_temporaries_on_signals()
+    {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "covlens: warning: cannot handle signals: {e}"
+        );
+    }
     let result = match cli.command {
         Command::Merge(a) => commands::merge::run_merge(&cli.input, a),
         Command::Aggregate(a) => commands::merge::run_aggregate(&cli.input, a),
@@ -109,10 +119,32 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(io::stderr().lock(), "covlens: {err:#}{}", hint(&err));
+            // Messages echo names from inputs: controls are shown escaped.
+            let msg = format!("{err:#}{}", hint(&err));
+            let _ = writeln!(io::stderr().lock(), "covlens: {}", printable_lines(&msg));
             ExitCode::from(1)
         }
     }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: removes the temporary files of outputs
+/// being written, then ends the process by that signal (so the exit status
+/// says so). The handler only wakes a thread; the thread does the work.
+fn remove_temporaries_on_signals() -> io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                covlens_core::output::abandon_temporaries();
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+                // Not reached: the default action of these signals ends
+                // the process.
+                std::process::exit(128 + sig);
+            }
+        })?;
+    Ok(())
 }
 
 /// What this binary's flags can do about an error of the library.
@@ -127,11 +159,12 @@ fn hint(err: &anyhow::Error) -> &'static str {
     }
 }
 
-/// Prints warnings on stderr, one per line.
+/// Prints warnings on stderr, one per line, controls escaped.
 fn warn<W: std::fmt::Display>(warnings: impl IntoIterator<Item = W>) {
     let mut err = io::stderr().lock();
     for w in warnings {
-        let _ = writeln!(err, "covlens: warning: {w}");
+        let w = w.to_string();
+        let _ = writeln!(err, "covlens: warning: {}", printable_lines(&w));
     }
 }
 

@@ -1,45 +1,19 @@
 //! `report`, `table`, `comment` and `badge` end to end. The site is opened
 //! in headless chromium by the tests marked `needs chromium`, which fail
 //! when it is not installed; `needs git` tests run the real git.
-//!
-//! The helpers here (`covlens`, `root`, `run`) are local to this file for
-//! now; they move to the crate's shared test module once it exists.
+
+mod common;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn covlens() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_covlens"))
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The browser, for tests marked `needs chromium`: a missing browser is a
-/// failure, never a pass.
-fn chromium() -> &'static str {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("this test needs chromium: apt-get install -y chromium")
-}
+use common::{covlens, repo, require_chromium, run};
 
 /// The DOM after the page's scripts ran; no host resolves (loopback, where
 /// the HTTP test serves the site, excepted), so any request to the network
 /// would fail (and is checked separately on the files).
-fn dump_dom(chrome: &str, url: &str) -> String {
+fn dump_dom(chrome: &Path, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     run(Command::new(chrome).args([
         "--headless",
@@ -107,7 +81,7 @@ fn external_urls(dir: &Path) -> Vec<String> {
 
 /// The site of the demo's two calc profiles, with sources.
 fn demo_site(out: &Path) -> PathBuf {
-    let demo = root().join("fixtures/demo");
+    let demo = repo().join("fixtures/demo");
     let site = out.join("site");
     run(covlens()
         .arg("report")
@@ -118,7 +92,7 @@ fn demo_site(out: &Path) -> PathBuf {
         .arg("--source-root")
         .arg(format!(
             "example.com/goprog={}",
-            root().join("fixtures/goprog").display()
+            repo().join("fixtures/goprog").display()
         )));
     site
 }
@@ -134,8 +108,8 @@ fn report_site_makes_no_requests() {
 #[test]
 #[ignore = "needs chromium"]
 fn report_site_matches_summary_in_a_browser() {
-    let chrome = chromium();
-    let demo = root().join("fixtures/demo");
+    let chrome = &require_chromium();
+    let demo = repo().join("fixtures/demo");
     let out = tempfile::tempdir().unwrap();
     let site = demo_site(out.path());
     let s = summary_json(&demo.join("calc-advanced.out"));
@@ -181,7 +155,7 @@ fn report_site_matches_summary_in_a_browser() {
         .arg("--source-root")
         .arg(format!(
             "example.com/goprog={}",
-            root().join("fixtures/goprog").display()
+            repo().join("fixtures/goprog").display()
         )));
     // `Mul` at 70.0% in go tool cover -func's numbers.
     assert!(func.contains("Mul") && func.contains("70.0%"), "{func}");
@@ -233,7 +207,7 @@ fn report_without_sources_still_has_numbers() {
 #[test]
 #[ignore = "needs chromium"]
 fn report_without_sources_in_a_browser() {
-    let chrome = chromium();
+    let chrome = &require_chromium();
     let out = tempfile::tempdir().unwrap();
     let p = out.path().join("p.out");
     std::fs::write(&p, "mode: count\nk8s.io/kubernetes/pkg/a/x.go:1.1,2.2 3 1\nk8s.io/kubernetes/pkg/b/y.go:1.1,2.2 1 0\n").unwrap();
@@ -255,7 +229,7 @@ fn report_without_sources_in_a_browser() {
 
 #[test]
 fn table_and_badge() {
-    let demo = root().join("fixtures/demo");
+    let demo = repo().join("fixtures/demo");
     let md = run(covlens()
         .args(["table", "--column"])
         .arg(format!("head={}", demo.join("calc-advanced.out").display()))
@@ -407,8 +381,8 @@ fn serve(dir: PathBuf) -> String {
 #[test]
 #[ignore = "needs chromium"]
 fn report_site_works_over_http() {
-    let chrome = chromium();
-    let demo = root().join("fixtures/demo");
+    let chrome = &require_chromium();
+    let demo = repo().join("fixtures/demo");
     let out = tempfile::tempdir().unwrap();
     let site = out.path().join("site");
     run(covlens()
@@ -419,7 +393,7 @@ fn report_site_works_over_http() {
         .arg("--source-root")
         .arg(format!(
             "example.com/goprog={}",
-            root().join("fixtures/goprog").display()
+            repo().join("fixtures/goprog").display()
         )));
     let s = summary_json(&demo.join("cmd-goprog.out"));
     let base = serve(site.clone());
@@ -478,7 +452,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 fn comment_lists_files_whose_paths_git_quotes() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
-    let src = root().join("fixtures/funcsrc");
+    let src = common::repo().join("fixtures/funcsrc");
     std::fs::create_dir(repo.join("intl")).unwrap();
     std::fs::copy(src.join("go.mod"), repo.join("go.mod")).unwrap();
     let grosse = std::fs::read_to_string(src.join("intl/größe.go")).unwrap();
@@ -542,4 +516,210 @@ fn comment_lists_files_whose_paths_git_quotes() {
         text.contains("| Changed statements covered | | 2/5 (40.0%) | |"),
         "{text}"
     );
+}
+
+/// Issue 10, item 1: a profile names files outside every source root
+/// (absolute, `..` from the working directory, `..` inside an import path,
+/// a link in the module pointing out of it). They keep their numbers but
+/// their contents never reach the site, with or without `--source-root`.
+#[test]
+fn report_embeds_no_file_outside_the_source_roots() {
+    let t = tempfile::tempdir().unwrap();
+    let top = t.path().canonicalize().unwrap();
+    std::fs::create_dir_all(top.join("m/pkg")).unwrap();
+    std::fs::create_dir_all(top.join("tmp/x")).unwrap();
+    std::fs::write(top.join("m/go.mod"), "module example.com/m\n\ngo 1.22\n").unwrap();
+    std::fs::write(
+        top.join("m/pkg/a.go"),
+        "package pkg\n\nfunc A() int {\n\treturn 1\n}\n",
+    )
+    .unwrap();
+    let secret = "package x // SECRET-OUTSIDE\n\nfunc B() int {\n\treturn 2\n}\n";
+    std::fs::write(top.join("tmp/x/outside.go"), secret).unwrap();
+    std::os::unix::fs::symlink(top.join("tmp/x/outside.go"), top.join("m/pkg/link.go")).unwrap();
+    // Up from the module directory to `/`, then down to the secret.
+    let up = "../".repeat(top.join("m").components().count() - 1 + 1);
+    let escaping = format!(
+        "example.com/m/{up}{}/tmp/x/outside.go",
+        top.strip_prefix("/").unwrap().display()
+    );
+    let dotdot = format!("{}etc/passwd", "../".repeat(top.components().count() + 2));
+    let p = top.join("p.out");
+    std::fs::write(
+        &p,
+        format!(
+            "mode: set\n/etc/passwd:1.1,2.2 1 1\n{dotdot}:1.1,2.2 1 0\n{escaping}:3.14,5.2 1 1\n\
+             example.com/m/pkg/link.go:3.14,5.2 1 1\n{}:3.14,5.2 1 1\n\
+             example.com/m/pkg/a.go:3.14,5.2 1 1\n",
+            top.join("tmp/x/outside.go").display()
+        ),
+    )
+    .unwrap();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let passwd_line = passwd.lines().next().unwrap();
+    let m = top.join("m");
+    for roots in [
+        vec![],
+        vec![format!("example.com/m={}", m.display())],
+        vec![format!("={}", top.display())],
+    ] {
+        let site = top.join("site");
+        let _ = std::fs::remove_dir_all(&site);
+        let mut cmd = covlens();
+        cmd.current_dir(&m)
+            .arg("report")
+            .arg(&p)
+            .arg("--out")
+            .arg(&site);
+        for r in &roots {
+            cmd.arg("--source-root").arg(r);
+        }
+        run(&mut cmd);
+        let mut pages = Vec::new();
+        for e in std::fs::read_dir(site.join("data")).unwrap() {
+            let path = e.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let json = serde_json::to_string(passwd_line).unwrap();
+            assert!(
+                !text.contains("SECRET-OUTSIDE") && !text.contains(json.trim_matches('"')),
+                "{roots:?}: {} embeds a file outside the source roots:\n{text}",
+                path.display()
+            );
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('f') {
+                pages.push(text);
+            }
+        }
+        // The module's own file has its page; every file keeps its numbers.
+        assert_eq!(pages.len(), 1, "{roots:?}: {pages:?}");
+        assert!(pages[0].contains("func</span> A") || pages[0].contains("A()"));
+        let search = std::fs::read_to_string(site.join("data/search.js")).unwrap();
+        for name in ["/etc/passwd", "outside.go", "link.go", "a.go"] {
+            assert!(search.contains(name), "{roots:?}: {name} lost:\n{search}");
+        }
+    }
+}
+
+/// Each payload sets `data-pwned` on the page's root element to its own
+/// number if it ever runs.
+fn pwn(n: u32) -> String {
+    format!("document.documentElement.dataset.pwned={n}")
+}
+
+/// Issue 10, item 2: paths, a title and a column label made to break out
+/// of their context (`</script>`, tags with handlers, quotes, U+2028), in
+/// the site (boot data, data files, a file page with a hostile source),
+/// the one-page `html` and `table --format html`. Chromium opens each and
+/// nothing planted runs; the hostile text is shown as text.
+#[test]
+#[ignore = "needs chromium"]
+fn report_pages_run_no_script_from_profiles_or_titles() {
+    let chrome = &require_chromium();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let script_path = format!(
+        "example.com/x/</script><script>{}</script>/a\u{2028}'\".go",
+        pwn(1)
+    );
+    let img_path = format!("example.com/y/<img src=x onerror=\"{}\">.go", pwn(2));
+    let title = format!(
+        "</title></script><script>{}</script><img src=x onerror='{}'>\u{2029}",
+        pwn(3),
+        pwn(4)
+    );
+    let label = format!("<img src=x onerror={}>", pwn(5));
+    let src = format!(
+        "package p\n\n// </script><script>{}</script>\nfunc F() string {{\n\treturn \"<img src=x onerror=\\\"{}\\\">\"\n}}\n",
+        pwn(6),
+        pwn(7)
+    );
+    for name in [&script_path, &img_path] {
+        let file = dir.join("src").join(name);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, &src).unwrap();
+    }
+    let p = dir.join(format!("{label}.out"));
+    std::fs::write(
+        &p,
+        format!("mode: set\n{script_path}:4.17,6.2 1 1\n{img_path}:4.17,6.2 1 0\n"),
+    )
+    .unwrap();
+    let ran = |dom: &str, what: &str| {
+        assert!(
+            !dom.contains("data-pwned=\""),
+            "a planted script ran in {what}:\n{dom}"
+        );
+    };
+
+    let site = dir.join("site");
+    run(covlens()
+        .arg("report")
+        .arg(&p)
+        .arg("--out")
+        .arg(&site)
+        .arg("--title")
+        .arg(&title)
+        .arg("--source-root")
+        .arg(format!(
+            "example.com={}",
+            dir.join("src/example.com").display()
+        )));
+    let index = format!("file://{}", site.join("index.html").display());
+    let dom = dump_dom(chrome, &index);
+    ran(&dom, "the site's index");
+    // Shown as text: the title, the column label, the directory name.
+    assert!(
+        dom.contains("<h1><a href=\"#\">&lt;/title&gt;&lt;/script&gt;&lt;script&gt;document"),
+        "{dom}"
+    );
+    assert!(dom.contains("<th>&lt;img src=x onerror=document"), "{dom}");
+    assert!(
+        dom.contains("x/&lt;/script&gt;&lt;script&gt;document.documentElement.dataset.pwned=1"),
+        "{dom}"
+    );
+    for (page, shows) in [
+        // The hostile file's page: its path, name and source as text.
+        ("#f0", "return \"&lt;img src=x onerror=\\\"document"),
+        // The directory holding the file named like a tag.
+        (
+            "#d2",
+            "&lt;img src=x onerror=\"document.documentElement.dataset.pwned=2\"&gt;.go",
+        ),
+    ] {
+        let dom = dump_dom(chrome, &format!("{index}{page}"));
+        ran(&dom, page);
+        assert!(dom.contains(shows), "{page} does not show {shows}:\n{dom}");
+    }
+
+    let page = dir.join("page.html");
+    run(covlens()
+        .arg("html")
+        .arg(&p)
+        .arg("--title")
+        .arg(&title)
+        .arg("-o")
+        .arg(&page));
+    let dom = dump_dom(chrome, &format!("file://{}", page.display()));
+    ran(&dom, "the one-page html");
+    assert!(
+        dom.contains("<title>&lt;/title&gt;&lt;/script&gt;"),
+        "{dom}"
+    );
+    assert!(dom.contains("&lt;img src=x onerror=\"document"), "{dom}");
+
+    // A column name cannot hold `=`: `pwned++` sets the attribute too.
+    let table = dir.join("table.html");
+    let column = "</th></script><script>document.documentElement.dataset.pwned++</script>\u{2028}";
+    run(covlens()
+        .args(["table", "--format", "html", "-o"])
+        .arg(&table)
+        .arg("--column")
+        .arg(format!("{column}={}", p.display())));
+    let dom = dump_dom(chrome, &format!("file://{}", table.display()));
+    ran(&dom, "the html table");
+    assert!(
+        dom.contains("<th>&lt;/th&gt;&lt;/script&gt;&lt;script&gt;"),
+        "{dom}"
+    );
+    assert!(dom.contains("<td>example.com/x/&lt;/script&gt;"), "{dom}");
 }

@@ -238,6 +238,15 @@ pub enum Error {
         /// Where it was looked for and why that failed.
         detail: String,
     },
+    /// A Go source file a profile names is not read: it is not an import
+    /// path, or it lies outside the directories the mapping trusts.
+    #[error("not reading the source of {name}: {reason}")]
+    SourceRefused {
+        /// The file name as written in the profile.
+        name: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -15,7 +15,9 @@ Where things are:
 - combining: [`Merger`], [`diff`], [`filter`];
 - writing: [`write_profile`], [`write_junit`], [`convert`], [`summarize`],
   [`metadata`], all generic over `io::Write`, and [`output`], the atomic
-  output file every binary writes through;
+  output file every binary writes through (terminal-safe on a terminal);
+- showing names to people: [`printable`], the escaping of controls every
+  plain-text printer and error message uses;
 - errors: [`Error`], whose `Display` never repeats its source: print the
   chain (`{:#}` with anyhow). Messages name no command-line flags.
 
@@ -42,6 +44,7 @@ pub mod metadata;
 mod mmap;
 mod ops;
 pub mod output;
+pub mod printable;
 mod profile;
 mod summary;
 mod text;

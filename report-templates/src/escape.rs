@@ -12,9 +12,23 @@ use crate::Error;
 /// Escapes characters that would end a Markdown table cell or start
 /// formatting, links, HTML or entities (`&amp;`); control characters other than a tab (a
 /// newline would end the table row) become U+FFFD.
+///
+/// GitHub turns `@name` into a mention (notifying that user or team) and
+/// `#12` / `owner/repo#12` into references (an event on that issue) in
+/// the rendered text, after backslash escapes and entities are decoded, so
+/// `\@` and `&#64;` do not help; only code spans and links are left alone.
+/// Its autolinks (`http://…`, `www.…`, `a@b.c`) take the backslashes of
+/// escapes inside them as part of the link, which would let a `<` through.
+/// An invisible U+2060 WORD JOINER after every `@` and `#`, after the `:`
+/// of `://` and before the `.` of `www.` breaks all of these and renders
+/// as nothing.
 pub fn md_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut rest = s.chars();
+    while let Some(c) = rest.next() {
+        if c == '.' && o.len() >= 3 && o.as_bytes()[o.len() - 3..].eq_ignore_ascii_case(b"www") {
+            o.push(WORD_JOINER);
+        }
         if matches!(
             c,
             '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~' | '&'
@@ -22,9 +36,16 @@ pub fn md_escape(s: &str) -> String {
             o.push('\\');
         }
         o.push(if is_break(c) { '\u{FFFD}' } else { c });
+        if matches!(c, '@' | '#') || (c == ':' && rest.as_str().starts_with("//")) {
+            o.push(WORD_JOINER);
+        }
     }
     o
 }
+
+/// Invisible; keeps GitHub from reading `@name` and `#12` as mentions
+/// and references (see [`md_escape`]).
+pub const WORD_JOINER: char = '\u{2060}';
 
 /// The text of a Markdown code span: backslash escapes do not work in
 /// code spans, so a backtick becomes `'`; control characters other than a
@@ -59,7 +80,10 @@ fn is_break(c: char) -> bool {
 }
 
 /// Escapes text for HTML and XML (element content and quoted attribute
-/// values alike): `&`, `<`, `>`, `"` and `'`.
+/// values alike): `&`, `<`, `>`, `"` and `'`. Characters XML 1.0 cannot
+/// hold at all (C0 controls other than tab, line feed and carriage
+/// return; U+FFFE, U+FFFF) become U+FFFD, so an SVG stays readable by
+/// XML parsers.
 pub fn html_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + s.len() / 8);
     write_html_escaped(&mut o, s).expect("a String takes any text");
@@ -69,18 +93,20 @@ pub fn html_escape(s: &str) -> String {
 /// [`html_escape`] written to `out`.
 pub(crate) fn write_html_escaped<W: fmt::Write + ?Sized>(out: &mut W, s: &str) -> fmt::Result {
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
+    for (i, c) in s.char_indices() {
+        let rep = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            '\t' | '\n' | '\r' => continue,
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => "\u{FFFD}",
             _ => continue,
         };
         out.write_str(&s[start..i])?;
         out.write_str(rep)?;
-        start = i + 1;
+        start = i + c.len_utf8();
     }
     out.write_str(&s[start..])
 }
@@ -126,7 +152,13 @@ mod tests {
 
     #[test]
     fn markdown() {
-        assert_eq!(md_escape("a|b_c*d#e~f&g"), r"a\|b\_c\*d\#e\~f\&g");
+        assert_eq!(md_escape("a|b_c*d~f&g"), r"a\|b\_c\*d\~f\&g");
+        assert_eq!(md_escape("@o/t#1"), "@\u{2060}o/t\\#\u{2060}1");
+        assert_eq!(md_escape("@.é.x"), "@\u{2060}.é.x");
+        assert_eq!(
+            md_escape("http://x/WWW.y"),
+            "http:\u{2060}//x/WWW\u{2060}.y"
+        );
         assert_eq!(md_escape("x\ny\tz"), "x\u{FFFD}y\tz");
         assert_eq!(md_code("new/`odd`|x.go"), "new/'odd'|x.go");
         assert_eq!(md_code_in_table("new/`odd`|x.go"), r"new/'odd'\|x.go");
@@ -139,6 +171,10 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;/"
         );
         assert_eq!(html_escape("größe"), "größe");
+        assert_eq!(
+            html_escape("\u{1}a\tb\nc\u{1b}\u{fffe}"),
+            "\u{FFFD}a\tb\nc\u{FFFD}\u{FFFD}"
+        );
     }
 
     #[test]

@@ -56,11 +56,11 @@ mod table;
 
 pub use crate::badge::{Badge, write_badge};
 pub use crate::comment::{
-    Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES, PathMap, Uncovered, github_len,
-    module_line, parse_diff, write_comment,
+    COMMENT_MARKER, Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES, PathMap, Uncovered,
+    github_len, min_comment_chars, module_line, parse_diff, write_comment,
 };
 pub use crate::escape::{
-    ScriptContext, html_escape, md_code, md_code_in_table, md_escape, script_json,
+    ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,
 };
 pub use crate::page::write_page;
 pub use crate::site::{
@@ -93,6 +93,17 @@ pub enum Error {
         /// The sink's error.
         #[source]
         source: std::io::Error,
+    },
+    /// A comment limit too small for the comment's marker line.
+    #[error(
+        "a comment limit of {max_chars} characters cannot hold the comment's marker line \
+         and the note that it was cut; the limit must be at least {min}"
+    )]
+    LimitTooSmall {
+        /// The limit asked for.
+        max_chars: usize,
+        /// The smallest limit accepted ([`min_comment_chars`]).
+        min: usize,
     },
     /// Serialising report data failed.
     #[error("cannot serialise report data")]

@@ -1,14 +1,15 @@
 //! The template environment, built once per process.
 //!
 //! Escaping follows the template's extension: `.html` and `.svg` through
-//! [`html_escape`], `.md` through [`md_escape`] (a custom auto-escape mode,
-//! so a value can only reach a comment unescaped by being marked safe),
-//! anything else (`.txt`) as is. Macro results are safe strings, so they
-//! are not escaped twice.
+//! [`html_escape`], `.md` through [`md_escape`], `.txt` through
+//! [`printable`] (custom auto-escape modes, so a value can only reach a
+//! comment or a terminal unescaped by being marked safe). Macro results
+//! are safe strings, so they are not escaped twice.
 
 use std::io::Write;
 use std::sync::OnceLock;
 
+use covlens_core::printable::printable;
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior};
 
@@ -16,6 +17,7 @@ use crate::Error;
 use crate::escape::{md_code, md_code_in_table, md_escape, write_html_escaped};
 
 const MARKDOWN: &str = "markdown";
+const TEXT: &str = "text";
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("table.md", include_str!("../templates/table.md")),
@@ -64,6 +66,7 @@ fn build() -> Environment<'static> {
     env.set_auto_escape_callback(|name| match name.rsplit_once('.').map(|(_, ext)| ext) {
         Some("html" | "svg") => AutoEscape::Html,
         Some("md") => AutoEscape::Custom(MARKDOWN.into()),
+        Some("txt") => AutoEscape::Custom(TEXT.into()),
         _ => AutoEscape::None,
     });
     env.set_formatter(format_value);
@@ -91,20 +94,26 @@ fn format_value(
     state: &mut State,
     value: &Value,
 ) -> Result<(), minijinja::Error> {
-    let markdown = matches!(state.auto_escape(), AutoEscape::Custom(n) if n == MARKDOWN);
+    let custom = match state.auto_escape() {
+        AutoEscape::Custom(n) if n == MARKDOWN => Some(MARKDOWN),
+        AutoEscape::Custom(n) if n == TEXT => Some(TEXT),
+        _ => None,
+    };
     if !value.is_safe()
         && let Some(s) = value.as_str()
     {
         if *state.auto_escape() == AutoEscape::Html {
             return write_html_escaped(out, s).map_err(Into::into);
         }
-        if markdown {
-            return out.write_str(&md_escape(s)).map_err(Into::into);
+        match custom {
+            Some(MARKDOWN) => return out.write_str(&md_escape(s)).map_err(Into::into),
+            Some(_) => return out.write_str(&printable(s)).map_err(Into::into),
+            None => {}
         }
     }
-    if markdown {
+    if custom.is_some() {
         // Numbers and safe strings; minijinja's formatter does not know
-        // the custom mode.
+        // the custom modes.
         return write!(out, "{value}").map_err(Into::into);
     }
     minijinja::escape_formatter(out, state, value)

@@ -1,8 +1,10 @@
 //! Rollups of one profile (`covlens_core::summarize`) as a text table,
 //! Markdown or JSON.
 
+use std::borrow::Cow;
 use std::io::Write;
 
+use covlens_core::printable::printable;
 use covlens_core::{Row, Summary};
 use minijinja::context;
 use minijinja::value::Serde;
@@ -44,7 +46,9 @@ struct View<'a> {
 
 #[derive(Serialize)]
 struct ViewRow<'a> {
-    name: &'a str,
+    /// For the table, with controls escaped (the width is measured on
+    /// what is shown).
+    name: Cow<'a, str>,
     #[serde(flatten)]
     stat: Stat,
 }
@@ -69,6 +73,17 @@ pub fn write_summary<W: Write>(
         SummaryFormat::Table => "summary.txt",
         SummaryFormat::Markdown => "summary.md",
     };
+    let rows: Vec<ViewRow> = rows
+        .iter()
+        .map(|r| ViewRow {
+            name: if format == SummaryFormat::Table {
+                printable(&r.name)
+            } else {
+                Cow::Borrowed(&r.name)
+            },
+            stat: r.counts.into(),
+        })
+        .collect();
     let view = View {
         heading,
         width: rows
@@ -78,13 +93,7 @@ pub fn write_summary<W: Write>(
             .unwrap_or(0)
             .max(heading.len())
             .max("total".len()),
-        rows: rows
-            .iter()
-            .map(|r| ViewRow {
-                name: &r.name,
-                stat: r.counts.into(),
-            })
-            .collect(),
+        rows,
         total: s.total.into(),
     };
     render_to(template, context! { s => Serde(&view) }, w)

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use covlens_core::{ParseOptions, Profile, SourceResolver, parse_path, summarize};
 use covlens_report_templates::{
-    Badge, Column, Comment, MemorySink, NoSources, Sources, Stat, SummaryBy, SummaryFormat, Table,
-    TableFormat, github_len, write_badge, write_comment, write_page, write_site, write_summary,
-    write_table,
+    Badge, COMMENT_MARKER, Column, Comment, MemorySink, NoSources, Sources, Stat, SummaryBy,
+    SummaryFormat, Table, TableFormat, github_len, min_comment_chars, write_badge, write_comment,
+    write_page, write_site, write_summary, write_table,
 };
 use serde::Deserialize;
 
@@ -86,10 +86,22 @@ fn badges() {
 fn tiny_limit_is_still_respected() {
     let input: CommentInput =
         serde_json::from_str(include_str!("fixtures/comment/changes.json")).unwrap();
-    for max in [0, 10, 200, 500, 1000] {
+    let min = min_comment_chars();
+    for max in [0, 10, min - 1] {
+        let mut out = Vec::new();
+        let e = write_comment(&mut out, &input.comment, max).unwrap_err();
+        assert!(e.to_string().contains(&format!("at least {min}")), "{e}");
+        assert!(out.is_empty());
+    }
+    for max in [min, min + 1, 200, 500, 1000] {
         let mut out = Vec::new();
         write_comment(&mut out, &input.comment, max).unwrap();
-        assert!(github_len(std::str::from_utf8(&out).unwrap()) <= max);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(github_len(text) <= max, "{max}: {text}");
+        assert!(
+            text.starts_with(&format!("{COMMENT_MARKER}\n")),
+            "{max}: {text}"
+        );
     }
 }
 

@@ -3,7 +3,9 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use covlens_report_templates::{Comment, module_line, parse_diff, write_comment};
+use covlens_report_templates::{
+    Comment, min_comment_chars, module_line, parse_diff, write_comment,
+};
 
 use crate::input::{InputArgs, load};
 use covlens_core::output::Output;
@@ -19,7 +21,8 @@ pub struct CommentArgs {
     /// The pull request's unified diff (`git diff base...head`).
     #[arg(long, value_name = "FILE")]
     git_diff: Option<String>,
-    /// GitHub's limit; the comment stays below it with a margin.
+    /// GitHub's limit; the comment stays below it with a margin. Limits
+    /// too small for the comment's marker line are refused.
     #[arg(long, default_value_t = 65536)]
     max_chars: usize,
     /// Link to the full report.
@@ -36,6 +39,14 @@ pub struct CommentArgs {
 }
 
 pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
+    let min = min_comment_chars();
+    if a.max_chars < min {
+        anyhow::bail!(
+            "--max-chars {}: a comment needs at least {min} characters for its marker line \
+             and the note that it was cut",
+            a.max_chars
+        );
+    }
     let popts = input.load_options();
     let base = load(&a.base, &popts)?;
     let head = load(&a.head, &popts)?;

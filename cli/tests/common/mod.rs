@@ -97,3 +97,48 @@ pub fn require_python3() {
     probe.args(["-c", "import xml.dom.minidom"]);
     require("python3", probe, "install python3");
 }
+
+/// Runs `cmd`, fails the test (showing its stderr) unless it succeeds, and
+/// returns its stdout.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("the command starts");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// The headless browser's path (`$CHROMIUM`, else `chromium` or
+/// `chromium-browser` in /usr/bin); fails the test unless it runs.
+pub fn require_chromium() -> PathBuf {
+    let path = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| {
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| PathBuf::from("chromium"));
+    let mut probe = Command::new(&path);
+    probe.args(["--headless", "--no-sandbox", "--version"]);
+    require(
+        &format!("chromium at {}", path.display()),
+        probe,
+        "apt-get install -y chromium, or set CHROMIUM to the browser's path",
+    );
+    path
+}
+
+/// Fails the test unless `cmark-gfm` (GitHub's Markdown renderer) runs.
+pub fn require_cmark_gfm() {
+    let mut probe = Command::new("cmark-gfm");
+    probe.arg("--version");
+    require(
+        "cmark-gfm",
+        probe,
+        "apt-get install -y cmark-gfm (scripts/setup.sh does)",
+    );
+}

@@ -350,13 +350,11 @@ impl Writer<'_> {
         self.write_file(&format!("covcounters.{h}.0.{stamp}"), bytes)
     }
 
-    /// Writes through a temporary file and a rename, as Go's runtime does.
+    /// Writes through a temporary file and a rename, as Go's runtime does,
+    /// never through a link or FIFO already in the directory.
     fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), Error> {
         let dest = self.out.join(name);
-        let tmp = self.out.join(format!("tmp.{name}.covlens"));
-        let shown = dest.to_string_lossy().into_owned();
-        fs::write(&tmp, bytes).map_err(|e| Error::io(&shown, e))?;
-        fs::rename(&tmp, &dest).map_err(|e| Error::io(&shown, e))?;
+        crate::output::replace_file(&dest, bytes)?;
         self.report.written.push(dest);
         Ok(())
     }

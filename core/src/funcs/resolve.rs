@@ -4,8 +4,17 @@
 //! `go list` for each package's directory; this module answers the same
 //! question from the files `go list` reads: `go.work`, `go.mod`,
 //! `vendor/`, the module cache and `GOROOT`.
+//!
+//! [`SourceResolver::resolve`] finds what `go tool cover` would read.
+//! [`SourceResolver::read_source`] is for embedding sources in a report
+//! built from untrusted profiles: it reads only `.go` files the import-path
+//! mapping finds, and only when the file, after `..` and symbolic links
+//! are resolved, lies inside the directory that mapping trusts (its
+//! anchor, see [`Found`]).
 
 use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -140,6 +149,11 @@ impl SourceResolverBuilder {
             .map(|(path, dir)| ModuleDir {
                 path: path.clone(),
                 dir: dir.clone(),
+                anchor: if layout.workspace {
+                    layout.root.clone()
+                } else {
+                    dir.clone()
+                },
             })
             .collect();
         if vendor_mode {
@@ -176,6 +190,20 @@ pub struct SourceResolver {
 struct ModuleDir {
     path: String,
     dir: PathBuf,
+    /// The directory its sources must stay in for [`SourceResolver::read_source`]:
+    /// its own directory for a main module found from the working
+    /// directory or in the module cache; the main module's (or
+    /// workspace's) directory for directories that `use` and `replace`
+    /// lines name, which a checked-out tree can point anywhere.
+    anchor: PathBuf,
+}
+
+/// A file the mapping found.
+struct Found {
+    path: PathBuf,
+    /// The trusted directory it was found through, `None` for names that
+    /// are paths (`./x.go`, `/abs/x.go`).
+    anchor: Option<PathBuf>,
 }
 
 impl SourceResolver {
@@ -196,21 +224,73 @@ impl SourceResolver {
     /// roots, the standard library (first path element without a dot),
     /// the main module(s), then `vendor/` or the required modules in the
     /// module cache (`replace` directives applied), then `$GOPATH/src` in
-    /// GOPATH mode. The first candidate that exists wins.
+    /// GOPATH mode. The first candidate that exists wins. Import paths
+    /// with `.` or `..` elements are invalid in Go and refused.
     pub fn resolve(&self, name: &str) -> Result<PathBuf, Error> {
+        self.locate(name).map(|f| f.path)
+    }
+
+    /// The contents of profile entry `name`'s source and the path they were
+    /// read from, for a report that shows them. Stricter than
+    /// [`resolve`](Self::resolve), as `name` may come from anyone: only
+    /// import paths (no absolute or relative names), only `.go` files, and
+    /// only when the file actually opened (after `..` and symbolic links)
+    /// lies inside the directory the mapping trusts: the source root, the
+    /// main module or workspace, `GOROOT/src`, the module's directory in
+    /// the module cache, `vendor/` or `$GOPATH/src`. A link inside a
+    /// module that points out of it is refused.
+    pub fn read_source(&self, name: &str) -> Result<(PathBuf, Vec<u8>), Error> {
+        let found = self.locate(name)?;
+        let refuse = |reason: String| Error::SourceRefused {
+            name: name.to_string(),
+            reason,
+        };
+        let Some(anchor) = found.anchor else {
+            return Err(refuse(
+                "absolute and relative names are not read, only import paths".into(),
+            ));
+        };
+        if !name.ends_with(".go") {
+            return Err(refuse("not a Go source file".into()));
+        }
+        match read_within(&found.path, &anchor) {
+            Ok(src) => Ok((found.path, src)),
+            Err(Refusal::Io(e)) => Err(Error::io(found.path.display().to_string(), e)),
+            Err(Refusal::NotAFile) => Err(refuse(format!(
+                "{} is not a regular file",
+                found.path.display()
+            ))),
+            Err(Refusal::Outside(real)) => Err(refuse(format!(
+                "{} is {}, outside {}",
+                found.path.display(),
+                real.display(),
+                anchor.display()
+            ))),
+        }
+    }
+
+    fn locate(&self, name: &str) -> Result<Found, Error> {
         let mut looked = Vec::new();
         if name.starts_with('.') || name.starts_with('/') {
-            let dir = [self.cwd.clone()];
+            let dir = [(self.cwd.clone(), None)];
             return first_file(dir, name, &mut looked)
                 .ok_or_else(|| self.not_found(name, &looked, None));
+        }
+        if name.split('/').any(|e| e == "." || e == "..") {
+            return Err(Error::SourceRefused {
+                name: name.to_string(),
+                reason: "an import path has no \".\" or \"..\" elements".into(),
+            });
         }
         let pkg = package_of(name);
         let base = &name[name.rfind('/').map_or(0, |i| i + 1)..];
         let explicit = self
             .roots
             .iter()
-            .filter_map(|(prefix, dir)| Some(dir.join(strip_prefix(pkg, prefix)?)))
-            .chain((pkg == ".").then(|| self.cwd.clone()));
+            .filter_map(|(prefix, dir)| {
+                Some((dir.join(strip_prefix(pkg, prefix)?), Some(dir.clone())))
+            })
+            .chain((pkg == ".").then(|| (self.cwd.clone(), Some(self.cwd.clone()))));
         if let Some(p) = first_file(explicit, base, &mut looked) {
             return Ok(p);
         }
@@ -218,15 +298,20 @@ impl SourceResolver {
         let goroot = is_standard(pkg).then(|| self.goroot());
         let implied = goroot
             .flatten()
-            .map(|g| g.join("src").join(pkg))
+            .map(|g| (g.join("src").join(pkg), Some(g.join("src"))))
             .into_iter()
+            .chain(self.modules.iter().filter_map(|m| {
+                Some((
+                    m.dir.join(strip_prefix(pkg, &m.path)?),
+                    Some(m.anchor.clone()),
+                ))
+            }))
+            .chain(self.vendor.iter().map(|v| (v.join(pkg), Some(v.clone()))))
             .chain(
-                self.modules
+                self.gopath_src
                     .iter()
-                    .filter_map(|m| Some(m.dir.join(strip_prefix(pkg, &m.path)?))),
-            )
-            .chain(self.vendor.iter().map(|v| v.join(pkg)))
-            .chain(self.gopath_src.iter().map(|s| s.join(pkg)));
+                    .map(|s| (s.join(pkg), Some(s.clone()))),
+            );
         if let Some(p) = first_file(implied, base, &mut looked) {
             return Ok(p);
         }
@@ -262,20 +347,83 @@ impl SourceResolver {
     }
 }
 
-/// The first `dir/file` that is a file; records the others in `looked`.
+/// The first `dir/file` that is a file, with the anchor it came with;
+/// records the others in `looked`.
 fn first_file(
-    dirs: impl IntoIterator<Item = PathBuf>,
+    dirs: impl IntoIterator<Item = (PathBuf, Option<PathBuf>)>,
     file: &str,
     looked: &mut Vec<String>,
-) -> Option<PathBuf> {
-    for dir in dirs {
-        let p = dir.join(file);
-        if p.is_file() {
-            return Some(p);
+) -> Option<Found> {
+    for (dir, anchor) in dirs {
+        let path = dir.join(file);
+        if path.is_file() {
+            return Some(Found { path, anchor });
         }
-        looked.push(p.display().to_string());
+        looked.push(path.display().to_string());
     }
     None
+}
+
+/// Why [`read_within`] did not read a file.
+enum Refusal {
+    Io(io::Error),
+    NotAFile,
+    /// The file opened is really this one.
+    Outside(PathBuf),
+}
+
+impl From<io::Error> for Refusal {
+    fn from(e: io::Error) -> Refusal {
+        Refusal::Io(e)
+    }
+}
+
+/// Reads the regular file `path` if the file actually opened lies inside
+/// `anchor` once both are resolved. The check is made on the open file,
+/// so a link swapped in between cannot redirect the read.
+fn read_within(path: &Path, anchor: &Path) -> Result<Vec<u8>, Refusal> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let anchor = fs::canonicalize(anchor)?;
+    // Non-blocking, so a FIFO planted in a tree cannot hang the open.
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(Refusal::NotAFile);
+    }
+    let real = opened_path(&f, path)?;
+    if !real.starts_with(&anchor) {
+        return Err(Refusal::Outside(real));
+    }
+    let mut src = Vec::new();
+    f.read_to_end(&mut src)?;
+    Ok(src)
+}
+
+/// The resolved path of the open file `f`, opened as `path`: what the
+/// kernel says on Linux; elsewhere `path` resolved, if it still names the
+/// same file.
+fn opened_path(f: &fs::File, path: &Path) -> io::Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        if let Ok(p) = fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
+            && p.is_absolute()
+        {
+            return Ok(p);
+        }
+    }
+    let p = fs::canonicalize(path)?;
+    let (a, b) = (fs::metadata(&p)?, f.metadata()?);
+    if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
+        Ok(p)
+    } else {
+        Err(io::Error::other(
+            "the file was replaced while it was opened",
+        ))
+    }
 }
 
 /// `go env GOROOT`, for when the environment does not say.
@@ -369,6 +517,8 @@ fn read_modfile(path: &Path) -> Result<ModFile, Error> {
 
 /// What a `go.work` or `go.mod` says about where packages live.
 struct Layout {
+    /// The directory of `go.work`, or of `go.mod` for a single module.
+    root: PathBuf,
     /// (module path, directory) of each main module.
     main: Vec<(String, PathBuf)>,
     requires: Vec<(String, String)>,
@@ -388,6 +538,7 @@ impl Layout {
         let m = read_modfile(gomod)?;
         let vendor_default = m.go_at_least(14);
         Ok(Layout {
+            root: dir.clone(),
             main: m.module.iter().map(|p| (p.clone(), dir.clone())).collect(),
             requires: m.require,
             replaces: m.replace.into_iter().map(|r| (r, dir.clone())).collect(),
@@ -402,6 +553,7 @@ impl Layout {
         let w = read_modfile(gowork)?;
         let vendor_default = w.go_at_least(14);
         let mut l = Layout {
+            root: root.clone(),
             main: Vec::new(),
             requires: Vec::new(),
             replaces: w.replace.into_iter().map(|r| (r, root.clone())).collect(),
@@ -453,15 +605,24 @@ impl Layout {
                     .iter()
                     .find(|(r, _)| r.old == *path && r.old_version.is_none())
             };
+            // (directory, anchor): a directory replacement may only show
+            // files inside the main module or workspace.
             let dir = match exact.or_else(any) {
-                Some((r, base)) if is_dir_path(&r.new) => Some(join_clean(base, &r.new)),
-                Some((r, _)) => r.new_version.as_deref().and_then(|v| cache(&r.new, v)),
-                None => cache(path, version),
+                Some((r, base)) if is_dir_path(&r.new) => {
+                    Some((join_clean(base, &r.new), self.root.clone()))
+                }
+                Some((r, _)) => r
+                    .new_version
+                    .as_deref()
+                    .and_then(|v| cache(&r.new, v))
+                    .map(|d| (d.clone(), d)),
+                None => cache(path, version).map(|d| (d.clone(), d)),
             };
-            if let Some(dir) = dir {
+            if let Some((dir, anchor)) = dir {
                 out.push(ModuleDir {
                     path: path.to_string(),
                     dir,
+                    anchor,
                 });
             }
         }
@@ -474,6 +635,7 @@ impl Layout {
                 out.push(ModuleDir {
                     path: r.old.clone(),
                     dir: join_clean(base, &r.new),
+                    anchor: self.root.clone(),
                 });
             }
         }
@@ -747,6 +909,72 @@ mod tests {
             rel(&t, r.resolve("example.com/old/o.go").unwrap()),
             "gp/src/example.com/old/o.go"
         );
+    }
+
+    /// Issue 10, item 1: what a report may embed.
+    #[test]
+    fn read_source_stays_inside_the_trusted_directories() {
+        let t = tree(&[
+            (
+                "w/m/go.mod",
+                "module example.com/m\ngo 1.22\nrequire (\n\texample.com/in v1.0.0\n\texample.com/out v1.0.0\n)\nreplace example.com/in => ./staging/in\nreplace example.com/out => ../../elsewhere\n",
+            ),
+            ("w/m/pkg/a.go", "package pkg // A"),
+            ("w/m/pkg/notes.txt", "notes"),
+            ("w/m/staging/in/i.go", "package in"),
+            ("elsewhere/e.go", "package out // SECRET"),
+            ("goroot/src/strings/strings.go", "package strings"),
+            ("root/example.com/r/r.go", "package r"),
+        ]);
+        let link = t.path().join("w/m/pkg/link.go");
+        std::os::unix::fs::symlink(t.path().join("elsewhere/e.go"), &link).unwrap();
+        std::os::unix::fs::symlink("a.go", t.path().join("w/m/pkg/same.go")).unwrap();
+        let fifo = t.path().join("w/m/pkg/fifo.go");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut b = builder(&t, "w/m");
+        b.source_root("", t.path().join("root"));
+        let r = b.build().unwrap();
+        let read = |n: &str| r.read_source(n).map(|(_, s)| String::from_utf8(s).unwrap());
+        assert_eq!(read("example.com/m/pkg/a.go").unwrap(), "package pkg // A");
+        assert_eq!(
+            read("example.com/m/pkg/same.go").unwrap(),
+            "package pkg // A"
+        );
+        assert_eq!(read("example.com/in/i.go").unwrap(), "package in");
+        assert_eq!(read("strings/strings.go").unwrap(), "package strings");
+        assert_eq!(read("example.com/r/r.go").unwrap(), "package r");
+        let refused = |n: &str| match r.read_source(n) {
+            Err(e @ Error::SourceRefused { .. }) => e.to_string(),
+            other => panic!("{n}: {other:?}"),
+        };
+        // A link in the module pointing out of it.
+        let e = refused("example.com/m/pkg/link.go");
+        assert!(e.contains("elsewhere/e.go, outside "), "{e}");
+        // A replacement leading out of the main module: `go tool cover`
+        // reads it, a report does not.
+        assert!(r.resolve("example.com/out/e.go").is_ok());
+        assert!(refused("example.com/out/e.go").contains("outside"));
+        assert!(refused("example.com/m/pkg/notes.txt").contains("not a Go source file"));
+        // Never opened (a FIFO would block): not a file.
+        assert!(r.read_source("example.com/m/pkg/fifo.go").is_err());
+        let abs = t.path().join("w/m/pkg/a.go");
+        assert!(r.resolve(abs.to_str().unwrap()).is_ok());
+        assert!(refused(abs.to_str().unwrap()).contains("only import paths"));
+        assert!(refused("./pkg/a.go").contains("only import paths"));
+        for n in [
+            "example.com/m/../m/pkg/a.go",
+            "example.com/m/./pkg/a.go",
+            "strings/../../../elsewhere/e.go",
+        ] {
+            assert!(refused(n).contains("no \".\" or \"..\" elements"), "{n}");
+            assert!(r.resolve(n).is_err(), "{n}");
+        }
     }
 
     #[test]

@@ -9,6 +9,24 @@ use crate::comment::Comment;
 /// Ranges listed per file before "and N more".
 pub const MAX_RANGES: usize = 20;
 
+/// The first line of every comment, by which a bot finds its own comment
+/// to update it.
+pub const COMMENT_MARKER: &str = "<!-- covlens -->";
+
+/// Appended to a comment cut hard (a limit too small for the headline).
+const NOTE: &str = "\n\n_(cut to fit the comment size limit)_\n";
+
+/// The smallest `max_chars` [`write_comment`](crate::write_comment)
+/// accepts: room, after the margin, for the marker line and the note that
+/// the text was cut. Below it a comment would lose its marker, and a bot
+/// would post a new comment each time instead of updating its own.
+pub fn min_comment_chars() -> usize {
+    let need = github_len(COMMENT_MARKER) + github_len("\n") + github_len(NOTE);
+    (need..)
+        .find(|m| m - m / 64 >= need)
+        .expect("a limit exists")
+}
+
 /// A rendered comment and what had to be left out.
 #[derive(Clone, Debug)]
 pub struct CommentFit {
@@ -33,6 +51,10 @@ pub fn github_len(s: &str) -> usize {
 /// stay. As a last resort (a limit too small for the headline) the text
 /// is cut hard.
 pub(crate) fn fit(c: &Comment, max_chars: usize) -> Result<CommentFit, Error> {
+    let min = min_comment_chars();
+    if max_chars < min {
+        return Err(Error::LimitTooSmall { max_chars, min });
+    }
     let budget = max_chars - max_chars / 64;
     let longest = c.packages.len().max(c.files.len()).max(c.uncovered.len());
     let cap = max_entries(c, budget);
@@ -133,7 +155,6 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
 }
 
 fn hard_cut(s: &str, budget: usize) -> String {
-    const NOTE: &str = "\n\n_(cut to fit the comment size limit)_\n";
     let room = budget.saturating_sub(github_len(NOTE));
     let mut used = 0;
     let mut end = 0;

@@ -13,7 +13,7 @@ use covlens_core::{Counts, FileProfile, Profile, package_of};
 use serde::{Deserialize, Serialize};
 
 pub use self::diff::{DiffFile, parse_diff};
-pub use self::fit::{CommentFit, MAX_RANGES, github_len};
+pub use self::fit::{COMMENT_MARKER, CommentFit, MAX_RANGES, github_len, min_comment_chars};
 pub use self::paths::{PathMap, module_line};
 use crate::stat::tenths;
 use crate::{Error, Mark, Stat};
@@ -270,7 +270,9 @@ fn changed_statements(f: &FileProfile, added: &[u32]) -> Changed {
     }
 }
 
-/// Writes a PR comment, cut down to fit `max_chars` (see [`CommentFit`]).
+/// Writes a PR comment, cut down to fit `max_chars` (see [`CommentFit`]);
+/// a limit below [`min_comment_chars`] is refused
+/// ([`Error::LimitTooSmall`]) and nothing is written.
 pub fn write_comment<W: Write>(
     mut w: W,
     c: &Comment,

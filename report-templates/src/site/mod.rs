@@ -35,11 +35,12 @@ pub trait Sources {
     fn source(&self, name: &str) -> Option<(PathBuf, Vec<u8>)>;
 }
 
+/// Only what [`SourceResolver::read_source`] allows: `.go` files that the
+/// import-path mapping finds inside a trusted directory. Absolute names,
+/// `..` and links out of the tree get no page.
 impl Sources for SourceResolver {
     fn source(&self, name: &str) -> Option<(PathBuf, Vec<u8>)> {
-        let path = self.resolve(name).ok()?;
-        let src = std::fs::read(&path).ok()?;
-        Some((path, src))
+        self.read_source(name).ok()
     }
 }
 

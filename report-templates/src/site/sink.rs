@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
 /// Receives the site's files. Paths are relative, `/`-separated and made
@@ -29,10 +29,12 @@ impl SiteSink for MemorySink {
     }
 }
 
-/// A local directory. Each file is written to a temporary file beside it
-/// and renamed into place, so a reader never sees half a file and a
-/// symbolic link at the destination is replaced, not followed; a
-/// subdirectory that is a symbolic link is refused.
+/// A local directory. Each file goes through
+/// [`covlens_core::output::replace_file`]: written to a temporary file
+/// beside it and renamed into place, so a reader never sees half a file,
+/// and a symbolic link (or FIFO) at the destination is replaced, not
+/// written through; a replaced file keeps its permission bits, a new one
+/// gets the umask's. A subdirectory that is a symbolic link is refused.
 #[derive(Debug)]
 pub struct DirSink {
     root: PathBuf,
@@ -86,14 +88,12 @@ impl SiteSink for DirSink {
             return Err(bad_path(rel));
         };
         let dir = self.parent_dir(rel)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".covlens-")
-            .tempfile_in(&dir)?;
-        tmp.write_all(bytes)?;
-        let perm = <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644);
-        tmp.as_file().set_permissions(perm)?;
-        tmp.persist(dir.join(name)).map_err(|e| e.error)?;
-        Ok(())
+        covlens_core::output::replace_file(&dir.join(name), bytes).map_err(|e| {
+            let kind = std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<io::Error>())
+                .map_or(io::ErrorKind::Other, io::Error::kind);
+            io::Error::new(kind, e)
+        })
     }
 }
 

@@ -30,9 +30,11 @@
     search: function (_, list) { searchList = list; runSearch(); }
   };
 
+  // Every value from the data reaches innerHTML through esc, as text or
+  // in a quoted attribute (either quote).
   function esc(s) {
-    return String(s).replace(/[&<>"]/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
   function pct(c) { return c[1] ? 100 * c[0] / c[1] : 0; }
