@@ -7,8 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::config::{
-    Config, Identity, Layout, SourceKind, TextWriter, default_markers, defaults, parse_duration,
-    parse_size,
+    Config, Identity, Layout, SourceKind, TextWriter, args as parse, default_markers, defaults,
 };
 use crate::error::{CollectorError, Result};
 use crate::run::{StopReason, run};
@@ -33,19 +32,19 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DIR")]
     pub staging: Option<PathBuf>,
     /// How long a file must stay unchanged before it is copied.
-    #[arg(long, default_value = defaults::SETTLE, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::SETTLE, value_parser = parse::settle)]
     pub settle: Duration,
     /// Period of the full rescan (watch events only speed things up).
-    #[arg(long, default_value = defaults::RESCAN, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RESCAN, value_parser = parse::rescan)]
     pub rescan: Duration,
     /// Time for the last collection and upload after SIGTERM or the marker.
-    #[arg(long, default_value = defaults::GRACE, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::GRACE, value_parser = parse::grace)]
     pub grace: Duration,
     /// Bound on staged bytes; superseded snapshots are dropped first.
     #[arg(
         long,
         default_value = defaults::MAX_STAGING_BYTES,
-        value_parser = parse_size,
+        value_parser = parse::max_staging_bytes,
         value_name = "BYTES"
     )]
     pub max_staging_bytes: u64,
@@ -81,10 +80,10 @@ pub struct CollectArgs {
     #[arg(long)]
     pub once: bool,
     /// First retry delay after a failed upload (doubles each time).
-    #[arg(long, default_value = defaults::RETRY_MIN, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RETRY_MIN, value_parser = parse::retry_min)]
     pub retry_min: Duration,
     /// Longest retry delay.
-    #[arg(long, default_value = defaults::RETRY_MAX, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RETRY_MAX, value_parser = parse::retry_max)]
     pub retry_max: Duration,
 }
 
