@@ -139,8 +139,9 @@ fn tune_allocator() {
 }
 
 /// Runs the collector on a single-threaded tokio runtime (CPU work goes to
-/// blocking threads). Exit status 0 after a last collection, even if some
-/// snapshots could not be uploaded (they stay staged for the next run).
+/// blocking threads). An error after the last collection if snapshots are
+/// left pending (they stay staged for the next run) or the last scan
+/// failed: a collector that shipped less than it found never exits 0.
 pub fn run_cli(args: &CollectArgs) -> Result<()> {
     let cfg = args.to_config();
     tune_allocator();
@@ -166,7 +167,7 @@ pub fn run_cli(args: &CollectArgs) -> Result<()> {
     );
     // Blocking threads may still be reading; do not wait for them.
     rt.shutdown_timeout(Duration::from_millis(100));
-    Ok(())
+    summary.check()
 }
 
 #[cfg(test)]

@@ -320,6 +320,47 @@ impl Config {
         }
     }
 
+    /// Checks that the watched path can be used, before anything is
+    /// created next to it: its directory exists (staging is never created
+    /// under a missing one), it is no symlink loop, and it fits its kind (a
+    /// GOCOVERDIR is a directory, a text profile is not; the profile itself
+    /// may appear later).
+    pub(crate) fn check_watch(&self) -> Result<()> {
+        let err = |why: String, source| CollectorError::WatchPath {
+            path: self.watch.clone(),
+            why,
+            source,
+        };
+        let kind = self.resolved_kind();
+        match std::fs::metadata(&self.watch) {
+            Ok(m) if kind == SourceKind::Covdata && !m.is_dir() => {
+                return Err(err("is not a directory (a GOCOVERDIR is one)".into(), None));
+            }
+            Ok(m) if kind != SourceKind::Covdata && m.is_dir() => {
+                return Err(err("is a directory, not a text profile".into(), None));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != SourceKind::Covdata => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(err("does not exist".into(), None));
+            }
+            Err(e) => return Err(err("cannot be read".into(), Some(e))),
+        }
+        let dir = self.watch_dir();
+        match std::fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(err(format!("{} is not a directory", dir.display()), None)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err(
+                format!("its directory {} does not exist", dir.display()),
+                None,
+            )),
+            Err(e) => Err(err(
+                format!("its directory {} cannot be read", dir.display()),
+                Some(e),
+            )),
+        }
+    }
+
     /// The directory to watch: the GOCOVERDIR, or the text file's parent.
     pub(crate) fn watch_dir(&self) -> PathBuf {
         match self.resolved_kind() {
@@ -378,12 +419,53 @@ impl Config {
                     .into(),
             ));
         }
+        if let Err(why) = check_prefix(&self.path_prefix) {
+            return Err(CollectorError::Config(format!(
+                "the path prefix {:?} {why}",
+                self.path_prefix
+            )));
+        }
+        let root = self.root();
+        if let Err(why) = check_key(root.trim_end_matches('/')) {
+            return Err(CollectorError::Config(format!(
+                "the destination root {root:?} (from the pod, container and Prow job names) {why}"
+            )));
+        }
         if self.layout == Layout::Prow && !self.identity.prow.is_run() {
             return Err(CollectorError::Config(
                 "the Prow layout needs JOB_NAME and BUILD_ID in the environment".into(),
             ));
         }
         Ok(())
+    }
+}
+
+/// Checks a destination key (or part of one): `/`-separated, relative,
+/// without empty, `.` or `..` segments or control characters, so that it
+/// names one object below the destination's root and nothing else.
+pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
+    if key.starts_with('/') {
+        return Err("is not relative".into());
+    }
+    if key.chars().any(char::is_control) {
+        return Err("contains control characters".into());
+    }
+    for seg in key.split('/') {
+        match seg {
+            "" => return Err("has an empty segment".into()),
+            "." | ".." => return Err(format!("has a {seg:?} segment")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// [`check_key`] for Prow's path prefix, which may be empty and may end
+/// with one `/`.
+fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
+    match prefix.strip_suffix('/').unwrap_or(prefix) {
+        "" if prefix.len() <= 1 => Ok(()),
+        p => check_key(p),
     }
 }
 
@@ -492,8 +574,9 @@ mod tests {
             c.root(),
             "logs/ci-kubernetes-coverage-e2e/1790/artifacts/coverage/e2e-0/component/"
         );
-        c.path_prefix = "/pfx/".into();
+        c.path_prefix = "pfx/".into();
         assert!(c.root().starts_with("pfx/logs/"));
+        assert!(c.validate().is_ok());
         c.layout = Layout::Flat;
         assert_eq!(c.root(), "coverage/e2e-0/component/");
         c.identity = ident(&[
@@ -562,6 +645,28 @@ mod tests {
                 .unwrap_err()
                 .contains("at least 10ms")
         );
+    }
+
+    #[test]
+    fn keys_and_prefixes() {
+        for ok in [
+            "",
+            "/",
+            "a",
+            "a/",
+            "a/b",
+            "a/b/",
+            "a.b/..c/c..",
+            "gr\u{f6}\u{df}e",
+        ] {
+            assert!(check_prefix(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "//", "/a", "a//b", "a/./b", "..", "a/..", "../a", "a\nb", "a\u{7f}", "a\u{85}b",
+        ] {
+            assert!(check_prefix(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_key("a/b/").is_err());
     }
 
     /// Library callers fill `Config` directly: the same ranges hold.

@@ -9,6 +9,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything that can go wrong while collecting.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,38 @@ pub enum CollectorError {
         #[source]
         source: notify::Error,
     },
+    /// The watched path cannot be used: its directory is missing, it is a
+    /// symlink loop, or it is not what its kind needs.
+    #[error("watched path {}: {why}", path.display())]
+    WatchPath {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+        /// The filesystem's error, if any.
+        #[source]
+        source: Option<io::Error>,
+    },
+    /// Snapshots were still staged when the collector stopped: the
+    /// destination failed or the grace period ran out. They stay in the
+    /// staging directory for a later run.
+    #[error(
+        "{pending} snapshot{} not uploaded; left in the staging directory {}",
+        if *pending == 1 { "" } else { "s" },
+        staging.display()
+    )]
+    NotUploaded {
+        /// How many.
+        pending: usize,
+        /// The staging directory.
+        staging: PathBuf,
+        /// The last upload error.
+        #[source]
+        source: Option<Arc<CollectorError>>,
+    },
+    /// The last scan failed: the source's last state may not be shipped.
+    #[error("the last collection failed")]
+    LastScan(#[source] Arc<CollectorError>),
     /// A blocking task (startup, a scan) panicked or was cancelled.
     #[error("the {what} task failed")]
     Task {

@@ -80,6 +80,7 @@ impl Collector {
     /// Opens the staging directory (resuming its journal).
     pub(crate) fn open(cfg: Config, metrics: Arc<Metrics>) -> Result<Collector> {
         cfg.validate()?;
+        cfg.check_watch()?;
         let kind = cfg.resolved_kind();
         let staging = Staging::open(&cfg.staging_dir(), cfg.max_staging_bytes, cfg.keep_history)?;
         let root = cfg.root();
