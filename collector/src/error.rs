@@ -58,6 +58,24 @@ pub enum CollectorError {
         /// The version this collector writes.
         want: u32,
     },
+    /// The staging journal names objects or keys that the collector would
+    /// never write: outside the staging directory or the destination.
+    #[error("staging journal {} is not this collector's: {why}", path.display())]
+    JournalInvalid {
+        /// The journal file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// The staging directory could be changed by others: a link, another
+    /// user's, or writable by group or others.
+    #[error("staging directory {} cannot be trusted: {why}", path.display())]
+    StagingUnsafe {
+        /// The staging directory.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
     /// Another collector holds the staging directory.
     #[error("staging directory {} is in use by another collector", .0.display())]
     StagingLocked(PathBuf),

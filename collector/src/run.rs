@@ -360,7 +360,7 @@ async fn upload_once(shared: &Shared, dest: &Dest, metrics: &Metrics) -> Result<
             continue;
         }
         let res = async {
-            if !dest.put_file(&u.key, &u.path).await? {
+            if !dest.put_file(&u.key, &u.object).await? {
                 return Ok(None);
             }
             dest.put(&u.meta_key, u.metadata.clone()).await?;

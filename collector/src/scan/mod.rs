@@ -12,7 +12,6 @@ mod covdata;
 mod text;
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -22,8 +21,9 @@ use covlens_prow::layout::SnapshotMetadata;
 use self::counters::CounterData;
 use crate::config::{Config, SourceKind};
 use crate::error::{CollectorError, Result};
+use crate::fsat::open_source;
 use crate::metrics::Metrics;
-use crate::staging::{Entry, NewSnapshot, Sig, Staged, Staging, State};
+use crate::staging::{Entry, NewSnapshot, Object, Sig, Staged, Staging, State};
 use crate::text::{Reference, TextJudge};
 
 /// What one scan did.
@@ -49,7 +49,7 @@ pub(crate) struct Upload {
     /// Destination key of the snapshot.
     pub key: String,
     /// The staged copy.
-    pub path: PathBuf,
+    pub object: Object,
     /// Destination key of the metadata JSON.
     pub meta_key: String,
     /// The metadata JSON.
@@ -100,7 +100,7 @@ impl Collector {
             let reference = c
                 .staging
                 .reference(&c.text_source())
-                .map(|(_, path)| Reference::File(path));
+                .map(|(_, object)| Reference::File(object));
             c.text = Some(TextJudge::with_reference(reference));
         }
         c.update_gauges();
@@ -171,18 +171,19 @@ impl Collector {
     }
 
     /// Copies a file; `None` if it changed or vanished meanwhile. Files are
-    /// read, never mapped: a live writer may truncate them.
+    /// read, never mapped (a live writer may truncate them), and never
+    /// through a link (see [`open_source`]).
     fn copy(path: &Path, sig: Sig) -> Result<Option<Vec<u8>>> {
-        let data = match fs::read(path) {
-            Ok(d) => d,
+        let io_err = |e| CollectorError::io("reading", path, e);
+        let mut f = match open_source(path) {
+            Ok((f, m)) if Sig::of(&m) == sig => f,
+            Ok(_) => return Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(CollectorError::io("reading", path, e)),
+            Err(e) => return Err(io_err(e)),
         };
-        let after = match fs::metadata(path) {
-            Ok(m) => Sig::of(&m),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(CollectorError::io("reading", path, e)),
-        };
+        let mut data = Vec::with_capacity(sig.len as usize);
+        std::io::Read::read_to_end(&mut f, &mut data).map_err(io_err)?;
+        let after = Sig::of(&f.metadata().map_err(io_err)?);
         Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
     }
 
@@ -263,7 +264,7 @@ impl Collector {
                     source: e.info.clone(),
                 };
                 Upload {
-                    path: self.staging.object_path(&e.digest),
+                    object: self.staging.object(&e.digest),
                     metadata: metadata.to_json(),
                     key: e.key.clone(),
                     meta_key: e.meta_key.clone(),
@@ -302,6 +303,7 @@ impl Collector {
 pub(super) mod tests {
     use super::*;
     use crate::config::TextWriter;
+    use std::fs;
     use std::time::Duration;
 
     /// A collector of `kind` with no settle delay, on a fresh directory

@@ -13,8 +13,9 @@ use xxhash_rust::xxh3::Xxh3;
 use super::{Collector, ScanReport, unix_ms};
 use crate::config::TextWriter;
 use crate::error::{CollectorError, Result};
+use crate::fsat::open_source;
 use crate::metrics::Metrics;
-use crate::staging::{NewSnapshot, Payload, Sig, State, digest_of};
+use crate::staging::{NewSnapshot, Object, Payload, Sig, State, digest_of};
 use crate::text::{Compared, ReadError, Reference, Shape, TextJudge, Verdict, compare_lines};
 
 /// How a text snapshot was read.
@@ -33,19 +34,20 @@ impl Collector {
     fn read_text(
         path: &Path,
         sig: Sig,
-        reference: Option<&Path>,
+        reference: Option<&Object>,
     ) -> Result<Option<(Reading, String)>> {
         let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
         let io_err = |e: std::io::Error| CollectorError::io("reading", path, e);
-        let mut f = match fs::File::open(path) {
-            Ok(f) => f,
+        let mut f = match open_source(path) {
+            Ok((f, m)) if Sig::of(&m) == sig => f,
+            Ok(_) => return Ok(None),
             Err(e) if gone(&e) => return Ok(None),
             Err(e) => return Err(io_err(e)),
         };
         let mut hasher = Xxh3::new();
         let mut read = 0u64;
         let mut reading = None;
-        if let Some(r) = reference.and_then(|p| fs::File::open(p).ok()) {
+        if let Some(r) = reference.and_then(|o| o.open().ok()) {
             let tap = |b: &[u8]| {
                 hasher.update(b);
                 read += b.len() as u64;
@@ -78,11 +80,9 @@ impl Collector {
                 })
             }
         };
-        let after = match fs::metadata(path) {
-            Ok(m) => Sig::of(&m),
-            Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(io_err(e)),
-        };
+        // Written meanwhile (the descriptor sees writes in place; a
+        // rename-in leaves this file as it was, read whole).
+        let after = Sig::of(&f.metadata().map_err(io_err)?);
         // A corrupt file is read only up to its first bad line.
         let complete = !matches!(reading, Reading::Parsed(Err(_)));
         if after != sig || (complete && read != sig.len) {
@@ -93,8 +93,15 @@ impl Collector {
 
     pub(super) fn scan_text(&mut self, now: Instant, rep: &mut ScanReport) -> Result<()> {
         let path = self.cfg.watch.clone();
-        let sig = match fs::metadata(&path) {
+        // Not through a link: the component could point it at any file the
+        // collector can read.
+        let sig = match fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => Sig::of(&m),
+            Ok(m) if m.file_type().is_symlink() => {
+                let reason = "a symbolic link (links on the shared volume are not followed)";
+                self.reject(&path, Sig::of(&m), reason, rep);
+                return Ok(());
+            }
             Ok(_) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(CollectorError::io("reading", &path, e)),
@@ -113,8 +120,8 @@ impl Collector {
             .text
             .as_ref()
             .and_then(TextJudge::reference_file)
-            .map(Path::to_path_buf);
-        let Some((reading, digest)) = Self::read_text(&path, sig, reference.as_deref())? else {
+            .cloned();
+        let Some((reading, digest)) = Self::read_text(&path, sig, reference.as_ref())? else {
             rep.unsettled += 1;
             return Ok(());
         };
@@ -181,7 +188,7 @@ impl Collector {
                     t.count += 1;
                 };
                 if self.stage(snap, rep, commit)? {
-                    let staged = self.staging.object_path(&digest);
+                    let staged = self.staging.object(&digest);
                     if let Some(j) = self.text.as_mut() {
                         j.accept(Reference::File(staged));
                     }
@@ -224,7 +231,7 @@ mod tests {
         let ups = c.uploads();
         let got: Vec<_> = ups
             .iter()
-            .map(|u| (u.key.clone(), fs::read(&u.path).unwrap()))
+            .map(|u| (u.key.clone(), u.object.read().unwrap()))
             .collect();
         assert_eq!(
             got,

@@ -1,11 +1,10 @@
 //! The completeness judge: rules 2 to 4 over snapshot shapes, with the
 //! candidate layout that waits for a second write.
 
-use std::path::{Path, PathBuf};
-
 use covlens_core::Mode;
 
 use super::Shape;
+use crate::staging::Object;
 
 /// What to do with one stable copy of a text profile.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,7 +27,7 @@ pub(crate) enum Verdict {
 pub(crate) enum Reference {
     /// Its staged copy, parsed only when [`compare_lines`](super::compare_lines) cannot decide,
     /// so no per-block state stays in memory between snapshots.
-    File(PathBuf),
+    File(Object),
     /// Already parsed.
     #[cfg_attr(not(test), allow(dead_code))]
     Shape(Shape),
@@ -40,9 +39,9 @@ impl Reference {
     fn shape(&self) -> Option<Shape> {
         match self {
             Reference::Shape(s) => Some(s.clone()),
-            Reference::File(p) => {
-                let f = std::fs::File::open(p).ok()?;
-                Shape::read(f, &p.display().to_string(), |_| Ok(())).ok()
+            Reference::File(o) => {
+                let f = o.open().ok()?;
+                Shape::read(f, &o.path().display().to_string(), |_| Ok(())).ok()
             }
         }
     }
@@ -87,7 +86,7 @@ impl TextJudge {
     }
 
     /// The staged copy of the reference, for [`compare_lines`](super::compare_lines).
-    pub(crate) fn reference_file(&self) -> Option<&Path> {
+    pub(crate) fn reference_file(&self) -> Option<&Object> {
         match &self.reference {
             Some(Reference::File(p)) => Some(p),
             _ => None,
