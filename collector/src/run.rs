@@ -297,16 +297,12 @@ async fn watch_events(
     }
 }
 
-/// Scans until nothing is left unsettled or the deadline passes.
+/// Scans until nothing is left unsettled or the deadline passes, then ships
+/// a held text snapshot (unconfirmed: no other write will come).
 async fn last_collection(cfg: &Config, shared: &Shared, deadline: Instant) -> Result<()> {
     loop {
         match scan(shared).await {
-            Ok(rep) if rep.unsettled == 0 => {
-                if rep.held > 0 {
-                    tracing::warn!("a text snapshot with an unconfirmed new layout is not shipped");
-                }
-                return Ok(());
-            }
+            Ok(rep) if rep.unsettled == 0 => break,
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %Chain(&e), "last scan failed");
@@ -316,10 +312,18 @@ async fn last_collection(cfg: &Config, shared: &Shared, deadline: Instant) -> Re
         let next = Instant::now() + cfg.settle + Duration::from_millis(10);
         if next > deadline {
             tracing::warn!("files still changing at the end of the grace period");
-            return Ok(());
+            break;
         }
         sleep_until(next).await;
     }
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || shared.blocking_lock().ship_held())
+        .await
+        .map_err(|source| CollectorError::Task {
+            what: "scan",
+            source,
+        })?
+        .map(drop)
 }
 
 async fn upload_loop(

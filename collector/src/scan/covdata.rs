@@ -262,6 +262,7 @@ impl Collector {
                             .collect(),
                     ),
                     taken_at_unix_ms: unix_ms(),
+                    unconfirmed: false,
                 },
             };
             let commit = |s: &mut State| {

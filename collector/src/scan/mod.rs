@@ -66,7 +66,13 @@ pub(crate) struct Collector {
     seen: HashMap<PathBuf, (Sig, Instant)>,
     rejected: HashSet<(PathBuf, Sig)>,
     text: Option<TextJudge>,
+    /// The text file's last write that was judged.
     text_last: Option<Sig>,
+    /// The last write read before it settled and not decided then.
+    text_tried: Option<Sig>,
+    /// The held text snapshot (a new layout waiting for confirmation):
+    /// its write and digest, shipped unconfirmed at shutdown.
+    text_held: Option<(Sig, String)>,
     counter_refs: HashMap<String, (u64, CounterData)>,
 }
 
@@ -94,14 +100,17 @@ impl Collector {
             rejected: HashSet::new(),
             text: None,
             text_last: None,
+            text_tried: None,
+            text_held: None,
             counter_refs: HashMap::new(),
         };
         if kind == SourceKind::Text {
             let reference = c
                 .staging
                 .reference(&c.text_source())
-                .map(|(_, object)| Reference::File(object));
-            c.text = Some(TextJudge::with_reference(reference));
+                .map(|(e, object)| (Reference::File(object), !e.info.unconfirmed));
+            let confirmed = reference.as_ref().is_some_and(|r| r.1);
+            c.text = Some(TextJudge::with_reference(reference.map(|r| r.0), confirmed));
         }
         c.update_gauges();
         Ok(c)
