@@ -9,7 +9,7 @@ use clap::Args;
 use crate::config::{
     Config, Identity, Layout, SourceKind, TextWriter, args as parse, default_markers, defaults,
 };
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
 use crate::run::{StopReason, run};
 
 /// Ship coverage snapshots of a long-running Go binary (a GOCOVERDIR or a
@@ -151,7 +151,7 @@ pub fn run_cli(args: &CollectArgs) -> Result<()> {
         .map_err(|e| CollectorError::io("starting", "tokio runtime", e))?;
     let summary = rt.block_on(run(cfg))?;
     if let StopReason::Marker(m) = &summary.reason {
-        tracing::info!(marker = %m.display(), "stopped by marker");
+        tracing::info!(marker = %esc(m), "stopped by marker");
     }
     // One line even when logging is off (`covlens` logs errors only unless
     // COVLENS_LOG is set).

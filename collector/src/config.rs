@@ -7,7 +7,7 @@ use std::time::Duration;
 use covlens_prow::layout;
 pub use covlens_prow::layout::Identity;
 
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
 
 /// Default option values, written as on the command line: clap parses
 /// them for `covlens collect` and [`Config::new`] with the same parsers, so
@@ -349,13 +349,13 @@ impl Config {
         let dir = self.watch_dir();
         match std::fs::metadata(&dir) {
             Ok(m) if m.is_dir() => Ok(()),
-            Ok(_) => Err(err(format!("{} is not a directory", dir.display()), None)),
+            Ok(_) => Err(err(format!("{} is not a directory", esc(&dir)), None)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err(
-                format!("its directory {} does not exist", dir.display()),
+                format!("its directory {} does not exist", esc(&dir)),
                 None,
             )),
             Err(e) => Err(err(
-                format!("its directory {} cannot be read", dir.display()),
+                format!("its directory {} cannot be read", esc(&dir)),
                 Some(e),
             )),
         }

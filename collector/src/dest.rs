@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
 use crate::fsat::DirFd;
 use crate::staging::Object;
 
@@ -99,9 +99,9 @@ impl Dest {
     /// For logs and errors.
     pub(crate) fn describe(&self) -> String {
         match self {
-            Dest::Local(p) => p.display().to_string(),
+            Dest::Local(p) => esc(p).to_string(),
             #[cfg(feature = "cloud")]
-            Dest::Object { url, .. } => url.clone(),
+            Dest::Object { url, .. } => esc(url).to_string(),
         }
     }
 

@@ -23,11 +23,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 
+use crate::error::esc;
+
 /// The error for a link found where a file or directory was expected.
 fn link_error(what: &Path) -> io::Error {
     io::Error::other(format!(
         "{} is a symbolic link; links on shared directories are not followed",
-        what.display()
+        esc(what)
     ))
 }
 
@@ -65,7 +67,7 @@ pub(crate) fn open_source(path: &Path) -> io::Result<(File, Metadata)> {
     if !m.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("{} is not a regular file", path.display()),
+            format!("{} is not a regular file", esc(path)),
         ));
     }
     Ok((f, m))
@@ -190,7 +192,7 @@ impl DirFd {
         if !f.metadata()?.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} is not a regular file", self.join(name).display()),
+                format!("{} is not a regular file", esc(&self.join(name))),
             ));
         }
         Ok(f)

@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
 
 use crate::config::Config;
 use crate::dest::Dest;
-use crate::error::{Chain, CollectorError, Result};
+use crate::error::{Chain, CollectorError, Result, esc};
 use crate::metrics::{self, Metrics};
 use crate::scan::{Collector, ScanReport};
 
@@ -98,10 +98,10 @@ pub async fn run_until(cfg: Config, shutdown: impl Future<Output = ()>) -> Resul
         source,
     })??;
     tracing::info!(
-        watch = %cfg.watch.display(),
+        watch = %esc(&cfg.watch),
         dest = %dest.describe(),
         root = collector.root(),
-        staging = %cfg.staging_dir().display(),
+        staging = %esc(&cfg.staging_dir()),
         "collector started"
     );
     dest.cleanup(collector.root());
@@ -291,7 +291,7 @@ async fn watch_events(
             Err(e) => tracing::warn!(error = %Chain(&e), "scan failed"),
         }
         if let Some(m) = shared.lock().await.marker_seen() {
-            tracing::info!(marker = %m.display(), "Prow marker present: last collection");
+            tracing::info!(marker = %esc(&m), "Prow marker present: last collection");
             return StopReason::Marker(m);
         }
     }
@@ -387,7 +387,7 @@ async fn upload_once(shared: &Shared, dest: &Dest, metrics: &Metrics) -> Result<
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         metrics.last_upload_unix.store(now, Ordering::Relaxed);
-        tracing::info!(key = %u.key, bytes = n, "uploaded");
+        tracing::info!(key = %esc(&u.key), bytes = n, "uploaded");
     }
     let retire = shared.lock().await.retire_list();
     for key in retire {

@@ -30,7 +30,7 @@ use covlens_prow::layout::{SnapshotKind, SnapshotSource};
 use serde::{Deserialize, Serialize};
 
 use crate::config::check_key;
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
 use crate::fsat::{DirFd, euid, open_source};
 
 /// One staged snapshot.
@@ -416,7 +416,7 @@ impl Staging {
         self.state.entries.retain(|e| {
             let keep = !needs_object(e) || has_object(&objects, &e.digest);
             if !keep {
-                tracing::warn!(key = ?e.key, "staged object missing; entry dropped");
+                tracing::warn!(key = %esc(&e.key), "staged object missing; entry dropped");
             }
             keep
         });
@@ -633,7 +633,7 @@ impl Staging {
             .map(|(i, _)| i);
         if let Some(i) = victim {
             let seq = self.state.entries[i].seq;
-            tracing::warn!(key = ?self.state.entries[i].key, "staging full: dropped a superseded snapshot");
+            tracing::warn!(key = %esc(&self.state.entries[i].key), "staging full: dropped a superseded snapshot");
             self.forget_pending(|e| e.seq == seq);
             return true;
         }
@@ -653,7 +653,7 @@ impl Staging {
             Some(i) => {
                 let e = &mut self.state.entries[i];
                 e.evicted = true;
-                tracing::info!(key = ?e.key, "staging full: evicted an uploaded reference copy");
+                tracing::info!(key = %esc(&e.key), "staging full: evicted an uploaded reference copy");
                 true
             }
             None => false,
@@ -798,7 +798,7 @@ fn has_object(objects: &DirFd, digest: &str) -> bool {
     match objects.entry(digest) {
         Ok(Some(st)) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => true,
         Ok(Some(_)) => {
-            tracing::warn!(object = ?objects.join(digest), "not a regular file; replaced");
+            tracing::warn!(object = %esc(&objects.join(digest)), "not a regular file; replaced");
             let _ = objects.remove(digest);
             false
         }

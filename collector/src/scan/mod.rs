@@ -20,7 +20,7 @@ use covlens_prow::layout::SnapshotMetadata;
 
 use self::counters::CounterData;
 use crate::config::{Config, SourceKind};
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
 use crate::fsat::open_source;
 use crate::metrics::Metrics;
 use crate::staging::{Entry, NewSnapshot, Object, Sig, Staged, Staging, State};
@@ -222,7 +222,7 @@ impl Collector {
     fn reject(&mut self, path: &Path, sig: Sig, reason: &str, rep: &mut ScanReport) {
         if self.rejected.insert((path.to_path_buf(), sig)) {
             Metrics::add(&self.metrics.rejected_corrupt, 1);
-            tracing::warn!(path = %path.display(), reason, "rejected snapshot; not shipped");
+            tracing::warn!(path = %esc(path), reason = %esc(reason), "rejected snapshot; not shipped");
             rep.rejected += 1;
         }
     }
@@ -238,19 +238,19 @@ impl Collector {
             Ok(Staged::New { dropped }) => {
                 Metrics::add(&self.metrics.snapshots_taken, 1);
                 Metrics::add(&self.metrics.staging_dropped, dropped as u64);
-                tracing::info!(%key, "snapshot staged");
+                tracing::info!(key = %esc(&key), "snapshot staged");
                 rep.staged += 1;
                 Ok(true)
             }
             Ok(Staged::Duplicate) => Ok(true),
             Err(CollectorError::SourceChanged(path)) => {
-                tracing::debug!(path = %path.display(), "changed while being staged; retried");
+                tracing::debug!(path = %esc(&path), "changed while being staged; retried");
                 rep.unsettled += 1;
                 Ok(false)
             }
             Err(CollectorError::StagingFull { need, used, limit }) => {
                 Metrics::add(&self.metrics.staging_full, 1);
-                tracing::warn!(%key, need, used, limit, "staging full; snapshot deferred");
+                tracing::warn!(key = %esc(&key), need, used, limit, "staging full; snapshot deferred");
                 rep.deferred += 1;
                 Ok(false)
             }

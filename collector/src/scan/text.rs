@@ -12,7 +12,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::{Collector, ScanReport, unix_ms};
 use crate::config::TextWriter;
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
 use crate::fsat::open_source;
 use crate::metrics::Metrics;
 use crate::staging::{NewSnapshot, Object, Payload, Sig, State, digest_of};
@@ -135,7 +135,7 @@ impl Collector {
             Reading::SameLayout { continues } => judge.judge_same(continues, settled),
             Reading::Parsed(shape) => judge.judge(shape, sig.write_id(), confirm, settled),
         };
-        tracing::debug!(path = ?path, ?verdict, settled, "text snapshot judged");
+        tracing::debug!(path = %esc(&path), ?verdict, settled, "text snapshot judged");
         if verdict == Verdict::Unsettled {
             self.text_tried = Some(sig);
             rep.unsettled += 1;
@@ -146,11 +146,11 @@ impl Collector {
             Verdict::Corrupt(reason) => self.reject(&path, sig, &reason, rep),
             Verdict::Partial => {
                 Metrics::add(&self.metrics.rejected_partial, 1);
-                tracing::warn!(path = ?path, "text profile is a truncated write (fewer blocks than before); not shipped");
+                tracing::warn!(path = %esc(&path), "text profile is a truncated write (fewer blocks than before); not shipped");
                 rep.rejected += 1;
             }
             Verdict::Hold => {
-                tracing::info!(path = ?path, "new profile layout; waiting for another write to confirm it is complete");
+                tracing::info!(path = %esc(&path), "new profile layout; waiting for another write to confirm it is complete");
                 self.text_held = Some((sig, digest));
                 rep.held += 1;
             }
@@ -257,7 +257,7 @@ impl Collector {
         )?;
         if staged {
             tracing::warn!(
-                path = ?path,
+                path = %esc(&path),
                 "shipped a text snapshot whose new layout no other write confirmed (marked unconfirmed)"
             );
         }
