@@ -25,12 +25,29 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 
 use crate::error::esc;
 
-/// The error for a link found where a file or directory was expected.
+/// A link found where a file or directory was expected.
+#[derive(Debug)]
+struct PlantedLink(PathBuf);
+
+impl std::fmt::Display for PlantedLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is a symbolic link; links on shared directories are not followed",
+            esc(&self.0)
+        )
+    }
+}
+
+impl std::error::Error for PlantedLink {}
+
 fn link_error(what: &Path) -> io::Error {
-    io::Error::other(format!(
-        "{} is a symbolic link; links on shared directories are not followed",
-        esc(what)
-    ))
+    io::Error::other(PlantedLink(what.to_path_buf()))
+}
+
+/// Whether `e` reports a link that was not followed.
+pub(crate) fn is_link_error(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|i| i.is::<PlantedLink>())
 }
 
 /// Whether `e` is what `O_NOFOLLOW` reports for a link (`ELOOP`; with
@@ -314,7 +331,10 @@ mod tests {
             DirFd::open_nofollow(&t.path().join("sub")).unwrap_err(),
             open_source(&t.path().join("f")).unwrap_err(),
         ] {
-            assert!(e.to_string().contains("symbolic link"), "{e}");
+            assert!(
+                is_link_error(&e) && e.to_string().contains("symbolic link"),
+                "{e}"
+            );
         }
         // Replacing a link replaces the link, not its target.
         assert!(

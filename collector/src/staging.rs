@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::check_key;
 use crate::error::{CollectorError, Result, esc};
-use crate::fsat::{DirFd, euid, open_source};
+use crate::fsat::{DirFd, euid, is_link_error, open_source};
 
 /// One staged snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -323,7 +323,7 @@ fn open_private_dir(dir: &Path) -> Result<DirFd> {
         }
     }
     let fd = DirFd::open_nofollow(dir).map_err(|e| {
-        if e.to_string().contains("symbolic link") {
+        if is_link_error(&e) {
             unsafe_("it is a symbolic link".into())
         } else {
             CollectorError::io("opening", dir, e)
@@ -342,7 +342,7 @@ impl Staging {
         let dir = open_private_dir(path)?;
         // A link or a file in place of a part is not the collector's doing.
         let part_error = |name: &str, e: std::io::Error, op| {
-            if e.to_string().contains("symbolic link") {
+            if is_link_error(&e) {
                 CollectorError::StagingUnsafe {
                     path: path.to_path_buf(),
                     why: format!("{name} in it is a symbolic link"),
