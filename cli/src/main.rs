@@ -72,6 +72,8 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(io::stderr)
+        // Colours only for a terminal, never into a log file or pipe.
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("COVLENS_LOG"))
         .init();
     let args: Vec<std::ffi::OsString> = commands::covdata::normalize_args(std::env::args_os())

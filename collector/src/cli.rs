@@ -7,10 +7,9 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::config::{
-    Config, Identity, Layout, SourceKind, TextWriter, default_markers, defaults, parse_duration,
-    parse_size,
+    Config, Identity, Layout, SourceKind, TextWriter, args as parse, default_markers, defaults,
 };
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
 use crate::run::{StopReason, run};
 
 /// Ship coverage snapshots of a long-running Go binary (a GOCOVERDIR or a
@@ -33,19 +32,19 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DIR")]
     pub staging: Option<PathBuf>,
     /// How long a file must stay unchanged before it is copied.
-    #[arg(long, default_value = defaults::SETTLE, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::SETTLE, value_parser = parse::settle)]
     pub settle: Duration,
     /// Period of the full rescan (watch events only speed things up).
-    #[arg(long, default_value = defaults::RESCAN, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RESCAN, value_parser = parse::rescan)]
     pub rescan: Duration,
     /// Time for the last collection and upload after SIGTERM or the marker.
-    #[arg(long, default_value = defaults::GRACE, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::GRACE, value_parser = parse::grace)]
     pub grace: Duration,
     /// Bound on staged bytes; superseded snapshots are dropped first.
     #[arg(
         long,
         default_value = defaults::MAX_STAGING_BYTES,
-        value_parser = parse_size,
+        value_parser = parse::max_staging_bytes,
         value_name = "BYTES"
     )]
     pub max_staging_bytes: u64,
@@ -81,10 +80,10 @@ pub struct CollectArgs {
     #[arg(long)]
     pub once: bool,
     /// First retry delay after a failed upload (doubles each time).
-    #[arg(long, default_value = defaults::RETRY_MIN, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RETRY_MIN, value_parser = parse::retry_min)]
     pub retry_min: Duration,
     /// Longest retry delay.
-    #[arg(long, default_value = defaults::RETRY_MAX, value_parser = parse_duration)]
+    #[arg(long, default_value = defaults::RETRY_MAX, value_parser = parse::retry_max)]
     pub retry_max: Duration,
 }
 
@@ -140,8 +139,9 @@ fn tune_allocator() {
 }
 
 /// Runs the collector on a single-threaded tokio runtime (CPU work goes to
-/// blocking threads). Exit status 0 after a last collection, even if some
-/// snapshots could not be uploaded (they stay staged for the next run).
+/// blocking threads). An error after the last collection if snapshots are
+/// left pending (they stay staged for the next run) or the last scan
+/// failed: a collector that shipped less than it found never exits 0.
 pub fn run_cli(args: &CollectArgs) -> Result<()> {
     let cfg = args.to_config();
     tune_allocator();
@@ -151,7 +151,7 @@ pub fn run_cli(args: &CollectArgs) -> Result<()> {
         .map_err(|e| CollectorError::io("starting", "tokio runtime", e))?;
     let summary = rt.block_on(run(cfg))?;
     if let StopReason::Marker(m) = &summary.reason {
-        tracing::info!(marker = %m.display(), "stopped by marker");
+        tracing::info!(marker = %esc(m), "stopped by marker");
     }
     // One line even when logging is off (`covlens` logs errors only unless
     // COVLENS_LOG is set).
@@ -167,7 +167,7 @@ pub fn run_cli(args: &CollectArgs) -> Result<()> {
     );
     // Blocking threads may still be reading; do not wait for them.
     rt.shutdown_timeout(Duration::from_millis(100));
-    Ok(())
+    summary.check()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use covlens_prow::layout;
 pub use covlens_prow::layout::Identity;
 
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
 
 /// Default option values, written as on the command line: clap parses
 /// them for `covlens collect` and [`Config::new`] with the same parsers, so
@@ -30,6 +30,164 @@ pub(crate) mod defaults {
 /// A built-in default duration (parsing it is tested).
 fn default_duration(s: &str) -> Duration {
     parse_duration(s).unwrap_or_default()
+}
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// The accepted range of a duration option, defined once: clap's parsers
+/// and [`Config::validate`] both check it. Beyond a day nothing is
+/// sensible, and a bound keeps every `Instant + d` and `d * 2` in range.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DurationRange {
+    /// What it is, for messages.
+    pub(crate) what: &'static str,
+    pub(crate) min: Duration,
+    pub(crate) max: Duration,
+}
+
+/// Ranges of the duration options.
+pub(crate) mod ranges {
+    use super::{DAY, Duration, DurationRange};
+
+    /// `--settle` (0 only with the rename writer: [`super::Config::validate`]).
+    pub(crate) const SETTLE: DurationRange = DurationRange {
+        what: "settle delay",
+        min: Duration::ZERO,
+        max: DAY,
+    };
+    /// `--rescan`: a shorter period would only burn CPU.
+    pub(crate) const RESCAN: DurationRange = DurationRange {
+        what: "rescan period",
+        min: Duration::from_millis(10),
+        max: DAY,
+    };
+    /// `--grace`: without any, nothing could be uploaded at the end.
+    pub(crate) const GRACE: DurationRange = DurationRange {
+        what: "grace period",
+        min: Duration::from_millis(1),
+        max: DAY,
+    };
+    /// `--retry-min`: 0 would retry a failing destination in a tight loop.
+    pub(crate) const RETRY_MIN: DurationRange = DurationRange {
+        what: "first retry delay",
+        min: Duration::from_millis(1),
+        max: DAY,
+    };
+    /// `--retry-max`.
+    pub(crate) const RETRY_MAX: DurationRange = DurationRange {
+        what: "longest retry delay",
+        min: Duration::from_millis(1),
+        max: DAY,
+    };
+    /// `--max-staging-bytes`: 0 would defer every snapshot forever.
+    pub(crate) const MAX_STAGING_BYTES: (u64, u64) = (1, 1 << 40);
+}
+
+impl DurationRange {
+    /// Checks a duration against the range.
+    pub(crate) fn check(&self, d: Duration) -> std::result::Result<Duration, String> {
+        if d < self.min {
+            Err(format!(
+                "the {} {} is too short: at least {}",
+                self.what,
+                show_duration(d),
+                show_duration(self.min)
+            ))
+        } else if d > self.max {
+            Err(format!(
+                "the {} {} is too long: at most {}",
+                self.what,
+                show_duration(d),
+                show_duration(self.max)
+            ))
+        } else {
+            Ok(d)
+        }
+    }
+
+    /// Parses with [`parse_duration`] and checks the range.
+    pub(crate) fn parse(&self, s: &str) -> std::result::Result<Duration, String> {
+        match parse_duration_or_overflow(s)? {
+            Some(d) => self
+                .check(d)
+                .map_err(|_| self.out_of_range(s, d < self.min)),
+            None => Err(self.out_of_range(s, false)),
+        }
+    }
+
+    fn out_of_range(&self, s: &str, short: bool) -> String {
+        if short {
+            format!("{s:?} is too short: at least {}", show_duration(self.min))
+        } else {
+            format!("{s:?} is too long: at most {}", show_duration(self.max))
+        }
+    }
+}
+
+/// A duration as an option value would write it (`24h`, `10ms`, `0.0005s`).
+fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{}s", d.as_secs_f64())
+    } else if ms == 0 {
+        "0s".into()
+    } else if ms.is_multiple_of(3_600_000) {
+        format!("{}h", ms / 3_600_000)
+    } else if ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// clap parsers of the duration and size options, with their ranges.
+pub(crate) mod args {
+    use super::{Duration, parse_size, ranges};
+
+    pub(crate) fn settle(s: &str) -> Result<Duration, String> {
+        ranges::SETTLE.parse(s)
+    }
+    pub(crate) fn rescan(s: &str) -> Result<Duration, String> {
+        ranges::RESCAN.parse(s)
+    }
+    pub(crate) fn grace(s: &str) -> Result<Duration, String> {
+        ranges::GRACE.parse(s)
+    }
+    pub(crate) fn retry_min(s: &str) -> Result<Duration, String> {
+        ranges::RETRY_MIN.parse(s)
+    }
+    pub(crate) fn retry_max(s: &str) -> Result<Duration, String> {
+        ranges::RETRY_MAX.parse(s)
+    }
+    pub(crate) fn max_staging_bytes(s: &str) -> Result<u64, String> {
+        let n = parse_size(s)?;
+        super::check_staging_bytes(n).map_err(|_| {
+            let (min, max) = ranges::MAX_STAGING_BYTES;
+            if n < min {
+                format!("{s:?} is too small: at least {min} byte")
+            } else {
+                format!("{s:?} is too large: at most {}G", max >> 30)
+            }
+        })
+    }
+}
+
+fn check_staging_bytes(n: u64) -> std::result::Result<u64, String> {
+    let (min, max) = ranges::MAX_STAGING_BYTES;
+    if n < min {
+        Err(format!(
+            "the staging limit {n} is too small: at least {min} byte"
+        ))
+    } else if n > max {
+        Err(format!(
+            "the staging limit {n} is too large: at most {} bytes",
+            max
+        ))
+    } else {
+        Ok(n)
+    }
 }
 
 /// What the watched path holds.
@@ -162,6 +320,47 @@ impl Config {
         }
     }
 
+    /// Checks that the watched path can be used, before anything is
+    /// created next to it: its directory exists (staging is never created
+    /// under a missing one), it is no symlink loop, and it fits its kind (a
+    /// GOCOVERDIR is a directory, a text profile is not; the profile itself
+    /// may appear later).
+    pub(crate) fn check_watch(&self) -> Result<()> {
+        let err = |why: String, source| CollectorError::WatchPath {
+            path: self.watch.clone(),
+            why,
+            source,
+        };
+        let kind = self.resolved_kind();
+        match std::fs::metadata(&self.watch) {
+            Ok(m) if kind == SourceKind::Covdata && !m.is_dir() => {
+                return Err(err("is not a directory (a GOCOVERDIR is one)".into(), None));
+            }
+            Ok(m) if kind != SourceKind::Covdata && m.is_dir() => {
+                return Err(err("is a directory, not a text profile".into(), None));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != SourceKind::Covdata => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(err("does not exist".into(), None));
+            }
+            Err(e) => return Err(err("cannot be read".into(), Some(e))),
+        }
+        let dir = self.watch_dir();
+        match std::fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(err(format!("{} is not a directory", esc(&dir)), None)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err(
+                format!("its directory {} does not exist", esc(&dir)),
+                None,
+            )),
+            Err(e) => Err(err(
+                format!("its directory {} cannot be read", esc(&dir)),
+                Some(e),
+            )),
+        }
+    }
+
     /// The directory to watch: the GOCOVERDIR, or the text file's parent.
     pub(crate) fn watch_dir(&self) -> PathBuf {
         match self.resolved_kind() {
@@ -198,6 +397,21 @@ impl Config {
 
     /// Checks option combinations.
     pub fn validate(&self) -> Result<()> {
+        for (range, d) in [
+            (ranges::SETTLE, self.settle),
+            (ranges::RESCAN, self.rescan),
+            (ranges::GRACE, self.grace),
+            (ranges::RETRY_MIN, self.retry_min),
+            (ranges::RETRY_MAX, self.retry_max),
+        ] {
+            range.check(d).map_err(CollectorError::Config)?;
+        }
+        if self.retry_max < self.retry_min {
+            return Err(CollectorError::Config(
+                "the longest retry delay is shorter than the first".into(),
+            ));
+        }
+        check_staging_bytes(self.max_staging_bytes).map_err(CollectorError::Config)?;
         if self.settle.is_zero() && self.text_writer == TextWriter::InPlace {
             return Err(CollectorError::Config(
                 "a settle delay of 0 cannot tell when an in-place writer has finished; \
@@ -205,10 +419,17 @@ impl Config {
                     .into(),
             ));
         }
-        if self.rescan.is_zero() {
-            return Err(CollectorError::Config(
-                "the rescan period must be positive".into(),
-            ));
+        if let Err(why) = check_prefix(&self.path_prefix) {
+            return Err(CollectorError::Config(format!(
+                "the path prefix {:?} {why}",
+                self.path_prefix
+            )));
+        }
+        let root = self.root();
+        if let Err(why) = check_key(root.trim_end_matches('/')) {
+            return Err(CollectorError::Config(format!(
+                "the destination root {root:?} (from the pod, container and Prow job names) {why}"
+            )));
         }
         if self.layout == Layout::Prow && !self.identity.prow.is_run() {
             return Err(CollectorError::Config(
@@ -216,6 +437,35 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+/// Checks a destination key (or part of one): `/`-separated, relative,
+/// without empty, `.` or `..` segments or control characters, so that it
+/// names one object below the destination's root and nothing else.
+pub(crate) fn check_key(key: &str) -> std::result::Result<(), String> {
+    if key.starts_with('/') {
+        return Err("is not relative".into());
+    }
+    if key.chars().any(char::is_control) {
+        return Err("contains control characters".into());
+    }
+    for seg in key.split('/') {
+        match seg {
+            "" => return Err("has an empty segment".into()),
+            "." | ".." => return Err(format!("has a {seg:?} segment")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// [`check_key`] for Prow's path prefix, which may be empty and may end
+/// with one `/`.
+fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
+    match prefix.strip_suffix('/').unwrap_or(prefix) {
+        "" if prefix.len() <= 1 => Ok(()),
+        p => check_key(p),
     }
 }
 
@@ -227,13 +477,20 @@ fn parent_dir(p: &Path) -> PathBuf {
 }
 
 /// Parses `500ms`, `2s`, `1m`, `1h`, `1m30s` or a bare number of seconds.
+/// Values too large for a [`Duration`] are errors, never panics; option
+/// ranges are checked by [`DurationRange`].
 pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    parse_duration_or_overflow(s)?.ok_or_else(|| format!("duration {:?} is too long", s.trim()))
+}
+
+/// [`parse_duration`]; `Ok(None)` for a well-formed value too large for a
+/// [`Duration`].
+fn parse_duration_or_overflow(s: &str) -> std::result::Result<Option<Duration>, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && let Ok(secs) = s.parse::<f64>()
     {
-        return Ok(Duration::from_secs_f64(secs));
+        return Ok(Duration::try_from_secs_f64(secs).ok());
     }
     let mut total = Duration::ZERO;
     let mut rest = s;
@@ -259,10 +516,16 @@ pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
             "h" => 3600.0,
             _ => return Err(format!("unknown unit {unit:?} in duration {s:?}")),
         };
-        total += Duration::from_secs_f64(n * scale);
+        let Some(total_) = Duration::try_from_secs_f64(n * scale)
+            .ok()
+            .and_then(|part| total.checked_add(part))
+        else {
+            return Ok(None);
+        };
+        total = total_;
         rest = tail;
     }
-    Ok(total)
+    Ok(Some(total))
 }
 
 /// Parses a byte size: `1048576`, `512K`, `256M`, `2G` (also `KiB`, `MB`…,
@@ -280,7 +543,7 @@ pub(crate) fn parse_size(s: &str) -> std::result::Result<u64, String> {
         _ => return Err(format!("unknown unit in size {s:?}")),
     };
     n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("size {s:?} too large"))
+        .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 #[cfg(test)]
@@ -311,8 +574,9 @@ mod tests {
             c.root(),
             "logs/ci-kubernetes-coverage-e2e/1790/artifacts/coverage/e2e-0/component/"
         );
-        c.path_prefix = "/pfx/".into();
+        c.path_prefix = "pfx/".into();
         assert!(c.root().starts_with("pfx/logs/"));
+        assert!(c.validate().is_ok());
         c.layout = Layout::Flat;
         assert_eq!(c.root(), "coverage/e2e-0/component/");
         c.identity = ident(&[
@@ -341,17 +605,85 @@ mod tests {
     }
 
     #[test]
-    fn the_defaults_parse() {
-        for d in [
-            defaults::SETTLE,
-            defaults::RESCAN,
-            defaults::GRACE,
-            defaults::RETRY_MIN,
-            defaults::RETRY_MAX,
+    fn the_defaults_parse_within_their_ranges() {
+        for (d, range) in [
+            (defaults::SETTLE, ranges::SETTLE),
+            (defaults::RESCAN, ranges::RESCAN),
+            (defaults::GRACE, ranges::GRACE),
+            (defaults::RETRY_MIN, ranges::RETRY_MIN),
+            (defaults::RETRY_MAX, ranges::RETRY_MAX),
         ] {
-            assert!(!parse_duration(d).unwrap().is_zero(), "{d}");
+            assert!(!range.parse(d).unwrap().is_zero(), "{d}");
         }
         assert_eq!(parse_size(defaults::MAX_STAGING_BYTES).unwrap(), 256 << 20);
+        assert!(Config::new("/cov", "/out").validate().is_ok());
+    }
+
+    /// Issue 10, item 12: values too large for a `Duration` are errors.
+    #[test]
+    fn huge_durations_are_errors_not_panics() {
+        for s in [
+            "1e20",
+            "1e300",
+            "99999999999999999999h",
+            "18446744073709551616",
+            "5000000000000000000m",
+            "9999999999999999999h9999999999999999999h",
+        ] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.contains("too long"), "{s}: {e}");
+            assert!(ranges::GRACE.parse(s).unwrap_err().contains("at most 24h"));
+        }
+        assert_eq!(
+            ranges::SETTLE.parse("24h").unwrap(),
+            Duration::from_secs(86400)
+        );
+        assert!(ranges::SETTLE.parse("24h1ms").is_err());
+        assert!(
+            ranges::RESCAN
+                .parse("9ms")
+                .unwrap_err()
+                .contains("at least 10ms")
+        );
+    }
+
+    #[test]
+    fn keys_and_prefixes() {
+        for ok in [
+            "",
+            "/",
+            "a",
+            "a/",
+            "a/b",
+            "a/b/",
+            "a.b/..c/c..",
+            "gr\u{f6}\u{df}e",
+        ] {
+            assert!(check_prefix(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "//", "/a", "a//b", "a/./b", "..", "a/..", "../a", "a\nb", "a\u{7f}", "a\u{85}b",
+        ] {
+            assert!(check_prefix(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_key("a/b/").is_err());
+    }
+
+    /// Library callers fill `Config` directly: the same ranges hold.
+    #[test]
+    fn validate_checks_the_ranges() {
+        let bad = |f: &dyn Fn(&mut Config)| {
+            let mut c = Config::new("/cov", "/out");
+            f(&mut c);
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(bad(&|c| c.grace = Duration::MAX).contains("grace period"));
+        assert!(bad(&|c| c.settle = Duration::from_secs(86401)).contains("at most 24h"));
+        assert!(bad(&|c| c.rescan = Duration::ZERO).contains("at least 10ms"));
+        assert!(bad(&|c| c.retry_min = Duration::ZERO).contains("first retry delay"));
+        assert!(bad(&|c| c.retry_max = Duration::from_millis(100)).contains("shorter than"));
+        assert!(bad(&|c| c.max_staging_bytes = 0).contains("staging limit"));
+        assert!(bad(&|c| c.max_staging_bytes = u64::MAX).contains("staging limit"));
     }
 
     #[test]
@@ -360,7 +692,7 @@ mod tests {
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("0.25s").unwrap(), Duration::from_millis(250));
-        for bad in ["", "5x", "s", "-1"] {
+        for bad in ["", "5x", "s", "-1", "inf", "NaN", "1e3s", "1..5s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_size("256M").unwrap(), 256 << 20);

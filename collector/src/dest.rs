@@ -1,16 +1,21 @@
 //! Destinations: a local directory, or an object store (feature `cloud`).
 
 use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{CollectorError, Result};
-use crate::staging::{replace_atomically, write_atomic};
+use crate::error::{CollectorError, Result, esc};
+use crate::fsat::DirFd;
+use crate::staging::Object;
 
 /// Where snapshots are uploaded.
 #[derive(Clone)]
 pub(crate) enum Dest {
     /// A directory (created on demand). Objects are written through a temp
-    /// file and renamed, like an object store's atomic put.
+    /// file and renamed, like an object store's atomic put. The directory
+    /// itself is the operator's; below it (often shared, like Prow's
+    /// artifacts directory) no link is followed: every directory of a key
+    /// is opened relative to its parent with `O_NOFOLLOW`.
     Local(PathBuf),
     /// `gs://bucket/prefix` or `s3://bucket/prefix`.
     #[cfg(feature = "cloud")]
@@ -94,9 +99,9 @@ impl Dest {
     /// For logs and errors.
     pub(crate) fn describe(&self) -> String {
         match self {
-            Dest::Local(p) => p.display().to_string(),
+            Dest::Local(p) => esc(p).to_string(),
             #[cfg(feature = "cloud")]
-            Dest::Object { url, .. } => url.clone(),
+            Dest::Object { url, .. } => esc(url).to_string(),
         }
     }
 
@@ -126,17 +131,15 @@ impl Dest {
     pub(crate) async fn put(&self, key: &str, data: Vec<u8>) -> Result<()> {
         match self {
             Dest::Local(root) => {
-                let path = local_path(root, key).ok_or_else(|| self.bad_key(key))?;
-                let res = tokio::task::spawn_blocking(move || -> Result<()> {
-                    if let Some(dir) = path.parent() {
-                        std::fs::create_dir_all(dir)
-                            .map_err(|e| CollectorError::io("creating", dir, e))?;
-                    }
-                    write_atomic(&path, &data)
+                let segs = key_segments(key).ok_or_else(|| self.bad_key(key))?;
+                let root = root.clone();
+                let res = tokio::task::spawn_blocking(move || {
+                    let (dir, name) = local_dir(&root, &segs, true)?;
+                    dir.replace(name, 0o666, |f| f.write_all(&data).map(|()| true))
                 })
                 .await
                 .map_err(|e| self.err("put", key, e))?;
-                res.map_err(|e| self.err("put", key, e))
+                res.map(drop).map_err(|e| self.err("put", key, e))
             }
             #[cfg(feature = "cloud")]
             Dest::Object { store, prefix, .. } => {
@@ -151,28 +154,34 @@ impl Dest {
         }
     }
 
-    /// Stores the content of the file `src` under `key`, like
+    /// Stores the content of the staged object `src` under `key`, like
     /// [`Dest::put`], without a buffer the size of the file: a local
     /// destination copies through the kernel, an object store gets a
     /// multipart upload when the file is over one part. `Ok(false)` if
     /// `src` no longer exists.
-    pub(crate) async fn put_file(&self, key: &str, src: &Path) -> Result<bool> {
+    pub(crate) async fn put_file(&self, key: &str, src: &Object) -> Result<bool> {
+        let f = match src.open() {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(CollectorError::io("reading", src.path(), e)),
+        };
         match self {
             Dest::Local(root) => {
-                let path = local_path(root, key).ok_or_else(|| self.bad_key(key))?;
-                let src = src.to_path_buf();
-                let res = tokio::task::spawn_blocking(move || copy_atomic(&src, &path))
-                    .await
-                    .map_err(|e| self.err("put", key, e))?;
+                let segs = key_segments(key).ok_or_else(|| self.bad_key(key))?;
+                let root = root.clone();
+                let res = tokio::task::spawn_blocking(move || {
+                    let (dir, name) = local_dir(&root, &segs, true)?;
+                    // copy_file_range/sendfile where the kernel offers them.
+                    dir.replace(name, 0o666, |to| std::io::copy(&mut &f, to).map(|_| true))
+                })
+                .await
+                .map_err(|e| self.err("put", key, e))?;
                 res.map_err(|e| self.err("put", key, e))
             }
             #[cfg(feature = "cloud")]
             Dest::Object { store, prefix, .. } => {
-                let f = match std::fs::File::open(src) {
-                    Ok(f) => f,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-                    Err(e) => return Err(CollectorError::io("reading", src, e)),
-                };
+                let src = src.path();
+                let src = src.as_path();
                 let (mut f, first) = read_part(f, src).await?;
                 if first.len() < PART {
                     self.put(key, first).await?;
@@ -209,26 +218,30 @@ impl Dest {
     }
 
     /// Removes temporary files a killed collector left under `prefix` of a
-    /// local destination (object stores have none: puts are atomic).
+    /// local destination (object stores have none: puts are atomic). Links
+    /// are neither followed nor removed.
     pub(crate) fn cleanup(&self, prefix: &str) {
         #[allow(irrefutable_let_patterns)]
         let Dest::Local(root) = self else { return };
-        let Some(dir) = local_path(root, prefix.trim_end_matches('/')) else {
+        let Some(mut segs) = key_segments(prefix.trim_end_matches('/')) else {
+            return;
+        };
+        segs.push(String::new());
+        let Ok((dir, _)) = local_dir(root, &segs, false) else {
             return;
         };
         let mut stack = vec![dir];
         while let Some(d) = stack.pop() {
-            let Ok(listing) = std::fs::read_dir(&d) else {
+            let Ok(listing) = d.entries() else {
                 continue;
             };
-            for ent in listing.flatten() {
-                let name = ent.file_name().to_string_lossy().into_owned();
-                match ent.file_type() {
-                    Ok(t) if t.is_dir() => stack.push(ent.path()),
-                    Ok(_) if name.starts_with('.') && name.contains(".tmp.") => {
-                        let _ = std::fs::remove_file(ent.path());
+            for (name, is_dir, is_file) in listing {
+                if is_dir {
+                    if let Ok(sub) = d.subdir(&name, None) {
+                        stack.push(sub);
                     }
-                    _ => {}
+                } else if is_file && name.starts_with('.') && name.contains(".tmp.") {
+                    let _ = d.remove(&name);
                 }
             }
         }
@@ -238,12 +251,17 @@ impl Dest {
     pub(crate) async fn delete(&self, key: &str) -> Result<()> {
         match self {
             Dest::Local(root) => {
-                let path = local_path(root, key).ok_or_else(|| self.bad_key(key))?;
-                match tokio::fs::remove_file(&path).await {
-                    Ok(()) => Ok(()),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(self.err("delete", key, e)),
-                }
+                let segs = key_segments(key).ok_or_else(|| self.bad_key(key))?;
+                let root = root.clone();
+                let res =
+                    tokio::task::spawn_blocking(move || match local_dir(&root, &segs, false) {
+                        Ok((dir, name)) => dir.remove(name),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                        Err(e) => Err(e),
+                    })
+                    .await
+                    .map_err(|e| self.err("delete", key, e))?;
+                res.map_err(|e| self.err("delete", key, e))
             }
             #[cfg(feature = "cloud")]
             Dest::Object { store, prefix, .. } => {
@@ -278,31 +296,37 @@ async fn read_part(f: std::fs::File, src: &Path) -> Result<(std::fs::File, Vec<u
     read.map_err(|e| CollectorError::io("reading", src, e))
 }
 
-/// Copies `src` to `dst` through a temporary file, fsync and rename;
-/// false if `src` is gone.
-fn copy_atomic(src: &Path, dst: &Path) -> std::io::Result<bool> {
-    std::fs::create_dir_all(dst.parent().unwrap_or(Path::new(".")))?;
-    replace_atomically(dst, |f| {
-        let mut from = match std::fs::File::open(src) {
-            Ok(from) => from,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        // copy_file_range/sendfile where the kernel offers them.
-        std::io::copy(&mut from, f).map(|_| true)
-    })
+/// The segments of a key, refusing keys that would leave the root.
+fn key_segments(key: &str) -> Option<Vec<String>> {
+    key.split('/')
+        .map(|seg| match seg {
+            "" | "." | ".." => None,
+            s => Some(s.to_string()),
+        })
+        .collect()
 }
 
-/// `root/key`, refusing keys that would leave `root`.
-fn local_path(root: &Path, key: &str) -> Option<PathBuf> {
-    let mut p = root.to_path_buf();
-    for seg in key.split('/') {
-        if seg.is_empty() || seg == "." || seg == ".." {
-            return None;
+/// The directory of the key `segs` under `root` (created if `create`,
+/// root included), and the key's last segment. The root is opened as
+/// the operator named it; each directory below it without following a
+/// link.
+fn local_dir<'a>(
+    root: &Path,
+    segs: &'a [String],
+    create: bool,
+) -> std::io::Result<(DirFd, &'a str)> {
+    let (name, dirs) = segs.split_last().expect("a key has a segment");
+    let mut dir = match DirFd::open(root) {
+        Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(root)?;
+            DirFd::open(root)?
         }
-        p.push(seg);
+        r => r?,
+    };
+    for seg in dirs {
+        dir = dir.subdir(seg, create.then_some(0o777))?;
     }
-    Some(p)
+    Ok((dir, name))
 }
 
 #[cfg(feature = "cloud")]
@@ -334,7 +358,8 @@ mod tests {
                 .to_string()
                 .contains("cloud")
         );
-        assert!(local_path(Path::new("/r"), "a/../b").is_none());
+        assert!(key_segments("a/../b").is_none());
+        assert!(key_segments("a//b").is_none());
     }
 
     #[cfg(feature = "cloud")]

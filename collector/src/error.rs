@@ -6,9 +6,11 @@
 //! [`Chain`]).
 
 use std::error::Error;
+use std::ffi::OsStr;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything that can go wrong while collecting.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +29,7 @@ pub enum CollectorError {
         source: Box<dyn Error + Send + Sync>,
     },
     /// A filesystem operation on a named path failed.
-    #[error("{op} {}", path.display())]
+    #[error("{op} {}", esc(path))]
     Io {
         /// What was being done ("reading", "renaming", ...).
         op: &'static str,
@@ -39,7 +41,7 @@ pub enum CollectorError {
     },
     /// The staging journal exists but is not valid JSON of the journal's
     /// format.
-    #[error("staging journal {} cannot be read", path.display())]
+    #[error("staging journal {} cannot be read", esc(path))]
     JournalUnreadable {
         /// The journal file.
         path: PathBuf,
@@ -48,7 +50,7 @@ pub enum CollectorError {
         source: serde_json::Error,
     },
     /// The staging journal was written by an incompatible collector.
-    #[error("staging journal {}: version {found}, want {want}", path.display())]
+    #[error("staging journal {}: version {found}, want {want}", esc(path))]
     JournalVersion {
         /// The journal file.
         path: PathBuf,
@@ -57,8 +59,26 @@ pub enum CollectorError {
         /// The version this collector writes.
         want: u32,
     },
+    /// The staging journal names objects or keys that the collector would
+    /// never write: outside the staging directory or the destination.
+    #[error("staging journal {} is not this collector's: {why}", esc(path))]
+    JournalInvalid {
+        /// The journal file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// The staging directory could be changed by others: a link, another
+    /// user's, or writable by group or others.
+    #[error("staging directory {} cannot be trusted: {why}", esc(path))]
+    StagingUnsafe {
+        /// The staging directory.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
     /// Another collector holds the staging directory.
-    #[error("staging directory {} is in use by another collector", .0.display())]
+    #[error("staging directory {} is in use by another collector", esc(.0))]
     StagingLocked(PathBuf),
     /// Staging a snapshot would exceed the staging limit even after
     /// dropping every superseded snapshot.
@@ -73,10 +93,10 @@ pub enum CollectorError {
     },
     /// A file changed between being read and being copied into staging;
     /// it is read again at the next scan.
-    #[error("{}: changed while being staged", .0.display())]
+    #[error("{}: changed while being staged", esc(.0))]
     SourceChanged(PathBuf),
     /// Uploading to or deleting from the destination failed.
-    #[error("destination {dest}: {op} {key}")]
+    #[error("destination {}: {op} {}", esc(dest), esc(key))]
     Dest {
         /// The destination (directory or URL).
         dest: String,
@@ -97,7 +117,7 @@ pub enum CollectorError {
         key: String,
     },
     /// The file watcher could not be set up.
-    #[error("watching {}", path.display())]
+    #[error("watching {}", esc(path))]
     Watch {
         /// The watched directory.
         path: PathBuf,
@@ -105,6 +125,38 @@ pub enum CollectorError {
         #[source]
         source: notify::Error,
     },
+    /// The watched path cannot be used: its directory is missing, it is a
+    /// symlink loop, or it is not what its kind needs.
+    #[error("watched path {}: {}", esc(path), esc(why))]
+    WatchPath {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+        /// The filesystem's error, if any.
+        #[source]
+        source: Option<io::Error>,
+    },
+    /// Snapshots were still staged when the collector stopped: the
+    /// destination failed or the grace period ran out. They stay in the
+    /// staging directory for a later run.
+    #[error(
+        "{pending} snapshot{} not uploaded; left in the staging directory {}",
+        if *pending == 1 { "" } else { "s" },
+        esc(staging)
+    )]
+    NotUploaded {
+        /// How many.
+        pending: usize,
+        /// The staging directory.
+        staging: PathBuf,
+        /// The last upload error.
+        #[source]
+        source: Option<Arc<CollectorError>>,
+    },
+    /// The last scan failed: the source's last state may not be shipped.
+    #[error("the last collection failed")]
+    LastScan(#[source] Arc<CollectorError>),
     /// A blocking task (startup, a scan) panicked or was cancelled.
     #[error("the {what} task failed")]
     Task {
@@ -126,15 +178,55 @@ impl CollectorError {
     }
 }
 
+/// A name (a path, a key, text from a file) as it may be shown in a log
+/// line or on a terminal: control characters (C0, DEL, C1) and the Unicode
+/// bidirectional controls are escaped (`\n`, `\u{1b}`), so names from the
+/// shared volume or the environment can neither forge log lines nor send
+/// escape sequences to a terminal. Nothing else changes, and no quotes are
+/// added; invalid UTF-8 shows as U+FFFD.
+pub(crate) struct Escaped<'a>(&'a OsStr);
+
+/// [`Escaped`] of a path or string.
+pub(crate) fn esc<S: AsRef<OsStr> + ?Sized>(s: &S) -> Escaped<'_> {
+    Escaped(s.as_ref())
+}
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for c in self.0.to_string_lossy().chars() {
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control()
+                    || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+                {
+                    write!(f, "\\u{{{:x}}}", u32::from(c))?
+                }
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 /// An error and its causes, `what: why: ...`, for log lines.
 pub(crate) struct Chain<'a>(pub(crate) &'a (dyn Error + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
+        // Causes from other crates may quote names raw: escaped too.
+        write!(f, "{}", esc(&self.0.to_string()))?;
         let mut cause = self.0.source();
         while let Some(e) = cause {
-            write!(f, ": {e}")?;
+            write!(f, ": {}", esc(&e.to_string()))?;
             cause = e.source();
         }
         Ok(())
@@ -147,6 +239,22 @@ pub type Result<T, E = CollectorError> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_escaped() {
+        let shown =
+            esc("a\u{1b}[2J\nb\r\t\u{7f}\u{9b}\u{202e}c\\d \"e\" gr\u{f6}\u{df}e").to_string();
+        assert_eq!(
+            shown,
+            "a\\u{1b}[2J\\nb\\r\\t\\u{7f}\\u{9b}\\u{202e}c\\d \"e\" gr\u{f6}\u{df}e"
+        );
+        let e = CollectorError::io(
+            "reading",
+            "/cov/p\n2099 ERROR forged",
+            io::Error::other("x"),
+        );
+        assert_eq!(e.to_string(), "reading /cov/p\\n2099 ERROR forged");
+    }
 
     #[test]
     fn display_leaves_the_cause_to_the_chain() {

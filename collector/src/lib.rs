@@ -46,6 +46,7 @@ mod cli;
 mod config;
 mod dest;
 mod error;
+mod fsat;
 mod metrics;
 mod run;
 mod scan;

@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
 
 use crate::config::Config;
 use crate::dest::Dest;
-use crate::error::{Chain, CollectorError, Result};
+use crate::error::{Chain, CollectorError, Result, esc};
 use crate::metrics::{self, Metrics};
 use crate::scan::{Collector, ScanReport};
 
@@ -39,6 +39,31 @@ pub struct Summary {
     pub pending: usize,
     /// Counters at exit.
     pub metrics: Arc<Metrics>,
+    /// Why the last scan failed, if it did: the source's last state may
+    /// not have been staged.
+    pub scan_error: Option<Arc<CollectorError>>,
+    /// The last upload error, when snapshots are left pending.
+    pub upload_error: Option<Arc<CollectorError>>,
+    /// The staging directory (where pending snapshots stay).
+    pub staging: PathBuf,
+}
+
+impl Summary {
+    /// An error if the collection did not end cleanly: snapshots left
+    /// pending, or a failed last scan.
+    pub fn check(&self) -> Result<()> {
+        if self.pending > 0 {
+            return Err(CollectorError::NotUploaded {
+                pending: self.pending,
+                staging: self.staging.clone(),
+                source: self.upload_error.clone(),
+            });
+        }
+        match &self.scan_error {
+            Some(e) => Err(CollectorError::LastScan(e.clone())),
+            None => Ok(()),
+        }
+    }
 }
 
 type Shared = Arc<Mutex<Collector>>;
@@ -73,10 +98,10 @@ pub async fn run_until(cfg: Config, shutdown: impl Future<Output = ()>) -> Resul
         source,
     })??;
     tracing::info!(
-        watch = %cfg.watch.display(),
+        watch = %esc(&cfg.watch),
         dest = %dest.describe(),
         root = collector.root(),
-        staging = %cfg.staging_dir().display(),
+        staging = %esc(&cfg.staging_dir()),
         "collector started"
     );
     dest.cleanup(collector.root());
@@ -103,8 +128,11 @@ pub async fn run_until(cfg: Config, shutdown: impl Future<Output = ()>) -> Resul
     metrics.finishing.store(true, Ordering::Relaxed);
     let deadline = Instant::now() + cfg.grace;
     // Half the grace period for the last scans, the rest for uploads.
-    last_collection(&cfg, &shared, Instant::now() + cfg.grace / 2).await;
-    let pending = upload_until(&shared, &dest, &metrics, &cfg, deadline).await;
+    let scan_error = last_collection(&cfg, &shared, Instant::now() + cfg.grace / 2)
+        .await
+        .err()
+        .map(Arc::new);
+    let (pending, upload_error) = upload_until(&shared, &dest, &metrics, &cfg, deadline).await;
     if pending > 0 {
         tracing::error!(
             pending,
@@ -121,6 +149,9 @@ pub async fn run_until(cfg: Config, shutdown: impl Future<Output = ()>) -> Resul
         reason,
         pending,
         metrics,
+        scan_error,
+        upload_error: upload_error.map(Arc::new),
+        staging: cfg.staging_dir(),
     })
 }
 
@@ -260,35 +291,39 @@ async fn watch_events(
             Err(e) => tracing::warn!(error = %Chain(&e), "scan failed"),
         }
         if let Some(m) = shared.lock().await.marker_seen() {
-            tracing::info!(marker = %m.display(), "Prow marker present: last collection");
+            tracing::info!(marker = %esc(&m), "Prow marker present: last collection");
             return StopReason::Marker(m);
         }
     }
 }
 
-/// Scans until nothing is left unsettled or the deadline passes.
-async fn last_collection(cfg: &Config, shared: &Shared, deadline: Instant) {
+/// Scans until nothing is left unsettled or the deadline passes, then ships
+/// a held text snapshot (unconfirmed: no other write will come).
+async fn last_collection(cfg: &Config, shared: &Shared, deadline: Instant) -> Result<()> {
     loop {
         match scan(shared).await {
-            Ok(rep) if rep.unsettled == 0 => {
-                if rep.held > 0 {
-                    tracing::warn!("a text snapshot with an unconfirmed new layout is not shipped");
-                }
-                return;
-            }
+            Ok(rep) if rep.unsettled == 0 => break,
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %Chain(&e), "last scan failed");
-                return;
+                return Err(e);
             }
         }
         let next = Instant::now() + cfg.settle + Duration::from_millis(10);
         if next > deadline {
             tracing::warn!("files still changing at the end of the grace period");
-            return;
+            break;
         }
         sleep_until(next).await;
     }
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || shared.blocking_lock().ship_held())
+        .await
+        .map_err(|source| CollectorError::Task {
+            what: "scan",
+            source,
+        })?
+        .map(drop)
 }
 
 async fn upload_loop(
@@ -329,7 +364,7 @@ async fn upload_once(shared: &Shared, dest: &Dest, metrics: &Metrics) -> Result<
             continue;
         }
         let res = async {
-            if !dest.put_file(&u.key, &u.path).await? {
+            if !dest.put_file(&u.key, &u.object).await? {
                 return Ok(None);
             }
             dest.put(&u.meta_key, u.metadata.clone()).await?;
@@ -352,7 +387,7 @@ async fn upload_once(shared: &Shared, dest: &Dest, metrics: &Metrics) -> Result<
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         metrics.last_upload_unix.store(now, Ordering::Relaxed);
-        tracing::info!(key = %u.key, bytes = n, "uploaded");
+        tracing::info!(key = %esc(&u.key), bytes = n, "uploaded");
     }
     let retire = shared.lock().await.retire_list();
     for key in retire {
@@ -366,21 +401,24 @@ async fn upload_once(shared: &Shared, dest: &Dest, metrics: &Metrics) -> Result<
     Ok(())
 }
 
-/// Uploads with retries until done or `deadline`; returns what is left.
+/// Uploads with retries until done or `deadline`; returns what is left
+/// and the last error.
 async fn upload_until(
     shared: &Shared,
     dest: &Dest,
     metrics: &Metrics,
     cfg: &Config,
     deadline: Instant,
-) -> usize {
+) -> (usize, Option<CollectorError>) {
     let mut backoff = cfg.retry_min;
+    let mut last = None;
     loop {
         let attempt = tokio::time::timeout_at(deadline, upload_once(shared, dest, metrics)).await;
         match attempt {
-            Ok(Ok(())) => return 0,
+            Ok(Ok(())) => return (0, None),
             Ok(Err(e)) => {
                 tracing::warn!(error = %Chain(&e), "upload failed during the last collection");
+                last = Some(e);
             }
             Err(_) => break,
         }
@@ -390,5 +428,5 @@ async fn upload_until(
         sleep(backoff).await;
         backoff = (backoff * 2).min(cfg.retry_max);
     }
-    shared.lock().await.uploads().len()
+    (shared.lock().await.uploads().len(), last)
 }

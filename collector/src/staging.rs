@@ -9,18 +9,29 @@
 //! Objects are kept while an entry is pending, and for the newest entry of
 //! every source even after upload: it is the reference the next snapshot of
 //! that source is compared with (restart detection).
+//!
+//! The directory usually sits on the shared volume, which the component can
+//! write to. It is the collector's own: created `0700`, and refused (with
+//! the reason) when it is a symlink, owned by another user, or writable by
+//! group or others — the sticky bit is not enough, as others could still
+//! plant a journal or objects under names the collector has not created
+//! yet. Everything inside is reached through [`DirFd`]s without following
+//! links; a journal that names objects or keys outside the staging
+//! directory or the destination is refused.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::Write;
-use std::os::unix::fs::MetadataExt;
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use covlens_prow::layout::{SnapshotKind, SnapshotSource};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CollectorError, Result};
+use crate::config::check_key;
+use crate::error::{CollectorError, Result, esc};
+use crate::fsat::{DirFd, euid, is_link_error, open_source};
 
 /// One staged snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -178,10 +189,38 @@ pub(crate) enum Staged {
     Duplicate,
 }
 
+/// A staged object, opened through the staging directory's descriptor
+/// (never by path, so never through a link planted in its place).
+#[derive(Clone, Debug)]
+pub(crate) struct Object {
+    dir: DirFd,
+    name: String,
+}
+
+impl Object {
+    /// Opens it for reading.
+    pub(crate) fn open(&self) -> std::io::Result<File> {
+        self.dir.open_file(&self.name)
+    }
+
+    /// Reads it whole.
+    pub(crate) fn read(&self) -> std::io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.open()?.read_to_end(&mut v)?;
+        Ok(v)
+    }
+
+    /// Its path, for messages.
+    pub(crate) fn path(&self) -> PathBuf {
+        self.dir.join(&self.name)
+    }
+}
+
 /// An open staging directory.
 #[derive(Debug)]
 pub(crate) struct Staging {
-    dir: PathBuf,
+    dir: DirFd,
+    objects: DirFd,
     limit: u64,
     keep_history: bool,
     _lock: File,
@@ -204,50 +243,27 @@ pub(crate) fn digest_of(v: u128) -> String {
     format!("{v:032x}")
 }
 
-/// Replaces `path` atomically: `fill` writes the content into a temporary
-/// file next to it (returning false to give up), then fsync, rename, and a
-/// sync of the directory. Nothing is left behind unless it succeeded.
-pub(crate) fn replace_atomically(
-    path: &Path,
-    fill: impl FnOnce(&mut File) -> std::io::Result<bool>,
-) -> std::io::Result<bool> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = path.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
-    let res = (|| {
-        let mut f = File::create(&tmp)?;
-        if !fill(&mut f)? {
+/// Writes `data` to `name` in `dir` through a new file, fsync and rename.
+fn write_atomic(dir: &DirFd, name: &str, data: &[u8]) -> Result<()> {
+    dir.replace(name, 0o600, |f| f.write_all(data).map(|()| true))
+        .map(drop)
+        .map_err(|e| CollectorError::io("writing", dir.join(name), e))
+}
+
+/// Copies the watched file `from` to `name` in `dir` (new file, fsync,
+/// rename) if its signature is still `sig` before and after the copy (so
+/// the copy is what was read before); else
+/// [`CollectorError::SourceChanged`] and nothing is left behind. `from` is
+/// opened without following a link.
+fn copy_unchanged(from: &Path, dir: &DirFd, name: &str, sig: Sig) -> Result<()> {
+    let copied = dir.replace(name, 0o600, |f| {
+        let (mut src, m) = open_source(from)?;
+        if Sig::of(&m) != sig {
             return Ok(false);
         }
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent() {
-            // Persist the rename; not every filesystem can sync a directory.
-            let _ = File::open(dir).and_then(|d| d.sync_all());
-        }
-        Ok(true)
-    })();
-    if !matches!(res, Ok(true)) {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
-}
-
-/// Writes `data` to `path` through a temporary file, fsync and rename.
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    replace_atomically(path, |f| f.write_all(data).map(|()| true))
-        .map(drop)
-        .map_err(|e| CollectorError::io("writing", path, e))
-}
-
-/// Copies `from` to `to` (temp, fsync, rename) if its signature is still
-/// `sig` after the copy (so the copy is what was read before); else
-/// [`CollectorError::SourceChanged`] and nothing is left behind.
-fn copy_unchanged(from: &Path, to: &Path, sig: Sig) -> Result<()> {
-    let copied = replace_atomically(to, |f| {
         // copy_file_range/sendfile where the kernel offers them.
-        let n = std::io::copy(&mut File::open(from)?, f)?;
-        Ok(n == sig.len && Sig::of(&fs::metadata(from)?) == sig)
+        let n = std::io::copy(&mut src, f)?;
+        Ok(n == sig.len && Sig::of(&src.metadata()?) == sig)
     });
     match copied {
         Ok(true) => Ok(()),
@@ -259,20 +275,102 @@ fn copy_unchanged(from: &Path, to: &Path, sig: Sig) -> Result<()> {
     }
 }
 
+/// Whether `s` names an object: XXH3-128 (32 hex digits) or, in journals of
+/// older collectors, SHA-256 (64).
+fn is_digest(s: &str) -> bool {
+    matches!(s.len(), 32 | 64) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Checks the ownership and mode of a staging directory (or a file in it):
+/// the collector's user's, not writable by group or others.
+fn check_private(path: &Path, st: &rustix::fs::Stat, what: &str) -> Result<()> {
+    let unsafe_ = |why: String| CollectorError::StagingUnsafe {
+        path: path.to_path_buf(),
+        why,
+    };
+    let me = euid();
+    if st.st_uid != me {
+        return Err(unsafe_(format!(
+            "{what} is owned by uid {}, not by this collector's uid {me}",
+            st.st_uid
+        )));
+    }
+    let mode = st.st_mode & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(unsafe_(format!(
+            "{what} is writable by its group or others (mode {mode:o}); a sticky bit is \
+             not enough, others could plant files in it: chmod go-w or remove it"
+        )));
+    }
+    Ok(())
+}
+
+/// Opens (creating it `0700`, and missing parents) the staging directory,
+/// refusing one that is a link, another user's, or writable by others.
+fn open_private_dir(dir: &Path) -> Result<DirFd> {
+    let unsafe_ = |why: String| CollectorError::StagingUnsafe {
+        path: dir.to_path_buf(),
+        why,
+    };
+    if fs::symlink_metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(|e| CollectorError::io("creating", parent, e))?;
+        }
+        match fs::DirBuilder::new().mode(0o700).create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(CollectorError::io("creating", dir, e)),
+        }
+    }
+    let fd = DirFd::open_nofollow(dir).map_err(|e| {
+        if is_link_error(&e) {
+            unsafe_("it is a symbolic link".into())
+        } else {
+            CollectorError::io("opening", dir, e)
+        }
+    })?;
+    let st = fd
+        .stat()
+        .map_err(|e| CollectorError::io("opening", dir, e))?;
+    check_private(dir, &st, "it")?;
+    Ok(fd)
+}
+
 impl Staging {
     /// Opens (creating) a staging directory and locks it.
-    pub(crate) fn open(dir: &Path, limit: u64, keep_history: bool) -> Result<Staging> {
-        fs::create_dir_all(dir.join("objects"))
-            .map_err(|e| CollectorError::io("creating", dir, e))?;
-        let lock_path = dir.join("lock");
-        let lock =
-            File::create(&lock_path).map_err(|e| CollectorError::io("creating", &lock_path, e))?;
+    pub(crate) fn open(path: &Path, limit: u64, keep_history: bool) -> Result<Staging> {
+        let dir = open_private_dir(path)?;
+        // A link or a file in place of a part is not the collector's doing.
+        let part_error = |name: &str, e: std::io::Error, op| {
+            if is_link_error(&e) {
+                CollectorError::StagingUnsafe {
+                    path: path.to_path_buf(),
+                    why: format!("{name} in it is a symbolic link"),
+                }
+            } else {
+                CollectorError::io(op, dir.join(name), e)
+            }
+        };
+        let objects = dir
+            .subdir("objects", Some(0o700))
+            .map_err(|e| part_error("objects", e, "opening"))?;
+        let st = objects
+            .stat()
+            .map_err(|e| CollectorError::io("opening", objects.path(), e))?;
+        check_private(path, &st, "its objects directory")?;
+        // Never truncated (the content does not matter), never followed.
+        let lock = dir
+            .open_or_create("lock", 0o600)
+            .map_err(|e| part_error("lock", e, "creating"))?;
         if lock.try_lock().is_err() {
-            return Err(CollectorError::StagingLocked(dir.to_path_buf()));
+            return Err(CollectorError::StagingLocked(path.to_path_buf()));
         }
         let journal = dir.join("journal.json");
-        let state = match fs::read(&journal) {
-            Ok(b) => {
+        let state = match dir.open_file("journal.json") {
+            Ok(mut f) => {
+                let mut b = Vec::new();
+                f.read_to_end(&mut b)
+                    .map_err(|e| CollectorError::io("reading", &journal, e))?;
                 let s: State = serde_json::from_slice(&b).map_err(|source| {
                     CollectorError::JournalUnreadable {
                         path: journal.clone(),
@@ -286,16 +384,21 @@ impl Staging {
                         want: VERSION,
                     });
                 }
+                check_state(&s).map_err(|why| CollectorError::JournalInvalid {
+                    path: journal.clone(),
+                    why,
+                })?;
                 s
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
                 version: VERSION,
                 ..State::default()
             },
-            Err(e) => return Err(CollectorError::io("reading", journal, e)),
+            Err(e) => return Err(part_error("journal.json", e, "reading")),
         };
         let mut st = Staging {
-            dir: dir.to_path_buf(),
+            dir,
+            objects,
             limit,
             keep_history,
             _lock: lock,
@@ -309,22 +412,22 @@ impl Staging {
     /// (and temp files) nothing refers to.
     fn recover(&mut self) -> Result<()> {
         let before = self.state.entries.len();
-        let dir = self.dir.clone();
+        let objects = self.objects.clone();
         self.state.entries.retain(|e| {
-            let keep = !needs_object(e) || dir.join("objects").join(&e.digest).exists();
+            let keep = !needs_object(e) || has_object(&objects, &e.digest);
             if !keep {
-                tracing::warn!(key = %e.key, "staged object missing; entry dropped");
+                tracing::warn!(key = %esc(&e.key), "staged object missing; entry dropped");
             }
             keep
         });
         let referenced = self.referenced();
-        let objects = self.dir.join("objects");
-        let listing =
-            fs::read_dir(&objects).map_err(|e| CollectorError::io("listing", &objects, e))?;
-        for ent in listing.flatten() {
-            let name = ent.file_name().to_string_lossy().into_owned();
+        let listing = self
+            .objects
+            .entries()
+            .map_err(|e| CollectorError::io("listing", self.objects.path(), e))?;
+        for (name, _, _) in listing {
             if !referenced.contains(&name) {
-                let _ = fs::remove_file(ent.path());
+                let _ = self.objects.remove(&name);
             }
         }
         if before != self.state.entries.len() {
@@ -372,12 +475,15 @@ impl Staging {
 
     fn save(&self) -> Result<()> {
         let data = serde_json::to_vec_pretty(&self.state).expect("state serialises");
-        write_atomic(&self.dir.join("journal.json"), &data)
+        write_atomic(&self.dir, "journal.json", &data)
     }
 
-    /// Path of a staged object.
-    pub(crate) fn object_path(&self, sha: &str) -> PathBuf {
-        self.dir.join("objects").join(sha)
+    /// A staged object.
+    pub(crate) fn object(&self, digest: &str) -> Object {
+        Object {
+            dir: self.objects.clone(),
+            name: digest.to_string(),
+        }
     }
 
     /// Bytes of all objects on disk.
@@ -392,20 +498,18 @@ impl Staging {
             .sum()
     }
 
-    /// The newest entry of a source with the path of its content, if
-    /// still staged.
-    pub(crate) fn reference(&self, source: &str) -> Option<(&Entry, PathBuf)> {
+    /// The newest entry of a source with its content, if still staged.
+    pub(crate) fn reference(&self, source: &str) -> Option<(&Entry, Object)> {
         let e = self
             .state
             .entries
             .iter()
             .filter(|e| e.source == source)
             .max_by_key(|e| e.seq)?;
-        if e.evicted {
+        if e.evicted || !has_object(&self.objects, &e.digest) {
             return None;
         }
-        let path = self.object_path(&e.digest);
-        path.exists().then_some((e, path))
+        Some((e, self.object(&e.digest)))
     }
 
     /// [`Staging::stage_with`] without a resume-state change.
@@ -470,11 +574,10 @@ impl Staging {
                 limit: self.limit,
             });
         }
-        let obj = self.object_path(&sha);
-        if !obj.exists() {
+        if !has_object(&self.objects, &sha) {
             match &snap.data {
-                Payload::Bytes(d) => write_atomic(&obj, d)?,
-                Payload::File { path, sig, .. } => copy_unchanged(path, &obj, *sig)?,
+                Payload::Bytes(d) => write_atomic(&self.objects, &sha, d)?,
+                Payload::File { path, sig, .. } => copy_unchanged(path, &self.objects, &sha, *sig)?,
             }
         }
         let seq = self.state.next_seq;
@@ -530,7 +633,7 @@ impl Staging {
             .map(|(i, _)| i);
         if let Some(i) = victim {
             let seq = self.state.entries[i].seq;
-            tracing::warn!(key = %self.state.entries[i].key, "staging full: dropped a superseded snapshot");
+            tracing::warn!(key = %esc(&self.state.entries[i].key), "staging full: dropped a superseded snapshot");
             self.forget_pending(|e| e.seq == seq);
             return true;
         }
@@ -550,7 +653,7 @@ impl Staging {
             Some(i) => {
                 let e = &mut self.state.entries[i];
                 e.evicted = true;
-                tracing::info!(key = %e.key, "staging full: evicted an uploaded reference copy");
+                tracing::info!(key = %esc(&e.key), "staging full: evicted an uploaded reference copy");
                 true
             }
             None => false,
@@ -594,11 +697,10 @@ impl Staging {
 
     fn gc_objects(&self) {
         let referenced = self.referenced();
-        if let Ok(listing) = fs::read_dir(self.dir.join("objects")) {
-            for ent in listing.flatten() {
-                let name = ent.file_name().to_string_lossy().into_owned();
+        if let Ok(listing) = self.objects.entries() {
+            for (name, _, _) in listing {
                 if !name.starts_with('.') && !referenced.contains(&name) {
-                    let _ = fs::remove_file(ent.path());
+                    let _ = self.objects.remove(&name);
                 }
             }
         }
@@ -689,6 +791,43 @@ fn needs_object(e: &Entry) -> bool {
     !e.uploaded
 }
 
+/// Whether `objects` holds the object `digest` as a regular file. Anything
+/// else under its name (a link planted by someone who knows the digest of
+/// the content: the component does) is removed, so a real copy is written.
+fn has_object(objects: &DirFd, digest: &str) -> bool {
+    match objects.entry(digest) {
+        Ok(Some(st)) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => true,
+        Ok(Some(_)) => {
+            tracing::warn!(object = %esc(&objects.join(digest)), "not a regular file; replaced");
+            let _ = objects.remove(digest);
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Checks a journal read from disk: every object name a digest, every key
+/// a clean relative path (a journal is only ever written by the collector;
+/// one that names files outside the staging directory or keys outside the
+/// destination was not).
+fn check_state(s: &State) -> std::result::Result<(), String> {
+    for (i, e) in s.entries.iter().enumerate() {
+        if !is_digest(&e.digest) {
+            return Err(format!(
+                "entry {i} names object {:?}, not a digest",
+                e.digest
+            ));
+        }
+        for k in [&e.key, &e.meta_key] {
+            check_key(k).map_err(|why| format!("entry {i} has the key {k:?}, which {why}"))?;
+        }
+    }
+    for k in &s.retire {
+        check_key(k).map_err(|why| format!("the retired key {k:?} {why}"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -731,7 +870,7 @@ mod tests {
         fs::write(&journal, old).unwrap();
         let s = Staging::open(&dir, 1 << 20, false)?;
         assert_eq!(s.pending()[0].digest, digest);
-        assert_eq!(fs::read(s.object_path(&digest)).unwrap(), b"one");
+        assert_eq!(s.object(&digest).read().unwrap(), b"one");
         Ok(())
     }
 
@@ -779,10 +918,7 @@ mod tests {
         let sig = Sig::of(&fs::metadata(&src).unwrap());
         assert!(matches!(s.stage(file(sig))?, Staged::New { .. }));
         let e = &s.pending()[0];
-        assert_eq!(
-            fs::read(s.object_path(&e.digest)).unwrap(),
-            fs::read(&src).unwrap()
-        );
+        assert_eq!(s.object(&e.digest).read().unwrap(), fs::read(&src).unwrap());
         // Rewritten since it was read: refused, nothing recorded or left.
         fs::write(&src, b"mode: set\na.go:1.1,1.2 1 0\n").unwrap();
         let mut stale = file(sig);
@@ -830,7 +966,7 @@ mod tests {
         s.mark_uploaded(&c3).unwrap();
         assert_eq!(s.retire_list(), ["c2", "m/c2"]);
         // The reference object of the source survives the upload.
-        assert_eq!(fs::read(s.reference("g").unwrap().1).unwrap(), b"three");
+        assert_eq!(s.reference("g").unwrap().1.read().unwrap(), b"three");
         drop(s);
         // A restarted collector sees the same state.
         let mut s = Staging::open(t.path(), 1 << 20, false).unwrap();

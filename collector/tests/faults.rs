@@ -352,10 +352,21 @@ fn in_place_writer_killed_mid_write_never_ships_partial() {
             "a partial profile was shipped"
         );
     }
-    assert_eq!(
-        got, finals,
-        "each process's last complete write, one per generation"
-    );
+    if got != finals {
+        let first = |v: &Vec<u8>| {
+            String::from_utf8_lossy(v)
+                .lines()
+                .nth(1)
+                .unwrap_or("")
+                .to_string()
+        };
+        panic!(
+            "each process's last complete write, one per generation: got {:?}, want {:?}\n{}",
+            got.iter().map(first).collect::<Vec<_>>(),
+            finals.iter().map(first).collect::<Vec<_>>(),
+            coll.log()
+        );
+    }
     assert!(metric_after_exit_unavailable(port));
     assert!(coll.log().contains("truncated write"), "{}", coll.log());
 }
@@ -445,4 +456,87 @@ fn prow_marker_ends_collection_with_prow_layout_and_metadata() {
         assert_eq!(m[k], v, "{k} in {m}");
     }
     assert_eq!(m["xxh3_128"].as_str().unwrap().len(), 32);
+}
+
+/// Issue 10, item 7: an in-place writer faster than `--settle` (every
+/// 200 ms, settle 500 ms) was never read, and a profile written once (a new
+/// layout with no second write to confirm it) was dropped at SIGTERM. Now
+/// the fast writer's snapshots arrive while it writes, and the last stable
+/// one is shipped at shutdown, marked unconfirmed in its metadata.
+#[test]
+fn in_place_writer_faster_than_settle_and_unconfirmed_profile_at_sigterm() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("cov");
+    fs::create_dir(&dir).unwrap();
+    let file = dir.join("apiserver.cov");
+    let dest = t.path().join("dest");
+    let (file_s, dest_s) = (file.display().to_string(), dest.display().to_string());
+    let mut coll = Collector::start(
+        &[
+            "--watch", &file_s, "--dest", &dest_s, "--kind", "text", "--settle", "500ms",
+            "--rescan", "100ms",
+        ],
+        &[("POD_NAME", "p"), ("COVLENS_CONTAINER", "c")],
+        &t.path().join("collector.log"),
+    );
+    let text = dest.join("coverage/p/c/text");
+    let shipped = |g: u32| fs::read_to_string(text.join(format!("{g:04}-apiserver.cov"))).ok();
+    // Rewritten in place every 200 ms, counts going up; each write in
+    // three pieces with short pauses (a copy read in a pause is cut at a
+    // line boundary and must never be shipped).
+    let mut arrived_while_writing = None;
+    for round in 0..20u64 {
+        let lines = profile(120, |b| round * 10 + b as u64 % 3);
+        fs::write(&file, b"").unwrap();
+        let mut f = fs::OpenOptions::new().append(true).open(&file).unwrap();
+        for (i, chunk) in lines.chunks(41).enumerate() {
+            if i > 0 {
+                sleep(Duration::from_millis(5));
+            }
+            std::io::Write::write_all(&mut f, chunk.concat().as_bytes()).unwrap();
+        }
+        drop(f);
+        sleep(Duration::from_millis(190));
+        if let Some(got) = shipped(0) {
+            assert_eq!(got.lines().count(), 121, "a partial profile was shipped");
+            if round < 19 {
+                arrived_while_writing.get_or_insert(got);
+            }
+        }
+    }
+    let last = fs::read_to_string(&file).unwrap();
+    assert!(
+        arrived_while_writing.is_some(),
+        "nothing arrived while the writer ran\n{}",
+        coll.log()
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || shipped(0).as_deref()
+            == Some(&last)),
+        "the writer's last write never arrived\n{}",
+        coll.log()
+    );
+    // A new binary writes its profile once: no second write will confirm
+    // the new layout before SIGTERM.
+    let other: String = profile(40, |_| 7)
+        .concat()
+        .replace("example.com/m/", "example.com/other/");
+    fs::write(&file, &other).unwrap();
+    sleep(Duration::from_millis(800));
+    assert!(coll.sigterm().success(), "{}", coll.log());
+    assert_eq!(
+        shipped(1).as_deref(),
+        Some(other.as_str()),
+        "{}",
+        coll.log()
+    );
+    assert_eq!(shipped(0).as_deref(), Some(last.as_str()));
+    let meta = |g: u32| -> serde_json::Value {
+        let p = dest.join(format!(
+            "coverage/p/c/metadata/text/{g:04}-apiserver.cov.json"
+        ));
+        serde_json::from_slice(&fs::read(p).unwrap()).unwrap()
+    };
+    assert_eq!(meta(1)["unconfirmed"], true);
+    assert!(meta(0).get("unconfirmed").is_none(), "{}", meta(0));
 }

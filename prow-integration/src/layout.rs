@@ -412,6 +412,13 @@ pub struct SnapshotSource {
     /// When the collector took it (Unix milliseconds).
     #[serde(default)]
     pub taken_at_unix_ms: u64,
+    /// A text snapshot with a new layout that no second write confirmed,
+    /// shipped at shutdown as the last stable, fully parsed copy: it ends
+    /// with a newline and parses, but a writer killed exactly at a line
+    /// boundary would look the same. Written only when true; absent in
+    /// documents of older collectors.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfirmed: bool,
 }
 
 /// The JSON document shipped next to every snapshot, at its
@@ -685,5 +692,22 @@ mod tests {
         assert_eq!((m.source.pid, m.source.dest_pid), (Some(7), Some(7)));
         let m = SnapshotMetadata::from_json(OLD_META.as_bytes()).unwrap();
         assert_eq!((m.identity.prow.job, m.source.generation), (None, None));
+        let m = SnapshotMetadata::from_json(OLD_TEXT.as_bytes()).unwrap();
+        assert!(!m.source.unconfirmed);
+    }
+
+    #[test]
+    fn unconfirmed_is_written_only_when_true() {
+        let mut m = SnapshotMetadata::from_json(OLD_TEXT.as_bytes()).unwrap();
+        m.source.unconfirmed = true;
+        let v: serde_json::Value = serde_json::from_slice(&m.to_json()).unwrap();
+        assert_eq!(v["unconfirmed"], true);
+        assert_eq!(SnapshotMetadata::from_json(&m.to_json()).unwrap(), m);
+        m.source.unconfirmed = false;
+        assert!(
+            !String::from_utf8(m.to_json())
+                .unwrap()
+                .contains("unconfirmed")
+        );
     }
 }

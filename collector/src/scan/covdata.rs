@@ -127,8 +127,8 @@ impl Collector {
         if let Some(r) = self.counter_refs.get(source) {
             return Some(r.clone());
         }
-        let (e, path) = self.staging.reference(source)?;
-        let r = (e.order, decode_counters(&fs::read(path).ok()?).ok()?);
+        let (e, object) = self.staging.reference(source)?;
+        let r = (e.order, decode_counters(&object.read().ok()?).ok()?);
         self.counter_refs.insert(source.to_string(), r.clone());
         Some(r)
     }
@@ -262,6 +262,7 @@ impl Collector {
                             .collect(),
                     ),
                     taken_at_unix_ms: unix_ms(),
+                    unconfirmed: false,
                 },
             };
             let commit = |s: &mut State| {

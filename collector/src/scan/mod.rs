@@ -12,7 +12,6 @@ mod covdata;
 mod text;
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -21,9 +20,10 @@ use covlens_prow::layout::SnapshotMetadata;
 
 use self::counters::CounterData;
 use crate::config::{Config, SourceKind};
-use crate::error::{CollectorError, Result};
+use crate::error::{CollectorError, Result, esc};
+use crate::fsat::open_source;
 use crate::metrics::Metrics;
-use crate::staging::{Entry, NewSnapshot, Sig, Staged, Staging, State};
+use crate::staging::{Entry, NewSnapshot, Object, Sig, Staged, Staging, State};
 use crate::text::{Reference, TextJudge};
 
 /// What one scan did.
@@ -49,7 +49,7 @@ pub(crate) struct Upload {
     /// Destination key of the snapshot.
     pub key: String,
     /// The staged copy.
-    pub path: PathBuf,
+    pub object: Object,
     /// Destination key of the metadata JSON.
     pub meta_key: String,
     /// The metadata JSON.
@@ -66,7 +66,13 @@ pub(crate) struct Collector {
     seen: HashMap<PathBuf, (Sig, Instant)>,
     rejected: HashSet<(PathBuf, Sig)>,
     text: Option<TextJudge>,
+    /// The text file's last write that was judged.
     text_last: Option<Sig>,
+    /// The last write read before it settled and not decided then.
+    text_tried: Option<Sig>,
+    /// The held text snapshot (a new layout waiting for confirmation):
+    /// its write and digest, shipped unconfirmed at shutdown.
+    text_held: Option<(Sig, String)>,
     counter_refs: HashMap<String, (u64, CounterData)>,
 }
 
@@ -80,6 +86,7 @@ impl Collector {
     /// Opens the staging directory (resuming its journal).
     pub(crate) fn open(cfg: Config, metrics: Arc<Metrics>) -> Result<Collector> {
         cfg.validate()?;
+        cfg.check_watch()?;
         let kind = cfg.resolved_kind();
         let staging = Staging::open(&cfg.staging_dir(), cfg.max_staging_bytes, cfg.keep_history)?;
         let root = cfg.root();
@@ -93,14 +100,17 @@ impl Collector {
             rejected: HashSet::new(),
             text: None,
             text_last: None,
+            text_tried: None,
+            text_held: None,
             counter_refs: HashMap::new(),
         };
         if kind == SourceKind::Text {
             let reference = c
                 .staging
                 .reference(&c.text_source())
-                .map(|(_, path)| Reference::File(path));
-            c.text = Some(TextJudge::with_reference(reference));
+                .map(|(e, object)| (Reference::File(object), !e.info.unconfirmed));
+            let confirmed = reference.as_ref().is_some_and(|r| r.1);
+            c.text = Some(TextJudge::with_reference(reference.map(|r| r.0), confirmed));
         }
         c.update_gauges();
         Ok(c)
@@ -170,18 +180,19 @@ impl Collector {
     }
 
     /// Copies a file; `None` if it changed or vanished meanwhile. Files are
-    /// read, never mapped: a live writer may truncate them.
+    /// read, never mapped (a live writer may truncate them), and never
+    /// through a link (see [`open_source`]).
     fn copy(path: &Path, sig: Sig) -> Result<Option<Vec<u8>>> {
-        let data = match fs::read(path) {
-            Ok(d) => d,
+        let io_err = |e| CollectorError::io("reading", path, e);
+        let mut f = match open_source(path) {
+            Ok((f, m)) if Sig::of(&m) == sig => f,
+            Ok(_) => return Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(CollectorError::io("reading", path, e)),
+            Err(e) => return Err(io_err(e)),
         };
-        let after = match fs::metadata(path) {
-            Ok(m) => Sig::of(&m),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(CollectorError::io("reading", path, e)),
-        };
+        let mut data = Vec::with_capacity(sig.len as usize);
+        std::io::Read::read_to_end(&mut f, &mut data).map_err(io_err)?;
+        let after = Sig::of(&f.metadata().map_err(io_err)?);
         Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
     }
 
@@ -211,7 +222,7 @@ impl Collector {
     fn reject(&mut self, path: &Path, sig: Sig, reason: &str, rep: &mut ScanReport) {
         if self.rejected.insert((path.to_path_buf(), sig)) {
             Metrics::add(&self.metrics.rejected_corrupt, 1);
-            tracing::warn!(path = %path.display(), reason, "rejected snapshot; not shipped");
+            tracing::warn!(path = %esc(path), reason = %esc(reason), "rejected snapshot; not shipped");
             rep.rejected += 1;
         }
     }
@@ -227,19 +238,19 @@ impl Collector {
             Ok(Staged::New { dropped }) => {
                 Metrics::add(&self.metrics.snapshots_taken, 1);
                 Metrics::add(&self.metrics.staging_dropped, dropped as u64);
-                tracing::info!(%key, "snapshot staged");
+                tracing::info!(key = %esc(&key), "snapshot staged");
                 rep.staged += 1;
                 Ok(true)
             }
             Ok(Staged::Duplicate) => Ok(true),
             Err(CollectorError::SourceChanged(path)) => {
-                tracing::debug!(path = %path.display(), "changed while being staged; retried");
+                tracing::debug!(path = %esc(&path), "changed while being staged; retried");
                 rep.unsettled += 1;
                 Ok(false)
             }
             Err(CollectorError::StagingFull { need, used, limit }) => {
                 Metrics::add(&self.metrics.staging_full, 1);
-                tracing::warn!(%key, need, used, limit, "staging full; snapshot deferred");
+                tracing::warn!(key = %esc(&key), need, used, limit, "staging full; snapshot deferred");
                 rep.deferred += 1;
                 Ok(false)
             }
@@ -262,7 +273,7 @@ impl Collector {
                     source: e.info.clone(),
                 };
                 Upload {
-                    path: self.staging.object_path(&e.digest),
+                    object: self.staging.object(&e.digest),
                     metadata: metadata.to_json(),
                     key: e.key.clone(),
                     meta_key: e.meta_key.clone(),
@@ -301,6 +312,7 @@ impl Collector {
 pub(super) mod tests {
     use super::*;
     use crate::config::TextWriter;
+    use std::fs;
     use std::time::Duration;
 
     /// A collector of `kind` with no settle delay, on a fresh directory

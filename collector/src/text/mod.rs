@@ -4,8 +4,9 @@
 //! other writers truncate the file and write it in pieces. A copy taken at
 //! the wrong moment, or the file left behind by a writer killed mid-write,
 //! can be cut anywhere — including exactly at a line boundary, where it
-//! still parses. The rules, applied after the file was stable (same size,
-//! mtime, ctime and inode across the settle delay and around the copy):
+//! still parses. The rules, applied to a copy that was not written to while
+//! it was read (same size, mtime, ctime and inode around the copy), and
+//! *settled* when the file also kept them across the settle delay:
 //!
 //! 1. It must end with a newline and parse with covlens-core, with a mode
 //!    line and at least one block. (Catches any cut inside a line: Go ends
@@ -14,19 +15,28 @@
 //!    zero counts included, so the *layout* (the set of blocks, counts
 //!    ignored) of one binary never changes. A snapshot whose layout equals
 //!    the reference (the last shipped snapshot's) is complete.
+//!    This holds for unsettled copies too (a writer faster than the settle
+//!    delay still gets snapshots between its writes), as long as the
+//!    reference's layout was itself confirmed.
 //! 3. A layout that is a strict subset of the reference is a truncated
-//!    write and is rejected as partial.
-//! 4. Any other new layout (first snapshot, new binary) is held until a
-//!    second write — a different (mtime, size, inode) — shows the same
-//!    layout: a writer killed mid-write never writes again, and two writes
-//!    cut at the very same line are not a realistic coincidence. A confirmed
-//!    strict subset is accepted the same way (a binary that lost code).
+//!    write and is rejected as partial (unsettled copies: left for later).
+//! 4. Any other new layout (first snapshot, new binary) is held until other
+//!    writes — a different (mtime, size, inode) — show the same layout: a
+//!    writer killed mid-write never writes again, and writes cut at the very
+//!    same line are not a realistic coincidence. Settled copies weigh 2,
+//!    unsettled ones 1 (a copy read in a pause of a writer at work may be
+//!    cut); 4 over at least two writes confirm: two settled copies, or four
+//!    unsettled ones in a row for a writer that never lets its file settle.
+//!    Unsettled copies of other layouts never displace the layout settled
+//!    copies showed. A confirmed strict subset is accepted the same way (a
+//!    binary that lost code). At shutdown, the held snapshot (settled, rule
+//!    1 passed, new layout) is shipped anyway, marked `unconfirmed` in its
+//!    metadata: no further write will come, and it beats nothing.
 //!
 //! With `--text-writer=rename` (writers that publish by rename, such as
 //! covflush and Go's own `-coverprofile` temp-and-rename in the Kubernetes
 //! wrapper) rule 1 alone decides: a file is never visible half written, and
-//! no settle delay is needed (with in-place writers the settle delay must be
-//! shorter than the writer's interval, or the file never looks stable).
+//! no settle delay is needed.
 //!
 //! Generations: counts of one process only grow, so a snapshot in which a
 //! count went down, or whose layout changed, comes from a new process. The
