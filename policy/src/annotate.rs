@@ -31,7 +31,8 @@ pub(crate) fn scan_patch(
 ) -> PatchScan {
     // Mapped over all names, excluded ones too: an excluded file must not
     // make a diff path fall back to another file with the same suffix.
-    let profiles: Vec<&Profile> = std::iter::once(head).chain(base).collect();
+    // Base first, as the pull-request comment maps them.
+    let profiles: Vec<&Profile> = base.into_iter().chain([head]).collect();
     let map = PathMap::new(module, &profiles);
     let mut scan = PatchScan {
         counts: Counts::default(),

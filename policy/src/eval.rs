@@ -135,7 +135,7 @@ impl Violation {
     pub fn message(&self) -> String {
         let pct = |s: &Stat| format!("{}% ({}/{} statements)", s.percent, s.covered, s.total);
         let by = match &self.override_path {
-            Some(re) => format!(" (override {re:?})"),
+            Some(re) => format!(" (override `{re}`)"),
             None => String::new(),
         };
         let req = self.required;
@@ -216,6 +216,27 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// One line for a commit status or a check run's title (under
+    /// GitHub's 140 characters for a status): `coverage policy met`, or
+    /// `coverage policy not met: 4 violations (threshold-package 3,
+    /// max-drop 1)`.
+    pub fn headline(&self) -> String {
+        if self.passed {
+            return "coverage policy met".into();
+        }
+        let mut by: BTreeMap<Rule, usize> = BTreeMap::new();
+        for v in &self.violations {
+            *by.entry(v.rule).or_default() += 1;
+        }
+        let n = self.violations.len();
+        let rules: Vec<String> = by.iter().map(|(r, k)| format!("{r} {k}")).collect();
+        format!(
+            "coverage policy not met: {n} violation{} ({})",
+            if n == 1 { "" } else { "s" },
+            rules.join(", ")
+        )
+    }
+
     /// Check-run annotations: a failure for each violation with a
     /// location, then the uncovered changes.
     pub fn annotations(&self) -> Vec<Annotation> {
@@ -521,6 +542,10 @@ mod tests {
         pol.max_drop = Points::new(6.6);
         let o = pol.evaluate(&inputs).unwrap();
         assert_eq!(o.violations.len(), 1, "the new package is not a drop");
+        assert_eq!(
+            o.headline(),
+            "coverage policy not met: 1 violation (max-drop 1)"
+        );
         assert_eq!(
             o.violations[0].message(),
             "package m/p dropped 6.7 points (66.7% -> 60.0%), more than the allowed 6.6"
