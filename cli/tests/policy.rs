@@ -885,3 +885,34 @@ fn config_file_flags_and_exit_codes() {
         Some(1)
     );
 }
+
+/// Several inputs are merged into one profile before checking.
+#[test]
+fn several_inputs_are_merged() {
+    let path = public(PROM);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let raw = Raw::parse(&text);
+    let (c, t) = raw.total(|_| true);
+    // Files alternately in one input or the other (a merge needs a file's
+    // blocks to be the same in every input that has it).
+    let names: Vec<&String> = raw.files.keys().collect();
+    let (mut a_text, mut b_text) = (String::from("mode: set\n"), String::from("mode: set\n"));
+    for l in text.lines().skip(1) {
+        let name = l.rsplit_once(':').unwrap().0;
+        let i = names.iter().position(|n| n.as_str() == name).unwrap();
+        let out = if i % 2 == 0 { &mut a_text } else { &mut b_text };
+        out.push_str(l);
+        out.push('\n');
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a.out"), tmp.path().join("b.out"));
+    std::fs::write(&a, a_text).unwrap();
+    std::fs::write(&b, b_text).unwrap();
+    let above = format!("{:.1}", (tenths(c, t) + 1) as f64 / 10.0);
+    let (code, v) = check_json(&[path_str(&a), path_str(&b), "--threshold-total", &above]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        violations(&v),
+        [("threshold-total".into(), String::new(), c, t, tenths(c, t))]
+    );
+}
