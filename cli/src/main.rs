@@ -114,7 +114,9 @@ fn main() -> ExitCode {
             }
             let _ = writeln!(io::stderr().lock(), "covlens: {err:#}{}", hint(&err));
             // A policy that cannot run is bad usage; one not met is 1.
-            let bad_policy = err.downcast_ref::<covlens_policy::Error>().is_some();
+            let bad_policy = err
+                .downcast_ref::<covlens_policy::Error>()
+                .is_some_and(|e| !matches!(e, covlens_policy::Error::ReadDiff { .. }));
             ExitCode::from(if bad_policy { 2 } else { 1 })
         }
     }

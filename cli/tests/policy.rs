@@ -871,7 +871,16 @@ fn config_file_flags_and_exit_codes() {
         let out = check_in(dir.path(), &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
-    // Met: exit 0; a missing profile: 1 (as every command).
+    // Met: exit 0; a missing profile or diff: 1 (as every command).
+    assert_eq!(
+        check_in(
+            dir.path(),
+            &[p, "--threshold-patch", "1", "--git-diff", "no.diff"]
+        )
+        .status
+        .code(),
+        Some(1)
+    );
     assert_eq!(
         check_in(dir.path(), &[p, "--threshold-total", "0"])
             .status

@@ -7,6 +7,7 @@ use covlens_report_templates::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
 use crate::model::Policy;
 
 /// Annotations GitHub accepts in one check-run request.
@@ -156,6 +157,40 @@ pub fn annotation_batches(
             annotations: c.to_vec(),
         })
         .collect()
+}
+
+/// [`annotation_batches`] of uncovered changes, titled `Coverage of
+/// changed lines`, with a summary that counts ranges and files.
+pub fn uncovered_change_batches(annotations: &[Annotation]) -> Vec<AnnotationBatch> {
+    let mut files: Vec<&str> = annotations.iter().map(|a| a.path.as_str()).collect();
+    files.sort_unstable();
+    files.dedup();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let summary = if annotations.is_empty() {
+        "No uncovered changed lines.".to_string()
+    } else {
+        format!(
+            "{} uncovered changed line range{} in {} file{}.",
+            annotations.len(),
+            plural(annotations.len()),
+            files.len(),
+            plural(files.len()),
+        )
+    };
+    annotation_batches(annotations, "Coverage of changed lines", &summary)
+}
+
+/// Reads and parses a unified diff file ([`covlens_report_templates::parse_diff`]).
+/// Hunks may hold any bytes (a Latin-1 file): only paths and the first
+/// byte of each line matter, so the text is read lossily.
+pub fn read_diff(path: &std::path::Path) -> Result<Vec<DiffFile>, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadDiff {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(covlens_report_templates::parse_diff(
+        &String::from_utf8_lossy(&bytes),
+    ))
 }
 
 #[cfg(test)]

@@ -82,6 +82,18 @@ struct RawExclude {
 }
 
 impl PolicyFile {
+    /// The file at `path`; without one, [`DEFAULT_CONFIG`] in the current
+    /// directory when it exists, else an empty policy.
+    pub fn load(path: Option<&Path>) -> Result<PolicyFile, Error> {
+        match path {
+            Some(p) => PolicyFile::read(p),
+            None if Path::new(DEFAULT_CONFIG).is_file() => {
+                PolicyFile::read(Path::new(DEFAULT_CONFIG))
+            }
+            None => Ok(PolicyFile::default()),
+        }
+    }
+
     /// Reads and validates the file at `path`.
     pub fn read(path: &Path) -> Result<PolicyFile, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {

@@ -302,6 +302,25 @@ fn packages<'p>(p: &'p Profile, policy: &Policy) -> BTreeMap<&'p str, Counts> {
 }
 
 impl Policy {
+    /// Whether the policy can run with these inputs: it has a rule, and
+    /// `patch` has a diff, `max_drop` a base. [`Policy::evaluate`] checks
+    /// this too; a front end calls it before loading any profile.
+    pub fn ready(&self, has_base: bool, has_diff: bool) -> Result<(), Error> {
+        if self.is_empty() {
+            Err(Error::NoRules)
+        } else if self.patch.is_some() && !has_diff {
+            Err(Error::MissingInput(
+                "the patch threshold needs the change's diff",
+            ))
+        } else if self.max_drop.is_some() && !has_base {
+            Err(Error::MissingInput(
+                "the max-drop rule needs a base profile",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Checks the policy. Fails when it has no rule, or a rule lacks its
     /// input (`patch` without a diff, `max_drop` without a base).
     pub fn evaluate(&self, inputs: &Inputs<'_>) -> Result<Outcome, Error> {

@@ -49,7 +49,8 @@ mod write;
 pub use covlens_report_templates::{Annotation, AnnotationLevel};
 
 pub use crate::annotate::{
-    AnnotationBatch, MAX_ANNOTATIONS_PER_REQUEST, annotation_batches, uncovered_changes,
+    AnnotationBatch, MAX_ANNOTATIONS_PER_REQUEST, annotation_batches, read_diff,
+    uncovered_change_batches, uncovered_changes,
 };
 pub use crate::config::{DEFAULT_CONFIG, PolicyFile};
 pub use crate::eval::{Checked, Inputs, Location, Outcome, Rule, Target, Violation};
@@ -109,6 +110,15 @@ pub enum Error {
     /// The policy has no rule at all.
     #[error("the policy has no rule to check")]
     NoRules,
+    /// A diff could not be read.
+    #[error("{path}: cannot read the diff")]
+    ReadDiff {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing the output failed.
     #[error("cannot write the policy report")]
     Write(#[source] std::io::Error),
