@@ -925,3 +925,27 @@ fn several_inputs_are_merged() {
         [("threshold-total".into(), String::new(), c, t, tenths(c, t))]
     );
 }
+
+/// Under GitHub Actions, JSON on stdout stays JSON: the workflow commands
+/// go to stderr, one `::error` per violation.
+#[test]
+fn workflow_commands_beside_json_on_stdout() {
+    let path = public(K8S);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = covlens()
+        .current_dir(tmp.path())
+        .env("GITHUB_ACTIONS", "true")
+        .args(["check", path_str(&path), "--threshold-package", "50"])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = v["violations"].as_array().unwrap().len();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let errors = stderr
+        .lines()
+        .filter(|l| l.starts_with("::error title=Package coverage below threshold::package "))
+        .count();
+    assert_eq!((errors, n > 0), (n, true), "{stderr}");
+}
