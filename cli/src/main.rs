@@ -61,6 +61,11 @@ enum Command {
     Comment(commands::comment::CommentArgs),
     /// An SVG badge with the total coverage.
     Badge(commands::badge::BadgeArgs),
+    /// Check a coverage policy (.covlens.yml, flags): thresholds, patch
+    /// coverage, ratchet; exit 1 when a rule is not met.
+    Check(commands::check::CheckArgs),
+    /// GitHub Checks annotations for uncovered changed lines (JSON).
+    Annotate(commands::annotate::AnnotateArgs),
     /// Ship coverage snapshots of a running Go binary (a GOCOVERDIR or a
     /// KUBE_COVERAGE_FILE) to a directory or bucket; a sidecar.
     Collect(covlens_collector::CollectArgs),
@@ -108,6 +113,8 @@ fn main() -> ExitCode {
         Command::Table(a) => commands::table::run(&cli.input, a),
         Command::Comment(a) => commands::comment::run(&cli.input, a),
         Command::Badge(a) => commands::badge::run(&cli.input, a),
+        Command::Check(a) => commands::check::run(&cli.input, a),
+        Command::Annotate(a) => commands::annotate::run(&cli.input, a),
         Command::Collect(a) => covlens_collector::run_cli(&a).map_err(Into::into),
         Command::History(c) => commands::history::run(&cli.input, c),
     };
@@ -124,7 +131,11 @@ fn main() -> ExitCode {
             // Messages echo names from inputs: controls are shown escaped.
             let msg = format!("{err:#}{}", hint(&err));
             let _ = writeln!(io::stderr().lock(), "covlens: {}", printable_lines(&msg));
-            ExitCode::from(1)
+            // A policy that cannot run is bad usage; one not met is 1.
+            let bad_policy = err
+                .downcast_ref::<covlens_policy::Error>()
+                .is_some_and(|e| !matches!(e, covlens_policy::Error::ReadDiff { .. }));
+            ExitCode::from(if bad_policy { 2 } else { 1 })
         }
     }
 }
@@ -215,6 +226,11 @@ fn usage_error(args: &[std::ffi::OsString], e: clap::Error) -> ExitCode {
             if extra_positional { 2 } else { 1 }
         }
         _ => 1,
+    };
+    // `check` and `annotate` exit 1 only for an unmet policy.
+    let code = match sub.as_deref() {
+        Some("check" | "annotate") if code != 0 => 2,
+        _ => code,
     };
     let _ = e.print();
     ExitCode::from(code)

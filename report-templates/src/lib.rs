@@ -21,7 +21,9 @@
 //!   column, a search index, and per file its source coloured by block
 //!   counts as `go tool cover -html` colours it, with its functions;
 //! - the one-page **HTML summary** ([`write_page`]), the **badge**
-//!   ([`Badge`]) and **summary** rollups ([`write_summary`]).
+//!   ([`Badge`]) and **summary** rollups ([`write_summary`]);
+//! - **annotations** ([`Annotation`]): notes on lines of a file as GitHub's
+//!   Checks API takes them.
 //!
 //! # Templates
 //!
@@ -44,6 +46,7 @@
 
 #![deny(missing_docs)]
 
+mod annotation;
 mod badge;
 mod comment;
 mod escape;
@@ -54,10 +57,12 @@ mod stat;
 mod summary;
 mod table;
 
+pub use crate::annotation::{Annotation, AnnotationLevel};
 pub use crate::badge::{Badge, write_badge};
 pub use crate::comment::{
-    COMMENT_MARKER, Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES, PathMap, Uncovered,
-    github_len, min_comment_chars, module_line, parse_diff, write_comment,
+    COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES,
+    PathMap, Uncovered, changed_statements, github_len, min_comment_chars, module_line, parse_diff,
+    write_comment,
 };
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub mod annotate;
 pub mod badge;
+pub mod check;
 pub mod comment;
 pub mod convert;
 pub mod covdata;

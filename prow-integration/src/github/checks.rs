@@ -5,6 +5,7 @@
 //! batching. Check runs need a GitHub App's installation token.
 
 use covlens_report_templates::github_len;
+pub use covlens_report_templates::{Annotation, AnnotationLevel};
 use serde::{Deserialize, Serialize};
 
 use super::{GitHub, GitHubError, Repo};
@@ -48,45 +49,6 @@ pub enum CheckConclusion {
     TimedOut,
     /// Needs a person.
     ActionRequired,
-}
-
-/// An annotation's severity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AnnotationLevel {
-    /// Informational.
-    Notice,
-    /// A warning.
-    Warning,
-    /// An error.
-    Failure,
-}
-
-/// A note on lines of a file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Annotation {
-    /// The file, relative to the repository's root.
-    pub path: String,
-    /// First line (1-based).
-    pub start_line: u32,
-    /// Last line.
-    pub end_line: u32,
-    /// First column (only when the annotation is on one line).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_column: Option<u32>,
-    /// Last column (only when the annotation is on one line).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_column: Option<u32>,
-    /// Severity.
-    pub annotation_level: AnnotationLevel,
-    /// The note.
-    pub message: String,
-    /// A title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Details shown on demand.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub raw_details: Option<String>,
 }
 
 /// What a check run shows.

@@ -170,7 +170,7 @@ impl Comment {
                     if changed.uncovered > 0 {
                         uncovered.push(Uncovered {
                             file: d.path.clone(),
-                            ranges: changed.ranges,
+                            ranges: changed.ranges.iter().map(|&r| line_range(r)).collect(),
                             more: 0,
                             statements: changed.uncovered,
                         });
@@ -226,17 +226,22 @@ fn rank(v: &mut [(u64, DeltaRow)]) {
     });
 }
 
-/// What the added lines of one file hold.
-struct Changed {
+/// What the added lines of one file hold: [`changed_statements`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangedStatements {
     /// Statements of blocks that overlap an added line.
-    counts: Counts,
-    /// Line ranges of those not covered, merged where they touch.
-    ranges: Vec<String>,
+    pub counts: Counts,
+    /// Line ranges (first, last) of those blocks not covered, whole blocks,
+    /// merged where they touch, ascending.
+    pub ranges: Vec<(u32, u32)>,
     /// Statements not covered.
-    uncovered: u64,
+    pub uncovered: u64,
 }
 
-fn changed_statements(f: &FileProfile, added: &[u32]) -> Changed {
+/// The changed statements of a file: those of blocks with statements
+/// that overlap a line of `added` (ascending line numbers, as
+/// [`DiffFile::added`]), the measure of the comment's patch coverage.
+pub fn changed_statements(f: &FileProfile, added: &[u32]) -> ChangedStatements {
     let mut counts = Counts::default();
     let mut ranges: Vec<(u32, u32)> = Vec::new();
     let mut uncovered = 0;
@@ -254,19 +259,19 @@ fn changed_statements(f: &FileProfile, added: &[u32]) -> Changed {
             }
         }
     }
-    Changed {
+    ChangedStatements {
         counts,
-        ranges: ranges
-            .iter()
-            .map(|&(s, e)| {
-                if s == e {
-                    s.to_string()
-                } else {
-                    format!("{s}-{e}")
-                }
-            })
-            .collect(),
+        ranges,
         uncovered,
+    }
+}
+
+/// `12` or `20-24`.
+fn line_range((s, e): (u32, u32)) -> String {
+    if s == e {
+        s.to_string()
+    } else {
+        format!("{s}-{e}")
     }
 }
 

@@ -1,0 +1,47 @@
+//! `annotate`: uncovered changed lines as GitHub Checks annotations, in
+//! check-run outputs of at most 50 (docs/policy.md).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use clap::Args;
+use covlens_policy::{Policy, read_diff, uncovered_change_batches, uncovered_changes};
+use covlens_report_templates::module_line;
+
+use crate::input::{InputArgs, load};
+
+#[derive(Args, Debug)]
+pub struct AnnotateArgs {
+    /// The profile of the base branch.
+    #[arg(long, value_name = "PROFILE")]
+    base: String,
+    /// The profile of the change.
+    #[arg(long, value_name = "PROFILE")]
+    head: String,
+    /// The change's unified diff (`git diff BASE...HEAD`).
+    #[arg(long, value_name = "FILE")]
+    git_diff: String,
+    /// Import path of the repository root (default: ./go.mod's module).
+    #[arg(long, value_name = "M")]
+    module: Option<String>,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+}
+
+pub fn run(input: &InputArgs, a: AnnotateArgs) -> Result<()> {
+    let opts = input.load_options();
+    let (base, head) = (load(&a.base, &opts)?, load(&a.head, &opts)?);
+    let diff = read_diff(Path::new(&a.git_diff))?;
+    let module = a.module.or_else(|| {
+        std::fs::read_to_string("go.mod")
+            .ok()
+            .and_then(|s| module_line(&s))
+    });
+    let none = Policy::default();
+    let changes = uncovered_changes(&head, Some(&base), &diff, module.as_deref(), &none);
+    let mut json = serde_json::to_vec_pretty(&uncovered_change_batches(&changes))?;
+    json.push(b'\n');
+    super::write_with(&a.output, |w| w.write_all(&json))
+}

@@ -1,0 +1,124 @@
+//! `check`: a coverage policy (`.covlens.yml` and flags) against profiles;
+//! exit 1 when a rule is not met. See docs/policy.md.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+use covlens_core::OnConflict;
+use covlens_core::output::Output;
+use covlens_policy::{Inputs, Override, Pattern, Percent, Points, Policy, PolicyFile, read_diff};
+use covlens_report_templates::module_line;
+
+use crate::input::{InputArgs, load, with_loader};
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Profiles or GOCOVERDIRs to check, merged into one (`-` for stdin).
+    #[arg(required = true, value_name = "PROFILE|DIR")]
+    inputs: Vec<String>,
+    /// The policy file (default: ./.covlens.yml if any); flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<String>,
+    /// Least coverage of all statements, in percent.
+    #[arg(long, value_name = "PCT", value_parser = parse::<Percent>)]
+    threshold_total: Option<Percent>,
+    /// Least coverage of every package.
+    #[arg(long, value_name = "PCT", value_parser = parse::<Percent>)]
+    threshold_package: Option<Percent>,
+    /// Least coverage of every file.
+    #[arg(long, value_name = "PCT", value_parser = parse::<Percent>)]
+    threshold_file: Option<Percent>,
+    /// Threshold of the files (by name) and packages (by import path) the
+    /// regex matches; the first match wins, before the config file's.
+    #[arg(long = "override", value_name = "REGEX=PCT", value_parser = parse::<Override>)]
+    overrides: Vec<Override>,
+    /// Leave out files whose name matches, before anything is counted.
+    #[arg(long, value_name = "REGEX", value_parser = parse::<Pattern>)]
+    exclude: Vec<Pattern>,
+    /// Least coverage of the changed statements (needs --git-diff).
+    #[arg(long, value_name = "PCT", value_parser = parse::<Percent>)]
+    threshold_patch: Option<Percent>,
+    /// The change's unified diff (`git diff BASE...HEAD`).
+    #[arg(long, value_name = "FILE")]
+    git_diff: Option<String>,
+    /// Import path of the repository root (default: the config's `module`,
+    /// else ./go.mod's).
+    #[arg(long, value_name = "M")]
+    module: Option<String>,
+    /// Profile to compare against (the max-drop rule).
+    #[arg(long, value_name = "PROFILE")]
+    base: Option<String>,
+    /// Largest drop of a package against --base, in percentage points.
+    #[arg(long, value_name = "POINTS", value_parser = parse::<Points>)]
+    max_drop: Option<Points>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// A policy value from a flag, with the whole error chain for clap.
+fn parse<T: std::str::FromStr<Err = covlens_policy::Error>>(s: &str) -> Result<T, String> {
+    s.parse()
+        .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+}
+
+pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
+    let file = PolicyFile::load(a.config.as_deref().map(Path::new))?;
+    let mut policy = file.policy;
+    policy.overlay(Policy {
+        total: a.threshold_total,
+        package: a.threshold_package,
+        file: a.threshold_file,
+        patch: a.threshold_patch,
+        max_drop: a.max_drop,
+        overrides: a.overrides,
+        exclude: a.exclude,
+    });
+    // Before reading any profile.
+    policy.ready(a.base.is_some(), a.git_diff.is_some())?;
+    let module = (a.module.or(file.module)).or_else(|| {
+        std::fs::read_to_string("go.mod")
+            .ok()
+            .and_then(|s| module_line(&s))
+    });
+
+    let opts = input.load_options();
+    let (head, _) = with_loader(&opts, |l| l.merge(&a.inputs, OnConflict::Error))?;
+    let base = a.base.as_deref().map(|b| load(b, &opts)).transpose()?;
+    let diff = a.git_diff.as_deref().map(|d| read_diff(Path::new(d)));
+    let outcome = policy.evaluate(&Inputs {
+        head: &head,
+        base: base.as_ref(),
+        diff: diff.transpose()?.as_deref(),
+        module: module.as_deref(),
+    })?;
+
+    let mut out = Output::create(&a.output)?;
+    match a.format {
+        Format::Text => covlens_policy::write_text(&mut out, &outcome)?,
+        Format::Json => covlens_policy::write_json(&mut out, &outcome)?,
+    }
+    out.commit()?;
+    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        // The runner reads both streams; JSON on stdout stays JSON.
+        if a.format == Format::Json && a.output == "-" {
+            covlens_policy::write_workflow_commands(std::io::stderr().lock(), &outcome)?;
+        } else {
+            covlens_policy::write_workflow_commands(std::io::stdout().lock(), &outcome)?;
+        }
+    }
+    if !outcome.passed {
+        bail!("{}", outcome.headline());
+    }
+    Ok(())
+}
