@@ -4,6 +4,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use covlens_core::printable::printable;
 use covlens_core::{OnConflict, Profile};
 use covlens_history::{
     DEFAULT_STORE, Format, HistoryQuery, NewRun, Recorded, Source, Store, Timestamp, profile_files,
@@ -175,8 +176,8 @@ fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
         Recorded::New { files, counts } => writeln!(
             out,
             "recorded job {} build {}: {files} files, {}/{} statements covered ({:.1}%)",
-            a.job,
-            a.build,
+            printable(&a.job),
+            printable(&a.build),
             counts.covered,
             counts.total,
             counts.percent()
@@ -184,7 +185,8 @@ fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
         Recorded::Unchanged => writeln!(
             out,
             "job {} build {} is already recorded with the same data; nothing changed",
-            a.job, a.build
+            printable(&a.job),
+            printable(&a.build)
         )?,
     }
     Ok(())
