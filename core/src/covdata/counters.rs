@@ -1,6 +1,10 @@
 //! The counter-data file (`covcounters.<hash>.<pid>.<nanos>`): one
 //! snapshot of a process's counters, as segments of function records.
 
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
 use nom::Parser;
 use nom::bytes::complete::take;
 use nom::error::context;
@@ -63,6 +67,12 @@ impl Segment {
             .map(|i| self.args[i].1.as_str())
     }
 
+    /// The process id covflush marks its cumulative snapshots with
+    /// ([`SNAPSHOT_KEY`]), if this segment has one.
+    pub fn snapshot_process(&self) -> Option<&str> {
+        self.arg(SNAPSHOT_KEY).filter(|p| !p.is_empty())
+    }
+
     /// The program's command line (`argv0`… up to `argc`).
     pub fn os_args(&self) -> Vec<String> {
         let n: usize = self.arg("argc").and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -70,6 +80,46 @@ impl Segment {
             .map(|k| self.arg(&format!("argv{k}")).unwrap_or("").to_string())
             .collect()
     }
+}
+
+/// The args key under which covflush marks its counter files as
+/// cumulative snapshots of a running process; the value is the process's
+/// id, random per process start (pids repeat: pid 1 in every restarted
+/// container). Of the files marked with one id, the one with the largest
+/// timestamp in its name is the newest and contains the others. Go's
+/// readers ignore args keys other than `argc`, `argv*`, `GOOS` and
+/// `GOARCH`, so marked files stay valid Go files.
+pub const SNAPSHOT_KEY: &str = "covflush.process";
+
+/// Reads only the start of the counter file at `path` (header, first
+/// segment's string and args tables) and returns the process id of its
+/// snapshot mark ([`SNAPSHOT_KEY`]). `None` for a file without one, and
+/// for anything unreadable or malformed there: such a file then counts in
+/// full, and reading it whole reports what is wrong with it.
+pub(crate) fn read_snapshot_process(path: &Path) -> Option<String> {
+    let mut f = File::open(path).ok()?;
+    let size = f.metadata().ok()?.len();
+    let mut head = [0u8; 48];
+    f.read_exact(&mut head).ok()?;
+    if &head[..4] != COUNTER_MAGIC {
+        return None;
+    }
+    let strtab = u64::from(u32::from_le_bytes(head[40..44].try_into().ok()?));
+    let args = u64::from(u32::from_le_bytes(head[44..48].try_into().ok()?));
+    // Both tables lie inside the file, before its footer.
+    if 48 + strtab + args + FOOTER_LEN as u64 > size {
+        return None;
+    }
+    let mut tables = vec![0u8; (strtab + args) as usize];
+    f.read_exact(&mut tables).ok()?;
+    let (st, at) = tables.split_at(strtab as usize);
+    let (_, strings) = string_table(st).ok()?;
+    let args = args_table(at, &strings).ok()?;
+    let seg = Segment {
+        args,
+        ..Segment::default()
+    };
+    seg.snapshot_process().map(str::to_string)
 }
 
 /// A decoded counter-data file.
