@@ -1298,3 +1298,58 @@ fn same_pid_processes_add_up_like_go() {
         assert_eq!(merged(&dir), merged(&txt), "{mode} ({how})");
     }
 }
+
+/// Program arguments are bytes: a run with arguments that are not UTF-8
+/// (`./prog $'caf\xe9'`) reads as Go reads it, and `debugdump` prints the
+/// same bytes Go prints. A merged directory keeps them for Go to read.
+#[test]
+#[ignore = "needs go"]
+fn non_utf8_program_arguments_read_like_go() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let f = fixture();
+    let dir = f.scratch("non-utf8-args");
+    let mut c = Command::new(&f.bins["count"]);
+    c.arg("shapes")
+        .arg(OsStr::from_bytes(b"calc:caf\xe9"))
+        .arg(OsStr::from_bytes(b"text:\xff\xfe"))
+        .env("GOCOVERDIR", &dir)
+        .stdout(Stdio::null());
+    ok(c);
+    for cmd in COMMANDS {
+        same(f, cmd, &p(&dir), &[]);
+    }
+    let want = go_covdata(f, "debugdump", &p(&dir), &[]);
+    let got = covlens_covdata("debugdump", &p(&dir), &[]);
+    assert_eq!((want.code, got.code), (Some(0), Some(0)));
+    assert!(
+        want.out.windows(5).any(|w| w == b"caf\xe9 "),
+        "Go prints the raw bytes: {}",
+        want.text()
+    );
+    assert_eq!(dump_body(&got.out), dump_body(&want.out));
+    // Bytes, not their lossy text: compare the raw program-args lines too.
+    let args_line = |out: &[u8]| -> Vec<u8> {
+        let line = out
+            .split(|&b| b == b'\n')
+            .find(|l| l.windows(13).any(|w| w == b"program args:"))
+            .expect("a program args line");
+        let at = line.windows(5).position(|w| w == b" GOOS").unwrap();
+        line[at..].to_vec()
+    };
+    assert_eq!(args_line(&got.out), args_line(&want.out));
+    // covlens' merge output keeps the arguments, byte for byte.
+    let merged = covlens_write(f, "merge", &p(&dir), "merge-non-utf8", &[]);
+    let dumped = go_covdata(f, "debugdump", &p(&merged), &[]);
+    assert_eq!(dumped.code, Some(0), "{dumped:?}");
+    assert_eq!(args_line(&dumped.out), args_line(&want.out));
+    // Profile commands read the directory too.
+    let txt = f.scratch("non-utf8-txt").join("t.txt");
+    fs::write(&txt, go_covdata(f, "textfmt", &p(&dir), &[]).out).unwrap();
+    let merge = |input: &Path| {
+        let mut c = covlens();
+        c.args(["merge", &p(input)]);
+        ok(c).stdout
+    };
+    assert_eq!(merge(&dir), merge(&txt));
+}

@@ -11,15 +11,16 @@
 use std::collections::HashMap;
 
 use covlens_core::covdata::names::hash_hex;
-use covlens_core::covdata::parse_counters;
+use covlens_core::covdata::{Arg, parse_counters};
 
 /// The parts of a counter file that identify a process and its progress.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct CounterData {
     /// The meta-data hash in the header.
     pub hash: String,
-    /// The args table (argc, argv*, GOOS, GOARCH), sorted by key.
-    pub args: Vec<(String, String)>,
+    /// The args table (argc, argv*, GOOS, GOARCH), sorted by key; bytes,
+    /// as Go's strings (arguments need not be UTF-8).
+    pub args: Vec<Arg>,
     /// Counters per (package index, function index).
     pub funcs: HashMap<(u32, u32), Vec<u32>>,
 }
@@ -90,7 +91,11 @@ pub(super) mod tests {
         funcs: &[(u32, u32, &[u32])],
     ) -> Vec<u8> {
         let id = format!("process of {argv0}");
-        counter_file_with(hash, &[("argv0", argv0), (SNAPSHOT_KEY, &id)], funcs)
+        let args = [
+            (&b"argv0"[..], argv0.as_bytes()),
+            (SNAPSHOT_KEY.as_bytes(), id.as_bytes()),
+        ];
+        counter_file_with(hash, &args, funcs)
     }
 
     /// A counter file as the Go runtime writes it at exit (ULEB flavor).
@@ -99,13 +104,13 @@ pub(super) mod tests {
         argv0: &str,
         funcs: &[(u32, u32, &[u32])],
     ) -> Vec<u8> {
-        counter_file_with(hash, &[("argv0", argv0)], funcs)
+        counter_file_with(hash, &[(b"argv0", argv0.as_bytes())], funcs)
     }
 
     /// A counter file with these args (keys sorted).
-    fn counter_file_with(
+    pub(crate) fn counter_file_with(
         hash: [u8; 16],
-        args: &[(&str, &str)],
+        args: &[(&[u8], &[u8])],
         funcs: &[(u32, u32, &[u32])],
     ) -> Vec<u8> {
         let mut b = COUNTER_MAGIC.to_vec();
@@ -115,12 +120,12 @@ pub(super) mod tests {
         let mut strtab = Vec::new();
         uleb(&mut strtab, 1 + 2 * args.len() as u64);
         let mut table = vec![args.len() as u8];
-        for (i, s) in std::iter::once("")
+        for (i, s) in std::iter::once(&b""[..])
             .chain(args.iter().flat_map(|(k, v)| [*k, *v]))
             .enumerate()
         {
             uleb(&mut strtab, s.len() as u64);
-            strtab.extend(s.as_bytes());
+            strtab.extend(s);
             if i > 0 {
                 table.push(i as u8);
             }
@@ -170,8 +175,8 @@ pub(super) mod tests {
         assert_eq!(
             d.args,
             vec![
-                ("argv0".into(), "./srv".into()),
-                (SNAPSHOT_KEY.into(), "process of ./srv".into())
+                (b"argv0".to_vec(), b"./srv".to_vec()),
+                (SNAPSHOT_KEY.into(), b"process of ./srv".to_vec())
             ]
         );
         for n in 0..f.len() {

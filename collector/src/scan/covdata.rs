@@ -200,7 +200,11 @@ impl Collector {
             // covflush did not mark as a snapshot is what one process wrote
             // at exit (pids repeat: pid 1 in every restarted container):
             // such files count on their own (each its own generation).
-            let snapshot = pid != 0 && decoded.args.iter().any(|(k, _)| k == SNAPSHOT_KEY);
+            let snapshot = pid != 0
+                && decoded
+                    .args
+                    .iter()
+                    .any(|(k, _)| k == SNAPSHOT_KEY.as_bytes());
             let same = match &reference {
                 _ if !snapshot => !started,
                 Some((_, r)) => continues(r, &decoded),
@@ -262,7 +266,15 @@ impl Collector {
                         decoded
                             .args
                             .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
+                            // Text for people: arguments that are not
+                            // UTF-8 are shown lossily (the file keeps them).
+                            .map(|(k, v)| {
+                                format!(
+                                    "{}={}",
+                                    String::from_utf8_lossy(k),
+                                    String::from_utf8_lossy(v)
+                                )
+                            })
                             .collect(),
                     ),
                     taken_at_unix_ms: unix_ms(),
@@ -307,7 +319,9 @@ impl Collector {
 
 #[cfg(test)]
 mod tests {
-    use super::super::counters::tests::{counter_file, meta_file, unmarked_counter_file};
+    use super::super::counters::tests::{
+        counter_file, counter_file_with, meta_file, unmarked_counter_file,
+    };
     use super::super::tests::{pending_keys, setup};
     use super::*;
     use crate::config::SourceKind;
@@ -399,6 +413,25 @@ mod tests {
                 format!("covcounters.{}.{}.200", hash(), g(1)),
                 format!("covcounters.{}.{}.300", hash(), g(2)),
             ]
+        );
+    }
+
+    /// Arguments are bytes: a process run with `$'caf\xe9'` ships (its
+    /// metadata shows the argument lossily).
+    #[test]
+    fn non_utf8_arguments_ship() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        let name = format!("covcounters.{}.9.100", hash());
+        let f = counter_file_with(H, &[(b"argv0", b"caf\xe9")], &[(0, 0, &[1])]);
+        fs::write(dir.join(&name), f).unwrap();
+        let rep = c.scan(Instant::now()).unwrap();
+        assert_eq!((rep.staged, rep.rejected), (1, 0));
+        assert_eq!(pending_keys(&c), [name]);
+        let e = c.staging().pending().pop().unwrap();
+        assert_eq!(
+            e.info.args.as_deref(),
+            Some(&["argv0=caf\u{fffd}".to_string()][..])
         );
     }
 

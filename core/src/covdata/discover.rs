@@ -285,9 +285,9 @@ mod tests {
         let h = "ab".repeat(16);
         fs::write(a.join(format!("covmeta.{h}")), b"meta").unwrap();
         let put = |dir: &Path, pid: u32, nanos: u32, mark: Option<&str>| {
-            let mut args = vec![("argc".to_string(), "1".to_string())];
+            let mut args = vec![(b"argc".to_vec(), b"1".to_vec())];
             if let Some(m) = mark {
-                args.push((SNAPSHOT_KEY.to_string(), m.to_string()));
+                args.push((SNAPSHOT_KEY.into(), m.into()));
             }
             let bytes = counter_file_bytes([0xab; 16], &args, &[(0, 0, &[1])]);
             fs::write(dir.join(format!("covcounters.{h}.{pid}.{nanos}")), bytes).unwrap();
