@@ -66,6 +66,7 @@ pub use crate::profile::{
 };
 pub use crate::summary::{Row, Summary, summarize};
 pub use crate::text::{
-    ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path, parse_reader,
+    MAX_LINE, ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path,
+    parse_reader,
 };
 pub use crate::write::write_profile;
