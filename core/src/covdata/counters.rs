@@ -103,26 +103,40 @@ pub const SNAPSHOT_KEY: &str = "covflush.process";
 
 /// Reads only the start of the counter file at `path` (header, first
 /// segment's string and args tables) and returns the process id of its
-/// snapshot mark ([`SNAPSHOT_KEY`]). `None` for a file without one, and
-/// for anything unreadable or malformed there: such a file then counts in
-/// full, and reading it whole reports what is wrong with it.
+/// snapshot mark, as [`head_snapshot_process`].
 pub(crate) fn read_snapshot_process(path: &Path) -> Option<String> {
     let mut f = File::open(path).ok()?;
     let size = f.metadata().ok()?.len();
-    let mut head = [0u8; 48];
+    let mut head = vec![0u8; 48];
     f.read_exact(&mut head).ok()?;
-    if &head[..4] != COUNTER_MAGIC {
+    let tables = head_tables_len(&head, size)?;
+    head.resize(48 + tables, 0);
+    f.read_exact(&mut head[48..]).ok()?;
+    head_snapshot_process(&head, size)
+}
+
+/// The length of the first segment's string and args tables, if they lie
+/// inside a counter file of `size` bytes, before its footer.
+fn head_tables_len(head: &[u8], size: u64) -> Option<usize> {
+    if head.get(..4)? != COUNTER_MAGIC {
         return None;
     }
-    let strtab = u64::from(u32::from_le_bytes(head[40..44].try_into().ok()?));
-    let args = u64::from(u32::from_le_bytes(head[44..48].try_into().ok()?));
-    // Both tables lie inside the file, before its footer.
-    if 48 + strtab + args + FOOTER_LEN as u64 > size {
-        return None;
-    }
-    let mut tables = vec![0u8; (strtab + args) as usize];
-    f.read_exact(&mut tables).ok()?;
-    let (st, at) = tables.split_at(strtab as usize);
+    let strtab = u64::from(u32::from_le_bytes(head.get(40..44)?.try_into().ok()?));
+    let args = u64::from(u32::from_le_bytes(head.get(44..48)?.try_into().ok()?));
+    (48 + strtab + args + FOOTER_LEN as u64 <= size).then_some((strtab + args) as usize)
+}
+
+/// The process id of a counter file's snapshot mark ([`SNAPSHOT_KEY`]),
+/// from the start of the file only: `head` holds at least the header and
+/// the first segment's string and args tables of a file of `size` bytes.
+/// `None` for a file without a mark, and for anything malformed there
+/// (such a file counts in full, and reading it whole reports what is
+/// wrong with it). On a file [`parse_counters`] accepts, the same as its
+/// first segment's [`Segment::snapshot_process`].
+pub fn head_snapshot_process(head: &[u8], size: u64) -> Option<String> {
+    let tables = head_tables_len(head, size)?;
+    let strtab = u32::from_le_bytes(head[40..44].try_into().ok()?) as usize;
+    let (st, at) = head.get(48..48 + tables)?.split_at(strtab);
     let (_, strings) = byte_string_table(st).ok()?;
     let args = args_table(at, &strings).ok()?;
     let seg = Segment {
