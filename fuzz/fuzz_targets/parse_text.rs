@@ -7,7 +7,7 @@
 //!   same profile (ignoring `src_line`, the input line a block came from,
 //!   which is diagnostics only, and a '\r' at the end of the mode, which
 //!   gopherage does not keep either).
-//! - For some inputs (those whose length is a multiple of 32) the body is
+//! - For some inputs (those whose length is a multiple of 128) the body is
 //!   repeated past 1 MiB, the size at which parsing splits the input into
 //!   chunks for rayon, and the same agreement is checked on that.
 //!
@@ -236,7 +236,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let max_line = 1 + usize::from(data.first().copied().unwrap_or(0));
     check_limited(data, max_line, true);
-    if !data.is_empty() && data.len().is_multiple_of(32) {
+    if !data.is_empty() && data.len().is_multiple_of(128) {
         let big = big(data);
         if big.len() >= BIG {
             let seq = parse_bytes(&big, "fuzz", &opts(false));
@@ -255,7 +255,7 @@ fuzz_target!(|data: &[u8]| {
             // Past the stream reader's first buffer: a long line is found
             // while still reading, and must say what parse_bytes says
             // (half of the big inputs, to keep the pace).
-            if data.len().is_multiple_of(64) {
+            if data.len().is_multiple_of(256) {
                 check_limited(&big, max_line, false);
             }
         }
