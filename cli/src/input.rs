@@ -20,6 +20,17 @@ pub struct InputArgs {
     /// stderr and read the rest, instead of failing.
     #[arg(long, global = true)]
     pub skip_bad: bool,
+    /// Text profiles: the longest line accepted, in bytes; input without
+    /// a newline within it is an error (memory stays bounded whatever the
+    /// input).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        default_value_t = covlens_core::MAX_LINE as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 40)
+    )]
+    pub max_line_bytes: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +45,7 @@ impl InputArgs {
             parse: ParseOptions {
                 mode_policy: self.mode_policy(),
                 mmap: !self.no_mmap,
+                max_line: usize::try_from(self.max_line_bytes).unwrap_or(usize::MAX),
                 ..ParseOptions::default()
             },
             skip_bad: self.skip_bad,

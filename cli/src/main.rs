@@ -168,6 +168,9 @@ fn hint(err: &anyhow::Error) -> &'static str {
         Some(Error::ModeMismatch { .. }) => UPGRADE,
         Some(Error::Parse(p)) if matches!(p.kind, ParseErrorKind::ModeClash { .. }) => UPGRADE,
         Some(Error::CountWentDown { .. }) => "; use --restart-policy=clamp or after",
+        Some(Error::Parse(p)) if matches!(p.kind, ParseErrorKind::LineTooLong { .. }) => {
+            "; --max-line-bytes raises the limit"
+        }
         _ => "",
     }
 }

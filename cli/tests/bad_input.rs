@@ -435,3 +435,98 @@ fn errors_end_with_the_flag_that_helps() {
         assert_eq!(fails(dir.path(), args).stderr, format!("covlens: {want}\n"));
     }
 }
+
+/// Input without a newline (a regular file mapped or read, a pipe on
+/// stdin, `/dev/zero`) is refused once a line passes the length limit,
+/// naming the file, the line and the byte offset where it starts, without
+/// reading the rest.
+#[test]
+fn lines_without_end_are_refused() {
+    use std::io::Write;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = b"mode: set\n".to_vec();
+    data.resize(data.len() + (3 << 20), b'x');
+    fs::write(dir.path().join("long.out"), &data).unwrap();
+    let msg = |name: &str, line: u32, offset: u64, max: u64| {
+        format!(
+            "covlens: {name}:{line}:1: expected a newline within {max} bytes (the line length \
+             limit) of the line starting at byte offset {offset}; --max-line-bytes raises the \
+             limit\n"
+        )
+    };
+    for extra in [&[][..], &["--no-mmap"]] {
+        let mut args = vec!["merge", "long.out"];
+        args.extend_from_slice(extra);
+        assert_eq!(
+            fails(dir.path(), &args).stderr,
+            msg("long.out", 2, 10, 1 << 20)
+        );
+        args.extend_from_slice(&["--max-line-bytes", "100"]);
+        assert_eq!(fails(dir.path(), &args).stderr, msg("long.out", 2, 10, 100));
+        // Above the line, the line is read (and is no block line).
+        args.pop();
+        args.push("4000000");
+        let e = fails(dir.path(), &args).stderr;
+        assert!(e.contains("long.out:2:"), "{e}");
+        assert!(!e.contains("line length"), "{e}");
+    }
+
+    // An endless pipe: covlens stops reading early.
+    let mut child = covlens()
+        .args(["merge", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut sent = 0u64;
+        let chunk = vec![b'x'; 1 << 16];
+        if stdin.write_all(b"mode: set\n").is_err() {
+            return sent;
+        }
+        while sent < 1 << 30 && stdin.write_all(&chunk).is_ok() {
+            sent += chunk.len() as u64;
+        }
+        sent
+    });
+    let out = child.wait_with_output().unwrap();
+    let sent = writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        msg("-", 2, 10, 1 << 20)
+    );
+    assert!(
+        sent < 64 << 20,
+        "covlens read {sent} bytes of an endless line"
+    );
+
+    // /dev/zero, with a watchdog: before the limit, covlens read it until
+    // memory ran out.
+    if Path::new("/dev/zero").exists() {
+        let mut child = covlens()
+            .args(["merge", "/dev/zero"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let end = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > end {
+                let _ = child.kill();
+                panic!("covlens merge /dev/zero still running after 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            msg("/dev/zero", 1, 0, 1 << 20)
+        );
+    }
+}

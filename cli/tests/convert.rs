@@ -154,26 +154,67 @@ fn bad_source_date_epoch_writes_nothing() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// A block spanning more lines than any Go source (4 billion here; the
+/// issue's 48-byte profile claimed 16,777,000) is clipped at 2^20 line
+/// records per file, and stderr says what was left out, also with `-q`;
+/// the statement totals keep it.
 #[test]
-fn corrupt_block_fails_without_output() {
+fn spans_past_any_source_are_clipped_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.out");
-    std::fs::write(&input, "mode: set\na.go:1.1,4000000000.2 1 1\n").unwrap();
-    let out = dir.path().join("cov.info");
-    let o = covlens(
-        &[
-            "convert",
-            input.to_str().unwrap(),
-            "--to",
-            "lcov",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &[],
+    std::fs::write(
+        &input,
+        "mode: set\na.go:1.1,4000000000.2 1 1\nb.go:3.1,4.2 1 0\n",
+    )
+    .unwrap();
+    let max = 1u64 << 20;
+    let warning = format!(
+        "covlens: warning: \"a.go\": blocks span more than {max} lines, more than any Go \
+         source has; line records stop at line {max}: {} more lines ({} of them hit) left \
+         out (statement totals count every block)\n",
+        4_000_000_000 - max,
+        4_000_000_000 - max
     );
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is the profile corrupt?"));
-    assert!(!out.exists());
+    for to in ["lcov", "cobertura"] {
+        let out = dir.path().join(format!("cov.{to}"));
+        let o = covlens(
+            &[
+                "convert",
+                input.to_str().unwrap(),
+                "--to",
+                to,
+                "-q",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        ok(&o);
+        assert_eq!(String::from_utf8_lossy(&o.stderr), warning, "{to}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        let records = if to == "lcov" {
+            text.matches("\nDA:").count()
+        } else {
+            text.matches("<line number=").count()
+        };
+        assert_eq!(records as u64, max + 2, "{to}");
+        if to == "cobertura" {
+            assert_eq!(attr(&text, "coverage", "lines-valid"), "2");
+            assert_eq!(attr(&text, "coverage", "lines-covered"), "1");
+        }
+    }
+    // Without -q, the totals follow the warning.
+    let o = covlens(&["convert", input.to_str().unwrap(), "--to", "lcov"], &[]);
+    ok(&o);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "{warning}covlens: convert: 1 of 2 statements covered (50.0%); \
+             {} of {} lines hit (100.0%)\n",
+            max,
+            max + 2
+        )
+    );
 }
 
 /// Every fixture's Cobertura output parses as XML and keeps odd file names

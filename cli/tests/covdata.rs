@@ -603,13 +603,15 @@ fn directories_are_profile_inputs() {
     }
 }
 
-/// Periodic flushes of one process are cumulative snapshots: only the
-/// newest counts by default. `go tool covdata` sums them all, so the
-/// default is compared with Go on a directory holding only the newest
-/// snapshot, and `--all-snapshots` with Go on the whole directory.
+/// Periodic flushes with `runtime/coverage.WriteCountersDir` are
+/// cumulative snapshots, but nothing in the files says so: they count as
+/// Go counts them (all of them), and only `--newest-per-pid` (the rule for
+/// directories of covflush releases that did not mark their snapshots)
+/// keeps the newest file per pid. covflush's marked snapshots are tested
+/// with covflush itself (collector/tests/go.rs).
 #[test]
 #[ignore = "needs go"]
-fn periodic_snapshots_count_once() {
+fn unmarked_periodic_flushes_count_like_go() {
     let f = fixture();
     let dir = f.dir("periodic");
     let counters = files_with_prefix(dir, "covcounters.");
@@ -637,26 +639,30 @@ fn periodic_snapshots_count_once() {
         n.starts_with("covmeta.") || newest.iter().any(|x| x == n)
     });
     for cmd in COMMANDS {
-        let want = go_covdata(f, cmd, &p(&only_newest), &[]);
-        assert_eq!(covlens_covdata(cmd, &p(dir), &[]), want, "{cmd}");
-        let all = go_covdata(f, cmd, &p(dir), &[]);
+        same(f, cmd, &p(dir), &[]);
         assert_eq!(
             covlens_covdata(cmd, &p(dir), &["--all-snapshots"]),
-            all,
+            go_covdata(f, cmd, &p(dir), &[]),
             "{cmd} --all-snapshots"
         );
+        assert_eq!(
+            covlens_covdata(cmd, &p(dir), &["--newest-per-pid"]),
+            go_covdata(f, cmd, &p(&only_newest), &[]),
+            "{cmd} --newest-per-pid"
+        );
     }
-    // The trap is real: summing the snapshots over-counts.
+    // Summing snapshots over-counts (Go's numbers, kept by default), and
+    // the legacy rule differs from it.
     assert_ne!(
         go_covdata(f, "textfmt", &p(dir), &[]).out,
         go_covdata(f, "textfmt", &p(&only_newest), &[]).out
     );
-    // And the newest snapshot per process also rules profile inputs.
+    // Profile commands read the directory as the covdata commands do.
     let mut c = covlens();
     c.args(["merge", &p(dir)]);
     let from_dir = ok(c).stdout;
     let txt = f.scratch("periodic-txt").join("t.txt");
-    fs::write(&txt, go_covdata(f, "textfmt", &p(&only_newest), &[]).out).unwrap();
+    fs::write(&txt, go_covdata(f, "textfmt", &p(dir), &[]).out).unwrap();
     let mut c = covlens();
     c.args(["merge", &p(&txt)]);
     assert_eq!(from_dir, ok(c).stdout);
@@ -1016,12 +1022,20 @@ fn merge_writes_what_go_reads_back() {
             }
         }
     }
-    // Periodic snapshots: only the newest per process is merged.
-    let ours = covlens_write(f, "merge", &f.inputs("periodic"), "merge-periodic", &[]);
-    let mut c = covlens();
-    c.args(["covdata", "textfmt", "-i", &f.inputs("periodic")]);
-    let want = ok(c).stdout;
-    assert_eq!(go_covdata(f, "textfmt", &p(&ours), &[]).out, want);
+    // Unmarked periodic flushes merge as they read: all of them by
+    // default, the newest per pid with --newest-per-pid.
+    for args in [&[][..], &["--newest-per-pid"]] {
+        let ours = covlens_write(f, "merge", &f.inputs("periodic"), "merge-periodic", args);
+        let mut c = covlens();
+        c.args(["covdata", "textfmt", "-i", &f.inputs("periodic")])
+            .args(args);
+        let want = ok(c).stdout;
+        assert_eq!(
+            go_covdata(f, "textfmt", &p(&ours), &[]).out,
+            want,
+            "{args:?}"
+        );
+    }
 }
 
 /// Splits `dirs` by pod: for each meta-data file, copies of the input
@@ -1194,4 +1208,148 @@ fn skip_bad_reads_the_rest_of_a_directory() {
     let err = String::from_utf8_lossy(&skipped.stderr);
     assert!(err.contains("skipped") && err.contains(&bad_name), "{err}");
     assert_eq!(skipped.stdout, good.stdout);
+}
+
+/// Runs `bin` once per argument list, each run a separate process writing
+/// into `dir`, all with pid 1, as restarted containers sharing a volume do:
+/// in a fresh pid namespace when `unshare --pid --fork` works (root), else
+/// into a scratch directory whose counter file is then renamed to pid 1.
+/// Returns how the pids were made to collide.
+fn run_as_pid_1(bin: &Path, runs: &[&[&str]], dir: &Path) -> &'static str {
+    static UNSHARE: OnceLock<bool> = OnceLock::new();
+    let unshare = *UNSHARE.get_or_init(|| {
+        Command::new("unshare")
+            .args(["--pid", "--fork", "sh", "-c", "test $$ = 1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    for (k, args) in runs.iter().enumerate() {
+        if unshare {
+            let mut c = Command::new("unshare");
+            c.args(["--pid", "--fork"]).arg(bin).args(*args);
+            c.env("GOCOVERDIR", dir).stdout(Stdio::null());
+            ok(c);
+            continue;
+        }
+        let own = dir.join(format!("run{k}"));
+        fs::create_dir_all(&own).unwrap();
+        let mut c = Command::new(bin);
+        c.args(*args).env("GOCOVERDIR", &own).stdout(Stdio::null());
+        ok(c);
+        for f in fs::read_dir(&own).unwrap() {
+            let f = f.unwrap().path();
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let parts: Vec<&str> = name.split('.').collect();
+            let to = if parts[0] == "covcounters" {
+                format!("covcounters.{}.1.{}", parts[1], parts[3])
+            } else {
+                name.clone()
+            };
+            fs::rename(&f, dir.join(to)).unwrap();
+        }
+        fs::remove_dir(&own).unwrap();
+    }
+    if unshare {
+        "a pid namespace per run"
+    } else {
+        "counter files renamed to pid 1"
+    }
+}
+
+/// Processes that had the same pid (pid 1 in every restarted container,
+/// all writing to one volume) each wrote one counter file at exit: every
+/// one counts, as in Go. Reading them as snapshots of one process would
+/// keep only the last and lose the others' counts.
+#[test]
+#[ignore = "needs go"]
+fn same_pid_processes_add_up_like_go() {
+    let f = fixture();
+    for mode in ["set", "count", "atomic"] {
+        let dir = f.scratch(&format!("pid1-{mode}"));
+        let how = run_as_pid_1(
+            &f.bins[mode],
+            &[&["shapes"], &["text", "calc:5"], &["calc:3", "linedir:1"]],
+            &dir,
+        );
+        let counters = files_with_prefix(&dir, "covcounters.");
+        assert_eq!(counters.len(), 3, "{how}: {counters:?}");
+        assert!(
+            counters
+                .iter()
+                .all(|c| c.file_name().unwrap().to_string_lossy().split('.').nth(2) == Some("1")),
+            "{how}: {counters:?}"
+        );
+        for cmd in COMMANDS {
+            same(f, cmd, &p(&dir), &[]);
+        }
+        let want = go_covdata(f, "debugdump", &p(&dir), &[]);
+        let got = covlens_covdata("debugdump", &p(&dir), &[]);
+        assert_eq!(dump_body(&got.out), dump_body(&want.out), "{mode} ({how})");
+        // Profile commands read directories the same way.
+        let txt = f.scratch(&format!("pid1-{mode}-txt")).join("t.txt");
+        fs::write(&txt, go_covdata(f, "textfmt", &p(&dir), &[]).out).unwrap();
+        let merged = |input: &Path| {
+            let mut c = covlens();
+            c.args(["merge", &p(input)]);
+            ok(c).stdout
+        };
+        assert_eq!(merged(&dir), merged(&txt), "{mode} ({how})");
+    }
+}
+
+/// Program arguments are bytes: a run with arguments that are not UTF-8
+/// (`./prog $'caf\xe9'`) reads as Go reads it, and `debugdump` prints the
+/// same bytes Go prints. A merged directory keeps them for Go to read.
+#[test]
+#[ignore = "needs go"]
+fn non_utf8_program_arguments_read_like_go() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let f = fixture();
+    let dir = f.scratch("non-utf8-args");
+    let mut c = Command::new(&f.bins["count"]);
+    c.arg("shapes")
+        .arg(OsStr::from_bytes(b"calc:caf\xe9"))
+        .arg(OsStr::from_bytes(b"text:\xff\xfe"))
+        .env("GOCOVERDIR", &dir)
+        .stdout(Stdio::null());
+    ok(c);
+    for cmd in COMMANDS {
+        same(f, cmd, &p(&dir), &[]);
+    }
+    let want = go_covdata(f, "debugdump", &p(&dir), &[]);
+    let got = covlens_covdata("debugdump", &p(&dir), &[]);
+    assert_eq!((want.code, got.code), (Some(0), Some(0)));
+    assert!(
+        want.out.windows(5).any(|w| w == b"caf\xe9 "),
+        "Go prints the raw bytes: {}",
+        want.text()
+    );
+    assert_eq!(dump_body(&got.out), dump_body(&want.out));
+    // Bytes, not their lossy text: compare the raw program-args lines too.
+    let args_line = |out: &[u8]| -> Vec<u8> {
+        let line = out
+            .split(|&b| b == b'\n')
+            .find(|l| l.windows(13).any(|w| w == b"program args:"))
+            .expect("a program args line");
+        let at = line.windows(5).position(|w| w == b" GOOS").unwrap();
+        line[at..].to_vec()
+    };
+    assert_eq!(args_line(&got.out), args_line(&want.out));
+    // covlens' merge output keeps the arguments, byte for byte.
+    let merged = covlens_write(f, "merge", &p(&dir), "merge-non-utf8", &[]);
+    let dumped = go_covdata(f, "debugdump", &p(&merged), &[]);
+    assert_eq!(dumped.code, Some(0), "{dumped:?}");
+    assert_eq!(args_line(&dumped.out), args_line(&want.out));
+    // Profile commands read the directory too.
+    let txt = f.scratch("non-utf8-txt").join("t.txt");
+    fs::write(&txt, go_covdata(f, "textfmt", &p(&dir), &[]).out).unwrap();
+    let merge = |input: &Path| {
+        let mut c = covlens();
+        c.args(["merge", &p(input)]);
+        ok(c).stdout
+    };
+    assert_eq!(merge(&dir), merge(&txt));
 }

@@ -8,8 +8,11 @@
 //     covcounters.<H>.<pid>.<nanos> is published in Dir (default $GOCOVERDIR)
 //     by writing tmp.covcounters.… and renaming it, so readers never see a
 //     partial file. Counters are never cleared: each file is the complete
-//     state of the process, and a reader must take only the newest file per
-//     (meta hash, pid) — never sum them.
+//     state of the process, so a reader must take only the newest snapshot
+//     of a process — never sum them. Each file says so in its args:
+//     SnapshotKey = a random id of the process; covlens counts the newest
+//     snapshot of each process, and every unmarked file in full, as Go
+//     does (`go tool covdata` ignores the mark and sums all).
 //   - text (Kubernetes' KUBE_COVERAGE_FILE convention): every interval
 //     (KUBE_COVERAGE_FLUSH_INTERVAL, default 5s) the same snapshot as a text
 //     profile, identical to what `go tool covdata textfmt` would print,
@@ -17,6 +20,12 @@
 //
 // On SIGTERM or SIGINT a last snapshot is written, then the signal is
 // re-raised so the process exits with the conventional status.
+//
+// A process that exits normally (return from main, os.Exit) also gets the Go
+// runtime's own counter file, unmarked, written at exit into $GOCOVERDIR.
+// So that it does not count the process twice, Stop clears the counters
+// after its last snapshot when that went to $GOCOVERDIR: the runtime's file
+// then holds only what ran after Stop, which adds up with the snapshot.
 package covflush
 
 import (
@@ -78,7 +87,9 @@ type Flusher struct {
 	meta     []byte
 	hash     [16]byte
 	decoded  *Meta
-	key      int64 // pid, or a synthetic id when this pid was seen before
+	key      int64  // pid, or a synthetic id when this pid was seen before
+	process  string // random id of this process, in the snapshot mark
+	stopped  bool   // Stop ran: no more snapshots
 	lastNano int64
 	written  []string // our binary snapshots, oldest first
 	ctrBuf   bytes.Buffer
@@ -106,6 +117,11 @@ func Start(opts Options) (*Flusher, error) {
 	if err := f.resolve(); err != nil {
 		return nil, err
 	}
+	id, err := newProcessID()
+	if err != nil {
+		return nil, fmt.Errorf("covflush: %w", err)
+	}
+	f.process = id
 	if f.opts.Dir == "" && f.opts.TextFile == "" {
 		return nil, errors.New("covflush: no output: set GOCOVERDIR or KUBE_COVERAGE_FILE (or Options.Dir/TextFile)")
 	}
@@ -197,9 +213,11 @@ func envDuration(name string, def time.Duration) (time.Duration, error) {
 }
 
 // pickKey returns the pid, unless counter files of this binary with this pid
-// already exist (a restarted container is usually pid 1 again): then the
-// newest-per-pid rule would hide the earlier process, so a synthetic id
-// above the pid range is used instead.
+// already exist (a restarted container is usually pid 1 again): then a
+// synthetic id above the pid range is used instead, so that file names of
+// different processes stay apart (the collector tracks processes by name,
+// and covlens releases before the snapshot mark took the newest file per
+// pid).
 func (f *Flusher) pickKey() int64 {
 	pid := int64(os.Getpid())
 	entries, err := os.ReadDir(f.opts.Dir)
@@ -305,7 +323,14 @@ func (f *Flusher) Flush() error {
 }
 
 // Stop ends the background loop and the signal handler, then writes a last
-// snapshot. Later calls return the first result.
+// snapshot. Later calls return the first result, and Flush fails.
+//
+// When the snapshot went to $GOCOVERDIR, the counters are cleared after it,
+// so that the counter file the Go runtime writes there at a normal exit
+// holds only what ran after Stop (covlens adds it to the snapshot; were it
+// cumulative, the process would count twice). If that last snapshot could
+// not be written, this process's snapshots are removed instead: the
+// runtime's file at exit, complete, replaces them.
 func (f *Flusher) Stop() error {
 	f.stopOnce.Do(func() {
 		if f.quit != nil {
@@ -316,8 +341,37 @@ func (f *Flusher) Stop() error {
 			signal.Stop(f.sigs)
 		}
 		f.stopErr = f.Flush()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.stopped = true
+		if f.opts.Dir == "" || !sameDir(f.opts.Dir, os.Getenv("GOCOVERDIR")) {
+			return
+		}
+		if f.stopErr != nil {
+			for _, w := range f.written {
+				_ = os.Remove(w)
+			}
+			f.written = nil
+			return
+		}
+		if err := coverage.ClearCounters(); err != nil {
+			f.stopErr = fmt.Errorf("covflush: %w", err)
+		}
 	})
 	return f.stopErr
+}
+
+// sameDir says whether a and b name the same directory.
+func sameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 // Flush flushes the most recently started Flusher.
@@ -345,6 +399,9 @@ func Stop() error {
 func (f *Flusher) flush(bin, text bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.stopped {
+		return errors.New("covflush: stopped")
+	}
 	f.ctrBuf.Reset()
 	if err := coverage.WriteCounters(&f.ctrBuf); err != nil {
 		return fmt.Errorf("covflush: %w", err)
@@ -372,8 +429,12 @@ func (f *Flusher) writeBinary(ctrs []byte) error {
 	}
 	name := fmt.Sprintf("covcounters.%x.%d.%d", f.hash, f.key, nanos)
 	final := filepath.Join(f.opts.Dir, name)
+	marked, err := markSnapshot(ctrs, f.process)
+	if err != nil {
+		return fmt.Errorf("covflush: %w", err)
+	}
 	// "tmp." names are ignored by cmd/covdata and by the collector.
-	if err := writeAtomic(filepath.Join(f.opts.Dir, "tmp."+name), final, ctrs); err != nil {
+	if err := writeAtomic(filepath.Join(f.opts.Dir, "tmp."+name), final, marked); err != nil {
 		return err
 	}
 	f.lastNano = nanos

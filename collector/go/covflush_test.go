@@ -493,3 +493,139 @@ func TestStaleTempsRemovedAtStart(t *testing.T) {
 		t.Fatal("recent temp file (maybe a live writer's) removed")
 	}
 }
+
+// marks returns, per counter file of dir (oldest first), the process id it
+// is marked with ("" for an unmarked file).
+func marks(t *testing.T, dir string) (names, ids []string) {
+	t.Helper()
+	for _, name := range counterFiles(t, dir) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := SnapshotProcess(b)
+		names = append(names, name)
+		ids = append(ids, id)
+	}
+	return names, ids
+}
+
+func TestSnapshotsAreMarkedPerProcessAndGoReadsThem(t *testing.T) {
+	dir := t.TempDir()
+	p := startServer(t, "GOCOVERDIR="+dir, "COVFLUSH_INTERVAL=1h")
+	hits(p, 2)
+	p.get("/flush")
+	p.signal(syscall.SIGTERM)
+	_, first := marks(t, dir)
+	if len(first) != 2 || first[0] == "" || first[0] != first[1] || len(first[0]) != 32 {
+		t.Fatalf("one process's snapshots: marks %q, want one 32-digit id twice", first)
+	}
+	// A restart (a new process, maybe with the same pid) gets a new id.
+	p = startServer(t, "GOCOVERDIR="+dir, "COVFLUSH_INTERVAL=1h")
+	hits(p, 1)
+	p.signal(syscall.SIGTERM)
+	_, ids := marks(t, dir)
+	seen := map[string]int{}
+	for _, id := range ids {
+		seen[id]++
+	}
+	if len(ids) != 4 || len(seen) != 2 || seen[""] != 0 {
+		t.Fatalf("two processes: marks %q", ids)
+	}
+	// Go's tools read marked files (they ignore the extra args key) and,
+	// as ever, sum the snapshots kept (Keep=2): 2 + 2 of the first process,
+	// 0 (at Start) + 1 of the second.
+	if got := oddCount(t, textfmt(t, dir, nil)); got != 5 {
+		t.Fatalf("go tool covdata textfmt over all snapshots: odd count %d, want 5", got)
+	}
+	for _, cmd := range []string{"percent", "func", "pkglist", "debugdump"} {
+		out, err := exec.Command("go", "tool", "covdata", cmd, "-i", dir).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "testdata/server") {
+			t.Fatalf("covdata %s: %v\n%s", cmd, err, out)
+		}
+	}
+}
+
+func TestMarkKeepsCountersAndArgs(t *testing.T) {
+	dir := t.TempDir()
+	p := startServer(t, "GOCOVERDIR="+dir, "COVFLUSH_INTERVAL=1h")
+	hits(p, 3)
+	p.signal(syscall.SIGTERM)
+	names, _ := marks(t, dir)
+	b, err := os.ReadFile(filepath.Join(dir, names[len(names)-1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Marking again replaces the id and leaves everything else alone.
+	again, err := markSnapshot(b, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := SnapshotProcess(again); !ok || id != "other" {
+		t.Fatalf("re-marked: %q %v", id, ok)
+	}
+	c1, err1 := DecodeCounters(b)
+	c2, err2 := DecodeCounters(again)
+	if err1 != nil || err2 != nil || fmt.Sprint(c1) != fmt.Sprint(c2) {
+		t.Fatalf("counters changed by marking: %v %v", err1, err2)
+	}
+	l1, _ := parseLayout(b)
+	l2, _ := parseLayout(again)
+	args := func(l *counterLayout) map[string]string {
+		m := map[string]string{}
+		for _, p := range l.pairs {
+			if k := l.strtab[p[0]]; k != SnapshotKey {
+				m[k] = l.strtab[p[1]]
+			}
+		}
+		return m
+	}
+	if a1, a2 := args(l1), args(l2); fmt.Sprint(a1) != fmt.Sprint(a2) || a1["argc"] == "" || a1["GOOS"] == "" {
+		t.Fatalf("args changed by marking: %v, %v", a1, a2)
+	}
+	if _, err := markSnapshot(b[:len(b)-1], "x"); err == nil {
+		t.Fatal("a truncated file was marked")
+	}
+}
+
+// A process that stops covflush and exits normally also gets the Go
+// runtime's own counter file at exit (unmarked). Stop cleared the counters,
+// so that file holds only what ran after Stop: the newest snapshot plus the
+// runtime's file is the process's coverage, counted once.
+func TestNormalExitAddsOnlyWhatRanAfterStop(t *testing.T) {
+	dir := t.TempDir()
+	p := startServer(t, "GOCOVERDIR="+dir, "COVFLUSH_INTERVAL=1h")
+	hits(p, 3)
+	// The server exits while answering: no response to check.
+	if resp, err := http.Get("http://" + p.addr + "/exit?code=0"); err == nil {
+		resp.Body.Close()
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	names, ids := marks(t, dir)
+	var newest, exit []string
+	for i, id := range ids {
+		if id == "" {
+			exit = append(exit, names[i])
+		} else {
+			newest = []string{names[i]}
+		}
+	}
+	if len(exit) != 1 || len(newest) != 1 {
+		t.Fatalf("want marked snapshots and one runtime file: %v %q", names, ids)
+	}
+	if got := oddCount(t, textfmt(t, dir, append(newest, exit...))); got != 3 {
+		t.Fatalf("newest snapshot + exit file: odd count %d, want 3", got)
+	}
+	if got := oddCount(t, textfmt(t, dir, exit)); got != 0 {
+		t.Fatalf("the exit file counts %d odd calls from before Stop", got)
+	}
+}
+
+func TestFlushAfterStopFails(t *testing.T) {
+	f := &Flusher{opts: Options{Dir: "-", TextFile: "-"}, stopped: true}
+	if err := f.Flush(); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Fatalf("Flush after Stop: %v", err)
+	}
+}

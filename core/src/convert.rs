@@ -1,7 +1,9 @@
 //! Conversion to LCOV, Cobertura XML and JSON.
 //!
 //! Go counts *statements* in *blocks* (source ranges); LCOV and Cobertura
-//! count *lines*. [`line_hits`] is the one place where blocks become lines:
+//! count *lines*. [`line_runs`] is the one place where blocks become lines
+//! (as runs of lines with one count, so memory never grows with the lines a
+//! block spans; at most [`MAX_FILE_LINES`] are written per file):
 //!
 //! * only blocks with at least one statement count; zero-statement blocks
 //!   (empty function bodies, `select` cases) have nothing to execute, and
@@ -25,9 +27,12 @@ use serde::ser::{SerializeSeq, SerializeTuple, Serializer};
 
 use crate::profile::{Block, Counts, FileProfile, Profile, package_of};
 
-/// The most lines one file may map to. A block spanning more is taken for a
-/// corrupt profile rather than allocated (real Go files are far smaller).
-pub const MAX_FILE_LINES: usize = 1 << 24;
+/// The most line records written for one file: 2^20, more lines than any
+/// real Go source has (the Go compiler's positions stop at line 1,048,574).
+/// Blocks reaching further come from a corrupt or hostile profile; their
+/// lines past this many are left out and reported in
+/// [`ConvertStats::clipped`] (statement totals keep every block).
+pub const MAX_FILE_LINES: usize = 1 << 20;
 
 /// The output formats of [`convert`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,13 +125,41 @@ impl ConvertOptions {
 }
 
 /// What a writer wrote, for a summary next to the output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConvertStats {
     /// Go statements covered and total, exactly as `go tool cover`.
     pub statements: Counts,
     /// Lines hit and instrumented (LCOV `LH`/`LF` summed over files);
     /// `None` for JSON, which has no line view.
     pub lines: Option<Counts>,
+    /// Files whose blocks reach more than [`MAX_FILE_LINES`] lines: the
+    /// line records written stop there. Tell the user.
+    pub clipped: Vec<Clipped>,
+}
+
+/// A file whose line records were cut at [`MAX_FILE_LINES`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Clipped {
+    /// The profile's file name.
+    pub file: String,
+    /// The last line written.
+    pub last_line: u32,
+    /// Instrumented lines after it, left out (`lines_hit` of them hit).
+    pub lines: u64,
+    /// How many of the lines left out had hits.
+    pub lines_hit: u64,
+}
+
+impl std::fmt::Display for Clipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?}: blocks span more than {MAX_FILE_LINES} lines, more than any Go source has; \
+             line records stop at line {}: {} more lines ({} of them hit) left out \
+             (statement totals count every block)",
+            self.file, self.last_line, self.lines, self.lines_hit
+        )
+    }
 }
 
 /// `S of T statements covered (P%)`, then `; L of M lines hit (Q%)` for
@@ -163,12 +196,47 @@ pub struct LineHit {
     pub count: u64,
 }
 
-/// Lines hit and lines instrumented.
-fn line_counts(lines: &[LineHit]) -> Counts {
-    Counts {
-        covered: lines.iter().filter(|l| l.count > 0).count() as u64,
-        total: lines.len() as u64,
+/// Consecutive instrumented lines with one hit count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineRun {
+    /// First line.
+    pub first: u32,
+    /// Last line (inclusive).
+    pub last: u32,
+    /// Hit count of each of them, combined per [`LineHits`].
+    pub count: u64,
+}
+
+impl LineRun {
+    /// Number of lines.
+    pub fn len(&self) -> u64 {
+        u64::from(self.last) - u64::from(self.first) + 1
     }
+
+    /// Never empty; here for clippy's `len_without_is_empty`.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Its lines one by one.
+    pub fn lines(&self) -> impl Iterator<Item = LineHit> + '_ {
+        (self.first..=self.last).map(|line| LineHit {
+            line,
+            count: self.count,
+        })
+    }
+}
+
+/// Lines hit and lines instrumented.
+fn run_counts(runs: &[LineRun]) -> Counts {
+    let mut c = Counts::default();
+    for r in runs {
+        c.total += r.len();
+        if r.count > 0 {
+            c.covered += r.len();
+        }
+    }
+    c
 }
 
 /// The last line a block reaches into (its end is exclusive).
@@ -180,10 +248,10 @@ fn last_line(b: &Block) -> u32 {
     }
 }
 
-/// The instrumented lines of a file, ascending, with their hit counts (see
-/// the module docs for the mapping). Fails with `InvalidData` if the blocks
-/// span more than [`MAX_FILE_LINES`] lines.
-pub fn line_hits(f: &FileProfile, how: LineHits) -> io::Result<Vec<LineHit>> {
+/// The instrumented lines of a file as ascending runs of lines with one hit
+/// count (see the module docs for the mapping). Costs O(blocks log blocks)
+/// time and O(blocks) memory, however many lines the blocks span.
+pub fn line_runs(f: &FileProfile, how: LineHits) -> Vec<LineRun> {
     // (start, last, count) of blocks with statements, by start line.
     let mut spans: Vec<(u32, u32, u64)> = f
         .blocks
@@ -199,11 +267,12 @@ pub fn line_hits(f: &FileProfile, how: LineHits) -> io::Result<Vec<LineHit>> {
         LineHits::Max => c,
         LineHits::Min => u64::MAX - c,
     };
-    // Sweep the lines: the heap holds the blocks that started on or before
-    // `line`; finished ones are dropped lazily when they reach the top.
-    // This costs O(lines + blocks log blocks) however blocks overlap.
+    // Sweep from event to event: the heap holds the blocks that started on
+    // or before `line`; finished ones are dropped lazily when they reach the
+    // top. The top block's count holds until it ends or another block
+    // starts, so each step emits a run up to the nearer of the two.
     let mut heap: BinaryHeap<(u64, u32)> = BinaryHeap::new();
-    let mut out = Vec::new();
+    let mut out: Vec<LineRun> = Vec::new();
     let mut next = 0;
     let mut line: u64 = 0;
     loop {
@@ -218,26 +287,80 @@ pub fn line_hits(f: &FileProfile, how: LineHits) -> io::Result<Vec<LineHit>> {
         while heap.peek().is_some_and(|&(_, last)| u64::from(last) < line) {
             heap.pop();
         }
-        let Some(&(k, _)) = heap.peek() else { continue };
-        if out.len() == MAX_FILE_LINES {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{}: blocks span more than {MAX_FILE_LINES} lines; is the profile corrupt?",
-                    f.name
-                ),
-            ));
+        let Some(&(k, last)) = heap.peek() else {
+            continue;
+        };
+        let end = spans
+            .get(next)
+            .map_or(u64::from(last), |s| u64::from(last).min(u64::from(s.0) - 1));
+        let count = match how {
+            LineHits::Max => k,
+            LineHits::Min => u64::MAX - k,
+        };
+        match out.last_mut() {
+            Some(r) if r.count == count && u64::from(r.last) + 1 == line => r.last = end as u32,
+            _ => out.push(LineRun {
+                first: line as u32,
+                last: end as u32,
+                count,
+            }),
         }
-        out.push(LineHit {
-            line: line as u32,
-            count: match how {
-                LineHits::Max => k,
-                LineHits::Min => u64::MAX - k,
-            },
-        });
-        line += 1;
+        line = end + 1;
     }
-    Ok(out)
+    out
+}
+
+/// Cuts `runs` after [`MAX_FILE_LINES`] lines; says what was left out.
+fn clip(f: &FileProfile, runs: &mut Vec<LineRun>) -> Option<Clipped> {
+    let max = MAX_FILE_LINES as u64;
+    let mut total = 0u64;
+    for i in 0..runs.len() {
+        let n = runs[i].len();
+        if total + n <= max {
+            total += n;
+            continue;
+        }
+        let keep = max - total;
+        let rest = if keep == 0 {
+            runs.split_off(i)
+        } else {
+            let r = &mut runs[i];
+            let cut = LineRun {
+                first: r.first + keep as u32,
+                ..*r
+            };
+            r.last = cut.first - 1;
+            let mut rest = runs.split_off(i + 1);
+            rest.insert(0, cut);
+            rest
+        };
+        let left = run_counts(&rest);
+        return Some(Clipped {
+            file: f.name.clone(),
+            last_line: runs.last().map_or(0, |r| r.last),
+            lines: left.total,
+            lines_hit: left.covered,
+        });
+    }
+    None
+}
+
+/// The instrumented lines of a file, ascending, with their hit counts (see
+/// the module docs for the mapping), one by one. Fails with `InvalidData`
+/// if the blocks span more than [`MAX_FILE_LINES`] lines; the writers use
+/// [`line_runs`], which never expands lines in memory.
+pub fn line_hits(f: &FileProfile, how: LineHits) -> io::Result<Vec<LineHit>> {
+    let runs = line_runs(f, how);
+    if run_counts(&runs).total > MAX_FILE_LINES as u64 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}: blocks span more than {MAX_FILE_LINES} lines; is the profile corrupt?",
+                f.name
+            ),
+        ));
+    }
+    Ok(runs.iter().flat_map(LineRun::lines).collect())
 }
 
 /// Writes `p` in `format`.
@@ -276,10 +399,12 @@ pub fn write_lcov<W: Write>(
     let mut stats = ConvertStats {
         statements: p.statements(),
         lines: Some(Counts::default()),
+        clipped: Vec::new(),
     };
-    let mut buf = Vec::with_capacity(1 << 16);
+    let mut buf = Vec::with_capacity(1 << 17);
     for f in &p.files {
-        let lines = line_hits(f, o.line_hits)?;
+        let mut runs = line_runs(f, o.line_hits);
+        stats.clipped.extend(clip(f, &mut runs));
         let rel = o.relative(&f.name);
         if rel.contains(['\n', '\r']) {
             return Err(io::Error::new(
@@ -300,14 +425,18 @@ pub fn write_lcov<W: Write>(
         }
         buf.extend_from_slice(rel.as_bytes());
         buf.push(b'\n');
-        for l in &lines {
+        for l in runs.iter().flat_map(LineRun::lines) {
             buf.extend_from_slice(b"DA:");
             push_num(&mut buf, l.line);
             buf.push(b',');
             push_num(&mut buf, l.count);
             buf.push(b'\n');
+            if buf.len() >= 1 << 16 {
+                w.write_all(&buf)?;
+                buf.clear();
+            }
         }
-        let c = line_counts(&lines);
+        let c = run_counts(&runs);
         buf.extend_from_slice(b"LF:");
         push_num(&mut buf, c.total);
         buf.extend_from_slice(b"\nLH:");
@@ -382,22 +511,28 @@ pub fn write_cobertura<W: Write>(
 ) -> io::Result<ConvertStats> {
     use std::fmt::Write as _;
 
+    // Line runs, not lines: memory is O(blocks) however far blocks span.
     struct Class<'a> {
         file: &'a FileProfile,
         statements: Counts,
-        lines: Vec<LineHit>,
+        runs: Vec<LineRun>,
+        lines: Counts,
     }
     let mut packages: BTreeMap<&str, Vec<Class>> = BTreeMap::new();
     let mut statements = Counts::default();
     let mut lines = Counts::default();
+    let mut clipped = Vec::new();
     for f in &p.files {
+        let mut runs = line_runs(f, o.line_hits);
+        clipped.extend(clip(f, &mut runs));
         let c = Class {
             file: f,
             statements: f.statements(),
-            lines: line_hits(f, o.line_hits)?,
+            lines: run_counts(&runs),
+            runs,
         };
         statements.add(c.statements);
-        lines.add(line_counts(&c.lines));
+        lines.add(c.lines);
         packages.entry(package_of(&f.name)).or_default().push(c);
     }
     let counts = |stmts: Counts, lines: Counts| match o.cobertura_counts {
@@ -412,11 +547,21 @@ pub fn write_cobertura<W: Write>(
 
     let mut s = String::with_capacity(1 << 16);
     s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let left_out = if clipped.is_empty() {
+        String::new()
+    } else {
+        let n: u64 = clipped.iter().map(|c| c.lines).sum();
+        format!(
+            " Left out: {n} lines of {} file(s) past {MAX_FILE_LINES} lines \
+             (more than any Go source has).",
+            clipped.len()
+        )
+    };
     let _ = writeln!(
         s,
         "<!-- covlens: line-rate, lines-covered and lines-valid count {basis}; \
          <line> hits are per source line. Statements: {} of {} covered. \
-         Lines: {} of {} hit. Format: coverage-04.dtd. -->",
+         Lines: {} of {} hit.{left_out} Format: coverage-04.dtd. -->",
         statements.covered, statements.total, lines.covered, lines.total
     );
     let _ = write!(
@@ -440,7 +585,7 @@ pub fn write_cobertura<W: Write>(
     for (pkg, classes) in &packages {
         let mut pc = Counts::default();
         for c in classes {
-            pc.add(counts(c.statements, line_counts(&c.lines)));
+            pc.add(counts(c.statements, c.lines));
         }
         s.push_str("    <package name=\"");
         xml_escape(&mut s, pkg);
@@ -458,19 +603,23 @@ pub fn write_cobertura<W: Write>(
             let _ = writeln!(
                 s,
                 "\" line-rate=\"{}\" branch-rate=\"0\" complexity=\"0\">",
-                rate(counts(c.statements, line_counts(&c.lines)))
+                rate(counts(c.statements, c.lines))
             );
             s.push_str("          <methods/>\n");
-            if c.lines.is_empty() {
+            if c.runs.is_empty() {
                 s.push_str("          <lines/>\n");
             } else {
                 s.push_str("          <lines>\n");
-                for l in &c.lines {
+                for l in c.runs.iter().flat_map(LineRun::lines) {
                     let _ = writeln!(
                         s,
                         "            <line number=\"{}\" hits=\"{}\"/>",
                         l.line, l.count
                     );
+                    if s.len() >= 1 << 16 {
+                        w.write_all(s.as_bytes())?;
+                        s.clear();
+                    }
                 }
                 s.push_str("          </lines>\n");
             }
@@ -490,6 +639,7 @@ pub fn write_cobertura<W: Write>(
     Ok(ConvertStats {
         statements,
         lines: Some(lines),
+        clipped,
     })
 }
 
@@ -697,6 +847,7 @@ pub fn write_json<W: Write>(w: &mut W, p: &Profile) -> io::Result<ConvertStats> 
     Ok(ConvertStats {
         statements,
         lines: None,
+        clipped: Vec::new(),
     })
 }
 
@@ -841,12 +992,107 @@ mod tests {
     }
 
     #[test]
-    fn huge_block_is_refused() {
+    fn line_runs_match_brute_force_and_stay_small() {
+        for seed in 0..200 {
+            let p = random_profile(seed, 3);
+            for f in &p.files {
+                for how in [LineHits::Max, LineHits::Min] {
+                    let runs = line_runs(f, how);
+                    let lines: Vec<LineHit> = runs.iter().flat_map(LineRun::lines).collect();
+                    assert_eq!(lines, brute_lines(f, how), "seed {seed} {how:?}");
+                    // At most one run per block boundary, and maximal.
+                    assert!(runs.len() <= 2 * f.blocks.len() + 1);
+                    assert!(runs.windows(2).all(|w| {
+                        w[0].last < w[1].first
+                            && (w[0].count != w[1].count || w[0].last + 1 < w[1].first)
+                    }));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_block_is_refused_by_line_hits() {
         let p = parse("mode: set\na.go:1.1,4000000000.2 1 1\n");
         let err = line_hits(&p.files[0], LineHits::Max).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        let mut out = Vec::new();
-        assert!(write_lcov(&mut out, &p, &test_options()).is_err());
+        // Runs need no memory per line.
+        let runs = line_runs(&p.files[0], LineHits::Max);
+        assert_eq!(
+            runs,
+            [LineRun {
+                first: 1,
+                last: 4_000_000_000,
+                count: 1
+            }]
+        );
+    }
+
+    /// Blocks spanning more lines than any Go source (a 48-byte profile
+    /// claiming 16,777,000 lines) are clipped at MAX_FILE_LINES line
+    /// records per file, with what was left out reported; statement totals
+    /// keep every block. Before, LCOV wrote every line (224 MB) and
+    /// Cobertura held them all in memory (1 GB, 10 GB for 40 files).
+    #[test]
+    fn spans_past_any_source_are_clipped_and_reported() {
+        let p = parse(
+            "mode: count\n\
+             m/a.go:1.1,16777000.2 1 3\n\
+             m/a.go:5.1,6.2 2 0\n\
+             m/b.go:1048570.1,1048580.2 1 0\n\
+             m/c.go:1.1,2.2 1 1\n",
+        );
+        let max = MAX_FILE_LINES as u64;
+        let a = Clipped {
+            file: "m/a.go".into(),
+            last_line: max as u32,
+            lines: 16_777_000 - max,
+            lines_hit: 16_777_000 - max,
+        };
+        for format in [ConvertFormat::Lcov, ConvertFormat::Cobertura] {
+            let mut out = Vec::new();
+            let st = convert(&mut out, &p, format, &test_options()).unwrap();
+            // The limit counts line records, not line numbers: b.go's 11
+            // lines past line 1,048,570 (a `//line` directive can put them
+            // there) are all written.
+            assert_eq!(st.clipped, std::slice::from_ref(&a), "{format:?}");
+            assert_eq!(
+                st.statements,
+                Counts {
+                    covered: 2,
+                    total: 5
+                }
+            );
+            assert_eq!(
+                st.lines,
+                Some(Counts {
+                    covered: max + 2,
+                    total: max + 11 + 2
+                })
+            );
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.len() < 64 << 20, "{format:?}: {} bytes", text.len());
+            if format == ConvertFormat::Cobertura {
+                assert!(text.contains(&format!(
+                    "Left out: {} lines of 1 file(s) past {max} lines",
+                    a.lines
+                )));
+            } else {
+                let records = parse_lcov(&text);
+                assert_eq!(records[0].1.last(), Some(&(max as u32, 3)));
+                assert_eq!(records[0].1.len() as u64, max);
+                assert_eq!(records[1].1.len(), 11);
+            }
+        }
+        assert_eq!(
+            a.to_string(),
+            format!(
+                "\"m/a.go\": blocks span more than {max} lines, more than any Go source has; \
+                 line records stop at line {max}: {} more lines ({} of them hit) left out \
+                 (statement totals count every block)",
+                a.lines, a.lines_hit
+            )
+        );
     }
 
     #[test]

@@ -58,6 +58,14 @@ pub enum ParseErrorKind {
         /// The mode found on this line.
         now: String,
     },
+    /// No newline within the line length limit
+    /// ([`ParseOptions::max_line`](crate::ParseOptions::max_line)).
+    LineTooLong {
+        /// The limit, in bytes.
+        max: usize,
+        /// Byte offset of the line's start in the input.
+        offset: u64,
+    },
 }
 
 impl fmt::Display for ParseErrorKind {
@@ -101,6 +109,11 @@ impl fmt::Display for ParseErrorKind {
             ModeClash { first, now } => write!(
                 f,
                 "mode {now:?} clashes with mode {first:?} declared earlier"
+            ),
+            LineTooLong { max, offset } => write!(
+                f,
+                "expected a newline within {max} bytes (the line length limit) \
+                 of the line starting at byte offset {offset}"
             ),
         }
     }

@@ -91,7 +91,8 @@ impl Loader {
         parse_path(Path::new(path), &self.opts.parse)
     }
 
-    /// Reads a GOCOVERDIR as a profile (newest snapshot per process). A
+    /// Reads a GOCOVERDIR as a profile (covflush snapshots: the newest per
+    /// process; see [`Snapshots`](crate::covdata::Snapshots)). A
     /// directory without any meta-data file is an error: it is almost
     /// surely not what was meant.
     fn load_covdata(&mut self, dir: &str) -> Result<Profile, Error> {

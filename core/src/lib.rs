@@ -51,8 +51,9 @@ mod text;
 mod write;
 
 pub use crate::convert::{
-    CoberturaCounts, ConvertFormat, ConvertOptions, ConvertStats, JSON_VERSION, LineHit, LineHits,
-    MAX_FILE_LINES, convert, line_hits, write_cobertura, write_json, write_lcov,
+    Clipped, CoberturaCounts, ConvertFormat, ConvertOptions, ConvertStats, JSON_VERSION, LineHit,
+    LineHits, LineRun, MAX_FILE_LINES, convert, line_hits, line_runs, write_cobertura, write_json,
+    write_lcov,
 };
 pub use crate::error::{Conflict, Error, ParseError, ParseErrorKind};
 #[cfg(feature = "funcs")]
@@ -69,6 +70,7 @@ pub use crate::profile::{
 };
 pub use crate::summary::{Row, Summary, summarize};
 pub use crate::text::{
-    ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path, parse_reader,
+    MAX_LINE, ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path,
+    parse_reader,
 };
 pub use crate::write::write_profile;

@@ -7,9 +7,14 @@
 //!   same profile (ignoring `src_line`, the input line a block came from,
 //!   which is diagnostics only, and a '\r' at the end of the mode, which
 //!   gopherage does not keep either).
-//! - For some inputs (those whose length is a multiple of 32) the body is
+//! - For some inputs (those whose length is a multiple of 128) the body is
 //!   repeated past 1 MiB, the size at which parsing splits the input into
 //!   chunks for rayon, and the same agreement is checked on that.
+//!
+//! - With a small line length limit taken from the input (1 to 256 bytes),
+//!   every reader must agree too, and on the error word for word when it
+//!   is the limit's (the same line and byte offset whichever way the bytes
+//!   arrive); a profile that parses has no line over the limit.
 //!
 //! With `COVLENS_FUZZ_STRICT=1` errors must also agree word for word.
 
@@ -33,6 +38,61 @@ fn opts(parallel: bool) -> ParseOptions {
     ParseOptions {
         parallel,
         ..ParseOptions::default()
+    }
+}
+
+fn limited(parallel: bool, max_line: usize) -> ParseOptions {
+    ParseOptions {
+        parallel,
+        max_line,
+        ..ParseOptions::default()
+    }
+}
+
+/// Whether an error is the line length limit's.
+fn too_long(r: &Result<Profile, Error>) -> bool {
+    r.as_ref()
+        .is_err_and(|e| e.to_string().contains("(the line length limit)"))
+}
+
+/// Readers that agree, on the error too when it is the limit's.
+fn agree_limited(what: &str, data: &[u8], a: &Result<Profile, Error>, b: &Result<Profile, Error>) {
+    agree(what, data, a, b);
+    if too_long(a) || too_long(b) {
+        assert_eq!(
+            a.as_ref().err().map(ToString::to_string),
+            b.as_ref().err().map(ToString::to_string),
+            "{what}: different errors for {:?}",
+            String::from_utf8_lossy(data)
+        );
+    }
+}
+
+/// Every reader with a small limit. For big inputs only the stream reader
+/// against the sequential one (the paths that find a long line
+/// differently; a few bytes a read over a megabyte costs more than it
+/// finds).
+fn check_limited(data: &[u8], max_line: usize, short_reads: bool) {
+    let seq = parse_bytes(data, "fuzz", &limited(false, max_line));
+    if short_reads {
+        let par = parse_bytes(data, "fuzz", &limited(true, max_line));
+        agree_limited("limit: sequential vs parallel", data, &seq, &par);
+    }
+    let rd = parse_reader(data, "fuzz", &limited(true, max_line));
+    agree_limited("limit: parse_bytes vs parse_reader", data, &seq, &rd);
+    for max in [3, 64].into_iter().filter(|_| short_reads) {
+        let dribble = Dribble { data, pos: 0, max };
+        let dr = parse_reader(dribble, "fuzz", &limited(false, max_line));
+        agree_limited("limit: short reads", data, &seq, &dr);
+    }
+    if seq.is_ok() {
+        // Lines are counted without their '\n'.
+        let longest = data.split(|&b| b == b'\n').map(<[u8]>::len).max();
+        assert!(
+            longest.unwrap_or(0) <= max_line,
+            "a line over the limit of {max_line} parsed: {:?}",
+            String::from_utf8_lossy(data)
+        );
     }
 }
 
@@ -174,7 +234,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(p) = seq {
         round_trip("round trip", data, p);
     }
-    if !data.is_empty() && data.len().is_multiple_of(32) {
+    let max_line = 1 + usize::from(data.first().copied().unwrap_or(0));
+    check_limited(data, max_line, true);
+    if !data.is_empty() && data.len().is_multiple_of(128) {
         let big = big(data);
         if big.len() >= BIG {
             let seq = parse_bytes(&big, "fuzz", &opts(false));
@@ -189,6 +251,12 @@ fuzz_target!(|data: &[u8]| {
             );
             if let Ok(p) = seq {
                 round_trip("round trip (big)", data, p);
+            }
+            // Past the stream reader's first buffer: a long line is found
+            // while still reading, and must say what parse_bytes says
+            // (half of the big inputs, to keep the pace).
+            if data.len().is_multiple_of(256) {
+                check_limited(&big, max_line, false);
             }
         }
     }

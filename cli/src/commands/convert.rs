@@ -104,6 +104,8 @@ pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
     let mut out = covlens_core::output::Output::create(&a.output)?;
     let stats = covlens_core::convert(&mut out, &p, format, &opts)?;
     out.commit()?;
+    // Said even with -q: line records were left out.
+    crate::warn(&stats.clipped);
     if !a.quiet {
         eprintln!("covlens: convert: {stats}");
     }

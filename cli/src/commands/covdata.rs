@@ -56,11 +56,16 @@ pub struct Common {
     /// (comma-separated; `...` matches anything).
     #[arg(long, value_name = "PATTERNS")]
     pkg: Option<String>,
-    /// Count every counter file, as `go tool covdata` does. By default
-    /// only the newest snapshot of each process counts (see
-    /// docs/gocoverdir.md).
-    #[arg(long)]
+    /// Count every counter file, as `go tool covdata` does, also the
+    /// cumulative snapshots covflush marks, of which by default only the
+    /// newest of each process counts (see docs/gocoverdir.md).
+    #[arg(long, conflicts_with = "newest_per_pid")]
     all_snapshots: bool,
+    /// Count only the newest counter file per (directory, pid): the rule
+    /// for directories written by a covflush that did not mark its
+    /// snapshots yet. Processes that had the same pid lose counts.
+    #[arg(long)]
+    newest_per_pid: bool,
 }
 
 #[derive(Args, Debug)]
@@ -184,8 +189,10 @@ fn write_dir(op: DirOp, a: &DirArgs, skip_bad: bool) -> Result<()> {
 fn snapshots(c: &Common) -> Snapshots {
     if c.all_snapshots {
         Snapshots::All
+    } else if c.newest_per_pid {
+        Snapshots::NewestPerPid
     } else {
-        Snapshots::NewestPerProcess
+        Snapshots::NewestMarked
     }
 }
 
@@ -247,6 +254,7 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
             "-o" | "--o" => "-o",
             "-skip-bad" => "--skip-bad",
             "-all-snapshots" => "--all-snapshots",
+            "-newest-per-pid" => "--newest-per-pid",
             "-pcombine" | "--pcombine" => "--pcombine",
             "-live" => "--live",
             _ => {

@@ -11,15 +11,16 @@
 use std::collections::HashMap;
 
 use covlens_core::covdata::names::hash_hex;
-use covlens_core::covdata::parse_counters;
+use covlens_core::covdata::{Arg, parse_counters};
 
 /// The parts of a counter file that identify a process and its progress.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct CounterData {
     /// The meta-data hash in the header.
     pub hash: String,
-    /// The args table (argc, argv*, GOOS, GOARCH), sorted by key.
-    pub args: Vec<(String, String)>,
+    /// The args table (argc, argv*, GOOS, GOARCH), sorted by key; bytes,
+    /// as Go's strings (arguments need not be UTF-8).
+    pub args: Vec<Arg>,
     /// Counters per (package index, function index).
     pub funcs: HashMap<(u32, u32), Vec<u32>>,
 }
@@ -63,6 +64,7 @@ pub(crate) fn continues(prev: &CounterData, next: &CounterData) -> bool {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use covlens_core::covdata::SNAPSHOT_KEY;
 
     const META_MAGIC: [u8; 4] = [0x00, 0x63, 0x76, 0x6d];
     const COUNTER_MAGIC: [u8; 4] = [0x00, 0x63, 0x77, 0x6d];
@@ -81,10 +83,34 @@ pub(super) mod tests {
         }
     }
 
-    /// A counter file as the Go runtime writes it (ULEB flavor).
+    /// A counter file as covflush writes it (ULEB flavor), marked as a
+    /// cumulative snapshot of the process `argv0` names.
     pub(crate) fn counter_file(
         hash: [u8; 16],
         argv0: &str,
+        funcs: &[(u32, u32, &[u32])],
+    ) -> Vec<u8> {
+        let id = format!("process of {argv0}");
+        let args = [
+            (&b"argv0"[..], argv0.as_bytes()),
+            (SNAPSHOT_KEY.as_bytes(), id.as_bytes()),
+        ];
+        counter_file_with(hash, &args, funcs)
+    }
+
+    /// A counter file as the Go runtime writes it at exit (ULEB flavor).
+    pub(crate) fn unmarked_counter_file(
+        hash: [u8; 16],
+        argv0: &str,
+        funcs: &[(u32, u32, &[u32])],
+    ) -> Vec<u8> {
+        counter_file_with(hash, &[(b"argv0", argv0.as_bytes())], funcs)
+    }
+
+    /// A counter file with these args (keys sorted).
+    pub(crate) fn counter_file_with(
+        hash: [u8; 16],
+        args: &[(&[u8], &[u8])],
         funcs: &[(u32, u32, &[u32])],
     ) -> Vec<u8> {
         let mut b = COUNTER_MAGIC.to_vec();
@@ -92,12 +118,19 @@ pub(super) mod tests {
         b.extend(hash);
         b.extend([2, 0, 0, 0, 0, 0, 0, 0]);
         let mut strtab = Vec::new();
-        uleb(&mut strtab, 3);
-        for s in ["", "argv0", argv0] {
+        uleb(&mut strtab, 1 + 2 * args.len() as u64);
+        let mut table = vec![args.len() as u8];
+        for (i, s) in std::iter::once(&b""[..])
+            .chain(args.iter().flat_map(|(k, v)| [*k, *v]))
+            .enumerate()
+        {
             uleb(&mut strtab, s.len() as u64);
-            strtab.extend(s.as_bytes());
+            strtab.extend(s);
+            if i > 0 {
+                table.push(i as u8);
+            }
         }
-        let mut args = vec![1, 1, 2];
+        let mut args = table;
         while !(SEGMENT_HEADER + strtab.len() + args.len()).is_multiple_of(4) {
             args.push(0);
         }
@@ -139,7 +172,13 @@ pub(super) mod tests {
         let d = decode_counters(&f).unwrap();
         assert_eq!(d.hash, hash_hex(&[7; 16]));
         assert_eq!(d.funcs[&(0, 1)], vec![3, 0, 300]);
-        assert_eq!(d.args, vec![("argv0".into(), "./srv".into())]);
+        assert_eq!(
+            d.args,
+            vec![
+                (b"argv0".to_vec(), b"./srv".to_vec()),
+                (SNAPSHOT_KEY.into(), b"process of ./srv".to_vec())
+            ]
+        );
         for n in 0..f.len() {
             assert!(decode_counters(&f[..n]).is_err(), "cut at {n}");
         }

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use covlens_core::covdata::SNAPSHOT_KEY;
 use covlens_core::covdata::names::{FileName, check_meta_header, is_runtime_hash};
 use covlens_prow::layout::{SnapshotKind, SnapshotSource, covdata_key, metadata_key};
 
@@ -195,10 +196,17 @@ impl Collector {
                     break;
                 }
             };
-            // pid 0 is `covdata merge` output, not a process: every file
-            // counts on its own (its own generation).
+            // pid 0 is `covdata merge` output, not a process, and a file
+            // covflush did not mark as a snapshot is what one process wrote
+            // at exit (pids repeat: pid 1 in every restarted container):
+            // such files count on their own (each its own generation).
+            let snapshot = pid != 0
+                && decoded
+                    .args
+                    .iter()
+                    .any(|(k, _)| k == SNAPSHOT_KEY.as_bytes());
             let same = match &reference {
-                _ if pid == 0 => !started,
+                _ if !snapshot => !started,
                 Some((_, r)) => continues(r, &decoded),
                 None => true,
             };
@@ -258,7 +266,15 @@ impl Collector {
                         decoded
                             .args
                             .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
+                            // Text for people: arguments that are not
+                            // UTF-8 are shown lossily (the file keeps them).
+                            .map(|(k, v)| {
+                                format!(
+                                    "{}={}",
+                                    String::from_utf8_lossy(k),
+                                    String::from_utf8_lossy(v)
+                                )
+                            })
                             .collect(),
                     ),
                     taken_at_unix_ms: unix_ms(),
@@ -304,7 +320,9 @@ impl Collector {
 
 #[cfg(test)]
 mod tests {
-    use super::super::counters::tests::{counter_file, meta_file};
+    use super::super::counters::tests::{
+        counter_file, counter_file_with, meta_file, unmarked_counter_file,
+    };
     use super::super::tests::{pending_keys, setup};
     use super::*;
     use crate::config::SourceKind;
@@ -373,6 +391,49 @@ mod tests {
             &format!("covcounters.{}.{g1}.600", hash())
         );
         assert_eq!(pending_keys(&c).len(), 3);
+    }
+
+    /// Files covflush did not mark are one process's exit-time write each:
+    /// processes that had the same pid (restarted containers) all ship,
+    /// even when one's counters continue another's, or equal them.
+    #[test]
+    fn unmarked_files_of_one_pid_all_ship() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        for (nanos, ctrs) in [(100, [1, 0]), (200, [1, 0]), (300, [2, 1])] {
+            let name = format!("covcounters.{}.1.{nanos}", hash());
+            let f = unmarked_counter_file(H, "./job", &[(0, 0, &ctrs)]);
+            fs::write(dir.join(name), f).unwrap();
+        }
+        c.scan(Instant::now()).unwrap();
+        let g = |n: u64| 1 + (n << 32);
+        assert_eq!(
+            pending_keys(&c),
+            [
+                format!("covcounters.{}.1.100", hash()),
+                format!("covcounters.{}.{}.200", hash(), g(1)),
+                format!("covcounters.{}.{}.300", hash(), g(2)),
+            ]
+        );
+    }
+
+    /// Arguments are bytes: a process run with `$'caf\xe9'` ships (its
+    /// metadata shows the argument lossily).
+    #[test]
+    fn non_utf8_arguments_ship() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        let name = format!("covcounters.{}.9.100", hash());
+        let f = counter_file_with(H, &[(b"argv0", b"caf\xe9")], &[(0, 0, &[1])]);
+        fs::write(dir.join(&name), f).unwrap();
+        let rep = c.scan(Instant::now()).unwrap();
+        assert_eq!((rep.staged, rep.rejected), (1, 0));
+        assert_eq!(pending_keys(&c), [name]);
+        let e = c.staging().pending().pop().unwrap();
+        assert_eq!(
+            e.info.args.as_deref(),
+            Some(&["argv0=caf\u{fffd}".to_string()][..])
+        );
     }
 
     #[test]

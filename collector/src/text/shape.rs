@@ -96,7 +96,8 @@ impl Shape {
         let mut last = None;
         loop {
             if held == buf.len() {
-                // A line longer than the buffer.
+                // A line longer than the buffer, up to the parser's limit.
+                parser.check_pending_line(held).map_err(corrupt)?;
                 buf.resize(buf.len() * 2, 0);
             }
             let n = match r.read(&mut buf[held..]) {
@@ -240,6 +241,25 @@ mod tests {
         // A line longer than the read buffer.
         let long = format!("mode: set\n{}.go:1.1,1.2 1 1\n", "d/".repeat(CHUNK));
         assert_eq!(Shape::parse(long.as_bytes(), "p").unwrap().blocks.len(), 1);
+    }
+
+    /// A file without a newline within the parser's line length limit is
+    /// refused once that many bytes were read, not buffered whole.
+    #[test]
+    fn endless_lines_are_refused_early() {
+        let mut data = b"mode: set\n".to_vec();
+        data.resize(data.len() + (64 << 20), b'x');
+        let mut copied = 0;
+        let e = Shape::read(std::io::Cursor::new(&data), "p", |b| {
+            copied += b.len();
+            Ok(())
+        })
+        .unwrap_err();
+        let ReadError::Corrupt(e) = e else {
+            panic!("{e:?}")
+        };
+        assert!(e.contains("expected a newline within 1048576 bytes"), "{e}");
+        assert!(copied <= 4 << 20, "read {copied} bytes");
     }
 
     #[test]

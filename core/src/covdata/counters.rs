@@ -1,12 +1,16 @@
 //! The counter-data file (`covcounters.<hash>.<pid>.<nanos>`): one
 //! snapshot of a process's counters, as segments of function records.
 
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
 use nom::Parser;
 use nom::bytes::complete::take;
 use nom::error::context;
 use nom::number::complete::{be_u32, le_u32, le_u64, u8 as byte};
 
-use super::wire::{In, Res, fail, finish, magic, offset_in, string_table, uleb32};
+use super::wire::{In, Res, byte_string_table, fail, finish, magic, offset_in, uleb32};
 use crate::error::Error;
 
 const COUNTER_MAGIC: &[u8; 4] = b"\x00cwm";
@@ -35,11 +39,15 @@ pub struct Record {
     len: u32,
 }
 
+/// An args key and its value. Go's strings are bytes, and so are these: a
+/// program's arguments need not be UTF-8 (`./prog $'caf\xe9'`).
+pub type Arg = (Vec<u8>, Vec<u8>);
+
 /// One segment: the program's arguments and the live functions' counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Segment {
     /// Key/value pairs (`argc`, `argv0`…, `GOOS`, `GOARCH`), sorted by key.
-    pub args: Vec<(String, String)>,
+    pub args: Vec<Arg>,
     records: Vec<Record>,
     values: Vec<u32>,
 }
@@ -56,20 +64,86 @@ impl Segment {
     }
 
     /// An argument's value.
-    pub fn arg(&self, key: &str) -> Option<&str> {
+    pub fn arg(&self, key: &str) -> Option<&[u8]> {
         self.args
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .binary_search_by(|(k, _)| k.as_slice().cmp(key.as_bytes()))
             .ok()
-            .map(|i| self.args[i].1.as_str())
+            .map(|i| self.args[i].1.as_slice())
     }
 
-    /// The program's command line (`argv0`… up to `argc`).
-    pub fn os_args(&self) -> Vec<String> {
-        let n: usize = self.arg("argc").and_then(|s| s.parse().ok()).unwrap_or(0);
+    /// The process id covflush marks its cumulative snapshots with
+    /// ([`SNAPSHOT_KEY`]), if this segment has one.
+    pub fn snapshot_process(&self) -> Option<&str> {
+        self.arg(SNAPSHOT_KEY)
+            .and_then(|p| std::str::from_utf8(p).ok())
+            .filter(|p| !p.is_empty())
+    }
+
+    /// The program's command line (`argv0`… up to `argc`), as bytes.
+    pub fn os_args(&self) -> Vec<&[u8]> {
+        let n: usize = self
+            .arg("argc")
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         (0..n)
-            .map(|k| self.arg(&format!("argv{k}")).unwrap_or("").to_string())
+            .map(|k| self.arg(&format!("argv{k}")).unwrap_or(b""))
             .collect()
     }
+}
+
+/// The args key under which covflush marks its counter files as
+/// cumulative snapshots of a running process; the value is the process's
+/// id, random per process start (pids repeat: pid 1 in every restarted
+/// container). Of the files marked with one id, the one with the largest
+/// timestamp in its name is the newest and contains the others. Go's
+/// readers ignore args keys other than `argc`, `argv*`, `GOOS` and
+/// `GOARCH`, so marked files stay valid Go files.
+pub const SNAPSHOT_KEY: &str = "covflush.process";
+
+/// Reads only the start of the counter file at `path` (header, first
+/// segment's string and args tables) and returns the process id of its
+/// snapshot mark, as [`head_snapshot_process`].
+pub(crate) fn read_snapshot_process(path: &Path) -> Option<String> {
+    let mut f = File::open(path).ok()?;
+    let size = f.metadata().ok()?.len();
+    let mut head = vec![0u8; 48];
+    f.read_exact(&mut head).ok()?;
+    let tables = head_tables_len(&head, size)?;
+    head.resize(48 + tables, 0);
+    f.read_exact(&mut head[48..]).ok()?;
+    head_snapshot_process(&head, size)
+}
+
+/// The length of the first segment's string and args tables, if they lie
+/// inside a counter file of `size` bytes, before its footer.
+fn head_tables_len(head: &[u8], size: u64) -> Option<usize> {
+    if head.get(..4)? != COUNTER_MAGIC {
+        return None;
+    }
+    let strtab = u64::from(u32::from_le_bytes(head.get(40..44)?.try_into().ok()?));
+    let args = u64::from(u32::from_le_bytes(head.get(44..48)?.try_into().ok()?));
+    (48 + strtab + args + FOOTER_LEN as u64 <= size).then_some((strtab + args) as usize)
+}
+
+/// The process id of a counter file's snapshot mark ([`SNAPSHOT_KEY`]),
+/// from the start of the file only: `head` holds at least the header and
+/// the first segment's string and args tables of a file of `size` bytes.
+/// `None` for a file without a mark, and for anything malformed there
+/// (such a file counts in full, and reading it whole reports what is
+/// wrong with it). On a file [`parse_counters`] accepts, the same as its
+/// first segment's [`Segment::snapshot_process`].
+pub fn head_snapshot_process(head: &[u8], size: u64) -> Option<String> {
+    let tables = head_tables_len(head, size)?;
+    let strtab = u32::from_le_bytes(head[40..44].try_into().ok()?) as usize;
+    let (st, at) = head.get(48..48 + tables)?.split_at(strtab);
+    let (_, strings) = byte_string_table(st).ok()?;
+    let args = args_table(at, &strings).ok()?;
+    let seg = Segment {
+        args,
+        ..Segment::default()
+    };
+    seg.snapshot_process().map(str::to_string)
 }
 
 /// A decoded counter-data file.
@@ -204,7 +278,7 @@ fn segment<'a>(data: In<'a>, start: In<'a>, flavor: Flavor, big: bool) -> Res<'a
     let (i, strtab_len) = context("the segment's string table length", le_u32).parse(i)?;
     let (i, args_len) = context("the segment's args length", le_u32).parse(i)?;
     let (i, st) = context("the segment's string table", take(strtab_len as usize)).parse(i)?;
-    let (_, strings) = context("the segment's string table", string_table).parse(st)?;
+    let (_, strings) = context("the segment's string table", byte_string_table).parse(st)?;
     let (i, args) = context("the segment's args table", take(args_len as usize)).parse(i)?;
     let args = args_table(args, &strings)?;
     // Records start 4-aligned from the segment start (Go's writer pads the
@@ -353,8 +427,8 @@ fn fast_record(
 /// `uleb(npairs)`, then key and value string indices; keys unique.
 fn args_table<'a>(
     a: In<'a>,
-    strings: &[&str],
-) -> Result<Vec<(String, String)>, nom::Err<super::wire::Wire<'a>>> {
+    strings: &[&[u8]],
+) -> Result<Vec<Arg>, nom::Err<super::wire::Wire<'a>>> {
     if a.is_empty() {
         return Ok(Vec::new());
     }
@@ -367,7 +441,7 @@ fn args_table<'a>(
         )
         .map(|(_, v)| v);
     }
-    let mut out: Vec<(String, String)> = Vec::with_capacity(n as usize);
+    let mut out: Vec<Arg> = Vec::with_capacity(n as usize);
     for _ in 0..n {
         let at = i;
         let (r, (k, v)) = context("an args key and value index", (uleb32, uleb32)).parse(i)?;
@@ -386,14 +460,24 @@ fn args_table<'a>(
             return fail(
                 at,
                 "args keys without repeats (malformed args table)",
-                Some(format!("{k:?} again")),
+                Some(format!("{:?} again", String::from_utf8_lossy(k))),
             )
             .map(|(_, v)| v);
         }
-        if *k == "argc" && v.parse::<i64>().is_err() {
-            return fail(at, "an integer argc", Some(format!("{v:?}"))).map(|(_, v)| v);
+        if *k == b"argc"
+            && std::str::from_utf8(v)
+                .ok()
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_none()
+        {
+            return fail(
+                at,
+                "an integer argc",
+                Some(format!("{:?}", String::from_utf8_lossy(v))),
+            )
+            .map(|(_, v)| v);
         }
-        out.push((k.to_string(), v.to_string()));
+        out.push((k.to_vec(), v.to_vec()));
         i = r;
     }
     out.sort();

@@ -7,21 +7,34 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
+use super::counters::read_snapshot_process;
 use super::names::FileName;
 use crate::error::Error;
 
-/// Which counter files of one process count.
+/// Which counter files count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Snapshots {
-    /// Counter files are cumulative snapshots, so for each (input
-    /// directory, meta-data hash, process id) only the newest one (largest
-    /// timestamp in the name) counts; files of other processes add up, and
-    /// pid 0 (`covdata merge` output) always counts.
+    /// Every counter file counts, as `go tool covdata` reads them (each is
+    /// what one process wrote at exit, or what `covdata merge` wrote),
+    /// except the cumulative snapshots covflush writes and marks with its
+    /// process's id ([`SNAPSHOT_KEY`](super::SNAPSHOT_KEY)): of those only
+    /// the newest of each process (largest timestamp in the name) counts,
+    /// wherever the copies are.
     #[default]
-    NewestPerProcess,
-    /// Every counter file counts, as `go tool covdata` reads them.
+    NewestMarked,
+    /// Every counter file counts, as `go tool covdata` reads them, marked
+    /// snapshots too.
     All,
+    /// The rule of older covlens releases, for directories written by a
+    /// covflush that did not mark its files yet: for each (input directory,
+    /// meta-data hash, process id in the name), only the counter file with
+    /// the largest timestamp counts; pid 0 (`covdata merge` output) always
+    /// counts. Processes that had the same pid lose their counts but the
+    /// last one's.
+    NewestPerPid,
 }
 
 /// A counter-data file found in an input directory.
@@ -59,7 +72,7 @@ pub struct Discovery {
     pub pods: Vec<Pod>,
     /// Counter files without a meta-data file (skipped, as Go skips them).
     pub orphans: Vec<String>,
-    /// Older snapshots left out by [`Snapshots::NewestPerProcess`].
+    /// Older snapshots left out (see [`Snapshots`]).
     pub superseded: Vec<String>,
 }
 
@@ -67,7 +80,8 @@ pub struct Discovery {
 /// into pods exactly as Go does: meta files `covmeta.<tag>` (the first one
 /// seen for a tag wins), counter files `covcounters.<tag>.<pid>.<nanos>`
 /// (temporary `tmp.*` files never match), counter files without a meta
-/// file skipped; then applies `snapshots`.
+/// file skipped; then applies `snapshots` (which, for marked snapshots,
+/// reads the start of every counter file).
 pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Discovery, Error> {
     // (path, printed name, dir index, base name)
     let mut files: Vec<(PathBuf, String, usize, String)> = Vec::new();
@@ -134,13 +148,51 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
     for pod in &mut pods {
         pod.counters
             .sort_by(|a, b| (a.dir_index, &a.name).cmp(&(b.dir_index, &b.name)));
-        if snapshots == Snapshots::NewestPerProcess {
-            keep_newest(pod, &mut out.superseded);
+        match snapshots {
+            Snapshots::NewestMarked => keep_newest_marked(pod, &mut out.superseded),
+            Snapshots::NewestPerPid => keep_newest(pod, &mut out.superseded),
+            Snapshots::All => {}
         }
     }
     pods.sort_by(|a, b| a.meta_name.cmp(&b.meta_name));
     out.pods = pods;
     Ok(out)
+}
+
+/// Keeps, of the files covflush marked as snapshots, the newest of each
+/// process (largest timestamp; of equal ones, copies, the first in pod
+/// order); every unmarked file stays.
+fn keep_newest_marked(pod: &mut Pod, superseded: &mut Vec<String>) {
+    let marks: Vec<Option<String>> = pod
+        .counters
+        .par_iter()
+        .map(|c| read_snapshot_process(&c.path))
+        .collect();
+    let mut newest: HashMap<&str, usize> = HashMap::new();
+    for (i, m) in marks.iter().enumerate() {
+        let Some(m) = m else { continue };
+        let stamp = stamp_key(&pod.counters[i].stamp);
+        newest
+            .entry(m)
+            .and_modify(|j| {
+                if stamp > stamp_key(&pod.counters[*j].stamp) {
+                    *j = i;
+                }
+            })
+            .or_insert(i);
+    }
+    let mut i = 0;
+    pod.counters.retain(|c| {
+        let keep = match &marks[i] {
+            None => true,
+            Some(m) => newest.get(m.as_str()) == Some(&i),
+        };
+        if !keep {
+            superseded.push(c.name.clone());
+        }
+        i += 1;
+        keep
+    });
 }
 
 /// Keeps, per (directory, pid), the counter file with the largest
@@ -218,5 +270,62 @@ mod tests {
             ]
         );
         assert_eq!(gone, ["0/covcounters.h.7.100", "0/covcounters.h.7.99"]);
+    }
+
+    /// Marked snapshots: the newest per process, wherever it is; unmarked
+    /// files (one per process exit) all count, whatever their pids.
+    #[test]
+    fn newest_marked_snapshot_per_process() {
+        use crate::covdata::SNAPSHOT_KEY;
+        use crate::covdata::encode::counter_file_bytes;
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        let h = "ab".repeat(16);
+        fs::write(a.join(format!("covmeta.{h}")), b"meta").unwrap();
+        let put = |dir: &Path, pid: u32, nanos: u32, mark: Option<&str>| {
+            let mut args = vec![(b"argc".to_vec(), b"1".to_vec())];
+            if let Some(m) = mark {
+                args.push((SNAPSHOT_KEY.into(), m.into()));
+            }
+            let bytes = counter_file_bytes([0xab; 16], &args, &[(0, 0, &[1])]);
+            fs::write(dir.join(format!("covcounters.{h}.{pid}.{nanos}")), bytes).unwrap();
+        };
+        put(&a, 1, 10, None);
+        put(&a, 1, 20, None);
+        put(&a, 1, 30, Some("p1"));
+        put(&a, 1, 50, Some("p1"));
+        put(&a, 1, 40, Some("p1"));
+        put(&b, 1, 50, Some("p1"));
+        put(&a, 1, 70, Some("p2"));
+        put(&a, 1, 80, Some(""));
+        fs::write(a.join(format!("covcounters.{h}.1.90")), b"junk").unwrap();
+        let names = |s: Snapshots| {
+            let d = discover(&[&a, &b], s).unwrap();
+            let kept: Vec<String> = d.pods[0]
+                .counters
+                .iter()
+                .map(|c| c.name.rsplit('.').next().unwrap().to_string())
+                .collect();
+            let gone: Vec<String> = d
+                .superseded
+                .iter()
+                .map(|n| n.rsplit('.').next().unwrap().to_string())
+                .collect();
+            (kept.join(" "), gone.join(" "))
+        };
+        assert_eq!(
+            names(Snapshots::default()),
+            ("10 20 50 70 80 90".into(), "30 40 50".into())
+        );
+        assert_eq!(
+            names(Snapshots::All),
+            ("10 20 30 40 50 70 80 90 50".into(), String::new())
+        );
+        assert_eq!(
+            names(Snapshots::NewestPerPid),
+            ("90 50".into(), "10 20 30 40 50 70 80".into())
+        );
     }
 }

@@ -76,18 +76,26 @@ pub fn write_debugdump<W: Write, P: AsRef<Path>>(
         for c in &pod.counters {
             let cf = load_counters(c, &m, &pod.meta_name)?;
             write!(w, "data file {}", c.name).map_err(io)?;
-            // Go's reader describes a file by its first segment.
+            // Go's reader describes a file by its first segment. Arguments
+            // are bytes and printed as such, as Go prints them.
             if let Some(seg) = cf.segments.first() {
+                let mut line = Vec::new();
                 for key in ["GOOS", "GOARCH"] {
                     match seg.arg(key) {
-                        Some(v) if !v.is_empty() => write!(w, " {key}={v}").map_err(io)?,
+                        Some(v) if !v.is_empty() => {
+                            line.extend_from_slice(format!(" {key}=").as_bytes());
+                            line.extend_from_slice(v);
+                        }
                         _ => {}
                     }
                 }
                 let args = seg.os_args();
                 if !args.is_empty() {
-                    writeln!(w, "  program args: [{}]", args.join(" ")).map_err(io)?;
+                    line.extend_from_slice(b"  program args: [");
+                    line.extend_from_slice(&args.join(&b' '));
+                    line.extend_from_slice(b"]\n");
                 }
+                w.write_all(&line).map_err(io)?;
             }
             writeln!(w).map_err(io)?;
             for seg in &cf.segments {

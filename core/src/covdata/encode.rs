@@ -6,6 +6,7 @@
 //! [`parse_meta`]: super::parse_meta
 //! [`parse_counters`]: super::parse_counters
 
+use super::counters::Arg;
 use super::hash::{HashAlgo, Hasher, digest};
 use super::meta::{CounterMode, Function, Granularity, hash_func};
 use super::wire::{StrTab, put_uleb};
@@ -27,8 +28,8 @@ pub(crate) fn build_blob(path: &str, name: &str, module: &str, funcs: &[Function
         hash_func(&mut h, f);
         let mut e = Vec::new();
         put_uleb(&mut e, f.units.len() as u64);
-        put_uleb(&mut e, u64::from(st.lookup(&f.name)));
-        put_uleb(&mut e, u64::from(st.lookup(&f.srcfile)));
+        put_uleb(&mut e, u64::from(st.lookup(f.name.as_bytes())));
+        put_uleb(&mut e, u64::from(st.lookup(f.srcfile.as_bytes())));
         for u in &f.units {
             for v in [u.start_line, u.start_col, u.end_line, u.end_col, u.num_stmt] {
                 put_uleb(&mut e, u64::from(v));
@@ -120,7 +121,7 @@ pub(crate) fn meta_file_bytes(
 /// index, function index, counters).
 pub(crate) fn counter_file_bytes(
     meta_hash: [u8; 16],
-    args: &[(String, String)],
+    args: &[Arg],
     records: &[(u32, u32, &[u32])],
 ) -> Vec<u8> {
     let mut out = Vec::new();
@@ -204,8 +205,8 @@ mod tests {
         assert_eq!(m.packages[0].functions, funcs);
         assert_eq!(m.packages[0].path, "example.com/m");
         let args = vec![
-            ("argc".to_string(), "1".to_string()),
-            ("argv0".to_string(), "./x".to_string()),
+            (b"argc".to_vec(), b"1".to_vec()),
+            (b"argv0".to_vec(), b"./x\xff".to_vec()),
         ];
         let vals = [7u32, 300];
         let ctr = counter_file_bytes(hash, &args, &[(0, 0, &vals), (0, 1, &[0])]);
@@ -213,7 +214,7 @@ mod tests {
         assert_eq!(c.meta_hash, hash);
         let seg = &c.segments[0];
         assert_eq!(seg.args, args);
-        assert_eq!(seg.os_args(), ["./x"]);
+        assert_eq!(seg.os_args(), [b"./x\xff"]);
         let r = seg.records();
         assert_eq!(
             (r[0].pkg, r[0].func, seg.counters(&r[0])),

@@ -37,7 +37,9 @@ mod write;
 
 use std::fmt;
 
-pub use counters::{CounterFile, Flavor, Record, Segment, parse_counters};
+pub use counters::{
+    Arg, CounterFile, Flavor, Record, SNAPSHOT_KEY, Segment, head_snapshot_process, parse_counters,
+};
 pub use data::{BadFile, CovData, ReadOptions, ReadReport, Warning, read_dirs};
 pub use discover::{CounterRef, Discovery, Pod, Snapshots, discover};
 pub use dump::{DumpOptions, DumpReport, write_debugdump};

@@ -5,7 +5,7 @@ use std::fs;
 
 use rayon::prelude::*;
 
-use super::counters::{CounterFile, parse_counters};
+use super::counters::{Arg, CounterFile, Segment, parse_counters};
 use super::discover::{CounterRef, Pod};
 use super::meta::{CounterMode, MetaFile, parse_meta};
 use super::wire::{hex, mismatch};
@@ -181,16 +181,26 @@ where
 }
 
 /// The program arguments common to the counter files merged (Go's
-/// `argstate`): kept only where every file agrees.
+/// `argstate`): kept only where every file agrees. Bytes, as Go's strings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Args {
     seen: bool,
-    osargs: Vec<String>,
-    goos: String,
-    goarch: String,
+    osargs: Vec<Vec<u8>>,
+    goos: Vec<u8>,
+    goarch: Vec<u8>,
 }
 
 impl Args {
+    /// The arguments of a counter file's segment.
+    pub(crate) fn of(seg: &Segment) -> Args {
+        Args {
+            seen: true,
+            osargs: seg.os_args().into_iter().map(<[u8]>::to_vec).collect(),
+            goos: seg.arg("GOOS").unwrap_or_default().to_vec(),
+            goarch: seg.arg("GOARCH").unwrap_or_default().to_vec(),
+        }
+    }
+
     pub(crate) fn merge(&mut self, o: &Args) {
         if !o.seen {
             return;
@@ -211,19 +221,19 @@ impl Args {
     }
 
     /// The args table of a merged counter file, sorted by key.
-    pub(crate) fn summary(&self) -> Vec<(String, String)> {
-        let mut v = Vec::new();
+    pub(crate) fn summary(&self) -> Vec<Arg> {
+        let mut v: Vec<Arg> = Vec::new();
         if !self.osargs.is_empty() {
-            v.push(("argc".to_string(), self.osargs.len().to_string()));
+            v.push((b"argc".to_vec(), self.osargs.len().to_string().into_bytes()));
             for (k, a) in self.osargs.iter().enumerate() {
-                v.push((format!("argv{k}"), a.clone()));
+                v.push((format!("argv{k}").into_bytes(), a.clone()));
             }
         }
         if !self.goos.is_empty() {
-            v.push(("GOOS".to_string(), self.goos.clone()));
+            v.push((b"GOOS".to_vec(), self.goos.clone()));
         }
         if !self.goarch.is_empty() {
-            v.push(("GOARCH".to_string(), self.goarch.clone()));
+            v.push((b"GOARCH".to_vec(), self.goarch.clone()));
         }
         v.sort();
         v
@@ -254,12 +264,7 @@ pub(crate) fn sum_files(
     };
     let add = |s: &mut Sums, cf: &CounterFile, layout: &Layout| {
         for seg in &cf.segments {
-            s.args.merge(&Args {
-                seen: true,
-                osargs: seg.os_args(),
-                goos: seg.arg("GOOS").unwrap_or("").to_string(),
-                goarch: seg.arg("GOARCH").unwrap_or("").to_string(),
-            });
+            s.args.merge(&Args::of(seg));
             for r in seg.records() {
                 let Some(f) = layout.func_index(r.pkg, r.func) else {
                     continue;

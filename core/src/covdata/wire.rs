@@ -198,7 +198,9 @@ pub(crate) fn uleb32(i: In<'_>) -> Res<'_, u32> {
 }
 
 /// A string table: `uleb(n)`, then `n` times `uleb(len)` and the bytes.
-pub(crate) fn string_table(i: In<'_>) -> Res<'_, Vec<&str>> {
+/// Go's strings are bytes; see [`string_table`] for tables that must hold
+/// text.
+pub(crate) fn byte_string_table(i: In<'_>) -> Res<'_, Vec<&[u8]>> {
     let (mut i, n) = nom::error::context("the string table's entry count", uleb).parse(i)?;
     // Every entry takes at least one byte: refuse absurd counts before
     // allocating for them.
@@ -217,19 +219,31 @@ pub(crate) fn string_table(i: In<'_>) -> Res<'_, Vec<&str>> {
             nom::bytes::complete::take(usize::try_from(len).unwrap_or(usize::MAX)),
         )
         .parse(rest)?;
+        out.push(bytes);
+        i = rest;
+    }
+    Ok((i, out))
+}
+
+/// A string table whose strings must be UTF-8 (the meta-data's package
+/// paths, function and file names, which covlens handles as text).
+pub(crate) fn string_table(i: In<'_>) -> Res<'_, Vec<&str>> {
+    let (rest, raw) = byte_string_table(i)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for bytes in raw {
         match std::str::from_utf8(bytes) {
             Ok(s) => out.push(s),
             Err(_) => {
+                let end = offset_in(i, bytes) as usize + bytes.len();
                 return fail(
-                    rest,
+                    &i[end..],
                     "a UTF-8 string",
                     Some(format!("{:?}", String::from_utf8_lossy(bytes))),
                 );
             }
         }
-        i = rest;
     }
-    Ok((i, out))
+    Ok((rest, out))
 }
 
 /// Lowercase hex, as Go's `%x` prints hashes.
@@ -266,21 +280,23 @@ pub(crate) fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
     }
 }
 
-/// Go's `stringtab.Writer`: strings interned in first-use order.
+/// Go's `stringtab.Writer`: strings (bytes, as Go's) interned in
+/// first-use order.
 #[derive(Default)]
 pub(crate) struct StrTab {
-    pub(crate) strs: Vec<String>,
-    index: HashMap<String, u32>,
+    pub(crate) strs: Vec<Vec<u8>>,
+    index: HashMap<Vec<u8>, u32>,
 }
 
 impl StrTab {
-    pub(crate) fn lookup(&mut self, s: &str) -> u32 {
+    pub(crate) fn lookup(&mut self, s: impl AsRef<[u8]>) -> u32 {
+        let s = s.as_ref();
         if let Some(&i) = self.index.get(s) {
             return i;
         }
         let i = self.strs.len() as u32;
-        self.strs.push(s.to_string());
-        self.index.insert(s.to_string(), i);
+        self.strs.push(s.to_vec());
+        self.index.insert(s.to_vec(), i);
         i
     }
 
@@ -289,7 +305,7 @@ impl StrTab {
         put_uleb(&mut out, self.strs.len() as u64);
         for s in &self.strs {
             put_uleb(&mut out, s.len() as u64);
-            out.extend_from_slice(s.as_bytes());
+            out.extend_from_slice(s);
         }
         out
     }
@@ -328,5 +344,13 @@ mod tests {
         );
         let data = [200u8, 1, 0];
         assert!(string_table(&data).is_err());
+        // Bytes are bytes; only text tables insist on UTF-8.
+        let data = [2u8, 0, 4, b'c', b'a', b'f', 0xe9];
+        assert_eq!(byte_string_table(&data).unwrap().1, [&b""[..], b"caf\xe9"]);
+        let e = finish(&data, "f", string_table(&data).map(|x| x.1)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f: at byte offset 7: expected a UTF-8 string, found \"caf\u{fffd}\""
+        );
     }
 }

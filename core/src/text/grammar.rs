@@ -28,20 +28,35 @@ pub(super) struct LineError {
     pub(super) modes: Vec<(u64, String)>,
 }
 
+/// The first line of `data` without its `\n` or `\r\n`, the rest, and the
+/// line's length as the length limit counts it (everything before the
+/// `\n`, a `\r` included).
 #[inline]
-pub(super) fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
+pub(super) fn split_line(data: &[u8]) -> (&[u8], &[u8], usize) {
     let (mut line, rest) = match memchr::memchr(b'\n', data) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &data[data.len()..]),
     };
+    let len = line.len();
     if let [head @ .., b'\r'] = line {
         line = head;
     }
-    (line, rest)
+    (line, rest, len)
 }
 
-/// Parses whole lines into `blocks`; line numbers are relative to the chunk.
-pub(super) fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOut, LineError> {
+/// The error for a line longer than `max` bytes starting at `offset`
+/// (relative to what the caller is parsing).
+pub(super) fn too_long(max: usize, offset: u64) -> ParseErrorKind {
+    ParseErrorKind::LineTooLong { max, offset }
+}
+
+/// Parses whole lines into `blocks`; line numbers are relative to the
+/// chunk, and so is the offset of a line longer than `max_line` bytes.
+pub(super) fn parse_chunk(
+    data: &[u8],
+    mut blocks: Vec<Block>,
+    max_line: usize,
+) -> Result<ChunkOut, LineError> {
     let mut runs: Vec<Run> = Vec::new();
     let mut modes = Vec::new();
     let mut line_no: u64 = 0;
@@ -60,6 +75,8 @@ pub(super) fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOu
             && rest[n] == b':'
             && same_bytes(&rest[..n], cur)
             && let Some((mut block, used)) = fast_tail(&rest[n + 1..])
+            // Longer lines take the general way, which checks the limit.
+            && n + 1 + used <= max_line
         {
             line_no += 1;
             block.src_line = u32::try_from(line_no).unwrap_or(u32::MAX);
@@ -70,9 +87,18 @@ pub(super) fn parse_chunk(data: &[u8], mut blocks: Vec<Block>) -> Result<ChunkOu
             rest = &rest[n + 1 + used..];
             continue;
         }
-        let (line, r) = split_line(rest);
+        let start = rest;
+        let (line, r, len) = split_line(rest);
         rest = r;
         line_no += 1;
+        if len > max_line {
+            return Err(LineError {
+                line: line_no,
+                column: 1,
+                kind: too_long(max_line, (data.len() - start.len()) as u64),
+                modes,
+            });
+        }
         if line.is_empty() {
             continue;
         }

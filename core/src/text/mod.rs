@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, ParseError, ParseErrorKind};
 use crate::profile::{Block, Mode, Profile};
-use grammar::{ChunkOut, LineError, parse_chunk, split_line};
+use grammar::{ChunkOut, LineError, parse_chunk, split_line, too_long};
 pub use raw::RawProfile;
 pub(crate) use raw::{BlockPool, Part, RawFile, abs_line, normalize_blocks};
 pub(crate) use source::parse_path_raw;
@@ -50,7 +50,17 @@ pub struct ParseOptions {
     pub parallel: bool,
     /// Memory-map regular files (the default) instead of reading them.
     pub mmap: bool,
+    /// The longest line accepted, in bytes (without its `\n`; default
+    /// [`MAX_LINE`]). Input without a newline within this many bytes is an
+    /// error naming the line and its byte offset, found without reading
+    /// further: memory stays bounded whatever the input (`/dev/zero`, an
+    /// endless pipe).
+    pub max_line: usize,
 }
+
+/// The default line length limit: 1 MiB, far above any real line (a line
+/// is a file name and seven numbers; Go's own parser stops at 64 KiB).
+pub const MAX_LINE: usize = 1 << 20;
 
 impl Default for ParseOptions {
     fn default() -> Self {
@@ -58,6 +68,7 @@ impl Default for ParseOptions {
             mode_policy: ModePolicy::Strict,
             parallel: true,
             mmap: true,
+            max_line: MAX_LINE,
         }
     }
 }
@@ -95,6 +106,8 @@ pub struct TextParser {
     mode: Option<Mode>,
     /// Lines consumed so far.
     line: u64,
+    /// Bytes consumed so far.
+    offset: u64,
     parts: Vec<Part>,
 }
 
@@ -106,6 +119,7 @@ impl TextParser {
             opts,
             mode: None,
             line: 0,
+            offset: 0,
             parts: Vec::new(),
         }
     }
@@ -125,12 +139,45 @@ impl TextParser {
         self.feed_pooled(data, &mut BlockPool::default())
     }
 
-    fn feed_pooled(&mut self, mut data: &[u8], pool: &mut BlockPool) -> Result<(), ParseError> {
+    /// For a caller holding the start of a line it has not fed yet (no
+    /// newline in its `len` bytes so far): an error once `len` is past the
+    /// line length limit, so that the caller stops reading instead of
+    /// buffering the line.
+    pub fn check_pending_line(&self, len: usize) -> Result<(), ParseError> {
+        if len > self.opts.max_line {
+            return Err(self.next_line_too_long());
+        }
+        Ok(())
+    }
+
+    /// The error for the next line, not fed yet, being too long.
+    fn next_line_too_long(&self) -> ParseError {
+        self.error(self.line + 1, 1, too_long(self.opts.max_line, self.offset))
+    }
+
+    /// The line length limit ([`ParseOptions::max_line`]).
+    pub fn max_line(&self) -> usize {
+        self.opts.max_line
+    }
+
+    fn feed_pooled(&mut self, data: &[u8], pool: &mut BlockPool) -> Result<(), ParseError> {
+        let res = self.feed_lines(data, pool);
+        self.offset += data.len() as u64;
+        res
+    }
+
+    fn feed_lines(&mut self, all: &[u8], pool: &mut BlockPool) -> Result<(), ParseError> {
+        let mut data = all;
+        let max = self.opts.max_line;
         // The first non-blank line must be the mode line.
         while self.mode.is_none() && !data.is_empty() {
-            let (line, rest) = split_line(data);
+            let start = self.offset + (all.len() - data.len()) as u64;
+            let (line, rest, len) = split_line(data);
             data = rest;
             self.line += 1;
+            if len > max {
+                return Err(self.error(self.line, 1, too_long(max, start)));
+            }
             if line.is_empty() {
                 continue;
             }
@@ -148,6 +195,10 @@ impl TextParser {
             return Ok(());
         }
         let chunks = split_chunks(data, self.opts.parallel);
+        let chunk_offsets: Vec<u64> = chunks
+            .iter()
+            .map(|c| self.offset + (c.as_ptr() as usize - all.as_ptr() as usize) as u64)
+            .collect();
         // Room for the shortest plausible lines; untouched capacity costs
         // address space only.
         let bufs: Vec<Vec<Block>> = chunks
@@ -158,21 +209,24 @@ impl TextParser {
             chunks
                 .into_iter()
                 .zip(bufs)
-                .map(|(c, b)| parse_chunk(c, b))
+                .map(|(c, b)| parse_chunk(c, b, max))
                 .collect()
         } else {
             chunks
                 .into_par_iter()
                 .zip(bufs)
-                .map(|(c, b)| parse_chunk(c, b))
+                .map(|(c, b)| parse_chunk(c, b, max))
                 .collect()
         };
-        for res in results {
+        for (res, base) in results.into_iter().zip(chunk_offsets) {
             let mut out = match res {
                 Ok(out) => out,
-                Err(e) => {
+                Err(mut e) => {
                     for (line, m) in &e.modes {
                         self.mode_line_again(self.line + line, m)?;
+                    }
+                    if let ParseErrorKind::LineTooLong { offset, .. } = &mut e.kind {
+                        *offset += base;
                     }
                     return Err(self.error(self.line + e.line, e.column, e.kind));
                 }
@@ -416,5 +470,163 @@ mod tests {
         assert_eq!(seq, par);
         let streamed = parse_reader(s.as_bytes(), "x", &ParseOptions::default()).unwrap();
         assert_eq!(seq, streamed);
+    }
+
+    fn with_max(max_line: usize, parallel: bool) -> ParseOptions {
+        ParseOptions {
+            max_line,
+            parallel,
+            ..ParseOptions::default()
+        }
+    }
+
+    /// Every way of reading gives the same result for `data`.
+    fn all_ways(data: &[u8], opts: &ParseOptions) -> Result<Profile, String> {
+        let seq = parse_bytes(
+            data,
+            "t.out",
+            &ParseOptions {
+                parallel: false,
+                ..opts.clone()
+            },
+        );
+        let par = parse_bytes(data, "t.out", opts);
+        let rd = parse_reader(data, "t.out", opts);
+        let seq = seq.map_err(|e| e.to_string());
+        assert_eq!(seq, par.map_err(|e| e.to_string()));
+        assert_eq!(seq, rd.map_err(|e| e.to_string()));
+        seq
+    }
+
+    #[test]
+    fn long_lines_are_refused_with_their_offset() {
+        let opts = with_max(32, true);
+        let ok = "mode: set\na.go:1.1,1.2 1 1\n";
+        let line32 = "abcdefghijklmnopq.go:1.1,1.2 1 1";
+        assert_eq!(line32.len(), 32);
+        // Exactly the limit is fine, with or without a newline at the end.
+        assert!(all_ways(format!("{ok}{line32}\n").as_bytes(), &opts).is_ok());
+        assert!(all_ways(format!("{ok}{line32}").as_bytes(), &opts).is_ok());
+        // One byte more (a '\r' counts, the '\n' does not) is not.
+        let want = "t.out:3:1: expected a newline within 32 bytes (the line length limit) \
+                    of the line starting at byte offset 27";
+        for tail in [
+            "\r\n",
+            "x\n",
+            "x",
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ] {
+            let input = format!("{ok}{line32}{tail}");
+            assert_eq!(
+                all_ways(input.as_bytes(), &opts).unwrap_err(),
+                want,
+                "{tail:?}"
+            );
+        }
+        // Before the mode line, and a blank line's length counts too.
+        let e = all_ways(&[b' '; 40], &opts).unwrap_err();
+        assert!(
+            e.starts_with("t.out:1:1: expected a newline within 32 bytes"),
+            "{e}"
+        );
+        assert!(e.ends_with("byte offset 0"), "{e}");
+        let e = all_ways(format!("\n\n{}", "\r".repeat(33)).as_bytes(), &opts).unwrap_err();
+        assert!(
+            e.starts_with("t.out:3:1:") && e.ends_with("offset 2"),
+            "{e}"
+        );
+        // Past the size at which input is parsed in chunks in parallel:
+        // the same line and offset.
+        let mut big = String::from("mode: set\n");
+        while big.len() < 3 << 20 {
+            big.push_str(&format!("f{}.go:1.1,1.2 1 1\n", big.len() % 97));
+        }
+        let at = big.len();
+        big.push_str(&"y".repeat(33));
+        big.push_str("\na.go:1.1,1.2 1 1\n");
+        let e = all_ways(big.as_bytes(), &opts).unwrap_err();
+        assert!(e.ends_with(&format!("byte offset {at}")), "{e}");
+        // An earlier error wins.
+        let e = all_ways(format!("{ok}bad\n{}", "x".repeat(99)).as_bytes(), &opts).unwrap_err();
+        assert!(e.starts_with("t.out:3:"), "{e}");
+        assert!(!e.contains("line length"), "{e}");
+    }
+
+    /// A reader yielding `n` bytes of `x` after a mode line, counting what
+    /// was read.
+    struct Endless {
+        head: &'static [u8],
+        left: u64,
+        read: std::rc::Rc<std::cell::Cell<u64>>,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = if !self.head.is_empty() {
+                let n = self.head.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.head[..n]);
+                self.head = &self.head[n..];
+                n
+            } else {
+                let n = (buf.len() as u64).min(self.left) as usize;
+                buf[..n].fill(b'x');
+                self.left -= n as u64;
+                n
+            };
+            self.read.set(self.read.get() + n as u64);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn endless_lines_stop_the_reading() {
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let r = Endless {
+            head: b"mode: set\n",
+            left: 64 << 20,
+            read: read.clone(),
+        };
+        let e = parse_reader(r, "-", &ParseOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "-:2:1: expected a newline within 1048576 bytes (the line length limit) \
+             of the line starting at byte offset 10"
+        );
+        // Read no further than the buffer that showed the line too long.
+        assert!(read.get() <= 8 << 20, "read {} bytes", read.get());
+    }
+
+    #[test]
+    fn long_lines_in_files_mapped_or_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.out");
+        let mut data = b"mode: set\n".to_vec();
+        data.extend(std::iter::repeat_n(b'a', 12 << 20));
+        data.extend_from_slice(b".go:1.1,1.2 1 1\nb.go:1.1,1.2 1 0\n");
+        std::fs::write(&path, &data).unwrap();
+        for mmap in [true, false] {
+            let opts = ParseOptions {
+                mmap,
+                ..ParseOptions::default()
+            };
+            let e = parse_path(&path, &opts).unwrap_err().to_string();
+            assert!(
+                e.ends_with(
+                    "long.out:2:1: expected a newline within 1048576 bytes \
+                     (the line length limit) of the line starting at byte offset 10"
+                ),
+                "mmap {mmap}: {e}"
+            );
+            // A limit above the line (and above a mapping window) reads it.
+            let opts = ParseOptions {
+                max_line: 16 << 20,
+                ..opts
+            };
+            let p = parse_path(&path, &opts).unwrap();
+            assert_eq!(p.files.len(), 2, "mmap {mmap}");
+            assert_eq!(p.files[0].name.len(), (12 << 20) + 3);
+        }
     }
 }

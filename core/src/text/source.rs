@@ -16,18 +16,33 @@ const WINDOW: usize = 8 << 20;
 const STREAM_BUF: usize = 4 << 20;
 
 pub(super) fn raw_from_reader<R: Read>(
-    mut r: R,
+    r: R,
     name: &str,
     opts: &ParseOptions,
     pool: &mut BlockPool,
 ) -> Result<RawProfile, Error> {
-    let mut p = TextParser::new(name, opts.clone());
     // Start small (most streamed inputs are small); a large input grows
-    // the buffer to STREAM_BUF so big pieces are parsed in parallel. Pipes
-    // return 64 KiB per read, so keep reading until the buffer is full.
-    let mut buf: Vec<u8> = vec![0; 64 << 10];
+    // the buffer to STREAM_BUF so big pieces are parsed in parallel.
+    read_stream(r, name, opts, pool, 64 << 10)
+}
+
+/// Reads `r` through a buffer of `initial` bytes at first, feeding the
+/// parser whole lines. The buffer holds at most one partial line, which
+/// may not grow past the line length limit, so memory is bounded by
+/// about twice the larger of the limit and STREAM_BUF whatever `r` yields.
+fn read_stream<R: Read>(
+    mut r: R,
+    name: &str,
+    opts: &ParseOptions,
+    pool: &mut BlockPool,
+    initial: usize,
+) -> Result<RawProfile, Error> {
+    let mut p = TextParser::new(name, opts.clone());
+    let mut buf: Vec<u8> = vec![0; initial.max(1)];
     let mut filled = 0usize;
     loop {
+        // Pipes return 64 KiB per read, so keep reading until the buffer
+        // is full.
         let n = match r.read(&mut buf[filled..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -41,14 +56,14 @@ pub(super) fn raw_from_reader<R: Read>(
         if filled < buf.len() {
             continue;
         }
-        // Full: feed every complete line, keep the partial last one (a
-        // line longer than the buffer makes it grow below).
+        // Full: feed every complete line, keep the partial last one.
         if let Some(nl) = memchr::memrchr(b'\n', &buf[..filled]) {
             let cut = nl + 1;
             p.feed_pooled(&buf[..cut], pool)?;
             buf.copy_within(cut..filled, 0);
             filled -= cut;
         }
+        p.check_pending_line(filled)?;
         if buf.len() < STREAM_BUF || filled == buf.len() {
             let grow = buf.len();
             buf.resize(buf.len() + grow, 0);
@@ -85,20 +100,24 @@ pub(crate) fn parse_path_raw(
     }
     let len = meta.len();
     if !opts.mmap || len < PARALLEL_MIN as u64 {
-        let mut data = Vec::with_capacity(len as usize + 1);
-        (&file)
-            .read_to_end(&mut data)
-            .map_err(|e| Error::io(name.as_ref(), e))?;
-        let mut p = TextParser::new(&name, opts.clone());
-        p.feed_pooled(&data, pool)?;
-        return Ok(p.into_raw());
+        // A small file fits the first buffer (one read); a large one, or
+        // one still growing, streams with bounded memory.
+        let initial = usize::try_from(len).map_or(STREAM_BUF, |n| n.saturating_add(1));
+        return read_stream(file, &name, opts, pool, initial.min(STREAM_BUF));
     }
     let mut p = TextParser::new(&name, opts.clone());
+    // A window always holds a newline within the line length limit from
+    // where it starts parsing, unless the line is too long.
+    let window = WINDOW.max(
+        opts.max_line
+            .saturating_add(crate::mmap::PAGE as usize + 1)
+            .next_multiple_of(crate::mmap::PAGE as usize),
+    );
     let mut pos: u64 = 0;
     while pos < len {
         // Map from the page holding `pos`; parse up to the last newline.
         let page_start = pos & !(crate::mmap::PAGE - 1);
-        let end = (page_start + WINDOW as u64).min(len);
+        let end = (page_start + window as u64).min(len);
         let map = match crate::mmap::map_window(&file, page_start, (end - page_start) as usize) {
             Ok(m) => m,
             // Some filesystems cannot map; reading is always possible.
@@ -111,15 +130,8 @@ pub(crate) fn parse_path_raw(
         } else {
             match memchr::memrchr(b'\n', data) {
                 Some(i) => i + 1,
-                // A single line longer than a window: map the rest at once.
-                None => {
-                    drop(map);
-                    let map =
-                        crate::mmap::map_window(&file, page_start, (len - page_start) as usize)
-                            .map_err(|e| Error::io(name.as_ref(), e))?;
-                    p.feed_pooled(&map[(pos - page_start) as usize..], pool)?;
-                    break;
-                }
+                // More than the limit (window - PAGE) without a newline.
+                None => return Err(p.next_line_too_long().into()),
             }
         };
         p.feed_pooled(&data[..cut], pool)?;
