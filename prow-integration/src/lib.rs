@@ -30,3 +30,5 @@ assert_eq!(
 #[cfg(feature = "reporter")]
 pub mod github;
 pub mod layout;
+#[cfg(feature = "reporter")]
+pub mod publish;
