@@ -253,6 +253,28 @@ fn reporter_config_deployment_and_jobs_agree() {
     assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
 
+    // `kubectl apply -k` applies every manifest of the directory.
+    let kz = parse(
+        &read(&deploy_dir().join("kustomization.yaml")),
+        "kustomization.yaml",
+    );
+    let listed: BTreeSet<&str> = kz["resources"]
+        .as_array()
+        .expect("kustomization.yaml: resources")
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    let files: BTreeSet<String> = manifests()
+        .iter()
+        .filter(|p| p.starts_with(deploy_dir()))
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        listed,
+        files.iter().map(String::as_str).collect(),
+        "kustomization.yaml's resources"
+    );
+
     // The Role lets the service account the Deployment runs as into the
     // namespace the reporter watches.
     let ns = str_at(&cfg, "/namespace", "reporter-config.yaml");
@@ -529,6 +551,41 @@ fn every_manifest_passes_server_side_dry_run_with_strict_validation() {
         );
     }
     eprintln!("dry-run applied, strict: {}", applied.join(" "));
+}
+
+/// What Prow runs of each job is its `spec` as a Pod (plus its utilities):
+/// every job's spec is a Pod the API server accepts, strictly.
+#[test]
+#[ignore = "needs a cluster: scripts/kube-testenv.sh"]
+fn every_job_spec_is_a_valid_pod() {
+    let k = Cluster::from_env();
+    let mut n = 0;
+    for file in job_configs() {
+        for (name, job) in jobs_of(&file) {
+            let pod = json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": job["spec"],
+            });
+            let r = k.request(
+                "POST",
+                "/api/v1/namespaces/default/pods?dryRun=All&fieldValidation=Strict",
+                Some("application/json"),
+                Some(pod.to_string().as_bytes()),
+            );
+            assert_eq!(
+                r.code,
+                201,
+                "{}: {name}: HTTP {}: {}",
+                file.display(),
+                r.code,
+                r.body
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "only {n} jobs");
 }
 
 /// Strictness is real: the same manifests with a misspelt field are refused.
