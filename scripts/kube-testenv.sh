@@ -27,8 +27,7 @@
 # a random admin token in system:masters, RBAC, a self-signed serving
 # certificate from --cert-dir, service-account keys made with openssl; the
 # ServiceAccount admission plugin is off, as there is no controller manager
-# to create service accounts; privileged containers are allowed, as in a
-# Prow build cluster), waits for /readyz, writes a kubeconfig (token,
+# to create service accounts), waits for /readyz, writes a kubeconfig (token,
 # the serving certificate's CA: TLS is verified), applies the CRD server-side
 # and waits until it is Established and ProwJobs are served. Running it
 # again while the cluster is up does nothing; a dead one is cleaned up and
@@ -440,8 +439,6 @@ start_etcd() {
 start_apiserver() {
     # The ServiceAccount admission plugin would refuse every pod: there is no
     # controller manager to create the namespaces' default service accounts.
-    # Privileged containers are allowed, as in Prow's build clusters
-    # (Kubernetes' own build and e2e jobs run privileged).
     spawn kube-apiserver "$KUBE_APISERVER" \
         --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
         --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
@@ -453,7 +450,6 @@ start_apiserver() {
         --service-account-key-file "$RUN/sa.pub" \
         --service-account-signing-key-file "$RUN/sa.key" \
         --disable-admission-plugins ServiceAccount \
-        --allow-privileged=true \
         --profiling=false
     wait_for kube-apiserver 180 apiserver_ready
 }
