@@ -28,6 +28,8 @@ assert_eq!(
 #![deny(missing_docs)]
 
 #[cfg(feature = "reporter")]
+pub mod config;
+#[cfg(feature = "reporter")]
 pub mod github;
 pub mod layout;
 #[cfg(feature = "reporter")]
