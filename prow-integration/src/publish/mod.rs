@@ -8,6 +8,14 @@
 //! from the ProwJob, so publishing never sees Kubernetes types and the
 //! controller never sees coverage.
 
+mod artifacts;
+mod publisher;
+mod store;
+
+pub use self::artifacts::{MAX_CANDIDATES, RunCoverage, Source, latest_success, read_run};
+pub use self::publisher::{FILTERED_ARTIFACT, JUNIT_ARTIFACT, Publisher};
+pub use self::store::{Bucket, Listed};
+
 use std::future::Future;
 use std::pin::Pin;
 
