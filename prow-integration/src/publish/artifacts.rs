@@ -19,12 +19,13 @@
 //! Objects are streamed into a private temporary directory (each checked
 //! against `limits.max_object_bytes`, the run against
 //! `limits.max_run_bytes`) and read there by covlens-core's
-//! [`Loader`](covlens_core::input::Loader), one run at a time.
+//! [`Loader`](covlens_core::input::Loader), one run at a time. Inputs in
+//! different modes combine at the highest (set < count < atomic).
 
 use std::path::{Path as FsPath, PathBuf};
 
 use covlens_core::input::{LoadOptions, Loader};
-use covlens_core::{OnConflict, Profile, RestartPolicy};
+use covlens_core::{ModePolicy, OnConflict, Profile, RestartPolicy};
 use serde::Deserialize;
 
 use super::PublishError;
@@ -92,11 +93,16 @@ fn select(objects: &[Listed]) -> Option<Selection> {
         .iter()
         .filter(|o| {
             let s: Vec<&str> = o.rel.split('/').collect();
-            s.len() >= 5 && s[0] == "coverage" && (s[3] == "covdata" || (s[3] == "text" && s.len() == 5))
+            s.len() >= 5
+                && s[0] == "coverage"
+                && (s[3] == "covdata" || (s[3] == "text" && s.len() == 5))
         })
         .cloned()
         .collect();
-    if collector.iter().any(|o| o.rel.contains("/text/") || o.rel.contains("/covdata/covmeta.")) {
+    if collector
+        .iter()
+        .any(|o| o.rel.contains("/text/") || o.rel.contains("/covdata/covmeta."))
+    {
         return Some(Selection {
             source: Source::Collector,
             first: collector,
@@ -130,7 +136,10 @@ fn select(objects: &[Listed]) -> Option<Selection> {
             .collect()
     };
     let picks: [(Source, Vec<Listed>); 3] = [
-        (Source::Combined, top(&|n| n.starts_with("combined-coverage"))),
+        (
+            Source::Combined,
+            top(&|n| n.starts_with("combined-coverage")),
+        ),
         (
             Source::Profiles,
             top(&|n| is_profile_name(n) && n != "filtered.cov"),
@@ -177,9 +186,8 @@ pub async fn read_run(
     for o in &all {
         let dest = local_path(stage.path(), &o.rel)?;
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                PublishError::Transient(format!("cannot stage {}: {e}", o.rel))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| PublishError::Transient(format!("cannot stage {}: {e}", o.rel)))?;
         }
         let mut f = std::fs::File::create(&dest)
             .map_err(|e| PublishError::Transient(format!("cannot stage {}: {e}", o.rel)))?;
@@ -222,7 +230,11 @@ fn load(root: &FsPath, sel: &Selection, label: &str) -> Result<Profile, PublishE
         let msg = format!("{e}").replace(&root.display().to_string(), label.trim_end_matches('/'));
         PublishError::Permanent(format!("{label}: unreadable coverage: {msg}"))
     };
-    let mut loader = Loader::new(LoadOptions::default());
+    // Binaries of one job may be built in different modes (a `set`
+    // GOCOVERDIR next to a `count` text profile): combine at the highest.
+    let mut opts = LoadOptions::default();
+    opts.parse.mode_policy = ModePolicy::Upgrade;
+    let mut loader = Loader::new(opts);
     let paths = |objs: &[Listed]| -> Vec<String> {
         let mut dirs: Vec<String> = Vec::new();
         let mut files: Vec<String> = Vec::new();
@@ -263,9 +275,10 @@ fn load(root: &FsPath, sel: &Selection, label: &str) -> Result<Profile, PublishE
         .map_err(bad)?;
     let write = |name: &str, p: &Profile| -> Result<String, PublishError> {
         let path = root.join(name);
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| {
-            PublishError::Transient(format!("cannot stage {name}: {e}"))
-        })?);
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(&path)
+                .map_err(|e| PublishError::Transient(format!("cannot stage {name}: {e}")))?,
+        );
         covlens_core::write_profile(&mut f, p)
             .and_then(|_| std::io::Write::flush(&mut f))
             .map_err(|e| PublishError::Transient(format!("cannot stage {name}: {e}")))?;
@@ -351,7 +364,9 @@ pub async fn latest_success(
         if known == Some(b.as_str()) {
             return Ok(Some(b));
         }
-        if let Some(f) = bucket.get(&format!("{job_dir}{b}/finished.json"), 1 << 20).await?
+        if let Some(f) = bucket
+            .get(&format!("{job_dir}{b}/finished.json"), 1 << 20)
+            .await?
             && finished_ok(&f)
         {
             return Ok(Some(b));
@@ -405,12 +420,21 @@ mod tests {
         ];
         let s = select(&e2e).unwrap();
         assert_eq!(s.source, Source::BeforeAfter);
-        assert_eq!((rels(&s.first), rels(&s.after)), (vec!["before/node-1/kubelet.cov"], vec!["after/node-1/kubelet.cov"]));
+        assert_eq!(
+            (rels(&s.first), rels(&s.after)),
+            (
+                vec!["before/node-1/kubelet.cov"],
+                vec!["after/node-1/kubelet.cov"]
+            )
+        );
         let unit = [l("combined-coverage.out"), l("filtered.cov"), l("x.out")];
         assert_eq!(select(&unit).unwrap().source, Source::Combined);
         let plain = [l("a.cov"), l("b.out"), l("filtered.cov"), l("sub/c.cov")];
         let s = select(&plain).unwrap();
-        assert_eq!((s.source, rels(&s.first)), (Source::Profiles, vec!["a.cov", "b.out"]));
+        assert_eq!(
+            (s.source, rels(&s.first)),
+            (Source::Profiles, vec!["a.cov", "b.out"])
+        );
         let s = select(&[l("filtered.cov"), l("build-log.txt")]).unwrap();
         assert_eq!(s.source, Source::Filtered);
         assert!(select(&[l("build-log.txt"), l("junit.xml")]).is_none());
@@ -418,13 +442,18 @@ mod tests {
 
     #[test]
     fn finished_json() {
-        assert!(finished_ok(br#"{"timestamp":1,"passed":true,"result":"SUCCESS"}"#));
+        assert!(finished_ok(
+            br#"{"timestamp":1,"passed":true,"result":"SUCCESS"}"#
+        ));
         assert!(finished_ok(br#"{"result":"success"}"#));
         assert!(finished_ok(br#"{"passed":true}"#));
         assert!(!finished_ok(br#"{"passed":true,"result":"FAILURE"}"#));
         assert!(!finished_ok(br#"{"passed":false}"#));
         assert!(!finished_ok(b"not json"));
-        assert_eq!(build_number("1790000000000000000"), Some(1790000000000000000));
+        assert_eq!(
+            build_number("1790000000000000000"),
+            Some(1790000000000000000)
+        );
         assert_eq!(build_number("12a"), None);
     }
 }

@@ -17,9 +17,9 @@ use super::store::Bucket;
 use super::{FinalState, FinishedJob, Outcome, Publish, PublishError, Refs};
 use crate::config::{Config, Dashboard, Presubmit};
 use crate::github::{
-    CheckConclusion, CheckOutput, CheckRun, CheckStatus, Client, ClientOptions, Commenter,
-    GitHub, GitHubError, MAX_COMMENT_CHARS, PullRequest, Repo, StatusState, TokenSource,
-    COMMENT_MARKER, COVERAGE_CONTEXT, coverage_status, post_check_run,
+    COMMENT_MARKER, COVERAGE_CONTEXT, CheckConclusion, CheckOutput, CheckRun, CheckStatus, Client,
+    ClientOptions, Commenter, GitHub, GitHubError, MAX_COMMENT_CHARS, PullRequest, Repo,
+    StatusState, TokenSource, coverage_status, post_check_run,
 };
 use crate::layout::{JobType, Pull, Run, segment};
 
@@ -90,7 +90,10 @@ fn gh_error(what: &str, e: GitHubError) -> PublishError {
     }
 }
 
-fn render(what: &str, f: impl FnOnce(&mut Vec<u8>) -> Result<(), covlens_report_templates::Error>) -> Result<Vec<u8>, PublishError> {
+fn render(
+    what: &str,
+    f: impl FnOnce(&mut Vec<u8>) -> Result<(), covlens_report_templates::Error>,
+) -> Result<Vec<u8>, PublishError> {
     let mut out = Vec::new();
     f(&mut out).map_err(|e| PublishError::Permanent(format!("cannot render {what}: {e}")))?;
     Ok(out)
@@ -113,8 +116,8 @@ impl Publisher {
             Some(g) => {
                 let mut o = ClientOptions::new(TokenSource::File(g.token_file.clone()));
                 o.api = g.api.clone();
-                let client = Client::new(o)
-                    .map_err(|e| PublishError::Permanent(format!("github: {e}")))?;
+                let client =
+                    Client::new(o).map_err(|e| PublishError::Permanent(format!("github: {e}")))?;
                 Some(Arc::new(client))
             }
             None => None,
@@ -172,7 +175,10 @@ impl Publisher {
         let pull = match (job.job_type, &job.refs) {
             (JobType::Presubmit, Some(r)) => {
                 let p = r.pulls.first().ok_or_else(|| {
-                    PublishError::Permanent(format!("presubmit {} has no pull request in its refs", job.name))
+                    PublishError::Permanent(format!(
+                        "presubmit {} has no pull request in its refs",
+                        job.name
+                    ))
                 })?;
                 number = p.number.to_string();
                 Some(Pull {
@@ -230,10 +236,14 @@ impl Publisher {
             )));
         }
         if job.build_id.is_empty() {
-            return Err(PublishError::Permanent(format!("{} has no build id", job.name)));
+            return Err(PublishError::Permanent(format!(
+                "{} has no build id",
+                job.name
+            )));
         }
         let run_dir = self.run_dir(job)?;
-        let Some(cov) = read_run(&self.artifacts, &run_dir, &cfg.limits, &cfg.filters).await? else {
+        let Some(cov) = read_run(&self.artifacts, &run_dir, &cfg.limits, &cfg.filters).await?
+        else {
             return Ok(Outcome::Skipped(format!(
                 "no coverage in {}/{run_dir}artifacts/",
                 self.artifacts.url()
@@ -247,7 +257,8 @@ impl Publisher {
             cov.profile.files().len()
         )];
         let threshold = presubmit.map_or(cfg.junit_threshold, |p| p.threshold);
-        self.write_job_artifacts(&run_dir, &cov.profile, threshold).await?;
+        self.write_job_artifacts(&run_dir, &cov.profile, threshold)
+            .await?;
         done.push(format!("{FILTERED_ARTIFACT} and {JUNIT_ARTIFACT} written"));
         for d in dashboards {
             done.push(self.publish_dashboard(d, job, &cov).await?);
@@ -270,14 +281,19 @@ impl Publisher {
         threshold: f64,
     ) -> Result<(), PublishError> {
         let mut filtered = Vec::new();
-        covlens_core::write_profile(&mut filtered, p)
-            .map_err(|e| PublishError::Permanent(format!("cannot write {FILTERED_ARTIFACT}: {e}")))?;
+        covlens_core::write_profile(&mut filtered, p).map_err(|e| {
+            PublishError::Permanent(format!("cannot write {FILTERED_ARTIFACT}: {e}"))
+        })?;
         let mut junit = Vec::new();
         covlens_core::write_junit(&mut junit, p, (threshold / 100.0) as f32)
             .map_err(|e| PublishError::Permanent(format!("cannot write {JUNIT_ARTIFACT}: {e}")))?;
         let dir = format!("{run_dir}artifacts/");
-        self.artifacts.put(&format!("{dir}{FILTERED_ARTIFACT}"), filtered).await?;
-        self.artifacts.put(&format!("{dir}{JUNIT_ARTIFACT}"), junit).await
+        self.artifacts
+            .put(&format!("{dir}{FILTERED_ARTIFACT}"), filtered)
+            .await?;
+        self.artifacts
+            .put(&format!("{dir}{JUNIT_ARTIFACT}"), junit)
+            .await
     }
 
     /// The coverage of `job`'s latest successful run (`own` when that is
@@ -287,17 +303,34 @@ impl Publisher {
         job: &str,
         own: Option<(&str, &RunCoverage)>,
     ) -> Result<(Option<String>, Option<Profile>, String), PublishError> {
-        let build = latest_success(&self.artifacts, &self.config.path_prefix, job, own.map(|o| o.0)).await?;
+        let build = latest_success(
+            &self.artifacts,
+            &self.config.path_prefix,
+            job,
+            own.map(|o| o.0),
+        )
+        .await?;
         let Some(build) = build else {
             return Ok((None, None, "no successful run found".into()));
         };
         if let Some((b, cov)) = own
             && b == build
         {
-            return Ok((Some(build), Some(cov.profile.clone()), cov.source.as_str().into()));
+            return Ok((
+                Some(build),
+                Some(cov.profile.clone()),
+                cov.source.as_str().into(),
+            ));
         }
         let dir = self.logs_dir(job, &build);
-        match read_run(&self.artifacts, &dir, &self.config.limits, &self.config.filters).await {
+        match read_run(
+            &self.artifacts,
+            &dir,
+            &self.config.limits,
+            &self.config.filters,
+        )
+        .await
+        {
             Ok(Some(c)) => Ok((Some(build), Some(c.profile), c.source.as_str().into())),
             Ok(None) => Ok((Some(build), None, "no coverage in its artifacts".into())),
             // Another job's broken run must not stop this one's report:
@@ -323,7 +356,10 @@ impl Publisher {
         for (i, c) in d.columns.iter().enumerate() {
             let own = (c.job == job.job).then_some((job.build_id.as_str(), cov));
             let (build, profile, source) = self.column_run(&c.job, own).await?;
-            let rows = profile.as_ref().map(|p| table_rows(p, d.depth)).unwrap_or_default();
+            let rows = profile
+                .as_ref()
+                .map(|p| table_rows(p, d.depth))
+                .unwrap_or_default();
             columns.push((c.label.clone(), rows));
             runs.push(ColumnRun {
                 label: c.label.clone(),
@@ -340,9 +376,20 @@ impl Publisher {
             table.mark_below(|name| pf.policy.package_threshold(name).map(|(p, _)| p.get()));
         }
         let mut files: Vec<(String, Vec<u8>)> = vec![
-            ("table.md".into(), render("table.md", |w| write_table(w, &table, TableFormat::Markdown))?),
-            ("table.html".into(), render("table.html", |w| write_table(w, &table, TableFormat::Html))?),
-            ("table.json".into(), render("table.json", |w| write_table(w, &table, TableFormat::Json))?),
+            (
+                "table.md".into(),
+                render("table.md", |w| {
+                    write_table(w, &table, TableFormat::Markdown)
+                })?,
+            ),
+            (
+                "table.html".into(),
+                render("table.html", |w| write_table(w, &table, TableFormat::Html))?,
+            ),
+            (
+                "table.json".into(),
+                render("table.json", |w| write_table(w, &table, TableFormat::Json))?,
+            ),
             ("runs.json".into(), json(&runs)),
         ];
         let mut site = MemorySink::default();
@@ -351,21 +398,33 @@ impl Publisher {
             let stat: Stat = p.statements().into();
             files.push((
                 "badge.svg".into(),
-                render("badge.svg", |w| write_badge(w, &Badge::coverage("coverage", &stat)))?,
+                render("badge.svg", |w| {
+                    write_badge(w, &Badge::coverage("coverage", &stat))
+                })?,
             ));
             let title = format!("{} coverage: {label}", d.name);
             site = render_site(title, vec![(label, p)]).await?;
         }
         let name = segment(&d.name);
-        let per_run = format!("{name}/runs/{}/{}/", segment(&job.job), segment(&job.build_id));
+        let per_run = format!(
+            "{name}/runs/{}/{}/",
+            segment(&job.job),
+            segment(&job.build_id)
+        );
         for (f, bytes) in &files {
-            self.publish.put(&format!("{per_run}{f}"), bytes.clone()).await?;
+            self.publish
+                .put(&format!("{per_run}{f}"), bytes.clone())
+                .await?;
         }
         for (f, bytes) in site.files {
-            self.publish.put(&format!("{name}/latest/site/{f}"), bytes).await?;
+            self.publish
+                .put(&format!("{name}/latest/site/{f}"), bytes)
+                .await?;
         }
         for (f, bytes) in files {
-            self.publish.put(&format!("{name}/latest/{f}"), bytes).await?;
+            self.publish
+                .put(&format!("{name}/latest/{f}"), bytes)
+                .await?;
         }
         info!(dashboard = %d.name, job = %job.job, build = %job.build_id, "branch table published");
         Ok(format!("dashboard {} published", d.name))
@@ -385,8 +444,12 @@ impl Publisher {
     }
 
     fn module<'a>(&'a self, p: Option<&'a Presubmit>) -> Option<&'a str> {
-        p.and_then(|p| p.module.as_deref())
-            .or_else(|| self.config.policy.as_ref().and_then(|f| f.module.as_deref()))
+        p.and_then(|p| p.module.as_deref()).or_else(|| {
+            self.config
+                .policy
+                .as_ref()
+                .and_then(|f| f.module.as_deref())
+        })
     }
 
     fn evaluate(
@@ -429,7 +492,11 @@ impl Publisher {
             return Ok(Some(verdict));
         }
         let repo = repo_of(refs)?;
-        let state = if outcome.passed { StatusState::Success } else { StatusState::Failure };
+        let state = if outcome.passed {
+            StatusState::Success
+        } else {
+            StatusState::Failure
+        };
         let link = self.dashboard_link(job);
         let status = coverage_status(state, &verdict, link.as_deref());
         commenter
@@ -465,16 +532,25 @@ impl Publisher {
         })?;
         let limits = &self.config.limits;
         // The base: the base job's latest successful run, if any.
-        let base_build = latest_success(&self.artifacts, &self.config.path_prefix, &p.base, None).await?;
+        let base_build =
+            latest_success(&self.artifacts, &self.config.path_prefix, &p.base, None).await?;
         let base = match &base_build {
-            Some(b) => read_run(&self.artifacts, &self.logs_dir(&p.base, b), limits, &self.config.filters)
-                .await?
-                .map(|c| c.profile),
+            Some(b) => read_run(
+                &self.artifacts,
+                &self.logs_dir(&p.base, b),
+                limits,
+                &self.config.filters,
+            )
+            .await?
+            .map(|c| c.profile),
             None => None,
         };
         let diff = self
             .artifacts
-            .get(&format!("{run_dir}artifacts/{}", p.diff_artifact), limits.max_object_bytes)
+            .get(
+                &format!("{run_dir}artifacts/{}", p.diff_artifact),
+                limits.max_object_bytes,
+            )
             .await?
             .map(|d| parse_diff(&String::from_utf8_lossy(&d)));
         let module = self.module(Some(p));
@@ -504,9 +580,15 @@ impl Publisher {
         let mut description = match &base {
             Some(b) => {
                 let bs: Stat = b.statements().into();
-                format!("{}% of statements (base {}%), threshold {}%", total.percent, bs.percent, p.threshold)
+                format!(
+                    "{}% of statements (base {}%), threshold {}%",
+                    total.percent, bs.percent, p.threshold
+                )
             }
-            None => format!("{}% of statements (no base run), threshold {}%", total.percent, p.threshold),
+            None => format!(
+                "{}% of statements (no base run), threshold {}%",
+                total.percent, p.threshold
+            ),
         };
         if let Some(o) = &outcome
             && !o.passed
@@ -524,7 +606,9 @@ impl Publisher {
         for (f, bytes) in site.files {
             self.publish.put(&format!("{key}site/{f}"), bytes).await?;
         }
-        self.publish.put(&format!("{key}comment.md"), body.clone().into_bytes()).await?;
+        self.publish
+            .put(&format!("{key}comment.md"), body.clone().into_bytes())
+            .await?;
         let record = StatusRecord {
             state,
             description: &description,
@@ -532,7 +616,9 @@ impl Publisher {
             base_job: &p.base,
             base_build: base_build.as_deref(),
         };
-        self.publish.put(&format!("{key}status.json"), json(&record)).await?;
+        self.publish
+            .put(&format!("{key}status.json"), json(&record))
+            .await?;
 
         let Some(commenter) = &self.commenter else {
             return Ok(format!("presubmit report at {key} (no GitHub configured)"));
@@ -558,7 +644,11 @@ impl Publisher {
                 details_url: link.clone(),
                 external_id: Some(job.name.clone()),
                 status: Some(CheckStatus::Completed),
-                conclusion: Some(if o.passed { CheckConclusion::Success } else { CheckConclusion::Failure }),
+                conclusion: Some(if o.passed {
+                    CheckConclusion::Success
+                } else {
+                    CheckConclusion::Failure
+                }),
                 output: Some(CheckOutput {
                     title: o.headline(),
                     summary: policy_summary(o),
@@ -655,7 +745,10 @@ impl Publisher {
 }
 
 /// The report site of `columns`, rendered off the async workers.
-async fn render_site(title: String, columns: Vec<(String, Profile)>) -> Result<MemorySink, PublishError> {
+async fn render_site(
+    title: String,
+    columns: Vec<(String, Profile)>,
+) -> Result<MemorySink, PublishError> {
     tokio::task::spawn_blocking(move || {
         let mut site = MemorySink::default();
         write_site(&mut site, &title, &columns, &NoSources).map(|_| site)
@@ -681,7 +774,10 @@ fn policy_description(o: &covlens_policy::Outcome) -> String {
 fn policy_summary(o: &covlens_policy::Outcome) -> String {
     let mut s = format!("{}\n", o.headline());
     for v in &o.violations {
-        s.push_str(&format!("\n- {}", covlens_report_templates::md_escape(&v.message())));
+        s.push_str(&format!(
+            "\n- {}",
+            covlens_report_templates::md_escape(&v.message())
+        ));
     }
     s
 }

@@ -48,9 +48,8 @@ impl Bucket {
                         PublishError::Transient(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
-                let root = std::fs::canonicalize(dir).map_err(|e| {
-                    PublishError::Transient(format!("{}: {e}", url.url))
-                })?;
+                let root = std::fs::canonicalize(dir)
+                    .map_err(|e| PublishError::Transient(format!("{}: {e}", url.url)))?;
                 let store = object_store::local::LocalFileSystem::new_with_prefix(&root)
                     .map_err(|e| PublishError::Transient(format!("{}: {e}", url.url)))?;
                 Ok(Bucket {
@@ -189,7 +188,11 @@ impl Bucket {
         let base = self.path(prefix)?;
         let mut out = Vec::new();
         let mut stream = self.store.list(Some(&base));
-        while let Some(meta) = stream.try_next().await.map_err(|e| self.transient(prefix, e))? {
+        while let Some(meta) = stream
+            .try_next()
+            .await
+            .map_err(|e| self.transient(prefix, e))?
+        {
             let Some(parts) = meta.location.prefix_match(&base) else {
                 continue;
             };
@@ -240,7 +243,9 @@ pub(crate) fn check_key(key: &str) -> Result<(), PublishError> {
         return Ok(());
     }
     let bad = key.starts_with('/')
-        || key.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        || key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
         || key.chars().any(|c| c.is_control() || c == '\\');
     if bad {
         return Err(PublishError::Permanent(format!(
@@ -296,14 +301,25 @@ mod tests {
 
     #[test]
     fn keys_cannot_climb() {
-        for bad in ["../x", "a/../b", "/etc/passwd", "a//b", "a/./b", "a\\b", "a\nb"] {
+        for bad in [
+            "../x",
+            "a/../b",
+            "/etc/passwd",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "a\nb",
+        ] {
             assert!(check_key(bad).is_err(), "{bad}");
         }
         for good in ["", "logs/j/1/artifacts/x.cov", "a/b c/%2F"] {
             assert!(check_key(good).is_ok(), "{good}");
         }
         let root = FsPath::new("/tmp/stage");
-        assert_eq!(local_path(root, "a/b").unwrap(), FsPath::new("/tmp/stage/a/b"));
+        assert_eq!(
+            local_path(root, "a/b").unwrap(),
+            FsPath::new("/tmp/stage/a/b")
+        );
         assert!(local_path(root, "a/../../b").is_err());
     }
 }
