@@ -456,8 +456,7 @@ async fn presubmit_comment_status_and_one_comment_per_pr() {
     let of = |sha: &str| {
         statuses
             .iter()
-            .filter(|s| s.sha == sha && s.context == COVERAGE_CONTEXT)
-            .last()
+            .rfind(|s| s.sha == sha && s.context == COVERAGE_CONTEXT)
             .cloned()
             .unwrap()
     };
