@@ -1186,6 +1186,16 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
     }
 
     #[test]
+    fn the_deploy_example_is_valid() {
+        let text = include_str!("../deploy-example/reporter.yaml");
+        let c = Config::parse(text, "deploy-example/reporter.yaml").unwrap();
+        assert_eq!(c.dashboards.len(), 2);
+        assert_eq!(c.presubmits[0].module.as_deref(), Some("k8s.io/kubernetes"));
+        assert!(c.policy.is_some() && c.history.is_some() && c.lease.is_some());
+        assert!(c.selects("ci-foo-coverage") && c.selects("pull-kubernetes-coverage-unit"));
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         assert_eq!(
             err("artifacts: file:///a\npublish: file:///b\ndashbords: []\n"),

@@ -674,3 +674,56 @@ fn publisher_is_shareable() {
     is::<Publisher>();
     let _: Option<Arc<dyn Publish>> = None;
 }
+
+/// The table's total against `go tool cover -func`'s, on the module the
+/// fixture profile was made from.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs go"]
+async fn table_total_matches_go_tool_cover() {
+    let env = Env::new();
+    env.put_fixture(
+        "logs/ci-goprog/100/artifacts/combined-coverage.out",
+        "demo/cmd-goprog.out",
+    );
+    env.finish("ci-goprog", "100", "SUCCESS");
+    let config =
+        env.config("dashboards:\n  - {name: goprog, columns: [{label: master, job: ci-goprog}]}\n");
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("goprog/latest/table.json")).unwrap();
+
+    let out = std::process::Command::new("go")
+        .current_dir(fixture("goprog"))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOWORK", "off")
+        .env_remove("GOFLAGS")
+        .args(["tool", "cover"])
+        .arg(format!(
+            "-func={}",
+            fixture("demo/cmd-goprog.out").display()
+        ))
+        .output()
+        .expect("go runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let total = stdout
+        .lines()
+        .find(|l| l.starts_with("total:"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap();
+    assert_eq!(
+        format!(
+            "{}%",
+            table["total"]["cells"][0]["percent"].as_str().unwrap()
+        ),
+        total
+    );
+}
