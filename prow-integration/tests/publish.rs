@@ -13,11 +13,13 @@ use std::time::Duration;
 use covlens_core::input::{LoadOptions, Loader};
 use covlens_core::{Counts, OnConflict, ParseOptions, Profile, package_of, parse_path};
 use covlens_prow::config::Config;
-use covlens_prow::github::fake::{FakeGitHub, FakeOptions};
-use covlens_prow::github::{COMMENT_MARKER, COVERAGE_CONTEXT};
+use covlens_prow::github::fake::{FakeGitHub, FakeOptions, Fault, FaultKind};
+use covlens_prow::github::{
+    COMMENT_MARKER, COVERAGE_CONTEXT, Client, ClientOptions, GitHub, RetryPolicy, TokenSource,
+};
 use covlens_prow::layout::JobType;
 use covlens_prow::publish::{
-    FinalState, FinishedJob, Outcome, Publish, PublishError, Publisher, PullRef, Refs,
+    Bucket, FinalState, FinishedJob, Outcome, Publish, PublishError, Publisher, PullRef, Refs,
 };
 
 const BOT: &str = "covlens-bot";
@@ -726,4 +728,98 @@ async fn table_total_matches_go_tool_cover() {
         ),
         total
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_down_is_transient_and_a_retry_succeeds() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/calc.out",
+    );
+    let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
+    let config = env.config(&format!(
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: /unused}}\n",
+        fake.url()
+    ));
+    let mut o = ClientOptions::new(TokenSource::Value("t".into()));
+    o.api = fake.url();
+    o.retry = RetryPolicy {
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+        secondary_limit_wait: Duration::from_millis(20),
+        max_rate_limit_wait: Duration::from_millis(20),
+    };
+    let gh: Arc<dyn GitHub> = Arc::new(Client::new(o).unwrap());
+    let publisher = Publisher::with_parts(
+        &config,
+        Bucket::open(&config.artifacts, false).unwrap(),
+        Bucket::open(&config.publish, true).unwrap(),
+        Some(gh),
+    )
+    .with_comment_settle(Duration::ZERO);
+    // Both attempts of the client fail.
+    fake.inject(Fault::new(FaultKind::Status { status: 502 }, 2).on_path("/statuses/"));
+    match publisher.publish(&presubmit("7", "abcdef01")).await {
+        Err(PublishError::Transient(e)) => assert!(e.contains("502"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // The controller retries later: the status is set, the comment is
+    // not doubled.
+    assert!(matches!(
+        publisher
+            .publish(&presubmit("7", "abcdef01"))
+            .await
+            .unwrap(),
+        Outcome::Published(_)
+    ));
+    let state = fake.state();
+    assert_eq!(state.comments.len(), 1);
+    assert_eq!(state.statuses.len(), 1);
+}
+
+/// History in PostgreSQL, recorded from the publisher's async context.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs postgres"]
+async fn history_in_postgres() {
+    let url = std::env::var("COVLENS_TEST_POSTGRES").expect(
+        "COVLENS_TEST_POSTGRES is not set: run scripts/test.sh or scripts/postgres-testenv.sh",
+    );
+    let env = Env::new();
+    let job = format!("ci-goprog-pg-{}", std::process::id());
+    env.put_fixture(
+        &format!("logs/{job}/100/artifacts/combined-coverage.out"),
+        "demo/calc.out",
+    );
+    env.finish(&job, "100", "SUCCESS");
+    env.put_fixture(
+        &format!("logs/{job}/101/artifacts/combined-coverage.out"),
+        "demo/calc-advanced.out",
+    );
+    env.finish(&job, "101", "SUCCESS");
+    let config = env.config(&format!(
+        "dashboards:\n  - {{name: pg, columns: [{{label: main, job: {job}}}]}}\nhistory: {{store: '{url}', keep: 1}}\n"
+    ));
+    let publisher = Publisher::new(&config).unwrap();
+    publisher.publish(&periodic(&job, "100")).await.unwrap();
+    let mut later = periodic(&job, "101");
+    later.completion_time = Some("2026-12-02T00:00:00Z".into());
+    publisher.publish(&later).await.unwrap();
+    let (url2, job2) = (url.clone(), job.clone());
+    let runs = tokio::task::spawn_blocking(move || {
+        covlens_history::Store::open(&url2)
+            .unwrap()
+            .runs(&job2, 10)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.build.as_str()).collect::<Vec<_>>(),
+        ["101"]
+    );
+    let want = load("demo/calc-advanced.out").statements();
+    assert_eq!(runs[0].counts, want);
 }
