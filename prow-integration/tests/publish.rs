@@ -235,6 +235,11 @@ async fn branch_table_from_the_latest_successful_runs() {
             .join("goprog/latest/site/index.html")
             .is_file()
     );
+    let site: Vec<String> = env
+        .published()
+        .into_keys()
+        .filter(|k| k.starts_with("goprog/latest/site/"))
+        .collect();
 
     // Junit and the filtered profile went into the run's own artifacts.
     let filtered = parse_path(
@@ -264,6 +269,24 @@ async fn branch_table_from_the_latest_successful_runs() {
         }
     }
     assert!(after.contains_key("goprog/runs/ci-goprog-1-1/50/table.json"));
+
+    // A newer master run with fewer files: the old report's extra pages go.
+    env.put_fixture(
+        "logs/ci-goprog/101/artifacts/combined-coverage.out",
+        "demo/calc.out",
+    );
+    env.finish("ci-goprog", "101", "SUCCESS");
+    publisher
+        .publish(&periodic("ci-goprog", "101"))
+        .await
+        .unwrap();
+    let now: Vec<String> = env
+        .published()
+        .into_keys()
+        .filter(|k| k.starts_with("goprog/latest/site/"))
+        .collect();
+    assert!(now.len() < site.len(), "{now:?}");
+    assert!(now.iter().all(|k| !k.contains("calcx")), "{now:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

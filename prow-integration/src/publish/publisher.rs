@@ -30,7 +30,8 @@ use crate::layout::{JobType, Pull, Run, segment};
 /// Layout under the publish root (`publish`):
 /// - `<dashboard>/latest/`: `table.md`, `table.html`, `table.json`,
 ///   `runs.json` (which run fills each column), `badge.svg` and `site/`
-///   (the report of the newest column);
+///   (the report of the newest column; files of an older report that the
+///   new one lacks are deleted);
 /// - `<dashboard>/runs/<job>/<build>/`: the same tables, `runs.json` and
 ///   badge as published after that run (no site);
 /// - `pr/<org>_<repo>/<pr>/<job>/<build>/`: `comment.md`, `status.json`
@@ -416,10 +417,18 @@ impl Publisher {
                 .put(&format!("{per_run}{f}"), bytes.clone())
                 .await?;
         }
+        let site_dir = format!("{name}/latest/site/");
+        let old = if site.files.is_empty() {
+            Vec::new()
+        } else {
+            self.publish.list(&site_dir, u64::MAX).await?
+        };
+        // Pages of files the new report lacks would still be served.
+        for o in old.iter().filter(|o| !site.files.contains_key(&o.rel)) {
+            self.publish.delete(&format!("{site_dir}{}", o.rel)).await?;
+        }
         for (f, bytes) in site.files {
-            self.publish
-                .put(&format!("{name}/latest/site/{f}"), bytes)
-                .await?;
+            self.publish.put(&format!("{site_dir}{f}"), bytes).await?;
         }
         for (f, bytes) in files {
             self.publish

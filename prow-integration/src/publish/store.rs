@@ -182,6 +182,16 @@ impl Bucket {
             .map_err(|e| self.transient(key, e))
     }
 
+    /// Deletes `key` (nothing when it does not exist).
+    pub async fn delete(&self, key: &str) -> Result<(), PublishError> {
+        let path = self.path(key)?;
+        self.check_local(key)?;
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.transient(key, e)),
+        }
+    }
+
     /// Every object under `prefix` (a directory key ending in `/`), keys
     /// relative to it, sorted; more than `max_objects` is an error.
     pub async fn list(&self, prefix: &str, max_objects: u64) -> Result<Vec<Listed>, PublishError> {
