@@ -309,6 +309,55 @@ fn cloud_store(kind: &StoreKind, _bucket: &str) -> Result<Arc<dyn ObjectStore>, 
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_bucket_under_a_prefix() {
+        let mem: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let b = Bucket::from_store(mem.clone(), "/pfx/", "mem://b/pfx");
+        b.put("logs/j/1/finished.json", b"{}".to_vec())
+            .await
+            .unwrap();
+        b.put("logs/j/2/artifacts/a.cov", vec![b'x'; 10])
+            .await
+            .unwrap();
+        b.put("logs/j/latest-build.txt", b"2".to_vec())
+            .await
+            .unwrap();
+        // Stored under the prefix.
+        assert!(
+            mem.head(&Path::from("pfx/logs/j/1/finished.json"))
+                .await
+                .is_ok()
+        );
+        assert_eq!(b.list_dirs("logs/j/").await.unwrap(), ["1", "2"]);
+        let listed = b.list("logs/j/", 10).await.unwrap();
+        let rels: Vec<&str> = listed.iter().map(|l| l.rel.as_str()).collect();
+        assert_eq!(
+            rels,
+            ["1/finished.json", "2/artifacts/a.cov", "latest-build.txt"]
+        );
+        assert!(
+            matches!(b.list("logs/j/", 2).await, Err(PublishError::Permanent(e)) if e.contains("limits.max_objects"))
+        );
+        assert_eq!(
+            b.get("logs/j/latest-build.txt", 10).await.unwrap(),
+            Some(b"2".to_vec())
+        );
+        assert_eq!(b.get("logs/j/none", 10).await.unwrap(), None);
+        match b.get("logs/j/2/artifacts/a.cov", 9).await {
+            Err(PublishError::Permanent(e)) => {
+                assert!(e.contains("10 bytes, over the limit of 9"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            b.get("logs/../x", 9).await,
+            Err(PublishError::Permanent(_))
+        ));
+        b.delete("logs/j/latest-build.txt").await.unwrap();
+        b.delete("logs/j/latest-build.txt").await.unwrap();
+        assert_eq!(b.get("logs/j/latest-build.txt", 10).await.unwrap(), None);
+    }
+
     #[test]
     fn keys_cannot_climb() {
         for bad in [
