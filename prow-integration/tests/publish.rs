@@ -846,3 +846,41 @@ async fn history_in_postgres() {
     let want = load("demo/calc-advanced.out").statements();
     assert_eq!(runs[0].counts, want);
 }
+
+/// A public Kubernetes profile through the issue's example filters and
+/// `depth: 2`, with a presubmit against it: numbers as core counts them.
+#[tokio::test(flavor = "multi_thread")]
+async fn kubernetes_profile_with_the_issue_filters() {
+    let env = Env::new();
+    env.put_fixture(
+        "logs/ci-kubernetes-coverage-unit/1/artifacts/combined-coverage.out",
+        "public/kubernetes-v1.32.0.coverage.txt",
+    );
+    env.finish("ci-kubernetes-coverage-unit", "1", "SUCCESS");
+    let config = env.config(
+        "dashboards:\n  - {name: unit, depth: 2, columns: [{label: master, job: ci-kubernetes-coverage-unit}]}\nfilters: {exclude: ['/vendor/', 'zz_generated', '/third_party/']}\n",
+    );
+    let t = std::time::Instant::now();
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-kubernetes-coverage-unit", "1"))
+        .await
+        .unwrap();
+    eprintln!("published in {:?}", t.elapsed());
+    let mut want = load("public/kubernetes-v1.32.0.coverage.txt");
+    covlens_core::filter(&mut want, None, config.filters.exclude.as_ref());
+    // Depth 2 rows: the first two elements of each package path.
+    let mut rows: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (pkg, (c, t)) in packages(&want) {
+        let key: Vec<&str> = pkg.split('/').take(2).collect();
+        let e = rows.entry(key.join("/")).or_default();
+        e.0 += c;
+        e.1 += t;
+    }
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("unit/latest/table.json")).unwrap();
+    assert_eq!(column(&table, 0), rows);
+    let total = want.statements();
+    assert_eq!(table["total"]["cells"][0]["covered"], total.covered);
+    assert_eq!(table["total"]["cells"][0]["total"], total.total);
+}
