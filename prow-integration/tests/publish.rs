@@ -616,10 +616,21 @@ async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
     let run = env.artifacts().join("logs/ci-goprog/102/artifacts");
     std::fs::create_dir_all(&run).unwrap();
     std::os::unix::fs::symlink(&outside, run.join("combined-coverage.out")).unwrap();
+
     env.finish("ci-goprog", "102", "SUCCESS");
     let config = env.config(DASHBOARD);
     let publisher = Publisher::new(&config).unwrap();
     match publisher.publish(&periodic("ci-goprog", "102")).await {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("outside the root"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Also under a name object_store percent-encodes.
+    let run = env.artifacts().join("logs/ci-goprog/105/artifacts");
+    std::fs::create_dir_all(&run).unwrap();
+    std::os::unix::fs::symlink(&outside, run.join("odd%name #1.cov")).unwrap();
+    env.finish("ci-goprog", "105", "SUCCESS");
+    match publisher.publish(&periodic("ci-goprog", "105")).await {
         Err(PublishError::Permanent(e)) => assert!(e.contains("outside the root"), "{e}"),
         other => panic!("{other:?}"),
     }

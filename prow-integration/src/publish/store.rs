@@ -21,9 +21,9 @@ pub struct Bucket {
     prefix: String,
     /// For messages.
     url: String,
-    /// For `file://`: the canonical root, to refuse keys that reach
-    /// outside it through a symlink.
-    local_root: Option<PathBuf>,
+    /// For `file://`: the store and its canonical root, to refuse keys
+    /// that reach outside it through a symlink.
+    local: Option<(Arc<object_store::local::LocalFileSystem>, PathBuf)>,
 }
 
 /// An object found by [`Bucket::list`].
@@ -50,13 +50,15 @@ impl Bucket {
                 }
                 let root = std::fs::canonicalize(dir)
                     .map_err(|e| PublishError::Transient(format!("{}: {e}", url.url)))?;
-                let store = object_store::local::LocalFileSystem::new_with_prefix(&root)
-                    .map_err(|e| PublishError::Transient(format!("{}: {e}", url.url)))?;
+                let store = Arc::new(
+                    object_store::local::LocalFileSystem::new_with_prefix(&root)
+                        .map_err(|e| PublishError::Transient(format!("{}: {e}", url.url)))?,
+                );
                 Ok(Bucket {
-                    store: Arc::new(store),
+                    store: store.clone(),
                     prefix: String::new(),
                     url: url.url.clone(),
-                    local_root: Some(root),
+                    local: Some((store, root)),
                 })
             }
             StoreKind::Gcs { bucket, prefix } | StoreKind::S3 { bucket, prefix } => {
@@ -66,7 +68,7 @@ impl Bucket {
                     store,
                     prefix: prefix.clone(),
                     url: url.url.clone(),
-                    local_root: None,
+                    local: None,
                 })
             }
         }
@@ -78,7 +80,7 @@ impl Bucket {
             store,
             prefix: prefix.trim_matches('/').to_string(),
             url: url.to_string(),
-            local_root: None,
+            local: None,
         }
     }
 
@@ -106,10 +108,13 @@ impl Bucket {
     /// For `file://`: refuses a key whose file resolves outside the root
     /// (a symlink planted in the artifacts).
     fn check_local(&self, key: &str) -> Result<(), PublishError> {
-        let Some(root) = &self.local_root else {
+        let Some((store, root)) = &self.local else {
             return Ok(());
         };
-        let p = root.join(key);
+        // The file the store would open (its names are percent-decoded).
+        let p = store
+            .path_to_filesystem(&self.path(key)?)
+            .map_err(|e| PublishError::Permanent(format!("{}: {key}: {e}", self.url)))?;
         match std::fs::canonicalize(&p) {
             Ok(real) if real.starts_with(root) => Ok(()),
             Ok(_) => Err(PublishError::Permanent(format!(
