@@ -660,6 +660,17 @@ async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
         other => panic!("{other:?}"),
     }
 
+    // A run over the size limit.
+    let small = env.config(&format!("{DASHBOARD}limits: {{max_run_bytes: 100}}\n"));
+    match Publisher::new(&small)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+    {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("limits.max_run_bytes"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
     // An object over the size limit.
     let small = env.config(&format!("{DASHBOARD}limits: {{max_object_bytes: 100}}\n"));
     match Publisher::new(&small)
@@ -894,4 +905,34 @@ async fn kubernetes_profile_with_the_issue_filters() {
     let total = want.statements();
     assert_eq!(table["total"]["cells"][0]["covered"], total.covered);
     assert_eq!(table["total"]["cells"][0]["total"], total.total);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_only_selection_selects_gets_junit_and_history() {
+    let env = Env::new();
+    env.put_fixture(
+        "logs/ci-misc-coverage/5/artifacts/cover.out",
+        "demo/pkg-a.out",
+    );
+    env.finish("ci-misc-coverage", "5", "SUCCESS");
+    let db = env.dir.path().join("h.db");
+    let config = env.config(&format!(
+        "selection: {{jobs: '-coverage$'}}\nhistory: {{store: {}}}\n",
+        db.display()
+    ));
+    let out = Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-misc-coverage", "5"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, Outcome::Published(s) if s.contains("recorded in the history")),
+        "{out:?}"
+    );
+    assert!(
+        env.artifacts()
+            .join("logs/ci-misc-coverage/5/artifacts/junit_coverage.xml")
+            .is_file()
+    );
+    assert!(env.published().is_empty());
 }

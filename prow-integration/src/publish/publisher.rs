@@ -222,9 +222,11 @@ impl Publisher {
             .filter(|d| d.columns.iter().any(|c| c.job == job.job))
             .collect();
         let presubmit = cfg.presubmits.iter().find(|p| p.job == job.job);
-        if dashboards.is_empty() && presubmit.is_none() {
+        // A job only `selection.jobs` selects (or a presubmit's base) still
+        // gets its junit, filtered profile, policy status and history.
+        if dashboards.is_empty() && presubmit.is_none() && !cfg.selects(&job.job) {
             return Ok(Outcome::Skipped(format!(
-                "no dashboard or presubmit uses {}",
+                "{} is not selected: no dashboard or presubmit uses it, selection.jobs does not match",
                 job.job
             )));
         }
