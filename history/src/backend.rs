@@ -31,6 +31,12 @@ pub trait Backend {
         visit: &mut dyn FnMut(i64, &str, Counts),
     ) -> Result<()>;
 
+    /// Deletes the runs of `job` older than its newest `keep` (by time,
+    /// ties by recording order, as [`Backend::last_runs`] orders them),
+    /// with their per-file and per-package rows, in one transaction.
+    /// Returns how many runs were deleted.
+    fn prune(&mut self, job: &str, keep: usize) -> Result<u64>;
+
     /// The schema version of the store.
     fn schema_version(&mut self) -> Result<u32>;
 }

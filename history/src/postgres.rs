@@ -297,6 +297,29 @@ impl Backend for PostgresStore {
         Ok(())
     }
 
+    fn prune(&mut self, job: &str, keep: usize) -> Result<u64> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let mut tx = self.client.transaction()?;
+        let ids: Vec<i32> = tx
+            .query(
+                "SELECT id FROM runs WHERE job = $1
+                 ORDER BY run_time DESC, id DESC OFFSET $2 FOR UPDATE",
+                &[&job, &keep],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for table in ["run_files", "run_packages"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE run_id = ANY($1)"),
+                &[&ids],
+            )?;
+        }
+        let n = tx.execute("DELETE FROM runs WHERE id = ANY($1)", &[&ids])?;
+        tx.commit()?;
+        Ok(n)
+    }
+
     fn schema_version(&mut self) -> Result<u32> {
         let v: i32 = self
             .client

@@ -330,6 +330,40 @@ impl Backend for SqliteStore {
         tx.commit().map_err(&e)
     }
 
+    fn prune(&mut self, job: &str, keep: usize) -> Result<u64> {
+        let e = sqlite(&self.path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS pruned (id INTEGER PRIMARY KEY)",
+            [],
+        )
+        .map_err(&e)?;
+        tx.execute("DELETE FROM pruned", []).map_err(&e)?;
+        tx.execute(
+            "INSERT INTO pruned (id) SELECT id FROM runs WHERE job = ?1
+             ORDER BY run_time DESC, id DESC LIMIT -1 OFFSET ?2",
+            params![job, keep],
+        )
+        .map_err(&e)?;
+        for table in ["run_files", "run_packages"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE run_id IN (SELECT id FROM pruned)"),
+                [],
+            )
+            .map_err(&e)?;
+        }
+        let n = tx
+            .execute("DELETE FROM runs WHERE id IN (SELECT id FROM pruned)", [])
+            .map_err(&e)?;
+        tx.execute("DELETE FROM pruned", []).map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        Ok(n as u64)
+    }
+
     fn schema_version(&mut self) -> Result<u32> {
         self.conn
             .query_row(

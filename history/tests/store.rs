@@ -295,6 +295,47 @@ fn newer_schema_is_refused(url: &str, bump: impl FnOnce()) {
     }
 }
 
+fn prune_keeps_the_newest(url: &str) {
+    let mut s = Store::open(url).unwrap();
+    let f = files(1);
+    for (b, t) in [
+        ("1", "2026-12-01T00:00:00Z"),
+        ("3", "2026-12-03T00:00:00Z"),
+        ("2", "2026-12-02T00:00:00Z"),
+        ("4", "2026-12-04T00:00:00Z"),
+    ] {
+        s.record(&run(b, t), as_counts(&f)).unwrap();
+    }
+    let mut other = run("9", "2026-11-01T00:00:00Z");
+    other.job = "unit";
+    s.record(&other, as_counts(&f)).unwrap();
+    assert_eq!(s.prune("e2e", 2).unwrap(), 2);
+    let builds: Vec<String> = s
+        .runs("e2e", 10)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.build)
+        .collect();
+    assert_eq!(builds, ["3", "4"]);
+    // Package rows of the deleted runs are gone; the kept runs read whole.
+    let h = s
+        .history(&HistoryQuery {
+            job: "e2e",
+            path: None,
+            depth: None,
+            last: 10,
+        })
+        .unwrap();
+    assert_eq!(h.runs.len(), 2);
+    assert_eq!(s.prune("e2e", 2).unwrap(), 0);
+    assert_eq!(s.runs("unit", 10).unwrap().len(), 1);
+    // A pruned run can be recorded again.
+    s.record(&run("1", "2026-12-01T00:00:00Z"), as_counts(&f))
+        .unwrap();
+    assert_eq!(s.prune("e2e", 1).unwrap(), 2);
+    assert_eq!(s.runs("e2e", 10).unwrap()[0].build, "4");
+}
+
 macro_rules! suite {
     ($($name:ident),*) => {
         mod sqlite {
@@ -335,6 +376,7 @@ suite!(
     schema_and_reopen,
     record_is_idempotent,
     history_and_drops,
+    prune_keeps_the_newest,
     bad_runs_store_nothing,
     concurrent_writers
 );

@@ -12,7 +12,14 @@ reads by it, so the two cannot disagree.
 
 With the `reporter` feature, `github` is the reporter's GitHub client: PR
 comments kept to one per PR and edited in place, commit statuses, check
-runs (and, with `fake-github`, a fake GitHub API for tests and scripts).
+runs (and, with `fake-github`, a fake GitHub API for tests and scripts);
+`config` reads and validates the reporter's YAML file; and `publish` holds
+the seam between the ProwJob controller and publishing (`Publish`,
+`FinishedJob`) and its implementation, `Publisher`, which reads a finished
+job's coverage from Prow's artifacts through object_store (`file://`; `gs://`
+and `s3://` with the `cloud` feature) and writes branch tables, report
+sites, badges, PR comments, commit statuses, junit and history records
+(docs/prow.md). The glue is `Config::read` → `Publisher::new` → controller.
 
 ```
 use covlens_prow::layout::{JobType, Run, coverage_root};
@@ -27,6 +34,8 @@ assert_eq!(
 */
 #![deny(missing_docs)]
 
+#[cfg(feature = "reporter")]
+pub mod config;
 #[cfg(feature = "reporter")]
 pub mod github;
 pub mod layout;

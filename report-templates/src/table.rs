@@ -32,6 +32,10 @@ pub struct Cell {
     pub stat: Stat,
     /// Against the next (older) column.
     pub mark: Mark,
+    /// The threshold in percent this cell falls below (a policy's package
+    /// threshold, see [`Table::mark_below`]); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
 }
 
 /// One column of [`Table::build`]'s input: its name and its rows
@@ -90,6 +94,7 @@ impl Table {
                             stats.get(i + 1).and_then(Option::as_ref),
                             threshold,
                         ),
+                        below: None,
                     })
                 })
                 .collect()
@@ -109,6 +114,23 @@ impl Table {
                 name: "Total".into(),
                 cells: cells(totals.into_iter().map(Some).collect()),
             },
+        }
+    }
+
+    /// Marks every row's cells whose percentage is below what `required`
+    /// returns for the row's name (in percent; `None`: no threshold), as
+    /// printed: a cell showing 39.96% is not below 40.
+    pub fn mark_below(&mut self, required: impl Fn(&str) -> Option<f64>) {
+        for row in &mut self.rows {
+            let Some(req) = required(&row.name) else {
+                continue;
+            };
+            for cell in row.cells.iter_mut().flatten() {
+                let shown: f64 = cell.stat.percent.parse().unwrap_or(0.0);
+                if cell.stat.total > 0 && shown < req {
+                    cell.below = Some(req);
+                }
+            }
         }
     }
 
@@ -157,6 +179,36 @@ pub fn write_table<W: Write>(mut w: W, t: &Table, format: TableFormat) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_below_a_threshold_are_marked() {
+        let mut t = Table::build(
+            "Package",
+            vec![
+                ("new".into(), vec![("a".into(), 1, 4), ("b".into(), 2, 4)]),
+                ("old".into(), vec![("a".into(), 2, 4)]),
+            ],
+            0.1,
+        );
+        t.mark_below(|name| (name == "a").then_some(50.0));
+        let below: Vec<Option<f64>> = t.rows[0]
+            .cells
+            .iter()
+            .map(|c| c.as_ref().unwrap().below)
+            .collect();
+        assert_eq!(below, [Some(50.0), None]);
+        assert_eq!(t.rows[1].cells[0].as_ref().unwrap().below, None);
+        let mut md = Vec::new();
+        write_table(&mut md, &t, TableFormat::Markdown).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        assert!(md.contains("| a | ▼ 25.0% ✗ | 50.0% |"), "{md}");
+        let mut html = Vec::new();
+        write_table(&mut html, &t, TableFormat::Html).unwrap();
+        assert!(String::from_utf8(html).unwrap().contains("below 50.0%"));
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["rows"][0]["cells"][0]["below"], 50.0);
+        assert!(json["rows"][0]["cells"][1].get("below").is_none());
+    }
 
     #[test]
     fn rows_by_package_and_depth() {

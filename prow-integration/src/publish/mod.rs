@@ -7,6 +7,19 @@
 //! junit). The controller hands over a [`FinishedJob`]: plain values taken
 //! from the ProwJob, so publishing never sees Kubernetes types and the
 //! controller never sees coverage.
+//!
+//! [`Publisher`] is the implementation: [`Publisher::new`] from a
+//! [`Config`](crate::config::Config); [`Bucket`] is its object_store access
+//! (keys checked, reads bounded), [`read_run`] reads one run's coverage and
+//! [`latest_success`] finds a job's latest successful run.
+
+mod artifacts;
+mod publisher;
+mod store;
+
+pub use self::artifacts::{MAX_CANDIDATES, RunCoverage, Source, latest_success, read_run};
+pub use self::publisher::{FILTERED_ARTIFACT, JUNIT_ARTIFACT, Publisher};
+pub use self::store::{Bucket, Listed};
 
 use std::future::Future;
 use std::pin::Pin;

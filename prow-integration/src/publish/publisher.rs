@@ -1,0 +1,803 @@
+//! [`Publisher`]: what a report is, for a job that reached a final state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use covlens_core::Profile;
+use covlens_report_templates::{
+    Badge, Column, Comment, DiffFile, MemorySink, NoSources, Stat, Table, TableFormat, parse_diff,
+    table_rows, write_badge, write_comment, write_site, write_table,
+};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use super::artifacts::{RunCoverage, latest_success, read_run};
+use super::store::Bucket;
+use super::{FinalState, FinishedJob, Outcome, Publish, PublishError, Refs};
+use crate::config::{Config, Dashboard, Presubmit};
+use crate::github::{
+    COMMENT_MARKER, COVERAGE_CONTEXT, CheckConclusion, CheckOutput, CheckRun, CheckStatus, Client,
+    ClientOptions, Commenter, GitHub, GitHubError, MAX_COMMENT_CHARS, PullRequest, Repo,
+    StatusState, TokenSource, coverage_status, post_check_run,
+};
+use crate::layout::{JobType, Pull, Run, segment};
+
+/// The publisher: reads a finished job's artifacts and writes the branch
+/// tables, reports, badge, PR comment, commit status, junit and history
+/// record the config asks for.
+///
+/// Layout under the publish root (`publish`):
+/// - `<dashboard>/latest/`: `table.md`, `table.html`, `table.json`,
+///   `runs.json` (which run fills each column), `badge.svg` and `site/`
+///   (the report of the newest column; files of an older report that the
+///   new one lacks are deleted);
+/// - `<dashboard>/runs/<job>/<build>/`: the same tables, `runs.json` and
+///   badge as published after that run (no site);
+/// - `pr/<org>_<repo>/<pr>/<job>/<build>/`: `comment.md`, `status.json`
+///   and `site/` (head and base).
+///
+/// Into the finished run's own artifacts: `artifacts/filtered.cov` and
+/// `artifacts/junit_coverage.xml`.
+pub struct Publisher {
+    config: Config,
+    artifacts: Bucket,
+    publish: Bucket,
+    commenter: Option<Commenter<Arc<dyn GitHub>>>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The file name of the junit report written into a run's artifacts
+/// (Kubernetes' coverage jobs' name; TestGrid reads `junit*.xml`).
+pub const JUNIT_ARTIFACT: &str = "junit_coverage.xml";
+/// The filtered profile written into a run's artifacts (Spyglass'
+/// coverage lens reads it).
+pub const FILTERED_ARTIFACT: &str = "filtered.cov";
+
+/// Which run filled a column of a branch table (`runs.json`).
+#[derive(Clone, Debug, Serialize)]
+struct ColumnRun {
+    label: String,
+    job: String,
+    /// `None`: no successful run with coverage was found.
+    build: Option<String>,
+    /// Where the coverage came from, or why the column is empty.
+    source: String,
+}
+
+/// What `status.json` records of a presubmit's status.
+#[derive(Serialize)]
+struct StatusRecord<'a> {
+    state: StatusState,
+    description: &'a str,
+    target_url: Option<&'a str>,
+    base_job: &'a str,
+    base_build: Option<&'a str>,
+}
+
+fn gh_error(what: &str, e: GitHubError) -> PublishError {
+    let transient = matches!(
+        e,
+        GitHubError::Transport { .. }
+            | GitHubError::RateLimited { .. }
+            | GitHubError::TokenRead { .. }
+            | GitHubError::Contended { .. }
+    ) || e.status().is_some_and(|s| s >= 500 || s == 429 || s == 403);
+    let msg = format!("{what}: {e}");
+    if transient {
+        PublishError::Transient(msg)
+    } else {
+        PublishError::Permanent(msg)
+    }
+}
+
+fn render(
+    what: &str,
+    f: impl FnOnce(&mut Vec<u8>) -> Result<(), covlens_report_templates::Error>,
+) -> Result<Vec<u8>, PublishError> {
+    let mut out = Vec::new();
+    f(&mut out).map_err(|e| PublishError::Permanent(format!("cannot render {what}: {e}")))?;
+    Ok(out)
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+impl Publisher {
+    /// A publisher for `config`: opens the artifacts and publish locations
+    /// (creating a local publish directory) and, with `github`, a GitHub
+    /// client reading its token from `token_file`.
+    pub fn new(config: &Config) -> Result<Publisher, PublishError> {
+        let artifacts = Bucket::open(&config.artifacts, false)?;
+        let publish = Bucket::open(&config.publish, true)?;
+        let github: Option<Arc<dyn GitHub>> = match &config.github {
+            Some(g) => {
+                let mut o = ClientOptions::new(TokenSource::File(g.token_file.clone()));
+                o.api = g.api.clone();
+                let client =
+                    Client::new(o).map_err(|e| PublishError::Permanent(format!("github: {e}")))?;
+                Some(Arc::new(client))
+            }
+            None => None,
+        };
+        Ok(Publisher::with_parts(config, artifacts, publish, github))
+    }
+
+    /// A publisher over given stores and GitHub client (tests, or stores
+    /// built by the caller).
+    pub fn with_parts(
+        config: &Config,
+        artifacts: Bucket,
+        publish: Bucket,
+        github: Option<Arc<dyn GitHub>>,
+    ) -> Publisher {
+        let commenter = github.map(|gh| {
+            let c = Commenter::new(gh);
+            match config.github.as_ref().and_then(|g| g.bot_login.as_deref()) {
+                Some(login) => c.with_bot_login(login),
+                None => c,
+            }
+        });
+        Publisher {
+            config: config.clone(),
+            artifacts,
+            publish,
+            commenter,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long to wait after creating a PR comment before looking for a
+    /// racing reporter's (default 1 s).
+    pub fn with_comment_settle(mut self, settle: Duration) -> Publisher {
+        self.commenter = self.commenter.map(|c| c.with_settle_delay(settle));
+        self
+    }
+
+    /// The publish location.
+    pub fn publish_bucket(&self) -> &Bucket {
+        &self.publish
+    }
+
+    async fn lock(&self, name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = {
+            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+            locks.entry(name.to_string()).or_default().clone()
+        };
+        m.lock_owned().await
+    }
+
+    /// Prow's directory of `job`'s run.
+    fn run_dir(&self, job: &FinishedJob) -> Result<String, PublishError> {
+        let number;
+        let pull = match (job.job_type, &job.refs) {
+            (JobType::Presubmit, Some(r)) => {
+                let p = r.pulls.first().ok_or_else(|| {
+                    PublishError::Permanent(format!(
+                        "presubmit {} has no pull request in its refs",
+                        job.name
+                    ))
+                })?;
+                number = p.number.to_string();
+                Some(Pull {
+                    org: &r.org,
+                    repo: &r.repo,
+                    number: &number,
+                })
+            }
+            (JobType::Presubmit, None) => {
+                return Err(PublishError::Permanent(format!(
+                    "presubmit {} has no refs: its artifacts cannot be found",
+                    job.name
+                )));
+            }
+            _ => None,
+        };
+        Ok(Run {
+            job_type: job.job_type,
+            job: &job.job,
+            build_id: &job.build_id,
+            pull,
+            path_prefix: &self.config.path_prefix,
+        }
+        .dir())
+    }
+
+    fn logs_dir(&self, job: &str, build: &str) -> String {
+        Run {
+            path_prefix: &self.config.path_prefix,
+            ..Run::new(JobType::Periodic, job, build)
+        }
+        .dir()
+    }
+
+    async fn publish_job(&self, job: &FinishedJob) -> Result<Outcome, PublishError> {
+        let cfg = &self.config;
+        let dashboards: Vec<&Dashboard> = cfg
+            .dashboards
+            .iter()
+            .filter(|d| d.columns.iter().any(|c| c.job == job.job))
+            .collect();
+        let presubmit = cfg.presubmits.iter().find(|p| p.job == job.job);
+        // A job only `selection.jobs` selects (or a presubmit's base) still
+        // gets its junit, filtered profile, policy status and history.
+        if dashboards.is_empty() && presubmit.is_none() && !cfg.selects(&job.job) {
+            return Ok(Outcome::Skipped(format!(
+                "{} is not selected: no dashboard or presubmit uses it, selection.jobs does not match",
+                job.job
+            )));
+        }
+        if job.state != FinalState::Success {
+            return Ok(Outcome::Skipped(format!(
+                "{} {} ended in {}: nothing to publish",
+                job.job,
+                job.build_id,
+                job.state.as_str()
+            )));
+        }
+        if job.build_id.is_empty() {
+            return Err(PublishError::Permanent(format!(
+                "{} has no build id",
+                job.name
+            )));
+        }
+        let run_dir = self.run_dir(job)?;
+        let Some(cov) = read_run(&self.artifacts, &run_dir, &cfg.limits, &cfg.filters).await?
+        else {
+            return Ok(Outcome::Skipped(format!(
+                "no coverage in {}/{run_dir}artifacts/",
+                self.artifacts.url()
+            )));
+        };
+        let mut done = vec![format!(
+            "{} {}: {} ({} files)",
+            job.job,
+            job.build_id,
+            cov.source.as_str(),
+            cov.profile.files().len()
+        )];
+        let threshold = presubmit.map_or(cfg.junit_threshold, |p| p.threshold);
+        self.write_job_artifacts(&run_dir, &cov.profile, threshold)
+            .await?;
+        done.push(format!("{FILTERED_ARTIFACT} and {JUNIT_ARTIFACT} written"));
+        for d in dashboards {
+            done.push(self.publish_dashboard(d, job, &cov).await?);
+        }
+        if let Some(p) = presubmit {
+            done.push(self.publish_presubmit(p, job, &run_dir, &cov).await?);
+        } else if let Some(s) = self.postsubmit_policy(job, &cov.profile).await? {
+            done.push(s);
+        }
+        if let Some(h) = self.record_history(job, &cov.profile).await? {
+            done.push(h);
+        }
+        Ok(Outcome::Published(done.join("; ")))
+    }
+
+    async fn write_job_artifacts(
+        &self,
+        run_dir: &str,
+        p: &Profile,
+        threshold: f64,
+    ) -> Result<(), PublishError> {
+        let mut filtered = Vec::new();
+        covlens_core::write_profile(&mut filtered, p).map_err(|e| {
+            PublishError::Permanent(format!("cannot write {FILTERED_ARTIFACT}: {e}"))
+        })?;
+        let mut junit = Vec::new();
+        covlens_core::write_junit(&mut junit, p, (threshold / 100.0) as f32)
+            .map_err(|e| PublishError::Permanent(format!("cannot write {JUNIT_ARTIFACT}: {e}")))?;
+        let dir = format!("{run_dir}artifacts/");
+        self.artifacts
+            .put(&format!("{dir}{FILTERED_ARTIFACT}"), filtered)
+            .await?;
+        self.artifacts
+            .put(&format!("{dir}{JUNIT_ARTIFACT}"), junit)
+            .await
+    }
+
+    /// The coverage of `job`'s latest successful run (`own` when that is
+    /// the run that just finished).
+    async fn column_run(
+        &self,
+        job: &str,
+        own: Option<(&str, &RunCoverage)>,
+    ) -> Result<(Option<String>, Option<Profile>, String), PublishError> {
+        let build = latest_success(
+            &self.artifacts,
+            &self.config.path_prefix,
+            job,
+            own.map(|o| o.0),
+        )
+        .await?;
+        let Some(build) = build else {
+            return Ok((None, None, "no successful run found".into()));
+        };
+        if let Some((b, cov)) = own
+            && b == build
+        {
+            return Ok((
+                Some(build),
+                Some(cov.profile.clone()),
+                cov.source.as_str().into(),
+            ));
+        }
+        let dir = self.logs_dir(job, &build);
+        match read_run(
+            &self.artifacts,
+            &dir,
+            &self.config.limits,
+            &self.config.filters,
+        )
+        .await
+        {
+            Ok(Some(c)) => Ok((Some(build), Some(c.profile), c.source.as_str().into())),
+            Ok(None) => Ok((Some(build), None, "no coverage in its artifacts".into())),
+            // Another job's broken run must not stop this one's report:
+            // its column stays empty and runs.json says why.
+            Err(PublishError::Permanent(e)) => {
+                warn!(job, build, error = %e, "column left empty");
+                Ok((Some(build), None, format!("unreadable: {e}")))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn publish_dashboard(
+        &self,
+        d: &Dashboard,
+        job: &FinishedJob,
+        cov: &RunCoverage,
+    ) -> Result<String, PublishError> {
+        let _held = self.lock(&d.name).await;
+        let mut columns: Vec<Column> = Vec::new();
+        let mut runs: Vec<ColumnRun> = Vec::new();
+        let mut newest: Option<Profile> = None;
+        for (i, c) in d.columns.iter().enumerate() {
+            let own = (c.job == job.job).then_some((job.build_id.as_str(), cov));
+            let (build, profile, source) = self.column_run(&c.job, own).await?;
+            let rows = profile
+                .as_ref()
+                .map(|p| table_rows(p, d.depth))
+                .unwrap_or_default();
+            columns.push((c.label.clone(), rows));
+            runs.push(ColumnRun {
+                label: c.label.clone(),
+                job: c.job.clone(),
+                build,
+                source,
+            });
+            if i == 0 {
+                newest = profile;
+            }
+        }
+        let mut table = Table::build(Table::heading_for(d.depth), columns, d.mark_threshold);
+        if let Some(pf) = &self.config.policy {
+            table.mark_below(|name| pf.policy.package_threshold(name).map(|(p, _)| p.get()));
+        }
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            (
+                "table.md".into(),
+                render("table.md", |w| {
+                    write_table(w, &table, TableFormat::Markdown)
+                })?,
+            ),
+            (
+                "table.html".into(),
+                render("table.html", |w| write_table(w, &table, TableFormat::Html))?,
+            ),
+            (
+                "table.json".into(),
+                render("table.json", |w| write_table(w, &table, TableFormat::Json))?,
+            ),
+            ("runs.json".into(), json(&runs)),
+        ];
+        let mut site = MemorySink::default();
+        if let Some(p) = newest {
+            let label = d.columns[0].label.clone();
+            let stat: Stat = p.statements().into();
+            files.push((
+                "badge.svg".into(),
+                render("badge.svg", |w| {
+                    write_badge(w, &Badge::coverage("coverage", &stat))
+                })?,
+            ));
+            let title = format!("{} coverage: {label}", d.name);
+            site = render_site(title, vec![(label, p)]).await?;
+        }
+        let name = segment(&d.name);
+        let per_run = format!(
+            "{name}/runs/{}/{}/",
+            segment(&job.job),
+            segment(&job.build_id)
+        );
+        for (f, bytes) in &files {
+            self.publish
+                .put(&format!("{per_run}{f}"), bytes.clone())
+                .await?;
+        }
+        let site_dir = format!("{name}/latest/site/");
+        let old = if site.files.is_empty() {
+            Vec::new()
+        } else {
+            self.publish.list(&site_dir, u64::MAX).await?
+        };
+        // Pages of files the new report lacks would still be served.
+        for o in old.iter().filter(|o| !site.files.contains_key(&o.rel)) {
+            self.publish.delete(&format!("{site_dir}{}", o.rel)).await?;
+        }
+        for (f, bytes) in site.files {
+            self.publish.put(&format!("{site_dir}{f}"), bytes).await?;
+        }
+        for (f, bytes) in files {
+            self.publish
+                .put(&format!("{name}/latest/{f}"), bytes)
+                .await?;
+        }
+        info!(dashboard = %d.name, job = %job.job, build = %job.build_id, "branch table published");
+        Ok(format!("dashboard {} published", d.name))
+    }
+
+    /// The policy for what is available: rules needing a base or a diff
+    /// are left out without them. `None`: no policy, or nothing to check.
+    fn policy_for(&self, has_base: bool, has_diff: bool) -> Option<covlens_policy::Policy> {
+        let mut p = self.config.policy.as_ref()?.policy.clone();
+        if !has_diff {
+            p.patch = None;
+        }
+        if !has_base {
+            p.max_drop = None;
+        }
+        (!p.is_empty()).then_some(p)
+    }
+
+    fn module<'a>(&'a self, p: Option<&'a Presubmit>) -> Option<&'a str> {
+        p.and_then(|p| p.module.as_deref()).or_else(|| {
+            self.config
+                .policy
+                .as_ref()
+                .and_then(|f| f.module.as_deref())
+        })
+    }
+
+    fn evaluate(
+        &self,
+        head: &Profile,
+        base: Option<&Profile>,
+        diff: Option<&[DiffFile]>,
+        module: Option<&str>,
+    ) -> Result<Option<covlens_policy::Outcome>, PublishError> {
+        let Some(policy) = self.policy_for(base.is_some(), diff.is_some()) else {
+            return Ok(None);
+        };
+        let inputs = covlens_policy::Inputs {
+            head,
+            base,
+            diff,
+            module,
+        };
+        policy
+            .evaluate(&inputs)
+            .map(Some)
+            .map_err(|e| PublishError::Permanent(format!("policy: {e}")))
+    }
+
+    /// For postsubmits (and periodics with refs): the policy's verdict as
+    /// the commit status of the tested commit.
+    async fn postsubmit_policy(
+        &self,
+        job: &FinishedJob,
+        head: &Profile,
+    ) -> Result<Option<String>, PublishError> {
+        let Some(outcome) = self.evaluate(head, None, None, None)? else {
+            return Ok(None);
+        };
+        let verdict = policy_description(&outcome);
+        let (Some(commenter), Some(refs)) = (&self.commenter, &job.refs) else {
+            return Ok(Some(verdict));
+        };
+        if refs.base_sha.is_empty() {
+            return Ok(Some(verdict));
+        }
+        let repo = repo_of(refs)?;
+        let state = if outcome.passed {
+            StatusState::Success
+        } else {
+            StatusState::Failure
+        };
+        let link = self.dashboard_link(job);
+        let status = coverage_status(state, &verdict, link.as_deref());
+        commenter
+            .github()
+            .create_status(&repo, &refs.base_sha, &status)
+            .await
+            .map_err(|e| gh_error("commit status", e))?;
+        Ok(Some(format!("status {}: {verdict}", refs.base_sha)))
+    }
+
+    fn dashboard_link(&self, job: &FinishedJob) -> Option<String> {
+        let base = self.config.report_url.as_ref()?;
+        let d = self
+            .config
+            .dashboards
+            .iter()
+            .find(|d| d.columns.iter().any(|c| c.job == job.job))?;
+        Some(format!("{base}/{}/latest/table.html", segment(&d.name)))
+    }
+
+    async fn publish_presubmit(
+        &self,
+        p: &Presubmit,
+        job: &FinishedJob,
+        run_dir: &str,
+        head: &RunCoverage,
+    ) -> Result<String, PublishError> {
+        let refs = job.refs.as_ref().ok_or_else(|| {
+            PublishError::Permanent(format!("presubmit {} has no refs", job.name))
+        })?;
+        let pull = refs.pulls.first().ok_or_else(|| {
+            PublishError::Permanent(format!("presubmit {} has no pull request", job.name))
+        })?;
+        let limits = &self.config.limits;
+        // The base: the base job's latest successful run, if any.
+        let base_build =
+            latest_success(&self.artifacts, &self.config.path_prefix, &p.base, None).await?;
+        let base = match &base_build {
+            Some(b) => read_run(
+                &self.artifacts,
+                &self.logs_dir(&p.base, b),
+                limits,
+                &self.config.filters,
+            )
+            .await?
+            .map(|c| c.profile),
+            None => None,
+        };
+        let diff = self
+            .artifacts
+            .get(
+                &format!("{run_dir}artifacts/{}", p.diff_artifact),
+                limits.max_object_bytes,
+            )
+            .await?
+            .map(|d| parse_diff(&String::from_utf8_lossy(&d)));
+        let module = self.module(Some(p));
+        let key = format!(
+            "pr/{}/{}/{}/{}/",
+            segment(&format!("{}_{}", refs.org, refs.repo)),
+            pull.number,
+            segment(&job.job),
+            segment(&job.build_id)
+        );
+        let link = self
+            .config
+            .report_url
+            .as_ref()
+            .map(|u| format!("{u}/{key}site/index.html"));
+        let empty = Profile::new(head.profile.mode().cloned());
+        let base_p = base.as_ref().unwrap_or(&empty);
+        let comment = Comment::build(base_p, &head.profile, diff.as_deref(), module, link.clone());
+        let mut body = Vec::new();
+        write_comment(&mut body, &comment, MAX_COMMENT_CHARS)
+            .map_err(|e| PublishError::Permanent(format!("cannot render the comment: {e}")))?;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let outcome = self.evaluate(&head.profile, base.as_ref(), diff.as_deref(), module)?;
+
+        let total: Stat = head.profile.statements().into();
+        let mut state = StatusState::from_threshold(total.value(), p.threshold);
+        let mut description = match &base {
+            Some(b) => {
+                let bs: Stat = b.statements().into();
+                format!(
+                    "{}% of statements (base {}%), threshold {}%",
+                    total.percent, bs.percent, p.threshold
+                )
+            }
+            None => format!(
+                "{}% of statements (no base run), threshold {}%",
+                total.percent, p.threshold
+            ),
+        };
+        if let Some(o) = &outcome
+            && !o.passed
+        {
+            state = StatusState::Failure;
+            description = policy_description(o);
+        }
+
+        // The report first, so the links in the comment and status work.
+        let mut cols = vec![("head".to_string(), head.profile.clone())];
+        if let Some(b) = base.clone() {
+            cols.push(("base".to_string(), b));
+        }
+        let site = render_site(format!("{} #{}", job.job, pull.number), cols).await?;
+        for (f, bytes) in site.files {
+            self.publish.put(&format!("{key}site/{f}"), bytes).await?;
+        }
+        self.publish
+            .put(&format!("{key}comment.md"), body.clone().into_bytes())
+            .await?;
+        let record = StatusRecord {
+            state,
+            description: &description,
+            target_url: link.as_deref(),
+            base_job: &p.base,
+            base_build: base_build.as_deref(),
+        };
+        self.publish
+            .put(&format!("{key}status.json"), json(&record))
+            .await?;
+
+        let Some(commenter) = &self.commenter else {
+            return Ok(format!("presubmit report at {key} (no GitHub configured)"));
+        };
+        let repo = repo_of(refs)?;
+        let pr = PullRequest::new(repo.clone(), pull.number);
+        let up = commenter
+            .upsert_comment(&pr, COMMENT_MARKER, &body)
+            .await
+            .map_err(|e| gh_error("PR comment", e))?;
+        let status = coverage_status(state, &description, link.as_deref());
+        commenter
+            .github()
+            .create_status(&repo, &pull.sha, &status)
+            .await
+            .map_err(|e| gh_error("commit status", e))?;
+        if let (Some(o), Some(g)) = (&outcome, &self.config.github)
+            && g.check_runs
+        {
+            let run = CheckRun {
+                name: COVERAGE_CONTEXT.to_string(),
+                head_sha: pull.sha.clone(),
+                details_url: link.clone(),
+                external_id: Some(job.name.clone()),
+                status: Some(CheckStatus::Completed),
+                conclusion: Some(if o.passed {
+                    CheckConclusion::Success
+                } else {
+                    CheckConclusion::Failure
+                }),
+                output: Some(CheckOutput {
+                    title: o.headline(),
+                    summary: policy_summary(o),
+                    text: None,
+                    annotations: o.annotations(),
+                }),
+            };
+            post_check_run(commenter.github(), &repo, &run)
+                .await
+                .map_err(|e| gh_error("check run", e))?;
+        }
+        Ok(format!(
+            "PR {}#{}: comment {:?}, status {:?}",
+            repo, pull.number, up.action, state
+        ))
+    }
+
+    async fn record_history(
+        &self,
+        job: &FinishedJob,
+        p: &Profile,
+    ) -> Result<Option<String>, PublishError> {
+        let Some(h) = self.config.history.clone() else {
+            return Ok(None);
+        };
+        let refs = job.refs.clone().unwrap_or_default();
+        let branch = if refs.base_ref.is_empty() {
+            // A periodic without refs: the column's label names its branch.
+            self.config
+                .dashboards
+                .iter()
+                .flat_map(|d| &d.columns)
+                .find(|c| c.job == job.job)
+                .map(|c| c.label.clone())
+        } else {
+            Some(refs.base_ref.clone())
+        };
+        let commit = match refs.pulls.first() {
+            Some(pull) if job.job_type == JobType::Presubmit => Some(pull.sha.clone()),
+            _ => (!refs.base_sha.is_empty()).then(|| refs.base_sha.clone()),
+        };
+        let time = job
+            .completion_time
+            .as_deref()
+            .or(job.start_time.as_deref())
+            .and_then(|t| covlens_history::Timestamp::parse_rfc3339(t).ok())
+            .unwrap_or_else(covlens_history::Timestamp::now);
+        let files: Vec<(String, covlens_core::Counts)> = p
+            .files()
+            .iter()
+            .map(|f| (f.name().to_string(), f.statements()))
+            .collect();
+        let (job_name, build) = (job.job.clone(), job.build_id.clone());
+        tokio::task::spawn_blocking(move || -> Result<String, PublishError> {
+            let location = covlens_history::redacted(&h.store);
+            let unreachable =
+                |e: covlens_history::Error| PublishError::Transient(format!("history {location}: {e}"));
+            let mut store = covlens_history::Store::open(&h.store).map_err(unreachable)?;
+            let run = covlens_history::NewRun {
+                job: &job_name,
+                build: &build,
+                branch: branch.as_deref(),
+                commit: commit.as_deref(),
+                time,
+                source: covlens_history::Source::Prow,
+            };
+            let counts = files.iter().map(|(name, counts)| covlens_history::FileCounts {
+                name,
+                counts: *counts,
+            });
+            let mut said = match store.record(&run, counts) {
+                Ok(covlens_history::Recorded::New { .. }) => "recorded in the history".to_string(),
+                Ok(covlens_history::Recorded::Unchanged) => "already in the history".to_string(),
+                // The same run with other numbers (filters changed since):
+                // the first recording stands.
+                Err(e @ covlens_history::Error::Conflict { .. }) => {
+                    warn!(job = %job_name, build = %build, error = %e, "history kept its earlier record");
+                    "history kept its earlier record".to_string()
+                }
+                Err(e) => return Err(unreachable(e)),
+            };
+            if let Some(keep) = h.keep {
+                let n = store.prune(&job_name, keep).map_err(unreachable)?;
+                if n > 0 {
+                    said.push_str(&format!(", {n} older runs pruned"));
+                }
+            }
+            Ok(said)
+        })
+        .await
+        .map_err(|e| PublishError::Transient(format!("history: {e}")))?
+        .map(Some)
+    }
+}
+
+/// The report site of `columns`, rendered off the async workers.
+async fn render_site(
+    title: String,
+    columns: Vec<(String, Profile)>,
+) -> Result<MemorySink, PublishError> {
+    tokio::task::spawn_blocking(move || {
+        let mut site = MemorySink::default();
+        write_site(&mut site, &title, &columns, &NoSources).map(|_| site)
+    })
+    .await
+    .map_err(|e| PublishError::Transient(format!("rendering the site stopped: {e}")))?
+    .map_err(|e| PublishError::Permanent(format!("cannot render the site: {e}")))
+}
+
+fn repo_of(refs: &Refs) -> Result<Repo, PublishError> {
+    Repo::new(&refs.org, &refs.repo).map_err(|e| PublishError::Permanent(format!("refs: {e}")))
+}
+
+/// The headline and the first violation: which rule failed, in one line.
+fn policy_description(o: &covlens_policy::Outcome) -> String {
+    match o.violations.first() {
+        Some(v) if !o.passed => format!("{}: {}", o.headline(), v.message()),
+        _ => o.headline(),
+    }
+}
+
+/// Every violation, one per line, for a check run's summary.
+fn policy_summary(o: &covlens_policy::Outcome) -> String {
+    let mut s = format!("{}\n", o.headline());
+    for v in &o.violations {
+        s.push_str(&format!(
+            "\n- {}",
+            covlens_report_templates::md_escape(&v.message())
+        ));
+    }
+    s
+}
+
+impl Publish for Publisher {
+    fn publish<'a>(
+        &'a self,
+        job: &'a FinishedJob,
+    ) -> super::BoxFuture<'a, Result<Outcome, PublishError>> {
+        Box::pin(self.publish_job(job))
+    }
+}

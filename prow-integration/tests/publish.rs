@@ -1,0 +1,938 @@
+//! The publisher on a `file://` artifacts tree in Prow's layout, built in a
+//! temporary directory from the repository's Go-generated fixtures, with
+//! the fake GitHub for comments and statuses.
+//!
+//! Expected numbers come from covlens-core reading the same fixtures, never
+//! from the publisher's own code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use covlens_core::input::{LoadOptions, Loader};
+use covlens_core::{Counts, OnConflict, ParseOptions, Profile, package_of, parse_path};
+use covlens_prow::config::Config;
+use covlens_prow::github::fake::{FakeGitHub, FakeOptions, Fault, FaultKind};
+use covlens_prow::github::{
+    COMMENT_MARKER, COVERAGE_CONTEXT, Client, ClientOptions, GitHub, RetryPolicy, TokenSource,
+};
+use covlens_prow::layout::JobType;
+use covlens_prow::publish::{
+    Bucket, FinalState, FinishedJob, Outcome, Publish, PublishError, Publisher, PullRef, Refs,
+};
+
+const BOT: &str = "covlens-bot";
+const TOKEN: &str = "tok-bot";
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(rel)
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let env = Env {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(env.artifacts()).unwrap();
+        env
+    }
+
+    fn artifacts(&self) -> PathBuf {
+        self.dir.path().join("artifacts")
+    }
+
+    fn publish(&self) -> PathBuf {
+        self.dir.path().join("publish")
+    }
+
+    /// Copies `fixture` to `key` under the artifacts root.
+    fn put_fixture(&self, key: &str, fixture_rel: &str) {
+        let dest = self.artifacts().join(key);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(fixture(fixture_rel), dest).unwrap();
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) {
+        let dest = self.artifacts().join(key);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, bytes).unwrap();
+    }
+
+    /// A finished periodic run: `finished.json` and `latest-build.txt`.
+    fn finish(&self, job: &str, build: &str, result: &str) {
+        self.put(
+            &format!("logs/{job}/{build}/finished.json"),
+            format!(
+                r#"{{"timestamp":1790000000,"passed":{},"result":"{result}"}}"#,
+                result == "SUCCESS"
+            )
+            .as_bytes(),
+        );
+        self.put(&format!("logs/{job}/latest-build.txt"), build.as_bytes());
+    }
+
+    fn config(&self, extra: &str) -> Config {
+        let text = format!(
+            "artifacts: file://{}\npublish: file://{}\nreport_url: https://cov.example/c\n{extra}",
+            self.artifacts().display(),
+            self.publish().display()
+        );
+        Config::parse(&text, "reporter.yaml").unwrap()
+    }
+
+    /// Every file under the publish root and its bytes.
+    fn published(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        walk(&self.publish(), &self.publish(), &mut out);
+        out
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.publish().join(rel)).unwrap()
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(root, &p, out);
+        } else {
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            out.insert(rel, std::fs::read(&p).unwrap());
+        }
+    }
+}
+
+fn periodic(job: &str, build: &str) -> FinishedJob {
+    FinishedJob {
+        name: format!("uid-{job}-{build}"),
+        job: job.into(),
+        job_type: JobType::Periodic,
+        build_id: build.into(),
+        state: FinalState::Success,
+        refs: None,
+        url: None,
+        start_time: Some("2026-12-01T00:00:00Z".into()),
+        completion_time: Some(format!("2026-12-01T01:00:{:02}Z", build.len())),
+    }
+}
+
+fn presubmit(build: &str, sha: &str) -> FinishedJob {
+    FinishedJob {
+        job_type: JobType::Presubmit,
+        refs: Some(Refs {
+            org: "acme".into(),
+            repo: "widget".into(),
+            base_ref: "master".into(),
+            base_sha: "b0b0b0b0".into(),
+            pulls: vec![PullRef {
+                number: 42,
+                sha: sha.into(),
+                author: "alice".into(),
+            }],
+        }),
+        ..periodic("pull-goprog-coverage", build)
+    }
+}
+
+/// Per package (covered, total) of a profile, from core's counts.
+fn packages(p: &Profile) -> BTreeMap<String, (u64, u64)> {
+    let mut m: BTreeMap<String, Counts> = BTreeMap::new();
+    for f in p.files() {
+        m.entry(package_of(f.name()).to_string())
+            .or_default()
+            .add(f.statements());
+    }
+    m.into_iter()
+        .map(|(k, c)| (k, (c.covered, c.total)))
+        .collect()
+}
+
+fn load(rel: &str) -> Profile {
+    parse_path(&fixture(rel), &ParseOptions::default()).unwrap()
+}
+
+/// The numbers of one column of `table.json`: per row, (covered, total).
+fn column(table: &serde_json::Value, i: usize) -> BTreeMap<String, (u64, u64)> {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let c = &r["cells"][i];
+            (!c.is_null()).then(|| {
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    (c["covered"].as_u64().unwrap(), c["total"].as_u64().unwrap()),
+                )
+            })
+        })
+        .collect()
+}
+
+const DASHBOARD: &str = "dashboards:\n  - name: goprog\n    columns:\n      - {label: master, job: ci-goprog}\n      - {label: '1.1', job: ci-goprog-1-1}\nfilters: {exclude: ['/internal/']}\n";
+
+/// master: cmd-goprog.out (build 100); 1.1: calc-advanced.out (build 50),
+/// and a later failed 1.1 run (51) with other numbers that must not count.
+fn branches(env: &Env) {
+    env.put_fixture(
+        "logs/ci-goprog/100/artifacts/combined-coverage.out",
+        "demo/cmd-goprog.out",
+    );
+    env.finish("ci-goprog", "100", "SUCCESS");
+    env.put_fixture(
+        "logs/ci-goprog-1-1/50/artifacts/cover.out",
+        "demo/calc-advanced.out",
+    );
+    env.finish("ci-goprog-1-1", "50", "SUCCESS");
+    env.put_fixture("logs/ci-goprog-1-1/51/artifacts/cover.out", "demo/calc.out");
+    env.finish("ci-goprog-1-1", "51", "FAILURE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn branch_table_from_the_latest_successful_runs() {
+    let env = Env::new();
+    branches(&env);
+    let config = env.config(DASHBOARD);
+    let publisher = Publisher::new(&config).unwrap();
+    let out = publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, Outcome::Published(s) if s.contains("dashboard goprog published")),
+        "{out:?}"
+    );
+
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("goprog/latest/table.json")).unwrap();
+    assert_eq!(table["columns"], serde_json::json!(["master", "1.1"]));
+    let mut master = load("demo/cmd-goprog.out");
+    covlens_core::filter(&mut master, None, config.filters.exclude.as_ref());
+    let want = packages(&master);
+    assert!(!want.keys().any(|k| k.contains("/internal/")));
+    assert_eq!(column(&table, 0), want);
+    assert_eq!(column(&table, 1), packages(&load("demo/calc-advanced.out")));
+    let runs: serde_json::Value =
+        serde_json::from_str(&env.read("goprog/latest/runs.json")).unwrap();
+    assert_eq!(runs[1]["build"], "50");
+
+    let md = env.read("goprog/latest/table.md");
+    insta::assert_snapshot!("goprog_table_md", md);
+    assert_eq!(md, env.read("goprog/runs/ci-goprog/100/table.md"));
+    assert!(env.read("goprog/latest/table.html").contains("<table>"));
+    assert!(env.read("goprog/latest/badge.svg").starts_with("<svg"));
+    assert!(
+        env.publish()
+            .join("goprog/latest/site/index.html")
+            .is_file()
+    );
+    let site: Vec<String> = env
+        .published()
+        .into_keys()
+        .filter(|k| k.starts_with("goprog/latest/site/"))
+        .collect();
+
+    // Junit and the filtered profile went into the run's own artifacts.
+    let filtered = parse_path(
+        &env.artifacts()
+            .join("logs/ci-goprog/100/artifacts/filtered.cov"),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(packages(&filtered), want);
+    let junit = std::fs::read_to_string(
+        env.artifacts()
+            .join("logs/ci-goprog/100/artifacts/junit_coverage.xml"),
+    )
+    .unwrap();
+    assert!(junit.contains(r#"<property name="coverage""#) && junit.contains(r#"name="OVERALL""#));
+
+    // The other column's end rebuilds the same table: same bytes.
+    let before = env.published();
+    publisher
+        .publish(&periodic("ci-goprog-1-1", "50"))
+        .await
+        .unwrap();
+    let after = env.published();
+    for (k, v) in &before {
+        if k.starts_with("goprog/latest/") {
+            assert_eq!(Some(v), after.get(k), "{k} changed");
+        }
+    }
+    assert!(after.contains_key("goprog/runs/ci-goprog-1-1/50/table.json"));
+
+    // A newer master run with fewer files: the old report's extra pages go.
+    env.put_fixture(
+        "logs/ci-goprog/101/artifacts/combined-coverage.out",
+        "demo/calc.out",
+    );
+    env.finish("ci-goprog", "101", "SUCCESS");
+    publisher
+        .publish(&periodic("ci-goprog", "101"))
+        .await
+        .unwrap();
+    let now: Vec<String> = env
+        .published()
+        .into_keys()
+        .filter(|k| k.starts_with("goprog/latest/site/"))
+        .collect();
+    assert!(now.len() < site.len(), "{now:?}");
+    assert!(now.iter().all(|k| !k.contains("calcx")), "{now:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn republishing_gives_the_same_bytes() {
+    let env = Env::new();
+    branches(&env);
+    let publisher = Publisher::new(&env.config(DASHBOARD)).unwrap();
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let first = env.published();
+    let filtered = std::fs::read(
+        env.artifacts()
+            .join("logs/ci-goprog/100/artifacts/filtered.cov"),
+    )
+    .unwrap();
+    assert!(first.len() > 8, "{:?}", first.keys().collect::<Vec<_>>());
+    // A second publisher (a restarted reporter) and the same run.
+    let again = Publisher::new(&env.config(DASHBOARD)).unwrap();
+    again.publish(&periodic("ci-goprog", "100")).await.unwrap();
+    assert_eq!(env.published(), first);
+    assert_eq!(
+        std::fs::read(
+            env.artifacts()
+                .join("logs/ci-goprog/100/artifacts/filtered.cov")
+        )
+        .unwrap(),
+        filtered
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collector_snapshots_are_read_as_core_reads_them() {
+    let env = Env::new();
+    let root = "logs/ci-sample/7/artifacts/coverage/e2e-0/server/";
+    for f in std::fs::read_dir(fixture("covdata-go1.23/gocoverdir")).unwrap() {
+        let f = f.unwrap();
+        env.put_fixture(
+            &format!("{root}covdata/{}", f.file_name().to_string_lossy()),
+            &format!(
+                "covdata-go1.23/gocoverdir/{}",
+                f.file_name().to_string_lossy()
+            ),
+        );
+    }
+    env.put_fixture(&format!("{root}metadata/covdata/x.json"), "demo/README.md");
+    env.put_fixture(
+        "logs/ci-sample/7/artifacts/coverage/e2e-0/kubelet/text/0000-calc.cov",
+        "demo/calc.out",
+    );
+    env.put_fixture(
+        "logs/ci-sample/7/artifacts/coverage/e2e-0/kubelet/text/0001-calc.cov",
+        "demo/calc-advanced.out",
+    );
+    // Plain profiles next to them are not counted twice.
+    env.put_fixture("logs/ci-sample/7/artifacts/e2e.cov", "demo/pkg-a.out");
+    env.finish("ci-sample", "7", "SUCCESS");
+    let config = env.config(
+        "dashboards:\n  - {name: sample, depth: 2, columns: [{label: main, job: ci-sample}]}\n",
+    );
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-sample", "7"))
+        .await
+        .unwrap();
+
+    let mut opts = LoadOptions::default();
+    opts.parse.mode_policy = covlens_core::ModePolicy::Upgrade;
+    let mut loader = Loader::new(opts);
+    let (want, _) = loader
+        .merge(
+            &[
+                fixture("covdata-go1.23/gocoverdir").display().to_string(),
+                fixture("demo/calc.out").display().to_string(),
+                fixture("demo/calc-advanced.out").display().to_string(),
+            ],
+            OnConflict::Error,
+        )
+        .unwrap();
+    let rows: BTreeMap<String, (u64, u64)> = covlens_report_templates::table_rows(&want, Some(2))
+        .into_iter()
+        .map(|(n, c, t)| (n, (c, t)))
+        .collect();
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("sample/latest/table.json")).unwrap();
+    assert_eq!(column(&table, 0), rows);
+    assert!(!column(&table, 0).keys().any(|k| k.contains("pkg")));
+    let runs = env.read("sample/latest/runs.json");
+    assert!(runs.contains("collector snapshots"), "{runs}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn before_and_after_dumps_are_diffed() {
+    let env = Env::new();
+    // The same dump before and after: nothing ran in between.
+    env.put_fixture(
+        "logs/ci-e2e/3/artifacts/before/node-1/kubelet.cov",
+        "demo/calc.out",
+    );
+    env.put_fixture(
+        "logs/ci-e2e/3/artifacts/after/node-1/kubelet.cov",
+        "demo/calc.out",
+    );
+    env.finish("ci-e2e", "3", "SUCCESS");
+    let config =
+        env.config("dashboards:\n  - {name: e2e, columns: [{label: main, job: ci-e2e}]}\n");
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-e2e", "3"))
+        .await
+        .unwrap();
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("e2e/latest/table.json")).unwrap();
+    let total = packages(&load("demo/calc.out"))["example.com/goprog/calc"].1;
+    assert_eq!(column(&table, 0)["example.com/goprog/calc"], (0, total));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn presubmit_comment_status_and_one_comment_per_pr() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    env.put(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/git.diff",
+        b"diff --git a/calc/calc.go b/calc/calc.go\n--- a/calc/calc.go\n+++ b/calc/calc.go\n@@ -9,0 +10,4 @@\n+a\n+b\n+c\n+d\n",
+    );
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/8/artifacts/cover.out",
+        "demo/calc.out",
+    );
+    let fake = FakeGitHub::start(FakeOptions {
+        tokens: vec![(TOKEN.into(), BOT.into())],
+        ..FakeOptions::default()
+    })
+    .await
+    .unwrap();
+    let token = env.dir.path().join("token");
+    std::fs::write(&token, TOKEN).unwrap();
+    let config = env.config(&format!(
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 60, module: example.com/goprog}}\ngithub: {{api: '{}', token_file: {}}}\n",
+        fake.url(),
+        token.display()
+    ));
+    let publisher = Publisher::new(&config)
+        .unwrap()
+        .with_comment_settle(Duration::ZERO);
+    let out = publisher
+        .publish(&presubmit("7", "abcdef01"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, Outcome::Published(s) if s.contains("comment Created")),
+        "{out:?}"
+    );
+    let comment = env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md");
+    assert!(comment.starts_with(COMMENT_MARKER), "{comment}");
+    assert!(comment.contains(
+        "https://cov.example/c/pr/acme_widget/42/pull-goprog-coverage/7/site/index.html"
+    ));
+    assert!(comment.contains("calc/calc.go"), "{comment}");
+    assert!(
+        env.publish()
+            .join("pr/acme_widget/42/pull-goprog-coverage/7/site/index.html")
+            .is_file()
+    );
+
+    // Published again (a restart), then a new build of the PR: still one comment.
+    publisher
+        .publish(&presubmit("7", "abcdef01"))
+        .await
+        .unwrap();
+    let other = Publisher::new(&config)
+        .unwrap()
+        .with_comment_settle(Duration::ZERO);
+    other.publish(&presubmit("8", "abcdef02")).await.unwrap();
+    let ours: Vec<_> = fake
+        .comments("acme/widget", 42)
+        .into_iter()
+        .filter(|c| c.login == BOT && c.body.contains(COMMENT_MARKER))
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(
+        ours[0].body,
+        env.read("pr/acme_widget/42/pull-goprog-coverage/8/comment.md")
+    );
+
+    let statuses = fake.state().statuses;
+    let of = |sha: &str| {
+        statuses
+            .iter()
+            .rfind(|s| s.sha == sha && s.context == COVERAGE_CONTEXT)
+            .cloned()
+            .unwrap()
+    };
+    // Head coverage against the 60% threshold, as core counts it.
+    let pct = |p: &Profile| {
+        let c = p.statements();
+        100.0 * c.covered as f64 / c.total as f64
+    };
+    let (head7, head8) = (
+        pct(&load("demo/cmd-goprog.out")),
+        pct(&load("demo/calc.out")),
+    );
+    let want = |p: f64| if p >= 60.0 { "success" } else { "failure" };
+    assert_eq!(of("abcdef01").state, want(head7));
+    assert_eq!(of("abcdef02").state, want(head8));
+    assert_ne!(
+        want(head7),
+        want(head8),
+        "the fixtures should straddle the threshold"
+    );
+    assert_eq!(
+        of("abcdef01").target_url.as_deref(),
+        Some("https://cov.example/c/pr/acme_widget/42/pull-goprog-coverage/7/site/index.html")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_marks_the_table_and_fails_the_status() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
+    let token = env.dir.path().join("token");
+    std::fs::write(&token, "t").unwrap();
+    let config = env.config(&format!(
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: {}, check_runs: true}}\npolicy:\n  inline: |\n    threshold:\n      package: 100\n",
+        fake.url(),
+        token.display()
+    ));
+    let publisher = Publisher::new(&config)
+        .unwrap()
+        .with_comment_settle(Duration::ZERO);
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let md = env.read("goprog/latest/table.md");
+    // Every package under 100% is marked; fully covered ones are not.
+    let master = load("demo/cmd-goprog.out");
+    for (name, (c, t)) in packages(&master) {
+        if name.contains("/internal/") {
+            continue;
+        }
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap();
+        assert_eq!(line.contains('✗'), c < t, "{line}");
+    }
+    publisher
+        .publish(&presubmit("7", "abcdef01"))
+        .await
+        .unwrap();
+    let state = fake.state();
+    let status = state.statuses.iter().find(|s| s.sha == "abcdef01").unwrap();
+    assert_eq!(status.state, "failure");
+    let d = status.description.as_deref().unwrap();
+    assert!(
+        d.starts_with("coverage policy not met") && d.contains("package"),
+        "{d}"
+    );
+    let run = state
+        .check_runs
+        .iter()
+        .find(|r| r.head_sha == "abcdef01")
+        .unwrap();
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_records_every_run_and_keeps_n() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "logs/ci-goprog/101/artifacts/combined-coverage.out",
+        "demo/calc.out",
+    );
+    env.finish("ci-goprog", "101", "SUCCESS");
+    let db = env.dir.path().join("history.db");
+    let config = env.config(&format!(
+        "{DASHBOARD}history: {{store: {}, keep: 1}}\n",
+        db.display()
+    ));
+    let publisher = Publisher::new(&config).unwrap();
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let mut store = covlens_history::Store::open(&db.display().to_string()).unwrap();
+    let runs = store.runs("ci-goprog", 10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].build.as_str(), runs[0].branch.as_deref()),
+        ("100", Some("master"))
+    );
+    drop(store);
+    let mut later = periodic("ci-goprog", "101");
+    later.completion_time = Some("2026-12-02T00:00:00Z".into());
+    publisher.publish(&later).await.unwrap();
+    let mut store = covlens_history::Store::open(&db.display().to_string()).unwrap();
+    let runs = store.runs("ci-goprog", 10).unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.build.as_str()).collect::<Vec<_>>(),
+        ["101"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
+    let env = Env::new();
+    branches(&env);
+    let outside = env.dir.path().join("secret.out");
+    std::fs::copy(fixture("demo/calc.out"), &outside).unwrap();
+    // A link in a run's artifacts pointing outside the artifacts root.
+    let run = env.artifacts().join("logs/ci-goprog/102/artifacts");
+    std::fs::create_dir_all(&run).unwrap();
+    std::os::unix::fs::symlink(&outside, run.join("combined-coverage.out")).unwrap();
+
+    env.finish("ci-goprog", "102", "SUCCESS");
+    let config = env.config(DASHBOARD);
+    let publisher = Publisher::new(&config).unwrap();
+    match publisher.publish(&periodic("ci-goprog", "102")).await {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("outside the root"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Also under a name object_store percent-encodes.
+    let run = env.artifacts().join("logs/ci-goprog/105/artifacts");
+    std::fs::create_dir_all(&run).unwrap();
+    std::os::unix::fs::symlink(&outside, run.join("odd%name #1.cov")).unwrap();
+    env.finish("ci-goprog", "105", "SUCCESS");
+    match publisher.publish(&periodic("ci-goprog", "105")).await {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("outside the root"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
+    // A build id that tries to climb stays one segment: no run there.
+    let climb = periodic("ci-goprog", "../../../../escape");
+    let out = publisher.publish(&climb).await.unwrap();
+    assert!(
+        matches!(&out, Outcome::Skipped(s) if s.contains("logs/ci-goprog/.._.._.._.._escape/")),
+        "{out:?}"
+    );
+
+    // A profile that is not one.
+    env.put(
+        "logs/ci-goprog/103/artifacts/combined-coverage.out",
+        b"mode: set\nnot a block\n",
+    );
+    env.finish("ci-goprog", "103", "SUCCESS");
+    match publisher.publish(&periodic("ci-goprog", "103")).await {
+        Err(PublishError::Permanent(e)) => {
+            assert!(
+                e.contains("logs/ci-goprog/103/artifacts/combined-coverage.out"),
+                "{e}"
+            );
+            assert!(!e.contains("covlens-run-"), "staging paths leak: {e}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A run over the size limit.
+    let small = env.config(&format!("{DASHBOARD}limits: {{max_run_bytes: 100}}\n"));
+    match Publisher::new(&small)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+    {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("limits.max_run_bytes"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
+    // An object over the size limit.
+    let small = env.config(&format!("{DASHBOARD}limits: {{max_object_bytes: 100}}\n"));
+    match Publisher::new(&small)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+    {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("limits.max_object_bytes"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // Nothing was written next to the roots.
+    let mut names: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["artifacts", "publish", "secret.out"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_runs_and_other_jobs_are_skipped() {
+    let env = Env::new();
+    branches(&env);
+    let publisher = Publisher::new(&env.config(DASHBOARD)).unwrap();
+    let mut failed = periodic("ci-goprog", "100");
+    failed.state = FinalState::Failure;
+    assert!(matches!(
+        publisher.publish(&failed).await.unwrap(),
+        Outcome::Skipped(_)
+    ));
+    assert!(matches!(
+        publisher.publish(&periodic("ci-other", "1")).await.unwrap(),
+        Outcome::Skipped(_)
+    ));
+    // No coverage in the artifacts.
+    env.put("logs/ci-goprog/104/artifacts/build-log.txt", b"ok\n");
+    env.finish("ci-goprog", "104", "SUCCESS");
+    assert!(matches!(
+        publisher.publish(&periodic("ci-goprog", "104")).await.unwrap(),
+        Outcome::Skipped(s) if s.contains("no coverage")
+    ));
+    assert!(env.published().is_empty());
+}
+
+#[test]
+fn publisher_is_shareable() {
+    fn is<T: Send + Sync>() {}
+    is::<Publisher>();
+    let _: Option<Arc<dyn Publish>> = None;
+}
+
+/// The table's total against `go tool cover -func`'s, on the module the
+/// fixture profile was made from.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs go"]
+async fn table_total_matches_go_tool_cover() {
+    let env = Env::new();
+    env.put_fixture(
+        "logs/ci-goprog/100/artifacts/combined-coverage.out",
+        "demo/cmd-goprog.out",
+    );
+    env.finish("ci-goprog", "100", "SUCCESS");
+    let config =
+        env.config("dashboards:\n  - {name: goprog, columns: [{label: master, job: ci-goprog}]}\n");
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("goprog/latest/table.json")).unwrap();
+
+    let out = std::process::Command::new("go")
+        .current_dir(fixture("goprog"))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOWORK", "off")
+        .env_remove("GOFLAGS")
+        .args(["tool", "cover"])
+        .arg(format!(
+            "-func={}",
+            fixture("demo/cmd-goprog.out").display()
+        ))
+        .output()
+        .expect("go runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let total = stdout
+        .lines()
+        .find(|l| l.starts_with("total:"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap();
+    assert_eq!(
+        format!(
+            "{}%",
+            table["total"]["cells"][0]["percent"].as_str().unwrap()
+        ),
+        total
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_down_is_transient_and_a_retry_succeeds() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/calc.out",
+    );
+    let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
+    let config = env.config(&format!(
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: /unused}}\n",
+        fake.url()
+    ));
+    let mut o = ClientOptions::new(TokenSource::Value("t".into()));
+    o.api = fake.url();
+    o.retry = RetryPolicy {
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+        secondary_limit_wait: Duration::from_millis(20),
+        max_rate_limit_wait: Duration::from_millis(20),
+    };
+    let gh: Arc<dyn GitHub> = Arc::new(Client::new(o).unwrap());
+    let publisher = Publisher::with_parts(
+        &config,
+        Bucket::open(&config.artifacts, false).unwrap(),
+        Bucket::open(&config.publish, true).unwrap(),
+        Some(gh),
+    )
+    .with_comment_settle(Duration::ZERO);
+    // Both attempts of the client fail.
+    fake.inject(Fault::new(FaultKind::Status { status: 502 }, 2).on_path("/statuses/"));
+    match publisher.publish(&presubmit("7", "abcdef01")).await {
+        Err(PublishError::Transient(e)) => assert!(e.contains("502"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // The controller retries later: the status is set, the comment is
+    // not doubled.
+    assert!(matches!(
+        publisher
+            .publish(&presubmit("7", "abcdef01"))
+            .await
+            .unwrap(),
+        Outcome::Published(_)
+    ));
+    let state = fake.state();
+    assert_eq!(state.comments.len(), 1);
+    assert_eq!(state.statuses.len(), 1);
+}
+
+/// History in PostgreSQL, recorded from the publisher's async context.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs postgres"]
+async fn history_in_postgres() {
+    let url = std::env::var("COVLENS_TEST_POSTGRES").expect(
+        "COVLENS_TEST_POSTGRES is not set: run scripts/test.sh or scripts/postgres-testenv.sh",
+    );
+    let env = Env::new();
+    let job = format!("ci-goprog-pg-{}", std::process::id());
+    env.put_fixture(
+        &format!("logs/{job}/100/artifacts/combined-coverage.out"),
+        "demo/calc.out",
+    );
+    env.finish(&job, "100", "SUCCESS");
+    env.put_fixture(
+        &format!("logs/{job}/101/artifacts/combined-coverage.out"),
+        "demo/calc-advanced.out",
+    );
+    env.finish(&job, "101", "SUCCESS");
+    let config = env.config(&format!(
+        "dashboards:\n  - {{name: pg, columns: [{{label: main, job: {job}}}]}}\nhistory: {{store: '{url}', keep: 1}}\n"
+    ));
+    let publisher = Publisher::new(&config).unwrap();
+    publisher.publish(&periodic(&job, "100")).await.unwrap();
+    let mut later = periodic(&job, "101");
+    later.completion_time = Some("2026-12-02T00:00:00Z".into());
+    publisher.publish(&later).await.unwrap();
+    let (url2, job2) = (url.clone(), job.clone());
+    let runs = tokio::task::spawn_blocking(move || {
+        covlens_history::Store::open(&url2)
+            .unwrap()
+            .runs(&job2, 10)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.build.as_str()).collect::<Vec<_>>(),
+        ["101"]
+    );
+    let want = load("demo/calc-advanced.out").statements();
+    assert_eq!(runs[0].counts, want);
+}
+
+/// A public Kubernetes profile through the issue's example filters and
+/// `depth: 2`, with a presubmit against it: numbers as core counts them.
+#[tokio::test(flavor = "multi_thread")]
+async fn kubernetes_profile_with_the_issue_filters() {
+    let env = Env::new();
+    env.put_fixture(
+        "logs/ci-kubernetes-coverage-unit/1/artifacts/combined-coverage.out",
+        "public/kubernetes-v1.32.0.coverage.txt",
+    );
+    env.finish("ci-kubernetes-coverage-unit", "1", "SUCCESS");
+    let config = env.config(
+        "dashboards:\n  - {name: unit, depth: 2, columns: [{label: master, job: ci-kubernetes-coverage-unit}]}\nfilters: {exclude: ['/vendor/', 'zz_generated', '/third_party/']}\n",
+    );
+    let t = std::time::Instant::now();
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-kubernetes-coverage-unit", "1"))
+        .await
+        .unwrap();
+    eprintln!("published in {:?}", t.elapsed());
+    let mut want = load("public/kubernetes-v1.32.0.coverage.txt");
+    covlens_core::filter(&mut want, None, config.filters.exclude.as_ref());
+    // Depth 2 rows: the first two elements of each package path.
+    let mut rows: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (pkg, (c, t)) in packages(&want) {
+        let key: Vec<&str> = pkg.split('/').take(2).collect();
+        let e = rows.entry(key.join("/")).or_default();
+        e.0 += c;
+        e.1 += t;
+    }
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("unit/latest/table.json")).unwrap();
+    assert_eq!(column(&table, 0), rows);
+    let total = want.statements();
+    assert_eq!(table["total"]["cells"][0]["covered"], total.covered);
+    assert_eq!(table["total"]["cells"][0]["total"], total.total);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_only_selection_selects_gets_junit_and_history() {
+    let env = Env::new();
+    env.put_fixture(
+        "logs/ci-misc-coverage/5/artifacts/cover.out",
+        "demo/pkg-a.out",
+    );
+    env.finish("ci-misc-coverage", "5", "SUCCESS");
+    let db = env.dir.path().join("h.db");
+    let config = env.config(&format!(
+        "selection: {{jobs: '-coverage$'}}\nhistory: {{store: {}}}\n",
+        db.display()
+    ));
+    let out = Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-misc-coverage", "5"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, Outcome::Published(s) if s.contains("recorded in the history")),
+        "{out:?}"
+    );
+    assert!(
+        env.artifacts()
+            .join("logs/ci-misc-coverage/5/artifacts/junit_coverage.xml")
+            .is_file()
+    );
+    assert!(env.published().is_empty());
+}
