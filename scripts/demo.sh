@@ -17,12 +17,17 @@ mkdir -p "$OUT"
 "$BIN" summary "$OUT/filtered.out" --by package --format markdown -o "$OUT/summary.md"
 "$BIN" summary "$OUT/filtered.out" --format json -o "$OUT/summary.json"
 "$BIN" junit "$OUT/filtered.out" --threshold 0.5 -o "$OUT/junit_coverage.xml"
-"$BIN" html "$OUT/filtered.out" -o "$OUT/summary.html"
-"$BIN" report "$OUT/filtered.out" --source-root example.com/goprog=fixtures/goprog \
-    --title "goprog coverage" --out "$OUT/report"
+# Columns are named NAME=PROFILE: the merged run next to the plain unit
+# tests' profile (calc.out).
+"$BIN" html "all tests=$OUT/filtered.out" "unit=fixtures/demo/calc.out" \
+    --source-root example.com/goprog=fixtures/goprog --title "goprog coverage" \
+    -o "$OUT/report.html"
+"$BIN" report "all tests=$OUT/filtered.out" "unit=fixtures/demo/calc.out" \
+    --source-root example.com/goprog=fixtures/goprog --title "goprog coverage" --out "$OUT/report"
 "$BIN" badge "$OUT/filtered.out" -o "$OUT/badge.svg"
 
 "$BIN" summary "$OUT/filtered.out" --by package
 echo
-echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,summary.html,badge.svg}"
-echo "demo: open $OUT/report/index.html for the full report (works from file://)"
+echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,badge.svg}"
+echo "demo: open $OUT/report/index.html for the full report (works from file://),"
+echo "demo: or $OUT/report.html, the same report in one file to attach or mail"

@@ -6,6 +6,22 @@ use clap::{Args, ValueEnum};
 use covlens_core::input::{LoadOptions, Loader};
 use covlens_core::{ModePolicy, ParseOptions, Profile};
 
+/// The `after_help` of a command that reads profiles: what an input may
+/// be, then an example reading a GOCOVERDIR and one reading stdin.
+macro_rules! inputs_help {
+    ($dir:literal, $stdin:literal) => {
+        concat!(
+            "Inputs: each profile may be a text profile (`go test -coverprofile`), a GOCOVERDIR ",
+            "directory (binary coverage data written by a program built with `-cover`), or `-` ",
+            "for standard input; text and binary inputs mix.\n\nExamples:\n  # a GOCOVERDIR\n  ",
+            $dir,
+            "\n  # standard input\n  ",
+            $stdin
+        )
+    };
+}
+pub(crate) use inputs_help;
+
 /// Options shared by every command that reads profiles.
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
@@ -31,6 +47,11 @@ pub struct InputArgs {
         value_parser = clap::value_parser!(u64).range(1..=1 << 40)
     )]
     pub max_line_bytes: u64,
+    /// No progress display on stderr (shown otherwise when stderr is a
+    /// terminal and reading takes over a second); `convert` also leaves
+    /// out its totals.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +88,9 @@ pub fn with_loader<T>(
     f: impl FnOnce(&mut Loader) -> Result<T, covlens_core::Error>,
 ) -> Result<T> {
     let mut loader = Loader::new(opts.clone());
+    if let Some(hook) = crate::progress::hook() {
+        loader = loader.with_progress(hook);
+    }
     let res = f(&mut loader);
     crate::warn(loader.take_warnings());
     Ok(res?)

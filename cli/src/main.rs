@@ -11,6 +11,7 @@ use covlens_core::printable::printable_lines;
 
 mod commands;
 mod input;
+mod progress;
 
 use crate::input::InputArgs;
 
@@ -97,6 +98,9 @@ fn main() -> ExitCode {
             "covlens: warning: cannot handle signals: {e}"
         );
     }
+    if !matches!(cli.command, Command::Collect(_)) {
+        progress::init(!cli.input.quiet && io::IsTerminal::is_terminal(&io::stderr()));
+    }
     let result = match cli.command {
         Command::Merge(a) => commands::merge::run_merge(&cli.input, a),
         Command::Aggregate(a) => commands::merge::run_aggregate(&cli.input, a),
@@ -118,6 +122,7 @@ fn main() -> ExitCode {
         Command::Collect(a) => covlens_collector::run_cli(&a).map_err(Into::into),
         Command::History(c) => commands::history::run(&cli.input, c),
     };
+    progress::finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -177,11 +182,13 @@ fn hint(err: &anyhow::Error) -> &'static str {
 
 /// Prints warnings on stderr, one per line, controls escaped.
 fn warn<W: std::fmt::Display>(warnings: impl IntoIterator<Item = W>) {
-    let mut err = io::stderr().lock();
-    for w in warnings {
-        let w = w.to_string();
-        let _ = writeln!(err, "covlens: warning: {}", printable_lines(&w));
-    }
+    progress::suspend(|| {
+        let mut err = io::stderr().lock();
+        for w in warnings {
+            let w = w.to_string();
+            let _ = writeln!(err, "covlens: warning: {}", printable_lines(&w));
+        }
+    });
 }
 
 /// Exit codes as gopherage's: 2 for a wrong number of arguments (with its

@@ -241,6 +241,9 @@ fn show_and_drops_match_summary(store: &str, dir: &Path) {
         &format!("x={}", merged.display()),
         "--depth",
         "3",
+        // Full import paths, as history groups them.
+        "--root",
+        "",
         "--format",
         "json",
     ]));

@@ -237,15 +237,20 @@ fn table_and_badge() {
         .arg(format!("base={}", demo.join("calc.out").display())));
     assert_eq!(
         md,
-        "| Package | head | base |\n|---|---:|---:|\n| example.com/goprog/calc | ▼ 34.8% | 73.9% |\n\
-         | example.com/goprog/calc/advanced | 56.5% | — |\n| **Total** | **▼ 45.7%** | **73.9%** |\n"
+        "| Package in example.com/goprog/calc/ | head | base |\n|---|---:|---:|\n| . | ▼ 34.8% | 73.9% |\n\
+         | advanced | 56.5% | — |\n| **Total** ¹ | **▼ 45.7%** | **73.9%** |\n\n\
+         ¹ Not every package is in every column: the totals add up different sets.\n"
     );
     let depth = run(covlens()
         .args(["table", "--depth", "2", "--format", "json", "--column"])
         .arg(format!("a={}", demo.join("calc-advanced.out").display())));
     let v: serde_json::Value = serde_json::from_str(&depth).unwrap();
-    assert_eq!(v["rows"][0]["name"], "example.com/goprog");
-    assert_eq!(v["rows"][0]["cells"][0]["covered"], 21);
+    // Two levels below the root, example.com/goprog/calc.
+    assert_eq!(v["root"], "example.com/goprog/calc");
+    assert_eq!(v["rows"][0]["name"], ".");
+    assert_eq!(v["rows"][1]["name"], "advanced");
+    let covered = |r: &serde_json::Value| r["cells"][0]["covered"].as_u64().unwrap();
+    assert_eq!(covered(&v["rows"][0]) + covered(&v["rows"][1]), 21);
     let svg = run(covlens().arg("badge").arg(demo.join("calc.out")));
     assert!(
         svg.contains("coverage: 73.9%") && svg.contains("#dfb317"),
@@ -691,21 +696,39 @@ fn report_pages_run_no_script_from_profiles_or_titles() {
         assert!(dom.contains(shows), "{page} does not show {shows}:\n{dom}");
     }
 
+    // The one-file form: the same pages, all data inline.
     let page = dir.join("page.html");
     run(covlens()
         .arg("html")
         .arg(&p)
         .arg("--title")
         .arg(&title)
+        .arg("--source-root")
+        .arg(format!(
+            "example.com={}",
+            dir.join("src/example.com").display()
+        ))
         .arg("-o")
         .arg(&page));
-    let dom = dump_dom(chrome, &format!("file://{}", page.display()));
+    let url = format!("file://{}", page.display());
+    let dom = dump_dom(chrome, &url);
     ran(&dom, "the one-page html");
     assert!(
-        dom.contains("<title>&lt;/title&gt;&lt;/script&gt;"),
+        dom.contains("<h1><a href=\"#\">&lt;/title&gt;&lt;/script&gt;&lt;script&gt;document"),
         "{dom}"
     );
-    assert!(dom.contains("&lt;img src=x onerror=\"document"), "{dom}");
+    assert!(dom.contains("<th>&lt;img src=x onerror=document"), "{dom}");
+    for (hash, shows) in [
+        ("#f0", "return \"&lt;img src=x onerror=\\\"document"),
+        (
+            "#d2",
+            "&lt;img src=x onerror=\"document.documentElement.dataset.pwned=2\"&gt;.go",
+        ),
+    ] {
+        let dom = dump_dom(chrome, &format!("{url}{hash}"));
+        ran(&dom, &format!("the one-page html{hash}"));
+        assert!(dom.contains(shows), "{hash} does not show {shows}:\n{dom}");
+    }
 
     // A column name cannot hold `=`: `pwned++` sets the attribute too.
     let table = dir.join("table.html");
@@ -721,5 +744,6 @@ fn report_pages_run_no_script_from_profiles_or_titles() {
         dom.contains("<th>&lt;/th&gt;&lt;/script&gt;&lt;script&gt;"),
         "{dom}"
     );
-    assert!(dom.contains("<td>example.com/x/&lt;/script&gt;"), "{dom}");
+    // Rows relative to the common root, example.com.
+    assert!(dom.contains("<td>x/&lt;/script&gt;"), "{dom}");
 }

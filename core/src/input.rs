@@ -19,6 +19,7 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -40,11 +41,50 @@ pub struct LoadOptions {
     pub skip_bad: bool,
 }
 
+/// Told how reading the inputs goes, for a progress display: the caller
+/// draws it (nothing here prints). Called from the loading thread.
+pub trait Progress: Send + Sync {
+    /// Reading of `inputs` inputs of `bytes` bytes in all starts (sizes
+    /// as the file system says before reading; stdin counts 0).
+    fn start(&self, inputs: usize, bytes: u64);
+    /// One input was read.
+    fn input_read(&self, path: &str, bytes: u64);
+}
+
+/// The optional [`Progress`] of a loader.
+#[derive(Clone, Default)]
+struct ProgressHook(Option<Arc<dyn Progress>>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Progress" } else { "None" })
+    }
+}
+
+/// An input's size in bytes as the file system says: a file's length, the
+/// sum of a directory's files, 0 for stdin and what cannot be read.
+fn input_bytes(path: &str) -> u64 {
+    if path == "-" {
+        return 0;
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(path).map_or(0, |d| {
+            d.filter_map(|e| e.ok()?.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        }),
+        Ok(m) if m.is_file() => m.len(),
+        _ => 0,
+    }
+}
+
 /// Reads inputs and keeps the warnings of every read.
 #[derive(Debug, Default)]
 pub struct Loader {
     opts: LoadOptions,
     warnings: Vec<Warning>,
+    progress: ProgressHook,
 }
 
 /// One input read for merging.
@@ -71,6 +111,20 @@ impl Loader {
         Loader {
             opts,
             warnings: Vec::new(),
+            progress: ProgressHook::default(),
+        }
+    }
+
+    /// Reports each input read to `progress`.
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Loader {
+        self.progress = ProgressHook(Some(progress));
+        self
+    }
+
+    /// Tells the progress hook, if any, that `path` was read.
+    fn read(&self, path: &str) {
+        if let Some(p) = &self.progress.0 {
+            p.input_read(path, input_bytes(path));
         }
     }
 
@@ -85,10 +139,16 @@ impl Loader {
     /// Go binary coverage data (a GOCOVERDIR), anything else as a text
     /// profile.
     pub fn load(&mut self, path: &str) -> Result<Profile, Error> {
-        if is_covdata_dir(path) {
-            return self.load_covdata(path);
+        if let Some(p) = &self.progress.0 {
+            p.start(1, input_bytes(path));
         }
-        parse_path(Path::new(path), &self.opts.parse)
+        let p = if is_covdata_dir(path) {
+            self.load_covdata(path)?
+        } else {
+            parse_path(Path::new(path), &self.opts.parse)?
+        };
+        self.read(path);
+        Ok(p)
     }
 
     /// Reads a GOCOVERDIR as a profile (covflush snapshots: the newest per
@@ -200,6 +260,9 @@ impl Loader {
         let small = |p: &str| {
             p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < LARGE)
         };
+        if let Some(p) = &self.progress.0 {
+            p.start(paths.len(), paths.iter().map(|p| input_bytes(p)).sum());
+        }
         let mut pool = BlockPool::default();
         let mut i = 0;
         while i < paths.len() {
@@ -215,6 +278,7 @@ impl Loader {
                     )?)
                 };
                 f(path, loaded, &mut pool)?;
+                self.read(path);
                 i += 1;
                 continue;
             }
@@ -230,6 +294,7 @@ impl Loader {
                 .collect();
             for (p, r) in paths[i..j].iter().zip(parsed) {
                 f(p, Loaded::Raw(r?), &mut pool)?;
+                self.read(p);
             }
             i = j;
         }
@@ -273,5 +338,46 @@ mod tests {
             "{e}"
         );
         assert!(l.take_warnings().is_empty());
+    }
+
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+
+    impl Progress for Recorder {
+        fn start(&self, inputs: usize, bytes: u64) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("start {inputs} {bytes}"));
+        }
+        fn input_read(&self, path: &str, bytes: u64) {
+            let name = path.rsplit('/').next().unwrap();
+            self.0.lock().unwrap().push(format!("{name} {bytes}"));
+        }
+    }
+
+    #[test]
+    fn progress_reports_every_input_with_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for i in 0..3 {
+            let p = dir.path().join(format!("{i}.out"));
+            std::fs::write(&p, format!("mode: set\na{i}.go:1.1,1.2 1 1\n")).unwrap();
+            paths.push(p.to_string_lossy().into_owned());
+        }
+        let rec = Arc::new(Recorder::default());
+        let mut l = Loader::default().with_progress(rec.clone());
+        l.merge(&paths, OnConflict::Error).unwrap();
+        l.load(&paths[0]).unwrap();
+        let n = std::fs::metadata(&paths[0]).unwrap().len();
+        let want = [
+            format!("start 3 {}", 3 * n),
+            format!("0.out {n}"),
+            format!("1.out {n}"),
+            format!("2.out {n}"),
+            format!("start 1 {n}"),
+            format!("0.out {n}"),
+        ];
+        assert_eq!(*rec.0.lock().unwrap(), want);
     }
 }

@@ -68,7 +68,7 @@ pub use crate::ops::{
 pub use crate::profile::{
     Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of,
 };
-pub use crate::summary::{Row, Summary, summarize};
+pub use crate::summary::{Row, Summary, common_dir, summarize, summarize_under, under_root};
 pub use crate::text::{
     MAX_LINE, ModePolicy, ParseOptions, RawProfile, TextParser, parse_bytes, parse_path,
     parse_reader,

@@ -20,7 +20,7 @@
 //! - the **report site** ([`write_site`]): a directory tree with counts per
 //!   column, a search index, and per file its source coloured by block
 //!   counts as `go tool cover -html` colours it, with its functions;
-//! - the one-page **HTML summary** ([`write_page`]), the **badge**
+//! - the same report as **one HTML file** ([`write_page`]), the **badge**
 //!   ([`Badge`]) and **summary** rollups ([`write_summary`]);
 //! - **annotations** ([`Annotation`]): notes on lines of a file as GitHub's
 //!   Checks API takes them.
@@ -50,7 +50,6 @@ mod annotation;
 mod badge;
 mod comment;
 mod escape;
-mod page;
 mod render;
 mod site;
 mod stat;
@@ -67,13 +66,15 @@ pub use crate::comment::{
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,
 };
-pub use crate::page::write_page;
 pub use crate::site::{
-    DirSink, MemorySink, NoSources, SiteSink, SiteStats, Sources, source_lines, write_site,
+    DirSink, MemorySink, NoSources, SiteOptions, SiteSink, SiteStats, Sources, source_lines,
+    write_page, write_site, write_site_with,
 };
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};
-pub use crate::table::{Cell, Column, Table, TableFormat, TableRow, table_rows, write_table};
+pub use crate::table::{
+    Cell, Column, Table, TableFormat, TableRow, table_rows, table_rows_under, write_table,
+};
 
 /// What can go wrong while rendering or writing a report.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +110,15 @@ pub enum Error {
         max_chars: usize,
         /// The smallest limit accepted ([`min_comment_chars`]).
         min: usize,
+    },
+    /// A file is outside the root asked for: a report under that root
+    /// would leave its counts out.
+    #[error("{file} is not under the root {root}/ (choose another --root)")]
+    OutsideRoot {
+        /// The file's name in the profile.
+        file: String,
+        /// The root.
+        root: String,
     },
     /// Serialising report data failed.
     #[error("cannot serialise report data")]

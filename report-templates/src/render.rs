@@ -26,7 +26,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("badge.svg", include_str!("../templates/badge.svg")),
     ("summary.md", include_str!("../templates/summary.md")),
     ("summary.txt", include_str!("../templates/summary.txt")),
-    ("page.html", include_str!("../templates/page/page.html")),
     (
         "site/index.html",
         include_str!("../templates/site/index.html"),
@@ -42,8 +41,6 @@ const TEMPLATES: &[(&str, &str)] = &[
 const ASSETS: &[(&str, &str)] = &[
     ("site_css", include_str!("../templates/site/style.css")),
     ("site_js", include_str!("../templates/site/app.js")),
-    ("page_css", include_str!("../templates/page/style.css")),
-    ("page_js", include_str!("../templates/page/app.js")),
 ];
 
 /// The environment; parsed on first use.

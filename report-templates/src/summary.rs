@@ -37,7 +37,8 @@ pub enum SummaryFormat {
 
 #[derive(Serialize)]
 struct View<'a> {
-    heading: &'static str,
+    /// `Directory`, or `Directory in ROOT/` under a root.
+    heading: String,
     /// Width of the name column (table format).
     width: usize,
     rows: Vec<ViewRow<'a>>,
@@ -53,7 +54,10 @@ struct ViewRow<'a> {
     stat: Stat,
 }
 
-/// Writes the rollup `by` of `s` in `format`.
+/// Writes the rollup `by` of `s` in `format`. Under a root
+/// ([`covlens_core::summarize_under`]) the table and Markdown show names
+/// relative to it (`.` for the root itself) and the root in the heading;
+/// JSON keeps full names and has the root as `root`.
 pub fn write_summary<W: Write>(
     mut w: W,
     s: &Summary,
@@ -75,24 +79,39 @@ pub fn write_summary<W: Write>(
     };
     let rows: Vec<ViewRow> = rows
         .iter()
-        .map(|r| ViewRow {
-            name: if format == SummaryFormat::Table {
-                printable(&r.name)
-            } else {
-                Cow::Borrowed(&r.name)
-            },
-            stat: r.counts.into(),
+        .map(|r| {
+            let name = match covlens_core::under_root(&s.root, &r.name) {
+                Some("") => ".",
+                Some(rel) => rel,
+                None => &r.name,
+            };
+            ViewRow {
+                name: if format == SummaryFormat::Table {
+                    printable(name)
+                } else {
+                    Cow::Borrowed(name)
+                },
+                stat: r.counts.into(),
+            }
         })
         .collect();
+    let heading = if s.root.is_empty() {
+        heading.to_string()
+    } else if format == SummaryFormat::Table {
+        format!("{heading} in {}/", printable(&s.root))
+    } else {
+        format!("{heading} in {}/", s.root)
+    };
+    let width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(heading.chars().count())
+        .max("total".len());
     let view = View {
         heading,
-        width: rows
-            .iter()
-            .map(|r| r.name.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(heading.len())
-            .max("total".len()),
+        width,
         rows,
         total: s.total.into(),
     };

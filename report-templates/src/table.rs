@@ -65,6 +65,14 @@ pub struct Table {
     pub rows: Vec<TableRow>,
     /// Totals per column.
     pub total: TableRow,
+    /// The directory row names are relative to (`""`: full names); shown
+    /// in the heading.
+    #[serde(default)]
+    pub root: String,
+    /// Set when some row is missing from some column: the totals then add
+    /// up different sets of packages, and the table says so.
+    #[serde(default)]
+    pub unlike_sets: bool,
 }
 
 impl Table {
@@ -99,7 +107,10 @@ impl Table {
                 })
                 .collect()
         };
+        let unlike_sets = by_name.values().any(|s| s.iter().any(Option::is_none));
         Table {
+            root: String::new(),
+            unlike_sets,
             heading: heading.to_string(),
             columns: columns.into_iter().map(|(name, _)| name).collect(),
             threshold,
@@ -149,9 +160,30 @@ impl Table {
 /// `depth` elements; every statement lands in exactly one row, so the
 /// rows add up to the total.
 pub fn table_rows(p: &Profile, depth: Option<usize>) -> Vec<(String, u64, u64)> {
+    table_rows_under(p, "", depth).expect("every file is under the empty root")
+}
+
+/// [`table_rows`] of the files under directory `root` (a trailing `/`
+/// ignored), named relative to it (`.` for the root itself), `depth`
+/// counting path elements below it. A file outside `root` is an error
+/// naming it ([`covlens_core::Error::Invalid`]).
+pub fn table_rows_under(
+    p: &Profile,
+    root: &str,
+    depth: Option<usize>,
+) -> Result<Vec<(String, u64, u64)>, covlens_core::Error> {
+    let root = root.trim_end_matches('/');
     let mut m: BTreeMap<&str, Counts> = BTreeMap::new();
     for f in p.files() {
-        let mut key = package_of(f.name());
+        let mut key = covlens_core::under_root(root, package_of(f.name())).ok_or_else(|| {
+            covlens_core::Error::Invalid(format!(
+                "{} is not under the root {root}/ (choose another --root)",
+                f.name()
+            ))
+        })?;
+        if key.is_empty() {
+            key = ".";
+        }
         if let Some(d) = depth
             && let Some((i, _)) = key.match_indices('/').nth(d.saturating_sub(1))
         {
@@ -159,9 +191,9 @@ pub fn table_rows(p: &Profile, depth: Option<usize>) -> Vec<(String, u64, u64)> 
         }
         m.entry(key).or_default().add(f.statements());
     }
-    m.into_iter()
+    Ok(m.into_iter()
         .map(|(k, c)| (k.to_string(), c.covered, c.total))
-        .collect()
+        .collect())
 }
 
 /// Writes the per-branch table in `format`.
@@ -227,5 +259,36 @@ mod tests {
             table_rows(&p, Some(1)),
             [(".".to_string(), 1, 1), ("a.io".to_string(), 2, 3)]
         );
+    }
+
+    #[test]
+    fn rows_under_a_root_and_unlike_sets() {
+        let p = crate::test_profile(
+            "mode: set\na.io/x/y/z/f.go:1.1,1.2 2 1\na.io/x/g.go:1.1,1.2 1 0\na.io/x/w/h.go:1.1,1.2 1 1\n",
+        );
+        let rows = table_rows_under(&p, "a.io/x/", Some(1)).unwrap();
+        assert_eq!(
+            rows,
+            [
+                (".".to_string(), 0, 1),
+                ("w".to_string(), 1, 1),
+                ("y".to_string(), 2, 2)
+            ]
+        );
+        let e = table_rows_under(&p, "a.io/x/y", None).unwrap_err();
+        assert!(e.to_string().contains("a.io/x/g.go is not under"), "{e}");
+        let older = table_rows_under(&p, "a.io/x", Some(1)).unwrap()[..2].to_vec();
+        let t = Table::build(
+            "Directory",
+            vec![("new".into(), rows.clone()), ("old".into(), older)],
+            0.1,
+        );
+        assert!(t.unlike_sets);
+        let t = Table::build(
+            "Directory",
+            vec![("new".into(), rows.clone()), ("old".into(), rows)],
+            0.1,
+        );
+        assert!(!t.unlike_sets);
     }
 }

@@ -12,6 +12,10 @@ use covlens_report_templates::module_line;
 use crate::input::{InputArgs, load};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens annotate --base base.out --head /tmp/covdir --git-diff pr.diff",
+    "gzip -dc head.out.gz | covlens annotate --base base.out --head - --git-diff pr.diff"
+))]
 pub struct AnnotateArgs {
     /// The profile of the base branch.
     #[arg(long, value_name = "PROFILE")]

@@ -8,6 +8,10 @@ use crate::input::{InputArgs, load};
 use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens badge /tmp/covdir -o badge.svg",
+    "gzip -dc c.out.gz | covlens badge - -o badge.svg"
+))]
 pub struct BadgeArgs {
     /// The profile (`-` for stdin).
     file: String,

@@ -13,6 +13,10 @@ use covlens_report_templates::module_line;
 use crate::input::{InputArgs, load, with_loader};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens check unit.out /tmp/covdir --threshold-total 60",
+    "gzip -dc c.out.gz | covlens check - --threshold-total 60"
+))]
 pub struct CheckArgs {
     /// Profiles or GOCOVERDIRs to check, merged into one (`-` for stdin).
     #[arg(required = true, value_name = "PROFILE|DIR")]

@@ -11,6 +11,10 @@ use crate::input::{InputArgs, load};
 use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens comment --base base.out --head /tmp/covdir --git-diff pr.diff",
+    "gzip -dc head.out.gz | covlens comment --base base.out --head -"
+))]
 pub struct CommentArgs {
     /// The profile of the base branch.
     #[arg(long)]

@@ -7,6 +7,10 @@ use covlens_core::{CoberturaCounts, ConvertFormat, ConvertOptions, LineHits};
 use crate::input::{InputArgs, load};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens convert /tmp/covdir --to lcov -o lcov.info",
+    "gzip -dc c.out.gz | covlens convert - --to cobertura"
+))]
 pub struct ConvertArgs {
     /// The profile (`-` for stdin).
     file: String,
@@ -37,9 +41,6 @@ pub struct ConvertArgs {
     /// $SOURCE_DATE_EPOCH * 1000, else 0, so output is reproducible].
     #[arg(long, value_name = "MILLIS")]
     timestamp: Option<u64>,
-    /// Do not print the statement and line totals to stderr.
-    #[arg(short, long)]
-    quiet: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -106,7 +107,8 @@ pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
     out.commit()?;
     // Said even with -q: line records were left out.
     crate::warn(&stats.clipped);
-    if !a.quiet {
+    // The global -q/--quiet also leaves out the totals.
+    if !input.quiet {
         eprintln!("covlens: convert: {stats}");
     }
     Ok(())

@@ -7,6 +7,10 @@ use covlens_core::RestartPolicy;
 use crate::input::{InputArgs, with_loader};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens diff before-covdir/ after-covdir/ -o during.out",
+    "gzip -dc after.out.gz | covlens diff before.out -"
+))]
 pub struct DiffArgs {
     /// The earlier snapshot.
     before: String,

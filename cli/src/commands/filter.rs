@@ -6,6 +6,10 @@ use clap::{ArgAction, Args};
 use crate::input::{InputArgs, load};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens filter /tmp/covdir --exclude-path 'zz_generated' -o f.out",
+    "gzip -dc c.out.gz | covlens filter - --include-path '^k8s.io/kubernetes/pkg/'"
+))]
 pub struct FilterArgs {
     /// The profile to filter (`-` for stdin).
     file: String,

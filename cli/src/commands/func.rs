@@ -8,6 +8,10 @@ use crate::input::{InputArgs, load};
 use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens func /tmp/covdir --source-root example.com/m=.",
+    "gzip -dc c.out.gz | covlens func -"
+))]
 pub struct FuncArgs {
     /// The profile (`-` for stdin).
     file: String,

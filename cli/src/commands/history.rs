@@ -36,6 +36,10 @@ struct StoreArg {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens history record --job ci --build 7 unit.out /tmp/covdir",
+    "gzip -dc c.out.gz | covlens history record --job ci --build 7 -"
+))]
 pub struct RecordArgs {
     #[command(flatten)]
     store: StoreArg,

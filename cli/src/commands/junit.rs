@@ -6,6 +6,10 @@ use clap::Args;
 use crate::input::{InputArgs, load};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens junit /tmp/covdir -t 0.5 -o junit.xml",
+    "gzip -dc c.out.gz | covlens junit -"
+))]
 pub struct JunitArgs {
     /// The profile to summarise (`-` for stdin).
     file: String,

@@ -9,6 +9,10 @@ use covlens_core::OnConflict;
 use crate::input::{InputArgs, with_loader};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens merge unit.out /tmp/e2e-covdir -o all.out",
+    "gzip -dc node.out.gz | covlens merge - unit.out -o all.out"
+))]
 pub struct MergeArgs {
     /// Profiles to merge (`-` for stdin).
     #[arg(required = true)]
@@ -33,6 +37,10 @@ enum OnConflictArg {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens aggregate run1-covdir/ run2-covdir/ -o hits.out",
+    "gzip -dc run1.out.gz | covlens aggregate - run2.out"
+))]
 pub struct AggregateArgs {
     /// Profiles to aggregate (`-` for stdin).
     #[arg(required = true)]

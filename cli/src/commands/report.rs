@@ -5,14 +5,20 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use covlens_report_templates::{DirSink, write_site};
+use covlens_report_templates::{DirSink, SiteOptions, write_site_with};
 
 use crate::input::{InputArgs, load};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens report e2e=/tmp/covdir unit=unit.out --out site",
+    "gzip -dc c.out.gz | covlens report - --out site"
+))]
 pub struct ReportArgs {
-    /// Profiles, one column each, newest first (`-` for stdin).
-    #[arg(required = true)]
+    /// Profiles, one column each, newest first: `NAME=PROFILE` or a
+    /// profile named after its file (`-` for stdin). An argument that is
+    /// an existing path, or whose part before `=` holds a `/`, is a path.
+    #[arg(required = true, value_name = "[NAME=]PROFILE")]
     files: Vec<String>,
     /// Directory to write the site into (created; existing files with the
     /// same names are replaced).
@@ -24,6 +30,10 @@ pub struct ReportArgs {
     /// Page title.
     #[arg(long, default_value = "Coverage report")]
     title: String,
+    /// The directory the tree starts at (import-path prefix); default: the
+    /// longest directory common to every file.
+    #[arg(long, value_name = "PREFIX")]
+    root: Option<String>,
 }
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
@@ -31,11 +41,19 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     let popts = input.load_options();
     let mut profiles = Vec::new();
     for f in &a.files {
-        profiles.push((super::column_label(f), load(f, &popts)?));
+        let (name, path) = super::named_column(f);
+        profiles.push((name, load(path, &popts)?));
     }
+    let root = super::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p));
+    let opts = SiteOptions {
+        title: &a.title,
+        root: &root,
+    };
+    // A root that leaves files out fails before the directory is made.
+    opts.check(&profiles)?;
     let mut sink =
         DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-    write_site(&mut sink, &a.title, &profiles, &resolver)
+    write_site_with(&mut sink, &opts, &profiles, &resolver)
         .with_context(|| format!("cannot write the report into {}", a.out.display()))?;
     Ok(())
 }

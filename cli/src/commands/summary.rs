@@ -2,12 +2,16 @@
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use covlens_core::summarize;
+use covlens_core::summarize_under;
 use covlens_report_templates::{SummaryBy, SummaryFormat, write_summary};
 
 use crate::input::{InputArgs, load};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens summary /tmp/covdir --by tree --depth 2",
+    "gzip -dc c.out.gz | covlens summary - --by package"
+))]
 pub struct SummaryArgs {
     /// The profile to summarise (`-` for stdin).
     file: String,
@@ -21,9 +25,16 @@ pub struct SummaryArgs {
     /// Markdown; JSON has all three).
     #[arg(long, value_enum, default_value_t = By::Package)]
     by: By,
-    /// Deepest directory level in the tree (path elements).
+    /// Deepest directory level in the tree, in path elements below the
+    /// root.
     #[arg(long)]
     depth: Option<usize>,
+    /// The directory rows are shown relative to (import-path prefix, e.g.
+    /// `k8s.io/kubernetes/`); default: the longest directory common to
+    /// every file; `--root ''` for full import paths. JSON keeps full
+    /// names and says the root.
+    #[arg(long, value_name = "PREFIX")]
+    root: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -42,7 +53,8 @@ enum By {
 
 pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
     let p = load(&a.file, &input.load_options())?;
-    let s = summarize(&p, a.depth);
+    let root = super::report_root(a.root.as_deref(), [&p]);
+    let s = summarize_under(&p, &root, a.depth)?;
     let by = match a.by {
         By::File => SummaryBy::File,
         By::Package => SummaryBy::Package,

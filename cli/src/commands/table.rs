@@ -2,19 +2,29 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use covlens_report_templates::{Table, TableFormat, table_rows, write_table};
+use covlens_report_templates::{Table, TableFormat, table_rows_under, write_table};
 
 use crate::input::{InputArgs, load};
 use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::input::inputs_help!(
+    "covlens table --column master=/tmp/covdir --column 1.32=old.out",
+    "gzip -dc m.out.gz | covlens table --column master=- --column 1.32=old.out"
+))]
 pub struct TableArgs {
     /// A column: its name and profile, newest first (`master=m.out`).
     #[arg(long = "column", value_name = "NAME=PROFILE", required = true)]
     columns: Vec<String>,
-    /// Rows per directory of at most N path elements instead of per package.
+    /// Rows per directory of at most N path elements below the root
+    /// instead of per package.
     #[arg(long)]
     depth: Option<usize>,
+    /// The directory rows are named relative to (import-path prefix);
+    /// default: the longest directory common to every column's files;
+    /// `--root ''` for full import paths.
+    #[arg(long, value_name = "PREFIX")]
+    root: Option<String>,
     /// Changes smaller than this (percentage points) are not marked ▲/▼.
     #[arg(long, default_value_t = 0.1)]
     threshold: f64,
@@ -35,15 +45,20 @@ enum Format {
 
 pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     let popts = input.load_options();
-    let mut columns = Vec::new();
+    let mut profiles = Vec::new();
     for c in &a.columns {
         let (name, path) = c
             .split_once('=')
             .with_context(|| format!("--column {c:?}: expected NAME=PROFILE"))?;
-        let p = load(path, &popts)?;
-        columns.push((name.to_string(), table_rows(&p, a.depth)));
+        profiles.push((name.to_string(), load(path, &popts)?));
     }
-    let t = Table::build(Table::heading_for(a.depth), columns, a.threshold);
+    let root = super::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p));
+    let mut columns = Vec::new();
+    for (name, p) in &profiles {
+        columns.push((name.clone(), table_rows_under(p, &root, a.depth)?));
+    }
+    let mut t = Table::build(Table::heading_for(a.depth), columns, a.threshold);
+    t.root = root;
     let format = match a.format {
         Format::Markdown => TableFormat::Markdown,
         Format::Html => TableFormat::Html,

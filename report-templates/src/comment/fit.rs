@@ -150,6 +150,8 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
         uncovered,
         uncovered_more,
         report_url: c.report_url.clone(),
+        packages_added: c.packages_added,
+        packages_removed: c.packages_removed,
     };
     crate::render::render_string("comment.md", context! { c => Serde(&c) })
 }
@@ -208,6 +210,8 @@ mod tests {
                 .collect(),
             uncovered_more: 0,
             report_url: None,
+            packages_added: 0,
+            packages_removed: 0,
             truncated: false,
         };
         for max in [1500, 3000, 6000, 12000, 100000] {

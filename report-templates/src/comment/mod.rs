@@ -27,8 +27,9 @@ pub struct DeltaRow {
     pub base: Option<Stat>,
     /// After; `None` if removed.
     pub head: Option<Stat>,
-    /// Change in percentage points (head − base, an absent side counting
-    /// as 0%).
+    /// Change in percentage points between the numbers as printed (one
+    /// decimal), so it agrees with them: 64.0% to 60.2% is −3.8; an absent
+    /// side counts as 0% (shown as "new" or "removed").
     pub delta: f64,
     /// Direction of the change.
     pub mark: Mark,
@@ -44,15 +45,15 @@ impl DeltaRow {
         head: Option<Stat>,
         patch: Option<Stat>,
     ) -> DeltaRow {
-        let b = base.as_ref().map_or(0.0, Stat::value);
-        let h = head.as_ref().map_or(0.0, Stat::value);
+        let b = base.as_ref().map_or(0, |s| tenths(s.value()));
+        let h = head.as_ref().map_or(0, |s| tenths(s.value()));
         let mark = match (&head, &base) {
             (Some(h), b) => Mark::between(h, b.as_ref(), 0.1),
             _ => Mark::None,
         };
         DeltaRow {
             name,
-            delta: h - b,
+            delta: (h - b) as f64 / 10.0,
             base,
             head,
             mark,
@@ -95,8 +96,16 @@ pub struct Comment {
     pub uncovered: Vec<Uncovered>,
     /// Files left out of `uncovered`.
     pub uncovered_more: usize,
-    /// Where the full report is (`None`: a placeholder is printed).
+    /// Where the full report is (`None`: no link).
     pub report_url: Option<String>,
+    /// Packages in the head and not in the base, and the reverse: the
+    /// totals then compare different sets of packages, and the comment
+    /// says so.
+    #[serde(default)]
+    pub packages_added: usize,
+    /// Packages in the base and not in the head.
+    #[serde(default)]
+    pub packages_removed: usize,
     /// Set when lists were cut to fit the size limit.
     pub truncated: bool,
 }
@@ -130,6 +139,14 @@ impl Comment {
                     .add(f.statements());
             }
         }
+        let packages_added = pkgs
+            .values()
+            .filter(|[b, h]| b.is_none() && h.is_some())
+            .count();
+        let packages_removed = pkgs
+            .values()
+            .filter(|[b, h]| b.is_some() && h.is_none())
+            .count();
         let mut packages: Vec<(u64, DeltaRow)> = pkgs
             .into_iter()
             .filter(|(_, [b, h])| b != h)
@@ -205,6 +222,8 @@ impl Comment {
             uncovered,
             uncovered_more: 0,
             report_url,
+            packages_added,
+            packages_removed,
             truncated: false,
         }
     }
@@ -314,8 +333,8 @@ mod tests {
             },
         ];
         let c = Comment::build(&base, &head, Some(&diff), Some("m"), None);
-        // 3/3 before, 2/7 after.
-        assert!((c.total.delta - (200.0 / 7.0 - 100.0)).abs() < 1e-9);
+        // 3/3 before, 2/7 after: 100.0% to 28.6%.
+        assert_eq!(c.total.delta, -71.4);
         assert_eq!(c.total.mark, Mark::Down);
         let names: Vec<_> = c.files.iter().map(|r| r.name.as_str()).collect();
         // x.go: 4 statements changed state + 4 changed; y.go: 1 + 1.
@@ -325,5 +344,36 @@ mod tests {
         assert_eq!(c.uncovered[0].ranges, ["3-5"]);
         assert_eq!(c.uncovered[0].statements, 4);
         assert_eq!(c.packages.len(), 2);
+        assert_eq!((c.packages_added, c.packages_removed), (0, 0));
+    }
+
+    /// Issue 13, item 8: 64.0% to 60.2% is −3.8 as printed, although the
+    /// unrounded change (64.04 to 60.16) is −3.88.
+    #[test]
+    fn deltas_agree_with_printed_numbers() {
+        let r = DeltaRow::new(
+            "p".into(),
+            Some(Stat::new(6404, 10000)),
+            Some(Stat::new(6016, 10000)),
+            None,
+        );
+        assert_eq!(
+            (
+                r.base.as_ref().unwrap().percent.as_str(),
+                r.head.as_ref().unwrap().percent.as_str()
+            ),
+            ("64.0", "60.2")
+        );
+        assert_eq!(crate::stat::signed(r.delta), "-3.8");
+        let base = profile("mode: set\nm/a/x.go:1.1,2.2 2 1\n");
+        let head = profile("mode: set\nm/a/x.go:1.1,2.2 2 1\nm/b/y.go:1.1,2.2 1 0\n");
+        let c = Comment::build(&base, &head, None, Some("m"), None);
+        assert_eq!((c.packages_added, c.packages_removed), (1, 0));
+        let mut out = Vec::new();
+        write_comment(&mut out, &c, 65536).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("not configured"), "{text}");
+        assert!(text.contains("| m/b | — | 0.0% | new |"), "{text}");
+        assert!(text.contains("different sets of packages"), "{text}");
     }
 }

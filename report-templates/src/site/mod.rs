@@ -16,7 +16,9 @@ mod source;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 
-use covlens_core::{Block, Counts, FileProfile, Profile, SourceResolver, find_funcs, package_of};
+use covlens_core::{
+    Block, Counts, FileProfile, Profile, SourceResolver, find_funcs, package_of, under_root,
+};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::Serialize;
@@ -63,6 +65,44 @@ pub struct SiteStats {
     pub pages: usize,
     /// Directory entries of the tree.
     pub dirs: usize,
+}
+
+/// What a site (or its one-file form, [`write_page`]) shows besides the
+/// profiles.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SiteOptions<'a> {
+    /// The page title.
+    pub title: &'a str,
+    /// The directory the tree starts at (an import-path prefix, a trailing
+    /// `/` ignored); `""`: the longest directory common to every file,
+    /// which is also what [`write_site`] uses.
+    pub root: &'a str,
+}
+
+impl SiteOptions<'_> {
+    /// Fails, naming the first such file, when a file of `columns` is not
+    /// under the root: the tree would leave it out.
+    pub fn check(&self, columns: &[(String, Profile)]) -> Result<(), Error> {
+        let root = self.root.trim_end_matches('/');
+        for (_, p) in columns {
+            for f in p.files() {
+                if under_root(root, package_of(f.name())).is_none() {
+                    return Err(Error::OutsideRoot {
+                        file: f.name().to_string(),
+                        root: root.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the site's files go: a sink, or one page holding everything.
+enum Out<'s> {
+    Sink(&'s mut dyn SiteSink),
+    /// The data of every `data/<id>.js`, by callback and id, for the page.
+    Inline(BTreeMap<&'static str, BTreeMap<String, serde_json::Value>>),
 }
 
 /// Per column `[covered, total]`, `null` where a column lacks the entry.
@@ -123,12 +163,17 @@ struct FileData<'a> {
     up: &'a [(String, String)],
 }
 
-/// The data inlined into `index.html`: the root and its children.
+/// The data inlined into `index.html`: the root and its children (and in
+/// the one-file page every directory, file and the search list).
 #[derive(Serialize)]
 struct Boot<'a> {
     cols: Vec<&'a str>,
-    dirs: BTreeMap<String, DirData>,
+    dirs: BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<BTreeMap<String, serde_json::Value>>,
     root: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    search: Option<serde_json::Value>,
     title: &'a str,
 }
 
@@ -136,6 +181,8 @@ struct Boot<'a> {
 #[derive(Serialize)]
 struct Index<'a> {
     title: &'a str,
+    /// The tree's root directory (`""`: none).
+    root: &'a str,
     columns: Vec<&'a str>,
     totals: Vec<Stat>,
     files: usize,
@@ -162,6 +209,48 @@ pub fn write_site(
     columns: &[(String, Profile)],
     sources: &dyn Sources,
 ) -> Result<SiteStats, Error> {
+    let opts = SiteOptions { title, root: "" };
+    write_site_with(sink, &opts, columns, sources)
+}
+
+/// [`write_site`] with [`SiteOptions`]: a root other than the common
+/// directory ([`SiteOptions::check`] first).
+pub fn write_site_with(
+    sink: &mut dyn SiteSink,
+    opts: &SiteOptions,
+    columns: &[(String, Profile)],
+    sources: &dyn Sources,
+) -> Result<SiteStats, Error> {
+    let (html, stats) = build(&mut Out::Sink(&mut *sink), opts, columns, sources)?;
+    put(sink, "index.html", &html)?;
+    Ok(stats)
+}
+
+/// The report of [`write_site`] as one self-contained HTML file: the same
+/// page, style and script, with the data of every directory and file (and
+/// the search list) inlined as JSON in the page, so it opens anywhere
+/// from one file; sizes grow with the profiles (the site loads each
+/// directory and file when opened).
+pub fn write_page<W: std::io::Write>(
+    mut w: W,
+    opts: &SiteOptions,
+    columns: &[(String, Profile)],
+    sources: &dyn Sources,
+) -> Result<SiteStats, Error> {
+    let (html, stats) = build(&mut Out::Inline(BTreeMap::new()), opts, columns, sources)?;
+    w.write_all(&html).map_err(Error::Write)?;
+    Ok(stats)
+}
+
+/// Writes the data of the site to `out` and returns `index.html`.
+fn build(
+    out: &mut Out,
+    opts: &SiteOptions,
+    columns: &[(String, Profile)],
+    sources: &dyn Sources,
+) -> Result<(Vec<u8>, SiteStats), Error> {
+    opts.check(columns)?;
+    let title = opts.title;
     let n = columns.len();
     // Every file of every profile, with its counts per column.
     let mut files: BTreeMap<&str, Vec<Option<Counts>>> = BTreeMap::new();
@@ -209,6 +298,22 @@ pub fn write_site(
         }
         dirs[d].files.push(fi);
     }
+    // Down to the root asked for (`check` saw every file under it); a
+    // root with no file below it gets an empty tree.
+    let root_dir = opts.root.trim_end_matches('/');
+    let explicit_root = (!root_dir.is_empty()).then(|| {
+        let mut d = Some(0);
+        for part in root_dir.split('/').filter(|p| !p.is_empty() && *p != ".") {
+            d = d.and_then(|d| dirs[d].dirs.get(part).copied());
+        }
+        d.unwrap_or_else(|| {
+            dirs.push(Dir {
+                counts: vec![None; n],
+                ..Dir::default()
+            });
+            dirs.len() - 1
+        })
+    });
     // Chains of directories with one subdirectory and no files show as one
     // entry (`k8s.io/kubernetes`).
     let follow = |mut d: usize, mut name: String| -> (usize, String) {
@@ -223,7 +328,10 @@ pub fn write_site(
         }
         (d, name)
     };
-    let (root, root_name) = follow(0, String::new());
+    let (root, root_name) = match explicit_root {
+        Some(d) => (d, root_dir.to_string()),
+        None => follow(0, String::new()),
+    };
     let set_mode = columns
         .iter()
         .any(|(_, p)| p.mode().as_ref().is_some_and(|m| m.is_set()));
@@ -286,7 +394,7 @@ pub fn write_site(
                 up: &up,
                 set_mode,
             };
-            let has_src = page.write(sink, columns, sources)?;
+            let has_src = page.write(out, columns, sources)?;
             stats.pages += usize::from(has_src);
             kids.push(Kid {
                 c: cells(&files[fname]),
@@ -305,22 +413,30 @@ pub fn write_site(
             path,
             up,
         };
-        put_data(sink, &did, "dir", &data)?;
+        put_data(out, &did, "dir", &data)?;
         stats.dirs += 1;
-        if level <= 1 {
-            boot_dirs.insert(did, data);
+        if level <= 1 && matches!(out, Out::Sink(_)) {
+            boot_dirs.insert(did, to_value(&data)?);
         }
     }
-    put_data(sink, "search", "search", &search)?;
+    put_data(out, "search", "search", &search)?;
 
-    let boot = Boot {
+    let mut boot = Boot {
         cols: labels.clone(),
         dirs: boot_dirs,
+        files: None,
         root: "d0",
+        search: None,
         title,
     };
+    if let Out::Inline(data) = out {
+        boot.dirs = data.remove("dir").unwrap_or_default();
+        boot.files = Some(data.remove("file").unwrap_or_default());
+        boot.search = data.remove("search").and_then(|mut s| s.remove("search"));
+    }
     let index = Index {
         title,
+        root: root_dir,
         columns: labels,
         totals: columns.iter().map(|(_, p)| p.statements().into()).collect(),
         files: names.len(),
@@ -332,8 +448,11 @@ pub fn write_site(
         context! { s => Serde(&index), boot => script_json(&boot, ScriptContext::Inline)? },
         &mut html,
     )?;
-    put(sink, "index.html", &html)?;
-    Ok(stats)
+    Ok((html, stats))
+}
+
+fn to_value<T: Serialize>(data: &T) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(data).map_err(Error::Json)
 }
 
 /// One file's page, `data/<id>.js`.
@@ -353,7 +472,7 @@ impl FilePage<'_> {
     /// found; returns whether it was.
     fn write(
         &self,
-        sink: &mut dyn SiteSink,
+        out: &mut Out,
         columns: &[(String, Profile)],
         sources: &dyn Sources,
     ) -> Result<bool, Error> {
@@ -387,7 +506,7 @@ impl FilePage<'_> {
             set: self.set_mode,
             up: self.up,
         };
-        put_data(sink, self.id, "file", &data)?;
+        put_data(out, self.id, "file", &data)?;
         Ok(true)
     }
 }
@@ -411,17 +530,26 @@ fn block_counts(blocks: &[Block], per: &[Option<&FileProfile>]) -> Vec<Option<Ve
 /// (`covlens.<callback>(id, data)`). Scripts added with `<script src>`
 /// load from `file://` too, where `fetch` is refused.
 fn put_data<T: Serialize>(
-    sink: &mut dyn SiteSink,
+    out: &mut Out,
     id: &str,
-    callback: &str,
+    callback: &'static str,
     data: &T,
 ) -> Result<(), Error> {
+    let sink = match out {
+        Out::Sink(sink) => sink,
+        Out::Inline(all) => {
+            all.entry(callback)
+                .or_default()
+                .insert(id.to_string(), to_value(data)?);
+            return Ok(());
+        }
+    };
     let js = format!(
         "covlens.{callback}({},{});\n",
         script_json(id, ScriptContext::File)?,
         script_json(data, ScriptContext::File)?
     );
-    put(sink, &format!("data/{id}.js"), js.as_bytes())
+    put(*sink, &format!("data/{id}.js"), js.as_bytes())
 }
 
 fn put(sink: &mut dyn SiteSink, path: &str, bytes: &[u8]) -> Result<(), Error> {
@@ -429,4 +557,86 @@ fn put(sink: &mut dyn SiteSink, path: &str, bytes: &[u8]) -> Result<(), Error> {
         path: path.to_string(),
         source,
     })
+}
+
+#[cfg(test)]
+mod colour_tests {
+    /// WCAG 2 relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let c = |i: usize| {
+            let v = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * c(1) + 0.7152 * c(3) + 0.0722 * c(5)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    /// Hue in degrees.
+    fn hue(hex: &str) -> f64 {
+        let c = |i: usize| f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+        let (r, g, b) = (c(1), c(3), c(5));
+        let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+        let d = max - min;
+        let h = if d == 0.0 {
+            0.0
+        } else if max == r {
+            ((g - b) / d).rem_euclid(6.0)
+        } else if max == g {
+            (b - r) / d + 2.0
+        } else {
+            (r - g) / d + 4.0
+        };
+        h * 60.0
+    }
+
+    /// The background of `.covN` in the site's style sheet.
+    fn background(n: usize) -> String {
+        let css = include_str!("../../templates/site/style.css");
+        let rule = format!(".cov{n} {{ background: #");
+        let i = css.find(&rule).unwrap_or_else(|| panic!("no {rule}")) + rule.len() - 1;
+        css[i..i + 7].to_string()
+    }
+
+    /// Issue 13, item 9: the "low count" shade was #eef8ee, hard to tell
+    /// from plain white (1.09:1). Now: text readable on every shade
+    /// (WCAG AA, 4.5:1), the lowest count visibly apart from plain text,
+    /// red for not covered and greens for counts as `go tool cover -html`,
+    /// each count darker than the one below.
+    #[test]
+    fn count_shades_are_readable_and_distinct() {
+        let (text, plain) = ("#1f2328", "#ffffff");
+        let red = background(0);
+        assert!(!(30.0..=330.0).contains(&hue(&red)), "{red} is not red");
+        assert!(contrast(&red, text) >= 4.5);
+        assert!(contrast(&red, plain) >= 1.25);
+        let mut last = plain.to_string();
+        for n in 1..=10 {
+            let g = background(n);
+            assert!(contrast(&g, text) >= 4.5, "cov{n} {g}: text contrast");
+            assert!((90.0..=170.0).contains(&hue(&g)), "cov{n} {g} is not green");
+            assert!(
+                luminance(&g) < luminance(&last),
+                "cov{n} {g} not darker than {last}"
+            );
+            last = g;
+        }
+        let low = background(1);
+        assert!(
+            contrast(&low, plain) >= 1.25,
+            "low count {low} vs plain: {}",
+            contrast(&low, plain)
+        );
+        assert!(
+            contrast(&low, &red) >= 1.25,
+            "low count {low} vs not covered {red}"
+        );
+    }
 }

@@ -1,9 +1,12 @@
 // covlens report: a tree of directories and files whose data arrives in
-// data/*.js scripts (script tags work from file://, fetch does not).
+// data/*.js scripts (script tags work from file://, fetch does not), or
+// is all in the page (covlens html).
 "use strict";
 (function () {
   var boot = JSON.parse(document.getElementById("boot").textContent);
-  var cols = boot.cols, dirs = boot.dirs, files = {}, waiting = {}, searchList = null;
+  // The one-file form (covlens html) has every directory and file and the
+  // search list in the boot data; the site loads them when needed.
+  var cols = boot.cols, dirs = boot.dirs, files = boot.files || {}, waiting = {}, searchList = boot.search || null;
   var main = document.getElementById("main");
 
   function load(id, cb) {
