@@ -31,6 +31,12 @@ pub trait Backend {
         visit: &mut dyn FnMut(i64, &str, Counts),
     ) -> Result<()>;
 
+    /// Deletes all but the newest `keep` runs of `job` (by time, ties by
+    /// recording order) with their per-file and per-package rows, in one
+    /// transaction; returns how many runs were deleted. File and package
+    /// names stay: other jobs share them.
+    fn prune(&mut self, job: &str, keep: usize) -> Result<usize>;
+
     /// The schema version of the store.
     fn schema_version(&mut self) -> Result<u32>;
 }

@@ -171,6 +171,12 @@ impl Store {
         History::load(self.backend.as_mut(), q)
     }
 
+    /// Keeps the newest `keep` runs of `job` and deletes the others (see
+    /// [`Backend::prune`]); returns how many were deleted.
+    pub fn prune(&mut self, job: &str, keep: usize) -> Result<usize> {
+        self.backend.prune(job, keep)
+    }
+
     /// The store's schema version.
     pub fn schema_version(&mut self) -> Result<u32> {
         self.backend.schema_version()

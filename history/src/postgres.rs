@@ -24,7 +24,7 @@ use postgres::{Client, Config, NoTls};
 use crate::backend::Backend;
 use crate::error::{Error, Result, RunDigest};
 use crate::run::{FileCounts, NewRun, Recorded, Run, Tally, compare_existing};
-use crate::schema::{LATEST, MIGRATIONS};
+use crate::schema::{LATEST, MIGRATIONS, PER_RUN_TABLES};
 use crate::time::Timestamp;
 
 /// Any constant: the advisory lock key that serialises schema migrations.
@@ -295,6 +295,31 @@ impl Backend for PostgresStore {
             visit(i64::from(r.get::<_, i32>(0)), name, counts);
         }
         Ok(())
+    }
+
+    fn prune(&mut self, job: &str, keep: usize) -> Result<usize> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let mut tx = self.client.transaction()?;
+        // The job's runs are locked first, so a concurrent prune of the
+        // same job waits rather than deleting a different set.
+        let doomed: Vec<i32> = tx
+            .query(
+                "SELECT id FROM runs WHERE job = $1
+                 ORDER BY run_time DESC, id DESC OFFSET $2 FOR UPDATE",
+                &[&job, &keep],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for table in PER_RUN_TABLES {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE run_id = ANY($1)"),
+                &[&doomed],
+            )?;
+        }
+        let n = tx.execute("DELETE FROM runs WHERE id = ANY($1)", &[&doomed])?;
+        tx.commit()?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     fn schema_version(&mut self) -> Result<u32> {

@@ -114,6 +114,9 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
     ",
 }];
 
+/// Tables with a row per run and something else, deleted with the run.
+pub(crate) const PER_RUN_TABLES: &[&str] = &["run_files", "run_packages"];
+
 /// The newest schema version this library writes.
 pub const LATEST: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 

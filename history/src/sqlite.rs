@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::backend::Backend;
 use crate::error::{Error, Result, RunDigest, sqlite};
 use crate::run::{FileCounts, NewRun, Recorded, Run, Tally, compare_existing};
-use crate::schema::{LATEST, MIGRATIONS};
+use crate::schema::{LATEST, MIGRATIONS, PER_RUN_TABLES};
 use crate::time::Timestamp;
 
 /// How long a writer waits for another one before giving up.
@@ -328,6 +328,43 @@ impl Backend for SqliteStore {
             }
         }
         tx.commit().map_err(&e)
+    }
+
+    fn prune(&mut self, job: &str, keep: usize) -> Result<usize> {
+        let e = sqlite(&self.path);
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS covlens_doomed (id INTEGER PRIMARY KEY);
+             DELETE FROM covlens_doomed;",
+        )
+        .map_err(&e)?;
+        tx.execute(
+            "INSERT INTO covlens_doomed (id)
+             SELECT id FROM runs WHERE job = ?1
+             ORDER BY run_time DESC, id DESC LIMIT -1 OFFSET ?2",
+            params![job, keep],
+        )
+        .map_err(&e)?;
+        for table in PER_RUN_TABLES {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE run_id IN (SELECT id FROM covlens_doomed)"),
+                [],
+            )
+            .map_err(&e)?;
+        }
+        let n = tx
+            .execute(
+                "DELETE FROM runs WHERE id IN (SELECT id FROM covlens_doomed)",
+                [],
+            )
+            .map_err(&e)?;
+        tx.execute("DELETE FROM covlens_doomed", []).map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        Ok(n)
     }
 
     fn schema_version(&mut self) -> Result<u32> {

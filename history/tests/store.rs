@@ -295,6 +295,59 @@ fn newer_schema_is_refused(url: &str, bump: impl FnOnce()) {
     }
 }
 
+fn prune_keeps_the_newest(url: &str) {
+    let mut s = Store::open(url).unwrap();
+    // Recorded out of time order: pruning goes by run time, not by id.
+    for (b, t, k) in [
+        ("3", "2026-12-03T00:00:00Z", 3),
+        ("1", "2026-12-01T00:00:00Z", 1),
+        ("4", "2026-12-04T00:00:00Z", 4),
+        ("2", "2026-12-02T00:00:00Z", 2),
+    ] {
+        let f = files(k);
+        s.record(&run(b, t), as_counts(&f)).unwrap();
+    }
+    let mut other = run("1", "2026-11-01T00:00:00Z");
+    other.job = "unit";
+    let f = files(0);
+    s.record(&other, as_counts(&f)).unwrap();
+
+    assert_eq!(s.prune("e2e", 2).unwrap(), 2);
+    let builds: Vec<String> = s
+        .runs("e2e", 10)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.build)
+        .collect();
+    assert_eq!(builds, ["3", "4"]);
+    // Their rows went with them: the history has only the kept runs' numbers.
+    let h = s
+        .history(&HistoryQuery {
+            job: "e2e",
+            path: None,
+            depth: None,
+            last: 10,
+        })
+        .unwrap();
+    assert!(
+        h.rows
+            .iter()
+            .all(|r| r.points.len() == 2 && r.points.iter().all(Option::is_some))
+    );
+    // Another job is untouched; pruning again deletes nothing.
+    assert_eq!(s.runs("unit", 10).unwrap().len(), 1);
+    assert_eq!(s.prune("e2e", 2).unwrap(), 0);
+    // A pruned build can be recorded again (it is gone, not remembered).
+    let f = files(1);
+    assert!(matches!(
+        s.record(&run("1", "2026-12-01T00:00:00Z"), as_counts(&f))
+            .unwrap(),
+        Recorded::New { .. }
+    ));
+    assert_eq!(s.prune("e2e", 0).unwrap(), 3);
+    assert!(s.runs("e2e", 10).unwrap().is_empty());
+}
+
 macro_rules! suite {
     ($($name:ident),*) => {
         mod sqlite {
@@ -336,5 +389,6 @@ suite!(
     record_is_idempotent,
     history_and_drops,
     bad_runs_store_nothing,
-    concurrent_writers
+    concurrent_writers,
+    prune_keeps_the_newest
 );
