@@ -25,6 +25,20 @@ pub enum HistoryCommand {
     Show(ShowArgs),
     /// Packages whose coverage fell between consecutive runs of a job.
     Drops(DropsArgs),
+    /// Keep the newest N runs of a job and delete the older ones.
+    Prune(PruneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    /// The job.
+    #[arg(long)]
+    job: String,
+    /// How many of the newest runs to keep.
+    #[arg(long, value_name = "N")]
+    keep: usize,
 }
 
 #[derive(Args, Debug)]
@@ -139,6 +153,16 @@ pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
             let mut out = Output::create(&a.rows.output)?;
             write_drops(&mut out, &h, &drops, a.min_points, a.rows.format())?;
             Ok(out.commit()?)
+        }
+        HistoryCommand::Prune(a) => {
+            let n = open_existing(&a.store)?.prune(&a.job, a.keep)?;
+            writeln!(
+                std::io::stdout().lock(),
+                "job {}: {n} runs deleted, at most {} kept",
+                printable(&a.job),
+                a.keep
+            )?;
+            Ok(())
         }
     }
 }
