@@ -501,3 +501,93 @@ fn bad_options_fail_cleanly() {
     // Nothing was opened, so nothing was created.
     assert!(!Path::new(&store).exists());
 }
+
+/// `record --flaky-from` stores per package what `covlens flaky` finds in
+/// the same runs; `history prune` keeps the newest runs.
+#[test]
+fn flaky_from_and_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let runs = demo_runs();
+    // Each run of the demo job merged into one profile.
+    let merged: Vec<String> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, inputs))| {
+            let out = dir.path().join(format!("run{i}.out"));
+            let out = out.to_str().unwrap().to_string();
+            let mut args = vec!["merge", "-o", &out];
+            args.extend(inputs.iter().map(String::as_str));
+            ok(&covlens(&args));
+            out
+        })
+        .collect();
+    for (build, time, inputs) in &runs {
+        ok(&record(&store, "demo", build, time, inputs));
+    }
+    let flaky_from = merged.join(",");
+    let out = ok(&covlens(&[
+        "history",
+        "record",
+        "--store",
+        &store,
+        "--job",
+        "demo",
+        "--build",
+        "103",
+        "--time",
+        runs[2].1,
+        "--branch",
+        "main",
+        "--flaky-from",
+        &flaky_from,
+        &runs[2].2[0],
+        &runs[2].2[1],
+    ]));
+    assert!(out.contains("flaky coverage over 3 runs"), "{out}");
+    let mut args = vec!["flaky", "--format", "json"];
+    args.extend(merged.iter().map(String::as_str));
+    let want: BTreeMap<String, u64> = json(&covlens(&args))["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["statements"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(want.values().any(|&n| n > 0));
+    let h = json(&covlens(&[
+        "history", "show", "--store", &store, "--job", "demo", "--format", "json",
+    ]));
+    let got: BTreeMap<String, u64> = h["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| Some((r["name"].as_str()?.to_string(), r["flaky"][2].as_u64()?)))
+        .collect();
+    // Packages of the recorded run (103) that the flaky runs know.
+    for (name, n) in &got {
+        assert_eq!(want.get(name), Some(n), "{name}");
+    }
+    assert!(!got.is_empty());
+    assert!(
+        h["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["flaky"][0].is_null())
+    );
+
+    let out = ok(&covlens(&[
+        "history", "prune", "--store", &store, "--job", "demo", "--keep", "1",
+    ]));
+    assert!(out.contains("2 runs deleted"), "{out}");
+    let h = json(&covlens(&[
+        "history", "show", "--store", &store, "--job", "demo", "--format", "json",
+    ]));
+    assert_eq!(h["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(h["runs"][0]["build"], "103");
+}

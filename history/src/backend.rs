@@ -3,7 +3,7 @@
 use covlens_core::Counts;
 
 use crate::error::Result;
-use crate::run::{FileCounts, NewRun, Recorded, Run};
+use crate::run::{FileCounts, FlakyCounts, NewRun, Recorded, Run};
 
 /// A history store: SQLite ([`crate::SqliteStore`]) or PostgreSQL
 /// ([`crate::PostgresStore`]). Every method is one transaction (or one
@@ -30,6 +30,22 @@ pub trait Backend {
         runs: &[i64],
         visit: &mut dyn FnMut(i64, &str, Counts),
     ) -> Result<()>;
+
+    /// Stores the flaky coverage measured over `runs` runs with the recorded
+    /// run `(job, build)`: per package, flaky statements and blocks. It
+    /// replaces what was stored with that run before;
+    /// [`crate::Error::NoRun`] when the run is not recorded.
+    fn record_flaky(
+        &mut self,
+        job: &str,
+        build: &str,
+        runs: u32,
+        packages: &mut dyn Iterator<Item = FlakyCounts<'_>>,
+    ) -> Result<()>;
+
+    /// Calls `visit(run id, package, flaky statements)` once per package of
+    /// each run in `runs` that has flaky coverage recorded.
+    fn package_flaky(&mut self, runs: &[i64], visit: &mut dyn FnMut(i64, &str, u64)) -> Result<()>;
 
     /// Deletes all but the newest `keep` runs of `job` (by time, ties by
     /// recording order) with their per-file and per-package rows, in one

@@ -31,6 +31,9 @@ pub struct HistoryRow {
     /// Per run (oldest first) its statements, `None` when the run has no
     /// file in it.
     pub points: Vec<Option<Counts>>,
+    /// Per run, its flaky statements (`covlens history record
+    /// --flaky-from`), `None` when not measured for that run.
+    pub flaky: Vec<Option<u64>>,
 }
 
 /// Per package (or directory), the numbers of the last runs of a job.
@@ -76,6 +79,7 @@ impl History {
                     rows.push(HistoryRow {
                         name: key.to_string(),
                         points: vec![None; ids.len()],
+                        flaky: vec![None; ids.len()],
                     });
                     rows.len() - 1
                 }
@@ -84,6 +88,15 @@ impl History {
                 .get_or_insert_with(Counts::default)
                 .add(counts);
             total[i].add(counts);
+        })?;
+        store.package_flaky(&ids, &mut |run, pkg, statements| {
+            if prefix.is_some_and(|p| !under(pkg, p)) {
+                return;
+            }
+            let (Some(&i), Some(&r)) = (index.get(&run), row_of.get(group(pkg, q.depth))) else {
+                return;
+            };
+            *rows[r].flaky[i].get_or_insert(0) += statements;
         })?;
         rows.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         Ok(History {

@@ -5,7 +5,8 @@ mod common;
 
 use covlens_core::Counts;
 use covlens_history::{
-    Error, FileCounts, HistoryQuery, NewRun, Recorded, SCHEMA_VERSION, Source, Store, Timestamp,
+    Error, FileCounts, FlakyCounts, HistoryQuery, NewRun, Recorded, SCHEMA_VERSION, Source, Store,
+    Timestamp,
 };
 
 fn run<'a>(build: &'a str, time: &str) -> NewRun<'a> {
@@ -348,6 +349,67 @@ fn prune_keeps_the_newest(url: &str) {
     assert!(s.runs("e2e", 10).unwrap().is_empty());
 }
 
+fn flaky_is_recorded_per_package(url: &str) {
+    let mut s = Store::open(url).unwrap();
+    let f = files(1);
+    s.record(&run("1", "2026-12-01T00:00:00Z"), as_counts(&f))
+        .unwrap();
+    s.record(&run("2", "2026-12-02T00:00:00Z"), as_counts(&f))
+        .unwrap();
+    let fl = |package, statements| FlakyCounts {
+        package,
+        statements,
+        blocks: 1,
+    };
+    assert!(matches!(
+        s.record_flaky("e2e", "9", 3, [fl("k8s.io/a", 1)]),
+        Err(Error::NoRun { .. })
+    ));
+    s.record_flaky(
+        "e2e",
+        "2",
+        3,
+        [fl("k8s.io/a", 5), fl("k8s.io/a/b", 2), fl("k8s.io/c", 0)],
+    )
+    .unwrap();
+    // Recording again replaces.
+    s.record_flaky(
+        "e2e",
+        "2",
+        3,
+        [fl("k8s.io/a", 4), fl("k8s.io/a/b", 2), fl("k8s.io/c", 0)],
+    )
+    .unwrap();
+    assert!(matches!(
+        s.record_flaky("e2e", "2", 3, [fl("k8s.io/a", 4), fl("k8s.io/a", 2)]),
+        Err(Error::DuplicatePackage(_))
+    ));
+    let q = |depth| HistoryQuery {
+        job: "e2e",
+        path: None,
+        depth,
+        last: 10,
+    };
+    let h = s.history(&q(None)).unwrap();
+    let flaky: Vec<(&str, &[Option<u64>])> = h
+        .rows
+        .iter()
+        .map(|r| (r.name.as_str(), &r.flaky[..]))
+        .collect();
+    assert_eq!(
+        flaky,
+        [
+            ("k8s.io/a", &[None, Some(4)][..]),
+            ("k8s.io/a/b", &[None, Some(2)][..]),
+            ("k8s.io/c", &[None, Some(0)][..])
+        ]
+    );
+    let h = s.history(&q(Some(2))).unwrap();
+    assert_eq!(h.rows[0].flaky, [None, Some(6)]);
+    // Pruning takes the flaky rows along.
+    assert_eq!(s.prune("e2e", 0).unwrap(), 2);
+}
+
 macro_rules! suite {
     ($($name:ident),*) => {
         mod sqlite {
@@ -390,5 +452,6 @@ suite!(
     history_and_drops,
     bad_runs_store_nothing,
     concurrent_writers,
-    prune_keeps_the_newest
+    prune_keeps_the_newest,
+    flaky_is_recorded_per_package
 );

@@ -7,8 +7,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use covlens_core::printable::printable;
 use covlens_core::{OnConflict, Profile};
 use covlens_history::{
-    DEFAULT_STORE, Format, HistoryQuery, NewRun, Recorded, Source, Store, Timestamp, profile_files,
-    redacted, write_drops, write_history,
+    DEFAULT_STORE, FlakyCounts, Format, HistoryQuery, NewRun, Recorded, Source, Store, Timestamp,
+    profile_files, redacted, write_drops, write_history,
 };
 
 use crate::input::{InputArgs, with_loader};
@@ -71,6 +71,12 @@ pub struct RecordArgs {
     /// Profiles or GOCOVERDIR directories of the run (`-` for stdin).
     #[arg(required = true, value_name = "PROFILE|DIR")]
     files: Vec<String>,
+    /// Also record, per package, the flaky coverage (as `covlens flaky`)
+    /// of these runs of the job (one profile or GOCOVERDIR per run, at
+    /// least 2, comma-separated or repeated; usually the recorded run and
+    /// the ones before it).
+    #[arg(long, value_name = "RUN,...", value_delimiter = ',')]
+    flaky_from: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -194,8 +200,35 @@ fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
         time,
         source: Source::Cli,
     };
-    let got = open(&a.store)?.record(&run, profile_files(&p))?;
+    let flaky = match a.flaky_from.len() {
+        0 => None,
+        1 => anyhow::bail!("--flaky-from needs at least 2 runs"),
+        _ => Some(with_loader(&input.load_options(), |l| {
+            l.flaky(&a.flaky_from)
+        })?),
+    };
+    let mut store = open(&a.store)?;
+    let got = store.record(&run, profile_files(&p))?;
     let mut out = std::io::stdout().lock();
+    if let Some(f) = &flaky {
+        store.record_flaky(
+            &a.job,
+            &a.build,
+            f.runs,
+            f.packages.iter().map(|p| FlakyCounts {
+                package: &p.name,
+                statements: p.statements,
+                blocks: p.blocks,
+            }),
+        )?;
+        writeln!(
+            out,
+            "flaky coverage over {} runs: {} statements in {} packages",
+            f.runs,
+            f.flaky,
+            f.packages.iter().filter(|p| p.statements > 0).count()
+        )?;
+    }
     match got {
         Recorded::New { files, counts } => writeln!(
             out,
