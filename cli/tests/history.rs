@@ -591,3 +591,112 @@ fn flaky_from_and_prune() {
     assert_eq!(h["runs"].as_array().unwrap().len(), 1);
     assert_eq!(h["runs"][0]["build"], "103");
 }
+
+/// `table --history` draws a text sparkline per package from the recorded
+/// runs; `comment --history` lists a package of the head that fell below
+/// the mean of its recorded runs.
+#[test]
+fn trends_in_table_and_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    for (build, time, inputs) in demo_runs() {
+        ok(&record(&store, "demo", &build, &time, &inputs));
+    }
+    let calc = demo("calc.out");
+    let table = ok(&covlens(&[
+        "table",
+        "--column",
+        &format!("head={calc}"),
+        "--history",
+        &store,
+        "--history-job",
+        "demo",
+        "--trend",
+        "3",
+    ]));
+    assert!(
+        table.lines().next().unwrap().ends_with("| last 3 runs |"),
+        "{table}"
+    );
+    let calc_row = table
+        .lines()
+        .find(|l| l.starts_with("| example.com/goprog/calc |"))
+        .unwrap();
+    // calc is in every run with the same numbers: a flat line of 3 runs.
+    let spark = calc_row.rsplit('|').nth(1).unwrap().trim();
+    assert_eq!(spark.chars().count(), 3, "{calc_row}");
+    assert!(
+        spark.chars().all(|c| c == spark.chars().next().unwrap()),
+        "{calc_row}"
+    );
+    // A package only in run 102 has one point and two gaps.
+    let ab = table
+        .lines()
+        .find(|l| l.contains("pkg/ab"))
+        .map(|l| l.to_string());
+    assert!(ab.is_none(), "not in the head column: {table}");
+
+    // The head: calc with every count zeroed, so it is 0% against a trend
+    // of calc's recorded numbers.
+    let text = std::fs::read_to_string(&calc).unwrap();
+    let zeroed: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                format!("{} 0\n", l.rsplit_once(' ').unwrap().0)
+            }
+        })
+        .collect();
+    let head = dir.path().join("head.out");
+    std::fs::write(&head, zeroed).unwrap();
+    let h = json(&covlens(&[
+        "history", "show", "--store", &store, "--job", "demo", "--format", "json",
+    ]));
+    let row = h["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "example.com/goprog/calc")
+        .unwrap();
+    let mean: f64 = row["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["percent"].as_f64().unwrap())
+        .sum::<f64>()
+        / 3.0;
+    let comment = ok(&covlens(&[
+        "comment",
+        "--base",
+        &calc,
+        "--head",
+        head.to_str().unwrap(),
+        "--history",
+        &store,
+        "--history-job",
+        "demo",
+    ]));
+    assert!(
+        comment.contains("Below their recent trend (1 package)"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains(&format!(
+            "| example.com/goprog/calc | 0.0% | {:.1}% |",
+            mean
+        )),
+        "{comment}"
+    );
+    // Without history: no such section.
+    let plain = ok(&covlens(&[
+        "comment",
+        "--base",
+        &calc,
+        "--head",
+        head.to_str().unwrap(),
+    ]));
+    assert!(!plain.contains("recent trend"));
+}

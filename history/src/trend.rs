@@ -112,6 +112,21 @@ impl History {
         })
     }
 
+    /// Per row, its coverage (percent) in each run, oldest first: the
+    /// trend the reports draw. `None` where the run has no statements of
+    /// the row.
+    pub fn percents(&self) -> HashMap<String, Vec<Option<f64>>> {
+        self.rows
+            .iter()
+            .map(|r| (r.name.clone(), percents(&r.points)))
+            .collect()
+    }
+
+    /// The total's coverage (percent) in each run, oldest first.
+    pub fn total_percents(&self) -> Vec<Option<f64>> {
+        percents(&self.total.iter().copied().map(Some).collect::<Vec<_>>())
+    }
+
     /// Rows whose coverage fell by more than `min_points` percentage points
     /// from one run to the next, in row order, then run order. A row
     /// missing from a run, or without statements in it, has no drop there.
@@ -157,6 +172,13 @@ pub struct DropRow {
     pub after: Counts,
     /// Percentage points lost (positive).
     pub points: f64,
+}
+
+fn percents(points: &[Option<Counts>]) -> Vec<Option<f64>> {
+    points
+        .iter()
+        .map(|p| p.filter(|c| c.total > 0).map(|c| c.percent()))
+        .collect()
 }
 
 /// Whether `pkg` is `prefix` or below it, by whole path elements.

@@ -56,6 +56,7 @@ mod site;
 mod stat;
 mod summary;
 mod table;
+mod trend;
 
 pub use crate::annotation::{Annotation, AnnotationLevel};
 pub use crate::badge::{Badge, write_badge};
@@ -74,6 +75,7 @@ pub use crate::site::{
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};
 pub use crate::table::{Cell, Column, Table, TableFormat, TableRow, table_rows, write_table};
+pub use crate::trend::{BelowTrend, SPARK_SIZE, Trend, TrendRule, sparkline_svg, sparkline_text};
 
 /// What can go wrong while rendering or writing a report.
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 
 use crate::render::render_to;
+use crate::trend::Trend;
 use crate::{Error, Mark, Stat};
 
 /// Output format of [`write_table`].
@@ -45,6 +46,10 @@ pub struct TableRow {
     pub name: String,
     /// One per column; `None` where the package is absent.
     pub cells: Vec<Option<Cell>>,
+    /// Coverage of the last recorded runs, oldest first (see
+    /// [`Table::set_trends`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<Trend>,
 }
 
 /// Packages (or directories) across branches: `Package | master | 1.12`,
@@ -61,6 +66,9 @@ pub struct Table {
     pub rows: Vec<TableRow>,
     /// Totals per column.
     pub total: TableRow,
+    /// Number of recorded runs the trends span (0: no trend column).
+    #[serde(default, skip_serializing_if = "no_trend")]
+    pub trend_runs: usize,
 }
 
 impl Table {
@@ -103,13 +111,31 @@ impl Table {
                 .map(|(name, stats)| TableRow {
                     name,
                     cells: cells(stats),
+                    trend: None,
                 })
                 .collect(),
             total: TableRow {
                 name: "Total".into(),
                 cells: cells(totals.into_iter().map(Some).collect()),
+                trend: None,
             },
+            trend_runs: 0,
         }
+    }
+
+    /// Adds a trend column over `runs` recorded runs: each row's trend is
+    /// `trend_of(row name)`, the total's is `total`.
+    pub fn set_trends(
+        &mut self,
+        runs: usize,
+        mut trend_of: impl FnMut(&str) -> Option<Trend>,
+        total: Option<Trend>,
+    ) {
+        self.trend_runs = runs;
+        for r in &mut self.rows {
+            r.trend = trend_of(&r.name);
+        }
+        self.total.trend = total;
     }
 
     /// Heading of the first column for rows made by [`table_rows`] with
@@ -121,6 +147,10 @@ impl Table {
             "Package"
         }
     }
+}
+
+fn no_trend(runs: &usize) -> bool {
+    *runs == 0
 }
 
 /// Statement counts per package, or per directory prefix of at most

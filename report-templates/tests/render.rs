@@ -43,6 +43,37 @@ fn tables() {
     });
 }
 
+/// The trend column: text sparklines in Markdown, inline SVG in HTML.
+#[test]
+fn table_trends() {
+    let input: TableInput = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/table/branches.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut t = Table::build(&input.heading, input.columns, input.threshold);
+    let first = t.rows[0].name.clone();
+    t.set_trends(
+        4,
+        |name| (name == first).then(|| vec![Some(40.0), None, Some(55.5), Some(61.0)]),
+        Some(vec![Some(60.0), Some(61.0), Some(60.5), Some(62.0)]),
+    );
+    let md = render_table(&t, TableFormat::Markdown);
+    assert!(
+        md.contains("| last 4 runs |") && md.contains("▁ ▆█"),
+        "{md}"
+    );
+    let html = render_table(&t, TableFormat::Html);
+    assert_eq!(html.matches("<svg class=\"spark\"").count(), 2, "{html}");
+    assert!(!html.contains("&lt;svg"));
+    let json = render_table(&t, TableFormat::Json);
+    assert_eq!(serde_json::from_str::<Table>(&json).unwrap(), t);
+    insta::assert_snapshot!("trend_markdown", md);
+    insta::assert_snapshot!("trend_html", html);
+}
+
 #[test]
 fn comments() {
     insta::glob!("fixtures/comment/*.json", |path| {

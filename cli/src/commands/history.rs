@@ -256,3 +256,39 @@ fn merged(input: &InputArgs, files: &[String]) -> Result<Profile> {
         l.merge(files, OnConflict::Error).map(|(p, _)| p)
     })
 }
+
+/// `--history URL --history-job J [--trend N]`: the recorded runs a report
+/// draws its trends from.
+#[derive(Args, Debug, Clone)]
+pub struct TrendArgs {
+    /// A history store (as `history --store`) to draw per-package trends
+    /// from; needs `--history-job`.
+    #[arg(long, value_name = "URL", requires = "history_job")]
+    pub history: Option<String>,
+    /// The job whose recorded runs make the trends (usually the base
+    /// branch's postsubmit job).
+    #[arg(long, value_name = "J", requires = "history")]
+    pub history_job: Option<String>,
+    /// How many of the job's last runs a trend shows.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub trend: usize,
+}
+
+impl TrendArgs {
+    /// The history, per package or per directory of `depth` elements;
+    /// `None` without `--history`.
+    pub fn load(&self, depth: Option<usize>) -> Result<Option<covlens_history::History>> {
+        let (Some(store), Some(job)) = (&self.history, &self.history_job) else {
+            return Ok(None);
+        };
+        let h = Store::open_existing(store)
+            .with_context(|| format!("cannot open the history store {}", redacted(store)))?
+            .history(&HistoryQuery {
+                job,
+                path: None,
+                depth,
+                last: self.trend,
+            })?;
+        Ok(Some(h))
+    }
+}

@@ -24,6 +24,8 @@ pub struct TableArgs {
     /// Output file (`-` for stdout).
     #[arg(short, long, default_value = "-")]
     output: String,
+    #[command(flatten)]
+    trend: super::history::TrendArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -43,7 +45,15 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
         let p = load(path, &popts)?;
         columns.push((name.to_string(), table_rows(&p, a.depth)));
     }
-    let t = Table::build(Table::heading_for(a.depth), columns, a.threshold);
+    let mut t = Table::build(Table::heading_for(a.depth), columns, a.threshold);
+    if let Some(h) = a.trend.load(a.depth)? {
+        let mut by_row = h.percents();
+        t.set_trends(
+            h.runs.len(),
+            |name| by_row.remove(name),
+            Some(h.total_percents()),
+        );
+    }
     let format = match a.format {
         Format::Markdown => TableFormat::Markdown,
         Format::Html => TableFormat::Html,
