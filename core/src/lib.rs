@@ -45,6 +45,7 @@ pub mod metadata;
 mod mmap;
 mod ops;
 pub mod output;
+pub mod owners;
 pub mod printable;
 mod profile;
 mod summary;

@@ -1,0 +1,139 @@
+//! `covlens summary --owners DIR --by owner|label` on the real profiles of
+//! `fixtures/demo` with the ownership tree `fixtures/owners`. Who owns which
+//! file is stated here from the OWNERS semantics (inheritance, aliases,
+//! `no_parent_owners`, CODEOWNERS' last match); the numbers come from
+//! `covlens summary --by file`.
+
+use std::collections::BTreeMap;
+
+mod common;
+use common::{covlens, repo, run};
+
+/// Per file of the demo profiles: (owners, labels).
+fn ownership() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static str>)> {
+    let root = ("root-approver", "sig/testing");
+    BTreeMap::from([
+        (
+            "calc/calc.go",
+            (vec![root.0, "alice", "bob"], vec![root.1, "sig/calc"]),
+        ),
+        // no_parent_owners: neither the root nor calc/ own it.
+        (
+            "calc/advanced/advanced.go",
+            (vec!["carol"], vec!["sig/math"]),
+        ),
+        ("calcx/calcx.go", (vec![root.0], vec![root.1])),
+        (
+            "cmd/goprog/main.go",
+            (vec![root.0, "@org/cli"], vec![root.1]),
+        ),
+        ("internal/strutil/strutil.go", (vec![], vec![])),
+        (
+            "pkg/a/a.go",
+            (vec![root.0, "dave"], vec![root.1, "sig/node"]),
+        ),
+        (
+            "pkg/a/table.go",
+            (vec![root.0, "dave"], vec![root.1, "sig/node"]),
+        ),
+        ("pkg/ab/ab.go", (vec![root.0, "@org/ab"], vec![root.1])),
+    ])
+}
+
+#[test]
+fn rollups_by_owner_and_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let merged = dir.path().join("m.out");
+    let mut merge = covlens();
+    merge.arg("merge").arg("-o").arg(&merged);
+    for f in std::fs::read_dir(repo().join("fixtures/demo")).unwrap() {
+        let p = f.unwrap().path();
+        if p.extension().is_some_and(|e| e == "out") {
+            merge.arg(p);
+        }
+    }
+    run(&mut merge);
+    let files: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args(["summary", "--format", "json", "--by", "file"])
+        .arg(&merged)))
+    .unwrap();
+    let per_file: BTreeMap<String, (u64, u64)> = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("example.com/goprog/")
+                    .to_string(),
+                (r["covered"].as_u64().unwrap(), r["total"].as_u64().unwrap()),
+            )
+        })
+        .collect();
+    let own = ownership();
+    assert_eq!(
+        per_file.keys().collect::<Vec<_>>(),
+        own.keys().collect::<Vec<_>>()
+    );
+
+    for (by, pick) in [("owner", 0), ("label", 1)] {
+        let mut want: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+        for (file, (owners, labels)) in &own {
+            let names = if pick == 0 { owners } else { labels };
+            let names: Vec<&str> = if names.is_empty() {
+                vec!["(unowned)"]
+            } else {
+                names.clone()
+            };
+            let (c, t) = per_file[*file];
+            for n in names {
+                let e = want.entry(n.to_string()).or_default();
+                *e = (e.0 + 1, e.1 + c, e.2 + t);
+            }
+        }
+        let out: serde_json::Value = serde_json::from_str(&run(covlens()
+            .args(["summary", "--format", "json", "--by", by, "--owners"])
+            .arg(repo().join("fixtures/owners"))
+            .arg(&merged)))
+        .unwrap();
+        let got: BTreeMap<String, (u64, u64, u64)> = out["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    (
+                        r["files"].as_u64().unwrap(),
+                        r["covered"].as_u64().unwrap(),
+                        r["total"].as_u64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "--by {by}");
+        assert_eq!(
+            out["rows"].as_array().unwrap().last().unwrap()["name"],
+            "(unowned)"
+        );
+    }
+    // The table says that rows overlap.
+    let table = run(covlens()
+        .args(["summary", "--by", "label", "--owners"])
+        .arg(repo().join("fixtures/owners"))
+        .arg(&merged));
+    assert!(
+        table.contains("sig/node") && table.contains("counts in the row of each"),
+        "{table}"
+    );
+    // --by owner without a tree is a clear error.
+    let o = covlens()
+        .args(["summary", "--by", "owner"])
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--owners"));
+}
