@@ -137,3 +137,42 @@ fn rollups_by_owner_and_label() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--owners"));
 }
+
+/// `table --owners --by label`: a row per label, and a total that counts
+/// each file once (the rows overlap).
+#[test]
+fn table_by_label() {
+    let calc = repo().join("fixtures/demo/calc.out");
+    let pkg_a = repo().join("fixtures/demo/pkg-a.out");
+    let md = run(covlens()
+        .args(["table", "--by", "label", "--owners"])
+        .arg(repo().join("fixtures/owners"))
+        .arg("--column")
+        .arg(format!("a={}", pkg_a.display()))
+        .arg("--column")
+        .arg(format!("c={}", calc.display())));
+    assert!(md.starts_with("| Label | a | c |"), "{md}");
+    assert!(
+        md.contains("| sig/node |") && md.contains("| sig/calc |"),
+        "{md}"
+    );
+    let s = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&run(covlens().args(["summary", "--format", "json"]).arg(p))).unwrap()
+    };
+    let (a, c) = (s(&pkg_a), s(&calc));
+    let pct = |v: &serde_json::Value| {
+        let t = &v["total"];
+        format!(
+            "{:.1}%",
+            t["covered"].as_f64().unwrap() * 100.0 / t["total"].as_f64().unwrap()
+        )
+    };
+    let total = md
+        .lines()
+        .find(|l| l.contains("Total (each file once)"))
+        .unwrap();
+    assert!(
+        total.contains(&pct(&a)) && total.contains(&pct(&c)),
+        "{total}\n{a}"
+    );
+}

@@ -123,6 +123,21 @@ impl Table {
         }
     }
 
+    /// Replaces the totals (per column `(covered, total)`), for rows that
+    /// overlap (per owner: a file counts for each of its owners), where
+    /// the sum of the rows is not the total.
+    pub fn set_totals(&mut self, totals: &[(u64, u64)]) {
+        let stats: Vec<Stat> = totals.iter().map(|&(c, t)| Stat::new(c, t)).collect();
+        self.total.cells = (0..stats.len())
+            .map(|i| {
+                Some(Cell {
+                    stat: stats[i].clone(),
+                    mark: Mark::between(&stats[i], stats.get(i + 1), self.threshold),
+                })
+            })
+            .collect();
+    }
+
     /// Adds a trend column over `runs` recorded runs: each row's trend is
     /// `trend_of(row name)`, the total's is `total`.
     pub fn set_trends(

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use covlens_core::owners::{OwnerBy, OwnersTree, rollup};
 use covlens_report_templates::{Table, TableFormat, table_rows, write_table};
 
 use crate::input::{InputArgs, load};
@@ -26,6 +27,20 @@ pub struct TableArgs {
     output: String,
     #[command(flatten)]
     trend: super::history::TrendArgs,
+    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS: rows
+    /// per owner or label (`--by`) instead of per package.
+    #[arg(long, value_name = "DIR", requires = "by")]
+    owners: Option<std::path::PathBuf>,
+    /// With `--owners`: rows per owner or per OWNERS label. A file with
+    /// several owners counts in each row.
+    #[arg(long, value_enum, requires = "owners")]
+    by: Option<ByOwner>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ByOwner {
+    Owner,
+    Label,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -37,15 +52,49 @@ enum Format {
 
 pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     let popts = input.load_options();
+    let owners = match (&a.owners, a.by) {
+        (Some(dir), Some(by)) => Some((
+            OwnersTree::load(dir)
+                .with_context(|| format!("cannot read ownership from {}", dir.display()))?,
+            match by {
+                ByOwner::Owner => OwnerBy::Owner,
+                ByOwner::Label => OwnerBy::Label,
+            },
+        )),
+        _ => None,
+    };
+    if owners.is_some() && a.trend.history.is_some() {
+        anyhow::bail!("--history trends are per package or directory, not with --owners");
+    }
     let mut columns = Vec::new();
+    let mut totals = Vec::new();
     for c in &a.columns {
         let (name, path) = c
             .split_once('=')
             .with_context(|| format!("--column {c:?}: expected NAME=PROFILE"))?;
         let p = load(path, &popts)?;
-        columns.push((name.to_string(), table_rows(&p, a.depth)));
+        let all = p.statements();
+        totals.push((all.covered, all.total));
+        let rows = match &owners {
+            Some((tree, by)) => rollup(&p, tree, *by)
+                .into_iter()
+                .map(|r| (r.name, r.counts.covered, r.counts.total))
+                .collect(),
+            None => table_rows(&p, a.depth),
+        };
+        columns.push((name.to_string(), rows));
     }
-    let mut t = Table::build(Table::heading_for(a.depth), columns, a.threshold);
+    let heading = match &owners {
+        Some((_, OwnerBy::Owner)) => "Owner",
+        Some((_, OwnerBy::Label)) => "Label",
+        None => Table::heading_for(a.depth),
+    };
+    let mut t = Table::build(heading, columns, a.threshold);
+    if owners.is_some() {
+        // Rows overlap (a file counts for each owner); the total does not.
+        t.total.name = "Total (each file once)".into();
+        t.set_totals(&totals);
+    }
     if let Some(h) = a.trend.load(a.depth)? {
         let mut by_row = h.percents();
         t.set_trends(
