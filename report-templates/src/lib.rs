@@ -70,7 +70,8 @@ pub use crate::escape::{
 };
 pub use crate::page::write_page;
 pub use crate::site::{
-    DirSink, MemorySink, NoSources, SiteSink, SiteStats, Sources, source_lines, write_site,
+    DirSink, MemorySink, NoSources, SiteExtras, SiteSink, SiteStats, Sources, source_lines,
+    write_site, write_site_with,
 };
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};

@@ -232,3 +232,59 @@ fn sites() {
         insta::assert_snapshot!("data", data);
     });
 }
+
+/// Trend and flaky columns of the site: the data the page draws them from.
+#[test]
+fn site_trends_and_flaky() {
+    use covlens_core::Counts;
+    use covlens_report_templates::{SiteExtras, write_site_with};
+    let p = covlens_core::parse_bytes(
+        b"mode: set\na.io/m/x/f.go:1.1,2.2 2 1\na.io/m/x/y/g.go:1.1,2.2 1 0\na.io/m/z/h.go:1.1,2.2 4 1\n",
+        "p.out",
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let c = |covered, total| Some(Counts { covered, total });
+    let extras = SiteExtras {
+        trends: Some((
+            3,
+            [
+                ("a.io/m/x".to_string(), vec![c(1, 2), None, c(2, 2)]),
+                ("a.io/m/x/y".to_string(), vec![c(0, 1), c(1, 1), c(0, 1)]),
+                // Only in the history: no directory for it.
+                ("a.io/gone".to_string(), vec![c(1, 1), c(1, 1), c(1, 1)]),
+            ]
+            .into_iter()
+            .collect(),
+        )),
+        flaky: Some([("a.io/m/x/y/g.go".to_string(), 1)].into_iter().collect()),
+    };
+    let mut sink = MemorySink::default();
+    write_site_with(&mut sink, "t", &[("head".into(), p)], &NoSources, &extras).unwrap();
+    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    assert!(
+        index.contains("\"trend\":3") && index.contains("\"flaky\":true"),
+        "{index}"
+    );
+    // x: its own package plus y below it, per run: 1/3, 1/1, 2/3.
+    let all: String = sink
+        .files
+        .values()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect::<String>()
+        + &index;
+    let pct = |c: f64, t: f64| format!("{:?}", c * 100.0 / t);
+    let x_trend = format!(
+        "\"tr\":[{},{},{}]",
+        pct(1.0, 3.0),
+        pct(1.0, 1.0),
+        pct(2.0, 3.0)
+    );
+    assert!(all.contains(&x_trend), "{x_trend} not in {all}");
+    // z has no history: no trend; y's flaky statement counts in x too.
+    assert!(
+        all.contains("\"fl\":1,\"id\":\"d2\"") || all.contains("\"fl\":1"),
+        "{all}"
+    );
+    assert!(!all.contains("gone"));
+}

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use covlens_report_templates::{DirSink, write_site};
+use covlens_report_templates::{DirSink, SiteExtras, write_site_with};
 
-use crate::input::{InputArgs, load};
+use crate::input::{InputArgs, load, with_loader};
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -24,6 +24,12 @@ pub struct ReportArgs {
     /// Page title.
     #[arg(long, default_value = "Coverage report")]
     title: String,
+    #[command(flatten)]
+    trend: super::history::TrendArgs,
+    /// Add a flaky column: statements covered in some but not all of these
+    /// runs (profiles or GOCOVERDIRs, comma-separated or repeated).
+    #[arg(long, value_name = "RUN,...", value_delimiter = ',')]
+    flaky_from: Vec<String>,
 }
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
@@ -35,7 +41,27 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     }
     let mut sink =
         DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-    write_site(&mut sink, &a.title, &profiles, &resolver)
+    let mut extras = SiteExtras::default();
+    if let Some(h) = a.trend.load(None)? {
+        extras.trends = Some((
+            h.runs.len(),
+            h.rows.into_iter().map(|r| (r.name, r.points)).collect(),
+        ));
+    }
+    match a.flaky_from.len() {
+        0 => {}
+        1 => anyhow::bail!("--flaky-from needs at least 2 runs"),
+        _ => {
+            let f = with_loader(&popts, |l| l.flaky(&a.flaky_from))?;
+            extras.flaky = Some(
+                f.files
+                    .into_iter()
+                    .map(|f| (f.name, f.statements))
+                    .collect(),
+            );
+        }
+    }
+    write_site_with(&mut sink, &a.title, &profiles, &resolver, &extras)
         .with_context(|| format!("cannot write the report into {}", a.out.display()))?;
     Ok(())
 }

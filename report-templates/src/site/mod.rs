@@ -13,7 +13,7 @@
 mod sink;
 mod source;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 
 use covlens_core::{Block, Counts, FileProfile, Profile, SourceResolver, find_funcs, package_of};
@@ -81,6 +81,9 @@ fn cells(cols: &[Option<Counts>]) -> Cells {
 #[derive(Clone, Serialize)]
 struct Kid {
     c: Cells,
+    /// Flaky statements (with [`SiteExtras::flaky`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fl: Option<u64>,
     id: String,
     /// Name shown (a chain of single directories joined with `/`).
     n: String,
@@ -89,6 +92,10 @@ struct Kid {
     s: Option<u8>,
     /// `d` or `f`.
     t: &'static str,
+    /// Coverage of the last recorded runs, oldest first (directories,
+    /// with [`SiteExtras::trends`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tr: Option<Vec<Option<f64>>>,
 }
 
 /// `data/d<n>.js`: one directory.
@@ -128,8 +135,27 @@ struct FileData<'a> {
 struct Boot<'a> {
     cols: Vec<&'a str>,
     dirs: BTreeMap<String, DirData>,
+    /// Whether rows have a flaky column.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    flaky: bool,
     root: &'static str,
     title: &'a str,
+    /// Runs of the trend column (absent: no trends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trend: Option<usize>,
+}
+
+/// Extra columns of the site's tree.
+#[derive(Clone, Debug, Default)]
+pub struct SiteExtras {
+    /// Per package (import path), its statements in each of the last
+    /// recorded runs, oldest first; directories show the trend of the
+    /// packages below them (a sparkline drawn by the page, nothing
+    /// loaded). The `usize` is the number of runs.
+    pub trends: Option<(usize, HashMap<String, Vec<Option<Counts>>>)>,
+    /// Per file, its flaky statements (`covlens flaky`); directories sum
+    /// their files.
+    pub flaky: Option<HashMap<String, u64>>,
 }
 
 /// The shell page's own fields.
@@ -148,6 +174,15 @@ struct Dir {
     dirs: BTreeMap<String, usize>,
     files: Vec<usize>,
     counts: Vec<Option<Counts>>,
+    trend: Vec<Option<Counts>>,
+    flaky: u64,
+}
+
+fn percents(points: &[Option<Counts>]) -> Vec<Option<f64>> {
+    points
+        .iter()
+        .map(|p| p.filter(|c| c.total > 0).map(|c| c.percent()))
+        .collect()
 }
 
 fn add(cols: &mut [Option<Counts>], i: usize, c: Counts) {
@@ -161,6 +196,18 @@ pub fn write_site(
     title: &str,
     columns: &[(String, Profile)],
     sources: &dyn Sources,
+) -> Result<SiteStats, Error> {
+    write_site_with(sink, title, columns, sources, &SiteExtras::default())
+}
+
+/// [`write_site`] with extra columns in the tree: trends from the history
+/// and flaky statements.
+pub fn write_site_with(
+    sink: &mut dyn SiteSink,
+    title: &str,
+    columns: &[(String, Profile)],
+    sources: &dyn Sources,
+    extras: &SiteExtras,
 ) -> Result<SiteStats, Error> {
     let n = columns.len();
     // Every file of every profile, with its counts per column.
@@ -208,7 +255,57 @@ pub fn write_site(
             add_all(&mut dirs[d]);
         }
         dirs[d].files.push(fi);
+        if let Some(fl) = extras.flaky.as_ref().and_then(|m| m.get(*name)) {
+            dirs[0].flaky += fl;
+            let mut d = 0;
+            for part in package_of(name)
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != ".")
+            {
+                d = dirs[d].dirs[part];
+                dirs[d].flaky += fl;
+            }
+        }
     }
+    // Trends: each package adds its runs to its directory and those above
+    // it that the profiles have (no directory is made for a package only
+    // the history knows).
+    if let Some((runs, trends)) = &extras.trends {
+        for (pkg, points) in trends {
+            let mut chain = vec![0];
+            let mut d = 0;
+            let mut found = true;
+            for part in pkg.split('/').filter(|p| !p.is_empty() && *p != ".") {
+                match dirs[d].dirs.get(part) {
+                    Some(&x) => {
+                        d = x;
+                        chain.push(d);
+                    }
+                    None => {
+                        found = false;
+                        break;
+                    }
+                }
+            }
+            if !found {
+                continue;
+            }
+            for d in chain {
+                let t = &mut dirs[d].trend;
+                t.resize(*runs, None);
+                for (i, p) in points.iter().enumerate().take(*runs) {
+                    if let Some(c) = p {
+                        t[i].get_or_insert_with(Counts::default).add(*c);
+                    }
+                }
+            }
+        }
+    }
+    let has_flaky = extras.flaky.is_some();
+    let trend_of = |d: &Dir| -> Option<Vec<Option<f64>>> {
+        extras.trends.as_ref()?;
+        (!d.trend.is_empty()).then(|| percents(&d.trend))
+    };
     // Chains of directories with one subdirectory and no files show as one
     // entry (`k8s.io/kubernetes`).
     let follow = |mut d: usize, mut name: String| -> (usize, String) {
@@ -266,10 +363,12 @@ pub fn write_site(
             };
             kids.push(Kid {
                 c: cells(&dirs[c].counts),
+                fl: has_flaky.then_some(dirs[c].flaky),
                 id: cid.clone(),
                 n: cname.clone(),
                 s: None,
                 t: "d",
+                tr: trend_of(&dirs[c]),
             });
             search.push((format!("{cpath}/"), cid));
             queue.push_back((c, next_id, cpath, cname, my_up.clone(), level + 1));
@@ -290,10 +389,15 @@ pub fn write_site(
             stats.pages += usize::from(has_src);
             kids.push(Kid {
                 c: cells(&files[fname]),
+                fl: extras
+                    .flaky
+                    .as_ref()
+                    .map(|m| m.get(fname).copied().unwrap_or(0)),
                 id: fid.clone(),
                 n: fname.rsplit('/').next().unwrap_or(fname).to_string(),
                 s: has_src.then_some(1),
                 t: "f",
+                tr: None,
             });
             search.push((fname.to_string(), if has_src { fid } else { did.clone() }));
         }
@@ -316,8 +420,10 @@ pub fn write_site(
     let boot = Boot {
         cols: labels.clone(),
         dirs: boot_dirs,
+        flaky: has_flaky,
         root: "d0",
         title,
+        trend: extras.trends.as_ref().map(|(runs, _)| *runs),
     };
     let index = Index {
         title,
