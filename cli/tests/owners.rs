@@ -176,3 +176,59 @@ fn table_by_label() {
         "{total}\n{a}"
     );
 }
+
+/// `history show --owners --by label`: the recorded run's numbers per
+/// label are those of `summary --owners --by label` on the same profile.
+#[test]
+fn history_show_by_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("h.db");
+    let profile = repo().join("fixtures/demo/pkg-a.out");
+    run(covlens()
+        .args(["history", "record", "--job", "j", "--build", "1", "--store"])
+        .arg(&store)
+        .arg(&profile));
+    let tree = repo().join("fixtures/owners");
+    let summary: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args(["summary", "--format", "json", "--by", "label", "--owners"])
+        .arg(&tree)
+        .arg(&profile)))
+    .unwrap();
+    let h: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args([
+            "history", "show", "--job", "j", "--format", "json", "--by", "label", "--store",
+        ])
+        .arg(&store)
+        .arg("--owners")
+        .arg(&tree)))
+    .unwrap();
+    let want: Vec<(String, u64, u64)> = summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["covered"].as_u64().unwrap(),
+                r["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut got: Vec<(String, u64, u64)> = h["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let p = &r["points"][0];
+            (
+                r["name"].as_str().unwrap().into(),
+                p["covered"].as_u64().unwrap(),
+                p["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // summary puts (unowned) last; history sorts by name.
+    got.sort_by_key(|r| (r.0 == "(unowned)", r.0.clone()));
+    assert_eq!(got, want);
+    assert_eq!(h["by"], "label");
+}

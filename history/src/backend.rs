@@ -53,6 +53,11 @@ pub trait Backend {
     /// names stay: other jobs share them.
     fn prune(&mut self, job: &str, keep: usize) -> Result<usize>;
 
+    /// Calls `visit(run id, file, counts)` once per file of each run in
+    /// `runs`, in no particular order.
+    fn file_counts(&mut self, runs: &[i64], visit: &mut dyn FnMut(i64, &str, Counts))
+    -> Result<()>;
+
     /// The schema version of the store.
     fn schema_version(&mut self) -> Result<u32>;
 }

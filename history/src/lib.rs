@@ -190,6 +190,17 @@ impl Store {
         self.backend.prune(job, keep)
     }
 
+    /// Per group of files (owners, labels), the numbers of the last runs of
+    /// a job (see [`History::load_by`]).
+    pub fn history_by(
+        &mut self,
+        q: &HistoryQuery<'_>,
+        by: &'static str,
+        groups: &mut dyn FnMut(&str) -> Vec<String>,
+    ) -> Result<History> {
+        History::load_by(self.backend.as_mut(), q, by, groups)
+    }
+
     /// The store's schema version.
     pub fn schema_version(&mut self) -> Result<u32> {
         self.backend.schema_version()

@@ -297,6 +297,27 @@ impl Backend for PostgresStore {
         Ok(())
     }
 
+    fn file_counts(
+        &mut self,
+        runs: &[i64],
+        visit: &mut dyn FnMut(i64, &str, Counts),
+    ) -> Result<()> {
+        let ids: Vec<i32> = runs.iter().filter_map(|&r| i32::try_from(r).ok()).collect();
+        let rows = self.client.query(
+            "SELECT rf.run_id, f.name, rf.statements, rf.covered FROM run_files rf
+             JOIN files f ON f.id = rf.file_id WHERE rf.run_id = ANY($1)",
+            &[&ids],
+        )?;
+        for r in &rows {
+            let counts = Counts {
+                total: u64::try_from(r.get::<_, i32>(2)).unwrap_or(0),
+                covered: u64::try_from(r.get::<_, i32>(3)).unwrap_or(0),
+            };
+            visit(i64::from(r.get::<_, i32>(0)), r.get::<_, &str>(1), counts);
+        }
+        Ok(())
+    }
+
     fn record_flaky(
         &mut self,
         job: &str,

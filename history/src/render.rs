@@ -92,10 +92,11 @@ fn percent(c: Option<Counts>) -> String {
 }
 
 fn heading(h: &History) -> &'static str {
-    if h.by == "directory" {
-        "Directory"
-    } else {
-        "Package"
+    match h.by {
+        "directory" => "Directory",
+        "owner" => "Owner",
+        "label" => "Label",
+        _ => "Package",
     }
 }
 

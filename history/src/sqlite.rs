@@ -330,6 +330,35 @@ impl Backend for SqliteStore {
         tx.commit().map_err(&e)
     }
 
+    fn file_counts(
+        &mut self,
+        runs: &[i64],
+        visit: &mut dyn FnMut(i64, &str, Counts),
+    ) -> Result<()> {
+        let e = sqlite(&self.path);
+        let tx = self.conn.transaction().map_err(&e)?;
+        {
+            let mut rows_of = tx
+                .prepare_cached(
+                    "SELECT f.name, rf.statements, rf.covered FROM run_files rf
+                     JOIN files f ON f.id = rf.file_id WHERE rf.run_id = ?1",
+                )
+                .map_err(&e)?;
+            for &run in runs {
+                let mut rows = rows_of.query([run]).map_err(&e)?;
+                while let Some(r) = rows.next().map_err(&e)? {
+                    let name: String = r.get(0).map_err(&e)?;
+                    let counts = Counts {
+                        total: unsigned(r, 1).map_err(&e)?,
+                        covered: unsigned(r, 2).map_err(&e)?,
+                    };
+                    visit(run, &name, counts);
+                }
+            }
+        }
+        tx.commit().map_err(&e)
+    }
+
     fn record_flaky(
         &mut self,
         job: &str,

@@ -112,6 +112,56 @@ impl History {
         })
     }
 
+    /// Like [`History::load`], with rows named by `groups(file)`: a file
+    /// counts in the row of each name it returns (owners, labels), so rows
+    /// may overlap; the total counts each file once. `by` names the rows
+    /// (`owner`, `label`). `q.depth` is ignored; `q.path` filters files by
+    /// their package.
+    pub fn load_by(
+        store: &mut dyn Backend,
+        q: &HistoryQuery<'_>,
+        by: &'static str,
+        groups: &mut dyn FnMut(&str) -> Vec<String>,
+    ) -> Result<History> {
+        let runs = store.last_runs(q.job, q.last)?;
+        let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        let prefix = q
+            .path
+            .map(|p| p.trim_end_matches('/'))
+            .filter(|p| !p.is_empty());
+        let mut names_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut rows: HashMap<String, HistoryRow> = HashMap::new();
+        let mut total = vec![Counts::default(); runs.len()];
+        store.file_counts(&ids, &mut |run, file, counts| {
+            if prefix.is_some_and(|p| !under(covlens_core::package_of(file), p)) {
+                return;
+            }
+            let Some(&i) = index.get(&run) else { return };
+            total[i].add(counts);
+            let names = names_of
+                .entry(file.to_string())
+                .or_insert_with(|| groups(file));
+            for n in names.iter() {
+                let r = rows.entry(n.clone()).or_insert_with(|| HistoryRow {
+                    name: n.clone(),
+                    points: vec![None; ids.len()],
+                    flaky: vec![None; ids.len()],
+                });
+                r.points[i].get_or_insert_with(Counts::default).add(counts);
+            }
+        })?;
+        let mut rows: Vec<HistoryRow> = rows.into_values().collect();
+        rows.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Ok(History {
+            job: q.job.to_string(),
+            by,
+            runs,
+            rows,
+            total,
+        })
+    }
+
     /// Per row, its coverage (percent) in each run, oldest first: the
     /// trend the reports draw. `None` where the run has no statements of
     /// the row.

@@ -406,6 +406,21 @@ fn flaky_is_recorded_per_package(url: &str) {
     );
     let h = s.history(&q(Some(2))).unwrap();
     assert_eq!(h.rows[0].flaky, [None, Some(6)]);
+    // Grouping files by a function of their name: by package gives the
+    // per-package numbers; a file in two groups counts in both.
+    let by_pkg = s
+        .history_by(&q(None), "owner", &mut |f| {
+            vec![covlens_core::package_of(f).to_string(), "all".to_string()]
+        })
+        .unwrap();
+    let plain = s.history(&q(None)).unwrap();
+    for r in &plain.rows {
+        let g = by_pkg.rows.iter().find(|g| g.name == r.name).unwrap();
+        assert_eq!(g.points, r.points, "{}", r.name);
+    }
+    let all = by_pkg.rows.iter().find(|g| g.name == "all").unwrap();
+    assert_eq!(all.points, plain.total.iter().map(|c| Some(*c)).collect::<Vec<_>>());
+    assert_eq!(by_pkg.total, plain.total);
     // Pruning takes the flaky rows along.
     assert_eq!(s.prune("e2e", 0).unwrap(), 2);
 }

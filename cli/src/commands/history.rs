@@ -4,6 +4,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use covlens_core::owners::{OwnerBy, OwnersTree, UNOWNED};
 use covlens_core::printable::printable;
 use covlens_core::{OnConflict, Profile};
 use covlens_history::{
@@ -101,6 +102,19 @@ struct RowArgs {
     /// Output file (`-` for stdout).
     #[arg(short, long, default_value = "-")]
     output: String,
+    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS: rows
+    /// per owner or label (`--by`); a file with several counts in each.
+    #[arg(long, value_name = "DIR", requires = "by", conflicts_with = "depth")]
+    owners: Option<std::path::PathBuf>,
+    /// With `--owners`: rows per owner or per OWNERS label.
+    #[arg(long, value_enum, requires = "owners")]
+    by: Option<ByOwner>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ByOwner {
+    Owner,
+    Label,
 }
 
 #[derive(Args, Debug)]
@@ -135,6 +149,36 @@ impl RowArgs {
         }
     }
 
+    /// The history, per package/directory or per owner/label.
+    fn load(&self) -> Result<covlens_history::History> {
+        let mut store = open_existing(&self.store)?;
+        let (Some(dir), Some(by)) = (&self.owners, self.by) else {
+            return Ok(store.history(&self.query())?);
+        };
+        let tree = OwnersTree::load(dir)
+            .with_context(|| format!("cannot read ownership from {}", dir.display()))?;
+        let (name, by) = match by {
+            ByOwner::Owner => ("owner", OwnerBy::Owner),
+            ByOwner::Label => ("label", OwnerBy::Label),
+        };
+        let mut groups = |file: &str| {
+            let o = tree
+                .tree_path(file)
+                .map(|t| tree.owners_of(t))
+                .unwrap_or_default();
+            let names = match by {
+                OwnerBy::Owner => o.owners,
+                OwnerBy::Label => o.labels,
+            };
+            if names.is_empty() {
+                vec![UNOWNED.to_string()]
+            } else {
+                names
+            }
+        };
+        Ok(store.history_by(&self.query(), name, &mut groups)?)
+    }
+
     fn format(&self) -> Format {
         match self.format {
             FormatArg::Table => Format::Table,
@@ -148,13 +192,13 @@ pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
     match c {
         HistoryCommand::Record(a) => record(input, a),
         HistoryCommand::Show(a) => {
-            let h = open_existing(&a.rows.store)?.history(&a.rows.query())?;
+            let h = a.rows.load()?;
             let mut out = Output::create(&a.rows.output)?;
             write_history(&mut out, &h, a.rows.format())?;
             Ok(out.commit()?)
         }
         HistoryCommand::Drops(a) => {
-            let h = open_existing(&a.rows.store)?.history(&a.rows.query())?;
+            let h = a.rows.load()?;
             let drops = h.drops(a.min_points);
             let mut out = Output::create(&a.rows.output)?;
             write_drops(&mut out, &h, &drops, a.min_points, a.rows.format())?;
