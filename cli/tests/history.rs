@@ -600,7 +600,7 @@ fn trends_in_table_and_comment() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());
     for (build, time, inputs) in demo_runs() {
-        ok(&record(&store, "demo", &build, &time, &inputs));
+        ok(&record(&store, "demo", build, time, &inputs));
     }
     let calc = demo("calc.out");
     let table = ok(&covlens(&[

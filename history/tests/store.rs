@@ -419,7 +419,10 @@ fn flaky_is_recorded_per_package(url: &str) {
         assert_eq!(g.points, r.points, "{}", r.name);
     }
     let all = by_pkg.rows.iter().find(|g| g.name == "all").unwrap();
-    assert_eq!(all.points, plain.total.iter().map(|c| Some(*c)).collect::<Vec<_>>());
+    assert_eq!(
+        all.points,
+        plain.total.iter().map(|c| Some(*c)).collect::<Vec<_>>()
+    );
     assert_eq!(by_pkg.total, plain.total);
     // Pruning takes the flaky rows along.
     assert_eq!(s.prune("e2e", 0).unwrap(), 2);

@@ -145,6 +145,9 @@ struct Boot<'a> {
     trend: Option<usize>,
 }
 
+/// Per package, its statements in each recorded run, oldest first.
+pub type PackageTrends = HashMap<String, Vec<Option<Counts>>>;
+
 /// Extra columns of the site's tree.
 #[derive(Clone, Debug, Default)]
 pub struct SiteExtras {
@@ -152,7 +155,7 @@ pub struct SiteExtras {
     /// recorded runs, oldest first; directories show the trend of the
     /// packages below them (a sparkline drawn by the page, nothing
     /// loaded). The `usize` is the number of runs.
-    pub trends: Option<(usize, HashMap<String, Vec<Option<Counts>>>)>,
+    pub trends: Option<(usize, PackageTrends)>,
     /// Per file, its flaky statements (`covlens flaky`); directories sum
     /// their files.
     pub flaky: Option<HashMap<String, u64>>,
