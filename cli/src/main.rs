@@ -73,6 +73,9 @@ enum Command {
     /// Coverage history: record runs, show trends per package, find drops.
     #[command(subcommand)]
     History(commands::history::HistoryCommand),
+    /// Flaky coverage: blocks covered in some but not all runs of a job,
+    /// by file and function, ranked.
+    Flaky(commands::flaky::FlakyArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
         Command::Annotate(a) => commands::annotate::run(&cli.input, a),
         Command::Collect(a) => covlens_collector::run_cli(&a).map_err(Into::into),
         Command::History(c) => commands::history::run(&cli.input, c),
+        Command::Flaky(a) => commands::flaky::run(&cli.input, a),
     };
     progress::finish();
     match result {

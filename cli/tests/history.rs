@@ -504,3 +504,202 @@ fn bad_options_fail_cleanly() {
     // Nothing was opened, so nothing was created.
     assert!(!Path::new(&store).exists());
 }
+
+/// `record --flaky-from` stores per package what `covlens flaky` finds in
+/// the same runs; `history prune` keeps the newest runs.
+#[test]
+fn flaky_from_and_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let runs = demo_runs();
+    // Each run of the demo job merged into one profile.
+    let merged: Vec<String> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, inputs))| {
+            let out = dir.path().join(format!("run{i}.out"));
+            let out = out.to_str().unwrap().to_string();
+            let mut args = vec!["merge", "-o", &out];
+            args.extend(inputs.iter().map(String::as_str));
+            ok(&covlens(&args));
+            out
+        })
+        .collect();
+    for (build, time, inputs) in &runs {
+        ok(&record(&store, "demo", build, time, inputs));
+    }
+    let flaky_from = merged.join(",");
+    let out = ok(&covlens(&[
+        "history",
+        "record",
+        "--store",
+        &store,
+        "--job",
+        "demo",
+        "--build",
+        "103",
+        "--time",
+        runs[2].1,
+        "--branch",
+        "main",
+        "--flaky-from",
+        &flaky_from,
+        &runs[2].2[0],
+        &runs[2].2[1],
+    ]));
+    assert!(out.contains("flaky coverage over 3 runs"), "{out}");
+    let mut args = vec!["flaky", "--format", "json"];
+    args.extend(merged.iter().map(String::as_str));
+    let want: BTreeMap<String, u64> = json(&covlens(&args))["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["statements"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(want.values().any(|&n| n > 0));
+    let h = json(&covlens(&[
+        "history", "show", "--store", &store, "--job", "demo", "--format", "json",
+    ]));
+    let got: BTreeMap<String, u64> = h["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| Some((r["name"].as_str()?.to_string(), r["flaky"][2].as_u64()?)))
+        .collect();
+    // Packages of the recorded run (103) that the flaky runs know.
+    for (name, n) in &got {
+        assert_eq!(want.get(name), Some(n), "{name}");
+    }
+    assert!(!got.is_empty());
+    assert!(
+        h["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["flaky"][0].is_null())
+    );
+
+    let out = ok(&covlens(&[
+        "history", "prune", "--store", &store, "--job", "demo", "--keep", "1",
+    ]));
+    assert!(out.contains("2 runs deleted"), "{out}");
+    let h = json(&covlens(&[
+        "history", "show", "--store", &store, "--job", "demo", "--format", "json",
+    ]));
+    assert_eq!(h["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(h["runs"][0]["build"], "103");
+}
+
+/// `table --history` draws a text sparkline per package from the recorded
+/// runs; `comment --history` lists a package of the head that fell below
+/// the mean of its recorded runs.
+#[test]
+fn trends_in_table_and_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    for (build, time, inputs) in demo_runs() {
+        ok(&record(&store, "demo", build, time, &inputs));
+    }
+    let calc = demo("calc.out");
+    let table = ok(&covlens(&[
+        "table",
+        "--column",
+        &format!("head={calc}"),
+        "--history",
+        &store,
+        "--history-job",
+        "demo",
+        "--trend",
+        "3",
+    ]));
+    assert!(
+        table.lines().next().unwrap().ends_with("| last 3 runs |"),
+        "{table}"
+    );
+    let calc_row = table
+        .lines()
+        .find(|l| l.starts_with("| example.com/goprog/calc |"))
+        .unwrap();
+    // calc is in every run with the same numbers: a flat line of 3 runs.
+    let spark = calc_row.rsplit('|').nth(1).unwrap().trim();
+    assert_eq!(spark.chars().count(), 3, "{calc_row}");
+    assert!(
+        spark.chars().all(|c| c == spark.chars().next().unwrap()),
+        "{calc_row}"
+    );
+    // A package only in run 102 has one point and two gaps.
+    let ab = table
+        .lines()
+        .find(|l| l.contains("pkg/ab"))
+        .map(|l| l.to_string());
+    assert!(ab.is_none(), "not in the head column: {table}");
+
+    // The head: calc with every count zeroed, so it is 0% against a trend
+    // of calc's recorded numbers.
+    let text = std::fs::read_to_string(&calc).unwrap();
+    let zeroed: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                format!("{} 0\n", l.rsplit_once(' ').unwrap().0)
+            }
+        })
+        .collect();
+    let head = dir.path().join("head.out");
+    std::fs::write(&head, zeroed).unwrap();
+    let h = json(&covlens(&[
+        "history", "show", "--store", &store, "--job", "demo", "--format", "json",
+    ]));
+    let row = h["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "example.com/goprog/calc")
+        .unwrap();
+    let mean: f64 = row["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["percent"].as_f64().unwrap())
+        .sum::<f64>()
+        / 3.0;
+    let comment = ok(&covlens(&[
+        "comment",
+        "--base",
+        &calc,
+        "--head",
+        head.to_str().unwrap(),
+        "--history",
+        &store,
+        "--history-job",
+        "demo",
+    ]));
+    assert!(
+        comment.contains("Below their recent trend (1 package)"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains(&format!(
+            "| example.com/goprog/calc | 0.0% | {:.1}% |",
+            mean
+        )),
+        "{comment}"
+    );
+    // Without history: no such section.
+    let plain = ok(&covlens(&[
+        "comment",
+        "--base",
+        &calc,
+        "--head",
+        head.to_str().unwrap(),
+    ]));
+    assert!(!plain.contains("recent trend"));
+}

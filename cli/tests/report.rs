@@ -747,3 +747,91 @@ fn report_pages_run_no_script_from_profiles_or_titles() {
     // Rows relative to the common root, example.com.
     assert!(dom.contains("<td>x/&lt;/script&gt;"), "{dom}");
 }
+
+/// `report --history ... --flaky-from ...`: in a browser, directory rows
+/// carry an SVG sparkline of the recorded runs, and a flaky column.
+#[test]
+#[ignore = "needs chromium"]
+fn report_site_draws_trends_and_flaky_in_a_browser() {
+    let chrome = &require_chromium();
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = repo().join("fixtures/demo");
+    let store = tmp.path().join("h.db");
+    for (build, time, files) in [
+        ("1", "2026-12-01T00:00:00Z", &["calc.out", "pkg-a.out"][..]),
+        (
+            "2",
+            "2026-12-02T00:00:00Z",
+            &["calc.out", "pkg-a.out", "pkg-ab.out"][..],
+        ),
+        (
+            "3",
+            "2026-12-03T00:00:00Z",
+            &["calc-advanced.out", "pkg-ab.out"][..],
+        ),
+    ] {
+        let mut c = covlens();
+        c.args([
+            "history", "record", "--job", "j", "--build", build, "--time", time, "--store",
+        ])
+        .arg(&store);
+        for f in files {
+            c.arg(demo.join(f));
+        }
+        run(&mut c);
+    }
+    let site = tmp.path().join("site");
+    let all = tmp.path().join("all.out");
+    let mut merge = covlens();
+    merge.arg("merge").arg("-o").arg(&all);
+    for f in [
+        "calc.out",
+        "calc-advanced.out",
+        "pkg-a.out",
+        "pkg-ab.out",
+        "calcx.out",
+    ] {
+        merge.arg(demo.join(f));
+    }
+    run(&mut merge);
+    run(covlens()
+        .arg("report")
+        .arg(&all)
+        .arg("--out")
+        .arg(&site)
+        .arg("--history")
+        .arg(&store)
+        .args(["--history-job", "j", "--trend", "3", "--flaky-from"])
+        .arg(format!(
+            "{},{}",
+            demo.join("calc.out").display(),
+            demo.join("calc-advanced.out").display()
+        )));
+    let dom = dump_dom(chrome, &format!("file://{}/index.html", site.display()));
+    assert!(
+        dom.contains("<th>last 3 runs</th>") && dom.contains("<th>flaky</th>"),
+        "{dom}"
+    );
+    // The tree only (the page's script holds the same markup as text).
+    let tree = dom
+        .split("<table class=\"tree\" id=\"tree\">")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    let sparks = tree.matches("<svg class=\"spark\"").count();
+    assert!(tree.contains("<polyline"), "{tree}");
+    // calc/ and pkg/ are in the recorded runs (three values each); calcx/
+    // is in none.
+    assert_eq!(sparks, 2, "{tree}");
+    let titles: Vec<&str> = tree.split("<svg class=\"spark\"").skip(1).collect();
+    assert!(
+        titles
+            .iter()
+            .all(|t| t.split("</title>").next().unwrap().matches(" → ").count() == 2)
+    );
+    // calcx is in no recorded run: an empty trend cell.
+    assert!(tree.contains("<td class=\"trend\"></td>"), "{tree}");
+    assert!(tree.contains("<td class=\"flaky some\""), "{tree}");
+}

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use crate::covdata::{ReadOptions, Warning, read_dirs};
 use crate::error::{Conflict, Error};
+use crate::flaky::FlakyReport;
 use crate::ops::{Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw};
 use crate::profile::Profile;
 use crate::text::{BlockPool, ParseOptions, RawProfile, parse_path, parse_path_raw};
@@ -223,6 +224,16 @@ impl Loader {
             }
         })?;
         Ok(m.finish().0)
+    }
+
+    /// Blocks covered in some but not all of the runs `paths` (each a
+    /// profile or a GOCOVERDIR of one run), streamed as
+    /// [`aggregate`](Loader::aggregate) streams them.
+    pub fn flaky(&mut self, paths: &[String]) -> Result<FlakyReport, Error> {
+        let runs =
+            u32::try_from(paths.len()).map_err(|_| Error::Invalid("more than 2^32 runs".into()))?;
+        let agg = self.aggregate(paths)?;
+        Ok(FlakyReport::from_aggregate(&agg, runs))
     }
 
     /// `after - before` (`diff`), see [`crate::diff`].

@@ -35,6 +35,7 @@ assert_eq!(out, b"mode: set\na.go:1.1,2.2 1 1\n");
 mod convert;
 pub mod covdata;
 mod error;
+pub mod flaky;
 #[cfg(feature = "funcs")]
 mod funcs;
 pub mod gopath;
@@ -44,6 +45,7 @@ pub mod metadata;
 mod mmap;
 mod ops;
 pub mod output;
+pub mod owners;
 pub mod printable;
 mod profile;
 mod summary;

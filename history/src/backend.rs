@@ -3,7 +3,7 @@
 use covlens_core::Counts;
 
 use crate::error::Result;
-use crate::run::{FileCounts, NewRun, Recorded, Run};
+use crate::run::{FileCounts, FlakyCounts, NewRun, Recorded, Run};
 
 /// A history store: SQLite ([`crate::SqliteStore`]) or PostgreSQL
 /// ([`crate::PostgresStore`]). Every method is one transaction (or one
@@ -31,11 +31,32 @@ pub trait Backend {
         visit: &mut dyn FnMut(i64, &str, Counts),
     ) -> Result<()>;
 
-    /// Deletes the runs of `job` older than its newest `keep` (by time,
-    /// ties by recording order, as [`Backend::last_runs`] orders them),
-    /// with their per-file and per-package rows, in one transaction.
-    /// Returns how many runs were deleted.
-    fn prune(&mut self, job: &str, keep: usize) -> Result<u64>;
+    /// Stores the flaky coverage measured over `runs` runs with the recorded
+    /// run `(job, build)`: per package, flaky statements and blocks. It
+    /// replaces what was stored with that run before;
+    /// [`crate::Error::NoRun`] when the run is not recorded.
+    fn record_flaky(
+        &mut self,
+        job: &str,
+        build: &str,
+        runs: u32,
+        packages: &mut dyn Iterator<Item = FlakyCounts<'_>>,
+    ) -> Result<()>;
+
+    /// Calls `visit(run id, package, flaky statements)` once per package of
+    /// each run in `runs` that has flaky coverage recorded.
+    fn package_flaky(&mut self, runs: &[i64], visit: &mut dyn FnMut(i64, &str, u64)) -> Result<()>;
+
+    /// Deletes all but the newest `keep` runs of `job` (by time, ties by
+    /// recording order) with their per-file and per-package rows, in one
+    /// transaction; returns how many runs were deleted. File and package
+    /// names stay: other jobs share them.
+    fn prune(&mut self, job: &str, keep: usize) -> Result<usize>;
+
+    /// Calls `visit(run id, file, counts)` once per file of each run in
+    /// `runs`, in no particular order.
+    fn file_counts(&mut self, runs: &[i64], visit: &mut dyn FnMut(i64, &str, Counts))
+    -> Result<()>;
 
     /// The schema version of the store.
     fn schema_version(&mut self) -> Result<u32>;

@@ -54,6 +54,14 @@ pub enum Error {
         /// What was about to be recorded.
         new: Box<RunDigest>,
     },
+    /// The run is not recorded.
+    #[error("job {job:?} build {build:?} is not recorded: record the run first")]
+    NoRun {
+        /// Job name.
+        job: String,
+        /// Build id.
+        build: String,
+    },
     /// A time that is not RFC 3339.
     #[error("invalid time {0:?}: expected RFC 3339, such as 2026-12-02T16:04:56Z")]
     BadTime(String),
@@ -63,6 +71,9 @@ pub enum Error {
     /// A file is listed twice in one run.
     #[error("file {0:?} is listed twice in one run")]
     DuplicateFile(String),
+    /// A package is listed twice in one run's flaky coverage.
+    #[error("package {0:?} is listed twice in one run's flaky coverage")]
+    DuplicatePackage(String),
     /// A per-file number does not fit the store's columns.
     #[error("file {name:?}: {statements} statements is more than the store holds (2^31-1)")]
     TooLarge {

@@ -54,7 +54,7 @@ pub use crate::backend::Backend;
 pub use crate::error::{Error, Result, RunDigest};
 pub use crate::postgres::PostgresStore;
 pub use crate::render::{Format, md_escape, write_drops, write_history};
-pub use crate::run::{FileCounts, NewRun, Recorded, Run, Source, profile_files};
+pub use crate::run::{FileCounts, FlakyCounts, NewRun, Recorded, Run, Source, profile_files};
 pub use crate::schema::LATEST as SCHEMA_VERSION;
 pub use crate::sqlite::SqliteStore;
 pub use crate::time::Timestamp;
@@ -171,10 +171,34 @@ impl Store {
         History::load(self.backend.as_mut(), q)
     }
 
+    /// Stores the flaky coverage measured over `runs` runs with the recorded
+    /// run `(job, build)` (see [`Backend::record_flaky`]).
+    pub fn record_flaky<'a>(
+        &mut self,
+        job: &str,
+        build: &str,
+        runs: u32,
+        packages: impl IntoIterator<Item = FlakyCounts<'a>>,
+    ) -> Result<()> {
+        self.backend
+            .record_flaky(job, build, runs, &mut packages.into_iter())
+    }
+
     /// Keeps the newest `keep` runs of `job` and deletes the others (see
     /// [`Backend::prune`]); returns how many were deleted.
-    pub fn prune(&mut self, job: &str, keep: usize) -> Result<u64> {
+    pub fn prune(&mut self, job: &str, keep: usize) -> Result<usize> {
         self.backend.prune(job, keep)
+    }
+
+    /// Per group of files (owners, labels), the numbers of the last runs of
+    /// a job (see [`History::load_by`]).
+    pub fn history_by(
+        &mut self,
+        q: &HistoryQuery<'_>,
+        by: &'static str,
+        groups: &mut dyn FnMut(&str) -> Vec<String>,
+    ) -> Result<History> {
+        History::load_by(self.backend.as_mut(), q, by, groups)
     }
 
     /// The store's schema version.

@@ -23,8 +23,8 @@ use postgres::{Client, Config, NoTls};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result, RunDigest};
-use crate::run::{FileCounts, NewRun, Recorded, Run, Tally, compare_existing};
-use crate::schema::{LATEST, MIGRATIONS};
+use crate::run::{FileCounts, FlakyCounts, NewRun, Recorded, Run, Tally, compare_existing};
+use crate::schema::{LATEST, MIGRATIONS, PER_RUN_TABLES};
 use crate::time::Timestamp;
 
 /// Any constant: the advisory lock key that serialises schema migrations.
@@ -297,10 +297,108 @@ impl Backend for PostgresStore {
         Ok(())
     }
 
-    fn prune(&mut self, job: &str, keep: usize) -> Result<u64> {
+    fn file_counts(
+        &mut self,
+        runs: &[i64],
+        visit: &mut dyn FnMut(i64, &str, Counts),
+    ) -> Result<()> {
+        let ids: Vec<i32> = runs.iter().filter_map(|&r| i32::try_from(r).ok()).collect();
+        let rows = self.client.query(
+            "SELECT rf.run_id, f.name, rf.statements, rf.covered FROM run_files rf
+             JOIN files f ON f.id = rf.file_id WHERE rf.run_id = ANY($1)",
+            &[&ids],
+        )?;
+        for r in &rows {
+            let counts = Counts {
+                total: u64::try_from(r.get::<_, i32>(2)).unwrap_or(0),
+                covered: u64::try_from(r.get::<_, i32>(3)).unwrap_or(0),
+            };
+            visit(i64::from(r.get::<_, i32>(0)), r.get::<_, &str>(1), counts);
+        }
+        Ok(())
+    }
+
+    fn record_flaky(
+        &mut self,
+        job: &str,
+        build: &str,
+        runs: u32,
+        packages: &mut dyn Iterator<Item = FlakyCounts<'_>>,
+    ) -> Result<()> {
+        let mut tx = self.client.transaction()?;
+        // Locks the run: concurrent recorders of its flaky coverage take turns.
+        let run_id: i32 = tx
+            .query_opt(
+                "SELECT id FROM runs WHERE job = $1 AND build = $2 FOR UPDATE",
+                &[&job, &build],
+            )?
+            .ok_or_else(|| Error::NoRun {
+                job: job.to_string(),
+                build: build.to_string(),
+            })?
+            .get(0);
+        tx.execute("DELETE FROM run_flaky WHERE run_id = $1", &[&run_id])?;
+        let n_runs = i32::try_from(runs).unwrap_or(i32::MAX);
+        tx.execute(
+            "UPDATE runs SET flaky_runs = $1 WHERE id = $2",
+            &[&n_runs, &run_id],
+        )?;
+        let mut names = Vec::new();
+        let mut stmts = Vec::new();
+        let mut blocks = Vec::new();
+        for p in packages {
+            names.push(p.package.to_string());
+            stmts.push(i64::try_from(p.statements).unwrap_or(i64::MAX));
+            blocks.push(i64::try_from(p.blocks).unwrap_or(i64::MAX));
+        }
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::DuplicatePackage(w[0].clone()));
+        }
+        // New names in name order, as `record` inserts them (no deadlocks).
+        tx.execute(
+            "INSERT INTO packages (name)
+             SELECT n FROM unnest($1::text[]) AS n
+             WHERE NOT EXISTS (SELECT 1 FROM packages p WHERE p.name = n)
+             ORDER BY 1
+             ON CONFLICT (name) DO NOTHING",
+            &[&sorted],
+        )?;
+        tx.execute(
+            "INSERT INTO run_flaky (run_id, package_id, statements, blocks)
+             SELECT $1, p.id, i.s, i.b
+             FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS i(n, s, b)
+             JOIN packages p ON p.name = i.n",
+            &[&run_id, &names, &stmts, &blocks],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn package_flaky(&mut self, runs: &[i64], visit: &mut dyn FnMut(i64, &str, u64)) -> Result<()> {
+        let ids: Vec<i32> = runs.iter().filter_map(|&r| i32::try_from(r).ok()).collect();
+        let rows = self.client.query(
+            "SELECT f.run_id, p.name, f.statements FROM run_flaky f
+             JOIN packages p ON p.id = f.package_id WHERE f.run_id = ANY($1)",
+            &[&ids],
+        )?;
+        for r in &rows {
+            visit(
+                i64::from(r.get::<_, i32>(0)),
+                r.get::<_, &str>(1),
+                to_u64(r.get(2)),
+            );
+        }
+        Ok(())
+    }
+
+    fn prune(&mut self, job: &str, keep: usize) -> Result<usize> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         let mut tx = self.client.transaction()?;
-        let ids: Vec<i32> = tx
+        // The job's runs are locked first, so a concurrent prune of the
+        // same job waits rather than deleting a different set.
+        let doomed: Vec<i32> = tx
             .query(
                 "SELECT id FROM runs WHERE job = $1
                  ORDER BY run_time DESC, id DESC OFFSET $2 FOR UPDATE",
@@ -309,15 +407,15 @@ impl Backend for PostgresStore {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        for table in ["run_files", "run_packages"] {
+        for table in PER_RUN_TABLES {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE run_id = ANY($1)"),
-                &[&ids],
+                &[&doomed],
             )?;
         }
-        let n = tx.execute("DELETE FROM runs WHERE id = ANY($1)", &[&ids])?;
+        let n = tx.execute("DELETE FROM runs WHERE id = ANY($1)", &[&doomed])?;
         tx.commit()?;
-        Ok(n)
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     fn schema_version(&mut self) -> Result<u32> {

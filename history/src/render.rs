@@ -53,6 +53,8 @@ struct HistoryJson<'a> {
 struct RowJson<'a> {
     name: &'a str,
     points: Vec<Option<Point>>,
+    /// Flaky statements per run, `null` where not measured.
+    flaky: &'a [Option<u64>],
 }
 
 #[derive(Serialize)]
@@ -90,10 +92,11 @@ fn percent(c: Option<Counts>) -> String {
 }
 
 fn heading(h: &History) -> &'static str {
-    if h.by == "directory" {
-        "Directory"
-    } else {
-        "Package"
+    match h.by {
+        "directory" => "Directory",
+        "owner" => "Owner",
+        "label" => "Label",
+        _ => "Package",
     }
 }
 
@@ -112,6 +115,7 @@ pub fn write_history<W: Write>(w: &mut W, h: &History, format: Format) -> Result
                     .map(|r| RowJson {
                         name: &r.name,
                         points: r.points.iter().map(|p| p.map(Point::from)).collect(),
+                        flaky: &r.flaky,
                     })
                     .collect(),
                 total: h.total.iter().map(|&c| Point::from(c)).collect(),

@@ -245,3 +245,14 @@ mod tests {
         ));
     }
 }
+
+/// Flaky coverage of one package, as recorded with a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlakyCounts<'a> {
+    /// Package import path.
+    pub package: &'a str,
+    /// Statements covered in some but not all runs.
+    pub statements: u64,
+    /// Blocks covered in some but not all runs.
+    pub blocks: u64,
+}

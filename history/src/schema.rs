@@ -16,7 +16,14 @@
 //!   docs/history.md). Directory rollups are sums of packages, computed when
 //!   read.
 //!
-//! The two per-run tables have no foreign keys: their ids are taken from the
+//! Version 2 (flaky coverage, `covlens history record --flaky-from`):
+//! - `runs.flaky_runs`: over how many runs of the job the flaky coverage
+//!   recorded with the run was measured (NULL: not measured);
+//! - `run_flaky`: per run and package, the statements and blocks covered in
+//!   some but not all of those runs. Every package of the measured runs has
+//!   a row, 0 included, so "no flaky coverage" and "not measured" differ.
+//!
+//! The per-run tables have no foreign keys: their ids are taken from the
 //! tables they would reference, in the transaction that inserts the run,
 //! and PostgreSQL's per-row key checks were three quarters of the time to
 //! record a run. Deleting a run deletes
@@ -30,9 +37,10 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, oldest first; versions are 1, 2, ...
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: "
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: "
         CREATE TABLE runs (
             id INTEGER PRIMARY KEY,
             job TEXT NOT NULL,
@@ -72,7 +80,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             PRIMARY KEY (run_id, package_id)
         ) WITHOUT ROWID;
     ",
-    postgres: "
+        postgres: "
         CREATE TABLE runs (
             id INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             job TEXT NOT NULL,
@@ -112,7 +120,34 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             PRIMARY KEY (run_id, package_id)
         );
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        sqlite: "
+        ALTER TABLE runs ADD COLUMN flaky_runs INTEGER;
+        CREATE TABLE run_flaky (
+            run_id INTEGER NOT NULL,
+            package_id INTEGER NOT NULL,
+            statements INTEGER NOT NULL,
+            blocks INTEGER NOT NULL,
+            PRIMARY KEY (run_id, package_id)
+        ) WITHOUT ROWID;
+    ",
+        postgres: "
+        ALTER TABLE runs ADD COLUMN flaky_runs INTEGER;
+        CREATE TABLE run_flaky (
+            run_id INTEGER NOT NULL,
+            package_id INTEGER NOT NULL,
+            statements BIGINT NOT NULL,
+            blocks BIGINT NOT NULL,
+            PRIMARY KEY (run_id, package_id)
+        );
+    ",
+    },
+];
+
+/// Tables with a row per run and something else, deleted with the run.
+pub(crate) const PER_RUN_TABLES: &[&str] = &["run_files", "run_packages", "run_flaky"];
 
 /// The newest schema version this library writes.
 pub const LATEST: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;

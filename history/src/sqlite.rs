@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result, RunDigest, sqlite};
-use crate::run::{FileCounts, NewRun, Recorded, Run, Tally, compare_existing};
-use crate::schema::{LATEST, MIGRATIONS};
+use crate::run::{FileCounts, FlakyCounts, NewRun, Recorded, Run, Tally, compare_existing};
+use crate::schema::{LATEST, MIGRATIONS, PER_RUN_TABLES};
 use crate::time::Timestamp;
 
 /// How long a writer waits for another one before giving up.
@@ -330,38 +330,167 @@ impl Backend for SqliteStore {
         tx.commit().map_err(&e)
     }
 
-    fn prune(&mut self, job: &str, keep: usize) -> Result<u64> {
+    fn file_counts(
+        &mut self,
+        runs: &[i64],
+        visit: &mut dyn FnMut(i64, &str, Counts),
+    ) -> Result<()> {
+        let e = sqlite(&self.path);
+        let tx = self.conn.transaction().map_err(&e)?;
+        {
+            let mut rows_of = tx
+                .prepare_cached(
+                    "SELECT f.name, rf.statements, rf.covered FROM run_files rf
+                     JOIN files f ON f.id = rf.file_id WHERE rf.run_id = ?1",
+                )
+                .map_err(&e)?;
+            for &run in runs {
+                let mut rows = rows_of.query([run]).map_err(&e)?;
+                while let Some(r) = rows.next().map_err(&e)? {
+                    let name: String = r.get(0).map_err(&e)?;
+                    let counts = Counts {
+                        total: unsigned(r, 1).map_err(&e)?,
+                        covered: unsigned(r, 2).map_err(&e)?,
+                    };
+                    visit(run, &name, counts);
+                }
+            }
+        }
+        tx.commit().map_err(&e)
+    }
+
+    fn record_flaky(
+        &mut self,
+        job: &str,
+        build: &str,
+        runs: u32,
+        packages: &mut dyn Iterator<Item = FlakyCounts<'_>>,
+    ) -> Result<()> {
         let e = sqlite(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&e)?;
-        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let run_id: i64 = tx
+            .query_row(
+                "SELECT id FROM runs WHERE job = ?1 AND build = ?2",
+                params![job, build],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&e)?
+            .ok_or_else(|| Error::NoRun {
+                job: job.to_string(),
+                build: build.to_string(),
+            })?;
+        tx.execute("DELETE FROM run_flaky WHERE run_id = ?1", [run_id])
+            .map_err(&e)?;
         tx.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS pruned (id INTEGER PRIMARY KEY)",
-            [],
+            "UPDATE runs SET flaky_runs = ?1 WHERE id = ?2",
+            params![runs, run_id],
         )
         .map_err(&e)?;
-        tx.execute("DELETE FROM pruned", []).map_err(&e)?;
+        {
+            let mut find_pkg = tx
+                .prepare("SELECT id FROM packages WHERE name = ?1")
+                .map_err(&e)?;
+            let mut add_pkg = tx
+                .prepare("INSERT INTO packages (name) VALUES (?1)")
+                .map_err(&e)?;
+            let mut add_row = tx
+                .prepare(
+                    "INSERT INTO run_flaky (run_id, package_id, statements, blocks)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(&e)?;
+            for p in packages {
+                let pkg_id = match find_pkg
+                    .query_row([p.package], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(&e)?
+                {
+                    Some(id) => id,
+                    None => {
+                        add_pkg.execute([p.package]).map_err(&e)?;
+                        tx.last_insert_rowid()
+                    }
+                };
+                add_row
+                    .execute(params![
+                        run_id,
+                        pkg_id,
+                        signed(p.statements),
+                        signed(p.blocks)
+                    ])
+                    .map_err(|source| match source {
+                        rusqlite::Error::SqliteFailure(f, _)
+                            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                        {
+                            Error::DuplicatePackage(p.package.to_string())
+                        }
+                        source => e(source),
+                    })?;
+            }
+        }
+        tx.commit().map_err(&e)
+    }
+
+    fn package_flaky(&mut self, runs: &[i64], visit: &mut dyn FnMut(i64, &str, u64)) -> Result<()> {
+        let e = sqlite(&self.path);
+        let tx = self.conn.transaction().map_err(&e)?;
+        {
+            let mut rows_of = tx
+                .prepare_cached(
+                    "SELECT p.name, f.statements FROM run_flaky f
+                     JOIN packages p ON p.id = f.package_id WHERE f.run_id = ?1",
+                )
+                .map_err(&e)?;
+            for &run in runs {
+                let mut rows = rows_of.query([run]).map_err(&e)?;
+                while let Some(r) = rows.next().map_err(&e)? {
+                    let name: String = r.get(0).map_err(&e)?;
+                    visit(run, &name, unsigned(r, 1).map_err(&e)?);
+                }
+            }
+        }
+        tx.commit().map_err(&e)
+    }
+
+    fn prune(&mut self, job: &str, keep: usize) -> Result<usize> {
+        let e = sqlite(&self.path);
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS covlens_doomed (id INTEGER PRIMARY KEY);
+             DELETE FROM covlens_doomed;",
+        )
+        .map_err(&e)?;
         tx.execute(
-            "INSERT INTO pruned (id) SELECT id FROM runs WHERE job = ?1
+            "INSERT INTO covlens_doomed (id)
+             SELECT id FROM runs WHERE job = ?1
              ORDER BY run_time DESC, id DESC LIMIT -1 OFFSET ?2",
             params![job, keep],
         )
         .map_err(&e)?;
-        for table in ["run_files", "run_packages"] {
+        for table in PER_RUN_TABLES {
             tx.execute(
-                &format!("DELETE FROM {table} WHERE run_id IN (SELECT id FROM pruned)"),
+                &format!("DELETE FROM {table} WHERE run_id IN (SELECT id FROM covlens_doomed)"),
                 [],
             )
             .map_err(&e)?;
         }
         let n = tx
-            .execute("DELETE FROM runs WHERE id IN (SELECT id FROM pruned)", [])
+            .execute(
+                "DELETE FROM runs WHERE id IN (SELECT id FROM covlens_doomed)",
+                [],
+            )
             .map_err(&e)?;
-        tx.execute("DELETE FROM pruned", []).map_err(&e)?;
+        tx.execute("DELETE FROM covlens_doomed", []).map_err(&e)?;
         tx.commit().map_err(&e)?;
-        Ok(n as u64)
+        Ok(n)
     }
 
     fn schema_version(&mut self) -> Result<u32> {

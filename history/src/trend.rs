@@ -31,6 +31,9 @@ pub struct HistoryRow {
     /// Per run (oldest first) its statements, `None` when the run has no
     /// file in it.
     pub points: Vec<Option<Counts>>,
+    /// Per run, its flaky statements (`covlens history record
+    /// --flaky-from`), `None` when not measured for that run.
+    pub flaky: Vec<Option<u64>>,
 }
 
 /// Per package (or directory), the numbers of the last runs of a job.
@@ -76,6 +79,7 @@ impl History {
                     rows.push(HistoryRow {
                         name: key.to_string(),
                         points: vec![None; ids.len()],
+                        flaky: vec![None; ids.len()],
                     });
                     rows.len() - 1
                 }
@@ -84,6 +88,15 @@ impl History {
                 .get_or_insert_with(Counts::default)
                 .add(counts);
             total[i].add(counts);
+        })?;
+        store.package_flaky(&ids, &mut |run, pkg, statements| {
+            if prefix.is_some_and(|p| !under(pkg, p)) {
+                return;
+            }
+            let (Some(&i), Some(&r)) = (index.get(&run), row_of.get(group(pkg, q.depth))) else {
+                return;
+            };
+            *rows[r].flaky[i].get_or_insert(0) += statements;
         })?;
         rows.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         Ok(History {
@@ -97,6 +110,71 @@ impl History {
             rows,
             total,
         })
+    }
+
+    /// Like [`History::load`], with rows named by `groups(file)`: a file
+    /// counts in the row of each name it returns (owners, labels), so rows
+    /// may overlap; the total counts each file once. `by` names the rows
+    /// (`owner`, `label`). `q.depth` is ignored; `q.path` filters files by
+    /// their package.
+    pub fn load_by(
+        store: &mut dyn Backend,
+        q: &HistoryQuery<'_>,
+        by: &'static str,
+        groups: &mut dyn FnMut(&str) -> Vec<String>,
+    ) -> Result<History> {
+        let runs = store.last_runs(q.job, q.last)?;
+        let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        let prefix = q
+            .path
+            .map(|p| p.trim_end_matches('/'))
+            .filter(|p| !p.is_empty());
+        let mut names_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut rows: HashMap<String, HistoryRow> = HashMap::new();
+        let mut total = vec![Counts::default(); runs.len()];
+        store.file_counts(&ids, &mut |run, file, counts| {
+            if prefix.is_some_and(|p| !under(covlens_core::package_of(file), p)) {
+                return;
+            }
+            let Some(&i) = index.get(&run) else { return };
+            total[i].add(counts);
+            let names = names_of
+                .entry(file.to_string())
+                .or_insert_with(|| groups(file));
+            for n in names.iter() {
+                let r = rows.entry(n.clone()).or_insert_with(|| HistoryRow {
+                    name: n.clone(),
+                    points: vec![None; ids.len()],
+                    flaky: vec![None; ids.len()],
+                });
+                r.points[i].get_or_insert_with(Counts::default).add(counts);
+            }
+        })?;
+        let mut rows: Vec<HistoryRow> = rows.into_values().collect();
+        rows.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Ok(History {
+            job: q.job.to_string(),
+            by,
+            runs,
+            rows,
+            total,
+        })
+    }
+
+    /// Per row, its coverage (percent) in each run, oldest first: the
+    /// trend the reports draw. `None` where the run has no statements of
+    /// the row.
+    pub fn percents(&self) -> HashMap<String, Vec<Option<f64>>> {
+        self.rows
+            .iter()
+            .map(|r| (r.name.clone(), percents(&r.points)))
+            .collect()
+    }
+
+    /// The total's coverage (percent) in each run, oldest first.
+    pub fn total_percents(&self) -> Vec<Option<f64>> {
+        percents(&self.total.iter().copied().map(Some).collect::<Vec<_>>())
     }
 
     /// Rows whose coverage fell by more than `min_points` percentage points
@@ -144,6 +222,13 @@ pub struct DropRow {
     pub after: Counts,
     /// Percentage points lost (positive).
     pub points: f64,
+}
+
+fn percents(points: &[Option<Counts>]) -> Vec<Option<f64>> {
+    points
+        .iter()
+        .map(|p| p.filter(|c| c.total > 0).map(|c| c.percent()))
+        .collect()
 }
 
 /// Whether `pkg` is `prefix` or below it, by whole path elements.

@@ -5,7 +5,8 @@ mod common;
 
 use covlens_core::Counts;
 use covlens_history::{
-    Error, FileCounts, HistoryQuery, NewRun, Recorded, SCHEMA_VERSION, Source, Store, Timestamp,
+    Error, FileCounts, FlakyCounts, HistoryQuery, NewRun, Recorded, SCHEMA_VERSION, Source, Store,
+    Timestamp,
 };
 
 fn run<'a>(build: &'a str, time: &str) -> NewRun<'a> {
@@ -297,18 +298,21 @@ fn newer_schema_is_refused(url: &str, bump: impl FnOnce()) {
 
 fn prune_keeps_the_newest(url: &str) {
     let mut s = Store::open(url).unwrap();
-    let f = files(1);
-    for (b, t) in [
-        ("1", "2026-12-01T00:00:00Z"),
-        ("3", "2026-12-03T00:00:00Z"),
-        ("2", "2026-12-02T00:00:00Z"),
-        ("4", "2026-12-04T00:00:00Z"),
+    // Recorded out of time order: pruning goes by run time, not by id.
+    for (b, t, k) in [
+        ("3", "2026-12-03T00:00:00Z", 3),
+        ("1", "2026-12-01T00:00:00Z", 1),
+        ("4", "2026-12-04T00:00:00Z", 4),
+        ("2", "2026-12-02T00:00:00Z", 2),
     ] {
+        let f = files(k);
         s.record(&run(b, t), as_counts(&f)).unwrap();
     }
-    let mut other = run("9", "2026-11-01T00:00:00Z");
+    let mut other = run("1", "2026-11-01T00:00:00Z");
     other.job = "unit";
+    let f = files(0);
     s.record(&other, as_counts(&f)).unwrap();
+
     assert_eq!(s.prune("e2e", 2).unwrap(), 2);
     let builds: Vec<String> = s
         .runs("e2e", 10)
@@ -317,7 +321,7 @@ fn prune_keeps_the_newest(url: &str) {
         .map(|r| r.build)
         .collect();
     assert_eq!(builds, ["3", "4"]);
-    // Package rows of the deleted runs are gone; the kept runs read whole.
+    // Their rows went with them: the history has only the kept runs' numbers.
     let h = s
         .history(&HistoryQuery {
             job: "e2e",
@@ -326,14 +330,102 @@ fn prune_keeps_the_newest(url: &str) {
             last: 10,
         })
         .unwrap();
-    assert_eq!(h.runs.len(), 2);
-    assert_eq!(s.prune("e2e", 2).unwrap(), 0);
+    assert!(
+        h.rows
+            .iter()
+            .all(|r| r.points.len() == 2 && r.points.iter().all(Option::is_some))
+    );
+    // Another job is untouched; pruning again deletes nothing.
     assert_eq!(s.runs("unit", 10).unwrap().len(), 1);
-    // A pruned run can be recorded again.
+    assert_eq!(s.prune("e2e", 2).unwrap(), 0);
+    // A pruned build can be recorded again (it is gone, not remembered).
+    let f = files(1);
+    assert!(matches!(
+        s.record(&run("1", "2026-12-01T00:00:00Z"), as_counts(&f))
+            .unwrap(),
+        Recorded::New { .. }
+    ));
+    assert_eq!(s.prune("e2e", 0).unwrap(), 3);
+    assert!(s.runs("e2e", 10).unwrap().is_empty());
+}
+
+fn flaky_is_recorded_per_package(url: &str) {
+    let mut s = Store::open(url).unwrap();
+    let f = files(1);
     s.record(&run("1", "2026-12-01T00:00:00Z"), as_counts(&f))
         .unwrap();
-    assert_eq!(s.prune("e2e", 1).unwrap(), 2);
-    assert_eq!(s.runs("e2e", 10).unwrap()[0].build, "4");
+    s.record(&run("2", "2026-12-02T00:00:00Z"), as_counts(&f))
+        .unwrap();
+    let fl = |package, statements| FlakyCounts {
+        package,
+        statements,
+        blocks: 1,
+    };
+    assert!(matches!(
+        s.record_flaky("e2e", "9", 3, [fl("k8s.io/a", 1)]),
+        Err(Error::NoRun { .. })
+    ));
+    s.record_flaky(
+        "e2e",
+        "2",
+        3,
+        [fl("k8s.io/a", 5), fl("k8s.io/a/b", 2), fl("k8s.io/c", 0)],
+    )
+    .unwrap();
+    // Recording again replaces.
+    s.record_flaky(
+        "e2e",
+        "2",
+        3,
+        [fl("k8s.io/a", 4), fl("k8s.io/a/b", 2), fl("k8s.io/c", 0)],
+    )
+    .unwrap();
+    assert!(matches!(
+        s.record_flaky("e2e", "2", 3, [fl("k8s.io/a", 4), fl("k8s.io/a", 2)]),
+        Err(Error::DuplicatePackage(_))
+    ));
+    let q = |depth| HistoryQuery {
+        job: "e2e",
+        path: None,
+        depth,
+        last: 10,
+    };
+    let h = s.history(&q(None)).unwrap();
+    let flaky: Vec<(&str, &[Option<u64>])> = h
+        .rows
+        .iter()
+        .map(|r| (r.name.as_str(), &r.flaky[..]))
+        .collect();
+    assert_eq!(
+        flaky,
+        [
+            ("k8s.io/a", &[None, Some(4)][..]),
+            ("k8s.io/a/b", &[None, Some(2)][..]),
+            ("k8s.io/c", &[None, Some(0)][..])
+        ]
+    );
+    let h = s.history(&q(Some(2))).unwrap();
+    assert_eq!(h.rows[0].flaky, [None, Some(6)]);
+    // Grouping files by a function of their name: by package gives the
+    // per-package numbers; a file in two groups counts in both.
+    let by_pkg = s
+        .history_by(&q(None), "owner", &mut |f| {
+            vec![covlens_core::package_of(f).to_string(), "all".to_string()]
+        })
+        .unwrap();
+    let plain = s.history(&q(None)).unwrap();
+    for r in &plain.rows {
+        let g = by_pkg.rows.iter().find(|g| g.name == r.name).unwrap();
+        assert_eq!(g.points, r.points, "{}", r.name);
+    }
+    let all = by_pkg.rows.iter().find(|g| g.name == "all").unwrap();
+    assert_eq!(
+        all.points,
+        plain.total.iter().map(|c| Some(*c)).collect::<Vec<_>>()
+    );
+    assert_eq!(by_pkg.total, plain.total);
+    // Pruning takes the flaky rows along.
+    assert_eq!(s.prune("e2e", 0).unwrap(), 2);
 }
 
 macro_rules! suite {
@@ -376,7 +468,8 @@ suite!(
     schema_and_reopen,
     record_is_idempotent,
     history_and_drops,
-    prune_keeps_the_newest,
     bad_runs_store_nothing,
-    concurrent_writers
+    concurrent_writers,
+    prune_keeps_the_newest,
+    flaky_is_recorded_per_package
 );

@@ -55,6 +55,7 @@ mod site;
 mod stat;
 mod summary;
 mod table;
+mod trend;
 
 pub use crate::annotation::{Annotation, AnnotationLevel};
 pub use crate::badge::{Badge, write_badge};
@@ -67,14 +68,15 @@ pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,
 };
 pub use crate::site::{
-    DirSink, MemorySink, NoSources, SiteOptions, SiteSink, SiteStats, Sources, source_lines,
-    write_page, write_site, write_site_with,
+    DirSink, MemorySink, NoSources, SiteExtras, SiteOptions, SiteSink, SiteStats, Sources,
+    source_lines, write_page, write_site, write_site_with, write_site_with_extras,
 };
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};
 pub use crate::table::{
     Cell, Column, Table, TableFormat, TableRow, table_rows, table_rows_under, write_table,
 };
+pub use crate::trend::{BelowTrend, SPARK_SIZE, Trend, TrendRule, sparkline_svg, sparkline_text};
 
 /// What can go wrong while rendering or writing a report.
 #[derive(Debug, thiserror::Error)]

@@ -71,6 +71,13 @@ fn build() -> Environment<'static> {
     env.add_filter("cell_code", |s: String| {
         Value::from_safe_string(md_code_in_table(&s))
     });
+    // Trends: `None`/`none` (no history for the row) draws nothing.
+    env.add_filter("spark_text", |t: Value| {
+        crate::trend::sparkline_text(&trend_points(&t))
+    });
+    env.add_filter("spark_svg", |t: Value| {
+        Value::from_safe_string(crate::trend::sparkline_svg(&trend_points(&t)))
+    });
     env.add_filter("signed", |d: f64| crate::stat::signed(d));
     env.add_filter("link", |s: String| Value::from_safe_string(link(&s)));
     env.add_filter("ljust", |v: Value, w: usize| pad(&v, w, false));
@@ -118,6 +125,15 @@ fn format_value(
 
 /// A link destination for Markdown: characters that would end it or the
 /// link (space, `(`, `)`, `<`, `>`) and control characters percent-encoded.
+/// A trend from a template value: a list of numbers or `none`s; anything
+/// else is no trend.
+fn trend_points(v: &Value) -> Vec<Option<f64>> {
+    match v.try_iter() {
+        Ok(it) => it.map(|p| f64::try_from(p).ok()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 fn link(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {

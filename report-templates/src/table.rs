@@ -10,6 +10,7 @@ use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 
 use crate::render::render_to;
+use crate::trend::Trend;
 use crate::{Error, Mark, Stat};
 
 /// Output format of [`write_table`].
@@ -49,6 +50,10 @@ pub struct TableRow {
     pub name: String,
     /// One per column; `None` where the package is absent.
     pub cells: Vec<Option<Cell>>,
+    /// Coverage of the last recorded runs, oldest first (see
+    /// [`Table::set_trends`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<Trend>,
 }
 
 /// Packages (or directories) across branches: `Package | master | 1.12`,
@@ -73,6 +78,9 @@ pub struct Table {
     /// up different sets of packages, and the table says so.
     #[serde(default)]
     pub unlike_sets: bool,
+    /// Number of recorded runs the trends span (0: no trend column).
+    #[serde(default, skip_serializing_if = "no_trend")]
+    pub trend_runs: usize,
 }
 
 impl Table {
@@ -119,12 +127,15 @@ impl Table {
                 .map(|(name, stats)| TableRow {
                     name,
                     cells: cells(stats),
+                    trend: None,
                 })
                 .collect(),
             total: TableRow {
                 name: "Total".into(),
                 cells: cells(totals.into_iter().map(Some).collect()),
+                trend: None,
             },
+            trend_runs: 0,
         }
     }
 
@@ -145,6 +156,37 @@ impl Table {
         }
     }
 
+    /// Replaces the totals (per column `(covered, total)`), for rows that
+    /// overlap (per owner: a file counts for each of its owners), where
+    /// the sum of the rows is not the total.
+    pub fn set_totals(&mut self, totals: &[(u64, u64)]) {
+        let stats: Vec<Stat> = totals.iter().map(|&(c, t)| Stat::new(c, t)).collect();
+        self.total.cells = (0..stats.len())
+            .map(|i| {
+                Some(Cell {
+                    stat: stats[i].clone(),
+                    mark: Mark::between(&stats[i], stats.get(i + 1), self.threshold),
+                    below: None,
+                })
+            })
+            .collect();
+    }
+
+    /// Adds a trend column over `runs` recorded runs: each row's trend is
+    /// `trend_of(row name)`, the total's is `total`.
+    pub fn set_trends(
+        &mut self,
+        runs: usize,
+        mut trend_of: impl FnMut(&str) -> Option<Trend>,
+        total: Option<Trend>,
+    ) {
+        self.trend_runs = runs;
+        for r in &mut self.rows {
+            r.trend = trend_of(&r.name);
+        }
+        self.total.trend = total;
+    }
+
     /// Heading of the first column for rows made by [`table_rows`] with
     /// `depth`.
     pub fn heading_for(depth: Option<usize>) -> &'static str {
@@ -154,6 +196,10 @@ impl Table {
             "Package"
         }
     }
+}
+
+fn no_trend(runs: &usize) -> bool {
+    *runs == 0
 }
 
 /// Statement counts per package, or per directory prefix of at most

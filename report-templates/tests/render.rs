@@ -43,6 +43,37 @@ fn tables() {
     });
 }
 
+/// The trend column: text sparklines in Markdown, inline SVG in HTML.
+#[test]
+fn table_trends() {
+    let input: TableInput = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/table/branches.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut t = Table::build(&input.heading, input.columns, input.threshold);
+    let first = t.rows[0].name.clone();
+    t.set_trends(
+        4,
+        |name| (name == first).then(|| vec![Some(40.0), None, Some(55.5), Some(61.0)]),
+        Some(vec![Some(60.0), Some(61.0), Some(60.5), Some(62.0)]),
+    );
+    let md = render_table(&t, TableFormat::Markdown);
+    assert!(
+        md.contains("| last 4 runs |") && md.contains("▁ ▆█"),
+        "{md}"
+    );
+    let html = render_table(&t, TableFormat::Html);
+    assert_eq!(html.matches("<svg class=\"spark\"").count(), 2, "{html}");
+    assert!(!html.contains("&lt;svg"));
+    let json = render_table(&t, TableFormat::Json);
+    assert_eq!(serde_json::from_str::<Table>(&json).unwrap(), t);
+    insta::assert_snapshot!("trend_markdown", md);
+    insta::assert_snapshot!("trend_html", html);
+}
+
 #[test]
 fn comments() {
     insta::glob!("fixtures/comment/*.json", |path| {
@@ -210,4 +241,64 @@ fn sites() {
         }
         insta::assert_snapshot!("data", data);
     });
+}
+
+/// Trend and flaky columns of the site: the data the page draws them from.
+#[test]
+fn site_trends_and_flaky() {
+    use covlens_core::Counts;
+    use covlens_report_templates::{SiteExtras, write_site_with_extras};
+    let p = covlens_core::parse_bytes(
+        b"mode: set\na.io/m/x/f.go:1.1,2.2 2 1\na.io/m/x/y/g.go:1.1,2.2 1 0\na.io/m/z/h.go:1.1,2.2 4 1\n",
+        "p.out",
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let c = |covered, total| Some(Counts { covered, total });
+    let extras = SiteExtras {
+        trends: Some((
+            3,
+            [
+                ("a.io/m/x".to_string(), vec![c(1, 2), None, c(2, 2)]),
+                ("a.io/m/x/y".to_string(), vec![c(0, 1), c(1, 1), c(0, 1)]),
+                // Only in the history: no directory for it.
+                ("a.io/gone".to_string(), vec![c(1, 1), c(1, 1), c(1, 1)]),
+            ]
+            .into_iter()
+            .collect(),
+        )),
+        flaky: Some([("a.io/m/x/y/g.go".to_string(), 1)].into_iter().collect()),
+    };
+    let mut sink = MemorySink::default();
+    let opts = SiteOptions {
+        title: "t",
+        root: "",
+    };
+    write_site_with_extras(&mut sink, &opts, &[("head".into(), p)], &NoSources, &extras).unwrap();
+    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    assert!(
+        index.contains("\"trend\":3") && index.contains("\"flaky\":true"),
+        "{index}"
+    );
+    // x: its own package plus y below it, per run: 1/3, 1/1, 2/3.
+    let all: String = sink
+        .files
+        .values()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect::<String>()
+        + &index;
+    let pct = |c: f64, t: f64| format!("{:?}", c * 100.0 / t);
+    let x_trend = format!(
+        "\"tr\":[{},{},{}]",
+        pct(1.0, 3.0),
+        pct(1.0, 1.0),
+        pct(2.0, 3.0)
+    );
+    assert!(all.contains(&x_trend), "{x_trend} not in {all}");
+    // z has no history: no trend; y's flaky statement counts in x too.
+    assert!(
+        all.contains("\"fl\":1,\"id\":\"d2\"") || all.contains("\"fl\":1"),
+        "{all}"
+    );
+    assert!(!all.contains("gone"));
 }

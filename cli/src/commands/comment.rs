@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use covlens_report_templates::{
-    Comment, min_comment_chars, module_line, parse_diff, write_comment,
+    Comment, TrendRule, min_comment_chars, module_line, parse_diff, write_comment,
 };
 
 use crate::input::{InputArgs, load};
@@ -40,6 +40,16 @@ pub struct CommentArgs {
     /// Output file (`-` for stdout).
     #[arg(short, long, default_value = "-")]
     output: String,
+    #[command(flatten)]
+    trend: super::history::TrendArgs,
+    /// With `--history`: a package of the head whose coverage is more than
+    /// this many points below the mean of its last runs is listed.
+    #[arg(long, value_name = "POINTS", default_value_t = TrendRule::default().margin)]
+    trend_margin: f64,
+    /// With `--history`: runs with a number a package needs before it is
+    /// judged against its trend.
+    #[arg(long, value_name = "N", default_value_t = TrendRule::default().min_runs)]
+    trend_min_runs: usize,
 }
 
 pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
@@ -68,13 +78,21 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
             .ok()
             .and_then(|s| module_line(&s)),
     };
-    let c = Comment::build(
+    let mut c = Comment::build(
         &base,
         &head,
         diff.as_deref(),
         module.as_deref(),
         a.report_url,
     );
+    if let Some(h) = a.trend.load(None)? {
+        let mut by_pkg = h.percents();
+        let rule = TrendRule {
+            margin: a.trend_margin,
+            min_runs: a.trend_min_runs,
+        };
+        c.set_trends(&head, rule, |p| by_pkg.remove(p));
+    }
     let mut out = Output::create(&a.output)?;
     write_comment(&mut out, &c, a.max_chars)?;
     Ok(out.commit()?)

@@ -4,11 +4,12 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use covlens_core::owners::{OwnerBy, OwnersTree, UNOWNED};
 use covlens_core::printable::printable;
 use covlens_core::{OnConflict, Profile};
 use covlens_history::{
-    DEFAULT_STORE, Format, HistoryQuery, NewRun, Recorded, Source, Store, Timestamp, profile_files,
-    redacted, write_drops, write_history,
+    DEFAULT_STORE, FlakyCounts, Format, HistoryQuery, NewRun, Recorded, Source, Store, Timestamp,
+    profile_files, redacted, write_drops, write_history,
 };
 
 use crate::input::{InputArgs, with_loader};
@@ -25,6 +26,20 @@ pub enum HistoryCommand {
     Show(ShowArgs),
     /// Packages whose coverage fell between consecutive runs of a job.
     Drops(DropsArgs),
+    /// Keep the newest N runs of a job and delete the older ones.
+    Prune(PruneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    /// The job.
+    #[arg(long)]
+    job: String,
+    /// How many of the newest runs to keep.
+    #[arg(long, value_name = "N")]
+    keep: usize,
 }
 
 #[derive(Args, Debug)]
@@ -61,6 +76,12 @@ pub struct RecordArgs {
     /// Profiles or GOCOVERDIR directories of the run (`-` for stdin).
     #[arg(required = true, value_name = "PROFILE|DIR")]
     files: Vec<String>,
+    /// Also record, per package, the flaky coverage (as `covlens flaky`)
+    /// of these runs of the job (one profile or GOCOVERDIR per run, at
+    /// least 2, comma-separated or repeated; usually the recorded run and
+    /// the ones before it).
+    #[arg(long, value_name = "RUN,...", value_delimiter = ',')]
+    flaky_from: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -85,6 +106,19 @@ struct RowArgs {
     /// Output file (`-` for stdout).
     #[arg(short, long, default_value = "-")]
     output: String,
+    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS: rows
+    /// per owner or label (`--by`); a file with several counts in each.
+    #[arg(long, value_name = "DIR", requires = "by", conflicts_with = "depth")]
+    owners: Option<std::path::PathBuf>,
+    /// With `--owners`: rows per owner or per OWNERS label.
+    #[arg(long, value_enum, requires = "owners")]
+    by: Option<ByOwner>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ByOwner {
+    Owner,
+    Label,
 }
 
 #[derive(Args, Debug)]
@@ -119,6 +153,36 @@ impl RowArgs {
         }
     }
 
+    /// The history, per package/directory or per owner/label.
+    fn load(&self) -> Result<covlens_history::History> {
+        let mut store = open_existing(&self.store)?;
+        let (Some(dir), Some(by)) = (&self.owners, self.by) else {
+            return Ok(store.history(&self.query())?);
+        };
+        let tree = OwnersTree::load(dir)
+            .with_context(|| format!("cannot read ownership from {}", dir.display()))?;
+        let (name, by) = match by {
+            ByOwner::Owner => ("owner", OwnerBy::Owner),
+            ByOwner::Label => ("label", OwnerBy::Label),
+        };
+        let mut groups = |file: &str| {
+            let o = tree
+                .tree_path(file)
+                .map(|t| tree.owners_of(t))
+                .unwrap_or_default();
+            let names = match by {
+                OwnerBy::Owner => o.owners,
+                OwnerBy::Label => o.labels,
+            };
+            if names.is_empty() {
+                vec![UNOWNED.to_string()]
+            } else {
+                names
+            }
+        };
+        Ok(store.history_by(&self.query(), name, &mut groups)?)
+    }
+
     fn format(&self) -> Format {
         match self.format {
             FormatArg::Table => Format::Table,
@@ -132,17 +196,27 @@ pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
     match c {
         HistoryCommand::Record(a) => record(input, a),
         HistoryCommand::Show(a) => {
-            let h = open_existing(&a.rows.store)?.history(&a.rows.query())?;
+            let h = a.rows.load()?;
             let mut out = Output::create(&a.rows.output)?;
             write_history(&mut out, &h, a.rows.format())?;
             Ok(out.commit()?)
         }
         HistoryCommand::Drops(a) => {
-            let h = open_existing(&a.rows.store)?.history(&a.rows.query())?;
+            let h = a.rows.load()?;
             let drops = h.drops(a.min_points);
             let mut out = Output::create(&a.rows.output)?;
             write_drops(&mut out, &h, &drops, a.min_points, a.rows.format())?;
             Ok(out.commit()?)
+        }
+        HistoryCommand::Prune(a) => {
+            let n = open_existing(&a.store)?.prune(&a.job, a.keep)?;
+            writeln!(
+                std::io::stdout().lock(),
+                "job {}: {n} runs deleted, at most {} kept",
+                printable(&a.job),
+                a.keep
+            )?;
+            Ok(())
         }
     }
 }
@@ -174,8 +248,35 @@ fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
         time,
         source: Source::Cli,
     };
-    let got = open(&a.store)?.record(&run, profile_files(&p))?;
+    let flaky = match a.flaky_from.len() {
+        0 => None,
+        1 => anyhow::bail!("--flaky-from needs at least 2 runs"),
+        _ => Some(with_loader(&input.load_options(), |l| {
+            l.flaky(&a.flaky_from)
+        })?),
+    };
+    let mut store = open(&a.store)?;
+    let got = store.record(&run, profile_files(&p))?;
     let mut out = std::io::stdout().lock();
+    if let Some(f) = &flaky {
+        store.record_flaky(
+            &a.job,
+            &a.build,
+            f.runs,
+            f.packages.iter().map(|p| FlakyCounts {
+                package: &p.name,
+                statements: p.statements,
+                blocks: p.blocks,
+            }),
+        )?;
+        writeln!(
+            out,
+            "flaky coverage over {} runs: {} statements in {} packages",
+            f.runs,
+            f.flaky,
+            f.packages.iter().filter(|p| p.statements > 0).count()
+        )?;
+    }
     match got {
         Recorded::New { files, counts } => writeln!(
             out,
@@ -202,4 +303,40 @@ fn merged(input: &InputArgs, files: &[String]) -> Result<Profile> {
     with_loader(&input.load_options(), |l| {
         l.merge(files, OnConflict::Error).map(|(p, _)| p)
     })
+}
+
+/// `--history URL --history-job J [--trend N]`: the recorded runs a report
+/// draws its trends from.
+#[derive(Args, Debug, Clone)]
+pub struct TrendArgs {
+    /// A history store (as `history --store`) to draw per-package trends
+    /// from; needs `--history-job`.
+    #[arg(long, value_name = "URL", requires = "history_job")]
+    pub history: Option<String>,
+    /// The job whose recorded runs make the trends (usually the base
+    /// branch's postsubmit job).
+    #[arg(long, value_name = "J", requires = "history")]
+    pub history_job: Option<String>,
+    /// How many of the job's last runs a trend shows.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub trend: usize,
+}
+
+impl TrendArgs {
+    /// The history, per package or per directory of `depth` elements;
+    /// `None` without `--history`.
+    pub fn load(&self, depth: Option<usize>) -> Result<Option<covlens_history::History>> {
+        let (Some(store), Some(job)) = (&self.history, &self.history_job) else {
+            return Ok(None);
+        };
+        let h = Store::open_existing(store)
+            .with_context(|| format!("cannot open the history store {}", redacted(store)))?
+            .history(&HistoryQuery {
+                job,
+                path: None,
+                depth,
+                last: self.trend,
+            })?;
+        Ok(Some(h))
+    }
 }

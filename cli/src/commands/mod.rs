@@ -8,6 +8,7 @@ pub mod convert;
 pub mod covdata;
 pub mod diff;
 pub mod filter;
+pub mod flaky;
 pub mod func;
 pub mod history;
 pub mod html;

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use covlens_report_templates::{DirSink, SiteOptions, write_site_with};
+use covlens_report_templates::{DirSink, SiteExtras, SiteOptions, write_site_with_extras};
 
-use crate::input::{InputArgs, load};
+use crate::input::{InputArgs, load, with_loader};
 
 #[derive(Args, Debug)]
 #[command(after_help = crate::input::inputs_help!(
@@ -34,6 +34,12 @@ pub struct ReportArgs {
     /// longest directory common to every file.
     #[arg(long, value_name = "PREFIX")]
     root: Option<String>,
+    #[command(flatten)]
+    trend: super::history::TrendArgs,
+    /// Add a flaky column: statements covered in some but not all of these
+    /// runs (profiles or GOCOVERDIRs, comma-separated or repeated).
+    #[arg(long, value_name = "RUN,...", value_delimiter = ',')]
+    flaky_from: Vec<String>,
 }
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
@@ -53,7 +59,27 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     opts.check(&profiles)?;
     let mut sink =
         DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-    write_site_with(&mut sink, &opts, &profiles, &resolver)
+    let mut extras = SiteExtras::default();
+    if let Some(h) = a.trend.load(None)? {
+        extras.trends = Some((
+            h.runs.len(),
+            h.rows.into_iter().map(|r| (r.name, r.points)).collect(),
+        ));
+    }
+    match a.flaky_from.len() {
+        0 => {}
+        1 => anyhow::bail!("--flaky-from needs at least 2 runs"),
+        _ => {
+            let f = with_loader(&popts, |l| l.flaky(&a.flaky_from))?;
+            extras.flaky = Some(
+                f.files
+                    .into_iter()
+                    .map(|f| (f.name, f.statements))
+                    .collect(),
+            );
+        }
+    }
+    write_site_with_extras(&mut sink, &opts, &profiles, &resolver, &extras)
         .with_context(|| format!("cannot write the report into {}", a.out.display()))?;
     Ok(())
 }

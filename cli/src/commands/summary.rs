@@ -1,7 +1,8 @@
 //! `summary`: rollups as a table, JSON or Markdown.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use covlens_core::owners::{OwnerBy, OwnersTree, rollup, write_rollup_table};
 use covlens_core::summarize_under;
 use covlens_report_templates::{SummaryBy, SummaryFormat, write_summary};
 
@@ -35,6 +36,10 @@ pub struct SummaryArgs {
     /// names and says the root.
     #[arg(long, value_name = "PREFIX")]
     root: Option<String>,
+    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS, for
+    /// `--by owner` and `--by label`.
+    #[arg(long, value_name = "DIR")]
+    owners: Option<std::path::PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -49,16 +54,51 @@ enum By {
     File,
     Package,
     Tree,
+    /// Per owner (OWNERS approvers, CODEOWNERS owners; needs --owners).
+    Owner,
+    /// Per OWNERS label such as sig/node (needs --owners).
+    Label,
 }
 
 pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
+    let owner_by = match a.by {
+        By::Owner => Some(OwnerBy::Owner),
+        By::Label => Some(OwnerBy::Label),
+        _ => None,
+    };
     let p = load(&a.file, &input.load_options())?;
+    if let Some(by) = owner_by {
+        let Some(dir) = &a.owners else {
+            anyhow::bail!("--by owner and --by label need --owners DIR (the source tree)");
+        };
+        let tree = OwnersTree::load(dir)
+            .with_context(|| format!("cannot read ownership from {}", dir.display()))?;
+        let rows = rollup(&p, &tree, by);
+        let mut out = covlens_core::output::Output::create(&a.output)?;
+        match a.format {
+            Format::Table => write_rollup_table(&mut out, &rows, by)?,
+            Format::Json => {
+                serde_json::to_writer_pretty(
+                    &mut out,
+                    &serde_json::json!({
+                        "by": by,
+                        "note": "a file with several owners counts in the row of each",
+                        "rows": rows,
+                    }),
+                )?;
+                std::io::Write::write_all(&mut out, b"\n")?;
+            }
+            Format::Markdown => anyhow::bail!("--by owner|label: use --format table or json"),
+        }
+        return Ok(out.commit()?);
+    }
     let root = super::report_root(a.root.as_deref(), [&p]);
     let s = summarize_under(&p, &root, a.depth)?;
     let by = match a.by {
         By::File => SummaryBy::File,
         By::Package => SummaryBy::Package,
         By::Tree => SummaryBy::Tree,
+        By::Owner | By::Label => unreachable!("handled above"),
     };
     let format = match a.format {
         Format::Table => SummaryFormat::Table,

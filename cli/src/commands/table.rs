@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use covlens_core::owners::{OwnerBy, OwnersTree, rollup};
 use covlens_report_templates::{Table, TableFormat, table_rows_under, write_table};
 
 use crate::input::{InputArgs, load};
@@ -34,6 +35,22 @@ pub struct TableArgs {
     /// Output file (`-` for stdout).
     #[arg(short, long, default_value = "-")]
     output: String,
+    #[command(flatten)]
+    trend: super::history::TrendArgs,
+    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS: rows
+    /// per owner or label (`--by`) instead of per package.
+    #[arg(long, value_name = "DIR", requires = "by")]
+    owners: Option<std::path::PathBuf>,
+    /// With `--owners`: rows per owner or per OWNERS label. A file with
+    /// several owners counts in each row.
+    #[arg(long, value_enum, requires = "owners")]
+    by: Option<ByOwner>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ByOwner {
+    Owner,
+    Label,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -45,6 +62,20 @@ enum Format {
 
 pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     let popts = input.load_options();
+    let owners = match (&a.owners, a.by) {
+        (Some(dir), Some(by)) => Some((
+            OwnersTree::load(dir)
+                .with_context(|| format!("cannot read ownership from {}", dir.display()))?,
+            match by {
+                ByOwner::Owner => OwnerBy::Owner,
+                ByOwner::Label => OwnerBy::Label,
+            },
+        )),
+        _ => None,
+    };
+    if owners.is_some() && a.trend.history.is_some() {
+        anyhow::bail!("--history trends are per package or directory, not with --owners");
+    }
     let mut profiles = Vec::new();
     for c in &a.columns {
         let (name, path) = c
@@ -52,12 +83,54 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
             .with_context(|| format!("--column {c:?}: expected NAME=PROFILE"))?;
         profiles.push((name.to_string(), load(path, &popts)?));
     }
-    let root = super::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p));
+    // Owner rows are names, not paths: no root.
+    let root = match owners {
+        Some(_) => String::new(),
+        None => super::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p)),
+    };
     let mut columns = Vec::new();
+    let mut totals = Vec::new();
     for (name, p) in &profiles {
-        columns.push((name.clone(), table_rows_under(p, &root, a.depth)?));
+        let all = p.statements();
+        totals.push((all.covered, all.total));
+        let rows = match &owners {
+            Some((tree, by)) => rollup(p, tree, *by)
+                .into_iter()
+                .map(|r| (r.name, r.counts.covered, r.counts.total))
+                .collect(),
+            None => table_rows_under(p, &root, a.depth)?,
+        };
+        columns.push((name.clone(), rows));
     }
-    let mut t = Table::build(Table::heading_for(a.depth), columns, a.threshold);
+    let heading = match &owners {
+        Some((_, OwnerBy::Owner)) => "Owner",
+        Some((_, OwnerBy::Label)) => "Label",
+        None => Table::heading_for(a.depth),
+    };
+    let mut t = Table::build(heading, columns, a.threshold);
+    if owners.is_some() {
+        // Rows overlap (a file counts for each owner); the total does not.
+        t.total.name = "Total (each file once)".into();
+        t.set_totals(&totals);
+    }
+    // The history names packages by full import path, depth counted from
+    // its start: rows under a root are looked up below it.
+    let root_depth = root.split('/').filter(|s| !s.is_empty()).count();
+    if let Some(h) = a.trend.load(a.depth.map(|d| d + root_depth))? {
+        let mut by_row = h.percents();
+        t.set_trends(
+            h.runs.len(),
+            |name| {
+                let full = match (root.as_str(), name) {
+                    ("", n) => n.to_string(),
+                    (r, ".") => r.to_string(),
+                    (r, n) => format!("{r}/{n}"),
+                };
+                by_row.remove(&full)
+            },
+            Some(h.total_percents()),
+        );
+    }
     t.root = root;
     let format = match a.format {
         Format::Markdown => TableFormat::Markdown,

@@ -56,7 +56,7 @@ pub(crate) fn fit(c: &Comment, max_chars: usize) -> Result<CommentFit, Error> {
         return Err(Error::LimitTooSmall { max_chars, min });
     }
     let budget = max_chars - max_chars / 64;
-    let longest = c.packages.len().max(c.files.len()).max(c.uncovered.len());
+    let longest = longest_list(c);
     let cap = max_entries(c, budget);
     if cap >= longest {
         let full = render(c, usize::MAX)?;
@@ -101,13 +101,14 @@ pub(crate) fn fit(c: &Comment, max_chars: usize) -> Result<CommentFit, Error> {
 /// control character becomes one U+FFFD), so renderings with more entries
 /// need not be tried.
 fn max_entries(c: &Comment, budget: usize) -> usize {
-    let longest = c.packages.len().max(c.files.len()).max(c.uncovered.len());
+    let longest = longest_list(c);
     let mut used = 0;
     for k in 0..longest {
         used += [
             c.packages.get(k).map(|r| &r.name),
             c.files.get(k).map(|r| &r.name),
             c.uncovered.get(k).map(|u| &u.file),
+            c.below_trend.get(k).map(|b| &b.name),
         ]
         .into_iter()
         .flatten()
@@ -120,6 +121,14 @@ fn max_entries(c: &Comment, budget: usize) -> usize {
     longest
 }
 
+fn longest_list(c: &Comment) -> usize {
+    c.packages
+        .len()
+        .max(c.files.len())
+        .max(c.uncovered.len())
+        .max(c.below_trend.len())
+}
+
 fn render(c: &Comment, k: usize) -> Result<String, Error> {
     // Copies only the entries kept (at k = 0 the lists of a big pull
     // request are not copied at all).
@@ -130,6 +139,7 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
     let (packages, packages_more) = cut(&c.packages, c.packages_more, k);
     let (files, files_more) = cut(&c.files, c.files_more, k);
     let (mut uncovered, uncovered_more) = cut(&c.uncovered, c.uncovered_more, k);
+    let (below_trend, below_trend_more) = cut(&c.below_trend, c.below_trend_more, k);
     for u in &mut uncovered {
         if u.ranges.len() > MAX_RANGES {
             u.more += u.ranges.len() - MAX_RANGES;
@@ -140,7 +150,8 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
         truncated: c.truncated
             || packages_more > c.packages_more
             || files_more > c.files_more
-            || uncovered_more > c.uncovered_more,
+            || uncovered_more > c.uncovered_more
+            || below_trend_more > c.below_trend_more,
         total: c.total.clone(),
         patch: c.patch.clone(),
         packages,
@@ -149,6 +160,9 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
         files_more,
         uncovered,
         uncovered_more,
+        below_trend,
+        below_trend_more,
+        trend_rule: c.trend_rule,
         report_url: c.report_url.clone(),
         packages_added: c.packages_added,
         packages_removed: c.packages_removed,
@@ -209,6 +223,9 @@ mod tests {
                 })
                 .collect(),
             uncovered_more: 0,
+            below_trend: Vec::new(),
+            below_trend_more: 0,
+            trend_rule: None,
             report_url: None,
             packages_added: 0,
             packages_removed: 0,

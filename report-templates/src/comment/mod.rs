@@ -16,6 +16,7 @@ pub use self::diff::{DiffFile, parse_diff};
 pub use self::fit::{COMMENT_MARKER, CommentFit, MAX_RANGES, github_len, min_comment_chars};
 pub use self::paths::{PathMap, module_line};
 use crate::stat::tenths;
+use crate::trend::{BelowTrend, Trend, TrendRule};
 use crate::{Error, Mark, Stat};
 
 /// A before/after row of a [`Comment`].
@@ -96,6 +97,16 @@ pub struct Comment {
     pub uncovered: Vec<Uncovered>,
     /// Files left out of `uncovered`.
     pub uncovered_more: usize,
+    /// Packages of the head below their recent trend (see
+    /// [`Comment::set_trends`]), furthest below first.
+    #[serde(default)]
+    pub below_trend: Vec<BelowTrend>,
+    /// Packages left out of `below_trend`.
+    #[serde(default)]
+    pub below_trend_more: usize,
+    /// The rule `below_trend` was found with (`None`: no history given).
+    #[serde(default)]
+    pub trend_rule: Option<TrendRule>,
     /// Where the full report is (`None`: no link).
     pub report_url: Option<String>,
     /// Packages in the head and not in the base, and the reverse: the
@@ -221,11 +232,42 @@ impl Comment {
             files_more: 0,
             uncovered,
             uncovered_more: 0,
+            below_trend: Vec::new(),
+            below_trend_more: 0,
+            trend_rule: None,
             report_url,
             packages_added,
             packages_removed,
             truncated: false,
         }
+    }
+
+    /// Lists the packages of `head` whose coverage is below their recent
+    /// trend by `rule` (`trend_of(package)`: its coverage in the last runs
+    /// of the base branch's job, oldest first), furthest below first.
+    pub fn set_trends(
+        &mut self,
+        head: &Profile,
+        rule: TrendRule,
+        mut trend_of: impl FnMut(&str) -> Option<Trend>,
+    ) {
+        let mut packages: BTreeMap<&str, Counts> = BTreeMap::new();
+        for f in head.files() {
+            packages.entry(f.package()).or_default().add(f.statements());
+        }
+        let mut below: Vec<BelowTrend> = packages
+            .into_iter()
+            .filter(|(_, c)| c.total > 0)
+            .filter_map(|(name, c)| rule.check(name, c.percent(), &trend_of(name)?))
+            .collect();
+        below.sort_by(|a, b| {
+            (b.mean - b.now)
+                .total_cmp(&(a.mean - a.now))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        self.below_trend = below;
+        self.below_trend_more = 0;
+        self.trend_rule = Some(rule);
     }
 }
 

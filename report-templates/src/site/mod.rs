@@ -13,7 +13,7 @@
 mod sink;
 mod source;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 
 use covlens_core::{
@@ -121,6 +121,9 @@ fn cells(cols: &[Option<Counts>]) -> Cells {
 #[derive(Clone, Serialize)]
 struct Kid {
     c: Cells,
+    /// Flaky statements (with [`SiteExtras::flaky`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fl: Option<u64>,
     id: String,
     /// Name shown (a chain of single directories joined with `/`).
     n: String,
@@ -129,6 +132,10 @@ struct Kid {
     s: Option<u8>,
     /// `d` or `f`.
     t: &'static str,
+    /// Coverage of the last recorded runs, oldest first (directories,
+    /// with [`SiteExtras::trends`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tr: Option<Vec<Option<f64>>>,
 }
 
 /// `data/d<n>.js`: one directory.
@@ -171,10 +178,32 @@ struct Boot<'a> {
     dirs: BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<BTreeMap<String, serde_json::Value>>,
+    /// Whether rows have a flaky column.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    flaky: bool,
     root: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     search: Option<serde_json::Value>,
     title: &'a str,
+    /// Runs of the trend column (absent: no trends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trend: Option<usize>,
+}
+
+/// Per package, its statements in each recorded run, oldest first.
+pub type PackageTrends = HashMap<String, Vec<Option<Counts>>>;
+
+/// Extra columns of the site's tree.
+#[derive(Clone, Debug, Default)]
+pub struct SiteExtras {
+    /// Per package (import path), its statements in each of the last
+    /// recorded runs, oldest first; directories show the trend of the
+    /// packages below them (a sparkline drawn by the page, nothing
+    /// loaded). The `usize` is the number of runs.
+    pub trends: Option<(usize, PackageTrends)>,
+    /// Per file, its flaky statements (`covlens flaky`); directories sum
+    /// their files.
+    pub flaky: Option<HashMap<String, u64>>,
 }
 
 /// The shell page's own fields.
@@ -195,6 +224,15 @@ struct Dir {
     dirs: BTreeMap<String, usize>,
     files: Vec<usize>,
     counts: Vec<Option<Counts>>,
+    trend: Vec<Option<Counts>>,
+    flaky: u64,
+}
+
+fn percents(points: &[Option<Counts>]) -> Vec<Option<f64>> {
+    points
+        .iter()
+        .map(|p| p.filter(|c| c.total > 0).map(|c| c.percent()))
+        .collect()
 }
 
 fn add(cols: &mut [Option<Counts>], i: usize, c: Counts) {
@@ -210,7 +248,7 @@ pub fn write_site(
     sources: &dyn Sources,
 ) -> Result<SiteStats, Error> {
     let opts = SiteOptions { title, root: "" };
-    write_site_with(sink, &opts, columns, sources)
+    write_site_with_extras(sink, &opts, columns, sources, &SiteExtras::default())
 }
 
 /// [`write_site`] with [`SiteOptions`]: a root other than the common
@@ -221,7 +259,19 @@ pub fn write_site_with(
     columns: &[(String, Profile)],
     sources: &dyn Sources,
 ) -> Result<SiteStats, Error> {
-    let (html, stats) = build(&mut Out::Sink(&mut *sink), opts, columns, sources)?;
+    write_site_with_extras(sink, opts, columns, sources, &SiteExtras::default())
+}
+
+/// [`write_site_with`] with extra columns in the tree: trends from the
+/// history and flaky statements.
+pub fn write_site_with_extras(
+    sink: &mut dyn SiteSink,
+    opts: &SiteOptions,
+    columns: &[(String, Profile)],
+    sources: &dyn Sources,
+    extras: &SiteExtras,
+) -> Result<SiteStats, Error> {
+    let (html, stats) = build(&mut Out::Sink(&mut *sink), opts, columns, sources, extras)?;
     put(sink, "index.html", &html)?;
     Ok(stats)
 }
@@ -237,7 +287,13 @@ pub fn write_page<W: std::io::Write>(
     columns: &[(String, Profile)],
     sources: &dyn Sources,
 ) -> Result<SiteStats, Error> {
-    let (html, stats) = build(&mut Out::Inline(BTreeMap::new()), opts, columns, sources)?;
+    let (html, stats) = build(
+        &mut Out::Inline(BTreeMap::new()),
+        opts,
+        columns,
+        sources,
+        &SiteExtras::default(),
+    )?;
     w.write_all(&html).map_err(Error::Write)?;
     Ok(stats)
 }
@@ -248,6 +304,7 @@ fn build(
     opts: &SiteOptions,
     columns: &[(String, Profile)],
     sources: &dyn Sources,
+    extras: &SiteExtras,
 ) -> Result<(Vec<u8>, SiteStats), Error> {
     opts.check(columns)?;
     let title = opts.title;
@@ -297,6 +354,17 @@ fn build(
             add_all(&mut dirs[d]);
         }
         dirs[d].files.push(fi);
+        if let Some(fl) = extras.flaky.as_ref().and_then(|m| m.get(*name)) {
+            dirs[0].flaky += fl;
+            let mut d = 0;
+            for part in package_of(name)
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != ".")
+            {
+                d = dirs[d].dirs[part];
+                dirs[d].flaky += fl;
+            }
+        }
     }
     // Down to the root asked for (`check` saw every file under it); a
     // root with no file below it gets an empty tree.
@@ -314,6 +382,45 @@ fn build(
             dirs.len() - 1
         })
     });
+    // Trends: each package adds its runs to its directory and those above
+    // it that the profiles have (no directory is made for a package only
+    // the history knows).
+    if let Some((runs, trends)) = &extras.trends {
+        for (pkg, points) in trends {
+            let mut chain = vec![0];
+            let mut d = 0;
+            let mut found = true;
+            for part in pkg.split('/').filter(|p| !p.is_empty() && *p != ".") {
+                match dirs[d].dirs.get(part) {
+                    Some(&x) => {
+                        d = x;
+                        chain.push(d);
+                    }
+                    None => {
+                        found = false;
+                        break;
+                    }
+                }
+            }
+            if !found {
+                continue;
+            }
+            for d in chain {
+                let t = &mut dirs[d].trend;
+                t.resize(*runs, None);
+                for (i, p) in points.iter().enumerate().take(*runs) {
+                    if let Some(c) = p {
+                        t[i].get_or_insert_with(Counts::default).add(*c);
+                    }
+                }
+            }
+        }
+    }
+    let has_flaky = extras.flaky.is_some();
+    let trend_of = |d: &Dir| -> Option<Vec<Option<f64>>> {
+        extras.trends.as_ref()?;
+        (!d.trend.is_empty()).then(|| percents(&d.trend))
+    };
     // Chains of directories with one subdirectory and no files show as one
     // entry (`k8s.io/kubernetes`).
     let follow = |mut d: usize, mut name: String| -> (usize, String) {
@@ -374,10 +481,12 @@ fn build(
             };
             kids.push(Kid {
                 c: cells(&dirs[c].counts),
+                fl: has_flaky.then_some(dirs[c].flaky),
                 id: cid.clone(),
                 n: cname.clone(),
                 s: None,
                 t: "d",
+                tr: trend_of(&dirs[c]),
             });
             search.push((format!("{cpath}/"), cid));
             queue.push_back((c, next_id, cpath, cname, my_up.clone(), level + 1));
@@ -398,10 +507,15 @@ fn build(
             stats.pages += usize::from(has_src);
             kids.push(Kid {
                 c: cells(&files[fname]),
+                fl: extras
+                    .flaky
+                    .as_ref()
+                    .map(|m| m.get(fname).copied().unwrap_or(0)),
                 id: fid.clone(),
                 n: fname.rsplit('/').next().unwrap_or(fname).to_string(),
                 s: has_src.then_some(1),
                 t: "f",
+                tr: None,
             });
             search.push((fname.to_string(), if has_src { fid } else { did.clone() }));
         }
@@ -425,9 +539,11 @@ fn build(
         cols: labels.clone(),
         dirs: boot_dirs,
         files: None,
+        flaky: has_flaky,
         root: "d0",
         search: None,
         title,
+        trend: extras.trends.as_ref().map(|(runs, _)| *runs),
     };
     if let Out::Inline(data) = out {
         boot.dirs = data.remove("dir").unwrap_or_default();

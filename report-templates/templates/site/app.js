@@ -59,8 +59,33 @@
     }
     return h;
   }
+  // Extra columns: a trend of the last recorded runs (an SVG sparkline
+  // drawn here from numbers only) and flaky statements.
+  function spark(tr) {
+    if (!tr) return "";
+    var v = tr.filter(function (p) { return p !== null; }).map(Number);
+    if (!v.length) return "";
+    var lo = Math.min.apply(null, v), hi = Math.max.apply(null, v);
+    if (hi - lo < 1) { lo = Math.max(0, (hi + lo) / 2 - 0.5); hi = lo + 1; }
+    var n = Math.max(tr.length - 1, 1), pts = [], out = "", last = null;
+    var xy = function (i, p) { return (1 + i * 78 / n).toFixed(1) + "," + (1 + (hi - p) / (hi - lo) * 16).toFixed(1); };
+    var flush = function () { if (pts.length > 1) out += '<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="' + pts.join(" ") + '"/>'; pts = []; };
+    tr.forEach(function (p, i) { if (p === null) flush(); else { pts.push(xy(i, +p)); last = [i, +p]; } });
+    flush();
+    var c = xy(last[0], last[1]).split(",");
+    return '<svg class="spark" width="80" height="18" viewBox="0 0 80 18" role="img"><title>' +
+      tr.map(function (p) { return p === null ? "—" : (+p).toFixed(1) + "%"; }).join(" → ") + "</title>" + out +
+      '<circle cx="' + c[0] + '" cy="' + c[1] + '" r="2" fill="currentColor"/></svg>';
+  }
+  function extra(k) {
+    var h = "";
+    if (boot.trend) h += '<td class="trend">' + spark(k.tr) + "</td>";
+    if (boot.flaky) h += '<td class="flaky' + (k.fl ? " some" : "") + '" title="statements covered in some but not all runs">' + (k.fl ? +k.fl : "") + "</td>";
+    return h;
+  }
   function head(first) {
-    return "<tr><th>" + first + "</th>" + cols.map(function (c) { return "<th>" + esc(c) + "</th>"; }).join("") + "</tr>";
+    return "<tr><th>" + first + "</th>" + cols.map(function (c) { return "<th>" + esc(c) + "</th>"; }).join("") +
+      (boot.trend ? "<th>last " + (+boot.trend) + " runs</th>" : "") + (boot.flaky ? "<th>flaky</th>" : "") + "</tr>";
   }
   function crumbs(d, last) {
     var h = '<div class="crumbs">';
@@ -75,10 +100,10 @@
       var attrs = ' data-path="' + esc(path) + '" data-kind="' + k.t + '" data-depth="' + depth + '"';
       if (k.t === "d") {
         return "<tr" + attrs + ' data-id="' + k.id + '"><td class="name" ' + pad +
-          '><button class="tog" aria-label="expand">▸</button><a href="#' + k.id + '">' + esc(k.n) + "/</a></td>" + cells(k.c) + "</tr>";
+          '><button class="tog" aria-label="expand">▸</button><a href="#' + k.id + '">' + esc(k.n) + "/</a></td>" + cells(k.c) + extra(k) + "</tr>";
       }
       var name = k.s ? '<a href="#' + k.id + '">' + esc(k.n) + "</a>" : '<span class="nosrc" title="source not available">' + esc(k.n) + "</span>";
-      return "<tr" + attrs + '><td class="name" ' + pad + '><span class="tog"></span>' + name + "</td>" + cells(k.c) + "</tr>";
+      return "<tr" + attrs + '><td class="name" ' + pad + '><span class="tog"></span>' + name + "</td>" + cells(k.c) + extra(k) + "</tr>";
     }).join("");
   }
   function showDir(d) {

@@ -1,0 +1,193 @@
+//! `covlens flaky` against the Go tools: the fixture program
+//! `fixtures/covprog` is built with `go build -cover` and run three times
+//! with different arguments (so each run covers different code), each run
+//! into its own GOCOVERDIR. What counts as flaky is then derived from Go's
+//! own outputs: per run, `go tool covdata textfmt` (blocks) and
+//! `go tool cover -func` (functions).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+mod common;
+use common::{covlens, go, repo, require_go, run};
+
+const RUNS: &[&[&str]] = &[
+    &["text", "calc:3"],
+    &["text", "shapes"],
+    &["calc:5", "shapes", "text"],
+];
+
+fn p(path: &Path) -> String {
+    path.to_str().unwrap().to_string()
+}
+
+/// Per block `file:range` of a textfmt profile: (statements, covered).
+fn blocks(profile: &str) -> BTreeMap<String, (u64, bool)> {
+    profile
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.rsplitn(3, ' ');
+            let count: u64 = f.next().unwrap().parse().unwrap();
+            let stmts: u64 = f.next().unwrap().parse().unwrap();
+            (f.next().unwrap().to_string(), (stmts, count > 0))
+        })
+        .collect()
+}
+
+/// Per function `(file, line, name)` of `go tool cover -func`: its percentage.
+fn funcs(report: &str) -> BTreeMap<(String, u32, String), String> {
+    report
+        .lines()
+        .filter(|l| !l.starts_with("total:"))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (file, line) = f[0].trim_end_matches(':').rsplit_once(':').unwrap();
+            (
+                (file.to_string(), line.parse().unwrap(), f[1].to_string()),
+                f[f.len() - 1].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs go"]
+fn flaky_matches_go_per_run() {
+    require_go();
+    let src = repo().join("fixtures/covprog");
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("covprog");
+    run(go()
+        .current_dir(&src)
+        .args(["build", "-cover", "-covermode=count", "-o"])
+        .arg(&bin)
+        .arg("./cmd/covprog"));
+    let mut dirs = Vec::new();
+    let mut profiles = Vec::new();
+    let mut per_run_blocks = Vec::new();
+    let mut per_run_funcs = Vec::new();
+    for (i, args) in RUNS.iter().enumerate() {
+        let dir = tmp.path().join(format!("run{i}"));
+        std::fs::create_dir(&dir).unwrap();
+        run(std::process::Command::new(&bin)
+            .args(*args)
+            .env("GOCOVERDIR", &dir));
+        let out = tmp.path().join(format!("run{i}.out"));
+        run(go()
+            .current_dir(&src)
+            .args(["tool", "covdata", "textfmt"])
+            .arg(format!("-i={}", p(&dir)))
+            .arg(format!("-o={}", p(&out))));
+        // `linedir` places its blocks in a file that does not exist (by
+        // `//line`), which `go tool cover -func` cannot open; no run here
+        // reaches it.
+        let text = std::fs::read_to_string(&out).unwrap();
+        let text: String = text
+            .lines()
+            .filter(|l| !l.contains("/linedir/"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&out, &text).unwrap();
+        per_run_blocks.push(blocks(&text));
+        per_run_funcs.push(funcs(&run(go()
+            .current_dir(&src)
+            .args(["tool", "cover"])
+            .arg(format!("-func={}", p(&out))))));
+        dirs.push(p(&dir));
+        profiles.push(p(&out));
+    }
+
+    // Go's answer: blocks covered in some runs but not all, per file.
+    let mut want_files: BTreeMap<String, u64> = BTreeMap::new();
+    let mut want_total = 0;
+    for (block, &(stmts, _)) in &per_run_blocks[0] {
+        let covered = per_run_blocks.iter().filter(|r| r[block].1).count();
+        if covered > 0 && covered < RUNS.len() {
+            let file = block.rsplit_once(':').unwrap().0.to_string();
+            *want_files.entry(file).or_default() += stmts;
+            want_total += stmts;
+        }
+    }
+    // ... and functions whose `-func` percentage differs between runs.
+    let want_funcs: BTreeSet<(String, u32, String)> = per_run_funcs[0]
+        .keys()
+        .filter(|k| per_run_funcs.iter().any(|r| r[*k] != per_run_funcs[0][*k]))
+        .cloned()
+        .collect();
+    assert!(
+        want_total > 0 && want_funcs.len() > 1,
+        "the runs should differ"
+    );
+
+    let json = |inputs: &[String]| -> serde_json::Value {
+        let out = run(covlens()
+            .current_dir(&src)
+            .args(["flaky", "--format", "json"])
+            .args(inputs));
+        serde_json::from_str(&out).unwrap()
+    };
+    let from_dirs = json(&dirs);
+    // Text profiles of the same runs give the same flaky blocks (all
+    // statements differ by linedir's, left out of them).
+    let from_profiles = json(&profiles);
+    assert_eq!(from_dirs["files"], from_profiles["files"]);
+    assert_eq!(from_dirs["flaky"], from_profiles["flaky"]);
+
+    assert_eq!(from_dirs["runs"], RUNS.len());
+    assert_eq!(from_dirs["flaky"], want_total);
+    let got_files: BTreeMap<String, u64> = from_dirs["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_string(),
+                f["statements"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got_files, want_files);
+    let got_funcs: BTreeSet<(String, u32, String)> = from_dirs["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            f["funcs"].as_array().unwrap().iter().map(|g| {
+                (
+                    f["name"].as_str().unwrap().to_string(),
+                    g["line"].as_u64().unwrap() as u32,
+                    g["name"].as_str().expect("sources are found").to_string(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(got_funcs, want_funcs);
+    // Ranked: flaky statements never increase down the list.
+    let ranks: Vec<u64> = got_files_ranked(&from_dirs);
+    assert!(ranks.windows(2).all(|w| w[0] >= w[1]), "{ranks:?}");
+
+    // The table names the same functions; too few runs is an error.
+    let table = run(covlens().current_dir(&src).arg("flaky").args(&dirs));
+    assert!(table.starts_with(&format!("{want_total} of ")), "{table}");
+    for (_, _, name) in &want_funcs {
+        assert!(table.contains(name.as_str()), "{name} missing:\n{table}");
+    }
+    let one = covlens()
+        .current_dir(&src)
+        .arg("flaky")
+        .arg(&dirs[0])
+        .output()
+        .unwrap();
+    assert!(!one.status.success());
+    assert!(String::from_utf8_lossy(&one.stderr).contains("at least 2"));
+}
+
+fn got_files_ranked(v: &serde_json::Value) -> Vec<u64> {
+    v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["statements"].as_u64().unwrap())
+        .collect()
+}

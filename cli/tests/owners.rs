@@ -1,0 +1,234 @@
+//! `covlens summary --owners DIR --by owner|label` on the real profiles of
+//! `fixtures/demo` with the ownership tree `fixtures/owners`. Who owns which
+//! file is stated here from the OWNERS semantics (inheritance, aliases,
+//! `no_parent_owners`, CODEOWNERS' last match); the numbers come from
+//! `covlens summary --by file`.
+
+use std::collections::BTreeMap;
+
+mod common;
+use common::{covlens, repo, run};
+
+/// Per file of the demo profiles: (owners, labels).
+fn ownership() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static str>)> {
+    let root = ("root-approver", "sig/testing");
+    BTreeMap::from([
+        (
+            "calc/calc.go",
+            (vec![root.0, "alice", "bob"], vec![root.1, "sig/calc"]),
+        ),
+        // no_parent_owners: neither the root nor calc/ own it.
+        (
+            "calc/advanced/advanced.go",
+            (vec!["carol"], vec!["sig/math"]),
+        ),
+        ("calcx/calcx.go", (vec![root.0], vec![root.1])),
+        (
+            "cmd/goprog/main.go",
+            (vec![root.0, "@org/cli"], vec![root.1]),
+        ),
+        ("internal/strutil/strutil.go", (vec![], vec![])),
+        (
+            "pkg/a/a.go",
+            (vec![root.0, "dave"], vec![root.1, "sig/node"]),
+        ),
+        (
+            "pkg/a/table.go",
+            (vec![root.0, "dave"], vec![root.1, "sig/node"]),
+        ),
+        ("pkg/ab/ab.go", (vec![root.0, "@org/ab"], vec![root.1])),
+    ])
+}
+
+#[test]
+fn rollups_by_owner_and_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let merged = dir.path().join("m.out");
+    let mut merge = covlens();
+    merge.arg("merge").arg("-o").arg(&merged);
+    for f in std::fs::read_dir(repo().join("fixtures/demo")).unwrap() {
+        let p = f.unwrap().path();
+        if p.extension().is_some_and(|e| e == "out") {
+            merge.arg(p);
+        }
+    }
+    run(&mut merge);
+    let files: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args(["summary", "--format", "json", "--by", "file"])
+        .arg(&merged)))
+    .unwrap();
+    let per_file: BTreeMap<String, (u64, u64)> = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("example.com/goprog/")
+                    .to_string(),
+                (r["covered"].as_u64().unwrap(), r["total"].as_u64().unwrap()),
+            )
+        })
+        .collect();
+    let own = ownership();
+    assert_eq!(
+        per_file.keys().collect::<Vec<_>>(),
+        own.keys().collect::<Vec<_>>()
+    );
+
+    for (by, pick) in [("owner", 0), ("label", 1)] {
+        let mut want: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+        for (file, (owners, labels)) in &own {
+            let names = if pick == 0 { owners } else { labels };
+            let names: Vec<&str> = if names.is_empty() {
+                vec!["(unowned)"]
+            } else {
+                names.clone()
+            };
+            let (c, t) = per_file[*file];
+            for n in names {
+                let e = want.entry(n.to_string()).or_default();
+                *e = (e.0 + 1, e.1 + c, e.2 + t);
+            }
+        }
+        let out: serde_json::Value = serde_json::from_str(&run(covlens()
+            .args(["summary", "--format", "json", "--by", by, "--owners"])
+            .arg(repo().join("fixtures/owners"))
+            .arg(&merged)))
+        .unwrap();
+        let got: BTreeMap<String, (u64, u64, u64)> = out["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    (
+                        r["files"].as_u64().unwrap(),
+                        r["covered"].as_u64().unwrap(),
+                        r["total"].as_u64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "--by {by}");
+        assert_eq!(
+            out["rows"].as_array().unwrap().last().unwrap()["name"],
+            "(unowned)"
+        );
+    }
+    // The table says that rows overlap.
+    let table = run(covlens()
+        .args(["summary", "--by", "label", "--owners"])
+        .arg(repo().join("fixtures/owners"))
+        .arg(&merged));
+    assert!(
+        table.contains("sig/node") && table.contains("counts in the row of each"),
+        "{table}"
+    );
+    // --by owner without a tree is a clear error.
+    let o = covlens()
+        .args(["summary", "--by", "owner"])
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--owners"));
+}
+
+/// `table --owners --by label`: a row per label, and a total that counts
+/// each file once (the rows overlap).
+#[test]
+fn table_by_label() {
+    let calc = repo().join("fixtures/demo/calc.out");
+    let pkg_a = repo().join("fixtures/demo/pkg-a.out");
+    let md = run(covlens()
+        .args(["table", "--by", "label", "--owners"])
+        .arg(repo().join("fixtures/owners"))
+        .arg("--column")
+        .arg(format!("a={}", pkg_a.display()))
+        .arg("--column")
+        .arg(format!("c={}", calc.display())));
+    assert!(md.starts_with("| Label | a | c |"), "{md}");
+    assert!(
+        md.contains("| sig/node |") && md.contains("| sig/calc |"),
+        "{md}"
+    );
+    let s = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&run(covlens().args(["summary", "--format", "json"]).arg(p))).unwrap()
+    };
+    let (a, c) = (s(&pkg_a), s(&calc));
+    let pct = |v: &serde_json::Value| {
+        let t = &v["total"];
+        format!(
+            "{:.1}%",
+            t["covered"].as_f64().unwrap() * 100.0 / t["total"].as_f64().unwrap()
+        )
+    };
+    let total = md
+        .lines()
+        .find(|l| l.contains("Total (each file once)"))
+        .unwrap();
+    assert!(
+        total.contains(&pct(&a)) && total.contains(&pct(&c)),
+        "{total}\n{a}"
+    );
+}
+
+/// `history show --owners --by label`: the recorded run's numbers per
+/// label are those of `summary --owners --by label` on the same profile.
+#[test]
+fn history_show_by_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("h.db");
+    let profile = repo().join("fixtures/demo/pkg-a.out");
+    run(covlens()
+        .args(["history", "record", "--job", "j", "--build", "1", "--store"])
+        .arg(&store)
+        .arg(&profile));
+    let tree = repo().join("fixtures/owners");
+    let summary: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args(["summary", "--format", "json", "--by", "label", "--owners"])
+        .arg(&tree)
+        .arg(&profile)))
+    .unwrap();
+    let h: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args([
+            "history", "show", "--job", "j", "--format", "json", "--by", "label", "--store",
+        ])
+        .arg(&store)
+        .arg("--owners")
+        .arg(&tree)))
+    .unwrap();
+    let want: Vec<(String, u64, u64)> = summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["covered"].as_u64().unwrap(),
+                r["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut got: Vec<(String, u64, u64)> = h["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let p = &r["points"][0];
+            (
+                r["name"].as_str().unwrap().into(),
+                p["covered"].as_u64().unwrap(),
+                p["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // summary puts (unowned) last; history sorts by name.
+    got.sort_by_key(|r| (r.0 == "(unowned)", r.0.clone()));
+    assert_eq!(got, want);
+    assert_eq!(h["by"], "label");
+}

@@ -1,0 +1,581 @@
+//! Code ownership from a source tree: Kubernetes `OWNERS` files and GitHub
+//! `CODEOWNERS`, and coverage rolled up per owner or per label ("coverage
+//! per SIG").
+//!
+//! - `OWNERS` (any directory): `approvers`, `reviewers`, `labels` lists and
+//!   `options: {no_parent_owners: true}`; aliases from the root's
+//!   `OWNERS_ALIASES` (`aliases: {name: [users]}`) are expanded. A file's
+//!   owners are the approvers of its directory's `OWNERS` and of every
+//!   `OWNERS` above it, up to and including one with `no_parent_owners`
+//!   (Kubernetes' inheritance); its labels are gathered the same way.
+//!   Reviewers are read but do not own. `filters:` (per-file-pattern
+//!   owners) is not supported: a file using it is an error, not silently
+//!   misread.
+//! - `CODEOWNERS` (first found of `.github/`, the root, `docs/`): the last
+//!   matching pattern wins; patterns are gitignore-style (`/` anchors, `*`,
+//!   `?`, `**`, a trailing `/` for directories; a directory pattern owns
+//!   everything below it). Its owners are added to the `OWNERS` ones.
+//!
+//! Profile names are import paths; they map to tree paths through the
+//! module path of the tree's `go.mod`. A file that maps nowhere, or that
+//! nobody owns, is in the [`UNOWNED`] row. A file with several owners
+//! counts in the row of each, so the rows do not add up to the total.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::printable::printable;
+use crate::profile::{Counts, Profile};
+
+/// The row of files nobody owns (or outside the tree).
+pub const UNOWNED: &str = "(unowned)";
+
+/// One `OWNERS` file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnersFile {
+    /// Who approves changes here (aliases expanded).
+    pub approvers: Vec<String>,
+    /// Who reviews changes here.
+    pub reviewers: Vec<String>,
+    /// Labels for changes here (`sig/node`).
+    pub labels: Vec<String>,
+    /// `options: {no_parent_owners: true}`: owners above do not apply.
+    pub no_parent_owners: bool,
+}
+
+/// A small YAML subset: what `OWNERS` files hold.
+#[derive(Clone, Debug, PartialEq)]
+enum Yaml {
+    Scalar(String),
+    List(Vec<String>),
+    Map(Vec<(String, Yaml)>),
+}
+
+fn bad(path: &str, line: usize, msg: &str) -> Error {
+    Error::Invalid(format!("{path}:{line}: {msg}"))
+}
+
+fn unquote(s: &str) -> String {
+    let s = s.trim();
+    for q in ['"', '\''] {
+        if let Some(rest) = s.strip_prefix(q)
+            && let Some(end) = rest.find(q)
+        {
+            return rest[..end].to_string();
+        }
+    }
+    match s.find(" #") {
+        Some(i) => s[..i].trim_end().to_string(),
+        None => s.to_string(),
+    }
+}
+
+/// Parses maps of lists, scalars and maps, by indentation; flow lists
+/// (`[a, b]`) too. Enough for `OWNERS` and `OWNERS_ALIASES`.
+fn parse_yaml(text: &str, path: &str) -> Result<Yaml, Error> {
+    let lines: Vec<(usize, usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let body = l.trim_end();
+            let t = body.trim_start();
+            if t.is_empty() || t.starts_with('#') || t == "---" {
+                return None;
+            }
+            Some((i + 1, body.len() - t.len(), t))
+        })
+        .collect();
+    if let Some((n, _, _)) = lines.iter().find(|(_, _, t)| t.contains('\t')) {
+        return Err(bad(path, *n, "tabs are not allowed in YAML indentation"));
+    }
+    let mut pos = 0;
+    let v = block(&lines, &mut pos, 0, path)?;
+    if let Some((n, _, _)) = lines.get(pos) {
+        return Err(bad(path, *n, "unexpected indentation"));
+    }
+    Ok(v)
+}
+
+fn block(
+    lines: &[(usize, usize, &str)],
+    pos: &mut usize,
+    indent: usize,
+    path: &str,
+) -> Result<Yaml, Error> {
+    let Some(&(_, ind, first)) = lines.get(*pos) else {
+        return Ok(Yaml::Map(Vec::new()));
+    };
+    if ind < indent {
+        return Ok(Yaml::Map(Vec::new()));
+    }
+    if first.starts_with("- ") || first == "-" {
+        let mut items = Vec::new();
+        while let Some(&(n, i, t)) = lines.get(*pos) {
+            if i != ind || !(t.starts_with("- ") || t == "-") {
+                if i > ind {
+                    return Err(bad(path, n, "nested lists are not supported"));
+                }
+                break;
+            }
+            items.push(unquote(&t[1..]));
+            *pos += 1;
+        }
+        return Ok(Yaml::List(items));
+    }
+    let mut map = Vec::new();
+    while let Some(&(n, i, t)) = lines.get(*pos) {
+        if i < ind {
+            break;
+        }
+        if i > ind {
+            return Err(bad(path, n, "unexpected indentation"));
+        }
+        let Some((k, rest)) = t.split_once(':') else {
+            return Err(bad(path, n, "expected `key:`"));
+        };
+        *pos += 1;
+        let rest = rest.trim();
+        let v = if rest.is_empty() || rest.starts_with('#') {
+            match lines.get(*pos) {
+                Some(&(_, ni, nt)) if ni > ind || (ni == ind && nt.starts_with('-')) => {
+                    block(lines, pos, ni, path)?
+                }
+                _ => Yaml::List(Vec::new()),
+            }
+        } else if let Some(flow) = rest.strip_prefix('[') {
+            let Some(inner) = flow
+                .split('#')
+                .next()
+                .and_then(|f| f.trim().strip_suffix(']'))
+            else {
+                return Err(bad(path, n, "unterminated `[` list"));
+            };
+            Yaml::List(
+                inner
+                    .split(',')
+                    .map(unquote)
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            )
+        } else if rest == "{}" {
+            Yaml::Map(Vec::new())
+        } else {
+            Yaml::Scalar(unquote(rest))
+        };
+        map.push((unquote(k), v));
+    }
+    Ok(Yaml::Map(map))
+}
+
+fn list(v: &Yaml, key: &str, path: &str) -> Result<Vec<String>, Error> {
+    match v {
+        Yaml::List(l) => Ok(l.clone()),
+        Yaml::Scalar(s) if s.is_empty() => Ok(Vec::new()),
+        _ => Err(Error::Invalid(format!("{path}: `{key}` must be a list"))),
+    }
+}
+
+/// Parses an `OWNERS` file (`path` names it in errors), expanding
+/// `aliases`.
+pub fn parse_owners(
+    text: &str,
+    path: &str,
+    aliases: &HashMap<String, Vec<String>>,
+) -> Result<OwnersFile, Error> {
+    let Yaml::Map(map) = parse_yaml(text, path)? else {
+        return Err(Error::Invalid(format!("{path}: expected a map of keys")));
+    };
+    let mut o = OwnersFile::default();
+    let expand = |names: Vec<String>| -> Vec<String> {
+        let mut out = Vec::new();
+        for n in names {
+            match aliases.get(&n) {
+                Some(users) => out.extend(users.iter().cloned()),
+                None => out.push(n),
+            }
+        }
+        out
+    };
+    for (k, v) in &map {
+        match k.as_str() {
+            "approvers" => o.approvers = expand(list(v, k, path)?),
+            "reviewers" => o.reviewers = expand(list(v, k, path)?),
+            "labels" => o.labels = list(v, k, path)?,
+            "options" => {
+                if let Yaml::Map(opts) = v {
+                    for (ok, ov) in opts {
+                        if ok == "no_parent_owners" {
+                            o.no_parent_owners = matches!(ov, Yaml::Scalar(s) if s == "true");
+                        }
+                    }
+                }
+            }
+            "filters" => {
+                return Err(Error::Invalid(format!(
+                    "{path}: `filters` (per-pattern owners) is not supported"
+                )));
+            }
+            // emeritus_approvers, required_reviewers, ...: not owners.
+            _ => {}
+        }
+    }
+    Ok(o)
+}
+
+/// Parses `OWNERS_ALIASES`: `aliases: {name: [users]}`.
+pub fn parse_aliases(text: &str, path: &str) -> Result<HashMap<String, Vec<String>>, Error> {
+    let mut out = HashMap::new();
+    if let Yaml::Map(map) = parse_yaml(text, path)? {
+        for (k, v) in map {
+            if k == "aliases"
+                && let Yaml::Map(aliases) = v
+            {
+                for (name, users) in aliases {
+                    let users = list(&users, &name, path)?;
+                    out.insert(name, users);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A `CODEOWNERS` file: patterns and their owners, in file order.
+#[derive(Clone, Debug, Default)]
+pub struct CodeOwners {
+    rules: Vec<(Regex, Vec<String>)>,
+}
+
+/// A gitignore-style pattern as a regex over `/`-separated tree paths.
+fn pattern_regex(pat: &str) -> Option<Regex> {
+    let dir_only = pat.ends_with('/');
+    let p = pat.trim_end_matches('/');
+    let anchored = p.starts_with('/') || p.contains('/');
+    let p = p.trim_start_matches('/');
+    if p.is_empty() {
+        return None;
+    }
+    let mut re = String::from(if anchored { "^" } else { "^(?:.*/)?" });
+    let chars: Vec<char> = p.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                if chars.get(i + 2) == Some(&'/') {
+                    re.push_str("(?:.*/)?");
+                    i += 3;
+                } else {
+                    re.push_str(".*");
+                    i += 2;
+                }
+                continue;
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    re.push_str(if dir_only { "/.*$" } else { "(?:/.*)?$" });
+    Regex::new(&re).ok()
+}
+
+impl CodeOwners {
+    /// Parses a `CODEOWNERS` file: `PATTERN OWNER...` per line, `#`
+    /// comments; a pattern without owners un-owns what it matches.
+    pub fn parse(text: &str, path: &str) -> Result<CodeOwners, Error> {
+        let mut rules = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split(" #").next().unwrap_or("").trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let pat = parts.next().unwrap_or("");
+            let re = pattern_regex(pat)
+                .ok_or_else(|| bad(path, i + 1, &format!("bad pattern {:?}", printable(pat))))?;
+            rules.push((re, parts.map(str::to_string).collect()));
+        }
+        Ok(CodeOwners { rules })
+    }
+
+    /// The owners of a tree path: the last matching pattern's.
+    pub fn owners_of(&self, path: &str) -> &[String] {
+        self.rules
+            .iter()
+            .rev()
+            .find(|(re, _)| re.is_match(path))
+            .map_or(&[][..], |(_, o)| o)
+    }
+}
+
+/// Who owns a file, and its labels.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileOwners {
+    /// Owners, sorted, each once.
+    pub owners: Vec<String>,
+    /// Labels, sorted, each once.
+    pub labels: Vec<String>,
+}
+
+/// The ownership of a source tree.
+#[derive(Clone, Debug, Default)]
+pub struct OwnersTree {
+    /// `OWNERS` per directory (`""` is the root).
+    dirs: HashMap<String, OwnersFile>,
+    codeowners: Option<CodeOwners>,
+    /// Module path of the tree's `go.mod`.
+    module: Option<String>,
+}
+
+/// Directories never read: VCS data and vendored code (their `OWNERS`
+/// belong to other projects).
+const SKIP_DIRS: &[&str] = &[".git", "vendor", "node_modules", "_output"];
+
+impl OwnersTree {
+    /// Reads every `OWNERS` under `root` (links are not followed), the
+    /// first `CODEOWNERS` of `.github/`, the root and `docs/`, and the
+    /// module path of `root/go.mod`.
+    pub fn load(root: &Path) -> Result<OwnersTree, Error> {
+        let read = |p: &Path| -> Result<Option<String>, Error> {
+            match std::fs::read(p) {
+                Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::io(p.to_string_lossy(), e)),
+            }
+        };
+        let aliases = match read(&root.join("OWNERS_ALIASES"))? {
+            Some(t) => parse_aliases(&t, "OWNERS_ALIASES")?,
+            None => HashMap::new(),
+        };
+        let mut tree = OwnersTree::default();
+        let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
+        while let Some((dir, rel)) = stack.pop() {
+            let entries =
+                std::fs::read_dir(&dir).map_err(|e| Error::io(dir.to_string_lossy(), e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io(dir.to_string_lossy(), e))?;
+                // file_type() does not follow links.
+                let ft = entry
+                    .file_type()
+                    .map_err(|e| Error::io(entry.path().to_string_lossy(), e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let child_rel = if rel.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                if ft.is_dir() && !SKIP_DIRS.contains(&name.as_str()) {
+                    stack.push((entry.path(), child_rel));
+                } else if ft.is_file() && name == "OWNERS" {
+                    let text = read(&entry.path())?.unwrap_or_default();
+                    tree.dirs
+                        .insert(rel.clone(), parse_owners(&text, &child_rel, &aliases)?);
+                }
+            }
+        }
+        for p in [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"] {
+            if let Some(t) = read(&root.join(p))? {
+                tree.codeowners = Some(CodeOwners::parse(&t, p)?);
+                break;
+            }
+        }
+        if let Some(t) = read(&root.join("go.mod"))? {
+            tree.module = t.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("module")
+                    .filter(|r| r.starts_with([' ', '\t']))
+                    .map(unquote)
+            });
+        }
+        Ok(tree)
+    }
+
+    /// The tree path of a profile file name: below the module path, or
+    /// `None` for files outside the tree's module.
+    pub fn tree_path<'a>(&self, name: &'a str) -> Option<&'a str> {
+        let m = self.module.as_deref()?;
+        name.strip_prefix(m)?.strip_prefix('/')
+    }
+
+    /// Owners and labels of a tree path (see the module documentation).
+    pub fn owners_of(&self, tree_path: &str) -> FileOwners {
+        let mut owners = BTreeSet::new();
+        let mut labels = BTreeSet::new();
+        let mut dir = tree_path.rsplit_once('/').map_or("", |(d, _)| d);
+        loop {
+            if let Some(o) = self.dirs.get(dir) {
+                owners.extend(o.approvers.iter().cloned());
+                labels.extend(o.labels.iter().cloned());
+                if o.no_parent_owners {
+                    break;
+                }
+            }
+            if dir.is_empty() {
+                break;
+            }
+            dir = dir.rsplit_once('/').map_or("", |(d, _)| d);
+        }
+        if let Some(c) = &self.codeowners {
+            owners.extend(c.owners_of(tree_path).iter().cloned());
+        }
+        FileOwners {
+            owners: owners.into_iter().collect(),
+            labels: labels.into_iter().collect(),
+        }
+    }
+}
+
+/// What [`rollup`] groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerBy {
+    /// Per owner (approvers and CODEOWNERS owners).
+    Owner,
+    /// Per `OWNERS` label (`sig/node`).
+    Label,
+}
+
+/// One row of a [`rollup`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OwnerRow {
+    /// Owner or label, or [`UNOWNED`].
+    pub name: String,
+    /// Files counted.
+    pub files: u64,
+    /// Statements: covered and all.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// Coverage per owner or label: each file counts in the row of each of its
+/// owners (labels), files with none in [`UNOWNED`]; rows by name,
+/// [`UNOWNED`] last.
+pub fn rollup(p: &Profile, tree: &OwnersTree, by: OwnerBy) -> Vec<OwnerRow> {
+    let mut rows: BTreeMap<String, OwnerRow> = BTreeMap::new();
+    let mut unowned = OwnerRow {
+        name: UNOWNED.to_string(),
+        files: 0,
+        counts: Counts::default(),
+    };
+    for f in p.files() {
+        let c = f.statements();
+        let who = tree.tree_path(f.name()).map(|t| tree.owners_of(t));
+        let names = match (&who, by) {
+            (Some(w), OwnerBy::Owner) => &w.owners[..],
+            (Some(w), OwnerBy::Label) => &w.labels[..],
+            (None, _) => &[][..],
+        };
+        if names.is_empty() {
+            unowned.files += 1;
+            unowned.counts.add(c);
+        }
+        for n in names {
+            let r = rows.entry(n.clone()).or_insert_with(|| OwnerRow {
+                name: n.clone(),
+                files: 0,
+                counts: Counts::default(),
+            });
+            r.files += 1;
+            r.counts.add(c);
+        }
+    }
+    let mut out: Vec<OwnerRow> = rows.into_values().collect();
+    if unowned.files > 0 {
+        out.push(unowned);
+    }
+    out
+}
+
+/// Writes a rollup as an aligned table (names escaped for terminals),
+/// with the note that a file with several owners counts in each row.
+pub fn write_rollup_table<W: Write>(mut w: W, rows: &[OwnerRow], by: OwnerBy) -> io::Result<()> {
+    let head = match by {
+        OwnerBy::Owner => "OWNER",
+        OwnerBy::Label => "LABEL",
+    };
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| printable(&r.name).into_owned())
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .chain([head.len()])
+        .max()
+        .unwrap_or(0);
+    writeln!(
+        w,
+        "{head:<width$}  {:>7}  {:>11}  {:>7}",
+        "FILES", "STATEMENTS", "COVERED"
+    )?;
+    for (r, n) in rows.iter().zip(&names) {
+        writeln!(
+            w,
+            "{n:<width$}  {:>7}  {:>11}  {:>6.1}%",
+            r.files,
+            format!("{}/{}", r.counts.covered, r.counts.total),
+            r.counts.percent()
+        )?;
+    }
+    writeln!(
+        w,
+        "note: a file with several {}s counts in the row of each; rows do not add up to the total",
+        match by {
+            OwnerBy::Owner => "owner",
+            OwnerBy::Label => "label",
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_files() {
+        let aliases = parse_aliases(
+            "aliases:\n  sig-node-approvers:\n    - alice\n    - bob\n",
+            "OWNERS_ALIASES",
+        )
+        .unwrap();
+        let o = parse_owners(
+            "# comment\napprovers:\n- sig-node-approvers\n- \"carol\" # lead\nreviewers: [dave, 'erin']\nlabels:\n  - sig/node\noptions:\n  no_parent_owners: true\nemeritus_approvers:\n- zed\n",
+            "pkg/OWNERS",
+            &aliases,
+        )
+        .unwrap();
+        assert_eq!(o.approvers, ["alice", "bob", "carol"]);
+        assert_eq!(o.reviewers, ["dave", "erin"]);
+        assert_eq!(o.labels, ["sig/node"]);
+        assert!(o.no_parent_owners);
+        let e = parse_owners("approvers:\n  - a\n - b\n", "x/OWNERS", &aliases).unwrap_err();
+        assert!(e.to_string().contains("x/OWNERS:3"), "{e}");
+        assert!(parse_owners("filters:\n  \".*\":\n    approvers: [a]\n", "O", &aliases).is_err());
+    }
+
+    #[test]
+    fn codeowners_last_match_wins() {
+        let c = CodeOwners::parse(
+            "* @all\n/docs/ @docs\n*.md @writers\npkg/**/gen_*.go @gen\n/pkg/kubelet/ @node\n/pkg/kubelet/x.go\nbuild @build\n",
+            "CODEOWNERS",
+        )
+        .unwrap();
+        assert_eq!(c.owners_of("main.go"), ["@all"]);
+        assert_eq!(c.owners_of("docs/a/b.txt"), ["@docs"]);
+        assert_eq!(c.owners_of("docs/a.md"), ["@writers"]);
+        assert_eq!(c.owners_of("pkg/a/b/gen_x.go"), ["@gen"]);
+        assert_eq!(c.owners_of("pkg/gen_x.go"), ["@gen"]);
+        assert_eq!(c.owners_of("pkg/kubelet/y.go"), ["@node"]);
+        // No owners: un-owned.
+        assert!(c.owners_of("pkg/kubelet/x.go").is_empty());
+        // Unanchored: a directory at any depth.
+        assert_eq!(c.owners_of("a/build/x.go"), ["@build"]);
+        assert_eq!(c.owners_of("a/buildx/x.go"), ["@all"]);
+    }
+}
