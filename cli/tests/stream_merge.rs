@@ -23,7 +23,7 @@ fn profile(order: &[usize], seed: u64) -> String {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let count = if x % 3 == 0 { 0 } else { x % 100_000 };
+            let count = if x.is_multiple_of(3) { 0 } else { x % 100_000 };
             let el = line + b % 4;
             writeln!(
                 s,
