@@ -37,6 +37,8 @@ const SEGMENT: u64 = 1 << 20;
 pub(crate) const MAX_INPUTS: usize = 64;
 /// Reads while looking for segment boundaries.
 const PROBE: usize = 4 << 10;
+/// At most this many bytes of the inputs are mapped for one segment.
+const MAX_MAPPED: u64 = 256 << 20;
 /// How far from where it is expected a segment boundary is looked for in
 /// the other inputs, at most.
 const SEARCH: u64 = 4 << 20;
@@ -462,9 +464,17 @@ fn merge_segment(
     is_set: bool,
     max_line: usize,
 ) -> Result<Option<Piece>, Error> {
+    let ranges: Vec<(u64, u64)> = (0..inputs.len())
+        .map(|i| range(inputs, bounds, i, s))
+        .collect();
+    // A segment much larger than planned (one huge file, or inputs of
+    // very different sizes): the general path, whose memory is bounded.
+    let mapped: u64 = ranges.iter().map(|&(lo, hi)| hi.saturating_sub(lo)).sum();
+    if mapped > MAX_MAPPED {
+        return Ok(None);
+    }
     let mut maps = Vec::with_capacity(inputs.len());
-    for (i, x) in inputs.iter().enumerate() {
-        let (lo, hi) = range(inputs, bounds, i, s);
+    for (x, &(lo, hi)) in inputs.iter().zip(&ranges) {
         if hi <= lo {
             maps.push(None);
             continue;
