@@ -6,7 +6,10 @@
 #   benches/compare.sh
 #
 # Environment (all optional):
-#   RUNS=3                 timed runs per tool and case (the median is shown)
+#   RUNS=3                 timed runs per tool and case, alternating
+#   STAT=median            what is shown of them: median, or best (the
+#                          shortest wall time and the smallest peak RSS:
+#                          on a shared machine, the least disturbed run)
 #   FILES=20000 BLOCKS=50  profile size (20000 x 50 = 1M blocks, ~68 MB, as in
 #                          gopherage's published baseline); FILES=2000 for a
 #                          quick try
@@ -15,6 +18,7 @@
 #   GOPHERAGE=/path/to/gopherage  else $REPO/.tools/bin/gopherage, else
 #                          gopherage on PATH, else scripts/install-gopherage.sh
 #   COVLENS=/path/to/covlens      skip `cargo build --release -p covlens-cli`
+#   ONLY="merge5 merge5-pipe"     only these cases
 #   GENERATOR=script.py    else benches/gen-synthetic-profile.py (the inputs
 #                          of docs/performance.md); benches/gen-splitmix-profile.py
 #                          makes the criterion benchmarks' inputs instead
@@ -34,6 +38,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 RUNS="${RUNS:-3}"
+STAT="${STAT:-median}"
 FILES="${FILES:-20000}"
 BLOCKS="${BLOCKS:-50}"
 BENCH_DIR="${BENCH_DIR:-target/bench-data}"
@@ -144,6 +149,8 @@ mkdir -p "$WORK"
 # pipe: stdout | cat > FILE), a way to compare the outputs (byte for byte
 # unless CHECK says otherwise) and its arguments (set_args).
 CASES=(merge5 merge5-pipe aggregate5 diff2 filter1 junit1 merge300)
+# CASES="merge5 merge5-pipe" to time only some.
+if [[ -n "${ONLY:-}" ]]; then read -r -a CASES <<<"$ONLY"; fi
 declare -A LABEL=(
     [merge5]="merge of 5 (-o file)"
     [merge5-pipe]="merge of 5 (to a pipe)"
@@ -176,18 +183,28 @@ measure() {
     local t0 t1 status=0
     t0=$EPOCHREALTIME
     if [[ "${SINK[$case]:-file}" == pipe ]]; then
-        /usr/bin/time -f '%e %M' -o "$tf" "$bin" "${ARGS[@]}" 2>"$err" | cat >"$out" || status=$?
+        /usr/bin/time -f '%e %M %U %S' -o "$tf" "$bin" "${ARGS[@]}" 2>"$err" | cat >"$out" || status=$?
     else
-        /usr/bin/time -f '%e %M' -o "$tf" "$bin" "${ARGS[@]}" -o "$out" 2>"$err" || status=$?
+        /usr/bin/time -f '%e %M %U %S' -o "$tf" "$bin" "${ARGS[@]}" -o "$out" 2>"$err" || status=$?
     fi
     t1=$EPOCHREALTIME
     if [[ $status -ne 0 ]]; then
         cat "$err" >&2
         die "$tool failed (exit $status): $bin ${ARGS[*]}"
     fi
-    local rss
+    local rss cpu
     rss="$(tail -n 1 "$tf" | awk '{print $2}')"
-    awk -v a="$t0" -v b="$t1" -v r="$rss" 'BEGIN { printf "%.6f %d\n", b - a, r }' >>"$WORK/$case.$tool"
+    cpu="$(tail -n 1 "$tf" | awk '{print $3 + $4}')"
+    awk -v a="$t0" -v b="$t1" -v r="$rss" -v c="$cpu" 'BEGIN { printf "%.6f %d %.2f\n", b - a, r, c }' >>"$WORK/$case.$tool"
+}
+
+# stat COLUMN FILE: the median or the best (smallest) value, per STAT
+stat() {
+    if [[ "$STAT" == best ]]; then
+        awk -v c="$1" '{ print $c }' "$2" | sort -g | head -n 1
+    else
+        median "$1" "$2"
+    fi
 }
 
 # median COLUMN FILE
@@ -231,30 +248,36 @@ for case in "${CASES[@]}"; do
         measure "$case" covlens "$COVLENS"
         measure "$case" gopherage "$GOPHERAGE"
     done
-    RES[$case.cw]="$(median 1 "$WORK/$case.covlens")"
-    RES[$case.gw]="$(median 1 "$WORK/$case.gopherage")"
-    RES[$case.cm]="$(median 2 "$WORK/$case.covlens")"
-    RES[$case.gm]="$(median 2 "$WORK/$case.gopherage")"
+    RES[$case.cw]="$(stat 1 "$WORK/$case.covlens")"
+    RES[$case.gw]="$(stat 1 "$WORK/$case.gopherage")"
+    RES[$case.cm]="$(stat 2 "$WORK/$case.covlens")"
+    RES[$case.gm]="$(stat 2 "$WORK/$case.gopherage")"
+    RES[$case.cc]="$(stat 3 "$WORK/$case.covlens")"
+    RES[$case.gc]="$(stat 3 "$WORK/$case.gopherage")"
     RES[$case.ok]="$(verify "$case")"
     [[ "${RES[$case.ok]}" == DIFFERENT ]] && mismatch=1
-    log "  covlens ${RES[$case.cw]} s ${RES[$case.cm]} KB | gopherage ${RES[$case.gw]} s ${RES[$case.gm]} KB | ${RES[$case.ok]}"
+    log "  covlens ${RES[$case.cw]} s ${RES[$case.cm]} KB ${RES[$case.cc]} s CPU | gopherage ${RES[$case.gw]} s ${RES[$case.gm]} KB ${RES[$case.gc]} s CPU | ${RES[$case.ok]}"
 done
 
 # --- report ------------------------------------------------------------------
-row() { # case -> "label|cw|gw|speedup|cm|gm|ratio|output"
+row() { # case -> "label|cw|gw|speedup|cm|gm|ratio|cc|gc|cpu ratio|output"
     local c="$1"
     awk -v l="${LABEL[$c]}" -v cw="${RES[$c.cw]}" -v gw="${RES[$c.gw]}" \
-        -v cm="${RES[$c.cm]}" -v gm="${RES[$c.gm]}" -v ok="${RES[$c.ok]}" 'BEGIN {
-        printf "%s|%.3f s|%.3f s|%.1fx|%.0f|%.0f|%.1fx|%s\n",
-            l, cw, gw, (cw > 0 ? gw / cw : 0), cm / 1024, gm / 1024, (cm > 0 ? gm / cm : 0), ok }'
+        -v cm="${RES[$c.cm]}" -v gm="${RES[$c.gm]}" -v ok="${RES[$c.ok]}" \
+        -v cc="${RES[$c.cc]}" -v gc="${RES[$c.gc]}" 'BEGIN {
+        printf "%s|%.3f s|%.3f s|%.1fx|%.0f|%.0f|%.1fx|%.2f s|%.2f s|%.1fx|%s\n",
+            l, cw, gw, (cw > 0 ? gw / cw : 0), cm / 1024, gm / 1024, (cm > 0 ? gm / cm : 0),
+            cc, gc, (cc > 0 ? gc / cc : 0), ok }'
 }
-HEADER="case|covlens wall (median)|gopherage wall (median)|speed-up|covlens peak MB|gopherage peak MB|memory ratio|output"
+# CPU = user + system time: on a shared machine, what a run cost whatever
+# the others did.
+HEADER="case|covlens wall ($STAT)|gopherage wall ($STAT)|speed-up|covlens peak MB|gopherage peak MB|memory ratio|covlens CPU|gopherage CPU|CPU ratio|output"
 ROWS=()
 for case in "${CASES[@]}"; do ROWS+=("$(row "$case")"); done
 
 cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
 MB="$(awk -v b="$(wc -c <"${IN[0]}")" 'BEGIN { printf "%.1f", b / 1e6 }')"
-DESC="$FILES files x $BLOCKS blocks per profile ($MB MB each, generator: $GEN_TAG), median of $RUNS runs, $(nproc) CPUs${cpu:+ ($cpu)}, load average $LOAD_START at the start, $(date -u +%Y-%m-%d)"
+DESC="$FILES files x $BLOCKS blocks per profile ($MB MB each, generator: $GEN_TAG), $STAT of $RUNS runs, $(nproc) CPUs${cpu:+ ($cpu)}, load average $LOAD_START at the start, $(date -u +%Y-%m-%d)"
 
 {
     echo
@@ -271,11 +294,11 @@ mkdir -p "$(dirname "$OUT")"
     echo
     echo "- covlens: \`$("$COVLENS" --version 2>/dev/null || echo covlens)\`"
     echo "- gopherage: \`$GOPHERAGE\`"
-    echo "- command: \`RUNS=$RUNS FILES=$FILES BLOCKS=$BLOCKS benches/compare.sh\`"
+    echo "- command: \`RUNS=$RUNS STAT=$STAT FILES=$FILES BLOCKS=$BLOCKS benches/compare.sh\`"
     echo "- speed-up = gopherage wall / covlens wall; memory ratio = gopherage peak RSS / covlens peak RSS"
     echo
     echo "| ${HEADER//|/ | } |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---|"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for r in "${ROWS[@]}"; do echo "| ${r//|/ | } |"; done
     echo
     echo "Every run (wall s / peak MB), to judge the noise:"

@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
-# covlens against `go tool covdata` on a large real GOCOVERDIR: a -cover
-# build of fixtures/covprog instrumenting every package it links
-# (-coverpkg=all, about 40,000 coverage units), run RUNS times (default
-# 1000, one counter file per process). Prints wall time and peak memory of
-# textfmt, percent and merge for both tools, checks the outputs agree, and
-# writes the table as Markdown to ${OUT:-target/bench-covdata.md}.
+# covlens against `go tool covdata` on a large real GOCOVERDIR, both tools
+# in one run, warm. Prints wall time and peak memory of textfmt, percent and
+# merge for both tools with the ratios, checks the outputs agree, and writes
+# the table as Markdown to ${OUT:-target/bench-covdata.md}.
+#
+# Workloads (WORKLOAD=...):
+#   covprog  a -cover build of fixtures/covprog instrumenting every package
+#            it links (-coverpkg=all, about 40,000 coverage units), run RUNS
+#            times (default 1000): many small counter files.
+#   cmdgo    cmd/go built from the local toolchain's own sources with
+#            -cover -covermode=count -coverpkg=all (about 100,000 units, a
+#            1.2 MB meta-data file), run RUNS times (default 60: `go
+#            version`, `go env`, `go list std` in turn): few, large counter
+#            files. Building it takes a few minutes; cached under target/.
+# REPEAT=5 runs per tool and command; STAT=best (default) or median.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-RUNS="${RUNS:-1000}"
-REPEAT="${REPEAT:-3}"
-DATA="${BENCH_DIR:-target/bench-data}/covdata-$RUNS"
+WORKLOAD="${WORKLOAD:-covprog}"
+case "$WORKLOAD" in
+covprog) RUNS="${RUNS:-1000}" ;;
+cmdgo) RUNS="${RUNS:-60}" ;;
+*) echo "covdata-compare: WORKLOAD must be covprog or cmdgo" >&2; exit 1 ;;
+esac
+REPEAT="${REPEAT:-5}"
+STAT="${STAT:-best}"
+DATA="${BENCH_DIR:-target/bench-data}/covdata-$WORKLOAD-$RUNS"
+[[ "$WORKLOAD" == covprog ]] && DATA="${BENCH_DIR:-target/bench-data}/covdata-$RUNS"
 OUT="${OUT:-target/bench-covdata.md}"
 export GOTOOLCHAIN=local
 
@@ -19,12 +35,23 @@ BIN="$REPO/target/release/covlens"
 [[ -x /usr/bin/time ]] || { echo "covdata-compare: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
 if [[ ! -f "$DATA/.done" ]]; then
-    echo "covdata-compare: building fixtures/covprog with -cover -coverpkg=all and running it $RUNS times"
     rm -rf "$DATA" && mkdir -p "$DATA/dir"
-    (cd fixtures/covprog && go build -cover -covermode=count -coverpkg=all -o "$REPO/$DATA/covprog" ./cmd/covprog)
-    for i in $(seq 1 "$RUNS"); do
-        GOCOVERDIR="$DATA/dir" "$DATA/covprog" shapes text "calc:$i" >/dev/null
-    done
+    if [[ "$WORKLOAD" == covprog ]]; then
+        echo "covdata-compare: building fixtures/covprog with -cover -coverpkg=all and running it $RUNS times"
+        (cd fixtures/covprog && go build -cover -covermode=count -coverpkg=all -o "$REPO/$DATA/covprog" ./cmd/covprog)
+        for i in $(seq 1 "$RUNS"); do
+            GOCOVERDIR="$DATA/dir" "$DATA/covprog" shapes text "calc:$i" >/dev/null
+        done
+    else
+        echo "covdata-compare: building cmd/go with -cover -coverpkg=all and running it $RUNS times"
+        (cd "$(go env GOROOT)/src/cmd/go" &&
+            GOFLAGS=-mod=vendor go build -cover -covermode=count -coverpkg=all -o "$REPO/$DATA/go" .)
+        cmds=("version" "env" "list std")
+        for i in $(seq 1 "$RUNS"); do
+            # shellcheck disable=SC2086 # "list std" is two arguments
+            GOCOVERDIR="$DATA/dir" "$DATA/go" ${cmds[$((i % 3))]} >/dev/null
+        done
+    fi
     touch "$DATA/.done"
 fi
 echo "covdata-compare: $(ls "$DATA/dir" | wc -l) files, $(du -sh "$DATA/dir" | cut -f1) in $DATA/dir"
@@ -32,7 +59,8 @@ echo "covdata-compare: $(ls "$DATA/dir" | wc -l) files, $(du -sh "$DATA/dir" | c
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 
-# median wall (s) and max RSS (MB) of REPEAT runs of a command
+# wall (s; the best or the median, see STAT) and max RSS (MB) of REPEAT
+# runs of a command
 measure() {
     local walls=() rss=0 t0 t1 m
     for _ in $(seq 1 "$REPEAT"); do
@@ -43,7 +71,9 @@ measure() {
         walls+=("$(printf '%.3f' "$(echo "$t1 - $t0" | bc -l)")")
         if (( m > rss )); then rss=$m; fi
     done
-    printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(( (REPEAT + 1) / 2 ))p")" "$((rss / 1024))"
+    local pick=1
+    [[ "$STAT" == median ]] && pick=$(( (REPEAT + 1) / 2 ))
+    printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "${pick}p")" "$((rss / 1024))"
 }
 
 rows=()
@@ -52,6 +82,7 @@ run_case() {
     read -r cw cm < <(measure bash -c "$ours")
     read -r gw gm < <(measure bash -c "$theirs")
     rows+=("| $name | ${cw} s | ${gw} s | $(echo "scale=1; $gw / $cw" | bc -l)x | ${cm} MB | ${gm} MB |")
+    echo "covdata-compare: $name: covlens $cw s $cm MB, go $gw s $gm MB" >&2
 }
 run_case "textfmt" "$BIN covdata textfmt -i $DATA/dir -o $T/c.txt" "go tool covdata textfmt -i=$DATA/dir -o=$T/g.txt"
 cmp "$T/c.txt" "$T/g.txt" || { echo "covdata-compare: textfmt outputs differ" >&2; exit 1; }
@@ -68,5 +99,5 @@ cmp "$T/cm.txt" "$T/gm.txt" || { echo "covdata-compare: merged directories read 
     echo "|---|---:|---:|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     echo
-    echo "$(ls "$DATA/dir" | wc -l) files ($(du -sh "$DATA/dir" | cut -f1)), median of $REPEAT runs, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); outputs identical."
+    echo "$WORKLOAD: $(ls "$DATA/dir" | wc -l) files ($(du -sh "$DATA/dir" | cut -f1)), $STAT of $REPEAT runs each, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); outputs identical."
 } | tee "$OUT"

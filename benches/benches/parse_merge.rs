@@ -8,14 +8,20 @@
 //! ```
 //!
 //! The whole-command comparison with gopherage is `benches/compare.sh`.
+//! `merge_files` times `Loader::merge_into` on the five profiles written to
+//! files: the streaming path (what `covlens merge` does with them) against
+//! the general one. `COVLENS_BENCH_COVDIR=DIR` adds `covdata textfmt` of
+//! that GOCOVERDIR (`benches/covdata-compare.sh` makes one).
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use covlens_benches::{bench_files, synthetic_profile};
+use covlens_core::covdata::{ReadOptions, read_dirs, write_textfmt};
+use covlens_core::input::Loader;
 use covlens_core::{
-    MergeOptions, Merger, ModePolicy, ParseOptions, Profile, RestartPolicy, diff, filter,
-    parse_bytes, path_regex, write_profile,
+    MergeOptions, Merger, ModePolicy, OnConflict, ParseOptions, Profile, RestartPolicy, diff,
+    filter, parse_bytes, path_regex, write_profile,
 };
 use criterion::measurement::WallTime;
 use criterion::{
@@ -105,6 +111,51 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The same five profiles as files, for the paths that read files.
+    let dir = std::env::temp_dir().join(format!("covlens-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let paths: Vec<String> = inp
+        .texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let p = dir.join(format!("seed{i}.out"));
+            std::fs::write(&p, t).expect("writing a bench input");
+            p.to_string_lossy().into_owned()
+        })
+        .collect();
+    let mut g = configure(c, "merge_files", inp.files);
+    g.throughput(Throughput::Bytes(text_bytes));
+    g.bench_function("streaming_5", |b| {
+        b.iter(|| {
+            Loader::default()
+                .merge_into(black_box(&paths), OnConflict::Error, &mut std::io::sink())
+                .expect("same layout merges")
+        })
+    });
+    g.bench_function("general_5", |b| {
+        b.iter(|| {
+            let (p, _) = Loader::default()
+                .merge(black_box(&paths), OnConflict::Error)
+                .expect("same layout merges");
+            write_profile(&mut std::io::sink(), &p).expect("writing to a sink");
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    if let Ok(covdir) = std::env::var("COVLENS_BENCH_COVDIR") {
+        let mut g = c.benchmark_group("covdata");
+        g.sample_size(20).measurement_time(Duration::from_secs(4));
+        g.bench_function("textfmt", |b| {
+            b.iter(|| {
+                let d = read_dirs(&[&covdir], &ReadOptions::default()).expect("a GOCOVERDIR");
+                write_textfmt(&mut std::io::sink(), &d).expect("writing to a sink");
+            })
+        });
+        g.finish();
+    }
 
     let mut g = configure(c, "write", inp.files);
     g.throughput(Throughput::Bytes(bytes));

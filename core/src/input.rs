@@ -29,7 +29,10 @@ use crate::error::{Conflict, Error};
 use crate::flaky::FlakyReport;
 use crate::ops::{Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw};
 use crate::profile::Profile;
-use crate::text::{BlockPool, ParseOptions, RawProfile, parse_path, parse_path_raw};
+use crate::text::{
+    BlockPool, ParseOptions, RawProfile, STREAM_MAX_INPUTS, Streamed, parse_path, parse_path_raw,
+    stream_merge,
+};
 
 /// How inputs are read.
 #[derive(Clone, Debug, Default)]
@@ -201,6 +204,59 @@ impl Loader {
             Ok(())
         })?;
         Ok(m.finish())
+    }
+
+    /// [`merge`](Loader::merge), written to `w` as a text profile; an
+    /// empty result is [`Error::EmptyProfile`].
+    ///
+    /// Large profiles of one program in Go's canonical order (as Go writes
+    /// them) are merged without being parsed into blocks, in parallel
+    /// pieces of the inputs; when they turn out otherwise (other layouts,
+    /// different modes, anything unusual), nothing has been written yet and
+    /// the inputs take the general path, which writes the same bytes or
+    /// fails the same way.
+    pub fn merge_into<W: io::Write>(
+        &mut self,
+        paths: &[String],
+        on_conflict: OnConflict,
+        w: &mut W,
+    ) -> Result<Vec<Conflict>, Error> {
+        if self.streamable(paths) {
+            let t = Instant::now();
+            let ps: Vec<&Path> = paths.iter().map(Path::new).collect();
+            match stream_merge(&ps, self.opts.parse.max_line, w)? {
+                Streamed::Done(lines) => {
+                    tracing::debug!(lines, took = ?t.elapsed(), "merged while reading");
+                    return Ok(Vec::new());
+                }
+                Streamed::Fallback => {
+                    tracing::debug!(took = ?t.elapsed(), "inputs not in Go's order: general merge");
+                }
+            }
+        }
+        let (p, conflicts) = self.merge(paths, on_conflict)?;
+        if p.files().is_empty() {
+            return Err(Error::EmptyProfile);
+        }
+        crate::write_profile(w, &p)
+            .map_err(|e| Error::write("cannot write the merged profile", e))?;
+        Ok(conflicts)
+    }
+
+    /// Whether the streaming merge is worth a try: a few large regular
+    /// files, memory-mapped.
+    fn streamable(&self, paths: &[String]) -> bool {
+        if !self.opts.parse.mmap || paths.is_empty() || paths.len() > STREAM_MAX_INPUTS {
+            return false;
+        }
+        let mut total = 0u64;
+        for p in paths {
+            match std::fs::metadata(p) {
+                Ok(m) if p != "-" && m.is_file() => total += m.len(),
+                _ => return false,
+            }
+        }
+        total >= LARGE
     }
 
     /// Per block, how many of the inputs hit it (`aggregate`).

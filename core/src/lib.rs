@@ -11,7 +11,9 @@ Where things are:
 - reading: [`parse_path`] and friends (text profiles), [`covdata`] (Go's
   binary GOCOVERDIR data), and [`input`], which loads whatever a command
   names (files, `-`, directories), batches small files, and combines many
-  inputs ([`input::Loader::merge`]); warnings come back as data;
+  inputs ([`input::Loader::merge`]; [`input::Loader::merge_into`] writes
+  the result, merging large profiles of one program without parsing them
+  into blocks); warnings come back as data;
 - combining: [`Merger`], [`diff`], [`filter`];
 - writing: [`write_profile`], [`write_junit`], [`convert`], [`summarize`],
   [`metadata`], all generic over `io::Write`, and [`output`], the atomic

@@ -210,6 +210,30 @@ impl Write for Output {
         }
     }
 
+    /// Large gathers go to a file in one call, without a copy (the
+    /// streaming merge writes its pieces so).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match &mut self.0 {
+            Dest::Stdout(w) => w.write_vectored(bufs),
+            Dest::Direct(w) => w.write_vectored(bufs),
+            Dest::Terminal(w) => w.write_vectored(bufs),
+            Dest::File { tmp, buf, .. } => {
+                let total: usize = bufs.iter().map(|b| b.len()).sum();
+                if buf.len() + total <= GATHER {
+                    for b in bufs {
+                        buf.extend_from_slice(b);
+                    }
+                    return Ok(total);
+                }
+                if !buf.is_empty() {
+                    tmp.file().write_all(buf)?;
+                    buf.clear();
+                }
+                tmp.file().write_vectored(bufs)
+            }
+        }
+    }
+
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         let mut d = data;
         while !d.is_empty() {

@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use covlens_core::OnConflict;
+use covlens_core::output::Output;
 
 use crate::input::{InputArgs, with_loader};
 
@@ -56,7 +57,11 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
         OnConflictArg::Report => OnConflict::Report,
         OnConflictArg::SkipFile => OnConflict::SkipFile,
     };
-    let (p, conflicts) = with_loader(&input.load_options(), |l| l.merge(&a.files, on_conflict))?;
+    let t = std::time::Instant::now();
+    let mut out = Output::create(&a.output)?;
+    let conflicts = with_loader(&input.load_options(), |l| {
+        l.merge_into(&a.files, on_conflict, &mut out)
+    })?;
     if on_conflict == OnConflict::Report {
         crate::warn(&conflicts);
     }
@@ -64,9 +69,8 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
         let json = serde_json::to_vec_pretty(&serde_json::json!({ "conflicts": conflicts }))?;
         super::write_with(path, |w| w.write_all(&json))?;
     }
-    let t = std::time::Instant::now();
-    super::write_profile_to(&a.output, &super::non_empty(p)?)?;
-    tracing::debug!(write = ?t.elapsed(), "written");
+    out.commit()?;
+    tracing::debug!(took = ?t.elapsed(), "merged and written");
     Ok(())
 }
 

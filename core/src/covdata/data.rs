@@ -2,7 +2,7 @@
 //! unit added to per-package tables the way `go tool covdata`'s formatter
 //! (internal/coverage/cformat) keys them.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -329,7 +329,7 @@ impl CovData {
         let Some(mode) = self.mode else {
             return Ok(Profile::new(None));
         };
-        let mut files: HashMap<&str, Vec<Block>> = HashMap::new();
+        let mut files: HashMap<&str, Vec<Block>> = HashMap::default();
         for table in self.packages.values() {
             for (&(id, u), &c) in &table.units {
                 let f = &table.funcs[id as usize];

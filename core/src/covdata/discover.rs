@@ -3,7 +3,7 @@
 //! groups them, plus the choice of snapshots of periodically flushing
 //! processes.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -109,7 +109,7 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
         }
     }
 
-    let mut metas: HashMap<String, usize> = HashMap::new();
+    let mut metas: HashMap<String, usize> = HashMap::default();
     let mut pods: Vec<Pod> = Vec::new();
     for (path, printed, _, base) in &files {
         if let Some(FileName::Meta { hash: tag }) = FileName::parse(base) {
@@ -168,7 +168,7 @@ fn keep_newest_marked(pod: &mut Pod, superseded: &mut Vec<String>) {
         .par_iter()
         .map(|c| read_snapshot_process(&c.path))
         .collect();
-    let mut newest: HashMap<&str, usize> = HashMap::new();
+    let mut newest: HashMap<&str, usize> = HashMap::default();
     for (i, m) in marks.iter().enumerate() {
         let Some(m) = m else { continue };
         let stamp = stamp_key(&pod.counters[i].stamp);
@@ -198,7 +198,7 @@ fn keep_newest_marked(pod: &mut Pod, superseded: &mut Vec<String>) {
 /// Keeps, per (directory, pid), the counter file with the largest
 /// timestamp; pid 0 files all stay.
 fn keep_newest(pod: &mut Pod, superseded: &mut Vec<String>) {
-    let mut newest: HashMap<(usize, i64), usize> = HashMap::new();
+    let mut newest: HashMap<(usize, i64), usize> = HashMap::default();
     for (i, c) in pod.counters.iter().enumerate() {
         if c.pid == 0 {
             continue;

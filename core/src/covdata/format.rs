@@ -20,27 +20,47 @@ impl CovData {
 
 /// A package's units in cformat's order: file, start line, end line,
 /// start column, end column, statements (then function name and literal
-/// flag, where Go's order is unspecified).
+/// flag, where Go's order is unspecified). Names are ranked once, so the
+/// sort compares integers only.
 fn sorted_units(t: &PkgTable) -> Vec<(&FnKey, &Unit, u32)> {
-    let mut v: Vec<(&FnKey, &Unit, u32)> = t
+    let files = ranks(t, |f| &f.file);
+    let names = ranks(t, |f| &f.name);
+    let mut v: Vec<(_, &FnKey, &Unit, u32)> = t
         .units
         .iter()
-        .map(|(&(id, ref u), &c)| (&t.funcs[id as usize], u, c))
+        .map(|(&(id, ref u), &c)| {
+            let i = id as usize;
+            let f = &t.funcs[i];
+            let key = (
+                files[i],
+                u.start_line,
+                u.end_line,
+                u.start_col,
+                u.end_col,
+                u.num_stmt,
+                names[i],
+                f.lit,
+            );
+            (key, f, u, c)
+        })
         .collect();
-    v.sort_unstable_by(|a, b| {
-        let (fa, ua) = (a.0, a.1);
-        let (fb, ub) = (b.0, b.1);
-        fa.file
-            .cmp(&fb.file)
-            .then(ua.start_line.cmp(&ub.start_line))
-            .then(ua.end_line.cmp(&ub.end_line))
-            .then(ua.start_col.cmp(&ub.start_col))
-            .then(ua.end_col.cmp(&ub.end_col))
-            .then(ua.num_stmt.cmp(&ub.num_stmt))
-            .then(fa.name.cmp(&fb.name))
-            .then(fa.lit.cmp(&fb.lit))
-    });
-    v
+    v.sort_unstable_by_key(|x| x.0);
+    v.into_iter().map(|(_, f, u, c)| (f, u, c)).collect()
+}
+
+/// Per function of `t`, the rank of `field` among all its functions'.
+fn ranks(t: &PkgTable, field: impl Fn(&FnKey) -> &str) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..t.funcs.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| field(&t.funcs[a as usize]).cmp(field(&t.funcs[b as usize])));
+    let mut rank = vec![0u32; t.funcs.len()];
+    let mut r = 0u32;
+    for (k, &i) in order.iter().enumerate() {
+        if k > 0 && field(&t.funcs[order[k - 1] as usize]) != field(&t.funcs[i as usize]) {
+            r += 1;
+        }
+        rank[i as usize] = r;
+    }
+    rank
 }
 
 /// `go tool covdata textfmt`: `mode: M`, then one line per unit, packages

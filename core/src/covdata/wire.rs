@@ -2,8 +2,8 @@
 //! written with nom 8, the error type that remembers where they failed,
 //! and the matching encoders (ULEB128, string tables) for the writers.
 
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use nom::error::{ContextError, ErrorKind, ParseError};
 use nom::{IResult, Parser};

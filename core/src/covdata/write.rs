@@ -2,7 +2,9 @@
 //! with `-pcombine`), `subtract` and `intersect`, in Go's file formats so
 //! `go tool covdata` reads the results.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -279,7 +281,7 @@ impl Writer<'_> {
     /// All pods into one meta-data file (`-pcombine`).
     fn combined(&mut self, pods: &[Pod]) -> Result<(), Error> {
         let mut pkgs: Vec<Combined> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: HashMap<String, usize> = HashMap::default();
         let mut mode: Option<CounterMode> = None;
         let mut gran: Option<(Granularity, String)> = None;
         let mut args = Args::default();
@@ -397,7 +399,7 @@ fn visit_combined(
                 name: p.name.clone(),
                 module: p.module.clone(),
                 funcs: Vec::new(),
-                by_hash: HashMap::new(),
+                by_hash: HashMap::default(),
                 counters: BTreeMap::new(),
             });
             pkgs.len() - 1

@@ -171,7 +171,7 @@ pub(super) fn parse_chunk(
 /// Byte equality, inlined: names are short and almost always equal to the
 /// previous line's, where a libc call costs more than the comparison.
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
@@ -293,7 +293,7 @@ fn expect(line: &[u8], i: &mut usize, sep: u8) -> Option<()> {
 /// The common case: plain digits, values that fit. `None` sends the line to
 /// [`slow_line`], which either accepts it or says what is wrong.
 #[inline(always)]
-fn fast_line(line: &[u8]) -> Option<(&[u8], Block)> {
+pub(super) fn fast_line(line: &[u8]) -> Option<(&[u8], Block)> {
     let mut i = line.len();
     let count = rdigits(line, &mut i, 18)?;
     expect(line, &mut i, b' ')?;

@@ -12,11 +12,14 @@
 //!   parallel, and checks the `mode:` lines;
 //! - `grammar`: one chunk of lines into blocks, with Go's field rules;
 //! - `raw`: the parsed lines before they are grouped per file, which merge
-//!   and diff read in place when the input is in Go's canonical order.
+//!   and diff read in place when the input is in Go's canonical order;
+//! - `stream`: `merge` of files in Go's canonical order without parsing
+//!   them into blocks, written while they are read.
 
 mod grammar;
 mod raw;
 mod source;
+mod stream;
 
 use std::io::Read;
 use std::path::Path;
@@ -30,6 +33,7 @@ pub use raw::RawProfile;
 pub(crate) use raw::{BlockPool, Part, RawFile, abs_line, normalize_blocks};
 pub(crate) use source::parse_path_raw;
 use source::raw_from_reader;
+pub(crate) use stream::{MAX_INPUTS as STREAM_MAX_INPUTS, Streamed, stream_merge};
 
 /// How to treat inputs whose modes differ.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! and the grouping: sort, combine repeated blocks by mode, check their
 //! statement counts.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use rayon::prelude::*;
 
@@ -189,7 +189,7 @@ impl RawProfile {
         }
         let is_set = self.mode.as_ref().is_some_and(Mode::is_set);
         let mut files: Vec<FileProfile> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut index: HashMap<&str, usize> = HashMap::default();
         for part in &self.parts {
             for run in &part.runs {
                 let i = *index.entry(run.name.as_str()).or_insert_with(|| {
