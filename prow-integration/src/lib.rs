@@ -28,7 +28,11 @@ assert_eq!(
 #![deny(missing_docs)]
 
 #[cfg(feature = "reporter")]
+pub mod controller;
+#[cfg(feature = "reporter")]
 pub mod github;
 pub mod layout;
+#[cfg(feature = "reporter")]
+pub mod prowjob;
 #[cfg(feature = "reporter")]
 pub mod publish;
