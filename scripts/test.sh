@@ -15,5 +15,11 @@ export GOFAKES3="${GOFAKES3:-$PWD/.tools/bin/gofakes3}"
 scripts/postgres-testenv.sh start
 trap 'scripts/postgres-testenv.sh stop' EXIT
 eval "$(scripts/postgres-testenv.sh env)"
+# A Kubernetes API server with Prow's ProwJob CRD for the Prow reporter's
+# tests (cli/tests/prow_reporter.rs); built by `scripts/kube-testenv.sh build`.
+scripts/kube-testenv.sh start
+trap 'scripts/kube-testenv.sh stop; scripts/postgres-testenv.sh stop' EXIT
+kube_env="$(scripts/kube-testenv.sh env)"
+eval "$kube_env"
 cargo test --workspace -- --include-ignored --skip long_ "$@"
 cargo test -p covlens-collector --features cloud --test cloud -- --include-ignored --skip long_ "$@"

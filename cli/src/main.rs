@@ -72,6 +72,9 @@ enum Command {
     /// Coverage history: record runs, show trends per package, find drops.
     #[command(subcommand)]
     History(commands::history::HistoryCommand),
+    /// Prow: the ProwJob reporter.
+    #[command(subcommand)]
+    Prow(commands::prow::ProwCommand),
 }
 
 fn main() -> ExitCode {
@@ -88,8 +91,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&args, e),
     };
-    // The collector handles its own signals (it flushes before it ends).
-    if !matches!(cli.command, Command::Collect(_))
+    // The collector and the reporter handle their own signals (they flush,
+    // or release their lease, before they end).
+    if !matches!(cli.command, Command::Collect(_) | Command::Prow(_))
         && let Err(e) = remove_temporaries_on_signals()
     {
         let _ = writeln!(
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
         Command::Annotate(a) => commands::annotate::run(&cli.input, a),
         Command::Collect(a) => covlens_collector::run_cli(&a).map_err(Into::into),
         Command::History(c) => commands::history::run(&cli.input, c),
+        Command::Prow(c) => commands::prow::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
