@@ -15,7 +15,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use covlens_prow::prowjob::ProwJob;
@@ -29,12 +28,9 @@ use serde_json::{Value, json};
 const NEEDS: &str = "needs a cluster: scripts/kube-testenv.sh";
 const REPORTER: &str = "covlens";
 
-/// One test at a time: one of them restarts the API server.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// One test at a time: one of them restarts the API server. (An async
+/// mutex: a failed test does not poison it, and it is held across awaits.)
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn kubeconfig() -> PathBuf {
     match std::env::var_os("KUBECONFIG") {
@@ -232,7 +228,6 @@ struct Reporter {
     child: Child,
     port: u16,
     log: PathBuf,
-    publish_log: PathBuf,
 }
 
 struct ReporterOpts<'a> {
@@ -283,12 +278,7 @@ impl Reporter {
             .stderr(stderr)
             .spawn()
             .expect("covlens runs");
-        Reporter {
-            child,
-            port,
-            log,
-            publish_log: o.publish_log.to_path_buf(),
-        }
+        Reporter { child, port, log }
     }
 
     fn log_tail(&self) -> String {
@@ -426,7 +416,7 @@ fn tempdir() -> tempfile::TempDir {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a cluster: scripts/kube-testenv.sh"]
 async fn prowjob_types_round_trip_through_the_real_crd() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let _ = NEEDS;
     let ns = Ns::new("pj-roundtrip").await;
     let mut v = prowjob_json(
@@ -519,7 +509,7 @@ async fn prowjob_types_round_trip_through_the_real_crd() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a cluster: scripts/kube-testenv.sh"]
 async fn one_report_per_transition_into_a_final_state() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let ns = Ns::new("pj-transitions").await;
     let dir = tempdir();
     let plog = dir.path().join("published");
@@ -652,7 +642,7 @@ async fn one_report_per_transition_into_a_final_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a cluster: scripts/kube-testenv.sh"]
 async fn reporter_killed_and_restarted_reports_each_job_once() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let ns = Ns::new("pj-restart").await;
     let dir = tempdir();
     let plog = dir.path().join("published");
@@ -743,7 +733,7 @@ async fn reporter_killed_and_restarted_reports_each_job_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a cluster: scripts/kube-testenv.sh"]
 async fn job_deleted_while_being_reported() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let ns = Ns::new("pj-deleted").await;
     let dir = tempdir();
     let plog = dir.path().join("published");
@@ -792,7 +782,7 @@ async fn job_deleted_while_being_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a cluster: scripts/kube-testenv.sh"]
 async fn two_replicas_report_once() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let ns = Ns::new("pj-replicas").await;
     let dir = tempdir();
     let (log_a, log_b) = (
@@ -871,7 +861,7 @@ async fn two_replicas_report_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a cluster: scripts/kube-testenv.sh"]
 async fn api_server_and_etcd_restarted_mid_watch() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let testenv = std::env::var("COVLENS_KUBE_TESTENV")
         .expect("COVLENS_KUBE_TESTENV is not set: eval \"$(scripts/kube-testenv.sh env)\"");
     let etcd = std::env::var("COVLENS_ETCD_ENDPOINT")
@@ -934,6 +924,14 @@ async fn api_server_and_etcd_restarted_mid_watch() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(published(&[&plog]), as_lines(&all), "{}", r.log_tail());
     assert!(r.metric("covlens_prow_watch_errors_total").unwrap_or(0.0) >= 1.0);
+    // The compacted history made it list again (410 Gone), not resume.
+    let log = std::fs::read_to_string(&r.log).unwrap();
+    assert!(
+        log.matches("listed ProwJobs").count() >= 2,
+        "{}",
+        r.log_tail()
+    );
+    eprintln!("{}", r.log_tail());
     assert_eq!(r.get("/readyz").map(|x| x.0), Some(200));
     ns.cleanup().await;
 }
@@ -976,7 +974,7 @@ fn compact_etcd(endpoint: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs a cluster: scripts/kube-testenv.sh"]
 async fn five_hundred_jobs_finishing_together() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let n: usize = std::env::var("COVLENS_BENCH_JOBS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -1054,4 +1052,84 @@ where
     while let Some(r) = set.join_next().await {
         r.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a cluster: scripts/kube-testenv.sh"]
+async fn losing_the_lease_stops_reporting() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    let _serial = SERIAL.lock().await;
+    let ns = Ns::new("pj-lease").await;
+    let dir = tempdir();
+    let plog = dir.path().join("published");
+    let r = Reporter::start(&ReporterOpts {
+        ns: &ns.name,
+        dir: dir.path(),
+        tag: "r",
+        publish_log: &plog,
+        publish_delay_ms: 0,
+        leader_election: true,
+        concurrency: 4,
+    });
+    r.wait_ready().await;
+    let t0 = Instant::now();
+    while r.metric("covlens_prow_leader") != Some(1.0) {
+        assert!(t0.elapsed() < Duration::from_secs(20), "{}", r.log_tail());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Another holder takes the lease over and keeps renewing it.
+    let leases: Api<Lease> = Api::namespaced(ns.client.clone(), &ns.name);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let thief = tokio::spawn({
+        let (leases, stop) = (leases.clone(), stop.clone());
+        async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(mut l) = leases.get("covlens-reporter").await {
+                    let spec = l.spec.get_or_insert_with(Default::default);
+                    spec.holder_identity = Some("thief".into());
+                    spec.renew_time = Some(MicroTime(k8s_openapi::jiff::Timestamp::now()));
+                    spec.lease_duration_seconds = Some(3);
+                    let _ = leases
+                        .replace("covlens-reporter", &PostParams::default(), &l)
+                        .await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    });
+    let t0 = Instant::now();
+    while r.metric("covlens_prow_leader") != Some(0.0) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "still leading\n{}",
+            r.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut all = BTreeMap::new();
+    for i in 0..5 {
+        let n = format!("stolen-{i}");
+        ns.create(&n, "ci-widget-coverage", "periodic", "pending")
+            .await;
+        ns.set_state(&n, "success").await;
+        all.insert(n, "success".to_string());
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(ns.recorded().await.is_empty(), "reported without the lease");
+    assert!(
+        published(&[&plog]).is_empty(),
+        "published without the lease"
+    );
+    // The other holder goes away: once its lease expires, the reporter
+    // takes it back and reports what finished meanwhile.
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    thief.await.unwrap();
+    ns.wait_recorded(&all, Duration::from_secs(30), &[&r]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(published(&[&plog]), as_lines(&all));
+    let lease = leases.get("covlens-reporter").await.unwrap().spec.unwrap();
+    assert_ne!(lease.holder_identity.as_deref(), Some("thief"));
+    assert!(lease.lease_transitions.unwrap_or(0) >= 1);
+    ns.cleanup().await;
 }
