@@ -15,5 +15,18 @@ export GOFAKES3="${GOFAKES3:-$PWD/.tools/bin/gofakes3}"
 scripts/postgres-testenv.sh start
 trap 'scripts/postgres-testenv.sh stop' EXIT
 eval "$(scripts/postgres-testenv.sh env)"
+# A Kubernetes API server with Prow's ProwJob CRD for the Prow reporter's
+# tests (cli/tests/prow_reporter.rs); built by `scripts/kube-testenv.sh build`.
+# Built once per machine (cached in .tools/kube, about 1 s when present);
+# left running when it already ran (.ci/run starts it first).
+scripts/kube-testenv.sh build
+if scripts/kube-testenv.sh status >/dev/null 2>&1; then
+    trap 'scripts/postgres-testenv.sh stop' EXIT
+else
+    scripts/kube-testenv.sh start
+    trap 'scripts/kube-testenv.sh stop; scripts/postgres-testenv.sh stop' EXIT
+fi
+kube_env="$(scripts/kube-testenv.sh env)"
+eval "$kube_env"
 cargo test --workspace -- --include-ignored --skip long_ "$@"
 cargo test -p covlens-collector --features cloud --test cloud -- --include-ignored --skip long_ "$@"

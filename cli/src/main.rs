@@ -76,6 +76,9 @@ enum Command {
     /// Flaky coverage: blocks covered in some but not all runs of a job,
     /// by file and function, ranked.
     Flaky(commands::flaky::FlakyArgs),
+    /// Prow: the ProwJob reporter.
+    #[command(subcommand)]
+    Prow(commands::prow::ProwCommand),
 }
 
 fn main() -> ExitCode {
@@ -92,8 +95,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&args, e),
     };
-    // The collector handles its own signals (it flushes before it ends).
-    if !matches!(cli.command, Command::Collect(_))
+    // The collector and the reporter handle their own signals (they flush,
+    // or release their lease, before they end).
+    if !matches!(cli.command, Command::Collect(_) | Command::Prow(_))
         && let Err(e) = remove_temporaries_on_signals()
     {
         let _ = writeln!(
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
         Command::Collect(a) => covlens_collector::run_cli(&a).map_err(Into::into),
         Command::History(c) => commands::history::run(&cli.input, c),
         Command::Flaky(a) => commands::flaky::run(&cli.input, a),
+        Command::Prow(c) => commands::prow::run(c),
     };
     progress::finish();
     match result {

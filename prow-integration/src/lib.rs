@@ -19,7 +19,12 @@ the seam between the ProwJob controller and publishing (`Publish`,
 job's coverage from Prow's artifacts through object_store (`file://`; `gs://`
 and `s3://` with the `cloud` feature) and writes branch tables, report
 sites, badges, PR comments, commit statuses, junit and history records
-(docs/prow.md). The glue is `Config::read` → `Publisher::new` → controller.
+(docs/prow.md). `prowjob` has the ProwJob type (Prow's field names, unknown fields kept),
+`controller` the Crier-style loop that watches ProwJobs and calls a
+`publish::Publish` once per transition into a final state, recorded in
+`status.prev_report_states` (with leader election, probes and metrics).
+`covlens prow reporter` wires them: `Config::read` → `Publisher::new` →
+`controller::run`.
 
 ```
 use covlens_prow::layout::{JobType, Run, coverage_root};
@@ -37,7 +42,11 @@ assert_eq!(
 #[cfg(feature = "reporter")]
 pub mod config;
 #[cfg(feature = "reporter")]
+pub mod controller;
+#[cfg(feature = "reporter")]
 pub mod github;
 pub mod layout;
+#[cfg(feature = "reporter")]
+pub mod prowjob;
 #[cfg(feature = "reporter")]
 pub mod publish;

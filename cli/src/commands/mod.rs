@@ -15,6 +15,7 @@ pub mod html;
 pub mod junit;
 pub mod merge;
 pub mod metadata;
+pub mod prow;
 pub mod report;
 pub mod summary;
 pub mod table;
