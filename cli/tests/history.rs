@@ -616,10 +616,35 @@ fn trends_in_table_and_comment() {
         "demo",
         "--trend",
         "3",
+        "--root",
+        "",
     ]));
     assert!(
         table.lines().next().unwrap().ends_with("| last 3 runs |"),
         "{table}"
+    );
+    // Under the default root (calc's own directory, row `.`), the row is
+    // looked up by its full import path: the same sparkline.
+    let rooted = ok(&covlens(&[
+        "table",
+        "--column",
+        &format!("head={calc}"),
+        "--history",
+        &store,
+        "--history-job",
+        "demo",
+        "--trend",
+        "3",
+    ]));
+    let spark_of = |t: &str, row: &str| {
+        t.lines()
+            .find(|l| l.starts_with(row))
+            .map(|l| l.rsplit('|').nth(1).unwrap().trim().to_string())
+    };
+    assert_eq!(
+        spark_of(&rooted, "| . |"),
+        spark_of(&table, "| example.com/goprog/calc |"),
+        "{rooted}"
     );
     let calc_row = table
         .lines()
