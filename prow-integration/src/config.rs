@@ -1195,6 +1195,21 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
         assert!(c.selects("ci-foo-coverage") && c.selects("pull-kubernetes-coverage-unit"));
     }
 
+    /// The config the Deployment mounts (prow-integration/deploy/) is valid
+    /// and elects a leader: it runs two replicas.
+    #[test]
+    fn the_deployed_config_is_valid() {
+        let text = include_str!("../deploy/reporter-config.yaml");
+        let c = Config::parse(text, "deploy/reporter-config.yaml").unwrap();
+        assert!(c.lease.is_some(), "two replicas need a lease");
+        assert!(c.listen.is_some() && !c.dashboards.is_empty() && !c.presubmits.is_empty());
+        for d in &c.dashboards {
+            for col in &d.columns {
+                assert!(c.selects(&col.job), "{}", col.job);
+            }
+        }
+    }
+
     #[test]
     fn unknown_keys_are_named() {
         assert_eq!(
