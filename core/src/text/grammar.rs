@@ -108,7 +108,7 @@ pub(super) fn parse_chunk(
                 Ok(x) => x,
                 Err((column, kind)) => {
                     if let Some(m) = line.strip_prefix(b"mode: ")
-                        && !m.is_empty()
+                        && m.iter().any(|&b| b != b'\r')
                     {
                         modes.push((line_no, String::from_utf8_lossy(m).into_owned()));
                         continue;

@@ -185,8 +185,10 @@ impl TextParser {
             if line.is_empty() {
                 continue;
             }
+            // A mode of only '\r's would be written as `mode: \r\n`, which
+            // reads back as no mode at all: refused here, like `mode: `.
             match line.strip_prefix(b"mode: ") {
-                Some(m) if !m.is_empty() => {
+                Some(m) if m.iter().any(|&b| b != b'\r') => {
                     self.mode = Some(Mode::from_name(&String::from_utf8_lossy(m)));
                 }
                 _ => {
@@ -433,6 +435,9 @@ mod tests {
         assert_eq!(parse("").unwrap(), Profile::new(None));
         assert!(parse("mode: set\n").unwrap().files.is_empty());
         assert!(err("mode: \n").contains("expected a mode line"));
+        // Found by fuzzing: written back as `mode: \r\n`, it would not parse.
+        assert!(err("mode: \r\r").contains("expected a mode line"));
+        assert!(err("mode: \r\r\n").contains("expected a mode line"));
     }
 
     #[test]
