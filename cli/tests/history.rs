@@ -227,51 +227,64 @@ fn show_and_drops_match_summary(store: &str, dir: &Path) {
         assert!((g.3 - w.3).abs() < 1e-9);
     }
 
-    // Per directory of 3 elements: as `covlens table --depth 3` groups.
-    let h3 = json(&covlens(&[
-        "history", "show", "--store", store, "--job", "demo", "--depth", "3", "--format", "json",
-    ]));
+    // Per directory of 3 elements below the same root: as `covlens table
+    // --depth 3` groups, from the full import path (`--root ''`) and from
+    // the default root (the longest common directory).
     let merged = dir.join("run102.out");
     let mut args = vec!["merge", "-o", merged.to_str().unwrap()];
     args.extend(runs[1].2.iter().map(String::as_str));
     ok(&covlens(&args));
-    let t = json(&covlens(&[
-        "table",
-        "--column",
-        &format!("x={}", merged.display()),
-        "--depth",
-        "3",
-        // Full import paths, as history groups them.
-        "--root",
-        "",
-        "--format",
-        "json",
-    ]));
-    let from_table: Vec<_> = t["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["cells"][0]["covered"].as_u64(),
-                r["cells"][0]["total"].as_u64(),
-            )
-        })
-        .collect();
-    let from_history: Vec<_> = h3["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["points"][1]["covered"].as_u64(),
-                r["points"][1]["total"].as_u64(),
-            )
-        })
-        .collect();
-    assert_eq!(from_history, from_table);
+    for root in [Some(""), None] {
+        let mut h_args = vec![
+            "history", "show", "--store", store, "--job", "demo", "--depth", "3", "--format",
+            "json",
+        ];
+        let column = format!("x={}", merged.display());
+        let mut t_args = vec![
+            "table", "--column", &column, "--depth", "3", "--format", "json",
+        ];
+        if let Some(r) = root {
+            h_args.extend(["--root", r]);
+            t_args.extend(["--root", r]);
+        }
+        let h3 = json(&covlens(&h_args));
+        let t = json(&covlens(&t_args));
+        let t_root = t["root"].as_str().unwrap_or("").to_string();
+        let from_table: Vec<_> = t["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                // Table rows are named below their root.
+                let name = r["name"].as_str().unwrap();
+                let full = match (t_root.as_str(), name) {
+                    ("", n) => n.to_string(),
+                    (r, ".") => r.to_string(),
+                    (r, n) => format!("{r}/{n}"),
+                };
+                (
+                    full,
+                    r["cells"][0]["covered"].as_u64(),
+                    r["cells"][0]["total"].as_u64(),
+                )
+            })
+            .collect();
+        let from_history: Vec<_> = h3["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    r["points"][1]["covered"].as_u64(),
+                    r["points"][1]["total"].as_u64(),
+                )
+            })
+            .collect();
+        assert_eq!(h3["root"].as_str(), Some(t_root.as_str()), "{root:?}");
+        assert!(from_history.len() > 1, "{from_history:?}");
+        assert_eq!(from_history, from_table, "root {root:?}");
+    }
 
     // The text formats carry the same numbers.
     let table = ok(&covlens(&[

@@ -338,6 +338,7 @@ fn bench_show(b: &Backend, runs: usize, packages: usize) {
                     job: "bench",
                     path: None,
                     depth: None,
+                    root: None,
                     last,
                 })
                 .unwrap();
@@ -358,6 +359,7 @@ fn bench_show(b: &Backend, runs: usize, packages: usize) {
                 job: "bench",
                 path: Some("k8s.io/kubernetes/pkg/g007"),
                 depth: Some(4),
+                root: None,
                 last: 10,
             })
             .unwrap();

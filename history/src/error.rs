@@ -82,6 +82,14 @@ pub enum Error {
         /// Its statement count.
         statements: u64,
     },
+    /// A package is outside the directory `--depth` counts from.
+    #[error("package {package:?} is not under the root {root:?} (choose another root)")]
+    OutsideRoot {
+        /// The package.
+        package: String,
+        /// The root.
+        root: String,
+    },
     /// Writing output failed.
     #[error("writing output")]
     Io(#[from] std::io::Error),

@@ -31,7 +31,7 @@ store.record(&run("2", "2026-12-02T00:00:00Z"), files(5))?;
 assert_eq!(store.record(&run("2", "2026-12-02T00:00:00Z"), files(5))?, Recorded::Unchanged);
 assert!(store.record(&run("2", "2026-12-02T00:00:00Z"), files(6)).is_err());
 
-let h = store.history(&HistoryQuery { job: "e2e", path: None, depth: None, last: 10 })?;
+let h = store.history(&HistoryQuery { job: "e2e", path: None, depth: None, root: None, last: 10 })?;
 assert_eq!(h.rows[0].name, "k8s.io/a");
 let drops = h.drops(1.0);
 assert_eq!((drops[0].from, drops[0].to, drops[0].points.round()), (0, 1, 30.0));

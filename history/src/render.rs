@@ -44,6 +44,9 @@ impl From<Counts> for Point {
 struct HistoryJson<'a> {
     job: &'a str,
     by: &'a str,
+    /// With `--depth`: the directory depth counts from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root: Option<&'a str>,
     runs: &'a [Run],
     rows: Vec<RowJson<'a>>,
     total: Vec<Point>,
@@ -108,6 +111,7 @@ pub fn write_history<W: Write>(w: &mut W, h: &History, format: Format) -> Result
             let model = HistoryJson {
                 job: &h.job,
                 by: h.by,
+                root: h.root.as_deref(),
                 runs: &h.runs,
                 rows: h
                     .rows

@@ -6,7 +6,7 @@ use covlens_core::Counts;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::run::Run;
 
 /// Which rows a history has and how far back it goes.
@@ -16,9 +16,14 @@ pub struct HistoryQuery<'a> {
     pub job: &'a str,
     /// Only packages equal to this import path or below it.
     pub path: Option<&'a str>,
-    /// Rows per directory of at most this many path elements instead of per
-    /// package (as `covlens table --depth`).
+    /// Rows per directory of at most this many path elements below
+    /// [`HistoryQuery::root`] instead of per package (as `covlens table
+    /// --depth`).
     pub depth: Option<usize>,
+    /// The directory `depth` counts from (`""`: the start of the import
+    /// path); `None`: the longest directory common to the packages read.
+    /// A package outside it is an error.
+    pub root: Option<&'a str>,
     /// The last this many runs.
     pub last: usize,
 }
@@ -43,6 +48,8 @@ pub struct History {
     pub job: String,
     /// `package` or `directory`.
     pub by: &'static str,
+    /// With `depth`: the directory it counted from.
+    pub root: Option<String>,
     /// The runs, oldest first.
     pub runs: Vec<Run>,
     /// Rows sorted by name.
@@ -61,17 +68,40 @@ impl History {
             .path
             .map(|p| p.trim_end_matches('/'))
             .filter(|p| !p.is_empty());
+        // Read first, grouped after: the root depth counts from may be
+        // the packages' common directory.
+        let mut read: Vec<(usize, String, Counts)> = Vec::new();
+        store.package_counts(&ids, &mut |run, pkg, counts| {
+            if prefix.is_some_and(|p| !under(pkg, p)) {
+                return;
+            }
+            if let Some(&i) = index.get(&run) {
+                read.push((i, pkg.to_string(), counts));
+            }
+        })?;
+        let root = match (q.depth, q.root) {
+            (None, _) => None,
+            (Some(_), Some(r)) => Some(r.trim_end_matches('/').to_string()),
+            (Some(_), None) => Some(common_dir(read.iter().map(|(_, p, _)| p.as_str()))),
+        };
+        let root_str = root.as_deref().unwrap_or("");
+        if let Some(pkg) = read
+            .iter()
+            .map(|(_, p, _)| p)
+            .find(|p| covlens_core::under_root(root_str, p).is_none())
+        {
+            return Err(Error::OutsideRoot {
+                package: pkg.clone(),
+                root: root_str.to_string(),
+            });
+        }
         // Rows by name through a hash map (tens of thousands of visits),
         // sorted once at the end.
         let mut row_of: HashMap<String, usize> = HashMap::new();
         let mut rows: Vec<HistoryRow> = Vec::new();
         let mut total = vec![Counts::default(); runs.len()];
-        store.package_counts(&ids, &mut |run, pkg, counts| {
-            if prefix.is_some_and(|p| !under(pkg, p)) {
-                return;
-            }
-            let Some(&i) = index.get(&run) else { return };
-            let key = group(pkg, q.depth);
+        for (i, pkg, counts) in &read {
+            let key = group(pkg, root_str, q.depth);
             let r = match row_of.get(key) {
                 Some(&r) => r,
                 None => {
@@ -84,16 +114,17 @@ impl History {
                     rows.len() - 1
                 }
             };
-            rows[r].points[i]
+            rows[r].points[*i]
                 .get_or_insert_with(Counts::default)
-                .add(counts);
-            total[i].add(counts);
-        })?;
+                .add(*counts);
+            total[*i].add(*counts);
+        }
         store.package_flaky(&ids, &mut |run, pkg, statements| {
             if prefix.is_some_and(|p| !under(pkg, p)) {
                 return;
             }
-            let (Some(&i), Some(&r)) = (index.get(&run), row_of.get(group(pkg, q.depth))) else {
+            let key = group(pkg, root_str, q.depth);
+            let (Some(&i), Some(&r)) = (index.get(&run), row_of.get(key)) else {
                 return;
             };
             *rows[r].flaky[i].get_or_insert(0) += statements;
@@ -106,6 +137,7 @@ impl History {
             } else {
                 "package"
             },
+            root,
             runs,
             rows,
             total,
@@ -156,6 +188,7 @@ impl History {
         Ok(History {
             job: q.job.to_string(),
             by,
+            root: None,
             runs,
             rows,
             total,
@@ -238,14 +271,32 @@ fn under(pkg: &str, prefix: &str) -> bool {
 }
 
 /// The row a package counts in: itself, or its directory of at most
-/// `depth` path elements.
-fn group(pkg: &str, depth: Option<usize>) -> &str {
-    if let Some(d) = depth
-        && let Some((i, _)) = pkg.match_indices('/').nth(d.saturating_sub(1))
-    {
-        return &pkg[..i];
+/// `depth` path elements below `root` (a directory holding `pkg`; `""`
+/// for none).
+fn group<'a>(pkg: &'a str, root: &str, depth: Option<usize>) -> &'a str {
+    let Some(d) = depth else { return pkg };
+    let start = if root.is_empty() { 0 } else { root.len() + 1 };
+    if pkg.len() <= start {
+        return pkg;
     }
-    pkg
+    match pkg[start..].match_indices('/').nth(d.saturating_sub(1)) {
+        Some((i, _)) => &pkg[..start + i],
+        None => pkg,
+    }
+}
+
+/// The longest directory holding every package named (`""` for none).
+fn common_dir<'a>(mut pkgs: impl Iterator<Item = &'a str>) -> String {
+    let Some(first) = pkgs.next() else {
+        return String::new();
+    };
+    let mut common = first;
+    for p in pkgs {
+        while covlens_core::under_root(common, p).is_none() {
+            common = common.rfind('/').map_or("", |i| &common[..i]);
+        }
+    }
+    common.to_string()
 }
 
 #[cfg(test)]
@@ -257,10 +308,26 @@ mod tests {
         assert!(under("k8s.io/a/b", "k8s.io/a"));
         assert!(under("k8s.io/a", "k8s.io/a"));
         assert!(!under("k8s.io/ab", "k8s.io/a"));
-        assert_eq!(group("k8s.io/a/b/c", Some(2)), "k8s.io/a");
-        assert_eq!(group("k8s.io/a", Some(3)), "k8s.io/a");
-        assert_eq!(group("k8s.io/a/b", None), "k8s.io/a/b");
+        assert_eq!(group("k8s.io/a/b/c", "", Some(2)), "k8s.io/a");
+        assert_eq!(group("k8s.io/a", "", Some(3)), "k8s.io/a");
+        assert_eq!(group("k8s.io/a/b", "", None), "k8s.io/a/b");
         // Depth 0 is read as 1, as `covlens table` does.
-        assert_eq!(group("k8s.io/a/b", Some(0)), "k8s.io");
+        assert_eq!(group("k8s.io/a/b", "", Some(0)), "k8s.io");
+        // Below a root, depth counts from it.
+        let root = "k8s.io/kubernetes/pkg";
+        assert_eq!(
+            group("k8s.io/kubernetes/pkg/api/v1", root, Some(1)),
+            "k8s.io/kubernetes/pkg/api"
+        );
+        assert_eq!(
+            group("k8s.io/kubernetes/pkg", root, Some(1)),
+            "k8s.io/kubernetes/pkg"
+        );
+        assert_eq!(
+            common_dir(["k8s.io/kubernetes/pkg/api", "k8s.io/kubernetes/pkg/util/x"].into_iter()),
+            root
+        );
+        assert_eq!(common_dir(["a/b", "c"].into_iter()), "");
+        assert_eq!(common_dir(["a/b"].into_iter()), "a/b");
     }
 }

@@ -124,6 +124,7 @@ fn history_and_drops(url: &str) {
         job: "e2e",
         path: None,
         depth: None,
+        root: None,
         last: 3,
     };
     let h = s.history(&q).unwrap();
@@ -166,6 +167,7 @@ fn history_and_drops(url: &str) {
     let d = s
         .history(&HistoryQuery {
             depth: Some(2),
+            root: Some(""),
             ..q.clone()
         })
         .unwrap();
@@ -173,6 +175,26 @@ fn history_and_drops(url: &str) {
     let names: Vec<_> = d.rows.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["k8s.io/a", "k8s.io/c"]);
     assert_eq!(d.rows[0].points[0], c(3 + 3 + 2 + 4, 15 + 8));
+    // Without a root, depth counts below the packages' common directory
+    // (`k8s.io`), as `covlens table --depth` does.
+    let below = s
+        .history(&HistoryQuery {
+            depth: Some(1),
+            root: None,
+            ..q.clone()
+        })
+        .unwrap();
+    assert_eq!(below.root.as_deref(), Some("k8s.io"));
+    assert_eq!(below.rows, d.rows);
+    // A root that leaves a package out is an error, not a silent drop.
+    let e = s
+        .history(&HistoryQuery {
+            depth: Some(1),
+            root: Some("k8s.io/a"),
+            ..q.clone()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("is not under the root"), "{e}");
 
     let p = s
         .history(&HistoryQuery {
@@ -275,6 +297,7 @@ fn concurrent_writers(url: &str) {
             job: "e2e",
             path: None,
             depth: None,
+            root: None,
             last: 1000,
         })
         .unwrap();
@@ -327,6 +350,7 @@ fn prune_keeps_the_newest(url: &str) {
             job: "e2e",
             path: None,
             depth: None,
+            root: None,
             last: 10,
         })
         .unwrap();
@@ -388,6 +412,7 @@ fn flaky_is_recorded_per_package(url: &str) {
         job: "e2e",
         path: None,
         depth,
+        root: Some(""),
         last: 10,
     };
     let h = s.history(&q(None)).unwrap();

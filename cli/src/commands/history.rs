@@ -94,9 +94,14 @@ struct RowArgs {
     /// Only packages equal to this import path or below it.
     #[arg(long, value_name = "PREFIX")]
     path: Option<String>,
-    /// Rows per directory of at most N path elements instead of per package.
+    /// Rows per directory of at most N path elements below the root
+    /// instead of per package.
     #[arg(long, value_name = "N")]
     depth: Option<usize>,
+    /// The directory `--depth` counts from; default: the longest directory
+    /// common to the packages, `--root ''` for full import paths.
+    #[arg(long, value_name = "PREFIX", requires = "depth")]
+    root: Option<String>,
     /// The last N runs.
     #[arg(long, value_name = "N", default_value_t = 10)]
     last: usize,
@@ -149,6 +154,7 @@ impl RowArgs {
             job: &self.job,
             path: self.path.as_deref(),
             depth: self.depth,
+            root: self.root.as_deref(),
             last: self.last,
         }
     }
@@ -335,6 +341,8 @@ impl TrendArgs {
                 job,
                 path: None,
                 depth,
+                // Callers add their root's depth (rows outside it stay).
+                root: Some(""),
                 last: self.trend,
             })?;
         Ok(Some(h))
