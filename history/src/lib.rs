@@ -139,9 +139,17 @@ impl Store {
     }
 
     fn open_with(location: &str, create: bool) -> Result<Store> {
+        Store::open_at(location, create, schema::LATEST)
+    }
+
+    /// Opens or creates the store with its schema migrated no further than
+    /// `version`: how the migration tests write data as an older covlens
+    /// did. Reading such a store needs the later columns; record only.
+    #[doc(hidden)]
+    pub fn open_at(location: &str, create: bool, version: u32) -> Result<Store> {
         let backend: Box<dyn Backend + Send> = match Location::parse(location)? {
-            Location::Sqlite(path) => Box::new(SqliteStore::open_with(path, create)?),
-            Location::Postgres(url) => Box::new(PostgresStore::open(url)?),
+            Location::Sqlite(path) => Box::new(SqliteStore::open_at(path, create, version)?),
+            Location::Postgres(url) => Box::new(PostgresStore::open_at(url, version)?),
         };
         Ok(Store { backend })
     }

@@ -42,6 +42,13 @@ impl PostgresStore {
     /// the schema up to date. Without a user in the URL, `PGUSER`, then
     /// `USER`, names one, as libpq does. TLS is not supported.
     pub fn open(url: &str) -> Result<PostgresStore> {
+        PostgresStore::open_at(url, LATEST)
+    }
+
+    /// As [`PostgresStore::open`], migrating no further than `version`
+    /// (tests of the migrations write data at an old version).
+    #[doc(hidden)]
+    pub fn open_at(url: &str, version: u32) -> Result<PostgresStore> {
         let mut config: Config = url.parse().map_err(Error::BadUrl)?;
         if config.get_user().is_none()
             && let Some(user) = ["PGUSER", "USER", "LOGNAME"]
@@ -58,11 +65,11 @@ impl PostgresStore {
             client,
             staging_ready: false,
         };
-        s.migrate()?;
+        s.migrate(version)?;
         Ok(s)
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    fn migrate(&mut self, target: u32) -> Result<()> {
         // Up to date (the usual case): no lock needed.
         let up_to_date = self
             .client
@@ -76,7 +83,7 @@ impl PostgresStore {
                 .client
                 .query_one("SELECT COALESCE(MAX(version), 0) FROM covlens_schema", &[])?
                 .get::<_, i32>(0)
-                == i32::try_from(LATEST).unwrap_or(i32::MAX);
+                == i32::try_from(target).unwrap_or(i32::MAX);
         if up_to_date {
             return Ok(());
         }
@@ -98,7 +105,10 @@ impl PostgresStore {
                 known: LATEST,
             });
         }
-        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        for m in MIGRATIONS
+            .iter()
+            .filter(|m| m.version > current && m.version <= target)
+        {
             tx.batch_execute(m.postgres)?;
             let v = i32::try_from(m.version).unwrap_or(i32::MAX);
             tx.execute("INSERT INTO covlens_schema (version) VALUES ($1)", &[&v])?;

@@ -453,6 +453,79 @@ fn flaky_is_recorded_per_package(url: &str) {
     assert_eq!(s.prune("e2e", 0).unwrap(), 2);
 }
 
+/// A store written by a covlens at schema version 1 (before flaky
+/// coverage), with runs in it, opened by this one: migrated in place, every
+/// run and number kept, the new columns empty ("not measured"), and usable
+/// for the new data afterwards.
+fn migrates_a_populated_v1_store(url: &str) {
+    let mut old = Store::open_at(url, true, 1).unwrap();
+    assert_eq!(old.schema_version().unwrap(), 1);
+    let mut recorded = Vec::new();
+    for (k, build, time) in [
+        (0, "1", "2026-11-01T00:00:00Z"),
+        (1, "2", "2026-11-02T00:00:00Z"),
+        (2, "3", "2026-11-03T00:00:00Z"),
+    ] {
+        let f = files(k);
+        old.record(&run(build, time), as_counts(&f)).unwrap();
+        recorded.push(f);
+    }
+    // Version 1 has no flaky table.
+    let fl = FlakyCounts {
+        package: "k8s.io/a",
+        statements: 1,
+        blocks: 1,
+    };
+    assert!(old.record_flaky("e2e", "3", 2, [fl]).is_err());
+    drop(old);
+
+    let mut s = Store::open(url).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let runs = s.runs("e2e", 10).unwrap();
+    let builds: Vec<_> = runs.iter().map(|r| r.build.as_str()).collect();
+    assert_eq!(builds, ["1", "2", "3"]);
+    for (r, f) in runs.iter().zip(&recorded) {
+        let want = f.iter().fold(Counts::default(), |mut a, (_, c, t)| {
+            a.add(Counts {
+                covered: *c,
+                total: *t,
+            });
+            a
+        });
+        assert_eq!((r.counts, r.files), (want, 4), "run {}", r.build);
+        assert_eq!(r.commit.as_deref(), Some("abc123"));
+    }
+    let q = HistoryQuery {
+        job: "e2e",
+        path: None,
+        depth: None,
+        root: None,
+        last: 10,
+    };
+    let h = s.history(&q).unwrap();
+    let a = h.rows.iter().find(|r| r.name == "k8s.io/a").unwrap();
+    let want_a: Vec<_> = (0..3)
+        .map(|k| {
+            Some(Counts {
+                covered: 3 + k + 2,
+                total: 15,
+            })
+        })
+        .collect();
+    assert_eq!(a.points, want_a);
+    assert!(h.rows.iter().all(|r| r.flaky == [None, None, None]));
+    // The same run again is still a no-op; new data goes in.
+    assert_eq!(
+        s.record(&run("3", "2026-11-03T00:00:00Z"), as_counts(&files(2)))
+            .unwrap(),
+        Recorded::Unchanged
+    );
+    s.record_flaky("e2e", "3", 2, [fl]).unwrap();
+    let h = s.history(&q).unwrap();
+    let a = h.rows.iter().find(|r| r.name == "k8s.io/a").unwrap();
+    assert_eq!(a.flaky, [None, None, Some(1)]);
+}
+
 macro_rules! suite {
     ($($name:ident),*) => {
         mod sqlite {
@@ -496,5 +569,6 @@ suite!(
     bad_runs_store_nothing,
     concurrent_writers,
     prune_keeps_the_newest,
-    flaky_is_recorded_per_package
+    flaky_is_recorded_per_package,
+    migrates_a_populated_v1_store
 );
