@@ -232,3 +232,100 @@ fn history_show_by_label() {
     assert_eq!(got, want);
     assert_eq!(h["by"], "label");
 }
+
+/// `report --owners --by owner` with a history: the site's top level is
+/// one entry per owner with the numbers of `summary --by owner`, each with
+/// its own trend over the recorded runs; `table --by owner` shows the same
+/// trends.
+#[test]
+fn report_and_table_by_owner_with_trends() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("h.db");
+    let tree = repo().join("fixtures/owners");
+    let profile = repo().join("fixtures/demo/calc.out");
+    for (build, p) in [("1", "pkg-a.out"), ("2", "calc.out")] {
+        run(covlens()
+            .args([
+                "history", "record", "--job", "j", "--build", build, "--store",
+            ])
+            .arg(&store)
+            .args(["--time", &format!("2026-12-0{build}T00:00:00Z")])
+            .arg(repo().join("fixtures/demo").join(p)));
+    }
+    let site = dir.path().join("site");
+    run(covlens()
+        .args(["report", "--by", "owner", "--owners"])
+        .arg(&tree)
+        .arg("--history")
+        .arg(&store)
+        .args(["--history-job", "j", "--out"])
+        .arg(&site)
+        .arg(format!("head={}", profile.display())));
+    let js = std::fs::read_to_string(site.join("data/d0.js")).unwrap();
+    let json = js
+        .strip_prefix("covlens.dir(\"d0\",")
+        .and_then(|r| r.strip_suffix(");\n"))
+        .unwrap_or_else(|| panic!("{js}"));
+    let d0: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut got: Vec<(String, u64, u64)> = d0["kids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["n"].as_str().unwrap().to_string(),
+                k["c"][0][0].as_u64().unwrap(),
+                k["c"][0][1].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort_by_key(|r| (r.0 == "(unowned)", r.0.clone()));
+    let summary: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args(["summary", "--format", "json", "--by", "owner", "--owners"])
+        .arg(&tree)
+        .arg(&profile)))
+    .unwrap();
+    let want: Vec<(String, u64, u64)> = summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["covered"].as_u64().unwrap(),
+                r["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(want.len() > 2, "{want:?}");
+    assert_eq!(got, want);
+    // Every owner of calc.out has a trend of the two runs; its last point
+    // is its coverage now (run 2 recorded the same profile).
+    for k in d0["kids"].as_array().unwrap() {
+        let tr = k["tr"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no trend: {k}"));
+        assert_eq!(tr.len(), 2, "{k}");
+        let (c, t) = (
+            k["c"][0][0].as_f64().unwrap(),
+            k["c"][0][1].as_f64().unwrap(),
+        );
+        let last = tr[1].as_f64().unwrap();
+        assert!((last - c * 100.0 / t).abs() < 1e-9, "{k}");
+    }
+    let table = run(covlens()
+        .args(["table", "--by", "owner", "--owners"])
+        .arg(&tree)
+        .arg("--history")
+        .arg(&store)
+        .args(["--history-job", "j", "--format", "json", "--column"])
+        .arg(format!("head={}", profile.display())));
+    let t: serde_json::Value = serde_json::from_str(&table).unwrap();
+    let rows = t["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), want.len());
+    assert!(
+        rows.iter()
+            .all(|r| r["trend"].as_array().is_some_and(|t| t.len() == 2)),
+        "{table}"
+    );
+}

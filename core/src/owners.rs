@@ -431,6 +431,26 @@ impl OwnersTree {
     }
 }
 
+impl OwnersTree {
+    /// The owners (or labels) a profile file counts for: [`UNOWNED`] alone
+    /// when it has none or is outside the tree's module.
+    pub fn groups_of(&self, name: &str, by: OwnerBy) -> Vec<String> {
+        let o = self
+            .tree_path(name)
+            .map(|t| self.owners_of(t))
+            .unwrap_or_default();
+        let names = match by {
+            OwnerBy::Owner => o.owners,
+            OwnerBy::Label => o.labels,
+        };
+        if names.is_empty() {
+            vec![UNOWNED.to_string()]
+        } else {
+            names
+        }
+    }
+}
+
 /// What [`rollup`] groups by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -268,6 +268,7 @@ fn site_trends_and_flaky() {
             .collect(),
         )),
         flaky: Some([("a.io/m/x/y/g.go".to_string(), 1)].into_iter().collect()),
+        ..SiteExtras::default()
     };
     let mut sink = MemorySink::default();
     let opts = SiteOptions {
@@ -301,4 +302,90 @@ fn site_trends_and_flaky() {
         "{all}"
     );
     assert!(!all.contains("gone"));
+}
+
+/// `report --by owner`: the top level lists the groups, each with the
+/// directories of its files below the root; a file in two groups counts
+/// in both, the root once; group trends come from the history per group.
+#[test]
+fn site_grouped_by_owner() {
+    use covlens_core::Counts;
+    use covlens_report_templates::{SiteExtras, write_site_with_extras};
+    let p = covlens_core::parse_bytes(
+        b"mode: set\na.io/m/x/f.go:1.1,2.2 2 1\na.io/m/x/y/g.go:1.1,2.2 1 0\na.io/m/z/h.go:1.1,2.2 4 1\n",
+        "p.out",
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let g = |f: &str, v: &[&str]| (f.to_string(), v.iter().map(|s| s.to_string()).collect());
+    let c = |covered, total| Some(Counts { covered, total });
+    let extras = SiteExtras {
+        groups: Some(
+            [
+                g("a.io/m/x/f.go", &["alice"]),
+                g("a.io/m/x/y/g.go", &["alice", "sig/node"]),
+            ]
+            .into_iter()
+            .collect(),
+        ),
+        trends: Some((
+            2,
+            [("a.io/m/x".to_string(), vec![c(1, 2), c(2, 2)])]
+                .into_iter()
+                .collect(),
+        )),
+        group_trends: Some(
+            [("alice".to_string(), vec![c(1, 4), c(3, 4)])]
+                .into_iter()
+                .collect(),
+        ),
+        ..SiteExtras::default()
+    };
+    let mut sink = MemorySink::default();
+    let opts = SiteOptions {
+        title: "t",
+        root: "a.io/m",
+    };
+    write_site_with_extras(&mut sink, &opts, &[("head".into(), p)], &NoSources, &extras).unwrap();
+    let data = |id: &str| -> serde_json::Value {
+        let js = String::from_utf8(sink.files[&format!("data/{id}.js")].clone()).unwrap();
+        let json = js
+            .strip_prefix(&format!("covlens.dir(\"{id}\","))
+            .and_then(|r| r.strip_suffix(");\n"))
+            .unwrap_or_else(|| panic!("{js}"));
+        serde_json::from_str(json).unwrap()
+    };
+    let root = data("d0");
+    // The root counts every file once: 2 + 0 + 1 of 7 statements... (set
+    // mode: f.go 2/2, g.go 0/1, h.go 4/4).
+    assert_eq!(root["c"], serde_json::json!([[6, 7]]));
+    let kids: Vec<(String, serde_json::Value)> = root["kids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["n"].as_str().unwrap().to_string(), k["c"].clone()))
+        .collect();
+    assert_eq!(
+        kids,
+        [
+            ("(unowned)".to_string(), serde_json::json!([[4, 4]])),
+            ("alice".to_string(), serde_json::json!([[2, 3]])),
+            ("sig/node".to_string(), serde_json::json!([[0, 1]])),
+        ]
+    );
+    // alice's trend is the group's own history; sig/node has none.
+    let alice = &root["kids"][1];
+    assert_eq!(alice["tr"], serde_json::json!([25.0, 75.0]));
+    assert!(root["kids"][2].get("tr").is_none());
+    // Below a group, directories are relative to the root: alice holds x
+    // (its files f.go and, in y, g.go).
+    let alice_dir = data(alice["id"].as_str().unwrap());
+    let names: Vec<&str> = alice_dir["kids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["n"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["x"]);
+    assert_eq!(alice_dir["path"], "alice");
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use covlens_core::owners::{OwnerBy, OwnersTree, UNOWNED};
+use covlens_core::owners::{OwnerBy, OwnersTree};
 use covlens_core::printable::printable;
 use covlens_core::{OnConflict, Profile};
 use covlens_history::{
@@ -96,7 +96,7 @@ struct RowArgs {
     path: Option<String>,
     /// Rows per directory of at most N path elements below the root
     /// instead of per package.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "owners")]
     depth: Option<usize>,
     /// The directory `--depth` counts from; default: the longest directory
     /// common to the packages, `--root ''` for full import paths.
@@ -111,19 +111,8 @@ struct RowArgs {
     /// Output file (`-` for stdout).
     #[arg(short, long, default_value = "-")]
     output: String,
-    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS: rows
-    /// per owner or label (`--by`); a file with several counts in each.
-    #[arg(long, value_name = "DIR", requires = "by", conflicts_with = "depth")]
-    owners: Option<std::path::PathBuf>,
-    /// With `--owners`: rows per owner or per OWNERS label.
-    #[arg(long, value_enum, requires = "owners")]
-    by: Option<ByOwner>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum ByOwner {
-    Owner,
-    Label,
+    #[command(flatten)]
+    owners: super::OwnerArgs,
 }
 
 #[derive(Args, Debug)]
@@ -162,30 +151,14 @@ impl RowArgs {
     /// The history, per package/directory or per owner/label.
     fn load(&self) -> Result<covlens_history::History> {
         let mut store = open_existing(&self.store)?;
-        let (Some(dir), Some(by)) = (&self.owners, self.by) else {
+        let Some((tree, by)) = self.owners.load()? else {
             return Ok(store.history(&self.query())?);
         };
-        let tree = OwnersTree::load(dir)
-            .with_context(|| format!("cannot read ownership from {}", dir.display()))?;
-        let (name, by) = match by {
-            ByOwner::Owner => ("owner", OwnerBy::Owner),
-            ByOwner::Label => ("label", OwnerBy::Label),
+        let name = match by {
+            OwnerBy::Owner => "owner",
+            OwnerBy::Label => "label",
         };
-        let mut groups = |file: &str| {
-            let o = tree
-                .tree_path(file)
-                .map(|t| tree.owners_of(t))
-                .unwrap_or_default();
-            let names = match by {
-                OwnerBy::Owner => o.owners,
-                OwnerBy::Label => o.labels,
-            };
-            if names.is_empty() {
-                vec![UNOWNED.to_string()]
-            } else {
-                names
-            }
-        };
+        let mut groups = |file: &str| tree.groups_of(file, by);
         Ok(store.history_by(&self.query(), name, &mut groups)?)
     }
 
@@ -345,6 +318,32 @@ impl TrendArgs {
                 root: Some(""),
                 last: self.trend,
             })?;
+        Ok(Some(h))
+    }
+
+    /// As [`TrendArgs::load`], a row per owner or label.
+    pub fn load_by(
+        &self,
+        tree: &OwnersTree,
+        by: OwnerBy,
+    ) -> Result<Option<covlens_history::History>> {
+        let (Some(store), Some(job)) = (&self.history, &self.history_job) else {
+            return Ok(None);
+        };
+        let name = match by {
+            OwnerBy::Owner => "owner",
+            OwnerBy::Label => "label",
+        };
+        let q = HistoryQuery {
+            job,
+            path: None,
+            depth: None,
+            root: None,
+            last: self.trend,
+        };
+        let h = Store::open_existing(store)
+            .with_context(|| format!("cannot open the history store {}", redacted(store)))?
+            .history_by(&q, name, &mut |file: &str| tree.groups_of(file, by))?;
         Ok(Some(h))
     }
 }

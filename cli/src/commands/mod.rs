@@ -126,3 +126,41 @@ mod tests {
         assert_eq!(got, ("n=v".into(), "n=v.out"));
     }
 }
+
+/// `--owners DIR --by owner|label`: rows per owner or OWNERS label.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OwnerArgs {
+    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS: rows
+    /// per owner or label (`--by`) instead of per package.
+    #[arg(long, value_name = "DIR", requires = "by")]
+    pub owners: Option<std::path::PathBuf>,
+    /// With `--owners`: rows per owner or per OWNERS label. A file with
+    /// several owners counts in each row.
+    #[arg(long, value_enum, requires = "owners")]
+    pub by: Option<ByOwner>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ByOwner {
+    Owner,
+    Label,
+}
+
+impl OwnerArgs {
+    /// The ownership tree and what to group by; `None` without `--owners`.
+    pub fn load(&self) -> Result<Option<(covlens_core::owners::OwnersTree, OwnerBy)>> {
+        let (Some(dir), Some(by)) = (&self.owners, self.by) else {
+            return Ok(None);
+        };
+        let tree = covlens_core::owners::OwnersTree::load(dir).map_err(|e| {
+            anyhow::Error::new(e).context(format!("cannot read ownership from {}", dir.display()))
+        })?;
+        let by = match by {
+            ByOwner::Owner => OwnerBy::Owner,
+            ByOwner::Label => OwnerBy::Label,
+        };
+        Ok(Some((tree, by)))
+    }
+}
+
+use covlens_core::owners::OwnerBy;

@@ -36,6 +36,9 @@ pub struct ReportArgs {
     root: Option<String>,
     #[command(flatten)]
     trend: super::history::TrendArgs,
+    /// `--by owner|label`: the tree's top level lists owners or labels.
+    #[command(flatten)]
+    owners: super::OwnerArgs,
     /// Add a flaky column: statements covered in some but not all of these
     /// runs (profiles or GOCOVERDIRs, comma-separated or repeated).
     #[arg(long, value_name = "RUN,...", value_delimiter = ',')]
@@ -65,6 +68,19 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
             h.runs.len(),
             h.rows.into_iter().map(|r| (r.name, r.points)).collect(),
         ));
+    }
+    if let Some((tree, by)) = a.owners.load()? {
+        let names = profiles
+            .iter()
+            .flat_map(|(_, p)| p.files().iter().map(|f| f.name()));
+        extras.groups = Some(
+            names
+                .map(|n| (n.to_string(), tree.groups_of(n, by)))
+                .collect(),
+        );
+        if let Some(h) = a.trend.load_by(&tree, by)? {
+            extras.group_trends = Some(h.rows.into_iter().map(|r| (r.name, r.points)).collect());
+        }
     }
     match a.flaky_from.len() {
         0 => {}

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use covlens_core::owners::{OwnerBy, OwnersTree, rollup};
+use covlens_core::owners::{OwnerBy, rollup};
 use covlens_report_templates::{Table, TableFormat, table_rows_under, write_table};
 
 use crate::input::{InputArgs, load};
@@ -37,20 +37,8 @@ pub struct TableArgs {
     output: String,
     #[command(flatten)]
     trend: super::history::TrendArgs,
-    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS: rows
-    /// per owner or label (`--by`) instead of per package.
-    #[arg(long, value_name = "DIR", requires = "by")]
-    owners: Option<std::path::PathBuf>,
-    /// With `--owners`: rows per owner or per OWNERS label. A file with
-    /// several owners counts in each row.
-    #[arg(long, value_enum, requires = "owners")]
-    by: Option<ByOwner>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum ByOwner {
-    Owner,
-    Label,
+    #[command(flatten)]
+    owners: super::OwnerArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -62,20 +50,7 @@ enum Format {
 
 pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     let popts = input.load_options();
-    let owners = match (&a.owners, a.by) {
-        (Some(dir), Some(by)) => Some((
-            OwnersTree::load(dir)
-                .with_context(|| format!("cannot read ownership from {}", dir.display()))?,
-            match by {
-                ByOwner::Owner => OwnerBy::Owner,
-                ByOwner::Label => OwnerBy::Label,
-            },
-        )),
-        _ => None,
-    };
-    if owners.is_some() && a.trend.history.is_some() {
-        anyhow::bail!("--history trends are per package or directory, not with --owners");
-    }
+    let owners = a.owners.load()?;
     let mut profiles = Vec::new();
     for c in &a.columns {
         let (name, path) = c
@@ -116,7 +91,11 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     // The history names packages by full import path, depth counted from
     // its start: rows under a root are looked up below it.
     let root_depth = root.split('/').filter(|s| !s.is_empty()).count();
-    if let Some(h) = a.trend.load(a.depth.map(|d| d + root_depth))? {
+    let history = match &owners {
+        Some((tree, by)) => a.trend.load_by(tree, *by)?,
+        None => a.trend.load(a.depth.map(|d| d + root_depth))?,
+    };
+    if let Some(h) = history {
         let mut by_row = h.percents();
         t.set_trends(
             h.runs.len(),

@@ -204,7 +204,20 @@ pub struct SiteExtras {
     /// Per file, its flaky statements (`covlens flaky`); directories sum
     /// their files.
     pub flaky: Option<HashMap<String, u64>>,
+    /// Per file, the groups it belongs to (owners or OWNERS labels): the
+    /// tree's top level lists the groups, each holding the directories of
+    /// its files below the root. A file in several groups is listed in
+    /// each; the root counts it once. A file missing here is in no group
+    /// and is listed at the top level's `(unowned)` entry.
+    pub groups: Option<HashMap<String, Vec<String>>>,
+    /// With `groups` and `trends`: per group, its statements in each
+    /// recorded run (the top-level entries' trends; directories inside a
+    /// group, which count only the group's files, get none).
+    pub group_trends: Option<HashMap<String, Vec<Option<Counts>>>>,
 }
+
+/// The group of files that [`SiteExtras::groups`] does not name.
+const NO_GROUP: &str = "(unowned)";
 
 /// The shell page's own fields.
 #[derive(Serialize)]
@@ -325,8 +338,10 @@ fn build(
         counts: vec![None; n],
         ..Dir::default()
     }];
+    let root_dir = opts.root.trim_end_matches('/');
+    let grouped = extras.groups.as_ref();
+    let no_group = vec![NO_GROUP.to_string()];
     for (fi, (name, cols)) in files.iter().enumerate() {
-        let mut d = 0;
         let add_all = |dir: &mut Dir| {
             for (i, c) in cols.iter().enumerate() {
                 if let Some(c) = c {
@@ -334,42 +349,46 @@ fn build(
                 }
             }
         };
+        let flaky = extras.flaky.as_ref().and_then(|m| m.get(*name)).copied();
         add_all(&mut dirs[0]);
-        for part in package_of(name)
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != ".")
-        {
-            d = match dirs[d].dirs.get(part) {
-                Some(&x) => x,
-                None => {
-                    dirs.push(Dir {
-                        counts: vec![None; n],
-                        ..Dir::default()
-                    });
-                    let x = dirs.len() - 1;
-                    dirs[d].dirs.insert(part.to_string(), x);
-                    x
-                }
-            };
-            add_all(&mut dirs[d]);
-        }
-        dirs[d].files.push(fi);
-        if let Some(fl) = extras.flaky.as_ref().and_then(|m| m.get(*name)) {
-            dirs[0].flaky += fl;
-            let mut d = 0;
-            for part in package_of(name)
-                .split('/')
-                .filter(|p| !p.is_empty() && *p != ".")
-            {
-                d = dirs[d].dirs[part];
-                dirs[d].flaky += fl;
+        dirs[0].flaky += flaky.unwrap_or(0);
+        // The chains of directories the file is listed under: its package
+        // path, or per group the group then the path below the root.
+        let dir = package_of(name);
+        let chains: Vec<(Option<&str>, &str)> = match grouped {
+            None => vec![(None, dir)],
+            Some(g) => {
+                let rel = under_root(root_dir, dir).unwrap_or(dir);
+                let gs = g.get(*name).filter(|v| !v.is_empty()).unwrap_or(&no_group);
+                gs.iter().map(|g| (Some(g.as_str()), rel)).collect()
             }
+        };
+        for (group, path) in chains {
+            let parts = path.split('/').filter(|p| !p.is_empty() && *p != ".");
+            let mut d = 0;
+            for part in group.into_iter().chain(parts) {
+                d = match dirs[d].dirs.get(part) {
+                    Some(&x) => x,
+                    None => {
+                        dirs.push(Dir {
+                            counts: vec![None; n],
+                            ..Dir::default()
+                        });
+                        let x = dirs.len() - 1;
+                        dirs[d].dirs.insert(part.to_string(), x);
+                        x
+                    }
+                };
+                add_all(&mut dirs[d]);
+                dirs[d].flaky += flaky.unwrap_or(0);
+            }
+            dirs[d].files.push(fi);
         }
     }
     // Down to the root asked for (`check` saw every file under it); a
-    // root with no file below it gets an empty tree.
-    let root_dir = opts.root.trim_end_matches('/');
-    let explicit_root = (!root_dir.is_empty()).then(|| {
+    // root with no file below it gets an empty tree. Grouped trees start
+    // below the root already.
+    let explicit_root = (!root_dir.is_empty() && grouped.is_none()).then(|| {
         let mut d = Some(0);
         for part in root_dir.split('/').filter(|p| !p.is_empty() && *p != ".") {
             d = d.and_then(|d| dirs[d].dirs.get(part).copied());
@@ -385,7 +404,26 @@ fn build(
     // Trends: each package adds its runs to its directory and those above
     // it that the profiles have (no directory is made for a package only
     // the history knows).
-    if let Some((runs, trends)) = &extras.trends {
+    if let (Some((runs, trends)), Some(_)) = (&extras.trends, grouped) {
+        // The root has every package once; the groups their own numbers.
+        let add_points = |dirs: &mut [Dir], d: usize, points: &[Option<Counts>]| {
+            let t = &mut dirs[d].trend;
+            t.resize(*runs, None);
+            for (i, p) in points.iter().enumerate().take(*runs) {
+                if let Some(c) = p {
+                    t[i].get_or_insert_with(Counts::default).add(*c);
+                }
+            }
+        };
+        for points in trends.values() {
+            add_points(&mut dirs, 0, points);
+        }
+        for (g, points) in extras.group_trends.iter().flatten() {
+            if let Some(&d) = dirs[0].dirs.get(g) {
+                add_points(&mut dirs, d, points);
+            }
+        }
+    } else if let Some((runs, trends)) = &extras.trends {
         for (pkg, points) in trends {
             let mut chain = vec![0];
             let mut d = 0;
@@ -437,6 +475,8 @@ fn build(
     };
     let (root, root_name) = match explicit_root {
         Some(d) => (d, root_dir.to_string()),
+        // Groups stay the top level even when there is one.
+        None if grouped.is_some() => (0, String::new()),
         None => follow(0, String::new()),
     };
     let set_mode = columns
@@ -451,6 +491,7 @@ fn build(
     // points at its directory.
     let mut search: Vec<(String, String)> = Vec::new();
     let mut queue = VecDeque::new();
+    let mut pages: HashMap<usize, bool> = HashMap::new();
     let mut next_id = 1usize;
     let mut stats = SiteStats {
         files: names.len(),
@@ -472,7 +513,12 @@ fn build(
         my_up.push((shown.to_string(), did.clone()));
         let mut kids = Vec::new();
         for (cname, &c) in &dirs[d].dirs {
-            let (c, cname) = follow(c, cname.clone());
+            // A group is an entry of its own, not joined with its path.
+            let (c, cname) = if grouped.is_some() && level == 0 {
+                (c, cname.clone())
+            } else {
+                follow(c, cname.clone())
+            };
             let cid = format!("d{next_id}");
             let cpath = if path.is_empty() {
                 cname.clone()
@@ -495,16 +541,25 @@ fn build(
         for &fi in &dirs[d].files {
             let fname = names[fi];
             let fid = format!("f{fi}");
-            let page = FilePage {
-                id: &fid,
-                name: fname,
-                dir: &did,
-                dirname: &name,
-                up: &up,
-                set_mode,
+            // A file listed in several groups has one page, under the
+            // first.
+            let has_src = match pages.get(&fi) {
+                Some(&h) => h,
+                None => {
+                    let page = FilePage {
+                        id: &fid,
+                        name: fname,
+                        dir: &did,
+                        dirname: &name,
+                        up: &up,
+                        set_mode,
+                    };
+                    let h = page.write(out, columns, sources)?;
+                    pages.insert(fi, h);
+                    stats.pages += usize::from(h);
+                    h
+                }
             };
-            let has_src = page.write(out, columns, sources)?;
-            stats.pages += usize::from(has_src);
             kids.push(Kid {
                 c: cells(&files[fname]),
                 fl: extras
