@@ -99,8 +99,14 @@ pub struct Config {
     pub github: Option<GitHubConfig>,
     /// `history`.
     pub history: Option<HistoryConfig>,
-    /// `policy`.
+    /// `policy.file` or `policy.inline`: the policy of jobs whose
+    /// repository has no policy file (see `repository_policy`).
     pub policy: Option<covlens_policy::PolicyFile>,
+    /// `policy.repository`: the path of the repository's own policy file
+    /// (`.covlens.yml`), read through GitHub at the base commit of a
+    /// presubmit and at the tested commit of other jobs; when present it
+    /// replaces `policy`. Needs `github`.
+    pub repository_policy: Option<String>,
     /// `junit_threshold`: rows of the junit report of dashboard jobs below
     /// this percentage get a `<failure>` (presubmits use their threshold).
     pub junit_threshold: f64,
@@ -356,6 +362,7 @@ struct RawHistory {
 struct RawPolicy {
     file: Option<S<String>>,
     inline: Option<S<String>>,
+    repository: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -841,11 +848,37 @@ impl Validator<'_> {
             None => None,
         };
 
+        let repository_policy = match raw.policy.as_ref().and_then(|p| p.repository.as_ref()) {
+            None => None,
+            Some(r) => {
+                let path = self.text("policy.repository", r)?;
+                let ok = !path.is_empty()
+                    && path
+                        .split('/')
+                        .all(|p| !p.is_empty() && p != "." && p != "..");
+                if !ok {
+                    return Err(self.err(
+                        "policy.repository",
+                        r,
+                        "expected a relative path inside the repository, such as .covlens.yml",
+                    ));
+                }
+                if raw.github.is_none() {
+                    return Err(self.err(
+                        "policy.repository",
+                        r,
+                        "the repository's policy file is read through GitHub: configure github",
+                    ));
+                }
+                Some(path)
+            }
+        };
         let policy = match &raw.policy {
             None => None,
             Some(RawPolicy {
                 file: Some(_),
                 inline: Some(i),
+                ..
             }) => {
                 return Err(self.err(
                     "policy.inline",
@@ -856,6 +889,7 @@ impl Validator<'_> {
             Some(RawPolicy {
                 file: Some(f),
                 inline: None,
+                ..
             }) => {
                 let path = PathBuf::from(self.text("policy.file", f)?);
                 let path = match self.dir {
@@ -870,6 +904,7 @@ impl Validator<'_> {
             Some(RawPolicy {
                 file: None,
                 inline: Some(i),
+                ..
             }) => Some(
                 covlens_policy::PolicyFile::parse(&i.value, self.origin).map_err(|e| match e {
                     // A block scalar (`inline: |`): its text starts where
@@ -897,13 +932,19 @@ impl Validator<'_> {
             Some(RawPolicy {
                 file: None,
                 inline: None,
+                repository: Some(_),
+            }) => None,
+            Some(RawPolicy {
+                file: None,
+                inline: None,
+                repository: None,
             }) => {
                 return Err(ConfigError::Invalid {
                     origin: self.origin.to_string(),
                     line: 1,
                     column: 1,
                     key: "policy".into(),
-                    message: "expected policy.file or policy.inline".into(),
+                    message: "expected policy.file, policy.inline or policy.repository".into(),
                 });
             }
         };
@@ -1003,6 +1044,7 @@ impl Validator<'_> {
             github,
             history,
             policy,
+            repository_policy,
             junit_threshold,
             limits,
             selection,
@@ -1163,6 +1205,38 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             }
         );
         assert_eq!(c.name, "covlens");
+    }
+
+    #[test]
+    fn a_repository_policy_file() {
+        let c = Config::parse(
+            &with("policy: {repository: ci/.covlens.yml, inline: 'threshold: {total: 5}'}\n"),
+            "r.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.repository_policy.as_deref(), Some("ci/.covlens.yml"));
+        assert_eq!(c.policy.unwrap().policy.total.unwrap().get(), 5.0);
+        for bad in ["../x.yml", "/etc/passwd", "a//b"] {
+            let e = Config::parse(
+                &with(&format!("policy: {{repository: '{bad}'}}\n")),
+                "r.yaml",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("policy.repository") && e.contains("relative path"),
+                "{e}"
+            );
+        }
+        let no_github = with("policy: {repository: .covlens.yml}\n").replace(
+            "github: {api: https://api.github.com, token_file: /etc/github/token}\n",
+            "",
+        );
+        let e = Config::parse(&no_github, "r.yaml").unwrap_err().to_string();
+        assert!(
+            e.contains("policy.repository") && e.contains("configure github"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1375,7 +1449,7 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             ),
             (
                 "policy: {}\n",
-                "reporter.yaml:1:1: policy: expected policy.file or policy.inline",
+                "reporter.yaml:1:1: policy: expected policy.file, policy.inline or policy.repository",
             ),
             (
                 "policy: {file: /nonexistent/covlens-policy.yml}\n",

@@ -723,6 +723,14 @@ impl GitHub for VanishingComment {
     ) -> GitHubFuture<'a, ()> {
         self.inner.update_check_run(repo, id, update)
     }
+    fn get_file<'a>(
+        &'a self,
+        repo: &'a Repo,
+        path: &'a str,
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Option<Vec<u8>>> {
+        self.inner.get_file(repo, path, reference)
+    }
 }
 
 #[tokio::test]

@@ -936,3 +936,136 @@ async fn a_job_only_selection_selects_gets_junit_and_history() {
     );
     assert!(env.published().is_empty());
 }
+
+/// `policy.repository`: the repository's own policy file, read through
+/// GitHub's contents API at the presubmit's base commit (the pull request's
+/// head cannot loosen it), once per commit; a malformed file fails the
+/// status with the key at fault, no file falls back to the configuration.
+#[tokio::test(flavor = "multi_thread")]
+async fn repository_policy_at_the_base_commit() {
+    let env = Env::new();
+    branches(&env);
+    for build in ["7", "8", "9"] {
+        env.put_fixture(
+            &format!(
+                "pr-logs/pull/acme_widget/42/pull-goprog-coverage/{build}/artifacts/cover.out"
+            ),
+            "demo/cmd-goprog.out",
+        );
+    }
+    let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
+    let token = env.dir.path().join("token");
+    std::fs::write(&token, "t").unwrap();
+    // The base demands every package fully covered; the PR's head says 0.
+    fake.add_file(
+        "acme/widget",
+        "b0b0b0b0",
+        ".covlens.yml",
+        b"threshold:\n  package: 100\n",
+    );
+    fake.add_file(
+        "acme/widget",
+        "abcdef01",
+        ".covlens.yml",
+        b"threshold:\n  package: 0\n",
+    );
+    // Another base commit with a misspelt key.
+    fake.add_file(
+        "acme/widget",
+        "c0ffee00",
+        ".covlens.yml",
+        b"threshold:\n  packge: 100\n",
+    );
+    let config = env.config(&format!(
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: {}, check_runs: true}}\npolicy:\n  repository: .covlens.yml\n",
+        fake.url(),
+        token.display()
+    ));
+    assert_eq!(config.repository_policy.as_deref(), Some(".covlens.yml"));
+    let publisher = Publisher::new(&config)
+        .unwrap()
+        .with_comment_settle(Duration::ZERO);
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let on = |build: &str, base: &str, head: &str| {
+        let mut job = presubmit(build, head);
+        job.refs.as_mut().unwrap().base_sha = base.into();
+        job
+    };
+    publisher
+        .publish(&on("7", "b0b0b0b0", "abcdef01"))
+        .await
+        .unwrap();
+    let state = fake.state();
+    let status = state.statuses.iter().find(|s| s.sha == "abcdef01").unwrap();
+    assert_eq!(status.state, "failure");
+    let d = status.description.as_deref().unwrap();
+    assert!(
+        d.starts_with("coverage policy not met") && d.contains("package"),
+        "{d}"
+    );
+    let run = state
+        .check_runs
+        .iter()
+        .find(|r| r.head_sha == "abcdef01")
+        .unwrap();
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    let reads = |reference: &str| {
+        fake.requests()
+            .iter()
+            .filter(|r| {
+                r.path.ends_with("/repos/acme/widget/contents/.covlens.yml")
+                    && r.query.as_deref() == Some(&format!("ref={reference}"))
+            })
+            .count()
+    };
+    assert_eq!((reads("b0b0b0b0"), reads("abcdef01")), (1, 0));
+    // Same base again: read from the cache.
+    publisher
+        .publish(&on("7", "b0b0b0b0", "abcdef01"))
+        .await
+        .unwrap();
+    assert_eq!(reads("b0b0b0b0"), 1);
+
+    // A malformed file: the job is published, its status fails and names
+    // the file, the commit and the unknown key.
+    publisher
+        .publish(&on("8", "c0ffee00", "abcdef02"))
+        .await
+        .unwrap();
+    let state = fake.state();
+    let status = state.statuses.iter().find(|s| s.sha == "abcdef02").unwrap();
+    assert_eq!(status.state, "failure");
+    let d = status.description.as_deref().unwrap();
+    assert!(
+        d.starts_with("coverage policy file invalid: .covlens.yml at c0ffee00")
+            && d.contains("packge"),
+        "{d}"
+    );
+    let run = state
+        .check_runs
+        .iter()
+        .find(|r| r.head_sha == "abcdef02")
+        .unwrap();
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert!(
+        run.summary.as_deref().unwrap_or("").contains("packge"),
+        "{run:?}"
+    );
+
+    // No file at the base: no policy (none configured), the threshold
+    // alone decides.
+    publisher
+        .publish(&on("9", "d00d0000", "abcdef03"))
+        .await
+        .unwrap();
+    let state = fake.state();
+    let status = state.statuses.iter().find(|s| s.sha == "abcdef03").unwrap();
+    assert_eq!(status.state, "success", "{status:?}");
+    assert!(
+        !status.description.as_deref().unwrap().contains("policy"),
+        "{status:?}"
+    );
+}

@@ -14,6 +14,7 @@ use url::Url;
 
 use super::checks::{CheckRun, CheckRunId, CheckRunUpdate, MAX_ANNOTATIONS_PER_REQUEST};
 use super::comment::check_body;
+use super::contents::{check_path, decode_contents};
 use super::error::printable;
 use super::paging::{next_link, same_api};
 use super::retry::{RetryPolicy, rate_limit_wait, retry_after};
@@ -602,6 +603,27 @@ impl GitHub for Client {
             let url = self.endpoint(&["repos", repo.owner(), repo.name(), "check-runs", &id]);
             let body = serde_json::to_vec(update).expect("check runs serialise");
             self.call(Method::PATCH, url, Some(body)).await.map(drop)
+        })
+    }
+
+    fn get_file<'a>(
+        &'a self,
+        repo: &'a Repo,
+        path: &'a str,
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            check_sha(reference)?;
+            let parts = check_path(path)?;
+            let mut segments = vec!["repos", repo.owner(), repo.name(), "contents"];
+            segments.extend(parts);
+            let mut url = self.endpoint(&segments);
+            url.query_pairs_mut().append_pair("ref", reference);
+            match self.call(Method::GET, url, None).await {
+                Ok(answer) => decode_contents(&answer.body, path).map(Some),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
         })
     }
 }

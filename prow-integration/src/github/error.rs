@@ -45,6 +45,14 @@ pub enum GitHubError {
         /// The rejected value (shown escaped).
         value: String,
     },
+    /// A repository file's answer from the contents API cannot be used.
+    #[error("repository file {path}: {reason}")]
+    Contents {
+        /// The file's path in the repository.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A request could not be sent or its answer not read, on every
     /// attempt (connection errors, timeouts).
     #[error("{method} {path}: no answer from GitHub after {attempts} attempts")]

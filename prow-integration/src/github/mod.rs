@@ -59,6 +59,7 @@ use serde::{Deserialize, Serialize};
 mod checks;
 mod client;
 mod comment;
+mod contents;
 mod error;
 mod paging;
 mod retry;
@@ -73,6 +74,7 @@ pub use self::checks::{
 };
 pub use self::client::{Client, ClientOptions, TokenSource};
 pub use self::comment::{COMMENT_MARKER, Commenter, MAX_COMMENT_CHARS, Upsert, UpsertOutcome};
+pub use self::contents::MAX_FILE_BYTES;
 pub use self::error::GitHubError;
 pub use self::retry::RetryPolicy;
 pub use self::status::{
@@ -136,6 +138,15 @@ pub trait GitHub: Send + Sync {
         id: CheckRunId,
         update: &'a CheckRunUpdate,
     ) -> GitHubFuture<'a, ()>;
+
+    /// The bytes of the file at `path` in the commit `reference`; `None`
+    /// when the commit has no such file. At most [`MAX_FILE_BYTES`].
+    fn get_file<'a>(
+        &'a self,
+        repo: &'a Repo,
+        path: &'a str,
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Option<Vec<u8>>>;
 }
 
 impl<T: GitHub + ?Sized> GitHub for Arc<T> {
@@ -185,6 +196,14 @@ impl<T: GitHub + ?Sized> GitHub for Arc<T> {
         update: &'a CheckRunUpdate,
     ) -> GitHubFuture<'a, ()> {
         (**self).update_check_run(repo, id, update)
+    }
+    fn get_file<'a>(
+        &'a self,
+        repo: &'a Repo,
+        path: &'a str,
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Option<Vec<u8>>> {
+        (**self).get_file(repo, path, reference)
     }
 }
 

@@ -45,6 +45,33 @@ pub struct Publisher {
     publish: Bucket,
     commenter: Option<Commenter<Arc<dyn GitHub>>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Repository policy files read, per (`owner/name`, commit).
+    repo_policies: Mutex<HashMap<(String, String), JobPolicy>>,
+}
+
+/// Repository policies remembered at most (a batch of jobs on one commit
+/// reads its file once).
+const REPO_POLICY_CACHE: usize = 256;
+
+/// The policy a job is held to.
+#[derive(Clone, Debug)]
+enum JobPolicy {
+    /// No policy applies.
+    None,
+    /// These rules, from the repository or from the configuration.
+    Rules(Arc<covlens_policy::PolicyFile>),
+    /// The repository's policy file cannot be used: why (its path, commit
+    /// and the key, line and column of the error).
+    Invalid(String),
+}
+
+impl JobPolicy {
+    fn rules(&self) -> Option<&covlens_policy::PolicyFile> {
+        match self {
+            JobPolicy::Rules(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// The file name of the junit report written into a run's artifacts
@@ -147,6 +174,7 @@ impl Publisher {
             publish,
             commenter,
             locks: Mutex::new(HashMap::new()),
+            repo_policies: Mutex::new(HashMap::new()),
         }
     }
 
@@ -259,16 +287,20 @@ impl Publisher {
             cov.source.as_str(),
             cov.profile.files().len()
         )];
+        let policy = self.job_policy(job).await?;
         let threshold = presubmit.map_or(cfg.junit_threshold, |p| p.threshold);
         self.write_job_artifacts(&run_dir, &cov.profile, threshold)
             .await?;
         done.push(format!("{FILTERED_ARTIFACT} and {JUNIT_ARTIFACT} written"));
         for d in dashboards {
-            done.push(self.publish_dashboard(d, job, &cov).await?);
+            done.push(self.publish_dashboard(d, job, &cov, &policy).await?);
         }
         if let Some(p) = presubmit {
-            done.push(self.publish_presubmit(p, job, &run_dir, &cov).await?);
-        } else if let Some(s) = self.postsubmit_policy(job, &cov.profile).await? {
+            done.push(
+                self.publish_presubmit(p, job, &run_dir, &cov, &policy)
+                    .await?,
+            );
+        } else if let Some(s) = self.postsubmit_policy(job, &cov.profile, &policy).await? {
             done.push(s);
         }
         if let Some(h) = self.record_history(job, &cov.profile).await? {
@@ -351,6 +383,7 @@ impl Publisher {
         d: &Dashboard,
         job: &FinishedJob,
         cov: &RunCoverage,
+        policy: &JobPolicy,
     ) -> Result<String, PublishError> {
         let _held = self.lock(&d.name).await;
         let mut columns: Vec<Column> = Vec::new();
@@ -375,7 +408,7 @@ impl Publisher {
             }
         }
         let mut table = Table::build(Table::heading_for(d.depth), columns, d.mark_threshold);
-        if let Some(pf) = &self.config.policy {
+        if let Some(pf) = policy.rules() {
             table.mark_below(|name| pf.policy.package_threshold(name).map(|(p, _)| p.get()));
         }
         let mut files: Vec<(String, Vec<u8>)> = vec![
@@ -441,10 +474,70 @@ impl Publisher {
         Ok(format!("dashboard {} published", d.name))
     }
 
-    /// The policy for what is available: rules needing a base or a diff
-    /// are left out without them. `None`: no policy, or nothing to check.
-    fn policy_for(&self, has_base: bool, has_diff: bool) -> Option<covlens_policy::Policy> {
-        let mut p = self.config.policy.as_ref()?.policy.clone();
+    /// The policy of `job`: the repository's policy file (with
+    /// `policy.repository`) at the job's base commit, which for a presubmit
+    /// is the commit the pull request goes into, so a pull request cannot
+    /// loosen its own gate; else the configured policy.
+    async fn job_policy(&self, job: &FinishedJob) -> Result<JobPolicy, PublishError> {
+        let configured = match &self.config.policy {
+            Some(p) => JobPolicy::Rules(Arc::new(p.clone())),
+            None => JobPolicy::None,
+        };
+        let (Some(path), Some(commenter), Some(refs)) = (
+            &self.config.repository_policy,
+            &self.commenter,
+            job.refs.as_ref(),
+        ) else {
+            return Ok(configured);
+        };
+        if refs.base_sha.is_empty() {
+            return Ok(configured);
+        }
+        let repo = repo_of(refs)?;
+        let key = (repo.to_string(), refs.base_sha.clone());
+        if let Some(p) = self
+            .repo_policies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(p.clone());
+        }
+        let sha = &refs.base_sha;
+        let at = format!("{path} at {}", &sha[..sha.len().min(12)]);
+        let found = match commenter.github().get_file(&repo, path, sha).await {
+            Ok(Some(bytes)) => match std::str::from_utf8(&bytes) {
+                Ok(text) => match covlens_policy::PolicyFile::parse(text, path) {
+                    Ok(p) => JobPolicy::Rules(Arc::new(p)),
+                    Err(e) => JobPolicy::Invalid(format!("{at}: {e}")),
+                },
+                Err(_) => JobPolicy::Invalid(format!("{at}: not UTF-8 text")),
+            },
+            Ok(None) => configured,
+            Err(e @ (GitHubError::Contents { .. } | GitHubError::InvalidName { .. })) => {
+                JobPolicy::Invalid(format!("{at}: {e}"))
+            }
+            Err(e) => return Err(gh_error("repository policy file", e)),
+        };
+        let mut cache = self
+            .repo_policies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= REPO_POLICY_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// The rules of `pf` for what is available: rules needing a base or a
+    /// diff are left out without them. `None`: nothing to check.
+    fn policy_for(
+        pf: &covlens_policy::PolicyFile,
+        has_base: bool,
+        has_diff: bool,
+    ) -> Option<covlens_policy::Policy> {
+        let mut p = pf.policy.clone();
         if !has_diff {
             p.patch = None;
         }
@@ -454,23 +547,22 @@ impl Publisher {
         (!p.is_empty()).then_some(p)
     }
 
-    fn module<'a>(&'a self, p: Option<&'a Presubmit>) -> Option<&'a str> {
-        p.and_then(|p| p.module.as_deref()).or_else(|| {
-            self.config
-                .policy
-                .as_ref()
-                .and_then(|f| f.module.as_deref())
-        })
+    fn module<'a>(&'a self, p: Option<&'a Presubmit>, policy: &'a JobPolicy) -> Option<&'a str> {
+        p.and_then(|p| p.module.as_deref())
+            .or_else(|| policy.rules().and_then(|f| f.module.as_deref()))
     }
 
     fn evaluate(
-        &self,
+        policy: &JobPolicy,
         head: &Profile,
         base: Option<&Profile>,
         diff: Option<&[DiffFile]>,
         module: Option<&str>,
     ) -> Result<Option<covlens_policy::Outcome>, PublishError> {
-        let Some(policy) = self.policy_for(base.is_some(), diff.is_some()) else {
+        let Some(pf) = policy.rules() else {
+            return Ok(None);
+        };
+        let Some(rules) = Self::policy_for(pf, base.is_some(), diff.is_some()) else {
             return Ok(None);
         };
         let inputs = covlens_policy::Inputs {
@@ -479,7 +571,7 @@ impl Publisher {
             diff,
             module,
         };
-        policy
+        rules
             .evaluate(&inputs)
             .map(Some)
             .map_err(|e| PublishError::Permanent(format!("policy: {e}")))
@@ -491,11 +583,15 @@ impl Publisher {
         &self,
         job: &FinishedJob,
         head: &Profile,
+        policy: &JobPolicy,
     ) -> Result<Option<String>, PublishError> {
-        let Some(outcome) = self.evaluate(head, None, None, None)? else {
-            return Ok(None);
+        let (passed, verdict) = match policy {
+            JobPolicy::Invalid(why) => (false, invalid_description(why)),
+            _ => match Self::evaluate(policy, head, None, None, None)? {
+                Some(o) => (o.passed, policy_description(&o)),
+                None => return Ok(None),
+            },
         };
-        let verdict = policy_description(&outcome);
         let (Some(commenter), Some(refs)) = (&self.commenter, &job.refs) else {
             return Ok(Some(verdict));
         };
@@ -503,7 +599,7 @@ impl Publisher {
             return Ok(Some(verdict));
         }
         let repo = repo_of(refs)?;
-        let state = if outcome.passed {
+        let state = if passed {
             StatusState::Success
         } else {
             StatusState::Failure
@@ -534,6 +630,7 @@ impl Publisher {
         job: &FinishedJob,
         run_dir: &str,
         head: &RunCoverage,
+        policy: &JobPolicy,
     ) -> Result<String, PublishError> {
         let refs = job.refs.as_ref().ok_or_else(|| {
             PublishError::Permanent(format!("presubmit {} has no refs", job.name))
@@ -564,7 +661,7 @@ impl Publisher {
             )
             .await?
             .map(|d| parse_diff(&String::from_utf8_lossy(&d)));
-        let module = self.module(Some(p));
+        let module = self.module(Some(p), policy);
         let key = format!(
             "pr/{}/{}/{}/{}/",
             segment(&format!("{}_{}", refs.org, refs.repo)),
@@ -584,7 +681,13 @@ impl Publisher {
         write_comment(&mut body, &comment, MAX_COMMENT_CHARS)
             .map_err(|e| PublishError::Permanent(format!("cannot render the comment: {e}")))?;
         let body = String::from_utf8_lossy(&body).into_owned();
-        let outcome = self.evaluate(&head.profile, base.as_ref(), diff.as_deref(), module)?;
+        let outcome = Self::evaluate(
+            policy,
+            &head.profile,
+            base.as_ref(),
+            diff.as_deref(),
+            module,
+        )?;
 
         let total: Stat = head.profile.statements().into();
         let mut state = StatusState::from_threshold(total.value(), p.threshold);
@@ -606,6 +709,10 @@ impl Publisher {
         {
             state = StatusState::Failure;
             description = policy_description(o);
+        }
+        if let JobPolicy::Invalid(why) = policy {
+            state = StatusState::Failure;
+            description = invalid_description(why);
         }
 
         // The report first, so the links in the comment and status work.
@@ -646,7 +753,28 @@ impl Publisher {
             .create_status(&repo, &pull.sha, &status)
             .await
             .map_err(|e| gh_error("commit status", e))?;
-        if let (Some(o), Some(g)) = (&outcome, &self.config.github)
+        let check = match (&outcome, policy) {
+            (_, JobPolicy::Invalid(why)) => Some((
+                false,
+                CheckOutput {
+                    title: "coverage policy file invalid".to_string(),
+                    summary: covlens_report_templates::md_escape(why),
+                    text: None,
+                    annotations: Vec::new(),
+                },
+            )),
+            (Some(o), _) => Some((
+                o.passed,
+                CheckOutput {
+                    title: o.headline(),
+                    summary: policy_summary(o),
+                    text: None,
+                    annotations: o.annotations(),
+                },
+            )),
+            (None, _) => None,
+        };
+        if let (Some((passed, output)), Some(g)) = (check, &self.config.github)
             && g.check_runs
         {
             let run = CheckRun {
@@ -655,17 +783,12 @@ impl Publisher {
                 details_url: link.clone(),
                 external_id: Some(job.name.clone()),
                 status: Some(CheckStatus::Completed),
-                conclusion: Some(if o.passed {
+                conclusion: Some(if passed {
                     CheckConclusion::Success
                 } else {
                     CheckConclusion::Failure
                 }),
-                output: Some(CheckOutput {
-                    title: o.headline(),
-                    summary: policy_summary(o),
-                    text: None,
-                    annotations: o.annotations(),
-                }),
+                output: Some(output),
             };
             post_check_run(commenter.github(), &repo, &run)
                 .await
@@ -779,6 +902,11 @@ fn policy_description(o: &covlens_policy::Outcome) -> String {
         Some(v) if !o.passed => format!("{}: {}", o.headline(), v.message()),
         _ => o.headline(),
     }
+}
+
+/// The status of a job whose repository policy file cannot be used.
+fn invalid_description(why: &str) -> String {
+    format!("coverage policy file invalid: {why}")
 }
 
 /// Every violation, one per line, for a check run's summary.

@@ -5,7 +5,9 @@ Real HTTP (hyper 1, HTTP/1.1; the client cannot tell it from GitHub
 except by the address): the authenticated user, issue comments with
 GitHub's pagination (`Link` headers pointing at `/repositories/{id}/...`
 as GitHub's do; the page size can be made small so tests page), commit
-statuses and check runs, with GitHub's validation of sizes and fields.
+statuses and check runs, with GitHub's validation of sizes and fields,
+and repository files per commit through the contents API (base64 in
+lines of 60, as GitHub sends them; [`FakeGitHub::add_file`]).
 Tokens map to accounts; a request with an unknown token gets 401, one
 without `User-Agent` gets 403, as from GitHub.
 
@@ -20,7 +22,8 @@ The binary `covlens-fake-github` serves the same for scripts; the
 `/_fake/` endpoints (outside the API prefix, not recorded) control it:
 `GET /_fake/state`, `GET /_fake/requests`, `POST /_fake/faults` (a
 [`Fault`] or a list), `POST /_fake/tokens` (`{"token":..,"login":..}`),
-`POST /_fake/comments` (`{"repo":"o/r","issue":1,"login":..,"body":..}`).
+`POST /_fake/comments` (`{"repo":"o/r","issue":1,"login":..,"body":..}`),
+`POST /_fake/files` (`{"repo":"o/r","ref":SHA,"path":..,"content":..}`).
 
 ```no_run
 # async fn example() -> std::io::Result<()> {
@@ -58,7 +61,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use self::state::{FakeCheckRun, FakeComment, FakeRepo, FakeState, FakeStatus, FakeUser};
+pub use self::state::{
+    FakeCheckRun, FakeComment, FakeFile, FakeRepo, FakeState, FakeStatus, FakeUser,
+};
 use self::state::{Req, Resp};
 
 /// The account any token maps to when no tokens are configured.
@@ -330,6 +335,22 @@ impl FakeGitHub {
             .filter(|c| c.repo == repo && c.issue == issue)
             .cloned()
             .collect()
+    }
+
+    /// Serves `content` as the file `path` of `repo` (`owner/name`) at
+    /// commit `reference` through the contents API.
+    pub fn add_file(&self, repo: &str, reference: &str, path: &str, content: &[u8]) {
+        let mut inner = self.shared.lock();
+        let files = &mut inner.state.files;
+        files.retain(|f| !(f.repo == repo && f.reference == reference && f.path == path));
+        files.push(FakeFile {
+            repo: repo.to_owned(),
+            reference: reference.to_owned(),
+            path: path.to_owned(),
+            content: content.to_vec(),
+        });
+        drop(inner);
+        save(&self.shared);
     }
 
     /// Adds a comment by `login` (another user's, or an old one of the
@@ -644,6 +665,35 @@ fn control_endpoint(shared: &Shared, method: &str, what: &str, body: &[u8]) -> R
                         .add_comment(&s.repo, s.issue, &s.login, &s.body);
                     save(shared);
                     Resp::json(201, &json!({"id": id}))
+                }
+                Err(e) => bad(e),
+            }
+        }
+        ("POST", "files") => {
+            #[derive(Deserialize)]
+            struct Seed {
+                repo: String,
+                #[serde(rename = "ref")]
+                reference: String,
+                path: String,
+                content: String,
+            }
+            match serde_json::from_slice::<Seed>(body) {
+                Ok(s) => {
+                    let mut inner = shared.lock();
+                    let files = &mut inner.state.files;
+                    files.retain(|f| {
+                        !(f.repo == s.repo && f.reference == s.reference && f.path == s.path)
+                    });
+                    files.push(FakeFile {
+                        repo: s.repo,
+                        reference: s.reference,
+                        path: s.path,
+                        content: s.content.into_bytes(),
+                    });
+                    drop(inner);
+                    save(shared);
+                    Resp::json(201, &json!({}))
                 }
                 Err(e) => bad(e),
             }

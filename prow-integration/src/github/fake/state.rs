@@ -22,6 +22,9 @@ pub struct FakeState {
     pub statuses: Vec<FakeStatus>,
     /// Check runs.
     pub check_runs: Vec<FakeCheckRun>,
+    /// Repository files served by the contents API, per commit.
+    #[serde(default)]
+    pub files: Vec<FakeFile>,
     /// The last id handed out.
     pub last_id: u64,
 }
@@ -63,6 +66,19 @@ pub struct FakeComment {
     pub created_at: String,
     /// Last edit (ISO 8601).
     pub updated_at: String,
+}
+
+/// A file of a repository at a commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FakeFile {
+    /// `owner/name`.
+    pub repo: String,
+    /// The commit (`ref`).
+    pub reference: String,
+    /// Path in the repository.
+    pub path: String,
+    /// Content.
+    pub content: Vec<u8>,
 }
 
 /// A commit status.
@@ -315,6 +331,21 @@ impl FakeState {
                         Resp::message(403, "Must have admin rights to Repository.")
                     }
                     _ => Resp::message(404, "Not Found"),
+                }
+            }
+            ("GET", ["repos", o, r, "contents", path @ ..]) if !path.is_empty() => {
+                let (repo, path) = (format!("{o}/{r}"), path.join("/"));
+                let reference = req.query.get("ref").map(String::as_str).unwrap_or("");
+                match self
+                    .files
+                    .iter()
+                    .find(|f| f.repo == repo && f.path == path && f.reference == reference)
+                {
+                    Some(f) => Resp::json(
+                        200,
+                        &crate::github::contents::encode_contents(&path, &f.content),
+                    ),
+                    None => Resp::message(404, "Not Found"),
                 }
             }
             ("POST", ["repos", o, r, "statuses", sha]) => self.create_status(req, o, r, sha),
