@@ -113,34 +113,15 @@ impl PolicyFile {
         {
             return Ok(PolicyFile::default());
         }
-        let mut key = String::new();
-        let raw = serde_saphyr::with_deserializer_from_str(text, |de| {
-            serde_path_to_error::deserialize::<_, RawFile>(de).map_err(|e| {
-                let path = e.path().to_string();
-                if path != "." {
-                    key = path;
-                }
-                e.into_inner()
-            })
-        })
-        .map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((1, 1));
-            // `Spanned` adds a `.value` step of its own.
-            let key = key.strip_suffix(".value").unwrap_or(&key).to_string();
-            let message = match expected_for(&key) {
+        let raw = crate::yaml::from_str::<RawFile>(text).map_err(|e| Error::Config {
+            origin: origin.to_string(),
+            line: e.line,
+            column: e.column,
+            message: match expected_for(&e.key) {
                 Some(m) => m.to_string(),
-                None => plain_message(&e),
-            };
-            Error::Config {
-                origin: origin.to_string(),
-                line,
-                column,
-                key,
-                message,
-            }
+                None => e.message,
+            },
+            key: e.key,
         })?;
         Validator { origin }.file(raw)
     }
@@ -160,20 +141,6 @@ fn expected_for(key: &str) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// serde-saphyr's message without its own `line L column C: ` (the error
-/// starts with `file:line:column:`).
-fn plain_message(e: &serde_saphyr::Error) -> String {
-    let s = e.to_string();
-    let mut m = s.lines().next().unwrap_or("").trim();
-    m = m.strip_prefix("error: ").unwrap_or(m);
-    if m.starts_with("line ")
-        && let Some(i) = m.find(": ")
-    {
-        m = &m[i + 2..];
-    }
-    m.to_string()
 }
 
 struct Validator<'a> {

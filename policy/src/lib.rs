@@ -45,6 +45,7 @@ mod config;
 mod eval;
 mod model;
 mod write;
+pub mod yaml;
 
 pub use covlens_report_templates::{Annotation, AnnotationLevel};
 

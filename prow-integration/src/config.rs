@@ -406,38 +406,22 @@ impl Config {
     }
 
     fn parse_in(text: &str, origin: &str, dir: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut key = String::new();
-        let raw = serde_saphyr::with_deserializer_from_str(text, |de| {
-            serde_path_to_error::deserialize::<_, RawConfig>(de).map_err(|e| {
-                let path = e.path().to_string();
-                if path != "." {
-                    key = path;
-                }
-                e.into_inner()
-            })
-        })
-        .map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((1, 1));
-            // `Spanned` adds a `.value` step of its own.
-            let mut key = key.replace(".value", "");
-            let message = plain_message(&e);
+        let raw = covlens_policy::yaml::from_str::<RawConfig>(text).map_err(|e| {
             // The path of an unknown key ends in the key itself, which the
             // message names: keep the map it is in.
-            if message.starts_with("unknown field") {
-                key = match key.rfind('.') {
-                    Some(i) => key[..i].to_string(),
-                    None => String::new(),
-                };
-            }
+            let key = if e.message.starts_with("unknown field") {
+                e.key
+                    .rfind('.')
+                    .map_or(String::new(), |i| e.key[..i].to_string())
+            } else {
+                e.key
+            };
             ConfigError::Invalid {
                 origin: origin.to_string(),
-                line,
-                column,
+                line: e.line,
+                column: e.column,
                 key,
-                message,
+                message: e.message,
             }
         })?;
         Validator { origin, dir }.config(raw)
@@ -467,19 +451,6 @@ impl Config {
                 .as_ref()
                 .is_some_and(|re| re.is_match(job))
     }
-}
-
-/// serde-saphyr's message without its own position prefix and snippet.
-fn plain_message(e: &serde_saphyr::Error) -> String {
-    let s = e.to_string();
-    let mut m = s.lines().next().unwrap_or("").trim();
-    m = m.strip_prefix("error: ").unwrap_or(m);
-    if m.starts_with("line ")
-        && let Some(i) = m.find(": ")
-    {
-        m = &m[i + 2..];
-    }
-    m.to_string()
 }
 
 /// The regex crate's message on one line.
