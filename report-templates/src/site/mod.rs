@@ -415,8 +415,13 @@ fn build(
                 }
             }
         };
-        for points in trends.values() {
-            add_points(&mut dirs, 0, points);
+        // As without groups, only packages the profiles have count.
+        let present: std::collections::HashSet<&str> =
+            names.iter().map(|n| package_of(n)).collect();
+        for (pkg, points) in trends {
+            if present.contains(pkg.as_str()) {
+                add_points(&mut dirs, 0, points);
+            }
         }
         for (g, points) in extras.group_trends.iter().flatten() {
             if let Some(&d) = dirs[0].dirs.get(g) {
