@@ -8,6 +8,7 @@ use nom::bytes::complete::take;
 use nom::error::context;
 use nom::multi::count;
 use nom::number::complete::le_u32;
+use rayon::prelude::*;
 
 use super::hash::{HashAlgo, Hasher, digest};
 use super::names::meta_layout;
@@ -186,14 +187,27 @@ fn meta_file(data: In<'_>) -> Res<'_, MetaFile> {
     let hdr = layout.header;
     context("the file's string table", string_table).parse(layout.strings)?;
 
+    // Packages are independent: the first tells which hash the file uses,
+    // the rest are parsed and checked in parallel (a quarter of `covdata
+    // percent` on a large binary's meta-data was this loop).
+    let one = |&(off, len): &(usize, usize), hint| {
+        package(&data[off..off + len], hint).map(|(_, (mut pkg, a))| {
+            pkg.blob = (off, len);
+            (pkg, a)
+        })
+    };
     let mut packages = Vec::with_capacity(layout.blobs.len());
     let mut algo = None;
-    for &(off, len) in &layout.blobs {
-        let blob = &data[off..off + len];
-        let (_, (mut pkg, a)) = package(blob, algo)?;
-        pkg.blob = (off, len);
-        algo = Some(a);
+    if let Some((first, rest)) = layout.blobs.split_first() {
+        let (pkg, a) = one(first, None)?;
         packages.push(pkg);
+        algo = Some(a);
+        let parsed: Vec<_> = rest.par_iter().map(|b| one(b, algo)).collect();
+        for r in parsed {
+            let (pkg, a) = r?;
+            packages.push(pkg);
+            algo = Some(a);
+        }
     }
     let algo = algo.unwrap_or(HashAlgo::Fnv128a);
     // The file hash: the runtime's scheme, or covdata merge's.
