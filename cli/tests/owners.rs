@@ -9,6 +9,22 @@ use std::collections::BTreeMap;
 mod common;
 use common::{covlens, repo, run};
 
+/// The (name, covered, total) rows of `summary --by owner|label --format json`.
+fn summary_rows(summary: &serde_json::Value) -> Vec<(String, u64, u64)> {
+    summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["covered"].as_u64().unwrap(),
+                r["total"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// Per file of the demo profiles: (owners, labels).
 fn ownership() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static str>)> {
     let root = ("root-approver", "sig/testing");
@@ -202,18 +218,7 @@ fn history_show_by_label() {
         .arg("--owners")
         .arg(&tree)))
     .unwrap();
-    let want: Vec<(String, u64, u64)> = summary["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().into(),
-                r["covered"].as_u64().unwrap(),
-                r["total"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let want = summary_rows(&summary);
     let mut got: Vec<(String, u64, u64)> = h["rows"]
         .as_array()
         .unwrap()
@@ -285,18 +290,7 @@ fn report_and_table_by_owner_with_trends() {
         .arg(&tree)
         .arg(&profile)))
     .unwrap();
-    let want: Vec<(String, u64, u64)> = summary["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().into(),
-                r["covered"].as_u64().unwrap(),
-                r["total"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let want = summary_rows(&summary);
     assert!(want.len() > 2, "{want:?}");
     assert_eq!(got, want);
     // Every owner of calc.out has a trend of the two runs; its last point

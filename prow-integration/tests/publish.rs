@@ -143,6 +143,20 @@ fn presubmit(build: &str, sha: &str) -> FinishedJob {
     }
 }
 
+/// The `covlens/coverage` status and check run the fake holds for `sha`,
+/// with the status' description.
+fn verdict(fake: &FakeGitHub, sha: &str) -> (String, String, Option<String>, Option<String>) {
+    let state = fake.state();
+    let status = state.statuses.iter().find(|s| s.sha == sha).unwrap();
+    let run = state.check_runs.iter().find(|r| r.head_sha == sha);
+    (
+        status.state.clone(),
+        status.description.clone().unwrap_or_default(),
+        run.and_then(|r| r.conclusion.clone()),
+        run.and_then(|r| r.summary.clone()),
+    )
+}
+
 /// Per package (covered, total) of a profile, from core's counts.
 fn packages(p: &Profile) -> BTreeMap<String, (u64, u64)> {
     let mut m: BTreeMap<String, Counts> = BTreeMap::new();
@@ -548,20 +562,13 @@ async fn policy_marks_the_table_and_fails_the_status() {
         .publish(&presubmit("7", "abcdef01"))
         .await
         .unwrap();
-    let state = fake.state();
-    let status = state.statuses.iter().find(|s| s.sha == "abcdef01").unwrap();
-    assert_eq!(status.state, "failure");
-    let d = status.description.as_deref().unwrap();
+    let (state, d, conclusion, _) = verdict(&fake, "abcdef01");
+    assert_eq!(state, "failure");
     assert!(
         d.starts_with("coverage policy not met") && d.contains("package"),
         "{d}"
     );
-    let run = state
-        .check_runs
-        .iter()
-        .find(|r| r.head_sha == "abcdef01")
-        .unwrap();
-    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(conclusion.as_deref(), Some("failure"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -998,20 +1005,13 @@ async fn repository_policy_at_the_base_commit() {
         .publish(&on("7", "b0b0b0b0", "abcdef01"))
         .await
         .unwrap();
-    let state = fake.state();
-    let status = state.statuses.iter().find(|s| s.sha == "abcdef01").unwrap();
-    assert_eq!(status.state, "failure");
-    let d = status.description.as_deref().unwrap();
+    let (state, d, conclusion, _) = verdict(&fake, "abcdef01");
+    assert_eq!(state, "failure");
     assert!(
         d.starts_with("coverage policy not met") && d.contains("package"),
         "{d}"
     );
-    let run = state
-        .check_runs
-        .iter()
-        .find(|r| r.head_sha == "abcdef01")
-        .unwrap();
-    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(conclusion.as_deref(), Some("failure"));
     let reads = |reference: &str| {
         fake.requests()
             .iter()
@@ -1035,25 +1035,15 @@ async fn repository_policy_at_the_base_commit() {
         .publish(&on("8", "c0ffee00", "abcdef02"))
         .await
         .unwrap();
-    let state = fake.state();
-    let status = state.statuses.iter().find(|s| s.sha == "abcdef02").unwrap();
-    assert_eq!(status.state, "failure");
-    let d = status.description.as_deref().unwrap();
+    let (state, d, conclusion, summary) = verdict(&fake, "abcdef02");
+    assert_eq!(state, "failure");
     assert!(
         d.starts_with("coverage policy file invalid: .covlens.yml at c0ffee00")
             && d.contains("packge"),
         "{d}"
     );
-    let run = state
-        .check_runs
-        .iter()
-        .find(|r| r.head_sha == "abcdef02")
-        .unwrap();
-    assert_eq!(run.conclusion.as_deref(), Some("failure"));
-    assert!(
-        run.summary.as_deref().unwrap_or("").contains("packge"),
-        "{run:?}"
-    );
+    assert_eq!(conclusion.as_deref(), Some("failure"));
+    assert!(summary.unwrap_or_default().contains("packge"));
 
     // No file at the base: no policy (none configured), the threshold
     // alone decides.
@@ -1061,11 +1051,7 @@ async fn repository_policy_at_the_base_commit() {
         .publish(&on("9", "d00d0000", "abcdef03"))
         .await
         .unwrap();
-    let state = fake.state();
-    let status = state.statuses.iter().find(|s| s.sha == "abcdef03").unwrap();
-    assert_eq!(status.state, "success", "{status:?}");
-    assert!(
-        !status.description.as_deref().unwrap().contains("policy"),
-        "{status:?}"
-    );
+    let (state, d, _, _) = verdict(&fake, "abcdef03");
+    assert_eq!(state, "success", "{d}");
+    assert!(!d.contains("policy"), "{d}");
 }
