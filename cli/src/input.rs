@@ -1,10 +1,13 @@
 //! The options every command that reads profiles takes, and the loader
 //! built from them.
 
+use std::sync::Arc;
+
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use covlens_core::input::{LoadOptions, Loader};
 use covlens_core::{ModePolicy, ParseOptions, Profile};
+use covlens_objects::Objects;
 
 /// The `after_help` of a command that reads profiles: what an input may
 /// be, then an example reading a GOCOVERDIR and one reading stdin.
@@ -12,11 +15,16 @@ macro_rules! inputs_help {
     ($dir:literal, $stdin:literal) => {
         concat!(
             "Inputs: each profile may be a text profile (`go test -coverprofile`), a GOCOVERDIR ",
-            "directory (binary coverage data written by a program built with `-cover`), or `-` ",
-            "for standard input; text and binary inputs mix.\n\nExamples:\n  # a GOCOVERDIR\n  ",
+            "directory (binary coverage data written by a program built with `-cover`), `-` ",
+            "for standard input, or an object-store URL of text profiles (gs://BUCKET/KEY, ",
+            "s3://BUCKET/KEY, file:///PATH; a key ending in / reads every object under it, ",
+            "* and ? match within a /-separated segment, ** across them; credentials from the ",
+            "environment); text and binary inputs mix.\n\nExamples:\n  # a GOCOVERDIR\n  ",
             $dir,
             "\n  # standard input\n  ",
-            $stdin
+            $stdin,
+            "\n  # every .cov profile of a Prow job, as an input (quoted: the shell must not expand it)\n  ",
+            "'gs://BUCKET/logs/JOB/BUILD/artifacts/**/*.cov'"
         )
     };
 }
@@ -87,7 +95,8 @@ pub fn with_loader<T>(
     opts: &LoadOptions,
     f: impl FnOnce(&mut Loader) -> Result<T, covlens_core::Error>,
 ) -> Result<T> {
-    let mut loader = Loader::new(opts.clone());
+    // Inputs with a URL scheme are listed and streamed from their store.
+    let mut loader = Loader::new(opts.clone()).with_remote(Arc::new(Objects::default()));
     if let Some(hook) = crate::progress::hook() {
         loader = loader.with_progress(hook);
     }

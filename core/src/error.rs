@@ -223,6 +223,10 @@ pub enum Error {
         /// The later count.
         after: u64,
     },
+    /// Finding or opening an input outside the file system (an
+    /// object-store URL) failed; the error names the input.
+    #[error(transparent)]
+    Remote(Box<dyn std::error::Error + Send + Sync>),
     /// An operation would produce a profile with no blocks, which gopherage
     /// refuses to write.
     #[error("can't write an empty profile")]

@@ -17,7 +17,8 @@
 //! # Ok::<(), covlens_core::Error>(())
 //! ```
 
-use std::io;
+use std::collections::HashMap;
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,8 +31,8 @@ use crate::flaky::FlakyReport;
 use crate::ops::{Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw};
 use crate::profile::Profile;
 use crate::text::{
-    BlockPool, ParseOptions, RawProfile, STREAM_MAX_INPUTS, Streamed, parse_path, parse_path_raw,
-    stream_merge,
+    BlockPool, ParseOptions, RawProfile, STREAM_MAX_INPUTS, Streamed, parse_path_raw,
+    raw_from_sized, stream_merge,
 };
 
 /// How inputs are read.
@@ -55,6 +56,42 @@ pub trait Progress: Send + Sync {
     fn input_read(&self, path: &str, bytes: u64);
 }
 
+/// Inputs that are not local paths (object-store URLs such as
+/// `gs://bucket/logs/job/1/artifacts/`), listed and streamed by a crate
+/// outside core (`covlens-objects`) into the text parser, never copied to
+/// disk. A loader without one reads every input as a path.
+pub trait Remote: Send + Sync {
+    /// Whether `input` is one of this reader's (a URL it understands).
+    fn claims(&self, input: &str) -> bool;
+    /// The objects `input` names, in the order to read them: one for an
+    /// object's URL, every match for a prefix or a pattern. Naming
+    /// nothing is an error.
+    fn expand(&self, input: &str) -> Result<Vec<RemoteObject>, Error>;
+    /// Opens `object` (a name [`expand`](Remote::expand) returned) for
+    /// streaming. `next` are the inputs to be read after it, some perhaps
+    /// not this reader's: it may start reading those ahead.
+    fn open(&self, object: &str, next: &[String]) -> Result<Box<dyn Read + Send>, Error>;
+}
+
+/// One object a [`Remote`] input names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteObject {
+    /// Its full name (a URL), as errors and progress show it.
+    pub name: String,
+    /// Its size in bytes, as the listing says.
+    pub size: u64,
+}
+
+/// The optional [`Remote`] of a loader.
+#[derive(Clone, Default)]
+struct RemoteHook(Option<Arc<dyn Remote>>);
+
+impl std::fmt::Debug for RemoteHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Remote" } else { "None" })
+    }
+}
+
 /// The optional [`Progress`] of a loader.
 #[derive(Clone, Default)]
 struct ProgressHook(Option<Arc<dyn Progress>>);
@@ -67,7 +104,7 @@ impl std::fmt::Debug for ProgressHook {
 
 /// An input's size in bytes as the file system says: a file's length, the
 /// sum of a directory's files, 0 for stdin and what cannot be read.
-fn input_bytes(path: &str) -> u64 {
+fn local_bytes(path: &str) -> u64 {
     if path == "-" {
         return 0;
     }
@@ -89,6 +126,9 @@ pub struct Loader {
     opts: LoadOptions,
     warnings: Vec<Warning>,
     progress: ProgressHook,
+    remote: RemoteHook,
+    /// The sizes of the remote objects expanded so far, by name.
+    remote_sizes: HashMap<String, u64>,
 }
 
 /// One input read for merging.
@@ -116,7 +156,72 @@ impl Loader {
             opts,
             warnings: Vec::new(),
             progress: ProgressHook::default(),
+            remote: RemoteHook::default(),
+            remote_sizes: HashMap::new(),
         }
+    }
+
+    /// Reads the inputs `remote` claims through it.
+    pub fn with_remote(mut self, remote: Arc<dyn Remote>) -> Loader {
+        self.remote = RemoteHook(Some(remote));
+        self
+    }
+
+    /// `paths` with each remote input replaced by the objects it names.
+    fn expand(&mut self, paths: &[String]) -> Result<Vec<String>, Error> {
+        let Some(remote) = self.remote.0.clone() else {
+            return Ok(paths.to_vec());
+        };
+        let mut out = Vec::with_capacity(paths.len());
+        for p in paths {
+            // An expanded name stands for itself.
+            if !remote.claims(p) || self.remote_sizes.contains_key(p) {
+                out.push(p.clone());
+                continue;
+            }
+            for o in remote.expand(p)? {
+                self.remote_sizes.insert(o.name.clone(), o.size);
+                out.push(o.name);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The one input `path` names: a remote prefix or pattern must match
+    /// exactly one object.
+    fn expand_one(&mut self, path: &str) -> Result<String, Error> {
+        let mut all = self.expand(&[path.to_string()])?;
+        match all.len() {
+            1 => Ok(all.pop().unwrap_or_default()),
+            n => Err(Error::io(
+                path,
+                io::Error::other(format!("names {n} objects, expected one profile")),
+            )),
+        }
+    }
+
+    /// An input's size in bytes: a remote object's as listed, a local
+    /// one's as the file system says.
+    fn input_bytes(&self, path: &str) -> u64 {
+        match self.remote_sizes.get(path) {
+            Some(&n) => n,
+            None => local_bytes(path),
+        }
+    }
+
+    /// Parses the text profile `path` (remote or local); `next` are the
+    /// inputs read after it, which a remote reader may fetch ahead.
+    fn parse_raw(
+        &self,
+        path: &str,
+        next: &[String],
+        pool: &mut BlockPool,
+    ) -> Result<RawProfile, Error> {
+        if let (Some(remote), Some(&size)) = (&self.remote.0, self.remote_sizes.get(path)) {
+            let r = remote.open(path, next)?;
+            return raw_from_sized(r, path, size, &self.opts.parse, pool);
+        }
+        parse_path_raw(Path::new(path), &self.opts.parse, pool)
     }
 
     /// Reports each input read to `progress`.
@@ -128,7 +233,7 @@ impl Loader {
     /// Tells the progress hook, if any, that `path` was read.
     fn read(&self, path: &str) {
         if let Some(p) = &self.progress.0 {
-            p.input_read(path, input_bytes(path));
+            p.input_read(path, self.input_bytes(path));
         }
     }
 
@@ -143,13 +248,15 @@ impl Loader {
     /// Go binary coverage data (a GOCOVERDIR), anything else as a text
     /// profile.
     pub fn load(&mut self, path: &str) -> Result<Profile, Error> {
+        let path = &self.expand_one(path)?;
         if let Some(p) = &self.progress.0 {
-            p.start(1, input_bytes(path));
+            p.start(1, self.input_bytes(path));
         }
         let p = if is_covdata_dir(path) {
             self.load_covdata(path)?
         } else {
-            parse_path(Path::new(path), &self.opts.parse)?
+            self.parse_raw(path, &[], &mut BlockPool::default())?
+                .into_profile()?
         };
         self.read(path);
         Ok(p)
@@ -286,6 +393,7 @@ impl Loader {
     /// profile or a GOCOVERDIR of one run), streamed as
     /// [`aggregate`](Loader::aggregate) streams them.
     pub fn flaky(&mut self, paths: &[String]) -> Result<FlakyReport, Error> {
+        let paths = &self.expand(paths)?;
         let runs =
             u32::try_from(paths.len()).map_err(|_| Error::Invalid("more than 2^32 runs".into()))?;
         let agg = self.aggregate(paths)?;
@@ -300,6 +408,8 @@ impl Loader {
         policy: RestartPolicy,
     ) -> Result<Profile, Error> {
         let mode_policy = self.opts.parse.mode_policy;
+        let before = &self.expand_one(before)?;
+        let after = &self.expand_one(after)?;
         let b = self.load(before)?;
         if is_covdata_dir(after) {
             let a = self.load(after)?;
@@ -307,11 +417,7 @@ impl Loader {
         }
         // The after side stays in the parser's buffers: one profile's worth
         // of memory less at Kubernetes scale.
-        let a = parse_path_raw(
-            Path::new(after),
-            &self.opts.parse,
-            &mut BlockPool::default(),
-        )?;
+        let a = self.parse_raw(after, &[], &mut BlockPool::default())?;
         diff_raw((before, b), &a, mode_policy, policy)
     }
 
@@ -324,11 +430,12 @@ impl Loader {
         paths: &[String],
         mut f: impl FnMut(&str, Loaded, &mut BlockPool) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let paths = &self.expand(paths)?;
         let small = |p: &str| {
             p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < LARGE)
         };
         if let Some(p) = &self.progress.0 {
-            p.start(paths.len(), paths.iter().map(|p| input_bytes(p)).sum());
+            p.start(paths.len(), paths.iter().map(|p| self.input_bytes(p)).sum());
         }
         let mut pool = BlockPool::default();
         let mut i = 0;
@@ -338,11 +445,7 @@ impl Loader {
                 let loaded = if is_covdata_dir(path) {
                     Loaded::Profile(self.load_covdata(path)?)
                 } else {
-                    Loaded::Raw(parse_path_raw(
-                        Path::new(path),
-                        &self.opts.parse,
-                        &mut pool,
-                    )?)
+                    Loaded::Raw(self.parse_raw(path, &paths[i + 1..], &mut pool)?)
                 };
                 f(path, loaded, &mut pool)?;
                 self.read(path);

@@ -142,3 +142,106 @@ pub fn require_cmark_gfm() {
         "apt-get install -y cmark-gfm (scripts/setup.sh does)",
     );
 }
+
+/// gofakes3's path (`$GOFAKES3`, else `.tools/bin/gofakes3`); fails the
+/// test unless it exists.
+pub fn require_gofakes3() -> PathBuf {
+    let path = std::env::var_os("GOFAKES3")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/bin/gofakes3"));
+    let mut probe = Command::new("test");
+    probe.arg("-x").arg(&path);
+    require(
+        &format!("gofakes3 at {}", path.display()),
+        probe,
+        "run scripts/setup.sh (it builds .tools/bin/gofakes3) or set GOFAKES3",
+    );
+    path
+}
+
+/// gofakes3 serving from memory on a free loopback port, with the bucket
+/// `cov`; killed when dropped.
+pub struct FakeS3 {
+    child: std::process::Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl FakeS3 {
+    /// Starts it and waits until it listens.
+    pub fn start() -> FakeS3 {
+        let bin = require_gofakes3();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(bin)
+            .args(["-backend", "memory", "-autobucket", "-initialbucket", "cov"])
+            .arg("-host")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gofakes3 starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gofakes3 did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        FakeS3 { child, port }
+    }
+
+    /// Stores `data` at `key` in the bucket `cov` (gofakes3 does not check
+    /// signatures, so a plain PUT does).
+    pub fn put(&self, key: &str, data: &[u8]) {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        write!(
+            c,
+            "PUT /cov/{key} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+            data.len()
+        )
+        .and_then(|()| c.write_all(data))
+        .expect("send");
+        let mut resp = String::new();
+        c.read_to_string(&mut resp).expect("answer");
+        assert!(
+            resp.starts_with("HTTP/1.0 200") || resp.starts_with("HTTP/1.1 200"),
+            "PUT {key}: {resp}"
+        );
+    }
+
+    /// The environment that points object_store's S3 client at it.
+    pub fn s3_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT", format!("http://127.0.0.1:{}", self.port)),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// The environment that points object_store's GCS client at it (GCS's
+    /// XML API for objects is S3's).
+    pub fn gcs_env(&self) -> Vec<(String, String)> {
+        let key = format!(
+            r#"{{"gcs_base_url": "http://127.0.0.1:{}", "disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}}"#,
+            self.port
+        );
+        vec![("GOOGLE_SERVICE_ACCOUNT_KEY".to_string(), key)]
+    }
+}
+
+impl Drop for FakeS3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

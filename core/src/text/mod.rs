@@ -33,6 +33,7 @@ pub use raw::RawProfile;
 pub(crate) use raw::{BlockPool, Part, RawFile, abs_line, normalize_blocks};
 pub(crate) use source::parse_path_raw;
 use source::raw_from_reader;
+pub(crate) use source::raw_from_sized;
 pub(crate) use stream::{MAX_INPUTS as STREAM_MAX_INPUTS, Streamed, stream_merge};
 
 /// How to treat inputs whose modes differ.

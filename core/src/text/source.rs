@@ -26,6 +26,19 @@ pub(super) fn raw_from_reader<R: Read>(
     read_stream(r, name, opts, pool, 64 << 10)
 }
 
+/// [`raw_from_reader`] for a stream whose length is about `size` (an
+/// object store's listing): the first buffer fits a small one whole.
+pub(crate) fn raw_from_sized<R: Read>(
+    r: R,
+    name: &str,
+    size: u64,
+    opts: &ParseOptions,
+    pool: &mut BlockPool,
+) -> Result<RawProfile, Error> {
+    let initial = usize::try_from(size).map_or(STREAM_BUF, |n| n.saturating_add(1));
+    read_stream(r, name, opts, pool, initial.clamp(64 << 10, STREAM_BUF))
+}
+
 /// Reads `r` through a buffer of `initial` bytes at first, feeding the
 /// parser whole lines. The buffer holds at most one partial line, which
 /// may not grow past the line length limit, so memory is bounded by

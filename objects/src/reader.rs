@@ -1,0 +1,330 @@
+//! [`Objects`]: the loader's [`Remote`], listing what a URL names and
+//! streaming objects into the parser from a background I/O thread.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use covlens_core::input::{Remote, RemoteObject};
+use futures_util::StreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::Error;
+use crate::store::{Scheme, open_store};
+use crate::url::{ObjectUrl, Target};
+
+/// How [`Objects`] reads.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectsOptions {
+    /// Objects fetched ahead of the one being parsed, so the network and
+    /// the parser overlap.
+    pub read_ahead: usize,
+    /// Received chunks buffered per object in flight; with the one being
+    /// parsed, memory stays at about `(read_ahead + 1) * chunks` chunks
+    /// (a chunk is what one socket read returns, at most a few hundred KiB).
+    pub chunks: usize,
+    /// The most objects one URL may name: listing more is an error.
+    pub max_objects: usize,
+}
+
+impl Default for ObjectsOptions {
+    fn default() -> Self {
+        ObjectsOptions {
+            read_ahead: 2,
+            chunks: 16,
+            max_objects: 100_000,
+        }
+    }
+}
+
+/// A listed object: where it is.
+#[derive(Clone)]
+struct Located {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+}
+
+type Chunks = mpsc::Receiver<Result<Bytes, object_store::Error>>;
+
+/// Reads objects named by URLs; see the [crate] documentation.
+pub struct Objects {
+    opts: ObjectsOptions,
+    io: OnceLock<Result<Io, String>>,
+    stores: Mutex<HashMap<(Scheme, String), Arc<dyn ObjectStore>>>,
+    listed: Mutex<HashMap<String, Located>>,
+    in_flight: Mutex<HashMap<String, Chunks>>,
+}
+
+/// The I/O thread: a single-threaded tokio runtime that the parser's
+/// threads hand requests to.
+struct Io {
+    handle: tokio::runtime::Handle,
+    /// Dropping it ends the thread's runtime.
+    _stop: oneshot::Sender<()>,
+}
+
+impl Io {
+    fn start() -> io::Result<Io> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("covlens-objects".into())
+            .spawn(move || {
+                rt.block_on(async {
+                    let _ = stopped.await;
+                })
+            })?;
+        Ok(Io {
+            handle,
+            _stop: stop,
+        })
+    }
+}
+
+impl Default for Objects {
+    fn default() -> Self {
+        Objects::new(ObjectsOptions::default())
+    }
+}
+
+impl Objects {
+    /// A reader with `opts`; its I/O thread starts on first use.
+    pub fn new(opts: ObjectsOptions) -> Objects {
+        Objects {
+            opts,
+            io: OnceLock::new(),
+            stores: Mutex::new(HashMap::new()),
+            listed: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn io(&self) -> Result<&Io, Error> {
+        self.io
+            .get_or_init(|| Io::start().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::Runtime(io::Error::other(e.clone())))
+    }
+
+    /// Runs `fut` on the I/O thread and waits for it.
+    fn block_on<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, Error> {
+        let io = self.io()?;
+        let (tx, rx) = oneshot::channel();
+        io.handle.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.blocking_recv()
+            .map_err(|_| Error::Runtime(io::Error::other("the I/O thread stopped")))
+    }
+
+    fn store(&self, u: &ObjectUrl) -> Result<Arc<dyn ObjectStore>, Error> {
+        let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (u.scheme, u.bucket.clone());
+        if let Some(s) = stores.get(&key) {
+            return Ok(s.clone());
+        }
+        let s = open_store(u.scheme, &u.bucket, &u.url)?;
+        stores.insert(key, s.clone());
+        Ok(s)
+    }
+
+    /// The objects `url` names, sorted by key, with their sizes.
+    pub fn list(&self, url: &str) -> Result<Vec<RemoteObject>, Error> {
+        let u = ObjectUrl::parse(url)?;
+        let store = self.store(&u)?;
+        let store_err = |cause| Error::Store {
+            url: url.to_string(),
+            cause,
+        };
+        let parse_key = |k: &str| {
+            Path::parse(k).map_err(|e| Error::BadUrl {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let mut found: Vec<(Path, u64)> = match &u.target {
+            Target::Object(key) => {
+                let path = parse_key(key)?;
+                let s = store.clone();
+                let p = path.clone();
+                match self.block_on(async move { s.head(&p).await })? {
+                    Ok(meta) => vec![(path, meta.size)],
+                    Err(object_store::Error::NotFound { .. }) => {
+                        return Err(Error::NotFound {
+                            url: url.to_string(),
+                            hint: " (end the URL with '/' to read every object under a prefix)",
+                        });
+                    }
+                    Err(e) => return Err(store_err(e)),
+                }
+            }
+            Target::Prefix(prefix) | Target::Pattern { prefix, .. } => {
+                let pattern = match &u.target {
+                    Target::Pattern { pattern, .. } => Some(pattern.clone()),
+                    _ => None,
+                };
+                let base = parse_key(prefix)?;
+                let (s, max) = (store.clone(), self.opts.max_objects);
+                let listed = self.block_on(async move {
+                    let mut out = Vec::new();
+                    let mut stream = s.list(Some(&base));
+                    while let Some(meta) = stream.next().await {
+                        let meta = meta?;
+                        if pattern
+                            .as_ref()
+                            .is_none_or(|p| p.matches(meta.location.as_ref()))
+                        {
+                            out.push((meta.location, meta.size));
+                            if out.len() > max {
+                                return Ok(None);
+                            }
+                        }
+                    }
+                    Ok(Some(out))
+                })?;
+                match listed.map_err(store_err)? {
+                    Some(v) => v,
+                    None => {
+                        return Err(Error::TooMany {
+                            url: url.to_string(),
+                            max: self.opts.max_objects,
+                        });
+                    }
+                }
+            }
+        };
+        if found.is_empty() {
+            return Err(Error::NotFound {
+                url: url.to_string(),
+                hint: "",
+            });
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(found.len());
+        for (path, size) in found {
+            let name = u.object(path.as_ref());
+            if let Some(f) = path.filename()
+                && (f.starts_with("covmeta.") || f.starts_with("covcounters."))
+            {
+                return Err(Error::Covdata { url: name });
+            }
+            listed.insert(
+                name.clone(),
+                Located {
+                    store: store.clone(),
+                    path,
+                },
+            );
+            out.push(RemoteObject { name, size });
+        }
+        Ok(out)
+    }
+
+    /// Starts fetching `name` on the I/O thread.
+    fn fetch(&self, name: &str) -> Result<Chunks, Error> {
+        let at = self
+            .listed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::Unlisted {
+                url: name.to_string(),
+            })?;
+        let (tx, rx) = mpsc::channel(self.opts.chunks.max(1));
+        self.io()?.handle.spawn(async move {
+            let mut stream = match at.store.get(&at.path).await {
+                Ok(got) => got.into_stream(),
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            while let Some(chunk) = stream.next().await {
+                let failed = chunk.is_err();
+                // The reader went away (an error elsewhere): stop.
+                if tx.send(chunk).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    /// Opens the listed object `name`, and starts fetching the next few
+    /// of `next` that are listed objects.
+    pub fn open_object(&self, name: &str, next: &[String]) -> Result<ObjectReader, Error> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let rx = match in_flight.remove(name) {
+            Some(rx) => rx,
+            None => self.fetch(name)?,
+        };
+        let listed: Vec<&String> = {
+            let l = self.listed.lock().unwrap_or_else(|e| e.into_inner());
+            next.iter()
+                .filter(|n| l.contains_key(n.as_str()))
+                .take(self.opts.read_ahead)
+                .collect()
+        };
+        for n in listed {
+            if !in_flight.contains_key(n) {
+                let rx = self.fetch(n)?;
+                in_flight.insert(n.clone(), rx);
+            }
+        }
+        Ok(ObjectReader {
+            rx,
+            cur: Bytes::new(),
+        })
+    }
+}
+
+/// An object's bytes as they arrive.
+pub struct ObjectReader {
+    rx: Chunks,
+    cur: Bytes,
+}
+
+impl Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(b)) => self.cur = b,
+                // Flattened: object_store's message already has its causes.
+                Some(Err(e)) => return Err(io::Error::other(crate::error::describe(&e))),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur.split_to(n));
+        Ok(n)
+    }
+}
+
+impl Remote for Objects {
+    fn claims(&self, input: &str) -> bool {
+        crate::is_url(input)
+    }
+
+    fn expand(&self, input: &str) -> Result<Vec<RemoteObject>, covlens_core::Error> {
+        Ok(self.list(input)?)
+    }
+
+    fn open(
+        &self,
+        object: &str,
+        next: &[String],
+    ) -> Result<Box<dyn Read + Send>, covlens_core::Error> {
+        Ok(Box::new(self.open_object(object, next)?))
+    }
+}
