@@ -61,33 +61,23 @@ impl Dest {
 
     #[cfg(feature = "cloud")]
     fn parse_url(scheme: &str, s: &str) -> Result<Dest> {
-        use object_store::aws::AmazonS3Builder;
-        use object_store::gcp::GoogleCloudStorageBuilder;
+        use covlens_objects::Scheme;
         let bad = |e: Box<dyn std::error::Error + Send + Sync>| CollectorError::DestUrl {
             url: s.to_string(),
             source: e,
         };
-        let url = url::Url::parse(s).map_err(|e| bad(e.into()))?;
-        let bucket_url = format!("{scheme}://{}", url.host_str().unwrap_or_default());
-        let store: std::sync::Arc<dyn object_store::ObjectStore> = match scheme {
-            "gs" => std::sync::Arc::new(
-                GoogleCloudStorageBuilder::from_env()
-                    .with_url(bucket_url)
-                    .build()
-                    .map_err(|e| bad(e.into()))?,
-            ),
-            "s3" => std::sync::Arc::new(
-                AmazonS3Builder::from_env()
-                    .with_url(bucket_url)
-                    .build()
-                    .map_err(|e| bad(e.into()))?,
-            ),
+        let scheme = match scheme {
+            "gs" => Scheme::Gs,
+            "s3" => Scheme::S3,
             _ => {
                 return Err(CollectorError::Config(format!(
                     "unsupported destination scheme {scheme}:// (gs, s3, file)"
                 )));
             }
         };
+        let url = url::Url::parse(s).map_err(|e| bad(e.into()))?;
+        let store = covlens_objects::open_store(scheme, url.host_str().unwrap_or_default(), s)
+            .map_err(|e| bad(e.into()))?;
         let prefix = object_store::path::Path::from(url.path().trim_matches('/'));
         Ok(Dest::Object {
             url: s.to_string(),

@@ -12,7 +12,7 @@ pub enum Error {
         reason: String,
     },
     /// `gs://` or `s3://` in a build without the `cloud` feature.
-    #[error("{url}: {scheme}:// inputs need covlens built with the `cloud` feature")]
+    #[error("{url}: {scheme}:// URLs need covlens built with the `cloud` feature")]
     NoCloud {
         /// The URL as given.
         url: String,

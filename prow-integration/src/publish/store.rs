@@ -62,8 +62,8 @@ impl Bucket {
                 })
             }
             StoreKind::Gcs { bucket, prefix } | StoreKind::S3 { bucket, prefix } => {
-                let store = cloud_store(&url.kind, bucket)
-                    .map_err(|e| PublishError::Permanent(format!("{}: {e}", url.url)))?;
+                let store =
+                    cloud_store(&url.kind, bucket, &url.url).map_err(PublishError::Permanent)?;
                 Ok(Bucket {
                     store,
                     prefix: prefix.clone(),
@@ -280,34 +280,15 @@ pub(crate) fn local_path(root: &FsPath, rel: &str) -> Result<PathBuf, PublishErr
     Ok(rel.split('/').fold(root.to_path_buf(), |p, s| p.join(s)))
 }
 
-#[cfg(feature = "cloud")]
-fn cloud_store(kind: &StoreKind, bucket: &str) -> Result<Arc<dyn ObjectStore>, String> {
-    use object_store::aws::AmazonS3Builder;
-    use object_store::gcp::GoogleCloudStorageBuilder;
-    match kind {
-        StoreKind::Gcs { .. } => GoogleCloudStorageBuilder::from_env()
-            .with_bucket_name(bucket)
-            .build()
-            .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-            .map_err(|e| e.to_string()),
-        StoreKind::S3 { .. } => AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .build()
-            .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-            .map_err(|e| e.to_string()),
-        StoreKind::File(_) => Err("not a cloud store".into()),
-    }
-}
-
-#[cfg(not(feature = "cloud"))]
-fn cloud_store(kind: &StoreKind, _bucket: &str) -> Result<Arc<dyn ObjectStore>, String> {
+/// The gs:// or s3:// store of `bucket` (an error without the `cloud`
+/// feature); errors name `url`.
+fn cloud_store(kind: &StoreKind, bucket: &str, url: &str) -> Result<Arc<dyn ObjectStore>, String> {
     let scheme = match kind {
-        StoreKind::Gcs { .. } => "gs",
-        _ => "s3",
+        StoreKind::Gcs { .. } => covlens_objects::Scheme::Gs,
+        StoreKind::S3 { .. } => covlens_objects::Scheme::S3,
+        StoreKind::File(_) => return Err("not a cloud store".into()),
     };
-    Err(format!(
-        "{scheme}:// needs covlens built with the `cloud` feature"
-    ))
+    covlens_objects::open_store(scheme, bucket, url).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
