@@ -52,6 +52,9 @@ const OBJECTS: [(&str, usize, u64); 4] = [
     ("logs/e2e/8/artifacts/node-a.cov", 400, 4),
 ];
 
+/// Where the GOCOVERDIR's files are.
+const COVDIR: &str = "logs/e2e/7/artifacts/covdir";
+
 impl Layout {
     fn new(put: impl Fn(&str, &[u8])) -> Layout {
         let dir = tempfile::tempdir().unwrap();
@@ -69,6 +72,16 @@ impl Layout {
             put(key, data.as_bytes());
             let p = dir.path().join(key);
             std::fs::write(p, data).unwrap();
+        }
+        // A GOCOVERDIR written by Go 1.23.
+        let covdir = repo().join("fixtures/covdata-go1.23/gocoverdir");
+        std::fs::create_dir_all(dir.path().join(COVDIR)).unwrap();
+        for e in std::fs::read_dir(&covdir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            let data = std::fs::read(e.path()).unwrap();
+            put(&format!("{COVDIR}/{name}"), &data);
+            std::fs::write(dir.path().join(COVDIR).join(name), data).unwrap();
         }
         Layout { dir }
     }
@@ -170,6 +183,31 @@ fn reads_objects(base: &str, env: &[(String, String)], lay: &Layout) {
         &[],
     );
 
+    // A GOCOVERDIR under a prefix, alone and mixed with text profiles.
+    let covdir = format!("{base}{COVDIR}/");
+    let local_covdir = lay.local(COVDIR);
+    same_as_local(
+        env,
+        &["summary", &covdir],
+        std::slice::from_ref(&local_covdir),
+        &[],
+    );
+    same_as_local(
+        env,
+        &["merge", &covdir, &one],
+        &[
+            local_covdir.clone(),
+            lay.local("logs/e2e/8/artifacts/node-a.cov"),
+        ],
+        &["--mode-policy", "upgrade"],
+    );
+    same_as_local(
+        env,
+        &["merge", &format!("{base}{COVDIR}/cov*")],
+        std::slice::from_ref(&local_covdir),
+        &[],
+    );
+
     // A prefix names every object under it, the JUnit file too: the error
     // names the object, line and column.
     let e = stderr_of(env, &["merge", &format!("{base}logs/e2e/7/artifacts/")]);
@@ -193,9 +231,10 @@ fn file_urls() {
     let lay = Layout::new(|_, _| {});
     let base = format!("file://{}/", lay.dir.path().display());
     reads_objects(&base, &[], &lay);
+    // A broken GOCOVERDIR: the error names the object.
     std::fs::write(lay.dir.path().join("logs/e2e/covmeta.0123"), b"x").unwrap();
-    let e = stderr_of(&[], &["merge", &format!("{base}logs/e2e/**")]);
-    assert!(e.contains("is Go binary coverage data (GOCOVERDIR)"), "{e}");
+    let e = stderr_of(&[], &["merge", &format!("{base}logs/e2e/cov*")]);
+    assert!(e.contains(&format!("{base}logs/e2e/covmeta.0123")), "{e}");
     let e = stderr_of(&[], &["merge", "file://relative/x.out"]);
     assert!(e.contains("expected an absolute path after file://"), "{e}");
 }

@@ -71,6 +71,9 @@ pub trait Remote: Send + Sync {
     /// streaming. `next` are the inputs to be read after it, some perhaps
     /// not this reader's: it may start reading those ahead.
     fn open(&self, object: &str, next: &[String]) -> Result<Box<dyn Read + Send>, Error>;
+    /// The files of the GOCOVERDIR `dir` (a name [`expand`](Remote::expand)
+    /// returned with [`RemoteObject::covdata`] set): base names and bytes.
+    fn read_dir(&self, dir: &str) -> Result<crate::covdata::MemoryFiles, Error>;
 }
 
 /// One object a [`Remote`] input names.
@@ -78,8 +81,11 @@ pub trait Remote: Send + Sync {
 pub struct RemoteObject {
     /// Its full name (a URL), as errors and progress show it.
     pub name: String,
-    /// Its size in bytes, as the listing says.
+    /// Its size in bytes, as the listing says (a GOCOVERDIR: its files').
     pub size: u64,
+    /// A GOCOVERDIR (the `covmeta.*` and `covcounters.*` objects under one
+    /// prefix), read whole with [`Remote::read_dir`], not a text profile.
+    pub covdata: bool,
 }
 
 /// The optional [`Remote`] of a loader.
@@ -129,6 +135,8 @@ pub struct Loader {
     remote: RemoteHook,
     /// The sizes of the remote objects expanded so far, by name.
     remote_sizes: HashMap<String, u64>,
+    /// Which of them are GOCOVERDIRs.
+    remote_dirs: std::collections::HashSet<String>,
 }
 
 /// One input read for merging.
@@ -158,6 +166,7 @@ impl Loader {
             progress: ProgressHook::default(),
             remote: RemoteHook::default(),
             remote_sizes: HashMap::new(),
+            remote_dirs: Default::default(),
         }
     }
 
@@ -181,6 +190,9 @@ impl Loader {
             }
             for o in remote.expand(p)? {
                 self.remote_sizes.insert(o.name.clone(), o.size);
+                if o.covdata {
+                    self.remote_dirs.insert(o.name.clone());
+                }
                 out.push(o.name);
             }
         }
@@ -198,6 +210,12 @@ impl Loader {
                 io::Error::other(format!("names {n} objects, expected one profile")),
             )),
         }
+    }
+
+    /// Whether `path` is read as GOCOVERDIR data: a local directory or a
+    /// remote one.
+    fn is_covdata(&self, path: &str) -> bool {
+        self.remote_dirs.contains(path) || is_covdata_dir(path)
     }
 
     /// An input's size in bytes: a remote object's as listed, a local
@@ -252,7 +270,7 @@ impl Loader {
         if let Some(p) = &self.progress.0 {
             p.start(1, self.input_bytes(path));
         }
-        let p = if is_covdata_dir(path) {
+        let p = if self.is_covdata(path) {
             self.load_covdata(path)?
         } else {
             self.parse_raw(path, &[], &mut BlockPool::default())?
@@ -272,7 +290,12 @@ impl Loader {
             skip_bad: self.opts.skip_bad,
             ..Default::default()
         };
-        let data = read_dirs(&[dir], &opts)?;
+        let data = match &self.remote.0 {
+            Some(remote) if self.remote_dirs.contains(dir) => {
+                crate::covdata::read_memory(dir, remote.read_dir(dir)?, &opts)?
+            }
+            _ => read_dirs(&[dir], &opts)?,
+        };
         self.warnings.extend(data.report().skipped());
         if data.report().pods == 0 {
             return Err(Error::io(
@@ -411,7 +434,7 @@ impl Loader {
         let before = &self.expand_one(before)?;
         let after = &self.expand_one(after)?;
         let b = self.load(before)?;
-        if is_covdata_dir(after) {
+        if self.is_covdata(after) {
             let a = self.load(after)?;
             return diff((before, b), (after, &a), mode_policy, policy);
         }
@@ -442,7 +465,7 @@ impl Loader {
         while i < paths.len() {
             let path = paths[i].as_str();
             if !small(path) {
-                let loaded = if is_covdata_dir(path) {
+                let loaded = if self.is_covdata(path) {
                     Loaded::Profile(self.load_covdata(path)?)
                 } else {
                     Loaded::Raw(self.parse_raw(path, &paths[i + 1..], &mut pool)?)

@@ -45,15 +45,15 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
-    /// A binary coverage file (GOCOVERDIR data), which is read from local
-    /// directories only.
-    #[error(
-        "{url}: is Go binary coverage data (GOCOVERDIR); objects are read as text profiles, \
-         copy the directory to read it"
-    )]
-    Covdata {
-        /// The object.
+    /// A GOCOVERDIR over the size limit (it is read into memory whole).
+    #[error("{url}: a GOCOVERDIR of {size} bytes, over the limit of {max} bytes")]
+    DirTooLarge {
+        /// The directory.
         url: String,
+        /// Its files' total size, as listed.
+        size: u64,
+        /// The limit.
+        max: u64,
     },
     /// The object was not among those listed by this reader.
     #[error("{url}: not an object listed by this reader")]

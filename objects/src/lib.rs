@@ -9,6 +9,11 @@
 //!   (`gs://b/logs/job/1/artifacts/**/*.cov`);
 //! - anything else names one object.
 //!
+//! Objects named `covmeta.*` and `covcounters.*` (Go's binary coverage
+//! files) make one GOCOVERDIR input per prefix, `gs://b/dir/`, read into
+//! memory whole (up to [`ObjectsOptions::max_dir_bytes`]); every other
+//! object is a text profile.
+//!
 //! [`Objects`] lists what a URL names and streams each object into the
 //! text parser (reading a few ahead, each through a bounded buffer), never
 //! copying it to disk: plug it into a loader with

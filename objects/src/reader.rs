@@ -6,6 +6,7 @@ use std::io::{self, Read};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use covlens_core::covdata::MemoryFiles;
 use covlens_core::input::{Remote, RemoteObject};
 use futures_util::StreamExt;
 use object_store::path::Path;
@@ -28,6 +29,8 @@ pub struct ObjectsOptions {
     pub chunks: usize,
     /// The most objects one URL may name: listing more is an error.
     pub max_objects: usize,
+    /// The most bytes of one GOCOVERDIR, which is read into memory whole.
+    pub max_dir_bytes: u64,
 }
 
 impl Default for ObjectsOptions {
@@ -36,6 +39,7 @@ impl Default for ObjectsOptions {
             read_ahead: 2,
             chunks: 16,
             max_objects: 100_000,
+            max_dir_bytes: 1 << 30,
         }
     }
 }
@@ -47,6 +51,9 @@ struct Located {
     path: Path,
 }
 
+/// A GOCOVERDIR's file: base name, where, size.
+type DirFile = (String, Located, u64);
+
 type Chunks = mpsc::Receiver<Result<Bytes, object_store::Error>>;
 
 /// Reads objects named by URLs; see the [crate] documentation.
@@ -55,6 +62,8 @@ pub struct Objects {
     io: OnceLock<Result<Io, String>>,
     stores: Mutex<HashMap<(Scheme, String), Arc<dyn ObjectStore>>>,
     listed: Mutex<HashMap<String, Located>>,
+    /// The GOCOVERDIRs listed: their files, by directory name.
+    dirs: Mutex<HashMap<String, Vec<DirFile>>>,
     in_flight: Mutex<HashMap<String, Chunks>>,
 }
 
@@ -101,6 +110,7 @@ impl Objects {
             io: OnceLock::new(),
             stores: Mutex::new(HashMap::new()),
             listed: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
         }
     }
@@ -209,27 +219,100 @@ impl Objects {
             });
         }
         found.sort_by(|a, b| a.0.cmp(&b.0));
+        // Go's binary coverage files make one GOCOVERDIR per prefix, named
+        // `PREFIX/`; every other object is a text profile.
+        let mut out: Vec<RemoteObject> = Vec::with_capacity(found.len());
+        let mut dirs: HashMap<String, Vec<DirFile>> = HashMap::new();
         let mut listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = Vec::with_capacity(found.len());
         for (path, size) in found {
-            let name = u.object(path.as_ref());
-            if let Some(f) = path.filename()
-                && (f.starts_with("covmeta.") || f.starts_with("covcounters."))
-            {
-                return Err(Error::Covdata { url: name });
+            let key: &str = path.as_ref();
+            let located = Located {
+                store: store.clone(),
+                path: path.clone(),
+            };
+            let (parent, base) = key.rsplit_once('/').unwrap_or(("", key));
+            if base.starts_with("covmeta.") || base.starts_with("covcounters.") {
+                let dir = format!("{}/", u.object(parent).trim_end_matches('/'));
+                let files = dirs.entry(dir.clone()).or_default();
+                if files.is_empty() {
+                    out.push(RemoteObject {
+                        name: dir,
+                        size: 0,
+                        covdata: true,
+                    });
+                }
+                files.push((base.to_string(), located, size));
+                continue;
             }
-            listed.insert(
-                name.clone(),
-                Located {
-                    store: store.clone(),
-                    path,
-                },
-            );
-            out.push(RemoteObject { name, size });
+            let name = u.object(key);
+            listed.insert(name.clone(), located);
+            out.push(RemoteObject {
+                name,
+                size,
+                covdata: false,
+            });
         }
+        for o in &mut out {
+            if let Some(files) = dirs.get(&o.name) {
+                o.size = files.iter().map(|f| f.2).sum();
+                if o.size > self.opts.max_dir_bytes {
+                    return Err(Error::DirTooLarge {
+                        url: o.name.clone(),
+                        size: o.size,
+                        max: self.opts.max_dir_bytes,
+                    });
+                }
+            }
+        }
+        self.dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(dirs);
         Ok(out)
     }
 
+    /// The files of the listed GOCOVERDIR `dir`, fetched in parallel.
+    pub fn read_dir(&self, dir: &str) -> Result<MemoryFiles, Error> {
+        let files = self
+            .dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(dir)
+            .cloned()
+            .ok_or_else(|| Error::Unlisted {
+                url: dir.to_string(),
+            })?;
+        let max = self.opts.max_dir_bytes;
+        let got = self.block_on(async move {
+            let mut total = 0u64;
+            let mut out = Vec::with_capacity(files.len());
+            let mut fetches =
+                futures_util::stream::iter(files.into_iter().map(|(base, at, _)| async move {
+                    let bytes = at.store.get(&at.path).await?.bytes().await?;
+                    Ok::<_, object_store::Error>((base, at.path, bytes))
+                }))
+                .buffered(8);
+            while let Some(r) = fetches.next().await {
+                let (base, path, bytes) = r.map_err(|e| (None, e))?;
+                total += bytes.len() as u64;
+                if total > max {
+                    return Err((
+                        Some(path),
+                        object_store::Error::Generic {
+                            store: "covlens",
+                            source: "the directory grew past the limit while it was read".into(),
+                        },
+                    ));
+                }
+                out.push((base, Arc::from(bytes.as_ref())));
+            }
+            Ok(out)
+        })?;
+        got.map_err(|(_, cause)| Error::Store {
+            url: dir.to_string(),
+            cause,
+        })
+    }
     /// Starts fetching `name` on the I/O thread.
     fn fetch(&self, name: &str) -> Result<Chunks, Error> {
         let at = self
@@ -326,5 +409,9 @@ impl Remote for Objects {
         next: &[String],
     ) -> Result<Box<dyn Read + Send>, covlens_core::Error> {
         Ok(Box::new(self.open_object(object, next)?))
+    }
+
+    fn read_dir(&self, dir: &str) -> Result<MemoryFiles, covlens_core::Error> {
+        Ok(Objects::read_dir(self, dir)?)
     }
 }

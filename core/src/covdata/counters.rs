@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
 
 use nom::Parser;
 use nom::bytes::complete::take;
@@ -104,7 +103,11 @@ pub const SNAPSHOT_KEY: &str = "covflush.process";
 /// Reads only the start of the counter file at `path` (header, first
 /// segment's string and args tables) and returns the process id of its
 /// snapshot mark, as [`head_snapshot_process`].
-pub(crate) fn read_snapshot_process(path: &Path) -> Option<String> {
+pub(crate) fn read_snapshot_process(file: &super::FileData) -> Option<String> {
+    let path = match file {
+        super::FileData::Path(p) => p,
+        super::FileData::Memory(b) => return head_snapshot_process(b, b.len() as u64),
+    };
     let mut f = File::open(path).ok()?;
     let size = f.metadata().ok()?.len();
     let mut head = vec![0u8; 48];

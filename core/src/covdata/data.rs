@@ -179,7 +179,20 @@ pub struct CovData {
 /// keyed by (import path, file, function, literal flag, range and
 /// statements), as `go tool covdata` keys them.
 pub fn read_dirs<P: AsRef<Path>>(dirs: &[P], opts: &ReadOptions) -> Result<CovData, Error> {
-    let found = discover(dirs, opts.snapshots)?;
+    read_found(discover(dirs, opts.snapshots)?, opts)
+}
+
+/// [`read_dirs`] for one GOCOVERDIR whose files are in memory (base name,
+/// bytes), named `dir` in messages: one read from an object store.
+pub fn read_memory(
+    dir: &str,
+    files: super::MemoryFiles,
+    opts: &ReadOptions,
+) -> Result<CovData, Error> {
+    read_found(super::discover_memory(dir, files, opts.snapshots), opts)
+}
+
+fn read_found(found: super::Discovery, opts: &ReadOptions) -> Result<CovData, Error> {
     let mut data = CovData::default();
     for pod in &found.pods {
         data.read_pod(pod, opts)?;

@@ -5,7 +5,9 @@
 
 use foldhash::HashMap;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -41,7 +43,7 @@ pub enum Snapshots {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CounterRef {
     /// The file.
-    pub path: PathBuf,
+    pub path: FileData,
     /// The path as Go prints it (`dir/name`, cleaned).
     pub name: String,
     /// Index of the input directory it was found in.
@@ -52,13 +54,36 @@ pub struct CounterRef {
     pub stamp: String,
 }
 
+/// Where a file's bytes are: on disk, or already in memory (a GOCOVERDIR
+/// read from an object store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileData {
+    /// A file to read.
+    Path(PathBuf),
+    /// The bytes themselves.
+    Memory(Arc<[u8]>),
+}
+
+impl FileData {
+    /// The whole file.
+    pub(crate) fn read(&self) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            FileData::Path(p) => fs::read(p).map(std::borrow::Cow::Owned),
+            FileData::Memory(b) => Ok(std::borrow::Cow::Borrowed(b)),
+        }
+    }
+}
+
+/// A directory's files in memory: base names and bytes.
+pub type MemoryFiles = Vec<(String, Arc<[u8]>)>;
+
 /// One meta-data file and its counter-data files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pod {
     /// The file hash from the names (32 hex digits for Go's files).
     pub tag: String,
     /// The meta-data file.
-    pub meta: PathBuf,
+    pub meta: FileData,
     /// The meta-data file's path as Go prints it.
     pub meta_name: String,
     /// Counter files, sorted by input directory, then path.
@@ -83,8 +108,8 @@ pub struct Discovery {
 /// file skipped; then applies `snapshots` (which, for marked snapshots,
 /// reads the start of every counter file).
 pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Discovery, Error> {
-    // (path, printed name, dir index, base name)
-    let mut files: Vec<(PathBuf, String, usize, String)> = Vec::new();
+    // (data, printed name, dir index, base name)
+    let mut files: Vec<(FileData, String, usize, String)> = Vec::new();
     for (k, dir) in dirs.iter().enumerate() {
         let dir = dir.as_ref();
         let shown = dir.to_string_lossy();
@@ -105,10 +130,34 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
         for n in names {
             let base = n.to_string_lossy().into_owned();
             let printed = crate::gopath::join(&shown, &base);
-            files.push((dir.join(&n), printed, k, base));
+            files.push((FileData::Path(dir.join(&n)), printed, k, base));
         }
     }
+    Ok(group(files, snapshots))
+}
 
+/// [`discover`] for one directory whose files are in memory: `files` are
+/// (base name, bytes), `dir` the directory's name as messages show it.
+pub fn discover_memory(dir: &str, files: MemoryFiles, snapshots: Snapshots) -> Discovery {
+    let mut files: Vec<(FileData, String, usize, String)> = files
+        .into_iter()
+        // Not path.Clean'd: `dir` may be a URL (`gs://b/d/`).
+        .map(|(base, bytes)| {
+            (
+                FileData::Memory(bytes),
+                format!("{}/{base}", dir.trim_end_matches('/')),
+                0,
+                base,
+            )
+        })
+        .collect();
+    files.sort_by(|a, b| a.3.cmp(&b.3));
+    group(files, snapshots)
+}
+
+/// Groups files (data, printed name, dir index, base name; each
+/// directory's sorted by name) into pods.
+fn group(files: Vec<(FileData, String, usize, String)>, snapshots: Snapshots) -> Discovery {
     let mut metas: HashMap<String, usize> = HashMap::default();
     let mut pods: Vec<Pod> = Vec::new();
     for (path, printed, _, base) in &files {
@@ -156,7 +205,7 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
     }
     pods.sort_by(|a, b| a.meta_name.cmp(&b.meta_name));
     out.pods = pods;
-    Ok(out)
+    out
 }
 
 /// Keeps, of the files covflush marked as snapshots, the newest of each
@@ -236,7 +285,7 @@ mod tests {
     #[test]
     fn newest_snapshot_per_process() {
         let c = |pid, stamp: &str, dir| CounterRef {
-            path: PathBuf::new(),
+            path: FileData::Path(PathBuf::new()),
             name: format!("{dir}/covcounters.h.{pid}.{stamp}"),
             dir_index: dir,
             pid,
@@ -244,7 +293,7 @@ mod tests {
         };
         let mut pod = Pod {
             tag: "h".into(),
-            meta: PathBuf::new(),
+            meta: FileData::Path(PathBuf::new()),
             meta_name: String::new(),
             counters: vec![
                 c(7, "100", 0),

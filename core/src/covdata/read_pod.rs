@@ -1,8 +1,6 @@
 //! Reading one pod: its meta-data file, and its counter files folded into
 //! per-slot state in parallel. Shared by the reports and the writers.
 
-use std::fs;
-
 use rayon::prelude::*;
 
 use super::counters::{Arg, CounterFile, Segment, parse_counters};
@@ -22,7 +20,11 @@ pub(crate) struct LoadedMeta {
 /// Reads and verifies a pod's meta-data file, whose name must carry its
 /// hash.
 pub(crate) fn load_meta(pod: &Pod) -> Result<LoadedMeta, Error> {
-    let bytes = fs::read(&pod.meta).map_err(|e| Error::io(&pod.meta_name, e))?;
+    let bytes = pod
+        .meta
+        .read()
+        .map_err(|e| Error::io(&pod.meta_name, e))?
+        .into_owned();
     let meta = parse_meta(&bytes, &pod.meta_name)?;
     if meta.hash_hex() != pod.tag {
         return Err(mismatch(
@@ -102,7 +104,7 @@ pub(crate) fn load_counters(
     m: &LoadedMeta,
     meta_name: &str,
 ) -> Result<CounterFile, Error> {
-    let bytes = fs::read(&c.path).map_err(|e| Error::io(&c.name, e))?;
+    let bytes = c.path.read().map_err(|e| Error::io(&c.name, e))?;
     let cf = parse_counters(&bytes, &c.name)?;
     if cf.meta_hash != m.meta.hash {
         return Err(mismatch(
