@@ -215,7 +215,10 @@ impl Loader {
     /// Whether `path` is read as GOCOVERDIR data: a local directory or a
     /// remote one.
     fn is_covdata(&self, path: &str) -> bool {
-        self.remote_dirs.contains(path) || is_covdata_dir(path)
+        match self.remote_sizes.contains_key(path) {
+            true => self.remote_dirs.contains(path),
+            false => is_covdata_dir(path),
+        }
     }
 
     /// An input's size in bytes: a remote object's as listed, a local
@@ -379,6 +382,11 @@ impl Loader {
         if !self.opts.parse.mmap || paths.is_empty() || paths.len() > STREAM_MAX_INPUTS {
             return false;
         }
+        if let Some(r) = &self.remote.0
+            && paths.iter().any(|p| r.claims(p))
+        {
+            return false;
+        }
         let mut total = 0u64;
         for p in paths {
             match std::fs::metadata(p) {
@@ -454,9 +462,16 @@ impl Loader {
         mut f: impl FnMut(&str, Loaded, &mut BlockPool) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let paths = &self.expand(paths)?;
-        let small = |p: &str| {
-            p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < LARGE)
-        };
+        // A remote name that is also a local path is still read through
+        // the remote (which checks what it reads).
+        let small: Vec<bool> = paths
+            .iter()
+            .map(|p| {
+                p != "-"
+                    && !self.remote_sizes.contains_key(p)
+                    && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < LARGE)
+            })
+            .collect();
         if let Some(p) = &self.progress.0 {
             p.start(paths.len(), paths.iter().map(|p| self.input_bytes(p)).sum());
         }
@@ -464,7 +479,7 @@ impl Loader {
         let mut i = 0;
         while i < paths.len() {
             let path = paths[i].as_str();
-            if !small(path) {
+            if !small[i] {
                 let loaded = if self.is_covdata(path) {
                     Loaded::Profile(self.load_covdata(path)?)
                 } else {
@@ -477,7 +492,7 @@ impl Loader {
             }
             let mut j = i;
             let mut bytes = 0u64;
-            while j < paths.len() && small(&paths[j]) && bytes < BATCH_BYTES {
+            while j < paths.len() && small[j] && bytes < BATCH_BYTES {
                 bytes += std::fs::metadata(&paths[j]).map(|m| m.len()).unwrap_or(0);
                 j += 1;
             }

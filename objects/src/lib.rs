@@ -27,7 +27,7 @@ mod url;
 
 pub use error::Error;
 pub use pattern::Pattern;
-pub use reader::{Objects, ObjectsOptions};
+pub use reader::{ObjectReader, Objects, ObjectsOptions};
 pub use store::{Scheme, open_store};
 pub use url::ObjectUrl;
 

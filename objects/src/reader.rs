@@ -54,7 +54,7 @@ struct Located {
 /// A GOCOVERDIR's file: base name, where, size.
 type DirFile = (String, Located, u64);
 
-type Chunks = mpsc::Receiver<Result<Bytes, object_store::Error>>;
+type Chunks = mpsc::Receiver<io::Result<Bytes>>;
 
 /// Reads objects named by URLs; see the [crate] documentation.
 pub struct Objects {
@@ -324,24 +324,14 @@ impl Objects {
             .ok_or_else(|| Error::Unlisted {
                 url: name.to_string(),
             })?;
-        let (tx, rx) = mpsc::channel(self.opts.chunks.max(1));
-        self.io()?.handle.spawn(async move {
-            let mut stream = match at.store.get(&at.path).await {
-                Ok(got) => got.into_stream(),
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            };
-            while let Some(chunk) = stream.next().await {
-                let failed = chunk.is_err();
-                // The reader went away (an error elsewhere): stop.
-                if tx.send(chunk).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
-        Ok(rx)
+        let body = futures_util::stream::once(async move { at.store.get(&at.path).await })
+            .flat_map(|got| match got {
+                Ok(got) => got.into_stream().boxed(),
+                Err(e) => futures_util::stream::iter([Err(e)]).boxed(),
+            })
+            // Flattened: object_store's message already has its causes.
+            .map(|c| c.map_err(|e| io::Error::other(crate::error::describe(&e))));
+        Ok(forward(&self.io()?.handle, body, self.opts.chunks))
     }
 
     /// Opens the listed object `name`, and starts fetching the next few
@@ -372,10 +362,47 @@ impl Objects {
     }
 }
 
+/// Pulls `body` on the runtime of `handle` into a channel of `chunks`
+/// chunks, until it ends, fails or the receiver goes away.
+fn forward(
+    handle: &tokio::runtime::Handle,
+    body: impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static,
+    chunks: usize,
+) -> Chunks {
+    let (tx, rx) = mpsc::channel(chunks.max(1));
+    handle.spawn(async move {
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let failed = chunk.is_err();
+            // The reader went away (an error elsewhere): stop.
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// An object's bytes as they arrive.
 pub struct ObjectReader {
     rx: Chunks,
     cur: Bytes,
+}
+
+impl ObjectReader {
+    /// A reader of `body`, pulled on the runtime of `handle` (not the
+    /// reading thread's: it blocks) through a channel of `chunks` chunks,
+    /// so memory stays bounded whatever the body's length.
+    pub fn spawn(
+        handle: &tokio::runtime::Handle,
+        body: impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static,
+        chunks: usize,
+    ) -> ObjectReader {
+        ObjectReader {
+            rx: forward(handle, body, chunks),
+            cur: Bytes::new(),
+        }
+    }
 }
 
 impl Read for ObjectReader {
@@ -384,8 +411,7 @@ impl Read for ObjectReader {
             match self.rx.blocking_recv() {
                 None => return Ok(0),
                 Some(Ok(b)) => self.cur = b,
-                // Flattened: object_store's message already has its causes.
-                Some(Err(e)) => return Err(io::Error::other(crate::error::describe(&e))),
+                Some(Err(e)) => return Err(e),
             }
         }
         let n = buf.len().min(self.cur.len());

@@ -16,20 +16,25 @@
 //!    `filtered.cov`;
 //! 5. `filtered.cov` alone (a job that kept only gopherage's output).
 //!
-//! Objects are streamed into a private temporary directory (each checked
-//! against `limits.max_object_bytes`, the run against
-//! `limits.max_run_bytes`) and read there by covlens-core's
-//! [`Loader`](covlens_core::input::Loader), one run at a time. Inputs in
+//! Text objects are streamed from the bucket into covlens-core's
+//! [`Loader`](covlens_core::input::Loader) (each checked against
+//! `limits.max_object_bytes` while it arrives, the run against
+//! `limits.max_run_bytes` from the listing), never copied to disk; a
+//! GOCOVERDIR's files are read into memory. One run at a time. Inputs in
 //! different modes combine at the highest (set < count < atomic).
 
-use std::path::{Path as FsPath, PathBuf};
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
 
-use covlens_core::input::{LoadOptions, Loader};
+use covlens_core::covdata::MemoryFiles;
+use covlens_core::input::{LoadOptions, Loader, Remote, RemoteObject};
 use covlens_core::{ModePolicy, OnConflict, Profile, RestartPolicy};
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::PublishError;
-use super::store::{Bucket, Listed, local_path};
+use super::store::{Bucket, Listed};
 use crate::config::{Filters, Limits};
 use crate::layout::{ARTIFACTS_DIR, segment};
 
@@ -179,36 +184,12 @@ pub async fn read_run(
             limits.max_run_bytes
         )));
     }
-    let stage = tempfile::Builder::new()
-        .prefix("covlens-run-")
-        .tempdir()
-        .map_err(|e| PublishError::Transient(format!("cannot create a staging directory: {e}")))?;
-    for o in &all {
-        let dest = local_path(stage.path(), &o.rel)?;
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| PublishError::Transient(format!("cannot stage {}: {e}", o.rel)))?;
-        }
-        let mut f = std::fs::File::create(&dest)
-            .map_err(|e| PublishError::Transient(format!("cannot stage {}: {e}", o.rel)))?;
-        // Gone between listing and reading: a run being deleted; the
-        // staged file stays empty and reading it says so.
-        bucket
-            .get_into(
-                &format!("{artifacts}{}", o.rel),
-                limits.max_object_bytes,
-                &mut f,
-            )
-            .await?;
-    }
     let objects: Vec<String> = all.iter().map(|o| o.rel.clone()).collect();
     let source = sel.source;
     let filters = filters.clone();
-    let label = format!("{}/{artifacts}", bucket.url());
+    let run = RunObjects::new(bucket.clone(), artifacts, &sel, limits.max_object_bytes);
     let profile = tokio::task::spawn_blocking(move || {
-        let p = load(stage.path(), &sel, &label);
-        drop(stage);
-        p.map(|mut p| {
+        run.load(&sel).map(|mut p| {
             covlens_core::filter(&mut p, filters.include.as_ref(), filters.exclude.as_ref());
             p
         })
@@ -222,73 +203,227 @@ pub async fn read_run(
     }))
 }
 
-/// Reads the staged objects with core's loader.
-fn load(root: &FsPath, sel: &Selection, label: &str) -> Result<Profile, PublishError> {
-    let bad = |e: covlens_core::Error| {
-        // Paths in core's messages are the staging directory's; name the
-        // run instead.
-        let msg = format!("{e}").replace(&root.display().to_string(), label.trim_end_matches('/'));
-        PublishError::Permanent(format!("{label}: unreadable coverage: {msg}"))
-    };
-    // Binaries of one job may be built in different modes (a `set`
-    // GOCOVERDIR next to a `count` text profile): combine at the highest.
-    let mut opts = LoadOptions::default();
-    opts.parse.mode_policy = ModePolicy::Upgrade;
-    let mut loader = Loader::new(opts);
-    let paths = |objs: &[Listed]| -> Vec<String> {
-        let mut dirs: Vec<String> = Vec::new();
-        let mut files: Vec<String> = Vec::new();
+/// One input of a run: a text object, or a GOCOVERDIR's objects.
+enum RunInput {
+    /// Its key and size.
+    Text(String, u64),
+    /// Its files: base name and key; their total size.
+    Dir(Vec<(String, String)>, u64),
+}
+
+/// A run's selected objects as core's loader reads them, named by their
+/// URLs (`gs://bucket/logs/job/1/artifacts/e2e.cov`).
+#[derive(Clone)]
+struct RunObjects {
+    bucket: Bucket,
+    handle: tokio::runtime::Handle,
+    max_object_bytes: u64,
+    /// The run's `artifacts/` key, ending in `/`.
+    artifacts: String,
+    inputs: Arc<HashMap<String, RunInput>>,
+    /// The first failure to fetch (a transport error, not bad data): the
+    /// run is then retried, not given up as unreadable.
+    fetch_error: Arc<Mutex<Option<PublishError>>>,
+}
+
+impl RunObjects {
+    /// Must be called on the runtime (it keeps its handle).
+    fn new(
+        bucket: Bucket,
+        artifacts: String,
+        sel: &Selection,
+        max_object_bytes: u64,
+    ) -> RunObjects {
+        let mut inputs = HashMap::new();
+        let objs = sel.first.iter().chain(&sel.after);
         for o in objs {
             let segs: Vec<&str> = o.rel.split('/').collect();
+            let key = format!("{artifacts}{}", o.rel);
             if sel.source == Source::Collector && segs.len() >= 5 && segs[3] == "covdata" {
-                let dir: PathBuf = segs[..4].iter().fold(root.to_path_buf(), |p, s| p.join(s));
-                let dir = dir.display().to_string();
-                if !dirs.contains(&dir) {
-                    dirs.push(dir);
+                let dir = format!("{}/{artifacts}{}/", bucket.url(), segs[..4].join("/"));
+                let base = segs[4..].join("/");
+                let entry = inputs
+                    .entry(dir)
+                    .or_insert_with(|| RunInput::Dir(Vec::new(), 0));
+                if let RunInput::Dir(files, size) = entry {
+                    files.push((base, key));
+                    *size += o.size;
                 }
             } else {
-                files.push(
-                    segs.iter()
-                        .fold(root.to_path_buf(), |p, s| p.join(s))
-                        .display()
-                        .to_string(),
+                inputs.insert(
+                    format!("{}/{key}", bucket.url()),
+                    RunInput::Text(key, o.size),
                 );
             }
         }
-        // A GOCOVERDIR with counter files but no meta-data file cannot be
-        // read; it is left out rather than failing the run.
-        dirs.retain(|d| {
-            std::fs::read_dir(d).is_ok_and(|mut it| {
-                it.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("covmeta.")))
-            })
+        RunObjects {
+            bucket,
+            handle: tokio::runtime::Handle::current(),
+            max_object_bytes,
+            artifacts,
+            inputs: Arc::new(inputs),
+            fetch_error: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The loader's names of `objs`: GOCOVERDIRs first (each once, and
+    /// only with a meta-data file: counter files alone cannot be read, so
+    /// they are left out rather than failing the run), then text objects.
+    fn names(&self, objs: &[Listed]) -> Vec<String> {
+        let mut dirs: Vec<String> = Vec::new();
+        let mut files: Vec<String> = Vec::new();
+        for o in objs {
+            let text = format!("{}/{}{}", self.bucket.url(), self.artifacts, o.rel);
+            if self.inputs.contains_key(&text) {
+                files.push(text);
+                continue;
+            }
+            let key = format!("{}{}", self.artifacts, o.rel);
+            let dir = self.inputs.iter().find_map(|(name, i)| match i {
+                RunInput::Dir(fs, _) if fs.iter().any(|f| f.1 == key) => Some(name),
+                _ => None,
+            });
+            if let Some(d) = dir
+                && !dirs.contains(d)
+            {
+                dirs.push(d.clone());
+            }
+        }
+        dirs.retain(|d| match self.inputs.get(d) {
+            Some(RunInput::Dir(fs, _)) => fs.iter().any(|f| f.0.starts_with("covmeta.")),
+            _ => false,
         });
         dirs.extend(files);
         dirs
-    };
-    let first = paths(&sel.first);
-    let (merged, _) = loader.merge(&first, OnConflict::Error).map_err(bad)?;
-    if sel.source != Source::BeforeAfter {
-        return Ok(merged);
     }
-    let (after, _) = loader
-        .merge(&paths(&sel.after), OnConflict::Error)
-        .map_err(bad)?;
-    let write = |name: &str, p: &Profile| -> Result<String, PublishError> {
-        let path = root.join(name);
-        let mut f = std::io::BufWriter::new(
-            std::fs::File::create(&path)
-                .map_err(|e| PublishError::Transient(format!("cannot stage {name}: {e}")))?,
-        );
-        covlens_core::write_profile(&mut f, p)
-            .and_then(|_| std::io::Write::flush(&mut f))
-            .map_err(|e| PublishError::Transient(format!("cannot stage {name}: {e}")))?;
-        Ok(path.display().to_string())
-    };
-    let b = write(".before.merged", &merged)?;
-    drop(merged);
-    let a = write(".after.merged", &after)?;
-    drop(after);
-    loader.diff(&b, &a, RestartPolicy::Clamp).map_err(bad)
+
+    /// Reads the selection (on a blocking thread).
+    fn load(&self, sel: &Selection) -> Result<Profile, PublishError> {
+        let label = format!("{}/{}", self.bucket.url(), self.artifacts);
+        let bad = |e: covlens_core::Error| {
+            // A failed fetch is retried; only bad data makes the run
+            // unreadable.
+            if let Some(fetch) = self
+                .fetch_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
+                return fetch;
+            }
+            PublishError::Permanent(format!("{label}: unreadable coverage: {e}"))
+        };
+        // Binaries of one job may be built in different modes (a `set`
+        // GOCOVERDIR next to a `count` text profile): combine at the highest.
+        let mut opts = LoadOptions::default();
+        opts.parse.mode_policy = ModePolicy::Upgrade;
+        let mut loader = Loader::new(opts).with_remote(Arc::new(self.clone()));
+        let (merged, _) = loader
+            .merge(&self.names(&sel.first), OnConflict::Error)
+            .map_err(bad)?;
+        if sel.source != Source::BeforeAfter {
+            return Ok(merged);
+        }
+        let (after, _) = loader
+            .merge(&self.names(&sel.after), OnConflict::Error)
+            .map_err(bad)?;
+        covlens_core::diff(
+            ("before", merged),
+            ("after", &after),
+            ModePolicy::Upgrade,
+            RestartPolicy::Clamp,
+        )
+        .map_err(bad)
+    }
+
+    /// Notes a fetch failure and makes it the loader's error.
+    fn fetch_failed(&self, e: PublishError) -> covlens_core::Error {
+        let msg = e.to_string();
+        self.fetch_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(e);
+        covlens_core::Error::Remote(msg.into())
+    }
+}
+
+impl Remote for RunObjects {
+    fn claims(&self, input: &str) -> bool {
+        self.inputs.contains_key(input)
+    }
+
+    fn expand(&self, input: &str) -> Result<Vec<RemoteObject>, covlens_core::Error> {
+        let (size, covdata) = match self.inputs.get(input) {
+            Some(RunInput::Text(_, size)) => (*size, false),
+            Some(RunInput::Dir(_, size)) => (*size, true),
+            None => {
+                return Err(covlens_core::Error::Invalid(format!(
+                    "{input}: not in the run"
+                )));
+            }
+        };
+        Ok(vec![RemoteObject {
+            name: input.to_string(),
+            size,
+            covdata,
+        }])
+    }
+
+    fn open(
+        &self,
+        object: &str,
+        _next: &[String],
+    ) -> Result<Box<dyn Read + Send>, covlens_core::Error> {
+        let Some(RunInput::Text(key, _)) = self.inputs.get(object) else {
+            return Err(covlens_core::Error::Invalid(format!(
+                "{object}: not a text object of the run"
+            )));
+        };
+        let (bucket, key, max) = (self.bucket.clone(), key.clone(), self.max_object_bytes);
+        let errors = self.clone();
+        let body = futures_util::stream::once(async move { bucket.get_stream(&key, max).await })
+            .flat_map(|got| match got {
+                Ok(Some(s)) => s,
+                // Gone between listing and reading: a run being deleted.
+                Ok(None) => futures_util::stream::iter([Err(PublishError::Permanent(
+                    "deleted while it was read".into(),
+                ))])
+                .boxed(),
+                Err(e) => futures_util::stream::iter([Err(e)]).boxed(),
+            })
+            .map(move |chunk| {
+                // The loader fails with the fetch's own error (see
+                // `load`): a transport failure is retried, a refused
+                // object (outside the root, too large) says why.
+                chunk.map_err(|e| std::io::Error::other(errors.fetch_failed(e)))
+            });
+        Ok(Box::new(covlens_objects::ObjectReader::spawn(
+            &self.handle,
+            body,
+            16,
+        )))
+    }
+
+    fn read_dir(&self, dir: &str) -> Result<MemoryFiles, covlens_core::Error> {
+        let Some(RunInput::Dir(files, _)) = self.inputs.get(dir) else {
+            return Err(covlens_core::Error::Invalid(format!(
+                "{dir}: not a GOCOVERDIR of the run"
+            )));
+        };
+        let mut out = Vec::with_capacity(files.len());
+        for (base, key) in files {
+            let got = self
+                .handle
+                .block_on(self.bucket.get(key, self.max_object_bytes))
+                .map_err(|e| self.fetch_failed(e))?;
+            // Gone between listing and reading: left out, as a missing
+            // file of a local directory would be.
+            if let Some(bytes) = got {
+                out.push((base.clone(), Arc::from(bytes)));
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// `finished.json` as the sidecar (`result`: `SUCCESS`, ...) or crier

@@ -3,7 +3,7 @@
 //! every read, and errors sorted into transient and permanent.
 
 use std::io::Write;
-use std::path::{Path as FsPath, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -176,6 +176,47 @@ impl Bucket {
         Ok(true)
     }
 
+    /// Streams `key`, refusing more than `max` bytes (checked against the
+    /// listed size and while reading; an error of the stream); `None` when
+    /// it does not exist.
+    pub async fn get_stream(
+        &self,
+        key: &str,
+        max: u64,
+    ) -> Result<
+        Option<futures_util::stream::BoxStream<'static, Result<bytes::Bytes, PublishError>>>,
+        PublishError,
+    > {
+        let path = self.path(key)?;
+        self.check_local(key)?;
+        let got = match self.store.get(&path).await {
+            Ok(g) => g,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.transient(key, e)),
+        };
+        let name = format!("{}/{key}", self.url);
+        let too_big = move |size: u64| {
+            PublishError::Permanent(format!(
+                "{name}: {size} bytes, over the limit of {max} bytes per object (limits.max_object_bytes)"
+            ))
+        };
+        if got.meta.size > max {
+            return Err(too_big(got.meta.size));
+        }
+        let mut n = 0u64;
+        let bucket = self.clone();
+        let key = key.to_string();
+        let body = got.into_stream().map(move |chunk| {
+            let chunk = chunk.map_err(|e| bucket.transient(&key, e))?;
+            n += chunk.len() as u64;
+            if n > max {
+                return Err(too_big(n));
+            }
+            Ok(chunk)
+        });
+        Ok(Some(body.boxed()))
+    }
+
     /// Writes `bytes` at `key` (atomically, as object_store writes).
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), PublishError> {
         let path = self.path(key)?;
@@ -271,15 +312,6 @@ pub(crate) fn check_key(key: &str) -> Result<(), PublishError> {
     Ok(())
 }
 
-/// The local file for `rel` under `root`, every segment checked.
-pub(crate) fn local_path(root: &FsPath, rel: &str) -> Result<PathBuf, PublishError> {
-    check_key(rel)?;
-    if rel.is_empty() {
-        return Err(PublishError::Permanent("empty object key".into()));
-    }
-    Ok(rel.split('/').fold(root.to_path_buf(), |p, s| p.join(s)))
-}
-
 /// The gs:// or s3:// store of `bucket` (an error without the `cloud`
 /// feature); errors name `url`.
 fn cloud_store(kind: &StoreKind, bucket: &str, url: &str) -> Result<Arc<dyn ObjectStore>, String> {
@@ -360,11 +392,5 @@ mod tests {
         for good in ["", "logs/j/1/artifacts/x.cov", "a/b c/%2F"] {
             assert!(check_key(good).is_ok(), "{good}");
         }
-        let root = FsPath::new("/tmp/stage");
-        assert_eq!(
-            local_path(root, "a/b").unwrap(),
-            FsPath::new("/tmp/stage/a/b")
-        );
-        assert!(local_path(root, "a/../../b").is_err());
     }
 }
