@@ -944,7 +944,7 @@ async fn a_job_only_selection_selects_gets_junit_and_history() {
     assert!(env.published().is_empty());
 }
 
-/// `policy.repository`: the repository's own policy file, read through
+/// `policy.repository` (on by default): the repository's own policy file, read through
 /// GitHub's contents API at the presubmit's base commit (the pull request's
 /// head cannot loosen it), once per commit; a malformed file fails the
 /// status with the key at fault, no file falls back to the configuration.
@@ -984,7 +984,7 @@ async fn repository_policy_at_the_base_commit() {
         b"threshold:\n  packge: 100\n",
     );
     let config = env.config(&format!(
-        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: {}, check_runs: true}}\npolicy:\n  repository: .covlens.yml\n",
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: {}, check_runs: true}}\n",
         fake.url(),
         token.display()
     ));
