@@ -102,10 +102,11 @@ pub struct Config {
     /// `policy.file` or `policy.inline`: the policy of jobs whose
     /// repository has no policy file (see `repository_policy`).
     pub policy: Option<covlens_policy::PolicyFile>,
-    /// `policy.repository`: the path of the repository's own policy file
-    /// (`.covlens.yml`), read through GitHub at the base commit of a
-    /// presubmit and at the tested commit of other jobs; when present it
-    /// replaces `policy`. Needs `github`.
+    /// The path of the repository's own policy file (`policy.path`,
+    /// default `.covlens.yml`) when it is read: `policy.repository` is
+    /// true (the default) and `github` is configured. Read at the base
+    /// commit of a presubmit and at the tested commit of other jobs; when
+    /// the commit has it, it replaces `policy`.
     pub repository_policy: Option<String>,
     /// `junit_threshold`: rows of the junit report of dashboard jobs below
     /// this percentage get a `<failure>` (presubmits use their threshold).
@@ -362,7 +363,8 @@ struct RawHistory {
 struct RawPolicy {
     file: Option<S<String>>,
     inline: Option<S<String>>,
-    repository: Option<S<String>>,
+    repository: Option<S<bool>>,
+    path: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -416,12 +418,18 @@ impl Config {
             } else {
                 e.key
             };
+            // Its value was a path before `policy.path` existed.
+            let message = if key == "policy.repository" {
+                "expected true or false (the file's path is policy.path)".to_string()
+            } else {
+                e.message
+            };
             ConfigError::Invalid {
                 origin: origin.to_string(),
                 line: e.line,
                 column: e.column,
                 key,
-                message: e.message,
+                message,
             }
         })?;
         Validator { origin, dir }.config(raw)
@@ -496,6 +504,52 @@ impl Validator<'_> {
                 v,
                 "expected a name of letters, digits, `-`, `_` and `.` (not `.` or `..`)",
             ))
+        }
+    }
+
+    /// `policy.repository` (default true) and `policy.path` (default
+    /// `.covlens.yml`): the path of the repository's policy file when it
+    /// is read. Without `github` it cannot be: an error when asked for
+    /// explicitly, off by default.
+    fn repository_policy(
+        &self,
+        raw: Option<&RawPolicy>,
+        github: bool,
+    ) -> Result<Option<String>, ConfigError> {
+        let repository = raw.and_then(|p| p.repository.as_ref());
+        let path = raw.and_then(|p| p.path.as_ref());
+        let needs_github = "the repository's policy file is read through GitHub: configure github, or set policy.repository: false";
+        if let Some(p) = path {
+            let text = self.text("policy.path", p)?;
+            if !text
+                .split('/')
+                .all(|e| !e.is_empty() && e != "." && e != "..")
+            {
+                return Err(self.err(
+                    "policy.path",
+                    p,
+                    "expected a relative path inside the repository, such as .covlens.yml",
+                ));
+            }
+            if repository.is_some_and(|r| !r.value) {
+                return Err(self.err(
+                    "policy.path",
+                    p,
+                    "policy.repository is false: the repository's policy file is not read",
+                ));
+            }
+            if !github {
+                return Err(self.err("policy.path", p, needs_github));
+            }
+        }
+        match repository {
+            Some(r) if r.value && !github => Err(self.err("policy.repository", r, needs_github)),
+            Some(r) if !r.value => Ok(None),
+            _ if !github => Ok(None),
+            _ => Ok(Some(match path {
+                Some(p) => p.value.trim().to_string(),
+                None => covlens_policy::DEFAULT_CONFIG.to_string(),
+            })),
         }
     }
 
@@ -819,31 +873,8 @@ impl Validator<'_> {
             None => None,
         };
 
-        let repository_policy = match raw.policy.as_ref().and_then(|p| p.repository.as_ref()) {
-            None => None,
-            Some(r) => {
-                let path = self.text("policy.repository", r)?;
-                let ok = !path.is_empty()
-                    && path
-                        .split('/')
-                        .all(|p| !p.is_empty() && p != "." && p != "..");
-                if !ok {
-                    return Err(self.err(
-                        "policy.repository",
-                        r,
-                        "expected a relative path inside the repository, such as .covlens.yml",
-                    ));
-                }
-                if raw.github.is_none() {
-                    return Err(self.err(
-                        "policy.repository",
-                        r,
-                        "the repository's policy file is read through GitHub: configure github",
-                    ));
-                }
-                Some(path)
-            }
-        };
+        let repository_policy =
+            self.repository_policy(raw.policy.as_ref(), raw.github.is_some())?;
         let policy = match &raw.policy {
             None => None,
             Some(RawPolicy {
@@ -903,21 +934,24 @@ impl Validator<'_> {
             Some(RawPolicy {
                 file: None,
                 inline: None,
-                repository: Some(_),
-            }) => None,
-            Some(RawPolicy {
-                file: None,
-                inline: None,
                 repository: None,
+                path: None,
             }) => {
                 return Err(ConfigError::Invalid {
                     origin: self.origin.to_string(),
                     line: 1,
                     column: 1,
                     key: "policy".into(),
-                    message: "expected policy.file, policy.inline or policy.repository".into(),
+                    message:
+                        "expected policy.file, policy.inline, policy.repository or policy.path"
+                            .into(),
                 });
             }
+            Some(RawPolicy {
+                file: None,
+                inline: None,
+                ..
+            }) => None,
         };
 
         let junit_threshold = match &raw.junit_threshold {
@@ -1179,33 +1213,72 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
     }
 
     #[test]
-    fn a_repository_policy_file() {
+    fn the_repository_policy_file_is_read_by_default_with_github() {
+        let no_github = |t: &str| {
+            with(t).replace(
+                "github: {api: https://api.github.com, token_file: /etc/github/token}\n",
+                "",
+            )
+        };
+        let c = Config::parse(&with(""), "r.yaml").unwrap();
+        assert_eq!(c.repository_policy.as_deref(), Some(".covlens.yml"));
+        assert!(c.policy.is_none());
+        let c = Config::parse(&no_github(""), "r.yaml").unwrap();
+        assert_eq!(c.repository_policy, None);
+
         let c = Config::parse(
-            &with("policy: {repository: ci/.covlens.yml, inline: 'threshold: {total: 5}'}\n"),
+            &with("policy: {path: ci/.covlens.yml, inline: 'threshold: {total: 5}'}\n"),
             "r.yaml",
         )
         .unwrap();
         assert_eq!(c.repository_policy.as_deref(), Some("ci/.covlens.yml"));
         assert_eq!(c.policy.unwrap().policy.total.unwrap().get(), 5.0);
-        for bad in ["../x.yml", "/etc/passwd", "a//b"] {
-            let e = Config::parse(
-                &with(&format!("policy: {{repository: '{bad}'}}\n")),
-                "r.yaml",
-            )
-            .unwrap_err()
-            .to_string();
+        let c = Config::parse(&with("policy: {repository: true}\n"), "r.yaml").unwrap();
+        assert_eq!(c.repository_policy.as_deref(), Some(".covlens.yml"));
+        assert!(c.policy.is_none());
+        let c = Config::parse(
+            &with("policy: {repository: false, inline: 'threshold: {total: 5}'}\n"),
+            "r.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.repository_policy, None);
+        assert!(c.policy.is_some());
+    }
+
+    #[test]
+    fn repository_policy_errors_name_the_key() {
+        for bad in ["../x.yml", "/etc/passwd", "a//b", "./a"] {
+            let e = err(&with(&format!("policy: {{path: '{bad}'}}\n")));
             assert!(
-                e.contains("policy.repository") && e.contains("relative path"),
+                e.contains("policy.path") && e.contains("relative path"),
                 "{e}"
             );
         }
-        let no_github = with("policy: {repository: .covlens.yml}\n").replace(
-            "github: {api: https://api.github.com, token_file: /etc/github/token}\n",
-            "",
-        );
-        let e = Config::parse(&no_github, "r.yaml").unwrap_err().to_string();
+        let no_github = |t: &str| {
+            with(t).replace(
+                "github: {api: https://api.github.com, token_file: /etc/github/token}\n",
+                "",
+            )
+        };
+        let e = err(&no_github("policy: {repository: true}\n"));
         assert!(
-            e.contains("policy.repository") && e.contains("configure github"),
+            e.starts_with("reporter.yaml:15:22: policy.repository: ")
+                && e.contains("configure github"),
+            "{e}"
+        );
+        let e = err(&no_github("policy: {path: .covlens.yml}\n"));
+        assert!(
+            e.contains("policy.path") && e.contains("configure github"),
+            "{e}"
+        );
+        let e = err(&with("policy: {repository: false, path: ci/c.yml}\n"));
+        assert!(e.contains("policy.path: policy.repository is false"), "{e}");
+        // The path went into `repository` before `policy.path`.
+        let e = err(&with("policy: {repository: .covlens.yml}\n"));
+        assert!(
+            e.contains(
+                "policy.repository: expected true or false (the file's path is policy.path)"
+            ),
             "{e}"
         );
     }
@@ -1420,7 +1493,7 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             ),
             (
                 "policy: {}\n",
-                "reporter.yaml:1:1: policy: expected policy.file, policy.inline or policy.repository",
+                "reporter.yaml:1:1: policy: expected policy.file, policy.inline, policy.repository or policy.path",
             ),
             (
                 "policy: {file: /nonexistent/covlens-policy.yml}\n",

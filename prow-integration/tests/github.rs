@@ -755,3 +755,94 @@ async fn a_comment_deleted_under_the_edit_is_created_again() {
         (out.id, body("new").as_str())
     );
 }
+
+/// The contents API: a file at a commit (base64 in GitHub's lines of 60),
+/// none at another commit or path, GitHub's answer for a file over 1 MiB,
+/// a 5xx retried as any call, an endless answer cut at 2 MiB.
+#[tokio::test]
+async fn get_file_reads_a_file_at_a_commit() {
+    let fake = fake(None, "").await;
+    let c = client(&fake);
+    let repo = Repo::new("acme", "widget").unwrap();
+    let text = b"threshold:\n  total: 60\n  package: 40\n# \xc3\xa9\n".repeat(20);
+    fake.add_file("acme/widget", "b0b0b0b0", "ci/.covlens.yml", &text);
+    let got = c.get_file(&repo, "ci/.covlens.yml", "b0b0b0b0").await;
+    assert_eq!(got.unwrap().as_deref(), Some(&text[..]));
+    // The request GitHub documents (the fake answers in lines of 60).
+    let reqs = fake.requests();
+    let r = reqs.last().unwrap();
+    assert_eq!(r.path, "/repos/acme/widget/contents/ci/.covlens.yml");
+    assert_eq!(r.query.as_deref(), Some("ref=b0b0b0b0"));
+    // 404: the commit has no such file.
+    for (path, sha) in [
+        ("ci/.covlens.yml", "c0ffee00"),
+        (".covlens.yml", "b0b0b0b0"),
+    ] {
+        assert_eq!(c.get_file(&repo, path, sha).await.unwrap(), None, "{path}");
+    }
+
+    // Exactly 1 MiB is read; one byte more is refused, naming the file.
+    let mib = vec![b'#'; 1 << 20];
+    fake.add_file("acme/widget", "b0b0b0b0", "big.yml", &mib);
+    assert_eq!(
+        c.get_file(&repo, "big.yml", "b0b0b0b0")
+            .await
+            .unwrap()
+            .unwrap()
+            .len(),
+        1 << 20
+    );
+    fake.add_file(
+        "acme/widget",
+        "b0b0b0b1",
+        "big.yml",
+        &[mib, b"#".to_vec()].concat(),
+    );
+    let e = c.get_file(&repo, "big.yml", "b0b0b0b1").await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "repository file big.yml: 1048577 bytes, more than the 1048576 read"
+    );
+
+    // A 502 is retried; a 403 is not, and is no 404.
+    fake.clear_requests();
+    fake.inject(Fault::new(FaultKind::Status { status: 502 }, 1).on_path("/contents/"));
+    assert!(
+        c.get_file(&repo, "ci/.covlens.yml", "b0b0b0b0")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(count(&fake.requests(), "GET", "/contents/"), 2);
+    fake.inject(Fault::new(FaultKind::Status { status: 403 }, 1).on_path("/contents/"));
+    let e = c
+        .get_file(&repo, "ci/.covlens.yml", "b0b0b0b0")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(403), "{e}");
+
+    // An answer that goes on is read to 2 MiB, then refused, not retried.
+    fake.clear_requests();
+    fake.inject(Fault::new(FaultKind::Oversized { bytes: 64 << 20 }, 1).on_path("/contents/"));
+    let e = c
+        .get_file(&repo, "ci/.covlens.yml", "b0b0b0b0")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "repository file ci/.covlens.yml: GitHub's answer is over 2097152 bytes"
+    );
+    assert_eq!(count(&fake.requests(), "GET", "/contents/"), 1);
+
+    // Paths and commits are checked before anything is sent.
+    fake.clear_requests();
+    for (path, sha) in [
+        ("../x", "b0b0b0b0"),
+        ("/etc/passwd", "b0b0b0b0"),
+        (".covlens.yml", "main"),
+    ] {
+        let e = c.get_file(&repo, path, sha).await.unwrap_err();
+        assert!(matches!(e, GitHubError::InvalidName { .. }), "{e}");
+    }
+    assert!(fake.requests().is_empty());
+}

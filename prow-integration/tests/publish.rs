@@ -944,51 +944,78 @@ async fn a_job_only_selection_selects_gets_junit_and_history() {
     assert!(env.published().is_empty());
 }
 
-/// `policy.repository`: the repository's own policy file, read through
-/// GitHub's contents API at the presubmit's base commit (the pull request's
-/// head cannot loosen it), once per commit; a malformed file fails the
-/// status with the key at fault, no file falls back to the configuration.
-#[tokio::test(flavor = "multi_thread")]
-async fn repository_policy_at_the_base_commit() {
-    let env = Env::new();
-    branches(&env);
-    for build in ["7", "8", "9"] {
-        env.put_fixture(
-            &format!(
-                "pr-logs/pull/acme_widget/42/pull-goprog-coverage/{build}/artifacts/cover.out"
-            ),
-            "demo/cmd-goprog.out",
-        );
-    }
-    let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
-    let token = env.dir.path().join("token");
-    std::fs::write(&token, "t").unwrap();
-    // The base demands every package fully covered; the PR's head says 0.
+/// The presubmit's base commit and the commits of postsubmits below.
+const BASE: &str = "b0b0b0b0";
+const MISSPELT: &str = "c0ffee00";
+const NO_FILE: &str = "d00d0000";
+
+/// A PR build `build` of cmd-goprog.out on `base` with head `head`.
+fn pr_on(env: &Env, build: &str, base: &str, head: &str) -> FinishedJob {
+    env.put_fixture(
+        &format!("pr-logs/pull/acme_widget/42/pull-goprog-coverage/{build}/artifacts/cover.out"),
+        "demo/cmd-goprog.out",
+    );
+    let mut job = presubmit(build, head);
+    job.refs.as_mut().unwrap().base_sha = base.into();
+    job
+}
+
+/// The repository's files: at [`BASE`] a total of 99% (which cmd-goprog
+/// misses), at [`MISSPELT`] a misspelt key, at [`NO_FILE`] none.
+fn repository_files(fake: &FakeGitHub) {
     fake.add_file(
         "acme/widget",
-        "b0b0b0b0",
+        BASE,
         ".covlens.yml",
-        b"threshold:\n  package: 100\n",
+        b"threshold:\n  total: 99\n",
     );
     fake.add_file(
         "acme/widget",
-        "abcdef01",
-        ".covlens.yml",
-        b"threshold:\n  package: 0\n",
-    );
-    // Another base commit with a misspelt key.
-    fake.add_file(
-        "acme/widget",
-        "c0ffee00",
+        MISSPELT,
         ".covlens.yml",
         b"threshold:\n  packge: 100\n",
     );
+}
+
+/// The status description of the total rule failing on cmd-goprog, the
+/// numbers from core (with the dashboard's `/internal/` filter).
+fn total_below_99() -> String {
+    let mut c = Counts::default();
+    for f in load("demo/cmd-goprog.out").files() {
+        if !f.name().contains("/internal/") {
+            c.add(f.statements());
+        }
+    }
+    let pct = format!("{:.1}", 100.0 * c.covered as f64 / c.total as f64);
+    format!(
+        "coverage policy not met: 1 violation (threshold-total 1): total: {pct}% ({}/{} statements) is below the required 99%",
+        c.covered, c.total
+    )
+}
+
+/// Contents reads of the policy file at `sha`.
+fn reads(fake: &FakeGitHub, sha: &str) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| {
+            r.path == "/repos/acme/widget/contents/.covlens.yml"
+                && r.query.as_deref() == Some(&format!("ref={sha}"))
+        })
+        .count()
+}
+
+async fn github_env(policy: &str) -> (Env, FakeGitHub, Publisher) {
+    let env = Env::new();
+    branches(&env);
+    let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
+    repository_files(&fake);
+    let token = env.dir.path().join("token");
+    std::fs::write(&token, "t").unwrap();
     let config = env.config(&format!(
-        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: {}, check_runs: true}}\npolicy:\n  repository: .covlens.yml\n",
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: {}, check_runs: true}}\n{policy}",
         fake.url(),
         token.display()
     ));
-    assert_eq!(config.repository_policy.as_deref(), Some(".covlens.yml"));
     let publisher = Publisher::new(&config)
         .unwrap()
         .with_comment_settle(Duration::ZERO);
@@ -996,62 +1023,232 @@ async fn repository_policy_at_the_base_commit() {
         .publish(&periodic("ci-goprog", "100"))
         .await
         .unwrap();
-    let on = |build: &str, base: &str, head: &str| {
-        let mut job = presubmit(build, head);
-        job.refs.as_mut().unwrap().base_sha = base.into();
-        job
-    };
-    publisher
-        .publish(&on("7", "b0b0b0b0", "abcdef01"))
-        .await
-        .unwrap();
-    let (state, d, conclusion, _) = verdict(&fake, "abcdef01");
-    assert_eq!(state, "failure");
-    assert!(
-        d.starts_with("coverage policy not met") && d.contains("package"),
-        "{d}"
-    );
-    assert_eq!(conclusion.as_deref(), Some("failure"));
-    let reads = |reference: &str| {
+    (env, fake, publisher)
+}
+
+/// By default (`policy.repository: true`, `policy.path: .covlens.yml`) the
+/// repository's own policy file applies, read through GitHub's contents
+/// API at the presubmit's base commit: the pull request's head cannot
+/// loosen it. Read once per commit; a malformed file fails the status and
+/// check run with the line and key at fault; no file, no policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn repository_policy_at_the_base_commit() {
+    let (env, fake, publisher) = github_env("").await;
+    // The periodic has no refs: nothing to read.
+    assert_eq!(
         fake.requests()
             .iter()
-            .filter(|r| {
-                r.path.ends_with("/repos/acme/widget/contents/.covlens.yml")
-                    && r.query.as_deref() == Some(&format!("ref={reference}"))
-            })
-            .count()
-    };
-    assert_eq!((reads("b0b0b0b0"), reads("abcdef01")), (1, 0));
-    // Same base again: read from the cache.
+            .filter(|r| r.path.contains("/contents/"))
+            .count(),
+        0
+    );
+    // The PR's head would drop the rule.
+    fake.add_file(
+        "acme/widget",
+        "abcdef01",
+        ".covlens.yml",
+        b"threshold:\n  total: 0\n",
+    );
     publisher
-        .publish(&on("7", "b0b0b0b0", "abcdef01"))
+        .publish(&pr_on(&env, "7", BASE, "abcdef01"))
         .await
         .unwrap();
-    assert_eq!(reads("b0b0b0b0"), 1);
+    let (state, d, conclusion, summary) = verdict(&fake, "abcdef01");
+    assert_eq!((state.as_str(), d), ("failure", total_below_99()));
+    assert_eq!(conclusion.as_deref(), Some("failure"));
+    assert!(summary.unwrap().contains("is below the required 99%"));
+    assert_eq!((reads(&fake, BASE), reads(&fake, "abcdef01")), (1, 0));
+    // The same base again (another PR, a retest): from the cache.
+    publisher
+        .publish(&pr_on(&env, "8", BASE, "abcdef02"))
+        .await
+        .unwrap();
+    assert_eq!(verdict(&fake, "abcdef02").1, total_below_99());
+    assert_eq!(reads(&fake, BASE), 1);
 
-    // A malformed file: the job is published, its status fails and names
-    // the file, the commit and the unknown key.
-    publisher
-        .publish(&on("8", "c0ffee00", "abcdef02"))
+    // A malformed file: published all the same, the status says why.
+    let out = publisher
+        .publish(&pr_on(&env, "9", MISSPELT, "abcdef03"))
         .await
         .unwrap();
-    let (state, d, conclusion, summary) = verdict(&fake, "abcdef02");
+    assert!(
+        matches!(&out, Outcome::Published(s) if s.contains("comment")),
+        "{out:?}"
+    );
+    let (state, d, conclusion, summary) = verdict(&fake, "abcdef03");
     assert_eq!(state, "failure");
     assert!(
-        d.starts_with("coverage policy file invalid: .covlens.yml at c0ffee00")
-            && d.contains("packge"),
+        d.starts_with("coverage policy file invalid: c0ffee00:.covlens.yml:2:3: threshold.packge: unknown field `packge`"),
         "{d}"
     );
     assert_eq!(conclusion.as_deref(), Some("failure"));
-    assert!(summary.unwrap_or_default().contains("packge"));
+    assert!(summary.unwrap().contains("threshold.packge"));
+    let state = fake.state();
+    let run = state.check_runs.iter().rfind(|r| r.head_sha == "abcdef03");
+    assert_eq!(
+        run.unwrap().title.as_deref(),
+        Some("coverage policy file invalid")
+    );
 
     // No file at the base: no policy (none configured), the threshold
     // alone decides.
     publisher
-        .publish(&on("9", "d00d0000", "abcdef03"))
+        .publish(&pr_on(&env, "10", NO_FILE, "abcdef04"))
+        .await
+        .unwrap();
+    let (state, d, _, _) = verdict(&fake, "abcdef04");
+    assert_eq!(state, "success", "{d}");
+    assert!(!d.contains("policy"), "{d}");
+    assert_eq!(reads(&fake, NO_FILE), 1);
+}
+
+/// Precedence: the repository's file where the commit has one, the
+/// configured policy where not; `policy.repository: false` reads nothing.
+/// A token GitHub refuses the file to fails the status, and the file is
+/// read again next time.
+#[tokio::test(flavor = "multi_thread")]
+async fn repository_policy_before_the_configured_one() {
+    let strict = "policy:\n  inline: |\n    threshold:\n      total: 99\n";
+    let (env, fake, publisher) = github_env(strict).await;
+    fake.add_file(
+        "acme/widget",
+        "ba5e0001",
+        ".covlens.yml",
+        b"threshold:\n  total: 1\n",
+    );
+    publisher
+        .publish(&pr_on(&env, "7", "ba5e0001", "abcdef01"))
+        .await
+        .unwrap();
+    let (state, d, conclusion, _) = verdict(&fake, "abcdef01");
+    assert_eq!(
+        (state.as_str(), conclusion.as_deref()),
+        ("success", Some("success")),
+        "{d}"
+    );
+    publisher
+        .publish(&pr_on(&env, "8", NO_FILE, "abcdef02"))
+        .await
+        .unwrap();
+    assert_eq!(verdict(&fake, "abcdef02").1, total_below_99());
+
+    // 403 (no contents permission): unreadable, not remembered, so once
+    // the token may read contents the file applies.
+    fake.add_file(
+        "acme/widget",
+        "ba5e0002",
+        ".covlens.yml",
+        b"threshold:\n  total: 1\n",
+    );
+    fake.inject(Fault::new(FaultKind::Status { status: 403 }, 1).on_path("/contents/"));
+    publisher
+        .publish(&pr_on(&env, "9", "ba5e0002", "abcdef03"))
         .await
         .unwrap();
     let (state, d, _, _) = verdict(&fake, "abcdef03");
-    assert_eq!(state, "success", "{d}");
-    assert!(!d.contains("policy"), "{d}");
+    assert_eq!(state, "failure");
+    assert!(
+        d.starts_with("coverage policy file unreadable: ba5e0002:.covlens.yml: GET /repos/acme/widget/contents/.covlens.yml: GitHub answered 403"),
+        "{d}"
+    );
+    publisher
+        .publish(&pr_on(&env, "10", "ba5e0002", "abcdef04"))
+        .await
+        .unwrap();
+    assert_eq!(verdict(&fake, "abcdef04").0, "success");
+    assert_eq!(reads(&fake, "ba5e0002"), 2);
+
+    // Off: the configured policy, even where the repository has a file.
+    let (env, fake, publisher) = github_env(&format!("{strict}  repository: false\n")).await;
+    fake.add_file(
+        "acme/widget",
+        "ba5e0001",
+        ".covlens.yml",
+        b"threshold:\n  total: 1\n",
+    );
+    publisher
+        .publish(&pr_on(&env, "7", "ba5e0001", "abcdef01"))
+        .await
+        .unwrap();
+    assert_eq!(verdict(&fake, "abcdef01").1, total_below_99());
+    assert_eq!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.path.contains("/contents/"))
+            .count(),
+        0
+    );
+}
+
+/// A postsubmit (and a periodic with refs) is held to the file at the
+/// commit it tested: its status there names the rule and the first package
+/// below it (the rest is cut at GitHub's 140 characters), and the branch
+/// table marks the packages below the file's package threshold.
+#[tokio::test(flavor = "multi_thread")]
+async fn postsubmit_policy_at_the_tested_commit() {
+    let (env, fake, publisher) = github_env("").await;
+    fake.add_file(
+        "acme/widget",
+        "5e7c0de0",
+        ".covlens.yml",
+        b"threshold:\n  package: 100\n",
+    );
+    let post = |build: &str, sha: &str| FinishedJob {
+        job_type: JobType::Postsubmit,
+        refs: Some(Refs {
+            org: "acme".into(),
+            repo: "widget".into(),
+            base_ref: "master".into(),
+            base_sha: sha.into(),
+            pulls: Vec::new(),
+        }),
+        ..periodic("ci-goprog", build)
+    };
+    env.put_fixture(
+        "logs/ci-goprog/101/artifacts/combined-coverage.out",
+        "demo/cmd-goprog.out",
+    );
+    env.finish("ci-goprog", "101", "SUCCESS");
+    publisher.publish(&post("101", "5e7c0de0")).await.unwrap();
+    let state = fake.state();
+    let status = state.statuses.iter().find(|s| s.sha == "5e7c0de0").unwrap();
+    assert_eq!(status.state, "failure");
+    let d = status.description.as_deref().unwrap();
+    assert!(
+        d.starts_with("coverage policy not met: ")
+            && d.contains("(threshold-package ")
+            && d.contains("): package example.com/goprog/"),
+        "{d}"
+    );
+    assert_eq!(reads(&fake, "5e7c0de0"), 1);
+    let md = env.read("goprog/latest/table.md");
+    for (name, (c, t)) in packages(&load("demo/cmd-goprog.out")) {
+        if name.contains("/internal/") {
+            continue;
+        }
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap();
+        assert_eq!(line.contains('✗'), c < t, "{line}");
+    }
+
+    // A malformed file at the next commit: the table is still published
+    // (unmarked), the status says why.
+    env.put_fixture(
+        "logs/ci-goprog/102/artifacts/combined-coverage.out",
+        "demo/cmd-goprog.out",
+    );
+    env.finish("ci-goprog", "102", "SUCCESS");
+    publisher.publish(&post("102", MISSPELT)).await.unwrap();
+    let state = fake.state();
+    let status = state.statuses.iter().find(|s| s.sha == MISSPELT).unwrap();
+    assert_eq!(status.state, "failure");
+    assert!(
+        status.description.as_deref().unwrap().starts_with(
+            "coverage policy file invalid: c0ffee00:.covlens.yml:2:3: threshold.packge"
+        ),
+        "{status:?}"
+    );
+    assert!(!env.read("goprog/latest/table.md").contains('✗'));
 }

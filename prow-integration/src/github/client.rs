@@ -14,7 +14,7 @@ use url::Url;
 
 use super::checks::{CheckRun, CheckRunId, CheckRunUpdate, MAX_ANNOTATIONS_PER_REQUEST};
 use super::comment::check_body;
-use super::contents::{check_path, decode_contents};
+use super::contents::{MAX_CONTENTS_ANSWER, check_path, decode_contents};
 use super::error::printable;
 use super::paging::{next_link, same_api};
 use super::retry::{RetryPolicy, rate_limit_wait, retry_after};
@@ -206,6 +206,19 @@ impl Client {
         url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<Answer, GitHubError> {
+        self.call_bounded(method, url, body, usize::MAX).await
+    }
+
+    /// [`call`](Self::call), reading at most `max_body` bytes of an
+    /// answer: a longer one fails with [`GitHubError::AnswerTooLarge`]
+    /// once that much has arrived, without a retry.
+    async fn call_bounded(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        max_body: usize,
+    ) -> Result<Answer, GitHubError> {
         let policy = &self.inner.retry;
         let max_attempts = policy.max_attempts.max(1);
         let mut attempt = 0;
@@ -223,19 +236,32 @@ impl Client {
                     .body(body.clone());
             }
             let sent = async {
-                let resp = req.send().await?;
+                let mut resp = req.send().await?;
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await?.to_vec();
-                Ok::<_, reqwest::Error>(Answer {
+                let mut body = Vec::new();
+                while let Some(chunk) = resp.chunk().await? {
+                    if chunk.len() > max_body - body.len() {
+                        return Ok(None);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok::<_, reqwest::Error>(Some(Answer {
                     status,
                     headers,
                     body,
-                })
+                }))
             }
             .await;
             let answer = match sent {
-                Ok(answer) => answer,
+                Ok(Some(answer)) => answer,
+                Ok(None) => {
+                    return Err(GitHubError::AnswerTooLarge {
+                        method: method.to_string(),
+                        path: url.path().to_owned(),
+                        max: max_body as u64,
+                    });
+                }
                 Err(e) if attempt < max_attempts && retryable(&e) => {
                     let wait = policy.backoff(attempt);
                     warn!(
@@ -619,9 +645,16 @@ impl GitHub for Client {
             segments.extend(parts);
             let mut url = self.endpoint(&segments);
             url.query_pairs_mut().append_pair("ref", reference);
-            match self.call(Method::GET, url, None).await {
+            match self
+                .call_bounded(Method::GET, url, None, MAX_CONTENTS_ANSWER)
+                .await
+            {
                 Ok(answer) => decode_contents(&answer.body, path).map(Some),
                 Err(e) if e.is_not_found() => Ok(None),
+                Err(GitHubError::AnswerTooLarge { max, .. }) => Err(GitHubError::Contents {
+                    path: path.to_owned(),
+                    reason: format!("GitHub's answer is over {max} bytes"),
+                }),
                 Err(e) => Err(e),
             }
         })

@@ -10,6 +10,10 @@ use super::GitHubError;
 /// the repository is the pull request author's to shape).
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
+/// The longest contents answer read: a file of [`MAX_FILE_BYTES`] in
+/// base64 (4/3, plus a line break per 60) and the document around it.
+pub(crate) const MAX_CONTENTS_ANSWER: usize = 2 << 20;
+
 /// `GET /repos/{owner}/{repo}/contents/{path}?ref=`: only what is used.
 #[derive(Deserialize)]
 struct ContentsDoc {
@@ -50,6 +54,10 @@ pub(crate) fn decode_contents(body: &[u8], path: &str) -> Result<Vec<u8>, GitHub
         path: path.to_string(),
         reason,
     };
+    // A directory's answer is the list of its entries.
+    if body.trim_ascii_start().starts_with(b"[") {
+        return Err(bad("a directory, not a file".to_string()));
+    }
     let doc: ContentsDoc =
         serde_json::from_slice(body).map_err(|e| bad(format!("not a contents document ({e})")))?;
     if doc.kind != "file" {
@@ -84,9 +92,17 @@ pub(crate) fn decode_contents(body: &[u8], path: &str) -> Result<Vec<u8>, GitHub
     Ok(bytes)
 }
 
-/// The contents API's answer for a file (the fake server's).
+/// The contents API's answer for a file (the fake server's). As GitHub's:
+/// a file over 1 MiB comes without its content (`encoding: none`).
 #[cfg(feature = "fake-github")]
 pub(crate) fn encode_contents(path: &str, bytes: &[u8]) -> serde_json::Value {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return serde_json::json!({
+            "type": "file", "encoding": "none", "size": bytes.len(),
+            "name": name, "path": path, "content": "",
+        });
+    }
     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
     // GitHub breaks the base64 into lines of 60.
     let lines: Vec<&str> = b64
@@ -98,7 +114,7 @@ pub(crate) fn encode_contents(path: &str, bytes: &[u8]) -> serde_json::Value {
         "type": "file",
         "encoding": "base64",
         "size": bytes.len(),
-        "name": path.rsplit('/').next().unwrap_or(path),
+        "name": name,
         "path": path,
         "content": lines.join("\n") + "\n",
     })
@@ -154,7 +170,9 @@ mod tests {
                 .to_string();
             assert!(e.contains("ci/p.yml") && e.contains(want), "{e}");
         }
-        assert!(decode_contents(b"[1]", "p.yml").is_err());
+        let e = decode_contents(b"[{\"type\": \"file\"}]", "ci").unwrap_err();
+        assert_eq!(e.to_string(), "repository file ci: a directory, not a file");
+        assert!(decode_contents(b"{}", "p.yml").is_err());
     }
 
     #[test]

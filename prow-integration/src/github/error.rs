@@ -53,6 +53,17 @@ pub enum GitHubError {
         /// What is wrong.
         reason: String,
     },
+    /// An answer longer than the request reads (a bound on what a
+    /// misbehaving server can make the reporter hold).
+    #[error("{method} {path}: GitHub's answer is over {max} bytes")]
+    AnswerTooLarge {
+        /// The HTTP method.
+        method: String,
+        /// The request's path.
+        path: String,
+        /// The bytes read at most.
+        max: u64,
+    },
     /// A request could not be sent or its answer not read, on every
     /// attempt (connection errors, timeouts).
     #[error("{method} {path}: no answer from GitHub after {attempts} attempts")]

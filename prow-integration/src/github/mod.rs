@@ -1,8 +1,10 @@
 /*!
-GitHub: the reporter's PR comments, commit statuses and check runs.
+GitHub: the reporter's PR comments, commit statuses and check runs, and
+the repository's policy file.
 
 [`GitHub`] is the small interface the reporter needs (issue comments,
-the authenticated user, commit statuses, check runs); [`Client`] implements
+the authenticated user, commit statuses, check runs, a file at a commit
+through the contents API, at most [`MAX_FILE_BYTES`]); [`Client`] implements
 it over HTTPS with reqwest and rustls: a configurable API base URL (GitHub
 Enterprise's `https://HOST/api/v3` works), the token read from a file and
 read again when it changes (Kubernetes swaps mounted secrets by symlink),

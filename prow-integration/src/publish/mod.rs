@@ -14,6 +14,7 @@
 //! [`latest_success`] finds a job's latest successful run.
 
 mod artifacts;
+mod policy;
 mod publisher;
 mod store;
 

@@ -13,6 +13,7 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use super::artifacts::{RunCoverage, latest_success, read_run};
+use super::policy::{INVALID, JobPolicy, PolicyCache, UNREADABLE, from_file, short};
 use super::store::Bucket;
 use super::{FinalState, FinishedJob, Outcome, Publish, PublishError, Refs};
 use crate::config::{Config, Dashboard, Presubmit};
@@ -45,33 +46,8 @@ pub struct Publisher {
     publish: Bucket,
     commenter: Option<Commenter<Arc<dyn GitHub>>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Repository policy files read, per (`owner/name`, commit).
-    repo_policies: Mutex<HashMap<(String, String), JobPolicy>>,
-}
-
-/// Repository policies remembered at most (a batch of jobs on one commit
-/// reads its file once).
-const REPO_POLICY_CACHE: usize = 256;
-
-/// The policy a job is held to.
-#[derive(Clone, Debug)]
-enum JobPolicy {
-    /// No policy applies.
-    None,
-    /// These rules, from the repository or from the configuration.
-    Rules(Arc<covlens_policy::PolicyFile>),
-    /// The repository's policy file cannot be used: why (its path, commit
-    /// and the key, line and column of the error).
-    Invalid(String),
-}
-
-impl JobPolicy {
-    fn rules(&self) -> Option<&covlens_policy::PolicyFile> {
-        match self {
-            JobPolicy::Rules(p) => Some(p),
-            _ => None,
-        }
-    }
+    /// Repository policy files read.
+    repo_policies: PolicyCache,
 }
 
 /// The file name of the junit report written into a run's artifacts
@@ -174,7 +150,7 @@ impl Publisher {
             publish,
             commenter,
             locks: Mutex::new(HashMap::new()),
-            repo_policies: Mutex::new(HashMap::new()),
+            repo_policies: PolicyCache::default(),
         }
     }
 
@@ -474,10 +450,10 @@ impl Publisher {
         Ok(format!("dashboard {} published", d.name))
     }
 
-    /// The policy of `job`: the repository's policy file (with
-    /// `policy.repository`) at the job's base commit, which for a presubmit
-    /// is the commit the pull request goes into, so a pull request cannot
-    /// loosen its own gate; else the configured policy.
+    /// The policy of `job`: the repository's policy file (`policy.path`)
+    /// at the job's base commit, which for a presubmit is the commit the
+    /// pull request goes into, so a pull request cannot loosen its own
+    /// gate; else the configured policy.
     async fn job_policy(&self, job: &FinishedJob) -> Result<JobPolicy, PublishError> {
         let configured = match &self.config.policy {
             Some(p) => JobPolicy::Rules(Arc::new(p.clone())),
@@ -490,43 +466,40 @@ impl Publisher {
         ) else {
             return Ok(configured);
         };
-        if refs.base_sha.is_empty() {
+        // A periodic's refs may name a branch and no commit.
+        let sha = &refs.base_sha;
+        if sha.is_empty() {
             return Ok(configured);
         }
         let repo = repo_of(refs)?;
-        let key = (repo.to_string(), refs.base_sha.clone());
-        if let Some(p) = self
-            .repo_policies
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(p.clone());
+        let repo_name = repo.to_string();
+        if let Some(p) = self.repo_policies.get(&repo_name, sha) {
+            return Ok(p);
         }
-        let sha = &refs.base_sha;
-        let at = format!("{path} at {}", &sha[..sha.len().min(12)]);
         let found = match commenter.github().get_file(&repo, path, sha).await {
-            Ok(Some(bytes)) => match std::str::from_utf8(&bytes) {
-                Ok(text) => match covlens_policy::PolicyFile::parse(text, path) {
-                    Ok(p) => JobPolicy::Rules(Arc::new(p)),
-                    Err(e) => JobPolicy::Invalid(format!("{at}: {e}")),
-                },
-                Err(_) => JobPolicy::Invalid(format!("{at}: not UTF-8 text")),
-            },
+            Ok(Some(bytes)) => from_file(path, sha, &bytes),
             Ok(None) => configured,
-            Err(e @ (GitHubError::Contents { .. } | GitHubError::InvalidName { .. })) => {
-                JobPolicy::Invalid(format!("{at}: {e}"))
+            // Too large, a directory, not base64: the file's fault.
+            Err(GitHubError::Contents { reason, .. }) => JobPolicy::Unusable {
+                title: INVALID,
+                why: format!("{}:{path}: {reason}", short(sha)),
+            },
+            // No permission to read contents (rate limits were waited
+            // out by the client): said on the status, not cached, so the
+            // next job reads again once the token is fixed.
+            Err(e) if e.status() == Some(403) => {
+                warn!(repo = %repo_name, sha = %sha, error = %e, "cannot read the repository's policy file");
+                return Ok(JobPolicy::Unusable {
+                    title: UNREADABLE,
+                    why: format!(
+                        "{}:{path}: {e} (the token needs read access to contents, or set policy.repository: false)",
+                        short(sha)
+                    ),
+                });
             }
             Err(e) => return Err(gh_error("repository policy file", e)),
         };
-        let mut cache = self
-            .repo_policies
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= REPO_POLICY_CACHE {
-            cache.clear();
-        }
-        cache.insert(key, found.clone());
+        self.repo_policies.insert(&repo_name, sha, found.clone());
         Ok(found)
     }
 
@@ -585,9 +558,9 @@ impl Publisher {
         head: &Profile,
         policy: &JobPolicy,
     ) -> Result<Option<String>, PublishError> {
-        let (passed, verdict) = match policy {
-            JobPolicy::Invalid(why) => (false, invalid_description(why)),
-            _ => match Self::evaluate(policy, head, None, None, None)? {
+        let (passed, verdict) = match policy.unusable() {
+            Some(why) => (false, why),
+            None => match Self::evaluate(policy, head, None, None, None)? {
                 Some(o) => (o.passed, policy_description(&o)),
                 None => return Ok(None),
             },
@@ -710,9 +683,9 @@ impl Publisher {
             state = StatusState::Failure;
             description = policy_description(o);
         }
-        if let JobPolicy::Invalid(why) = policy {
+        if let Some(why) = policy.unusable() {
             state = StatusState::Failure;
-            description = invalid_description(why);
+            description = why;
         }
 
         // The report first, so the links in the comment and status work.
@@ -754,10 +727,10 @@ impl Publisher {
             .await
             .map_err(|e| gh_error("commit status", e))?;
         let check = match (&outcome, policy) {
-            (_, JobPolicy::Invalid(why)) => Some((
+            (_, JobPolicy::Unusable { title, why }) => Some((
                 false,
                 CheckOutput {
-                    title: "coverage policy file invalid".to_string(),
+                    title: title.to_string(),
                     summary: covlens_report_templates::md_escape(why),
                     text: None,
                     annotations: Vec::new(),
@@ -902,11 +875,6 @@ fn policy_description(o: &covlens_policy::Outcome) -> String {
         Some(v) if !o.passed => format!("{}: {}", o.headline(), v.message()),
         _ => o.headline(),
     }
-}
-
-/// The status of a job whose repository policy file cannot be used.
-fn invalid_description(why: &str) -> String {
-    format!("coverage policy file invalid: {why}")
 }
 
 /// Every violation, one per line, for a check run's summary.

@@ -176,6 +176,12 @@ pub enum FaultKind {
         #[serde(default)]
         retry_after_secs: Option<u64>,
     },
+    /// Answer 200 with a JSON document of this many bytes (a server
+    /// that sends more than any answer should hold).
+    Oversized {
+        /// The body's length.
+        bytes: u64,
+    },
     /// Carry the request out at once but answer only after this delay
     /// (a slow network; a listing answered late is out of date).
     Slow {
@@ -529,6 +535,20 @@ fn fault_answer(kind: &FaultKind, now: u64) -> Resp {
             let mut resp = Resp::message(429, "Too Many Requests");
             retry_after(&mut resp, retry_after_secs);
             resp
+        }
+        FaultKind::Oversized { bytes } => {
+            let pad = usize::try_from(bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(9);
+            let mut body = Vec::with_capacity(pad + 9);
+            body.extend_from_slice(b"{\"p\":\"");
+            body.resize(body.len() + pad, b'x');
+            body.extend_from_slice(b"\"}");
+            Resp {
+                status: 200,
+                headers: Vec::new(),
+                body,
+            }
         }
         FaultKind::Slow { .. } => Resp::message(500, "fake GitHub: slow is no answer"),
     }
