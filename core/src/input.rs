@@ -548,6 +548,74 @@ mod tests {
         assert!(l.take_warnings().is_empty());
     }
 
+    /// Objects in memory under `mem://`; counts its listings.
+    #[derive(Default)]
+    struct Mem {
+        objects: Vec<(String, String)>,
+        listings: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Remote for Mem {
+        fn claims(&self, input: &str) -> bool {
+            input.starts_with("mem://")
+        }
+        fn expand(&self, input: &str) -> Result<Vec<RemoteObject>, Error> {
+            self.listings
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let found: Vec<RemoteObject> = self
+                .objects
+                .iter()
+                .filter(|(k, _)| k.starts_with(input))
+                .map(|(k, v)| RemoteObject {
+                    name: k.clone(),
+                    size: v.len() as u64,
+                    covdata: false,
+                })
+                .collect();
+            if found.is_empty() {
+                return Err(Error::Invalid(format!("{input}: no such object")));
+            }
+            Ok(found)
+        }
+        fn open(&self, object: &str, _next: &[String]) -> Result<Box<dyn Read + Send>, Error> {
+            let (_, v) = self.objects.iter().find(|(k, _)| k == object).unwrap();
+            Ok(Box::new(io::Cursor::new(v.clone().into_bytes())))
+        }
+        fn read_dir(&self, dir: &str) -> Result<crate::covdata::MemoryFiles, Error> {
+            Err(Error::Invalid(format!("{dir}: no directories here")))
+        }
+    }
+
+    #[test]
+    fn remote_inputs_are_listed_once_and_read_through_the_remote() {
+        let run = |i: u32| format!("mode: set\na.go:1.1,1.2 1 {}\nb.go:1.1,1.2 1 1\n", i % 2);
+        let mem = Arc::new(Mem {
+            objects: (0..3)
+                .map(|i| (format!("mem://runs/{i}.out"), run(i)))
+                .collect(),
+            ..Mem::default()
+        });
+        let mut l = Loader::default().with_remote(mem.clone());
+        let flaky = l.flaky(&["mem://runs/".into()]).unwrap();
+        // Three runs, though one input was given.
+        assert_eq!(flaky.runs, 3);
+        assert_eq!(mem.listings.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let one = l.load("mem://runs/1.out").unwrap();
+        assert_eq!(one.file("a.go").unwrap().blocks()[0].count, 1);
+        let e = l.load("mem://runs/").unwrap_err();
+        assert_eq!(
+            crate::error::chain(&e),
+            "mem://runs/: names 3 objects, expected one profile"
+        );
+        let e = l.load("mem://none").unwrap_err();
+        assert_eq!(e.to_string(), "mem://none: no such object");
+        // Not claimed: read as a local path.
+        assert!(matches!(
+            l.load("/nonexistent/x.out"),
+            Err(Error::Io { .. })
+        ));
+    }
+
     #[derive(Default)]
     struct Recorder(std::sync::Mutex<Vec<String>>);
 
