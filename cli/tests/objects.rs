@@ -208,6 +208,48 @@ fn reads_objects(base: &str, env: &[(String, String)], lay: &Layout) {
         &[],
     );
 
+    // covdata's own commands read the same directory.
+    let t = tempfile::tempdir().unwrap();
+    let textfmt = |input: &str, name: &str| {
+        let out = t.path().join(name);
+        let o = output(
+            covlens_with(env)
+                .args(["covdata", "textfmt"])
+                .arg(format!("-i={input}"))
+                .arg(format!("-o={}", out.display())),
+        );
+        assert!(
+            o.status.success(),
+            "{input}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(
+        textfmt(&covdir, "remote.txt"),
+        textfmt(&local_covdir, "local.txt")
+    );
+    let merged = t.path().join("merged");
+    let o = output(
+        covlens_with(env)
+            .args(["covdata", "merge"])
+            .arg(format!("-i={covdir}"))
+            .arg(format!("-o={}", merged.display())),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        textfmt(&merged.display().to_string(), "merged.txt"),
+        textfmt(&local_covdir, "local.txt")
+    );
+    let o =
+        output(covlens_with(env).args(["covdata", "percent", &format!("-i={base}logs/e2e/8/")]));
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("node-a.cov: a text profile, expected Go binary coverage files"),
+        "{e}"
+    );
+
     // A prefix names every object under it, the JUnit file too: the error
     // names the object, line and column.
     let e = stderr_of(env, &["merge", &format!("{base}logs/e2e/7/artifacts/")]);

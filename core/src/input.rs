@@ -295,7 +295,12 @@ impl Loader {
         };
         let data = match &self.remote.0 {
             Some(remote) if self.remote_dirs.contains(dir) => {
-                crate::covdata::read_memory(dir, remote.read_dir(dir)?, &opts)?
+                let files = remote.read_dir(dir)?;
+                let name = dir.to_string();
+                crate::covdata::read_covdirs(
+                    &[crate::covdata::CovDir::Memory { name, files }],
+                    &opts,
+                )?
             }
             _ => read_dirs(&[dir], &opts)?,
         };

@@ -55,6 +55,12 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
+    /// A text profile where GOCOVERDIR data was expected.
+    #[error("{url}: a text profile, expected Go binary coverage files (covmeta.*, covcounters.*)")]
+    NotCovdata {
+        /// The object.
+        url: String,
+    },
     /// The object was not among those listed by this reader.
     #[error("{url}: not an object listed by this reader")]
     Unlisted {

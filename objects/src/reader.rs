@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use covlens_core::covdata::MemoryFiles;
+use covlens_core::covdata::{CovDir, MemoryFiles};
 use covlens_core::input::{Remote, RemoteObject};
 use futures_util::StreamExt;
 use object_store::path::Path;
@@ -268,6 +268,30 @@ impl Objects {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(dirs);
+        Ok(out)
+    }
+
+    /// GOCOVERDIR inputs (`go tool covdata`'s `-i`): a URL's directories
+    /// read into memory, anything else a local directory. A URL that names
+    /// text profiles is an error.
+    pub fn covdirs(&self, inputs: &[String]) -> Result<Vec<CovDir>, Error> {
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            if !crate::is_url(input) {
+                out.push(CovDir::Path(input.into()));
+                continue;
+            }
+            for o in self.list(input)? {
+                if !o.covdata {
+                    return Err(Error::NotCovdata { url: o.name });
+                }
+                let files = self.read_dir(&o.name)?;
+                out.push(CovDir::Memory {
+                    name: o.name,
+                    files,
+                });
+            }
+        }
         Ok(out)
     }
 

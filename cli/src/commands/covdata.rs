@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use covlens_core::ModePolicy;
 use covlens_core::covdata::{
-    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, Snapshots, WriteOptions, read_dirs,
+    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, Snapshots, WriteOptions, read_covdirs,
     write_debugdump, write_dirs, write_func, write_percent, write_pkglist, write_textfmt,
 };
 
@@ -156,7 +156,8 @@ pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
                 command: std::env::args().collect::<Vec<_>>().join(" "),
             };
             let mut out = Output::create(&a.output)?;
-            let report = write_debugdump(&mut out, &a.common.input, &opts)?;
+            let dirs = covlens_objects::Objects::default().covdirs(&a.common.input)?;
+            let report = write_debugdump(&mut out, &dirs, &opts)?;
             out.commit()?;
             crate::warn(report.warnings());
             Ok(())
@@ -181,7 +182,8 @@ fn write_dir(op: DirOp, a: &DirArgs, skip_bad: bool) -> Result<()> {
         skip_bad,
         packages: packages(c)?,
     };
-    let r = write_dirs(op, &c.input, std::path::Path::new(&a.output), &opts)?;
+    let dirs = covlens_objects::Objects::default().covdirs(&c.input)?;
+    let r = write_dirs(op, &dirs, std::path::Path::new(&a.output), &opts)?;
     crate::warn(r.read.warnings());
     Ok(())
 }
@@ -210,7 +212,8 @@ fn read(c: &Common, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> 
         skip_bad,
         packages: packages(c)?,
     };
-    let data = read_dirs(&c.input, &opts)?;
+    let dirs = covlens_objects::Objects::default().covdirs(&c.input)?;
+    let data = read_covdirs(&dirs, &opts)?;
     crate::warn(data.report().warnings());
     Ok(data)
 }

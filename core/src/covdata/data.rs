@@ -182,14 +182,9 @@ pub fn read_dirs<P: AsRef<Path>>(dirs: &[P], opts: &ReadOptions) -> Result<CovDa
     read_found(discover(dirs, opts.snapshots)?, opts)
 }
 
-/// [`read_dirs`] for one GOCOVERDIR whose files are in memory (base name,
-/// bytes), named `dir` in messages: one read from an object store.
-pub fn read_memory(
-    dir: &str,
-    files: super::MemoryFiles,
-    opts: &ReadOptions,
-) -> Result<CovData, Error> {
-    read_found(super::discover_memory(dir, files, opts.snapshots), opts)
+/// [`read_dirs`] over local and in-memory directories.
+pub fn read_covdirs(dirs: &[super::CovDir], opts: &ReadOptions) -> Result<CovData, Error> {
+    read_found(super::discover_dirs(dirs, opts.snapshots)?, opts)
 }
 
 fn read_found(found: super::Discovery, opts: &ReadOptions) -> Result<CovData, Error> {

@@ -108,10 +108,54 @@ pub struct Discovery {
 /// file skipped; then applies `snapshots` (which, for marked snapshots,
 /// reads the start of every counter file).
 pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Discovery, Error> {
+    let dirs: Vec<CovDir> = dirs
+        .iter()
+        .map(|d| CovDir::Path(d.as_ref().to_path_buf()))
+        .collect();
+    discover_dirs(&dirs, snapshots)
+}
+
+/// A GOCOVERDIR to read: a local directory, or its files already in
+/// memory (one read from an object store).
+#[derive(Clone, Debug)]
+pub enum CovDir {
+    /// A directory on disk.
+    Path(PathBuf),
+    /// Files in memory.
+    Memory {
+        /// The directory's name as messages show it (a URL: not cleaned).
+        name: String,
+        /// Its files.
+        files: MemoryFiles,
+    },
+}
+
+impl<P: AsRef<Path>> From<&P> for CovDir {
+    fn from(p: &P) -> CovDir {
+        CovDir::Path(p.as_ref().to_path_buf())
+    }
+}
+
+/// [`discover`] over local and in-memory directories.
+pub fn discover_dirs(dirs: &[CovDir], snapshots: Snapshots) -> Result<Discovery, Error> {
     // (data, printed name, dir index, base name)
     let mut files: Vec<(FileData, String, usize, String)> = Vec::new();
     for (k, dir) in dirs.iter().enumerate() {
-        let dir = dir.as_ref();
+        let dir = match dir {
+            CovDir::Path(p) => p,
+            CovDir::Memory { name, files: mem } => {
+                let mut mem: Vec<_> = mem
+                    .iter()
+                    .map(|(base, bytes)| {
+                        let shown = format!("{}/{base}", name.trim_end_matches('/'));
+                        (FileData::Memory(bytes.clone()), shown, k, base.clone())
+                    })
+                    .collect();
+                mem.sort_by(|a, b| a.3.cmp(&b.3));
+                files.extend(mem);
+                continue;
+            }
+        };
         let shown = dir.to_string_lossy();
         let rd = fs::read_dir(dir).map_err(|e| Error::io(shown.as_ref(), e))?;
         let mut names = Vec::new();
@@ -134,25 +178,6 @@ pub fn discover<P: AsRef<Path>>(dirs: &[P], snapshots: Snapshots) -> Result<Disc
         }
     }
     Ok(group(files, snapshots))
-}
-
-/// [`discover`] for one directory whose files are in memory: `files` are
-/// (base name, bytes), `dir` the directory's name as messages show it.
-pub fn discover_memory(dir: &str, files: MemoryFiles, snapshots: Snapshots) -> Discovery {
-    let mut files: Vec<(FileData, String, usize, String)> = files
-        .into_iter()
-        // Not path.Clean'd: `dir` may be a URL (`gs://b/d/`).
-        .map(|(base, bytes)| {
-            (
-                FileData::Memory(bytes),
-                format!("{}/{base}", dir.trim_end_matches('/')),
-                0,
-                base,
-            )
-        })
-        .collect();
-    files.sort_by(|a, b| a.3.cmp(&b.3));
-    group(files, snapshots)
 }
 
 /// Groups files (data, printed name, dir index, base name; each

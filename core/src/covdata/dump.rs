@@ -2,9 +2,8 @@
 //! in file order, function by function, unit by unit.
 
 use std::io::{self, Write};
-use std::path::Path;
 
-use super::discover::{Snapshots, discover};
+use super::discover::Snapshots;
 use super::pattern::PackageFilter;
 use super::read_pod::{load_counters, load_meta};
 use crate::error::Error;
@@ -45,9 +44,9 @@ impl DumpReport {
 /// granularity, a line per counter file (with its GOOS, GOARCH and program
 /// arguments), then each package's functions in meta-data order with every
 /// unit's combined count; last, the statement totals over all pods.
-pub fn write_debugdump<W: Write, P: AsRef<Path>>(
+pub fn write_debugdump<W: Write>(
     w: &mut W,
-    dirs: &[P],
+    dirs: &[super::CovDir],
     opts: &DumpOptions,
 ) -> Result<DumpReport, Error> {
     let io = |e: io::Error| Error::io("<output>", e);
@@ -63,7 +62,7 @@ pub fn write_debugdump<W: Write, P: AsRef<Path>>(
         opts.command
     )
     .map_err(io)?;
-    let found = discover(dirs, opts.snapshots)?;
+    let found = super::discover_dirs(dirs, opts.snapshots)?;
     let (mut total, mut covered) = (0u64, 0u64);
     for pod in &found.pods {
         let m = load_meta(pod)?;

@@ -40,9 +40,9 @@ use std::fmt;
 pub use counters::{
     Arg, CounterFile, Flavor, Record, SNAPSHOT_KEY, Segment, head_snapshot_process, parse_counters,
 };
-pub use data::{BadFile, CovData, ReadOptions, ReadReport, Warning, read_dirs, read_memory};
+pub use data::{BadFile, CovData, ReadOptions, ReadReport, Warning, read_covdirs, read_dirs};
 pub use discover::{
-    CounterRef, Discovery, FileData, MemoryFiles, Pod, Snapshots, discover, discover_memory,
+    CounterRef, CovDir, Discovery, FileData, MemoryFiles, Pod, Snapshots, discover, discover_dirs,
 };
 pub use dump::{DumpOptions, DumpReport, write_debugdump};
 pub use format::{write_func, write_percent, write_pkglist, write_textfmt};

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::counters::CounterFile;
 use super::data::{BadFile, ReadReport};
-use super::discover::{Pod, Snapshots, discover};
+use super::discover::{Pod, Snapshots};
 use super::encode::{blobs_hash, build_blob, counter_file_bytes, meta_file_bytes};
 use super::hash::HashAlgo;
 use super::meta::{CounterMode, Function, Granularity, MetaFile, function_hash};
@@ -67,9 +67,9 @@ pub struct WriteReport {
 /// index"), and a pod that a later directory has no data for intersects to
 /// nothing (Go keeps the first directory's data when such a pod comes
 /// first).
-pub fn write_dirs<P: AsRef<Path>>(
+pub fn write_dirs(
     op: DirOp,
-    inputs: &[P],
+    inputs: &[super::CovDir],
     out: &Path,
     opts: &WriteOptions,
 ) -> Result<WriteReport, Error> {
@@ -86,11 +86,12 @@ pub fn write_dirs<P: AsRef<Path>>(
         }
         _ => {}
     }
-    let found = discover(inputs, opts.snapshots)?;
+    let found = super::discover_dirs(inputs, opts.snapshots)?;
     fs::create_dir_all(out).map_err(|e| Error::io(out.to_string_lossy(), e))?;
     let out_real = fs::canonicalize(out).map_err(|e| Error::io(out.to_string_lossy(), e))?;
     for i in inputs {
-        if fs::canonicalize(i.as_ref()).is_ok_and(|d| d == out_real) {
+        let super::CovDir::Path(i) = i else { continue };
+        if fs::canonicalize(i).is_ok_and(|d| d == out_real) {
             return Err(Error::Invalid(format!(
                 "the output directory {} is also an input",
                 out.display()
