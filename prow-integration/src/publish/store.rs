@@ -145,31 +145,11 @@ impl Bucket {
         max: u64,
         w: &mut (dyn Write + Send),
     ) -> Result<bool, PublishError> {
-        let path = self.path(key)?;
-        self.check_local(key)?;
-        let got = match self.store.get(&path).await {
-            Ok(g) => g,
-            Err(object_store::Error::NotFound { .. }) => return Ok(false),
-            Err(e) => return Err(self.transient(key, e)),
+        let Some(mut body) = self.get_stream(key, max).await? else {
+            return Ok(false);
         };
-        let too_big = |size: u64| {
-            PublishError::Permanent(format!(
-                "{}/{key}: {size} bytes, over the limit of {max} bytes per object (limits.max_object_bytes)",
-                self.url
-            ))
-        };
-        if got.meta.size > max {
-            return Err(too_big(got.meta.size));
-        }
-        let mut stream = got.into_stream();
-        let mut n = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.transient(key, e))?;
-            n += chunk.len() as u64;
-            if n > max {
-                return Err(too_big(n));
-            }
-            w.write_all(&chunk).map_err(|e| {
+        while let Some(chunk) = body.next().await {
+            w.write_all(&chunk?).map_err(|e| {
                 PublishError::Transient(format!("cannot stage {}/{key}: {e}", self.url))
             })?;
         }
