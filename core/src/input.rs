@@ -133,10 +133,8 @@ pub struct Loader {
     warnings: Vec<Warning>,
     progress: ProgressHook,
     remote: RemoteHook,
-    /// The sizes of the remote objects expanded so far, by name.
-    remote_sizes: HashMap<String, u64>,
-    /// Which of them are GOCOVERDIRs.
-    remote_dirs: std::collections::HashSet<String>,
+    /// The remote objects expanded so far, by name.
+    remote_objects: HashMap<String, RemoteObject>,
 }
 
 /// One input read for merging.
@@ -165,8 +163,7 @@ impl Loader {
             warnings: Vec::new(),
             progress: ProgressHook::default(),
             remote: RemoteHook::default(),
-            remote_sizes: HashMap::new(),
-            remote_dirs: Default::default(),
+            remote_objects: HashMap::new(),
         }
     }
 
@@ -184,16 +181,13 @@ impl Loader {
         let mut out = Vec::with_capacity(paths.len());
         for p in paths {
             // An expanded name stands for itself.
-            if !remote.claims(p) || self.remote_sizes.contains_key(p) {
+            if !remote.claims(p) || self.remote_objects.contains_key(p) {
                 out.push(p.clone());
                 continue;
             }
             for o in remote.expand(p)? {
-                self.remote_sizes.insert(o.name.clone(), o.size);
-                if o.covdata {
-                    self.remote_dirs.insert(o.name.clone());
-                }
-                out.push(o.name);
+                out.push(o.name.clone());
+                self.remote_objects.insert(o.name.clone(), o);
             }
         }
         Ok(out)
@@ -215,17 +209,17 @@ impl Loader {
     /// Whether `path` is read as GOCOVERDIR data: a local directory or a
     /// remote one.
     fn is_covdata(&self, path: &str) -> bool {
-        match self.remote_sizes.contains_key(path) {
-            true => self.remote_dirs.contains(path),
-            false => is_covdata_dir(path),
+        match self.remote_objects.get(path) {
+            Some(o) => o.covdata,
+            None => is_covdata_dir(path),
         }
     }
 
     /// An input's size in bytes: a remote object's as listed, a local
     /// one's as the file system says.
     fn input_bytes(&self, path: &str) -> u64 {
-        match self.remote_sizes.get(path) {
-            Some(&n) => n,
+        match self.remote_objects.get(path) {
+            Some(o) => o.size,
             None => local_bytes(path),
         }
     }
@@ -238,9 +232,9 @@ impl Loader {
         next: &[String],
         pool: &mut BlockPool,
     ) -> Result<RawProfile, Error> {
-        if let (Some(remote), Some(&size)) = (&self.remote.0, self.remote_sizes.get(path)) {
+        if let (Some(remote), Some(o)) = (&self.remote.0, self.remote_objects.get(path)) {
             let r = remote.open(path, next)?;
-            return raw_from_sized(r, path, size, &self.opts.parse, pool);
+            return raw_from_sized(r, path, o.size, &self.opts.parse, pool);
         }
         parse_path_raw(Path::new(path), &self.opts.parse, pool)
     }
@@ -294,7 +288,7 @@ impl Loader {
             ..Default::default()
         };
         let data = match &self.remote.0 {
-            Some(remote) if self.remote_dirs.contains(dir) => {
+            Some(remote) if self.remote_objects.contains_key(dir) => {
                 let files = remote.read_dir(dir)?;
                 let name = dir.to_string();
                 crate::covdata::read_covdirs(
@@ -473,7 +467,7 @@ impl Loader {
             .iter()
             .map(|p| {
                 p != "-"
-                    && !self.remote_sizes.contains_key(p)
+                    && !self.remote_objects.contains_key(p)
                     && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < LARGE)
             })
             .collect();
