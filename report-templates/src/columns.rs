@@ -4,7 +4,7 @@ use covlens_core::Profile;
 
 /// A column's label: the file's base name without its extension
 /// (`out/master.out` is `master`).
-pub fn column_label(path: &str) -> String {
+fn column_label(path: &str) -> String {
     let base = path.rsplit('/').next().unwrap_or(path);
     match base.rfind('.') {
         Some(i) if i > 0 => base[..i].to_string(),
@@ -12,8 +12,8 @@ pub fn column_label(path: &str) -> String {
     }
 }
 
-/// A column given as `NAME=PROFILE`, or as a plain profile named by
-/// [`column_label`]: its name and profile path. A path may hold `=`
+/// A column given as `NAME=PROFILE`, or as a plain profile named after its
+/// file (`out/master.out` is `master`): its name and profile path. A path may hold `=`
 /// itself, so the argument is `NAME=PROFILE` only when it is not an
 /// existing path (nor `-`) as a whole and the part before its first `=` is
 /// a non-empty name without `/` (`head=out/a.out`; `out/x=1.out` is a

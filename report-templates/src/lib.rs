@@ -60,7 +60,7 @@ mod trend;
 
 pub use crate::annotation::{Annotation, AnnotationLevel};
 pub use crate::badge::{Badge, write_badge};
-pub use crate::columns::{column_label, named_column, report_root};
+pub use crate::columns::{named_column, report_root};
 pub use crate::comment::{
     COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES,
     PathMap, Uncovered, changed_statements, github_len, go_mod_module, min_comment_chars,

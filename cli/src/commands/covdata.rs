@@ -243,22 +243,19 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
 mod tests {
     #[test]
     fn only_after_the_covdata_subcommand() {
-        let norm = |v: &[&str]| super::normalize_args(v.iter().map(Into::into));
-        let got = norm(&["covlens", "--mode-policy", "covdata", "covdata", "-pkg=p"]);
+        let norm = |s: &str| {
+            let v = super::normalize_args(s.split(' ').map(Into::into));
+            v.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // The value of --mode-policy is not the subcommand.
+        let mp = "covlens --mode-policy covdata covdata";
+        assert_eq!(norm(&format!("{mp} -pkg=p")), format!("{mp} --pkg p"));
         assert_eq!(
-            got,
-            [
-                "covlens",
-                "--mode-policy",
-                "covdata",
-                "covdata",
-                "--pkg",
-                "p"
-            ]
-        );
-        assert_eq!(
-            norm(&["covlens", "merge", "-pkg", "covdata"]),
-            ["covlens", "merge", "-pkg", "covdata"]
+            norm("covlens merge -pkg covdata"),
+            "covlens merge -pkg covdata"
         );
     }
 }
