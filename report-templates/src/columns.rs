@@ -13,11 +13,11 @@ fn column_label(path: &str) -> String {
 }
 
 /// A column given as `NAME=PROFILE`, or as a plain profile named after its
-/// file (`out/master.out` is `master`): its name and profile path. A path may hold `=`
-/// itself, so the argument is `NAME=PROFILE` only when it is not an
-/// existing path (nor `-`) as a whole and the part before its first `=` is
-/// a non-empty name without `/` (`head=out/a.out`; `out/x=1.out` is a
-/// path).
+/// file (`out/master.out` is `master`): its name and profile path. A path
+/// may hold `=` itself, so the argument is `NAME=PROFILE` only when it is
+/// not an existing path (nor `-`) as a whole and the part before its first
+/// `=` is a non-empty name without `/` (`head=out/a.out`; `out/x=1.out` is
+/// a path).
 pub fn named_column(arg: &str) -> (String, &str) {
     if arg != "-"
         && !std::path::Path::new(arg).exists()
