@@ -15,6 +15,9 @@ Two backends implement [`Backend`] over one schema with numbered migrations
 [`PostgresStore`], for several jobs and reporters writing to one shared
 database. [`Store::open`] picks one from a location: a `postgres://` or
 `postgresql://` URL, else a file path (`sqlite:` prefix optional).
+[`Store::record_profile`] records a merged profile with its flaky coverage
+([`write_recorded`] says what it did), and [`Trends`] reads the last runs
+of a job that reports draw their trends from.
 
 ```
 use covlens_core::Counts;
