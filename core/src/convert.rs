@@ -101,6 +101,21 @@ impl Default for ConvertOptions {
 }
 
 impl ConvertOptions {
+    /// The reproducible-builds timestamp: `SOURCE_DATE_EPOCH` (seconds) in
+    /// milliseconds, 0 when unset; a malformed value is an error, as
+    /// reproducible-builds.org asks.
+    pub fn timestamp_from_env() -> Result<u64, crate::Error> {
+        match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(v) if !v.is_empty() => match v.trim().parse::<u64>() {
+                Ok(secs) => Ok(secs.saturating_mul(1000)),
+                Err(e) => Err(crate::Error::Invalid(format!(
+                    "invalid SOURCE_DATE_EPOCH {v:?}: {e}"
+                ))),
+            },
+            _ => Ok(0),
+        }
+    }
+
     /// `name` without the longest matching strip prefix.
     fn relative<'a>(&self, name: &'a str) -> &'a str {
         let mut best = name;

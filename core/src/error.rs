@@ -234,6 +234,17 @@ pub enum Error {
     /// Invalid arguments to an operation.
     #[error("{0}")]
     Invalid(String),
+    /// `git` cannot be run.
+    #[error("cannot run git")]
+    GitRun(#[source] io::Error),
+    /// A `git` command failed.
+    #[error("git {args} failed: {stderr}")]
+    Git {
+        /// Its arguments.
+        args: String,
+        /// What it said.
+        stderr: String,
+    },
     /// A Go source file does not parse (`go tool cover -func` rejects it
     /// too).
     #[error("{path}:{line}:{column}: {message}")]

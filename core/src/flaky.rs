@@ -257,6 +257,12 @@ impl FlakyReport {
     }
 }
 
+/// Writes the report as pretty JSON, with a final newline.
+pub fn write_flaky_json<W: std::io::Write>(mut out: W, r: &FlakyReport) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, r)?;
+    out.write_all(b"\n")
+}
+
 /// Writes the report as a table for people: a headline, then one row per
 /// group (file, function), ranked; names escaped for terminals.
 pub fn write_flaky_table<W: std::io::Write>(mut out: W, r: &FlakyReport) -> std::io::Result<()> {

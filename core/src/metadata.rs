@@ -94,6 +94,34 @@ impl Metadata {
     }
 }
 
+/// The commit checked out in the working directory (`git rev-parse
+/// HEAD`): the default commit of [`Scope::Commit`].
+pub fn git_head() -> Result<String, crate::Error> {
+    git(&["rev-parse", "HEAD"])
+}
+
+/// The branch checked out in the working directory (`git branch
+/// --show-current`): the default ref of [`Scope::Commit`].
+pub fn git_branch() -> Result<String, crate::Error> {
+    git(&["branch", "--show-current"])
+}
+
+/// What `git ARGS` prints, without its final newline.
+fn git(args: &[&str]) -> Result<String, crate::Error> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .output()
+        .map_err(crate::Error::GitRun)?;
+    if !out.status.success() {
+        return Err(crate::Error::Git {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    let s = String::from_utf8_lossy(&out.stdout).into_owned();
+    Ok(s.strip_suffix('\n').unwrap_or(&s).to_string())
+}
+
 /// A JSON string escaped as Go's `json.Marshal` does (HTML-safe: `<`, `>`
 /// and `&` become `\u003c` and so on).
 fn go_json_string(out: &mut String, s: &str) {

@@ -546,6 +546,68 @@ pub fn path_regex(patterns: &[String]) -> Result<Option<Regex>, Error> {
         .map_err(|e| Error::Invalid(format!("invalid path pattern: {e}")))
 }
 
+/// Splits pattern lists the way pflag's string slices do: each value is
+/// one CSV record (commas separate fields; a field in double quotes may
+/// hold commas and `""` for a quote), and the fields of all values follow
+/// each other.
+pub fn split_patterns(values: &[String]) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for v in values {
+        out.extend(csv_fields(v)?);
+    }
+    Ok(out)
+}
+
+/// One value's fields (see [`split_patterns`]).
+fn csv_fields(v: &str) -> Result<Vec<String>, Error> {
+    if v.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut fields = Vec::new();
+    let mut chars = v.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                    None => return Err(Error::Invalid(format!("unterminated quote in {v:?}"))),
+                }
+            }
+            match chars.next() {
+                None => {
+                    fields.push(field);
+                    return Ok(fields);
+                }
+                Some(',') => fields.push(field),
+                Some(c) => {
+                    return Err(Error::Invalid(format!(
+                        "unexpected {c:?} after a quoted field in {v:?}"
+                    )));
+                }
+            }
+        } else {
+            loop {
+                match chars.next() {
+                    None => {
+                        fields.push(field);
+                        return Ok(fields);
+                    }
+                    Some(',') => break,
+                    Some(c) => field.push(c),
+                }
+            }
+            fields.push(field);
+        }
+    }
+}
+
 /// Keeps files whose name matches `include` (if given), then drops those
 /// matching `exclude` (if given). Whole files are kept or dropped.
 pub fn filter(p: &mut Profile, include: Option<&Regex>, exclude: Option<&Regex>) {
@@ -559,6 +621,19 @@ pub fn filter(p: &mut Profile, include: Option<&Regex>, exclude: Option<&Regex>)
 mod tests {
     use super::*;
     use crate::{ParseOptions, parse_bytes};
+
+    #[test]
+    fn patterns_split_like_pflag() {
+        assert_eq!(
+            csv_fields("zz_generated,generated\\.pb\\.go").unwrap(),
+            ["zz_generated", "generated\\.pb\\.go"]
+        );
+        assert_eq!(csv_fields("\"a{1,3}\",b").unwrap(), ["a{1,3}", "b"]);
+        assert_eq!(csv_fields("a,").unwrap(), ["a", ""]);
+        assert!(csv_fields("").unwrap().is_empty());
+        let two = ["a,b".to_string(), "c".to_string()];
+        assert_eq!(split_patterns(&two).unwrap(), ["a", "b", "c"]);
+    }
 
     fn p(s: &str) -> Profile {
         parse_bytes(s.as_bytes(), "t", &ParseOptions::default()).unwrap()

@@ -512,6 +512,18 @@ pub fn rollup(p: &Profile, tree: &OwnersTree, by: OwnerBy) -> Vec<OwnerRow> {
     out
 }
 
+/// Writes a rollup as pretty JSON (`by`, a note that a file with several
+/// owners counts in each row, `rows`), with a final newline.
+pub fn write_rollup_json<W: Write>(mut w: W, rows: &[OwnerRow], by: OwnerBy) -> io::Result<()> {
+    let doc = serde_json::json!({
+        "by": by,
+        "note": "a file with several owners counts in the row of each",
+        "rows": rows,
+    });
+    serde_json::to_writer_pretty(&mut w, &doc)?;
+    w.write_all(b"\n")
+}
+
 /// Writes a rollup as an aligned table (names escaped for terminals),
 /// with the note that a file with several owners counts in each row.
 pub fn write_rollup_table<W: Write>(mut w: W, rows: &[OwnerRow], by: OwnerBy) -> io::Result<()> {

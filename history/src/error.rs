@@ -90,6 +90,18 @@ pub enum Error {
         /// The root.
         root: String,
     },
+    /// The store cannot be opened.
+    #[error("cannot open the history store {store}")]
+    Open {
+        /// Its location, password redacted.
+        store: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A run to record has no files.
+    #[error("the inputs have no files; nothing recorded")]
+    NothingToRecord,
     /// Writing output failed.
     #[error("writing output")]
     Io(#[from] std::io::Error),

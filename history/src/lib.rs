@@ -15,6 +15,9 @@ Two backends implement [`Backend`] over one schema with numbered migrations
 [`PostgresStore`], for several jobs and reporters writing to one shared
 database. [`Store::open`] picks one from a location: a `postgres://` or
 `postgresql://` URL, else a file path (`sqlite:` prefix optional).
+[`Store::record_profile`] records a merged profile with its flaky coverage
+([`write_recorded`] says what it did), and [`Trends`] reads the last runs
+of a job that reports draw their trends from.
 
 ```
 use covlens_core::Counts;
@@ -43,6 +46,7 @@ assert_eq!((drops[0].from, drops[0].to, drops[0].points.round()), (0, 1, 30.0));
 mod backend;
 mod error;
 mod postgres;
+mod record;
 mod render;
 mod run;
 mod schema;
@@ -53,6 +57,7 @@ mod trend;
 pub use crate::backend::Backend;
 pub use crate::error::{Error, Result, RunDigest};
 pub use crate::postgres::PostgresStore;
+pub use crate::record::{Trends, check_recordable, write_recorded};
 pub use crate::render::{Format, md_escape, write_drops, write_history};
 pub use crate::run::{FileCounts, FlakyCounts, NewRun, Recorded, Run, Source, profile_files};
 pub use crate::schema::LATEST as SCHEMA_VERSION;

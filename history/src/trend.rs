@@ -195,6 +195,12 @@ impl History {
         })
     }
 
+    /// Per row, its statements in each run, oldest first (what a report
+    /// site's trends take).
+    pub fn into_counts(self) -> HashMap<String, Vec<Option<Counts>>> {
+        self.rows.into_iter().map(|r| (r.name, r.points)).collect()
+    }
+
     /// Per row, its coverage (percent) in each run, oldest first: the
     /// trend the reports draw. `None` where the run has no statements of
     /// the row.

@@ -23,8 +23,8 @@ sites, badges, PR comments, commit statuses, junit and history records
 `controller` the Crier-style loop that watches ProwJobs and calls a
 `publish::Publish` once per transition into a final state, recorded in
 `status.prev_report_states` (with leader election, probes and metrics).
-`covlens prow reporter` wires them: `Config::read` → `Publisher::new` →
-`controller::run`.
+`covlens prow reporter` wires them: `Config::read` → `Publisher::new` and
+`ControllerSettings::from_config` → `controller::run`.
 
 ```
 use covlens_prow::layout::{JobType, Run, coverage_root};

@@ -48,6 +48,7 @@
 
 mod annotation;
 mod badge;
+mod columns;
 mod comment;
 mod escape;
 mod render;
@@ -59,10 +60,11 @@ mod trend;
 
 pub use crate::annotation::{Annotation, AnnotationLevel};
 pub use crate::badge::{Badge, write_badge};
+pub use crate::columns::{named_column, report_root};
 pub use crate::comment::{
     COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES,
-    PathMap, Uncovered, changed_statements, github_len, min_comment_chars, module_line, parse_diff,
-    write_comment,
+    PathMap, Uncovered, changed_statements, github_len, go_mod_module, min_comment_chars,
+    module_line, parse_diff, read_diff_file, write_comment,
 };
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,
@@ -74,7 +76,8 @@ pub use crate::site::{
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};
 pub use crate::table::{
-    Cell, Column, Table, TableFormat, TableRow, table_rows, table_rows_under, write_table,
+    Cell, Column, Table, TableFormat, TableRow, TableRows, table_rows, table_rows_under,
+    write_table,
 };
 pub use crate::trend::{BelowTrend, SPARK_SIZE, Trend, TrendRule, sparkline_svg, sparkline_text};
 
@@ -121,6 +124,15 @@ pub enum Error {
         file: String,
         /// The root.
         root: String,
+    },
+    /// A diff file could not be read.
+    #[error("cannot read {path}")]
+    ReadDiff {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
     /// Serialising report data failed.
     #[error("cannot serialise report data")]

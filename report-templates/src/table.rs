@@ -1,9 +1,10 @@
 //! The branch table: packages (or directories) as rows, branches as
 //! columns, newest first, ▲/▼ against the next (older) column.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
+use covlens_core::owners::{OwnerBy, OwnersTree, rollup};
 use covlens_core::{Counts, Profile, package_of};
 use minijinja::context;
 use minijinja::value::Serde;
@@ -187,6 +188,65 @@ impl Table {
         self.total.trend = total;
     }
 
+    /// Adds a trend column over `runs` recorded runs, trends keyed by full
+    /// import path (as a history names its rows): each row is looked up by
+    /// its name joined to [`Table::root`].
+    pub fn set_trends_by_path(
+        &mut self,
+        runs: usize,
+        mut by_path: HashMap<String, Trend>,
+        total: Option<Trend>,
+    ) {
+        let root = self.root.clone();
+        let full = |name: &str| match (root.as_str(), name) {
+            ("", n) => n.to_string(),
+            (r, ".") => r.to_string(),
+            (r, n) => format!("{r}/{n}"),
+        };
+        self.set_trends(runs, |name| by_path.remove(&full(name)), total);
+    }
+
+    /// The table of `columns` (name and profile, newest first), a row per
+    /// package, directory, owner or label (`rows`).
+    pub fn of_profiles(
+        columns: &[(String, Profile)],
+        rows: TableRows<'_>,
+        threshold: f64,
+    ) -> Result<Table, covlens_core::Error> {
+        let mut cols = Vec::new();
+        let mut totals = Vec::new();
+        for (name, p) in columns {
+            let all = p.statements();
+            totals.push((all.covered, all.total));
+            let rows = match rows {
+                TableRows::Groups(tree, by) => rollup(p, tree, by)
+                    .into_iter()
+                    .map(|r| (r.name, r.counts.covered, r.counts.total))
+                    .collect(),
+                TableRows::Packages { root, depth } => table_rows_under(p, root, depth)?,
+            };
+            cols.push((name.clone(), rows));
+        }
+        Ok(match rows {
+            TableRows::Groups(_, by) => {
+                let heading = match by {
+                    OwnerBy::Owner => "Owner",
+                    OwnerBy::Label => "Label",
+                };
+                let mut t = Table::build(heading, cols, threshold);
+                // Rows overlap (a file counts for each owner); the total does not.
+                t.total.name = "Total (each file once)".into();
+                t.set_totals(&totals);
+                t
+            }
+            TableRows::Packages { root, depth } => {
+                let mut t = Table::build(Table::heading_for(depth), cols, threshold);
+                t.root = root.to_string();
+                t
+            }
+        })
+    }
+
     /// Heading of the first column for rows made by [`table_rows`] with
     /// `depth`.
     pub fn heading_for(depth: Option<usize>) -> &'static str {
@@ -200,6 +260,23 @@ impl Table {
 
 fn no_trend(runs: &usize) -> bool {
     *runs == 0
+}
+
+/// What a row of [`Table::of_profiles`] is.
+#[derive(Clone, Copy, Debug)]
+pub enum TableRows<'a> {
+    /// A package, or a directory of at most `depth` path elements, named
+    /// relative to `root` (see [`table_rows_under`]).
+    Packages {
+        /// The directory rows are named relative to (`""`: full names).
+        root: &'a str,
+        /// Directory rows of at most this many elements below `root`.
+        depth: Option<usize>,
+    },
+    /// An owner or label of the tree
+    /// ([`rollup`](covlens_core::owners::rollup)): a file with several
+    /// counts in each row; the total counts it once.
+    Groups(&'a OwnersTree, OwnerBy),
 }
 
 /// Statement counts per package, or per directory prefix of at most

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Args;
 use covlens_policy::{Policy, read_diff, uncovered_change_batches, uncovered_changes};
-use covlens_report_templates::module_line;
+use covlens_report_templates::go_mod_module;
 
 use crate::input::{InputArgs, load};
 
@@ -38,11 +38,7 @@ pub fn run(input: &InputArgs, a: AnnotateArgs) -> Result<()> {
     let opts = input.load_options();
     let (base, head) = (load(&a.base, &opts)?, load(&a.head, &opts)?);
     let diff = read_diff(Path::new(&a.git_diff))?;
-    let module = a.module.or_else(|| {
-        std::fs::read_to_string("go.mod")
-            .ok()
-            .and_then(|s| module_line(&s))
-    });
+    let module = a.module.or_else(go_mod_module);
     let none = Policy::default();
     let changes = uncovered_changes(&head, Some(&base), &diff, module.as_deref(), &none);
     let mut json = serde_json::to_vec_pretty(&uncovered_change_batches(&changes))?;

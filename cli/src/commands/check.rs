@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use covlens_core::OnConflict;
 use covlens_core::output::Output;
 use covlens_policy::{Inputs, Override, Pattern, Percent, Points, Policy, PolicyFile, read_diff};
-use covlens_report_templates::module_line;
+use covlens_report_templates::go_mod_module;
 
 use crate::input::{InputArgs, load, with_loader};
 
@@ -90,11 +90,7 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
     });
     // Before reading any profile.
     policy.ready(a.base.is_some(), a.git_diff.is_some())?;
-    let module = (a.module.or(file.module)).or_else(|| {
-        std::fs::read_to_string("go.mod")
-            .ok()
-            .and_then(|s| module_line(&s))
-    });
+    let module = (a.module.or(file.module)).or_else(go_mod_module);
 
     let opts = input.load_options();
     let (head, _) = with_loader(&opts, |l| l.merge(&a.inputs, OnConflict::Error))?;

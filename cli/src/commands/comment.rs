@@ -1,10 +1,10 @@
 //! `comment`: the Markdown of a pull-request comment, always within
 //! GitHub's size limit.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use covlens_report_templates::{
-    Comment, TrendRule, min_comment_chars, module_line, parse_diff, write_comment,
+    Comment, TrendRule, go_mod_module, min_comment_chars, read_diff_file, write_comment,
 };
 
 use crate::input::{InputArgs, load};
@@ -64,20 +64,8 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     let popts = input.load_options();
     let base = load(&a.base, &popts)?;
     let head = load(&a.head, &popts)?;
-    let diff = match &a.git_diff {
-        // Hunks may hold any bytes (a Latin-1 file); only paths and
-        // the first byte of each line matter.
-        Some(path) => Some(parse_diff(&String::from_utf8_lossy(
-            &std::fs::read(path).with_context(|| format!("cannot read {path}"))?,
-        ))),
-        None => None,
-    };
-    let module = match a.module.clone() {
-        Some(m) => Some(m),
-        None => std::fs::read_to_string("go.mod")
-            .ok()
-            .and_then(|s| module_line(&s)),
-    };
+    let diff = a.git_diff.as_deref().map(read_diff_file).transpose()?;
+    let module = a.module.clone().or_else(go_mod_module);
     let mut c = Comment::build(
         &base,
         &head,

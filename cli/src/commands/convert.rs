@@ -1,6 +1,6 @@
 //! `convert`: LCOV, Cobertura and JSON (see docs/convert.md).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use covlens_core::{CoberturaCounts, ConvertFormat, ConvertOptions, LineHits};
 
@@ -62,21 +62,6 @@ enum CountsArg {
     Lines,
 }
 
-/// `SOURCE_DATE_EPOCH` (seconds) in milliseconds, 0 when unset; a
-/// malformed value is an error, as reproducible-builds.org asks.
-fn timestamp_from_env() -> Result<u64> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => {
-            let secs: u64 = v
-                .trim()
-                .parse()
-                .with_context(|| format!("invalid SOURCE_DATE_EPOCH {v:?}"))?;
-            Ok(secs.saturating_mul(1000))
-        }
-        _ => Ok(0),
-    }
-}
-
 pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
     let p = load(&a.file, &input.load_options())?;
     let format = match a.to {
@@ -86,7 +71,7 @@ pub fn run(input: &InputArgs, a: ConvertArgs) -> Result<()> {
     };
     let timestamp = match a.timestamp {
         Some(t) => t,
-        None => timestamp_from_env()?,
+        None => ConvertOptions::timestamp_from_env()?,
     };
     let opts = ConvertOptions {
         strip_prefixes: a.strip_prefix,

@@ -8,8 +8,9 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use covlens_core::ModePolicy;
 use covlens_core::covdata::{
-    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, Snapshots, WriteOptions, read_covdirs,
-    write_debugdump, write_dirs, write_func, write_percent, write_pkglist, write_textfmt,
+    CovData, DirOp, DumpOptions, PackageFilter, ReadOptions, Snapshots, WriteOptions, go_flag_args,
+    read_covdirs, write_debugdump, write_dirs, write_func, write_percent, write_pkglist,
+    write_textfmt,
 };
 
 use covlens_core::output::Output;
@@ -218,128 +219,46 @@ fn read(c: &Common, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> 
     Ok(data)
 }
 
-/// Rewrites Go's single-dash long flags after the `covdata` subcommand
-/// (`-pkg=P`, `-pkg P`, `--i=D`…) into the spellings clap parses, so
-/// command lines written for `go tool covdata` work unchanged.
+/// Rewrites Go's flag spellings after the `covdata` subcommand (see
+/// `go_flag_args`), so command lines written for `go tool covdata` work
+/// unchanged.
 pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut args: Vec<OsString> = args.into_iter().collect();
-    // Find the subcommand: the first argument that is not an option (the
-    // only global option with a value is --mode-policy).
+    // The subcommand: the first argument that is not an option (the only
+    // global option with a value is --mode-policy).
     let mut k = 1;
-    while k < args.len() {
-        let a = args[k].to_string_lossy();
-        if a == "--mode-policy" {
-            k += 2;
-            continue;
+    while let Some(a) = args.get(k).map(|a| a.to_string_lossy()) {
+        match a {
+            a if a == "--mode-policy" => k += 2,
+            a if a.starts_with('-') => k += 1,
+            _ => break,
         }
-        if a.starts_with('-') {
-            k += 1;
-            continue;
-        }
-        break;
     }
     if args.get(k).is_none_or(|a| a != "covdata") {
         return args;
     }
-    let mut out: Vec<OsString> = args.drain(..=k).collect();
-    for a in args {
-        let Some(s) = a.to_str() else {
-            out.push(a);
-            continue;
-        };
-        let (flag, value) = match s.split_once('=') {
-            Some((f, v)) => (f, Some(v)),
-            None => (s, None),
-        };
-        let canon = match flag {
-            "-pkg" | "--pkg" => "--pkg",
-            "-i" | "--i" => "-i",
-            "-o" | "--o" => "-o",
-            "-skip-bad" => "--skip-bad",
-            "-all-snapshots" => "--all-snapshots",
-            "-newest-per-pid" => "--newest-per-pid",
-            "-pcombine" | "--pcombine" => "--pcombine",
-            "-live" => "--live",
-            _ => {
-                out.push(a);
-                continue;
-            }
-        };
-        if canon.starts_with("--") && canon != "--pkg" {
-            // A boolean flag: Go also accepts -flag=true and -flag=false.
-            match value {
-                None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => out.push(canon.into()),
-                Some(_) => {}
-            }
-            continue;
-        }
-        out.push(canon.into());
-        if let Some(v) = value {
-            out.push(v.into());
-        }
-    }
-    out
+    let rest = args.split_off(k + 1);
+    args.extend(go_flag_args(rest));
+    args
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn norm(v: &[&str]) -> Vec<String> {
-        normalize_args(v.iter().map(OsString::from))
-            .into_iter()
-            .map(|s| s.into_string().unwrap())
-            .collect()
-    }
-
     #[test]
-    fn go_flag_spellings() {
+    fn only_after_the_covdata_subcommand() {
+        let norm = |s: &str| {
+            let v = super::normalize_args(s.split(' ').map(Into::into));
+            v.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // The value of --mode-policy is not the subcommand.
+        let mp = "covlens --mode-policy covdata covdata";
+        assert_eq!(norm(&format!("{mp} -pkg=p")), format!("{mp} --pkg p"));
         assert_eq!(
-            norm(&[
-                "covlens",
-                "covdata",
-                "textfmt",
-                "-i=a,b",
-                "-o=x",
-                "-pkg=p/..."
-            ]),
-            [
-                "covlens", "covdata", "textfmt", "-i", "a,b", "-o", "x", "--pkg", "p/..."
-            ]
-        );
-        assert_eq!(
-            norm(&[
-                "covlens",
-                "--mode-policy",
-                "upgrade",
-                "covdata",
-                "func",
-                "-pkg",
-                "p"
-            ]),
-            [
-                "covlens",
-                "--mode-policy",
-                "upgrade",
-                "covdata",
-                "func",
-                "--pkg",
-                "p"
-            ]
-        );
-        assert_eq!(
-            norm(&[
-                "covlens",
-                "covdata",
-                "merge",
-                "-pcombine=true",
-                "-skip-bad=false"
-            ]),
-            ["covlens", "covdata", "merge", "--pcombine"]
-        );
-        assert_eq!(
-            norm(&["covlens", "merge", "-pkg", "covdata"]),
-            ["covlens", "merge", "-pkg", "covdata"]
+            norm("covlens merge -pkg covdata"),
+            "covlens merge -pkg covdata"
         );
     }
 }

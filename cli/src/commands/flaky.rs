@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use covlens_core::flaky::write_flaky_table;
+use covlens_core::flaky::{write_flaky_json, write_flaky_table};
 
 use crate::input::{InputArgs, with_loader};
 use covlens_core::output::Output;
@@ -48,10 +48,7 @@ pub fn run(input: &InputArgs, a: FlakyArgs) -> Result<()> {
     let mut out = Output::create(&a.output)?;
     match a.format {
         FlakyFormat::Table => write_flaky_table(&mut out, &report)?,
-        FlakyFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            std::io::Write::write_all(&mut out, b"\n")?;
-        }
+        FlakyFormat::Json => write_flaky_json(&mut out, &report)?,
     }
     Ok(out.commit()?)
 }

@@ -2,18 +2,17 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use covlens_core::owners::{OwnerBy, OwnersTree};
 use covlens_core::printable::printable;
-use covlens_core::{OnConflict, Profile};
+use covlens_core::{OnConflict, output::Output};
 use covlens_history::{
-    DEFAULT_STORE, FlakyCounts, Format, HistoryQuery, NewRun, Recorded, Source, Store, Timestamp,
-    profile_files, redacted, write_drops, write_history,
+    DEFAULT_STORE, Format, History, HistoryQuery, NewRun, Source, Store, Timestamp, Trends,
+    check_recordable, write_drops, write_history, write_recorded,
 };
 
 use crate::input::{InputArgs, with_loader};
-use covlens_core::output::Output;
 
 #[derive(Subcommand, Debug)]
 pub enum HistoryCommand {
@@ -138,28 +137,20 @@ enum FormatArg {
 }
 
 impl RowArgs {
-    fn query(&self) -> HistoryQuery<'_> {
-        HistoryQuery {
+    /// The history, per package/directory or per owner/label.
+    fn load(&self) -> Result<History> {
+        let mut store = Store::open_named(&self.store.store, false)?;
+        let q = HistoryQuery {
             job: &self.job,
             path: self.path.as_deref(),
             depth: self.depth,
             root: self.root.as_deref(),
             last: self.last,
-        }
-    }
-
-    /// The history, per package/directory or per owner/label.
-    fn load(&self) -> Result<covlens_history::History> {
-        let mut store = open_existing(&self.store)?;
-        let Some((tree, by)) = self.owners.load()? else {
-            return Ok(store.history(&self.query())?);
         };
-        let name = match by {
-            OwnerBy::Owner => "owner",
-            OwnerBy::Label => "label",
-        };
-        let mut groups = |file: &str| tree.groups_of(file, by);
-        Ok(store.history_by(&self.query(), name, &mut groups)?)
+        Ok(match self.owners.load()? {
+            Some((tree, by)) => store.history_grouped(&q, &tree, by)?,
+            None => store.history(&q)?,
+        })
     }
 
     fn format(&self) -> Format {
@@ -188,7 +179,7 @@ pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
             Ok(out.commit()?)
         }
         HistoryCommand::Prune(a) => {
-            let n = open_existing(&a.store)?.prune(&a.job, a.keep)?;
+            let n = Store::open_named(&a.store.store, false)?.prune(&a.job, a.keep)?;
             writeln!(
                 std::io::stdout().lock(),
                 "job {}: {n} runs deleted, at most {} kept",
@@ -200,25 +191,15 @@ pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
     }
 }
 
-fn open(s: &StoreArg) -> Result<Store> {
-    Store::open(&s.store)
-        .with_context(|| format!("cannot open the history store {}", redacted(&s.store)))
-}
-
-fn open_existing(s: &StoreArg) -> Result<Store> {
-    Store::open_existing(&s.store)
-        .with_context(|| format!("cannot open the history store {}", redacted(&s.store)))
-}
-
 fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
     let time = match &a.time {
         Some(t) => Timestamp::parse_rfc3339(t)?,
         None => Timestamp::now(),
     };
-    let p = merged(input, &a.files)?;
-    if profile_files(&p).next().is_none() {
-        anyhow::bail!("the inputs have no files; nothing recorded");
-    }
+    // Merged as `covlens merge` merges (conflicting blocks are an error).
+    let opts = input.load_options();
+    let p = with_loader(&opts, |l| l.merge(&a.files, OnConflict::Error))?.0;
+    check_recordable(&p)?;
     let run = NewRun {
         job: &a.job,
         build: &a.build,
@@ -230,58 +211,11 @@ fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
     let flaky = match a.flaky_from.len() {
         0 => None,
         1 => anyhow::bail!("--flaky-from needs at least 2 runs"),
-        _ => Some(with_loader(&input.load_options(), |l| {
-            l.flaky(&a.flaky_from)
-        })?),
+        _ => Some(with_loader(&opts, |l| l.flaky(&a.flaky_from))?),
     };
-    let mut store = open(&a.store)?;
-    let got = store.record(&run, profile_files(&p))?;
-    let mut out = std::io::stdout().lock();
-    if let Some(f) = &flaky {
-        store.record_flaky(
-            &a.job,
-            &a.build,
-            f.runs,
-            f.packages.iter().map(|p| FlakyCounts {
-                package: &p.name,
-                statements: p.statements,
-                blocks: p.blocks,
-            }),
-        )?;
-        writeln!(
-            out,
-            "flaky coverage over {} runs: {} statements in {} packages",
-            f.runs,
-            f.flaky,
-            f.packages.iter().filter(|p| p.statements > 0).count()
-        )?;
-    }
-    match got {
-        Recorded::New { files, counts } => writeln!(
-            out,
-            "recorded job {} build {}: {files} files, {}/{} statements covered ({:.1}%)",
-            printable(&a.job),
-            printable(&a.build),
-            counts.covered,
-            counts.total,
-            counts.percent()
-        )?,
-        Recorded::Unchanged => writeln!(
-            out,
-            "job {} build {} is already recorded with the same data; nothing changed",
-            printable(&a.job),
-            printable(&a.build)
-        )?,
-    }
+    let got = Store::open_named(&a.store.store, true)?.record_profile(&run, &p, flaky.as_ref())?;
+    write_recorded(&mut std::io::stdout().lock(), &run, &got, flaky.as_ref())?;
     Ok(())
-}
-
-/// The inputs merged as `covlens merge` merges them (conflicting blocks are
-/// an error).
-fn merged(input: &InputArgs, files: &[String]) -> Result<Profile> {
-    with_loader(&input.load_options(), |l| {
-        l.merge(files, OnConflict::Error).map(|(p, _)| p)
-    })
 }
 
 /// `--history URL --history-job J [--trend N]`: the recorded runs a report
@@ -302,48 +236,28 @@ pub struct TrendArgs {
 }
 
 impl TrendArgs {
+    fn trends(&self) -> Option<Trends<'_>> {
+        let (Some(store), Some(job)) = (&self.history, &self.history_job) else {
+            return None;
+        };
+        Some(Trends {
+            store,
+            job,
+            last: self.trend,
+        })
+    }
+
     /// The history, per package or per directory of `depth` elements;
     /// `None` without `--history`.
-    pub fn load(&self, depth: Option<usize>) -> Result<Option<covlens_history::History>> {
-        let (Some(store), Some(job)) = (&self.history, &self.history_job) else {
-            return Ok(None);
-        };
-        let h = Store::open_existing(store)
-            .with_context(|| format!("cannot open the history store {}", redacted(store)))?
-            .history(&HistoryQuery {
-                job,
-                path: None,
-                depth,
-                // Callers add their root's depth (rows outside it stay).
-                root: Some(""),
-                last: self.trend,
-            })?;
-        Ok(Some(h))
+    pub fn load(&self, depth: Option<usize>) -> Result<Option<History>> {
+        Ok(self.trends().map(|t| t.history(depth)).transpose()?)
     }
 
     /// As [`TrendArgs::load`], a row per owner or label.
-    pub fn load_by(
-        &self,
-        tree: &OwnersTree,
-        by: OwnerBy,
-    ) -> Result<Option<covlens_history::History>> {
-        let (Some(store), Some(job)) = (&self.history, &self.history_job) else {
-            return Ok(None);
-        };
-        let name = match by {
-            OwnerBy::Owner => "owner",
-            OwnerBy::Label => "label",
-        };
-        let q = HistoryQuery {
-            job,
-            path: None,
-            depth: None,
-            root: None,
-            last: self.trend,
-        };
-        let h = Store::open_existing(store)
-            .with_context(|| format!("cannot open the history store {}", redacted(store)))?
-            .history_by(&q, name, &mut |file: &str| tree.groups_of(file, by))?;
-        Ok(Some(h))
+    pub fn load_by(&self, tree: &OwnersTree, by: OwnerBy) -> Result<Option<History>> {
+        Ok(self
+            .trends()
+            .map(|t| t.history_grouped(tree, by))
+            .transpose()?)
     }
 }

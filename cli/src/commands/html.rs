@@ -40,10 +40,11 @@ pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
     let popts = input.load_options();
     let mut profiles = Vec::new();
     for f in &a.files {
-        let (name, path) = super::named_column(f);
+        let (name, path) = covlens_report_templates::named_column(f);
         profiles.push((name, load(path, &popts)?));
     }
-    let root = super::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p));
+    let root =
+        covlens_report_templates::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p));
     let opts = SiteOptions {
         title: &a.title,
         root: &root,

@@ -5,11 +5,10 @@
 //! own validation and exits 0 with empty fields).
 
 use std::io::Write;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use covlens_core::metadata::{Metadata, Scope};
+use covlens_core::metadata::{Metadata, Scope, git_branch, git_head};
 
 #[derive(Subcommand, Debug)]
 pub enum MetadataCommand {
@@ -85,13 +84,13 @@ pub fn run(c: MetadataCommand) -> Result<()> {
         }
         MetadataCommand::Abs(a) => {
             let commit_id = if a.commit.is_empty() {
-                git(&["rev-parse", "HEAD"])
+                git_head()
                     .context("metadata abs: --commit not given and `git rev-parse HEAD` failed")?
             } else {
                 a.commit
             };
             let git_ref = if a.r#ref.is_empty() {
-                git(&["branch", "--show-current"]).unwrap_or_else(|_| "HEAD".to_string())
+                git_branch().unwrap_or_else(|_| "HEAD".to_string())
             } else {
                 a.r#ref
             };
@@ -120,20 +119,4 @@ pub fn run(c: MetadataCommand) -> Result<()> {
         scope,
     };
     super::write_with(&base.output, |w| w.write_all(m.to_json().as_bytes()))
-}
-
-fn git(args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .output()
-        .context("cannot run git")?;
-    if !out.status.success() {
-        bail!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let s = String::from_utf8_lossy(&out.stdout).into_owned();
-    Ok(s.strip_suffix('\n').unwrap_or(&s).to_string())
 }

@@ -46,49 +46,6 @@ pub fn write_profile_to(path: &str, p: &Profile) -> Result<()> {
     write_with(path, |w| covlens_core::write_profile(w, p))
 }
 
-/// A column's label: the file's base name without its extension
-/// (`out/master.out` is `master`).
-pub fn column_label(path: &str) -> String {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    match base.rfind('.') {
-        Some(i) if i > 0 => base[..i].to_string(),
-        _ => base.to_string(),
-    }
-}
-
-/// A column argument of `report` and `html`: `NAME=PROFILE`, or a plain
-/// profile named by [`column_label`]. A path may hold `=` itself, so the
-/// argument is `NAME=PROFILE` only when it is not an existing path (nor
-/// `-`) as a whole and the part before its first `=` is a non-empty name
-/// without `/` (`head=out/a.out`; `out/x=1.out` is a path).
-pub fn named_column(arg: &str) -> (String, &str) {
-    if arg != "-"
-        && !std::path::Path::new(arg).exists()
-        && let Some((name, path)) = arg.split_once('=')
-        && !name.is_empty()
-        && !name.contains('/')
-    {
-        return (name.to_string(), path);
-    }
-    (column_label(arg), arg)
-}
-
-/// The root of a report: `--root` (a trailing `/` dropped), else the
-/// longest directory common to every file of `profiles`.
-pub fn report_root<'a>(
-    root: Option<&str>,
-    profiles: impl IntoIterator<Item = &'a covlens_core::Profile>,
-) -> String {
-    match root {
-        Some(r) => r.trim_end_matches('/').to_string(),
-        None => covlens_core::common_dir(
-            profiles
-                .into_iter()
-                .flat_map(|p| p.files().iter().map(|f| f.name())),
-        ),
-    }
-}
-
 /// The source resolver for `--source-root IMPORT_PREFIX=DIR` flags.
 pub fn source_resolver(roots: &[String]) -> Result<covlens_core::SourceResolver> {
     use anyhow::Context as _;
@@ -100,31 +57,6 @@ pub fn source_resolver(roots: &[String]) -> Result<covlens_core::SourceResolver>
         b.source_root(prefix, dir);
     }
     Ok(b.build()?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn named_columns_and_paths_with_equals() {
-        assert_eq!(named_column("head=a/b.out"), ("head".into(), "a/b.out"));
-        assert_eq!(named_column("a/b.out"), ("b".into(), "a/b.out"));
-        assert_eq!(named_column("a/x=1.out"), ("x=1".into(), "a/x=1.out"));
-        assert_eq!(named_column("-"), ("-".into(), "-"));
-        assert_eq!(named_column("=x.out"), ("=x".into(), "=x.out"));
-        // An existing file named like NAME=PATH is that file.
-        let dir = tempfile::tempdir().unwrap();
-        let odd = dir.path().join("n=v.out");
-        std::fs::write(&odd, "mode: set\n").unwrap();
-        let odd = odd.to_string_lossy().into_owned();
-        assert_eq!(named_column(&odd), ("n=v".into(), odd.as_str()));
-        let rel = std::env::current_dir().unwrap();
-        std::env::set_current_dir(dir.path()).unwrap();
-        let got = named_column("n=v.out");
-        std::env::set_current_dir(rel).unwrap();
-        assert_eq!(got, ("n=v".into(), "n=v.out"));
-    }
 }
 
 /// `--owners DIR --by owner|label`: rows per owner or OWNERS label.

@@ -50,10 +50,11 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     let popts = input.load_options();
     let mut profiles = Vec::new();
     for f in &a.files {
-        let (name, path) = super::named_column(f);
+        let (name, path) = covlens_report_templates::named_column(f);
         profiles.push((name, load(path, &popts)?));
     }
-    let root = super::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p));
+    let root =
+        covlens_report_templates::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p));
     let opts = SiteOptions {
         title: &a.title,
         root: &root,
@@ -64,36 +65,16 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
         DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let mut extras = SiteExtras::default();
     if let Some(h) = a.trend.load(None)? {
-        extras.trends = Some((
-            h.runs.len(),
-            h.rows.into_iter().map(|r| (r.name, r.points)).collect(),
-        ));
+        extras.trends = Some((h.runs.len(), h.into_counts()));
     }
     if let Some((tree, by)) = a.owners.load()? {
-        let names = profiles
-            .iter()
-            .flat_map(|(_, p)| p.files().iter().map(|f| f.name()));
-        extras.groups = Some(
-            names
-                .map(|n| (n.to_string(), tree.groups_of(n, by)))
-                .collect(),
-        );
-        if let Some(h) = a.trend.load_by(&tree, by)? {
-            extras.group_trends = Some(h.rows.into_iter().map(|r| (r.name, r.points)).collect());
-        }
+        extras.set_groups(&profiles, &tree, by);
+        extras.group_trends = a.trend.load_by(&tree, by)?.map(|h| h.into_counts());
     }
     match a.flaky_from.len() {
         0 => {}
         1 => anyhow::bail!("--flaky-from needs at least 2 runs"),
-        _ => {
-            let f = with_loader(&popts, |l| l.flaky(&a.flaky_from))?;
-            extras.flaky = Some(
-                f.files
-                    .into_iter()
-                    .map(|f| (f.name, f.statements))
-                    .collect(),
-            );
-        }
+        _ => extras.set_flaky(with_loader(&popts, |l| l.flaky(&a.flaky_from))?),
     }
     write_site_with_extras(&mut sink, &opts, &profiles, &resolver, &extras)
         .with_context(|| format!("cannot write the report into {}", a.out.display()))?;

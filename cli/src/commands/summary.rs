@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use covlens_core::owners::{OwnerBy, OwnersTree, rollup, write_rollup_table};
+use covlens_core::owners::{OwnerBy, OwnersTree, rollup, write_rollup_json, write_rollup_table};
 use covlens_core::summarize_under;
 use covlens_report_templates::{SummaryBy, SummaryFormat, write_summary};
 
@@ -77,22 +77,12 @@ pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
         let mut out = covlens_core::output::Output::create(&a.output)?;
         match a.format {
             Format::Table => write_rollup_table(&mut out, &rows, by)?,
-            Format::Json => {
-                serde_json::to_writer_pretty(
-                    &mut out,
-                    &serde_json::json!({
-                        "by": by,
-                        "note": "a file with several owners counts in the row of each",
-                        "rows": rows,
-                    }),
-                )?;
-                std::io::Write::write_all(&mut out, b"\n")?;
-            }
+            Format::Json => write_rollup_json(&mut out, &rows, by)?,
             Format::Markdown => anyhow::bail!("--by owner|label: use --format table or json"),
         }
         return Ok(out.commit()?);
     }
-    let root = super::report_root(a.root.as_deref(), [&p]);
+    let root = covlens_report_templates::report_root(a.root.as_deref(), [&p]);
     let s = summarize_under(&p, &root, a.depth)?;
     let by = match a.by {
         By::File => SummaryBy::File,

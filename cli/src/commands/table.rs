@@ -2,8 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use covlens_core::owners::{OwnerBy, rollup};
-use covlens_report_templates::{Table, TableFormat, table_rows_under, write_table};
+use covlens_report_templates::{Table, TableFormat, TableRows, report_root, write_table};
 
 use crate::input::{InputArgs, load};
 use covlens_core::output::Output;
@@ -61,56 +60,26 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     // Owner rows are names, not paths: no root.
     let root = match owners {
         Some(_) => String::new(),
-        None => super::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p)),
+        None => report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p)),
     };
-    let mut columns = Vec::new();
-    let mut totals = Vec::new();
-    for (name, p) in &profiles {
-        let all = p.statements();
-        totals.push((all.covered, all.total));
-        let rows = match &owners {
-            Some((tree, by)) => rollup(p, tree, *by)
-                .into_iter()
-                .map(|r| (r.name, r.counts.covered, r.counts.total))
-                .collect(),
-            None => table_rows_under(p, &root, a.depth)?,
-        };
-        columns.push((name.clone(), rows));
-    }
-    let heading = match &owners {
-        Some((_, OwnerBy::Owner)) => "Owner",
-        Some((_, OwnerBy::Label)) => "Label",
-        None => Table::heading_for(a.depth),
+    let rows = match &owners {
+        Some((tree, by)) => TableRows::Groups(tree, *by),
+        None => TableRows::Packages {
+            root: &root,
+            depth: a.depth,
+        },
     };
-    let mut t = Table::build(heading, columns, a.threshold);
-    if owners.is_some() {
-        // Rows overlap (a file counts for each owner); the total does not.
-        t.total.name = "Total (each file once)".into();
-        t.set_totals(&totals);
-    }
+    let mut t = Table::of_profiles(&profiles, rows, a.threshold)?;
     // The history names packages by full import path, depth counted from
     // its start: rows under a root are looked up below it.
-    let root_depth = root.split('/').filter(|s| !s.is_empty()).count();
+    let root_depth = t.root.split('/').filter(|s| !s.is_empty()).count();
     let history = match &owners {
         Some((tree, by)) => a.trend.load_by(tree, *by)?,
         None => a.trend.load(a.depth.map(|d| d + root_depth))?,
     };
     if let Some(h) = history {
-        let mut by_row = h.percents();
-        t.set_trends(
-            h.runs.len(),
-            |name| {
-                let full = match (root.as_str(), name) {
-                    ("", n) => n.to_string(),
-                    (r, ".") => r.to_string(),
-                    (r, n) => format!("{r}/{n}"),
-                };
-                by_row.remove(&full)
-            },
-            Some(h.total_percents()),
-        );
+        t.set_trends_by_path(h.runs.len(), h.percents(), Some(h.total_percents()));
     }
-    t.root = root;
     let format = match a.format {
         Format::Markdown => TableFormat::Markdown,
         Format::Html => TableFormat::Html,

@@ -7,7 +7,8 @@
 //! decodes, verifies and merges them into a [`CovData`], which prints
 //! exactly what `go tool covdata textfmt|percent|func|pkglist` prints
 //! ([`write_textfmt`] and friends) or converts to a text-model
-//! [`Profile`](crate::Profile) ([`CovData::to_profile`]).
+//! [`Profile`](crate::Profile) ([`CovData::to_profile`]). [`go_flag_args`]
+//! reads Go's spellings of `go tool covdata`'s flags.
 //!
 //! Every decoder is bounds-checked: a truncated, corrupt or mismatched
 //! file gives [`Error::Covdata`](crate::Error::Covdata) naming the file,
@@ -27,6 +28,7 @@ mod discover;
 mod dump;
 mod encode;
 mod format;
+mod go_flags;
 mod hash;
 mod meta;
 pub mod names;
@@ -46,6 +48,7 @@ pub use discover::{
 };
 pub use dump::{DumpOptions, DumpReport, write_debugdump};
 pub use format::{write_func, write_percent, write_pkglist, write_textfmt};
+pub use go_flags::go_flag_args;
 pub use hash::HashAlgo;
 pub use meta::{
     CounterMode, FileHashScheme, Function, Granularity, MetaFile, Package, Unit, function_hash,

@@ -55,11 +55,12 @@ use tokio::task::JoinSet;
 
 pub use self::metrics::Metrics;
 use self::queue::WorkQueue;
+use crate::config::Config;
 use crate::prowjob::ProwJob;
 use crate::publish::{FinalState, Outcome, Publish, PublishError};
 
-/// What the controller needs to know; built by the binary from its
-/// configuration.
+/// What the controller needs to know; [`ControllerSettings::from_config`]
+/// builds it from the reporter's configuration.
 #[derive(Clone, Debug)]
 pub struct ControllerSettings {
     /// This reporter's key in `status.prev_report_states`.
@@ -103,6 +104,37 @@ impl ControllerSettings {
             leader_election: None,
             listen: None,
         }
+    }
+
+    /// The controller's part of the reporter's configuration: the jobs it
+    /// names and those `selection.jobs` matches, the label selector, the
+    /// concurrency, the HTTP address and the lease.
+    pub fn from_config(c: &Config) -> Result<ControllerSettings, ControllerError> {
+        let mut s = ControllerSettings::new(c.name.clone(), c.namespace.clone());
+        let named: Vec<String> = c.configured_jobs().into_iter().map(regex::escape).collect();
+        let mut pattern = format!("^(?:{})$", named.join("|"));
+        if let Some(re) = &c.selection.jobs {
+            pattern = format!("{pattern}|{}", re.as_str());
+        }
+        s.job_pattern = Some(Regex::new(&pattern).map_err(ControllerError::JobSelection)?);
+        s.label_selector = c.selection.labels.clone().filter(|l| !l.is_empty());
+        if let Some(n) = c.concurrency {
+            s.concurrency = n as usize;
+        }
+        s.listen = c.listen;
+        if let Some(l) = &c.lease {
+            let mut ls = LeaseSettings::new(
+                l.name.clone(),
+                c.namespace.clone(),
+                LeaseSettings::default_identity(),
+            );
+            // client-go's proportions: renew within 2/3 of the lease, retry at 1/6.
+            ls.lease_duration = Duration::from_secs(u64::from(l.duration_seconds));
+            ls.renew_deadline = ls.lease_duration * 2 / 3;
+            ls.retry_period = (ls.lease_duration / 6).max(Duration::from_millis(100));
+            s.leader_election = Some(ls);
+        }
+        Ok(s)
     }
 
     fn validate(&self) -> Result<(), ControllerError> {
@@ -210,6 +242,24 @@ pub fn install_crypto_provider() {
     }
 }
 
+/// Completes on SIGTERM (what Kubernetes sends) or SIGINT: the
+/// `shutdown` of [`run`].
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot handle SIGTERM");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
 /// Why the controller could not run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -217,6 +267,9 @@ pub enum ControllerError {
     /// The settings contradict themselves.
     #[error("invalid reporter settings: {0}")]
     Settings(String),
+    /// The configured jobs make no valid pattern together.
+    #[error("the job selection")]
+    JobSelection(#[source] regex::Error),
     /// The HTTP server's address cannot be bound.
     #[error("cannot listen on {addr}")]
     Listen {

@@ -323,3 +323,39 @@ fn settings_are_checked() {
     let re = whole_name_pattern("ci-.*|pull-x").unwrap();
     assert!(re.is_match("ci-a") && re.is_match("pull-x") && !re.is_match("pull-xy"));
 }
+
+fn settings_of(yaml: &str) -> ControllerSettings {
+    let c = Config::parse(
+        &format!("artifacts: file:///a\npublish: file:///p\n{yaml}"),
+        "reporter.yaml",
+    )
+    .unwrap();
+    ControllerSettings::from_config(&c).unwrap()
+}
+
+#[test]
+fn settings_from_config_name_and_select_jobs_and_the_lease() {
+    let s = settings_of(
+        "name: cov\nnamespace: prow\n\
+         dashboards: [{name: e2e, columns: [{label: master, job: ci-a.b}]}]\n\
+         selection: {jobs: '^pull-.*-coverage$', labels: created-by-prow=true}\n\
+         concurrency: 8\nlisten: 127.0.0.1:9090\nlease: {name: l, duration_seconds: 3}\n",
+    );
+    let re = s.job_pattern.unwrap();
+    assert!(re.is_match("ci-a.b") && re.is_match("pull-x-coverage"));
+    // Named jobs match whole, dots literally.
+    assert!(!re.is_match("ci-aXb") && !re.is_match("ci-a.b-2"));
+    assert_eq!(s.label_selector.as_deref(), Some("created-by-prow=true"));
+    assert_eq!((s.concurrency, s.reporter_name.as_str()), (8, "cov"));
+    let l = s.leader_election.unwrap();
+    assert_eq!((l.name.as_str(), l.namespace.as_str()), ("l", "prow"));
+    assert_eq!(l.renew_deadline, Duration::from_secs(2));
+    assert_eq!(l.retry_period, Duration::from_millis(500));
+}
+
+#[test]
+fn settings_from_config_without_a_lease_one_replica_reports() {
+    let s = settings_of("name: cov\n");
+    assert!(s.leader_election.is_none());
+    assert!(!s.job_pattern.unwrap().is_match("anything"));
+}

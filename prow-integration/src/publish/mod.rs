@@ -11,14 +11,17 @@
 //! [`Publisher`] is the implementation: [`Publisher::new`] from a
 //! [`Config`](crate::config::Config); [`Bucket`] is its object_store access
 //! (keys checked, reads bounded), [`read_run`] reads one run's coverage and
-//! [`latest_success`] finds a job's latest successful run.
+//! [`latest_success`] finds a job's latest successful run. [`PublishLog`]
+//! only records what would be published, for tests and demos.
 
 mod artifacts;
+mod log;
 mod policy;
 mod publisher;
 mod store;
 
 pub use self::artifacts::{MAX_CANDIDATES, RunCoverage, Source, latest_success, read_run};
+pub use self::log::PublishLog;
 pub use self::publisher::{FILTERED_ARTIFACT, JUNIT_ARTIFACT, Publisher};
 pub use self::store::{Bucket, Listed};
 

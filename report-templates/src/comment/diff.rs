@@ -10,6 +10,17 @@ pub struct DiffFile {
     pub added: Vec<u32>,
 }
 
+/// Reads and parses a unified diff file ([`parse_diff`]). Hunks may hold
+/// any bytes (a Latin-1 file): only paths and the first byte of each line
+/// matter, so the text is read lossily.
+pub fn read_diff_file(path: &str) -> Result<Vec<DiffFile>, crate::Error> {
+    let bytes = std::fs::read(path).map_err(|source| crate::Error::ReadDiff {
+        path: path.to_string(),
+        source,
+    })?;
+    Ok(parse_diff(&String::from_utf8_lossy(&bytes)))
+}
+
 /// The files and added lines of a unified diff. Deleted files are left
 /// out. Hunk lengths are followed, so content lines that look like
 /// headers (`+++ …` inside a hunk) are content. Paths git quotes

@@ -12,9 +12,9 @@ use std::io::Write;
 use covlens_core::{Counts, FileProfile, Profile, package_of};
 use serde::{Deserialize, Serialize};
 
-pub use self::diff::{DiffFile, parse_diff};
+pub use self::diff::{DiffFile, parse_diff, read_diff_file};
 pub use self::fit::{COMMENT_MARKER, CommentFit, MAX_RANGES, github_len, min_comment_chars};
-pub use self::paths::{PathMap, module_line};
+pub use self::paths::{PathMap, go_mod_module, module_line};
 use crate::stat::tenths;
 use crate::trend::{BelowTrend, Trend, TrendRule};
 use crate::{Error, Mark, Stat};

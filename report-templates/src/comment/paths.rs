@@ -13,6 +13,13 @@ pub fn module_line(gomod: &str) -> Option<String> {
     })
 }
 
+/// The module path of `./go.mod`, if there is one with a `module` line.
+pub fn go_mod_module() -> Option<String> {
+    std::fs::read_to_string("go.mod")
+        .ok()
+        .and_then(|s| module_line(&s))
+}
+
 /// Maps repository-relative diff paths to profile names: `module/path`
 /// first; then Kubernetes' `staging/src/` and `vendor/` trees, whose
 /// import paths are the rest of the path; then the path itself; then the

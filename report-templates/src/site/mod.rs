@@ -16,6 +16,8 @@ mod source;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 
+use covlens_core::flaky::FlakyReport;
+use covlens_core::owners::{OwnerBy, OwnersTree};
 use covlens_core::{
     Block, Counts, FileProfile, Profile, SourceResolver, find_funcs, package_of, under_root,
 };
@@ -214,6 +216,27 @@ pub struct SiteExtras {
     /// recorded run (the top-level entries' trends; directories inside a
     /// group, which count only the group's files, get none).
     pub group_trends: Option<HashMap<String, Vec<Option<Counts>>>>,
+}
+
+impl SiteExtras {
+    /// Sets [`SiteExtras::groups`]: every file of `profiles` with its
+    /// owners or labels (`by`) in `tree`.
+    pub fn set_groups(&mut self, profiles: &[(String, Profile)], tree: &OwnersTree, by: OwnerBy) {
+        let names = profiles
+            .iter()
+            .flat_map(|(_, p)| p.files().iter().map(|f| f.name()));
+        self.groups = Some(
+            names
+                .map(|n| (n.to_string(), tree.groups_of(n, by)))
+                .collect(),
+        );
+    }
+
+    /// Sets [`SiteExtras::flaky`] from `covlens flaky`'s report.
+    pub fn set_flaky(&mut self, report: FlakyReport) {
+        let files = report.files.into_iter();
+        self.flaky = Some(files.map(|f| (f.name, f.statements)).collect());
+    }
 }
 
 /// The group of files that [`SiteExtras::groups`] does not name.
