@@ -178,6 +178,9 @@ fn remove_temporaries_on_signals() -> io::Result<()> {
 fn hint(err: &anyhow::Error) -> &'static str {
     use covlens_core::{Error, ParseErrorKind};
     const UPGRADE: &str = " (use --mode-policy=upgrade to combine them)";
+    if let Some(covlens_prow::reporter::ReporterError::NoKubeconfig(_)) = err.downcast_ref() {
+        return "; pass --kubeconfig";
+    }
     match err.downcast_ref::<Error>() {
         Some(Error::ModeMismatch { .. }) => UPGRADE,
         Some(Error::Parse(p)) if matches!(p.kind, ParseErrorKind::ModeClash { .. }) => UPGRADE,

@@ -45,12 +45,9 @@ fn kubeconfig() -> PathBuf {
 async fn client() -> Client {
     covlens_prow::controller::install_crypto_provider();
     let path = kubeconfig();
-    let kc = kube::config::Kubeconfig::read_from(&path)
-        .unwrap_or_else(|e| panic!("cannot read the kubeconfig {}: {e}", path.display()));
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+    covlens_prow::reporter::client(Some(&path))
         .await
-        .expect("a usable kubeconfig");
-    Client::try_from(cfg).expect("a client")
+        .unwrap_or_else(|e| panic!("a client from {}: {e}", path.display()))
 }
 
 /// A fresh namespace for one test.

@@ -50,3 +50,5 @@ pub mod layout;
 pub mod prowjob;
 #[cfg(feature = "reporter")]
 pub mod publish;
+#[cfg(feature = "reporter")]
+pub mod reporter;

@@ -1,21 +1,16 @@
 //! `covlens prow reporter`: the ProwJob reporter (covlens-prow's
-//! controller) as a long-running command.
+//! `reporter::run`) as a long-running command.
 //!
-//! Wiring only: covlens-prow's `Config` reads the YAML, its `Publisher`
-//! publishes, its `controller` decides when. The hidden `--publish-log`
-//! swaps the publisher for its `PublishLog`, which records "NAME STATE"
-//! lines (the controller's cluster tests and the demo count reports with
-//! it).
+//! The hidden `--publish-log` swaps the publisher for covlens-prow's
+//! `PublishLog`, which records "NAME STATE" lines (the controller's cluster
+//! tests and the demo count reports with it).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use covlens_prow::config::Config;
-use covlens_prow::controller::{self, ControllerSettings};
-use covlens_prow::publish::{Publish, PublishLog, Publisher};
+use covlens_prow::reporter::{self, ReporterOptions};
 
 /// Prow commands.
 #[derive(Subcommand, Debug)]
@@ -46,43 +41,12 @@ pub struct ReporterArgs {
 
 pub fn run(c: ProwCommand) -> Result<()> {
     match c {
-        ProwCommand::Reporter(a) => reporter(a),
+        ProwCommand::Reporter(a) => Ok(reporter::run(&ReporterOptions {
+            config: a.config,
+            kubeconfig: a.kubeconfig,
+            publish_log: a
+                .publish_log
+                .map(|p| (p, Duration::from_millis(a.publish_delay_ms))),
+        })?),
     }
-}
-
-fn reporter(a: ReporterArgs) -> Result<()> {
-    let config = Config::read(&a.config)?;
-    let settings = ControllerSettings::from_config(&config)?;
-    let publisher: Arc<dyn Publish> = match &a.publish_log {
-        Some(path) => Arc::new(
-            PublishLog::open(path, Duration::from_millis(a.publish_delay_ms))
-                .with_context(|| format!("cannot open {}", path.display()))?,
-        ),
-        None => Arc::new(
-            Publisher::new(&config)
-                .with_context(|| format!("cannot set up publishing for {}", a.config.display()))?,
-        ),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        controller::install_crypto_provider();
-        let config = match &a.kubeconfig {
-            Some(path) => {
-                let kc = kube::config::Kubeconfig::read_from(path)
-                    .with_context(|| format!("cannot read the kubeconfig {}", path.display()))?;
-                kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                    .await
-                    .with_context(|| format!("bad kubeconfig {}", path.display()))?
-            }
-            None => kube::Config::infer()
-                .await
-                .context("no Kubernetes configuration (in-cluster, $KUBECONFIG or ~/.kube/config); pass --kubeconfig")?,
-        };
-        let client = kube::Client::try_from(config).context("cannot build the Kubernetes client")?;
-        controller::run(client, settings, publisher, controller::shutdown_signal()).await?;
-        Ok(())
-    })
 }
