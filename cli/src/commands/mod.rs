@@ -59,6 +59,52 @@ pub fn source_resolver(roots: &[String]) -> Result<covlens_core::SourceResolver>
     Ok(b.build()?)
 }
 
+/// The columns of `html` and `report`: `[NAME=]PROFILE` arguments, where
+/// sources are, and where the tree starts.
+#[derive(clap::Args, Debug)]
+pub struct ColumnArgs {
+    /// Profiles, one column each, newest first: `NAME=PROFILE` or a
+    /// profile named after its file (`-` for stdin). An argument that is
+    /// an existing path, or whose part before `=` holds a `/`, is a path.
+    #[arg(required = true, value_name = "[NAME=]PROFILE")]
+    files: Vec<String>,
+    /// Map an import-path prefix to a source directory (repeatable); files
+    /// found get their coloured source.
+    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
+    source_root: Vec<String>,
+    /// The directory the tree starts at (import-path prefix); default: the
+    /// longest directory common to every file.
+    #[arg(long, value_name = "PREFIX")]
+    root: Option<String>,
+}
+
+/// [`ColumnArgs`], loaded.
+pub struct Columns {
+    pub profiles: Vec<(String, Profile)>,
+    pub root: String,
+    pub resolver: covlens_core::SourceResolver,
+}
+
+impl ColumnArgs {
+    pub fn load(&self, opts: &covlens_core::input::LoadOptions) -> Result<Columns> {
+        let resolver = source_resolver(&self.source_root)?;
+        let mut profiles = Vec::new();
+        for f in &self.files {
+            let (name, path) = covlens_report_templates::named_column(f);
+            profiles.push((name, crate::input::load(path, opts)?));
+        }
+        let root = covlens_report_templates::report_root(
+            self.root.as_deref(),
+            profiles.iter().map(|(_, p)| p),
+        );
+        Ok(Columns {
+            profiles,
+            root,
+            resolver,
+        })
+    }
+}
+
 /// `--owners DIR --by owner|label`: rows per owner or OWNERS label.
 #[derive(clap::Args, Debug, Clone)]
 pub struct OwnerArgs {

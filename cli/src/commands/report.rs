@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use covlens_report_templates::{DirSink, SiteExtras, SiteOptions, write_site_with_extras};
 
-use crate::input::{InputArgs, load, with_loader};
+use crate::input::{InputArgs, with_loader};
 
 #[derive(Args, Debug)]
 #[command(after_help = crate::input::inputs_help!(
@@ -15,25 +15,15 @@ use crate::input::{InputArgs, load, with_loader};
     "gzip -dc c.out.gz | covlens report - --out site"
 ))]
 pub struct ReportArgs {
-    /// Profiles, one column each, newest first: `NAME=PROFILE` or a
-    /// profile named after its file (`-` for stdin). An argument that is
-    /// an existing path, or whose part before `=` holds a `/`, is a path.
-    #[arg(required = true, value_name = "[NAME=]PROFILE")]
-    files: Vec<String>,
+    #[command(flatten)]
+    columns: super::ColumnArgs,
     /// Directory to write the site into (created; existing files with the
     /// same names are replaced).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Map an import-path prefix to a source directory (repeatable).
-    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
-    source_root: Vec<String>,
     /// Page title.
     #[arg(long, default_value = "Coverage report")]
     title: String,
-    /// The directory the tree starts at (import-path prefix); default: the
-    /// longest directory common to every file.
-    #[arg(long, value_name = "PREFIX")]
-    root: Option<String>,
     #[command(flatten)]
     trend: super::history::TrendArgs,
     /// `--by owner|label`: the tree's top level lists owners or labels.
@@ -46,15 +36,12 @@ pub struct ReportArgs {
 }
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
-    let resolver = super::source_resolver(&a.source_root)?;
     let popts = input.load_options();
-    let mut profiles = Vec::new();
-    for f in &a.files {
-        let (name, path) = covlens_report_templates::named_column(f);
-        profiles.push((name, load(path, &popts)?));
-    }
-    let root =
-        covlens_report_templates::report_root(a.root.as_deref(), profiles.iter().map(|(_, p)| p));
+    let super::Columns {
+        profiles,
+        root,
+        resolver,
+    } = a.columns.load(&popts)?;
     let opts = SiteOptions {
         title: &a.title,
         root: &root,
