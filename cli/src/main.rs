@@ -181,6 +181,15 @@ fn hint(err: &anyhow::Error) -> &'static str {
     if let Some(covlens_prow::reporter::ReporterError::NoKubeconfig(_)) = err.downcast_ref() {
         return "; pass --kubeconfig";
     }
+    if err.chain().any(|e| {
+        matches!(e.downcast_ref(), Some(Error::OutsideRoot { .. }))
+            || matches!(
+                e.downcast_ref(),
+                Some(covlens_report_templates::Error::OutsideRoot { .. })
+            )
+    }) {
+        return " (choose another --root, or leave such files out with `covlens filter`)";
+    }
     match err.downcast_ref::<Error>() {
         Some(Error::ModeMismatch { .. }) => UPGRADE,
         Some(Error::Parse(p)) if matches!(p.kind, ParseErrorKind::ModeClash { .. }) => UPGRADE,

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -230,20 +231,36 @@ fn depth_counts_below_the_root() {
         "{md}"
     );
     assert!(md.contains("\n| api |"), "{md}");
-    // A root that leaves files out is an error naming one.
-    let o = covlens()
-        .arg("summary")
-        .arg(&k)
-        .args(["--root", "k8s.io/kubernetes/pkg/api"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .contains("is not under the root k8s.io/kubernetes/pkg/api/"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    // A root that leaves files out is an error naming one; the command
+    // line (not the library) says which flag to change.
+    let out = tempfile::tempdir().unwrap();
+    let head = format!("head={}", k.display());
+    let commands: [&[&OsStr]; 3] = [
+        &["summary".as_ref(), k.as_os_str()],
+        &["table".as_ref(), "--column".as_ref(), head.as_ref()],
+        &[
+            "report".as_ref(),
+            k.as_os_str(),
+            "--out".as_ref(),
+            out.path().as_os_str(),
+        ],
+    ];
+    for args in commands {
+        let o = covlens()
+            .args(args)
+            .args(["--root", "k8s.io/kubernetes/pkg/api"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "is not under the root k8s.io/kubernetes/pkg/api/ (choose another --root"
+            ),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.matches("--root").count(), 1, "{stderr}");
+    }
     // report too: the tree starts at the root, which the header names.
     let t = tempfile::tempdir().unwrap();
     let site = t.path().join("site");

@@ -234,6 +234,15 @@ pub enum Error {
     /// Invalid arguments to an operation.
     #[error("{0}")]
     Invalid(String),
+    /// A file is outside the root its rows are counted below: a rollup
+    /// under that root would leave its counts out.
+    #[error("{name} is not under the root {root}/")]
+    OutsideRoot {
+        /// The file's name in the profile.
+        name: String,
+        /// The root, without its trailing `/`.
+        root: String,
+    },
     /// `git` cannot be run.
     #[error("cannot run git")]
     GitRun(#[source] io::Error),

@@ -112,10 +112,10 @@ pub fn summarize_under(p: &Profile, root: &str, depth: Option<usize>) -> Result<
 }
 
 fn outside(root: &str, name: &str) -> Error {
-    Error::Invalid(format!(
-        "{name} is not under the root {root}/ (choose another --root, or leave such files \
-         out with `covlens filter`)"
-    ))
+    Error::OutsideRoot {
+        name: name.to_string(),
+        root: root.trim_end_matches('/').to_string(),
+    }
 }
 
 /// `name` relative to directory `root` (`""` for `root` itself); `None`

@@ -118,7 +118,7 @@ pub enum Error {
     },
     /// A file is outside the root asked for: a report under that root
     /// would leave its counts out.
-    #[error("{file} is not under the root {root}/ (choose another --root)")]
+    #[error("{file} is not under the root {root}/")]
     OutsideRoot {
         /// The file's name in the profile.
         file: String,

@@ -299,10 +299,10 @@ pub fn table_rows_under(
     let mut m: BTreeMap<&str, Counts> = BTreeMap::new();
     for f in p.files() {
         let mut key = covlens_core::under_root(root, package_of(f.name())).ok_or_else(|| {
-            covlens_core::Error::Invalid(format!(
-                "{} is not under the root {root}/ (choose another --root)",
-                f.name()
-            ))
+            covlens_core::Error::OutsideRoot {
+                name: f.name().to_string(),
+                root: root.to_string(),
+            }
         })?;
         if key.is_empty() {
             key = ".";
