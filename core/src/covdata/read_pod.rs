@@ -259,9 +259,8 @@ pub(crate) struct Sums {
 
 /// `n` zeros, every page already written. A fresh `vec![0; n]` is
 /// mapped lazily: adding into it reads a page (mapping the shared zero
-/// page), then writes it, a second fault that also interrupts every other
-/// thread to flush its TLB; a quarter of `covdata percent` on a large
-/// binary went there.
+/// page), then writes it: a second fault, which also interrupts every
+/// other thread to flush its TLB.
 fn written_zeros(n: usize) -> Vec<u32> {
     let mut v = vec![0u32; n];
     // An opaque zero: the compiler may not drop a store it cannot see is
