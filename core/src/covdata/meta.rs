@@ -510,17 +510,8 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let mut v = (x >> (x % 40)) as u32;
             let mut enc = Vec::new();
-            loop {
-                let b = (v & 0x7f) as u8;
-                v >>= 7;
-                if v == 0 {
-                    enc.push(b);
-                    break;
-                }
-                enc.push(b | 0x80);
-            }
+            super::super::wire::put_uleb(&mut enc, x >> (x % 40));
             enc.push(0x2a);
             cases.push(enc);
         }
