@@ -515,13 +515,20 @@ mod tests {
             enc.push(0x2a);
             cases.push(enc);
         }
+        let mut short = 0;
         for c in &cases {
             let mut r = &c[..];
             if let Some(v) = short_uleb32(&mut r) {
                 let (rest, w) = super::super::wire::uleb32(c).expect("nom reads it too");
                 assert_eq!((v, r), (w, rest), "{c:x?}");
+                short += 1;
             }
         }
+        assert!(
+            short > 1_000,
+            "{short} of {} took the short path",
+            cases.len()
+        );
         // Every canonical encoding of a u32 takes the short path.
         assert!(short_uleb32(&mut &[0xff, 0xff, 0xff, 0xff, 0x0f][..]) == Some(u32::MAX));
     }
