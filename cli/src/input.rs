@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use covlens_core::input::{LoadOptions, Loader};
 use covlens_core::{ModePolicy, ParseOptions, Profile};
 use covlens_objects::Objects;
+
+use crate::commands::{Names, choice};
 
 /// The `after_help` of a command that reads profiles: what an input may
 /// be, then an example reading a GOCOVERDIR and one reading stdin.
@@ -39,8 +41,8 @@ pub struct InputArgs {
     pub no_mmap: bool,
     /// Inputs (or `mode:` lines) with different modes: fail, or combine at
     /// the highest mode (set < count < atomic).
-    #[arg(long, value_enum, default_value_t = ModePolicyArg::Strict, global = true)]
-    pub mode_policy: ModePolicyArg,
+    #[arg(long, global = true, default_value = "strict", value_parser = choice(MODE_POLICY))]
+    pub mode_policy: ModePolicy,
     /// GOCOVERDIR inputs: list truncated, corrupt or mismatched files on
     /// stderr and read the rest, instead of failing.
     #[arg(long, global = true)]
@@ -63,29 +65,21 @@ pub struct InputArgs {
     pub quiet: bool,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModePolicyArg {
-    Strict,
-    Upgrade,
-}
+const MODE_POLICY: Names<ModePolicy> = &[
+    ("strict", ModePolicy::Strict),
+    ("upgrade", ModePolicy::Upgrade),
+];
 
 impl InputArgs {
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
             parse: ParseOptions {
-                mode_policy: self.mode_policy(),
+                mode_policy: self.mode_policy,
                 mmap: !self.no_mmap,
                 max_line: usize::try_from(self.max_line_bytes).unwrap_or(usize::MAX),
                 ..ParseOptions::default()
             },
             skip_bad: self.skip_bad,
-        }
-    }
-
-    pub fn mode_policy(&self) -> ModePolicy {
-        match self.mode_policy {
-            ModePolicyArg::Strict => ModePolicy::Strict,
-            ModePolicyArg::Upgrade => ModePolicy::Upgrade,
         }
     }
 }

@@ -257,6 +257,27 @@ impl FlakyReport {
     }
 }
 
+/// The formats [`write_flaky`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlakyFormat {
+    /// [`write_flaky_table`].
+    Table,
+    /// [`write_flaky_json`].
+    Json,
+}
+
+/// Writes the report in `format`.
+pub fn write_flaky<W: std::io::Write>(
+    out: W,
+    r: &FlakyReport,
+    format: FlakyFormat,
+) -> std::io::Result<()> {
+    match format {
+        FlakyFormat::Table => write_flaky_table(out, r),
+        FlakyFormat::Json => write_flaky_json(out, r),
+    }
+}
+
 /// Writes the report as pretty JSON, with a final newline.
 pub fn write_flaky_json<W: std::io::Write>(mut out: W, r: &FlakyReport) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut out, r)?;

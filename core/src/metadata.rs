@@ -50,6 +50,35 @@ impl Default for Scope {
     }
 }
 
+impl Scope {
+    /// [`Scope::Commit`], where an empty commit is the one checked out
+    /// (`git rev-parse HEAD`) and an empty ref the branch checked out, or
+    /// `HEAD` when none is.
+    pub fn commit_or_checkout(
+        commit_id: String,
+        git_ref: String,
+        source: String,
+        git_project: String,
+    ) -> Result<Scope, crate::Error> {
+        let commit_id = if commit_id.is_empty() {
+            git(&["rev-parse", "HEAD"])?
+        } else {
+            commit_id
+        };
+        let git_ref = if git_ref.is_empty() {
+            git(&["branch", "--show-current"]).unwrap_or_else(|_| "HEAD".into())
+        } else {
+            git_ref
+        };
+        Ok(Scope::Commit {
+            commit_id,
+            git_ref,
+            source,
+            git_project,
+        })
+    }
+}
+
 impl Metadata {
     /// The JSON gopherage writes: one line, no trailing newline, fields in
     /// its order, strings escaped as Go's `json.Marshal` escapes them.
@@ -92,18 +121,6 @@ impl Metadata {
         json.push('}');
         json
     }
-}
-
-/// The commit checked out in the working directory (`git rev-parse
-/// HEAD`): the default commit of [`Scope::Commit`].
-pub fn git_head() -> Result<String, crate::Error> {
-    git(&["rev-parse", "HEAD"])
-}
-
-/// The branch checked out in the working directory (`git branch
-/// --show-current`): the default ref of [`Scope::Commit`].
-pub fn git_branch() -> Result<String, crate::Error> {
-    git(&["branch", "--show-current"])
 }
 
 /// What `git ARGS` prints, without its final newline.

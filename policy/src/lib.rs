@@ -57,7 +57,8 @@ pub use crate::config::{DEFAULT_CONFIG, PolicyFile};
 pub use crate::eval::{Checked, Inputs, Location, Outcome, Rule, Target, Violation};
 pub use crate::model::{Override, Pattern, Percent, Points, Policy};
 pub use crate::write::{
-    escape_data, escape_property, write_json, write_text, write_workflow_commands,
+    OutcomeFormat, escape_data, escape_property, write_json, write_outcome, write_text,
+    write_workflow_commands,
 };
 
 /// What can go wrong with a policy: all of it a mistake in the policy or in

@@ -39,6 +39,23 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// The formats [`write_outcome`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutcomeFormat {
+    /// [`write_text`].
+    Text,
+    /// [`write_json`].
+    Json,
+}
+
+/// Writes the outcome in `format`.
+pub fn write_outcome<W: Write>(w: W, o: &Outcome, format: OutcomeFormat) -> Result<(), Error> {
+    match format {
+        OutcomeFormat::Text => write_text(w, o),
+        OutcomeFormat::Json => write_json(w, o),
+    }
+}
+
 /// Writes one line per violation (`FAIL rule: message`, names made safe
 /// for a terminal) and a last line saying whether the policy is met and
 /// what was checked.

@@ -29,9 +29,8 @@ pub struct AnnotateArgs {
     /// Import path of the repository root (default: ./go.mod's module).
     #[arg(long, value_name = "M")]
     module: Option<String>,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
 }
 
 pub fn run(input: &InputArgs, a: AnnotateArgs) -> Result<()> {
@@ -43,5 +42,5 @@ pub fn run(input: &InputArgs, a: AnnotateArgs) -> Result<()> {
     let changes = uncovered_changes(&head, Some(&base), &diff, module.as_deref(), &none);
     let mut json = serde_json::to_vec_pretty(&uncovered_change_batches(&changes))?;
     json.push(b'\n');
-    super::write_with(&a.output, |w| w.write_all(&json))
+    a.out.write(|w| w.write_all(&json))
 }

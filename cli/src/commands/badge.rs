@@ -5,7 +5,6 @@ use clap::Args;
 use covlens_report_templates::{Badge, write_badge};
 
 use crate::input::{InputArgs, load};
-use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 #[command(after_help = crate::input::inputs_help!(
@@ -15,9 +14,8 @@ use covlens_core::output::Output;
 pub struct BadgeArgs {
     /// The profile (`-` for stdin).
     file: String,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
     /// Left-hand text.
     #[arg(long, default_value = "coverage")]
     label: String,
@@ -25,7 +23,6 @@ pub struct BadgeArgs {
 
 pub fn run(input: &InputArgs, a: BadgeArgs) -> Result<()> {
     let p = load(&a.file, &input.load_options())?;
-    let mut out = Output::create(&a.output)?;
-    write_badge(&mut out, &Badge::coverage(&a.label, &p.statements().into()))?;
-    Ok(out.commit()?)
+    let badge = Badge::coverage(&a.label, &p.statements().into());
+    a.out.write(|w| write_badge(w, &badge))
 }

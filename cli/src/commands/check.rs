@@ -4,12 +4,14 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use covlens_core::OnConflict;
-use covlens_core::output::Output;
-use covlens_policy::{Inputs, Override, Pattern, Percent, Points, Policy, PolicyFile, read_diff};
+use covlens_policy::{
+    Inputs, OutcomeFormat, Override, Pattern, Percent, Points, Policy, PolicyFile, read_diff,
+};
 use covlens_report_templates::go_mod_module;
 
+use super::{Names, choice};
 use crate::input::{InputArgs, load, with_loader};
 
 #[derive(Args, Debug)]
@@ -57,18 +59,14 @@ pub struct CheckArgs {
     #[arg(long, value_name = "POINTS", value_parser = parse::<Points>)]
     max_drop: Option<Points>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[arg(long, default_value = "text", value_parser = choice(FORMAT))]
+    format: OutcomeFormat,
+    #[command(flatten)]
+    out: super::Out,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    Text,
-    Json,
-}
+const FORMAT: Names<OutcomeFormat> =
+    &[("text", OutcomeFormat::Text), ("json", OutcomeFormat::Json)];
 
 /// A policy value from a flag, with the whole error chain for clap.
 fn parse<T: std::str::FromStr<Err = covlens_policy::Error>>(s: &str) -> Result<T, String> {
@@ -103,15 +101,11 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
         module: module.as_deref(),
     })?;
 
-    let mut out = Output::create(&a.output)?;
-    match a.format {
-        Format::Text => covlens_policy::write_text(&mut out, &outcome)?,
-        Format::Json => covlens_policy::write_json(&mut out, &outcome)?,
-    }
-    out.commit()?;
+    a.out
+        .write(|w| covlens_policy::write_outcome(w, &outcome, a.format))?;
     if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
         // The runner reads both streams; JSON on stdout stays JSON.
-        if a.format == Format::Json && a.output == "-" {
+        if a.format == OutcomeFormat::Json && a.out.output == "-" {
             covlens_policy::write_workflow_commands(std::io::stderr().lock(), &outcome)?;
         } else {
             covlens_policy::write_workflow_commands(std::io::stdout().lock(), &outcome)?;

@@ -8,7 +8,6 @@ use covlens_report_templates::{
 };
 
 use crate::input::{InputArgs, load};
-use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 #[command(after_help = crate::input::inputs_help!(
@@ -37,9 +36,8 @@ pub struct CommentArgs {
     /// ./go.mod; without one, names are matched by suffix.
     #[arg(long, value_name = "PREFIX")]
     module: Option<String>,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
     #[command(flatten)]
     trend: super::history::TrendArgs,
     /// With `--history`: a package of the head whose coverage is more than
@@ -81,7 +79,5 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
         };
         c.set_trends(&head, rule, |p| by_pkg.remove(p));
     }
-    let mut out = Output::create(&a.output)?;
-    write_comment(&mut out, &c, a.max_chars)?;
-    Ok(out.commit()?)
+    a.out.write(|w| write_comment(w, &c, a.max_chars))
 }

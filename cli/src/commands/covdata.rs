@@ -3,6 +3,7 @@
 //! directories `go tool covdata` reads.
 
 use std::ffi::OsString;
+use std::path::Path;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -13,15 +14,13 @@ use covlens_core::covdata::{
     write_textfmt,
 };
 
-use covlens_core::output::Output;
-
-use super::write_with;
+use super::{Out, write_with};
 use crate::input::InputArgs;
 
 #[derive(Subcommand, Debug)]
 pub enum CovdataCommand {
     /// Write a text profile (`go tool covdata textfmt`).
-    Textfmt(TextfmtArgs),
+    Textfmt(ReportArgs),
     /// Print the coverage of each package (`go tool covdata percent`).
     Percent(PercentArgs),
     /// Print the coverage of each function (`go tool covdata func`).
@@ -70,15 +69,6 @@ pub struct Common {
 }
 
 #[derive(Args, Debug)]
-pub struct TextfmtArgs {
-    #[command(flatten)]
-    common: Common,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
-}
-
-#[derive(Args, Debug)]
 pub struct PercentArgs {
     #[command(flatten)]
     common: Common,
@@ -87,22 +77,21 @@ pub struct PercentArgs {
     output: Option<String>,
 }
 
+/// A command that writes one report.
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     #[command(flatten)]
     common: Common,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: Out,
 }
 
 #[derive(Args, Debug)]
 pub struct DebugdumpArgs {
     #[command(flatten)]
     common: Common,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
     /// Only functions with counter data (executed at least once).
     #[arg(long)]
     live: bool,
@@ -128,95 +117,95 @@ pub struct DirArgs {
 }
 
 pub fn run(input: &InputArgs, c: CovdataCommand) -> Result<()> {
+    let skip_bad = input.skip_bad;
     match c {
         // textfmt refuses mixed modes as Go's does, unless asked to upgrade.
         CovdataCommand::Textfmt(a) => {
-            let data = read(&a.common, input.mode_policy(), input.skip_bad)?;
-            write_with(&a.output, |w| write_textfmt(w, &data))
+            let data = a.common.read(input.mode_policy, skip_bad)?;
+            a.out.write(|w| write_textfmt(w, &data))
         }
         CovdataCommand::Percent(a) => {
-            let data = read(&a.common, ModePolicy::Upgrade, input.skip_bad)?;
+            let data = a.common.read(ModePolicy::Upgrade, skip_bad)?;
             if let Some(path) = &a.output {
                 write_with(path, |w| write_textfmt(w, &data))?;
             }
             write_with("-", |w| write_percent(w, &data))
         }
         CovdataCommand::Func(a) => {
-            let data = read(&a.common, ModePolicy::Upgrade, input.skip_bad)?;
-            write_with(&a.output, |w| write_func(w, &data))
+            let data = a.common.read(ModePolicy::Upgrade, skip_bad)?;
+            a.out.write(|w| write_func(w, &data))
         }
         CovdataCommand::Pkglist(a) => {
-            let data = read(&a.common, ModePolicy::Upgrade, input.skip_bad)?;
-            write_with(&a.output, |w| write_pkglist(w, &data))
+            let data = a.common.read(ModePolicy::Upgrade, skip_bad)?;
+            a.out.write(|w| write_pkglist(w, &data))
         }
         CovdataCommand::Debugdump(a) => {
             let opts = DumpOptions {
-                snapshots: snapshots(&a.common),
-                packages: packages(&a.common)?,
+                snapshots: a.common.snapshots(),
+                packages: a.common.packages()?,
                 live: a.live,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
             };
-            let mut out = Output::create(&a.output)?;
-            let dirs = covlens_objects::Objects::default().covdirs(&a.common.input)?;
-            let report = write_debugdump(&mut out, &dirs, &opts)?;
-            out.commit()?;
+            let dirs = a.common.dirs()?;
+            let report = write_with(&a.out.output, |w| write_debugdump(w, &dirs, &opts))?;
             crate::warn(report.warnings());
             Ok(())
         }
-        CovdataCommand::Merge(a) => {
-            let op = if a.pcombine {
-                DirOp::MergeCombined
-            } else {
-                DirOp::Merge
-            };
-            write_dir(op, &a.dir, input.skip_bad)
+        CovdataCommand::Merge(a) if a.pcombine => a.dir.write(DirOp::MergeCombined, skip_bad),
+        CovdataCommand::Merge(a) => a.dir.write(DirOp::Merge, skip_bad),
+        CovdataCommand::Subtract(a) => a.write(DirOp::Subtract, skip_bad),
+        CovdataCommand::Intersect(a) => a.write(DirOp::Intersect, skip_bad),
+    }
+}
+
+impl DirArgs {
+    fn write(&self, op: DirOp, skip_bad: bool) -> Result<()> {
+        let c = &self.common;
+        let opts = WriteOptions {
+            snapshots: c.snapshots(),
+            skip_bad,
+            packages: c.packages()?,
+        };
+        let r = write_dirs(op, &c.dirs()?, Path::new(&self.output), &opts)?;
+        crate::warn(r.read.warnings());
+        Ok(())
+    }
+}
+
+impl Common {
+    fn snapshots(&self) -> Snapshots {
+        match (self.all_snapshots, self.newest_per_pid) {
+            (true, _) => Snapshots::All,
+            (false, true) => Snapshots::NewestPerPid,
+            (false, false) => Snapshots::NewestMarked,
         }
-        CovdataCommand::Subtract(a) => write_dir(DirOp::Subtract, &a, input.skip_bad),
-        CovdataCommand::Intersect(a) => write_dir(DirOp::Intersect, &a, input.skip_bad),
     }
-}
 
-fn write_dir(op: DirOp, a: &DirArgs, skip_bad: bool) -> Result<()> {
-    let c = &a.common;
-    let opts = WriteOptions {
-        snapshots: snapshots(c),
-        skip_bad,
-        packages: packages(c)?,
-    };
-    let dirs = covlens_objects::Objects::default().covdirs(&c.input)?;
-    let r = write_dirs(op, &dirs, std::path::Path::new(&a.output), &opts)?;
-    crate::warn(r.read.warnings());
-    Ok(())
-}
-
-fn snapshots(c: &Common) -> Snapshots {
-    if c.all_snapshots {
-        Snapshots::All
-    } else if c.newest_per_pid {
-        Snapshots::NewestPerPid
-    } else {
-        Snapshots::NewestMarked
+    fn packages(&self) -> Result<Option<PackageFilter>> {
+        Ok(self
+            .pkg
+            .as_deref()
+            .map(PackageFilter::parse)
+            .transpose()?
+            .flatten())
     }
-}
 
-fn packages(c: &Common) -> Result<Option<PackageFilter>> {
-    Ok(match &c.pkg {
-        Some(p) => PackageFilter::parse(p)?,
-        None => None,
-    })
-}
+    /// The `-i` directories, local or in a bucket.
+    fn dirs(&self) -> Result<Vec<covlens_core::covdata::CovDir>> {
+        Ok(covlens_objects::Objects::default().covdirs(&self.input)?)
+    }
 
-fn read(c: &Common, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> {
-    let opts = ReadOptions {
-        mode_policy,
-        snapshots: snapshots(c),
-        skip_bad,
-        packages: packages(c)?,
-    };
-    let dirs = covlens_objects::Objects::default().covdirs(&c.input)?;
-    let data = read_covdirs(&dirs, &opts)?;
-    crate::warn(data.report().warnings());
-    Ok(data)
+    fn read(&self, mode_policy: ModePolicy, skip_bad: bool) -> Result<CovData> {
+        let opts = ReadOptions {
+            mode_policy,
+            snapshots: self.snapshots(),
+            skip_bad,
+            packages: self.packages()?,
+        };
+        let data = read_covdirs(&self.dirs()?, &opts)?;
+        crate::warn(data.report().warnings());
+        Ok(data)
+    }
 }
 
 /// Rewrites Go's flag spellings after the `covdata` subcommand (see

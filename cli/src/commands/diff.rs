@@ -1,9 +1,10 @@
 //! `diff`.
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use covlens_core::RestartPolicy;
 
+use super::{Names, Out, choice};
 use crate::input::{InputArgs, with_loader};
 
 #[derive(Args, Debug)]
@@ -16,30 +17,23 @@ pub struct DiffArgs {
     before: String,
     /// The later snapshot.
     after: String,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: Out,
     /// A count that went down (the program restarted in between): write 0,
     /// write the after count, or fail.
-    #[arg(long, value_enum, default_value_t = RestartArg::Clamp)]
-    restart_policy: RestartArg,
+    #[arg(long, default_value = "clamp", value_parser = choice(RESTART))]
+    restart_policy: RestartPolicy,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum RestartArg {
-    Clamp,
-    After,
-    Error,
-}
+const RESTART: Names<RestartPolicy> = &[
+    ("clamp", RestartPolicy::Clamp),
+    ("after", RestartPolicy::After),
+    ("error", RestartPolicy::Error),
+];
 
 pub fn run(input: &InputArgs, a: DiffArgs) -> Result<()> {
-    let policy = match a.restart_policy {
-        RestartArg::Clamp => RestartPolicy::Clamp,
-        RestartArg::After => RestartPolicy::After,
-        RestartArg::Error => RestartPolicy::Error,
-    };
     let d = with_loader(&input.load_options(), |l| {
-        l.diff(&a.before, &a.after, policy)
+        l.diff(&a.before, &a.after, a.restart_policy)
     })?;
-    super::write_profile_to(&a.output, &super::non_empty(d)?)
+    a.out.profile(d)
 }

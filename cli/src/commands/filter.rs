@@ -14,9 +14,8 @@ use crate::input::{InputArgs, load};
 pub struct FilterArgs {
     /// The profile to filter (`-` for stdin).
     file: String,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
     /// Keep only files whose path matches; repeatable, and comma-separated
     /// values are split (CSV quoting keeps a comma).
     #[arg(long, action = ArgAction::Append, value_name = "REGEX")]
@@ -32,5 +31,5 @@ pub fn run(input: &InputArgs, a: FilterArgs) -> Result<()> {
     let exclude = covlens_core::path_regex(&split_patterns(&a.exclude_path)?)?;
     let mut p = load(&a.file, &input.load_options())?;
     covlens_core::filter(&mut p, include.as_ref(), exclude.as_ref());
-    super::write_profile_to(&a.output, &super::non_empty(p)?)
+    a.out.profile(p)
 }

@@ -15,9 +15,8 @@ use covlens_core::output::Output;
 pub struct FuncArgs {
     /// The profile (`-` for stdin).
     file: String,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
     /// Map an import-path prefix to a source directory (repeatable).
     #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
     source_root: Vec<String>,
@@ -26,13 +25,13 @@ pub struct FuncArgs {
 pub fn run(input: &InputArgs, a: FuncArgs) -> Result<()> {
     let resolver = super::source_resolver(&a.source_root)?;
     let p = load(&a.file, &input.load_options())?;
-    let mut out = Output::create(&a.output)?;
+    let mut out = Output::create(&a.out.output)?;
     match write_func_report(&mut out, &p, &resolver) {
         Ok(_) => Ok(out.commit()?),
         Err(e) => {
             // go tool cover leaves the lines before the failing file on
             // stdout; an output file is not created at all.
-            if a.output == "-" {
+            if a.out.output == "-" {
                 let _ = out.commit();
             }
             Err(e.into())

@@ -3,15 +3,16 @@
 use std::io::Write;
 
 use anyhow::Result;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
+use covlens_core::OnConflict;
 use covlens_core::owners::{OwnerBy, OwnersTree};
 use covlens_core::printable::printable;
-use covlens_core::{OnConflict, output::Output};
 use covlens_history::{
     DEFAULT_STORE, Format, History, HistoryQuery, NewRun, Source, Store, Timestamp, Trends,
     check_recordable, write_drops, write_history, write_recorded,
 };
 
+use super::{Names, Out, choice};
 use crate::input::{InputArgs, with_loader};
 
 #[derive(Subcommand, Debug)]
@@ -105,11 +106,10 @@ struct RowArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     last: usize,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    format: FormatArg,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[arg(long, default_value = "table", value_parser = choice(FORMAT))]
+    format: Format,
+    #[command(flatten)]
+    out: Out,
     #[command(flatten)]
     owners: super::OwnerArgs,
 }
@@ -129,12 +129,11 @@ pub struct DropsArgs {
     min_points: f64,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum FormatArg {
-    Table,
-    Json,
-    Markdown,
-}
+const FORMAT: Names<Format> = &[
+    ("table", Format::Table),
+    ("json", Format::Json),
+    ("markdown", Format::Markdown),
+];
 
 impl RowArgs {
     /// The history, per package/directory or per owner/label.
@@ -152,32 +151,25 @@ impl RowArgs {
             None => store.history(&q)?,
         })
     }
-
-    fn format(&self) -> Format {
-        match self.format {
-            FormatArg::Table => Format::Table,
-            FormatArg::Json => Format::Json,
-            FormatArg::Markdown => Format::Markdown,
-        }
-    }
 }
 
 pub fn run(input: &InputArgs, c: HistoryCommand) -> Result<()> {
     match c {
         HistoryCommand::Record(a) => record(input, a),
-        HistoryCommand::Show(a) => {
-            let h = a.rows.load()?;
-            let mut out = Output::create(&a.rows.output)?;
-            write_history(&mut out, &h, a.rows.format())?;
-            Ok(out.commit()?)
+        HistoryCommand::Show(ShowArgs { rows: r }) => {
+            let h = r.load()?;
+            r.out.write(|w| write_history(w, &h, r.format))
         }
-        HistoryCommand::Drops(a) => {
-            let h = a.rows.load()?;
-            let drops = h.drops(a.min_points);
-            let mut out = Output::create(&a.rows.output)?;
-            write_drops(&mut out, &h, &drops, a.min_points, a.rows.format())?;
-            Ok(out.commit()?)
+        HistoryCommand::Drops(DropsArgs {
+            rows: r,
+            min_points,
+        }) => {
+            let h = r.load()?;
+            let drops = h.drops(min_points);
+            r.out
+                .write(|w| write_drops(w, &h, &drops, min_points, r.format))
         }
+
         HistoryCommand::Prune(a) => {
             let n = Store::open_named(&a.store.store, false)?.prune(&a.job, a.keep)?;
             writeln!(

@@ -16,9 +16,8 @@ use crate::input::InputArgs;
 pub struct HtmlArgs {
     #[command(flatten)]
     columns: super::ColumnArgs,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
     /// Page title.
     #[arg(long, default_value = "Code Coverage")]
     title: String,
@@ -31,7 +30,6 @@ pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
         root: &c.root,
     };
     opts.check(&c.profiles)?;
-    let mut out = covlens_core::output::Output::create(&a.output)?;
-    write_page(&mut out, &opts, &c.profiles, &c.resolver)?;
-    Ok(out.commit()?)
+    a.out
+        .write(|w| write_page(w, &opts, &c.profiles, &c.resolver))
 }

@@ -13,9 +13,8 @@ use crate::input::{InputArgs, load};
 pub struct JunitArgs {
     /// The profile to summarise (`-` for stdin).
     file: String,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
     /// Rows below this ratio (0 to 1) get a <failure>.
     // Negative values must reach the range check (exit 1, as gopherage),
     // not be taken for a flag by clap (exit 2).
@@ -28,5 +27,6 @@ pub fn run(input: &InputArgs, a: JunitArgs) -> Result<()> {
         anyhow::bail!("coverage threshold must be a float number between 0 to 1, inclusively");
     }
     let p = load(&a.file, &input.load_options())?;
-    super::write_with(&a.output, |w| covlens_core::write_junit(w, &p, a.threshold))
+    a.out
+        .write(|w| covlens_core::write_junit(w, &p, a.threshold))
 }

@@ -3,10 +3,11 @@
 use std::io::Write;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use covlens_core::OnConflict;
 use covlens_core::output::Output;
 
+use super::{Names, Out, choice};
 use crate::input::{InputArgs, with_loader};
 
 #[derive(Args, Debug)]
@@ -18,24 +19,22 @@ pub struct MergeArgs {
     /// Profiles to merge (`-` for stdin).
     #[arg(required = true)]
     files: Vec<String>,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: Out,
     /// When inputs disagree about a file's blocks (different source
     /// versions): fail, merge the rest and report, or drop the file.
-    #[arg(long, value_enum, default_value_t = OnConflictArg::Error)]
-    on_conflict: OnConflictArg,
+    #[arg(long, default_value = "error", value_parser = choice(ON_CONFLICT))]
+    on_conflict: OnConflict,
     /// Also write the conflicts as JSON to this file.
     #[arg(long, value_name = "FILE")]
     conflicts_json: Option<String>,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum OnConflictArg {
-    Error,
-    Report,
-    SkipFile,
-}
+const ON_CONFLICT: Names<OnConflict> = &[
+    ("error", OnConflict::Error),
+    ("report", OnConflict::Report),
+    ("skip-file", OnConflict::SkipFile),
+];
 
 #[derive(Args, Debug)]
 #[command(after_help = crate::input::inputs_help!(
@@ -46,23 +45,17 @@ pub struct AggregateArgs {
     /// Profiles to aggregate (`-` for stdin).
     #[arg(required = true)]
     files: Vec<String>,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: Out,
 }
 
 pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
-    let on_conflict = match a.on_conflict {
-        OnConflictArg::Error => OnConflict::Error,
-        OnConflictArg::Report => OnConflict::Report,
-        OnConflictArg::SkipFile => OnConflict::SkipFile,
-    };
     let t = std::time::Instant::now();
-    let mut out = Output::create(&a.output)?;
+    let mut out = Output::create(&a.out.output)?;
     let conflicts = with_loader(&input.load_options(), |l| {
-        l.merge_into(&a.files, on_conflict, &mut out)
+        l.merge_into(&a.files, a.on_conflict, &mut out)
     })?;
-    if on_conflict == OnConflict::Report {
+    if a.on_conflict == OnConflict::Report {
         crate::warn(&conflicts);
     }
     if let Some(path) = &a.conflicts_json {
@@ -76,5 +69,5 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
 
 pub fn run_aggregate(input: &InputArgs, a: AggregateArgs) -> Result<()> {
     let p = with_loader(&input.load_options(), |l| l.aggregate(&a.files))?;
-    super::write_profile_to(&a.output, &super::non_empty(p)?)
+    a.out.profile(p)
 }

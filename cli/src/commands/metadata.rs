@@ -8,7 +8,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use covlens_core::metadata::{Metadata, Scope, git_branch, git_head};
+use covlens_core::metadata::{Metadata, Scope};
 
 #[derive(Subcommand, Debug)]
 pub enum MetadataCommand {
@@ -20,9 +20,8 @@ pub enum MetadataCommand {
 
 #[derive(Args, Debug)]
 pub struct BaseArgs {
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: super::Out,
     /// Name of the repository host.
     #[arg(long, default_value = "")]
     host: String,
@@ -83,23 +82,8 @@ pub fn run(c: MetadataCommand) -> Result<()> {
             (a.base, scope)
         }
         MetadataCommand::Abs(a) => {
-            let commit_id = if a.commit.is_empty() {
-                git_head()
-                    .context("metadata abs: --commit not given and `git rev-parse HEAD` failed")?
-            } else {
-                a.commit
-            };
-            let git_ref = if a.r#ref.is_empty() {
-                git_branch().unwrap_or_else(|_| "HEAD".to_string())
-            } else {
-                a.r#ref
-            };
-            let scope = Scope::Commit {
-                commit_id,
-                git_ref,
-                source: a.source,
-                git_project: a.replace_root,
-            };
+            let scope = Scope::commit_or_checkout(a.commit, a.r#ref, a.source, a.replace_root)
+                .context("metadata abs: --commit not given and `git rev-parse HEAD` failed")?;
             (a.base, scope)
         }
     };
@@ -118,5 +102,5 @@ pub fn run(c: MetadataCommand) -> Result<()> {
         trace_type: base.trace,
         scope,
     };
-    super::write_with(&base.output, |w| w.write_all(m.to_json().as_bytes()))
+    base.out.write(|w| w.write_all(m.to_json().as_bytes()))
 }

@@ -21,8 +21,10 @@ pub mod summary;
 pub mod table;
 
 use anyhow::Result;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use covlens_core::Profile;
 use covlens_core::output::Output;
+use covlens_core::owners::{OwnerBy, OwnersTree};
 
 /// gopherage refuses to write a profile with no files; so do we, and no
 /// output file is created.
@@ -33,17 +35,54 @@ pub fn non_empty(p: Profile) -> Result<Profile> {
     Ok(p)
 }
 
-/// Writes `-o` (`-` for stdout) through `f`; a file appears only when `f`
-/// succeeds.
-pub fn write_with(path: &str, f: impl FnOnce(&mut Output) -> std::io::Result<()>) -> Result<()> {
+/// Writes `path` (`-` for stdout) through `f`; a file appears only when
+/// `f` succeeds.
+pub fn write_with<T, E: Into<anyhow::Error>>(
+    path: &str,
+    f: impl FnOnce(&mut Output) -> Result<T, E>,
+) -> Result<T> {
     let mut out = Output::create(path)?;
-    f(&mut out)?;
-    Ok(out.commit()?)
+    let t = f(&mut out).map_err(Into::into)?;
+    out.commit()?;
+    Ok(t)
 }
 
-/// Writes a profile to `-o`.
-pub fn write_profile_to(path: &str, p: &Profile) -> Result<()> {
-    write_with(path, |w| covlens_core::write_profile(w, p))
+/// `-o`/`--output`, stdout by default.
+#[derive(clap::Args, Debug)]
+pub struct Out {
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    pub output: String,
+}
+
+impl Out {
+    /// [`write_with`] to `-o`, what `f` returns besides left out.
+    pub fn write<T, E: Into<anyhow::Error>>(
+        &self,
+        f: impl FnOnce(&mut Output) -> Result<T, E>,
+    ) -> Result<()> {
+        write_with(&self.output, f).map(drop)
+    }
+
+    /// Writes a profile with at least one file.
+    pub fn profile(&self, p: Profile) -> Result<()> {
+        let p = non_empty(p)?;
+        self.write(|w| covlens_core::write_profile(w, &p))
+    }
+}
+
+/// The names a flag takes for a library's values. The libraries never see
+/// clap: their values are named here.
+pub type Names<T> = &'static [(&'static str, T)];
+
+/// A parser for a flag whose values are `names`' (listed in the help).
+pub fn choice<T: Clone + Send + Sync + 'static>(
+    names: Names<T>,
+) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(names.iter().map(|(n, _)| *n)).try_map(move |s| {
+        let found = names.iter().find(|(n, _)| *n == s).map(|(_, v)| v.clone());
+        found.ok_or_else(|| format!("unknown value {s:?}"))
+    })
 }
 
 /// The source resolver for `--source-root IMPORT_PREFIX=DIR` flags.
@@ -114,31 +153,25 @@ pub struct OwnerArgs {
     pub owners: Option<std::path::PathBuf>,
     /// With `--owners`: rows per owner or per OWNERS label. A file with
     /// several owners counts in each row.
-    #[arg(long, value_enum, requires = "owners")]
-    pub by: Option<ByOwner>,
+    #[arg(long, requires = "owners", value_parser = choice(OWNER_BY))]
+    pub by: Option<OwnerBy>,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum ByOwner {
-    Owner,
-    Label,
-}
+pub const OWNER_BY: Names<OwnerBy> = &[("owner", OwnerBy::Owner), ("label", OwnerBy::Label)];
 
 impl OwnerArgs {
     /// The ownership tree and what to group by; `None` without `--owners`.
-    pub fn load(&self) -> Result<Option<(covlens_core::owners::OwnersTree, OwnerBy)>> {
+    pub fn load(&self) -> Result<Option<(OwnersTree, OwnerBy)>> {
         let (Some(dir), Some(by)) = (&self.owners, self.by) else {
             return Ok(None);
         };
-        let tree = covlens_core::owners::OwnersTree::load(dir).map_err(|e| {
-            anyhow::Error::new(e).context(format!("cannot read ownership from {}", dir.display()))
-        })?;
-        let by = match by {
-            ByOwner::Owner => OwnerBy::Owner,
-            ByOwner::Label => OwnerBy::Label,
-        };
-        Ok(Some((tree, by)))
+        Ok(Some((load_owners(dir)?, by)))
     }
 }
 
-use covlens_core::owners::OwnerBy;
+/// The OWNERS and CODEOWNERS files of the tree at `dir`.
+pub fn load_owners(dir: &std::path::Path) -> Result<OwnersTree> {
+    OwnersTree::load(dir).map_err(|e| {
+        anyhow::Error::new(e).context(format!("cannot read ownership from {}", dir.display()))
+    })
+}

@@ -1,11 +1,12 @@
 //! `summary`: rollups as a table, JSON or Markdown.
 
-use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
-use covlens_core::owners::{OwnerBy, OwnersTree, rollup, write_rollup_json, write_rollup_table};
+use anyhow::{Result, bail};
+use clap::Args;
+use covlens_core::owners::{OwnerBy, rollup, write_rollup_json, write_rollup_table};
 use covlens_core::summarize_under;
-use covlens_report_templates::{SummaryBy, SummaryFormat, write_summary};
+use covlens_report_templates::{SummaryBy, SummaryFormat, report_root, write_summary};
 
+use super::{Names, Out, choice, load_owners};
 use crate::input::{InputArgs, load};
 
 #[derive(Args, Debug)]
@@ -16,15 +17,15 @@ use crate::input::{InputArgs, load};
 pub struct SummaryArgs {
     /// The profile to summarise (`-` for stdin).
     file: String,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[command(flatten)]
+    out: Out,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, default_value = "table", value_parser = choice(FORMAT))]
+    format: SummaryFormat,
     /// Rows: per file, per package, or per directory tree (table and
-    /// Markdown; JSON has all three).
-    #[arg(long, value_enum, default_value_t = By::Package)]
+    /// Markdown; JSON has all three); or, with --owners, per owner (OWNERS
+    /// approvers, CODEOWNERS owners) or per OWNERS label such as sig/node.
+    #[arg(long, default_value = "package", value_parser = choice(BY))]
     by: By,
     /// Deepest directory level in the tree, in path elements below the
     /// root.
@@ -42,60 +43,44 @@ pub struct SummaryArgs {
     owners: Option<std::path::PathBuf>,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum Format {
-    Table,
-    Json,
-    Markdown,
+const FORMAT: Names<SummaryFormat> = &[
+    ("table", SummaryFormat::Table),
+    ("json", SummaryFormat::Json),
+    ("markdown", SummaryFormat::Markdown),
+];
+
+/// Rows by path, or by owner.
+#[derive(Clone, Copy, Debug)]
+enum By {
+    Paths(SummaryBy),
+    Owners(OwnerBy),
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum By {
-    File,
-    Package,
-    Tree,
-    /// Per owner (OWNERS approvers, CODEOWNERS owners; needs --owners).
-    Owner,
-    /// Per OWNERS label such as sig/node (needs --owners).
-    Label,
-}
+const BY: Names<By> = &[
+    ("file", By::Paths(SummaryBy::File)),
+    ("package", By::Paths(SummaryBy::Package)),
+    ("tree", By::Paths(SummaryBy::Tree)),
+    ("owner", By::Owners(OwnerBy::Owner)),
+    ("label", By::Owners(OwnerBy::Label)),
+];
 
 pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
-    let owner_by = match a.by {
-        By::Owner => Some(OwnerBy::Owner),
-        By::Label => Some(OwnerBy::Label),
-        _ => None,
-    };
     let p = load(&a.file, &input.load_options())?;
-    if let Some(by) = owner_by {
-        let Some(dir) = &a.owners else {
-            anyhow::bail!("--by owner and --by label need --owners DIR (the source tree)");
-        };
-        let tree = OwnersTree::load(dir)
-            .with_context(|| format!("cannot read ownership from {}", dir.display()))?;
-        let rows = rollup(&p, &tree, by);
-        let mut out = covlens_core::output::Output::create(&a.output)?;
-        match a.format {
-            Format::Table => write_rollup_table(&mut out, &rows, by)?,
-            Format::Json => write_rollup_json(&mut out, &rows, by)?,
-            Format::Markdown => anyhow::bail!("--by owner|label: use --format table or json"),
+    match a.by {
+        By::Owners(by) => {
+            let Some(dir) = &a.owners else {
+                bail!("--by owner and --by label need --owners DIR (the source tree)");
+            };
+            let rows = rollup(&p, &load_owners(dir)?, by);
+            match a.format {
+                SummaryFormat::Table => a.out.write(|w| write_rollup_table(w, &rows, by)),
+                SummaryFormat::Json => a.out.write(|w| write_rollup_json(w, &rows, by)),
+                SummaryFormat::Markdown => bail!("--by owner|label: use --format table or json"),
+            }
         }
-        return Ok(out.commit()?);
+        By::Paths(by) => {
+            let s = summarize_under(&p, &report_root(a.root.as_deref(), [&p]), a.depth)?;
+            a.out.write(|w| write_summary(w, &s, by, a.format))
+        }
     }
-    let root = covlens_report_templates::report_root(a.root.as_deref(), [&p]);
-    let s = summarize_under(&p, &root, a.depth)?;
-    let by = match a.by {
-        By::File => SummaryBy::File,
-        By::Package => SummaryBy::Package,
-        By::Tree => SummaryBy::Tree,
-        By::Owner | By::Label => unreachable!("handled above"),
-    };
-    let format = match a.format {
-        Format::Table => SummaryFormat::Table,
-        Format::Json => SummaryFormat::Json,
-        Format::Markdown => SummaryFormat::Markdown,
-    };
-    let mut out = covlens_core::output::Output::create(&a.output)?;
-    write_summary(&mut out, &s, by, format)?;
-    Ok(out.commit()?)
 }

@@ -1,11 +1,11 @@
 //! `table`: per-package (or per-directory) coverage across branches.
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use covlens_report_templates::{Table, TableFormat, TableRows, report_root, write_table};
 
+use super::{Names, choice};
 use crate::input::{InputArgs, load};
-use covlens_core::output::Output;
 
 #[derive(Args, Debug)]
 #[command(after_help = crate::input::inputs_help!(
@@ -29,23 +29,21 @@ pub struct TableArgs {
     #[arg(long, default_value_t = 0.1)]
     threshold: f64,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Markdown)]
-    format: Format,
-    /// Output file (`-` for stdout).
-    #[arg(short, long, default_value = "-")]
-    output: String,
+    #[arg(long, default_value = "markdown", value_parser = choice(FORMAT))]
+    format: TableFormat,
+    #[command(flatten)]
+    out: super::Out,
     #[command(flatten)]
     trend: super::history::TrendArgs,
     #[command(flatten)]
     owners: super::OwnerArgs,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-enum Format {
-    Markdown,
-    Html,
-    Json,
-}
+const FORMAT: Names<TableFormat> = &[
+    ("markdown", TableFormat::Markdown),
+    ("html", TableFormat::Html),
+    ("json", TableFormat::Json),
+];
 
 pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     let popts = input.load_options();
@@ -80,12 +78,5 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     if let Some(h) = history {
         t.set_trends_by_path(h.runs.len(), h.percents(), Some(h.total_percents()));
     }
-    let format = match a.format {
-        Format::Markdown => TableFormat::Markdown,
-        Format::Html => TableFormat::Html,
-        Format::Json => TableFormat::Json,
-    };
-    let mut out = Output::create(&a.output)?;
-    write_table(&mut out, &t, format)?;
-    Ok(out.commit()?)
+    a.out.write(|w| write_table(w, &t, a.format))
 }
