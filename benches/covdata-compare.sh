@@ -59,16 +59,23 @@ echo "covdata-compare: $(ls "$DATA/dir" | wc -l) files, $(du -sh "$DATA/dir" | c
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 
-# wall (s; the best or the median, see STAT) and max RSS (MB) of REPEAT
-# runs of a command
+# Wall time (s; the best or the median, see STAT) and max RSS (MB) of
+# REPEAT runs of CMD..., its stdout into OUT. FRESH, when set, is a
+# directory made empty before each run, untimed. The clock is the shell's ($EPOCHREALTIME) around the
+# tool under /usr/bin/time: no process is started for the clock or a shell,
+# so the fixed cost a run carries is small (these runs take 20-300 ms) and
+# the same for both tools.
 measure() {
-    local walls=() rss=0 t0 t1 m
+    local out="$1" walls=() rss=0 t0 t1 m
+    shift
     for _ in $(seq 1 "$REPEAT"); do
-        t0=$(date +%s.%N)
-        /usr/bin/time -o "$T/rss" -f '%M' "$@" >/dev/null 2>&1
-        t1=$(date +%s.%N)
+        if [[ -n "${FRESH:-}" ]]; then rm -rf "$FRESH" && mkdir "$FRESH"; fi
+        t0=$EPOCHREALTIME
+        /usr/bin/time -o "$T/rss" -f '%M' "$@" >"$out" 2>"$T/err" ||
+            { cat "$T/err" >&2; echo "covdata-compare: failed: $*" >&2; exit 1; }
+        t1=$EPOCHREALTIME
         m=$(tail -1 "$T/rss")
-        walls+=("$(printf '%.3f' "$(echo "$t1 - $t0" | bc -l)")")
+        walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
         if (( m > rss )); then rss=$m; fi
     done
     local pick=1
@@ -76,22 +83,31 @@ measure() {
     printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "${pick}p")" "$((rss / 1024))"
 }
 
+# run_case NAME: OURS and THEIRS (arrays) are the two command lines, their
+# stdout going to $T/c.out and $T/g.out; OURS_DIR and THEIRS_DIR, when set,
+# are their output directories, made empty before each run.
 rows=()
 run_case() {
-    local name="$1" ours="$2" theirs="$3"
-    read -r cw cm < <(measure bash -c "$ours")
-    read -r gw gm < <(measure bash -c "$theirs")
+    local name="$1" cw cm gw gm
+    read -r cw cm < <(FRESH="${OURS_DIR:-}" measure "$T/c.out" "${OURS[@]}")
+    read -r gw gm < <(FRESH="${THEIRS_DIR:-}" measure "$T/g.out" "${THEIRS[@]}")
     rows+=("| $name | ${cw} s | ${gw} s | $(echo "scale=1; $gw / $cw" | bc -l)x | ${cm} MB | ${gm} MB |")
     echo "covdata-compare: $name: covlens $cw s $cm MB, go $gw s $gm MB" >&2
 }
-run_case "textfmt" "$BIN covdata textfmt -i $DATA/dir -o $T/c.txt" "go tool covdata textfmt -i=$DATA/dir -o=$T/g.txt"
+GO="$(command -v go)"
+OURS=("$BIN" covdata textfmt -i "$DATA/dir" -o "$T/c.txt")
+THEIRS=("$GO" tool covdata textfmt -i="$DATA/dir" -o="$T/g.txt")
+run_case textfmt
 cmp "$T/c.txt" "$T/g.txt" || { echo "covdata-compare: textfmt outputs differ" >&2; exit 1; }
-run_case "percent" "$BIN covdata percent -i $DATA/dir > $T/c.pct" "go tool covdata percent -i=$DATA/dir > $T/g.pct"
-cmp "$T/c.pct" "$T/g.pct" || { echo "covdata-compare: percent outputs differ" >&2; exit 1; }
-run_case "merge" "rm -rf $T/cm && mkdir $T/cm && $BIN covdata merge -i $DATA/dir -o $T/cm" \
-    "rm -rf $T/gm && mkdir $T/gm && go tool covdata merge -i=$DATA/dir -o=$T/gm"
-go tool covdata textfmt -i="$T/cm" -o="$T/cm.txt"
-go tool covdata textfmt -i="$T/gm" -o="$T/gm.txt"
+OURS=("$BIN" covdata percent -i "$DATA/dir")
+THEIRS=("$GO" tool covdata percent -i="$DATA/dir")
+run_case percent
+cmp "$T/c.out" "$T/g.out" || { echo "covdata-compare: percent outputs differ" >&2; exit 1; }
+OURS=("$BIN" covdata merge -i "$DATA/dir" -o "$T/cm") OURS_DIR="$T/cm"
+THEIRS=("$GO" tool covdata merge -i="$DATA/dir" -o="$T/gm") THEIRS_DIR="$T/gm"
+run_case merge
+"$GO" tool covdata textfmt -i="$T/cm" -o="$T/cm.txt"
+"$GO" tool covdata textfmt -i="$T/gm" -o="$T/gm.txt"
 cmp "$T/cm.txt" "$T/gm.txt" || { echo "covdata-compare: merged directories read differently" >&2; exit 1; }
 
 {

@@ -91,7 +91,7 @@ pub struct DebugdumpArgs {
     #[command(flatten)]
     common: Common,
     #[command(flatten)]
-    out: super::Out,
+    out: Out,
     /// Only functions with counter data (executed at least once).
     #[arg(long)]
     live: bool,
