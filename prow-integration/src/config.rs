@@ -232,7 +232,14 @@ pub struct HistoryConfig {
     pub store: String,
     /// `keep`: runs kept per job (older ones are deleted); `None`: all.
     pub keep: Option<usize>,
+    /// `trend`: how many of a job's last recorded runs a dashboard row's
+    /// sparkline, and a PR comment's "below its trend" note, draw on
+    /// (default 10; 0: none).
+    pub trend: usize,
 }
+
+/// The default of [`HistoryConfig::trend`].
+pub const DEFAULT_TREND_RUNS: usize = 10;
 
 /// Bounds on what one run may make the reporter read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,6 +363,7 @@ struct RawGitHub {
 struct RawHistory {
     store: S<String>,
     keep: Option<S<usize>>,
+    trend: Option<S<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -868,6 +876,7 @@ impl Validator<'_> {
                         Some(k) => Some(k.value),
                         None => None,
                     },
+                    trend: h.trend.as_ref().map_or(DEFAULT_TREND_RUNS, |t| t.value),
                 })
             }
             None => None,
@@ -1163,7 +1172,8 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             c.history,
             Some(HistoryConfig {
                 store: "/var/lib/covlens/history.db".into(),
-                keep: Some(30)
+                keep: Some(30),
+                trend: DEFAULT_TREND_RUNS,
             })
         );
         assert_eq!(

@@ -613,6 +613,117 @@ async fn history_records_every_run_and_keeps_n() {
     );
 }
 
+/// With a history, the branch table and its site draw each package's
+/// trend over the newest column's recorded runs (the run just published
+/// included), and the PR comment lists packages of the pull request below
+/// their trend on the base job. Expected percentages come from core's
+/// counts of the fixtures.
+#[tokio::test(flavor = "multi_thread")]
+async fn trends_from_the_history_in_tables_sites_and_comments() {
+    let env = Env::new();
+    branches(&env);
+    let master = ["demo/calc-advanced.out", "demo/calc.out", "demo/calc.out"];
+    for (i, f) in master.iter().enumerate() {
+        env.put_fixture(
+            &format!("logs/ci-goprog/{}/artifacts/combined-coverage.out", 101 + i),
+            f,
+        );
+    }
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    let fake = FakeGitHub::start(FakeOptions {
+        tokens: vec![(TOKEN.into(), BOT.into())],
+        ..FakeOptions::default()
+    })
+    .await
+    .unwrap();
+    let token = env.dir.path().join("token");
+    std::fs::write(&token, TOKEN).unwrap();
+    let db = env.dir.path().join("history.db");
+    let config = env.config(&format!(
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 10}}\n\
+         github: {{api: '{}', token_file: {}}}\nhistory: {{store: {}, trend: 5}}\n",
+        fake.url(),
+        token.display(),
+        db.display()
+    ));
+    let publisher = Publisher::new(&config)
+        .unwrap()
+        .with_comment_settle(Duration::ZERO);
+    for i in 0..master.len() {
+        let build = (101 + i).to_string();
+        env.finish("ci-goprog", &build, "SUCCESS");
+        let mut run = periodic("ci-goprog", &build);
+        run.completion_time = Some(format!("2026-12-0{}T00:00:00Z", i + 2));
+        publisher.publish(&run).await.unwrap();
+    }
+
+    let pct = |f: &str| {
+        let (c, t) = packages(&load(f))["example.com/goprog/calc"];
+        c as f64 * 100.0 / t as f64
+    };
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("goprog/latest/table.json")).unwrap();
+    assert_eq!(table["trend_runs"], 3, "{table}");
+    let calc = table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "example.com/goprog/calc")
+        .unwrap();
+    let trend: Vec<f64> = calc["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let want: Vec<f64> = master.iter().map(|f| pct(f)).collect();
+    assert_eq!(trend.len(), want.len());
+    for (got, want) in trend.iter().zip(&want) {
+        assert!((got - want).abs() < 1e-9, "{trend:?} against {want:?}");
+    }
+    assert!(env.read("goprog/latest/table.md").contains("last 3 runs"));
+    assert!(env.read("goprog/latest/table.html").contains("<svg"));
+    let site = env.read("goprog/latest/site/index.html");
+    assert!(site.contains(r#""trend":3"#), "no trend column in the site");
+
+    // The pull request's calc package (cmd-goprog.out) is far below the
+    // mean of master's three runs.
+    assert!(pct("demo/cmd-goprog.out") < want.iter().sum::<f64>() / 3.0 - 1.0);
+    publisher
+        .publish(&presubmit("7", "abcdef01"))
+        .await
+        .unwrap();
+    let comment = env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md");
+    let below = comment
+        .split("Below their recent trend")
+        .nth(1)
+        .and_then(|s| s.split("</details>").next())
+        .unwrap_or_else(|| panic!("no trend section: {comment}"));
+    assert!(below.contains("| example.com/goprog/calc |"), "{comment}");
+    assert!(!below.contains("example.com/goprog/calcx"), "{comment}");
+
+    // `trend: 0`: none of it.
+    let env0 = Env::new();
+    branches(&env0);
+    let db0 = env0.dir.path().join("history.db");
+    let config = env0.config(&format!(
+        "{DASHBOARD}history: {{store: {}, trend: 0}}\n",
+        db0.display()
+    ));
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let table: serde_json::Value =
+        serde_json::from_str(&env0.read("goprog/latest/table.json")).unwrap();
+    assert!(table.get("trend_runs").is_none(), "{table}");
+    assert!(!env0.read("goprog/latest/table.md").contains("runs |"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
     let env = Env::new();

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use covlens_core::Profile;
 use covlens_report_templates::{
-    Badge, Column, Comment, DiffFile, MemorySink, NoSources, Stat, Table, TableFormat, parse_diff,
-    table_rows, write_badge, write_comment, write_site, write_table,
+    Badge, Column, Comment, DiffFile, MemorySink, NoSources, SiteExtras, SiteOptions, Stat, Table,
+    TableFormat, TrendRule, parse_diff, table_rows, write_badge, write_comment,
+    write_site_with_extras, write_table,
 };
 use serde::Serialize;
 use tracing::{info, warn};
@@ -268,6 +269,9 @@ impl Publisher {
         self.write_job_artifacts(&run_dir, &cov.profile, threshold)
             .await?;
         done.push(format!("{FILTERED_ARTIFACT} and {JUNIT_ARTIFACT} written"));
+        // Recorded before the tables and the comment are drawn, so that
+        // their trends end with this run.
+        let recorded = self.record_history(job, &cov.profile).await?;
         for d in dashboards {
             done.push(self.publish_dashboard(d, job, &cov, &policy).await?);
         }
@@ -279,9 +283,7 @@ impl Publisher {
         } else if let Some(s) = self.postsubmit_policy(job, &cov.profile, &policy).await? {
             done.push(s);
         }
-        if let Some(h) = self.record_history(job, &cov.profile).await? {
-            done.push(h);
-        }
+        done.extend(recorded);
         Ok(Outcome::Published(done.join("; ")))
     }
 
@@ -387,6 +389,18 @@ impl Publisher {
         if let Some(pf) = policy.rules() {
             table.mark_below(|name| pf.policy.package_threshold(name).map(|(p, _)| p.get()));
         }
+        // Trends of the newest column's job, per package for the site and
+        // per row for the table (rows are full import paths, as the
+        // history's are).
+        let job0 = &d.columns[0].job;
+        let per_package = self.trends(job0, None).await?;
+        let per_row = match d.depth {
+            Some(_) => self.trends(job0, d.depth).await?,
+            None => None,
+        };
+        if let Some(h) = per_row.as_ref().or(per_package.as_ref()) {
+            table.set_trends_by_path(h.runs.len(), h.percents(), Some(h.total_percents()));
+        }
         let mut files: Vec<(String, Vec<u8>)> = vec![
             (
                 "table.md".into(),
@@ -415,7 +429,11 @@ impl Publisher {
                 })?,
             ));
             let title = format!("{} coverage: {label}", d.name);
-            site = render_site(title, vec![(label, p)]).await?;
+            let mut extras = SiteExtras::default();
+            if let Some(h) = per_package {
+                extras.trends = Some((h.runs.len(), h.into_counts()));
+            }
+            site = render_site(title, vec![(label, p)], extras).await?;
         }
         let name = segment(&d.name);
         let per_run = format!(
@@ -649,7 +667,13 @@ impl Publisher {
             .map(|u| format!("{u}/{key}site/index.html"));
         let empty = Profile::new(head.profile.mode().cloned());
         let base_p = base.as_ref().unwrap_or(&empty);
-        let comment = Comment::build(base_p, &head.profile, diff.as_deref(), module, link.clone());
+        let mut comment =
+            Comment::build(base_p, &head.profile, diff.as_deref(), module, link.clone());
+        // Packages of the pull request below their trend on the base job.
+        if let Some(h) = self.trends(&p.base, None).await? {
+            let mut by_pkg = h.percents();
+            comment.set_trends(&head.profile, TrendRule::default(), |p| by_pkg.remove(p));
+        }
         let mut body = Vec::new();
         write_comment(&mut body, &comment, MAX_COMMENT_CHARS)
             .map_err(|e| PublishError::Permanent(format!("cannot render the comment: {e}")))?;
@@ -693,7 +717,8 @@ impl Publisher {
         if let Some(b) = base.clone() {
             cols.push(("base".to_string(), b));
         }
-        let site = render_site(format!("{} #{}", job.job, pull.number), cols).await?;
+        let title = format!("{} #{}", job.job, pull.number);
+        let site = render_site(title, cols, SiteExtras::default()).await?;
         for (f, bytes) in site.files {
             self.publish.put(&format!("{key}site/{f}"), bytes).await?;
         }
@@ -771,6 +796,34 @@ impl Publisher {
             "PR {}#{}: comment {:?}, status {:?}",
             repo, pull.number, up.action, state
         ))
+    }
+
+    /// The last `history.trend` recorded runs of `job`, per package or per
+    /// directory of `depth` elements; `None` without a history or with
+    /// `trend: 0`. A job with no recorded run has empty trends.
+    async fn trends(
+        &self,
+        job: &str,
+        depth: Option<usize>,
+    ) -> Result<Option<covlens_history::History>, PublishError> {
+        let Some(h) = self.config.history.clone().filter(|h| h.trend > 0) else {
+            return Ok(None);
+        };
+        let job = job.to_string();
+        tokio::task::spawn_blocking(move || {
+            let t = covlens_history::Trends {
+                store: &h.store,
+                job: &job,
+                last: h.trend,
+            };
+            t.history(depth).map_err(|e| {
+                let at = covlens_history::redacted(&h.store);
+                PublishError::Transient(format!("history {at}: {e}"))
+            })
+        })
+        .await
+        .map_err(|e| PublishError::Transient(format!("history: {e}")))?
+        .map(Some)
     }
 
     async fn record_history(
@@ -855,10 +908,15 @@ impl Publisher {
 async fn render_site(
     title: String,
     columns: Vec<(String, Profile)>,
+    extras: SiteExtras,
 ) -> Result<MemorySink, PublishError> {
     tokio::task::spawn_blocking(move || {
         let mut site = MemorySink::default();
-        write_site(&mut site, &title, &columns, &NoSources).map(|_| site)
+        let opts = SiteOptions {
+            title: &title,
+            root: "",
+        };
+        write_site_with_extras(&mut site, &opts, &columns, &NoSources, &extras).map(|_| site)
     })
     .await
     .map_err(|e| PublishError::Transient(format!("rendering the site stopped: {e}")))?
