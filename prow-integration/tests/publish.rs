@@ -87,6 +87,25 @@ impl Env {
         Config::parse(&text, "reporter.yaml").unwrap()
     }
 
+    /// The fake GitHub, knowing the bot's token, and the config's
+    /// `github:` line for it (the token in a file).
+    async fn github(&self) -> (FakeGitHub, String) {
+        let fake = FakeGitHub::start(FakeOptions {
+            tokens: vec![(TOKEN.into(), BOT.into())],
+            ..FakeOptions::default()
+        })
+        .await
+        .unwrap();
+        let token = self.dir.path().join("token");
+        std::fs::write(&token, TOKEN).unwrap();
+        let line = format!(
+            "github: {{api: '{}', token_file: {}}}\n",
+            fake.url(),
+            token.display()
+        );
+        (fake, line)
+    }
+
     /// Every file under the publish root and its bytes.
     fn published(&self) -> BTreeMap<String, Vec<u8>> {
         let mut out = BTreeMap::new();
@@ -435,18 +454,9 @@ async fn presubmit_comment_status_and_one_comment_per_pr() {
         "pr-logs/pull/acme_widget/42/pull-goprog-coverage/8/artifacts/cover.out",
         "demo/calc.out",
     );
-    let fake = FakeGitHub::start(FakeOptions {
-        tokens: vec![(TOKEN.into(), BOT.into())],
-        ..FakeOptions::default()
-    })
-    .await
-    .unwrap();
-    let token = env.dir.path().join("token");
-    std::fs::write(&token, TOKEN).unwrap();
+    let (fake, github) = env.github().await;
     let config = env.config(&format!(
-        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 60, module: example.com/goprog}}\ngithub: {{api: '{}', token_file: {}}}\n",
-        fake.url(),
-        token.display()
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 60, module: example.com/goprog}}\n{github}"
     ));
     let publisher = Publisher::new(&config)
         .unwrap()
@@ -633,20 +643,11 @@ async fn trends_from_the_history_in_tables_sites_and_comments() {
         "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
         "demo/cmd-goprog.out",
     );
-    let fake = FakeGitHub::start(FakeOptions {
-        tokens: vec![(TOKEN.into(), BOT.into())],
-        ..FakeOptions::default()
-    })
-    .await
-    .unwrap();
-    let token = env.dir.path().join("token");
-    std::fs::write(&token, TOKEN).unwrap();
+    let (_fake, github) = env.github().await;
     let db = env.dir.path().join("history.db");
     let config = env.config(&format!(
         "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 10}}\n\
-         github: {{api: '{}', token_file: {}}}\nhistory: {{store: {}, trend: 5}}\n",
-        fake.url(),
-        token.display(),
+         {github}history: {{store: {}, trend: 5}}\n",
         db.display()
     ));
     let publisher = Publisher::new(&config)
