@@ -3,7 +3,8 @@
 //! with different arguments (so each run covers different code), each run
 //! into its own GOCOVERDIR. What counts as flaky is then derived from Go's
 //! own outputs: per run, `go tool covdata textfmt` (blocks) and
-//! `go tool cover -func` (functions).
+//! `go tool cover -func` (functions). Without Go: runs that do not all
+//! measure the same files (the demo profiles).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -190,4 +191,47 @@ fn got_files_ranked(v: &serde_json::Value) -> Vec<u64> {
         .iter()
         .map(|f| f["statements"].as_u64().unwrap())
         .collect()
+}
+
+/// Files that not every run measured are left out and counted, not taken
+/// for flaky: calc-advanced.out measures calc/advanced, calc.out does not.
+/// Which files those are is read from the two profiles themselves.
+#[test]
+fn files_some_runs_lack_are_left_out() {
+    let names = |f: &str| -> BTreeSet<String> {
+        let text = std::fs::read_to_string(repo().join("fixtures/demo").join(f)).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(':').next().unwrap().to_string())
+            .collect()
+    };
+    let (a, b) = (names("calc-advanced.out"), names("calc.out"));
+    let only_a: BTreeSet<&String> = a.difference(&b).collect();
+    assert!(!only_a.is_empty() && b.is_subset(&a));
+    let json = run(covlens().current_dir(repo()).args([
+        "flaky",
+        "fixtures/demo/calc-advanced.out",
+        "fixtures/demo/calc.out",
+        "--format",
+        "json",
+    ]));
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(r["partial_files"], only_a.len(), "{json}");
+    let flaky: Vec<&str> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(!flaky.is_empty(), "{json}");
+    assert!(flaky.iter().all(|f| b.contains(*f)), "{flaky:?}");
+    let table = run(covlens().current_dir(repo()).args([
+        "flaky",
+        "fixtures/demo/calc-advanced.out",
+        "fixtures/demo/calc.out",
+    ]));
+    assert!(
+        table.contains(&format!("{} files left out", only_a.len())),
+        "{table}"
+    );
 }

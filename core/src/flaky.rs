@@ -12,13 +12,18 @@
 //! disagreed most often with the majority of runs (per block
 //! `min(k, N - k)` for a block covered in `k` of `N` runs), then by
 //! position. Blocks without statements (an empty function body) are never
-//! flaky: statement coverage cannot see them.
+//! flaky: statement coverage cannot see them. A file that some runs did not
+//! measure (added or removed between them) is left out and counted
+//! ([`FlakyReport::partial_files`]): its blocks would look flaky.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::error::{Conflict, Error};
+use crate::ops::{Combine, MergeOptions, Merger, OnConflict, to_boolean};
 use crate::profile::{Block, Counts, Profile};
+use crate::text::{BlockPool, ModePolicy, RawProfile};
 
 /// A block covered in some but not all runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -101,6 +106,85 @@ pub struct FlakyReport {
     pub unattributed: Vec<(String, String)>,
     /// Every package of the runs (flaky or not), by name.
     pub packages: Vec<FlakyPackage>,
+    /// Files left out because not every run measured them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial_files: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Runs folded one at a time into a [`FlakyReport`]: per block, how many
+/// runs covered it, and per file, how many runs measured it. Only the
+/// accumulator and the run being added are in memory.
+#[derive(Debug)]
+pub struct FlakyFold {
+    merger: Merger,
+    runs: u32,
+    measured: HashMap<String, u32>,
+}
+
+impl FlakyFold {
+    /// An empty fold; `on_conflict` says what to do with a file two runs
+    /// describe differently (different source versions).
+    pub fn new(mode_policy: ModePolicy, on_conflict: OnConflict) -> FlakyFold {
+        FlakyFold {
+            merger: Merger::new(MergeOptions {
+                mode_policy,
+                on_conflict,
+                combine: Combine::Sum,
+            }),
+            runs: 0,
+            measured: HashMap::new(),
+        }
+    }
+
+    /// Adds the run read from `input`.
+    pub fn add(&mut self, input: &str, mut p: Profile) -> Result<(), Error> {
+        self.count_run(p.files().iter().map(|f| f.name()))?;
+        to_boolean(&mut p);
+        self.merger.add(input, p)
+    }
+
+    /// [`FlakyFold::add`] for a run still in the parser's buffers.
+    pub(crate) fn add_raw(
+        &mut self,
+        mut raw: RawProfile,
+        pool: &mut BlockPool,
+    ) -> Result<(), Error> {
+        let names: HashSet<&str> = raw.file_names().collect();
+        self.count_run(names.into_iter())?;
+        // Combines an input's own repeated blocks (a `-coverpkg` profile
+        // lists a block once per test binary) before clamping, so each
+        // run counts once per block.
+        raw.make_boolean();
+        self.merger.add_raw(raw, pool)
+    }
+
+    fn count_run<'a>(&mut self, files: impl Iterator<Item = &'a str>) -> Result<(), Error> {
+        self.runs = self
+            .runs
+            .checked_add(1)
+            .ok_or_else(|| Error::Invalid("more than 2^32 runs".into()))?;
+        for f in files {
+            *self.measured.entry(f.to_string()).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// The report, and the files two runs described differently (with
+    /// [`OnConflict::SkipFile`]: left out).
+    pub fn finish(self) -> (FlakyReport, Vec<Conflict>) {
+        let (mut agg, conflicts) = self.merger.finish();
+        let before = agg.files.len();
+        let (runs, measured) = (self.runs, self.measured);
+        agg.files
+            .retain(|f| measured.get(f.name()).copied() == Some(runs));
+        let mut r = FlakyReport::from_aggregate(&agg, runs);
+        r.partial_files = (before - agg.files.len()) as u64;
+        (r, conflicts)
+    }
 }
 
 impl FlakyReport {
@@ -118,6 +202,7 @@ impl FlakyReport {
             files: Vec::new(),
             unattributed: Vec::new(),
             packages: Vec::new(),
+            partial_files: 0,
         };
         let mut packages: BTreeMap<&str, FlakyPackage> = BTreeMap::new();
         for f in agg.files() {
@@ -308,6 +393,13 @@ pub fn write_flaky_table<W: std::io::Write>(mut out: W, r: &FlakyReport) -> std:
         r.always,
         pct(r.always)
     )?;
+    if r.partial_files > 0 {
+        writeln!(
+            out,
+            "{} files left out: not every run measured them",
+            r.partial_files
+        )?;
+    }
     if r.files.is_empty() {
         return Ok(());
     }
@@ -428,6 +520,78 @@ mod tests {
             .map(|&(line, n, c)| Block::new((line, 1), (line, 9), n, c))
             .collect();
         FileProfile::new(name, b, &Mode::Count).unwrap()
+    }
+
+    fn run(files: Vec<FileProfile>) -> Profile {
+        Profile::from_files(Some(Mode::Count), files).unwrap()
+    }
+
+    #[test]
+    fn fold_leaves_out_files_not_every_run_measured() {
+        let mut fold = FlakyFold::new(ModePolicy::Strict, OnConflict::Error);
+        let x = |c: u64| file("m/x.go", &[(1, 2, c), (2, 1, 7)]);
+        fold.add("r1", run(vec![x(0)])).unwrap();
+        // A file added in the second run, covered in both runs it is in.
+        let new = || file("m/new.go", &[(1, 4, 1)]);
+        fold.add("r2", run(vec![new(), x(3)])).unwrap();
+        fold.add("r3", run(vec![new(), x(0)])).unwrap();
+        let (r, conflicts) = fold.finish();
+        assert!(conflicts.is_empty());
+        assert_eq!(r.runs, 3);
+        assert_eq!(r.partial_files, 1);
+        // x.go's first block (2 statements) in 1 of 3 runs; new.go is not
+        // counted at all.
+        assert_eq!((r.statements, r.always, r.flaky), (3, 1, 2));
+        assert_eq!(
+            r.files.iter().map(|f| &f.name[..]).collect::<Vec<_>>(),
+            ["m/x.go"]
+        );
+        let mut table = Vec::new();
+        write_flaky_table(&mut table, &r).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(table.contains("1 files left out"), "{table}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["partial_files"], 1);
+    }
+
+    #[test]
+    fn fold_skips_files_runs_describe_differently_when_asked() {
+        let mut fold = FlakyFold::new(ModePolicy::Strict, OnConflict::SkipFile);
+        fold.add(
+            "r1",
+            run(vec![
+                file("m/x.go", &[(1, 2, 1)]),
+                file("m/y.go", &[(1, 1, 1)]),
+            ]),
+        )
+        .unwrap();
+        fold.add(
+            "r2",
+            run(vec![
+                file("m/x.go", &[(5, 2, 1)]),
+                file("m/y.go", &[(1, 1, 0)]),
+            ]),
+        )
+        .unwrap();
+        let (r, conflicts) = fold.finish();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!((r.statements, r.flaky, r.partial_files), (1, 1, 0));
+        assert!(
+            serde_json::to_value(&r)
+                .unwrap()
+                .get("partial_files")
+                .is_none()
+        );
+
+        let mut strict = FlakyFold::new(ModePolicy::Strict, OnConflict::Error);
+        strict
+            .add("r1", run(vec![file("m/x.go", &[(1, 2, 1)])]))
+            .unwrap();
+        assert!(
+            strict
+                .add("r2", run(vec![file("m/x.go", &[(5, 2, 1)])]))
+                .is_err()
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use crate::covdata::{ReadOptions, Warning, read_dirs};
 use crate::error::{Conflict, Error};
-use crate::flaky::FlakyReport;
+use crate::flaky::{FlakyFold, FlakyReport};
 use crate::ops::{Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw};
 use crate::profile::Profile;
 use crate::text::{
@@ -423,11 +423,12 @@ impl Loader {
     /// profile or a GOCOVERDIR of one run), streamed as
     /// [`aggregate`](Loader::aggregate) streams them.
     pub fn flaky(&mut self, paths: &[String]) -> Result<FlakyReport, Error> {
-        let paths = &self.expand(paths)?;
-        let runs =
-            u32::try_from(paths.len()).map_err(|_| Error::Invalid("more than 2^32 runs".into()))?;
-        let agg = self.aggregate(paths)?;
-        Ok(FlakyReport::from_aggregate(&agg, runs))
+        let mut fold = FlakyFold::new(self.opts.parse.mode_policy, OnConflict::Error);
+        self.for_each_input(paths, |path, loaded, pool| match loaded {
+            Loaded::Profile(p) => fold.add(path, p),
+            Loaded::Raw(raw) => fold.add_raw(raw, pool),
+        })?;
+        Ok(fold.finish().0)
     }
 
     /// `after - before` (`diff`), see [`crate::diff`].

@@ -236,6 +236,10 @@ pub struct HistoryConfig {
     /// sparkline, and a PR comment's "below its trend" note, draw on
     /// (default 10; 0: none).
     pub trend: usize,
+    /// `flaky`: over how many of a job's last recorded runs (this one
+    /// included, at least 2) flaky coverage is measured, recorded, and
+    /// shown in its dashboards' sites; `None`: not measured.
+    pub flaky: Option<usize>,
 }
 
 /// The default of [`HistoryConfig::trend`].
@@ -364,6 +368,7 @@ struct RawHistory {
     store: S<String>,
     keep: Option<S<usize>>,
     trend: Option<S<usize>>,
+    flaky: Option<S<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -877,6 +882,16 @@ impl Validator<'_> {
                         None => None,
                     },
                     trend: h.trend.as_ref().map_or(DEFAULT_TREND_RUNS, |t| t.value),
+                    flaky: match &h.flaky {
+                        Some(f) if f.value < 2 => {
+                            return Err(self.err(
+                                "history.flaky",
+                                f,
+                                "expected 2 or more runs to compare",
+                            ));
+                        }
+                        f => f.as_ref().map(|f| f.value),
+                    },
                 })
             }
             None => None,
@@ -1174,6 +1189,7 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
                 store: "/var/lib/covlens/history.db".into(),
                 keep: Some(30),
                 trend: DEFAULT_TREND_RUNS,
+                flaky: None,
             })
         );
         assert_eq!(
@@ -1496,6 +1512,10 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             (
                 "history: {store: x.db, keep: 0}\n",
                 "reporter.yaml:3:30: history.keep: expected 1 or more runs to keep",
+            ),
+            (
+                "history: {store: x.db, flaky: 1}\n",
+                "reporter.yaml:3:31: history.flaky: expected 2 or more runs to compare",
             ),
             (
                 "policy: {file: a, inline: b}\n",

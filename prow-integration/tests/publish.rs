@@ -725,6 +725,87 @@ async fn trends_from_the_history_in_tables_sites_and_comments() {
     assert!(!env0.read("goprog/latest/table.md").contains("runs |"));
 }
 
+/// `history.flaky: 3`: flaky coverage over the job's last three recorded
+/// runs, read back from their artifacts, recorded with the run and drawn
+/// in the dashboard's site; the expected report is core's fold of the same
+/// fixtures, filtered as the config filters.
+#[tokio::test(flavor = "multi_thread")]
+async fn flaky_coverage_over_the_last_recorded_runs() {
+    let env = Env::new();
+    branches(&env);
+    // calc-advanced.out also measures calc/advanced, which calc.out does
+    // not: those files are left out, not flaky.
+    let master = ["demo/calc-advanced.out", "demo/calc.out", "demo/calc.out"];
+    for (i, f) in master.iter().enumerate() {
+        env.put_fixture(
+            &format!("logs/ci-goprog/{}/artifacts/combined-coverage.out", 101 + i),
+            f,
+        );
+    }
+    let db = env.dir.path().join("history.db");
+    let config = env.config(&format!(
+        "{DASHBOARD}history: {{store: {}, flaky: 3}}\n",
+        db.display()
+    ));
+    let publisher = Publisher::new(&config).unwrap();
+    let mut outs = Vec::new();
+    for i in 0..master.len() {
+        let build = (101 + i).to_string();
+        env.finish("ci-goprog", &build, "SUCCESS");
+        let mut run = periodic("ci-goprog", &build);
+        run.completion_time = Some(format!("2026-12-0{}T00:00:00Z", i + 2));
+        outs.push(publisher.publish(&run).await.unwrap());
+    }
+    let said = |o: &Outcome| match o {
+        Outcome::Published(s) => s.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(said(&outs[0]).contains("flaky coverage not measured: 1 run(s)"));
+
+    let mut fold = covlens_core::flaky::FlakyFold::new(
+        covlens_core::ModePolicy::Upgrade,
+        OnConflict::SkipFile,
+    );
+    for (i, f) in master.iter().enumerate() {
+        let mut p = load(f);
+        covlens_core::filter(&mut p, None, config.filters.exclude.as_ref());
+        fold.add(&i.to_string(), p).unwrap();
+    }
+    let (want, conflicts) = fold.finish();
+    assert!(conflicts.is_empty());
+    assert!(want.flaky > 0 && want.partial_files > 0, "{want:?}");
+    let last = said(&outs[2]);
+    assert!(
+        last.contains(&format!(
+            "flaky coverage over 3 runs: {} statements in {} files, {} files left out",
+            want.flaky,
+            want.files.len(),
+            want.partial_files
+        )),
+        "{last}"
+    );
+
+    let mut store = covlens_history::Store::open(&db.display().to_string()).unwrap();
+    let h = store
+        .history(&covlens_history::HistoryQuery {
+            job: "ci-goprog",
+            path: None,
+            depth: None,
+            root: Some(""),
+            last: 3,
+        })
+        .unwrap();
+    for p in &want.packages {
+        let row = h.rows.iter().find(|r| r.name == p.name).unwrap();
+        assert_eq!(row.flaky.last(), Some(&Some(p.statements)), "{}", p.name);
+    }
+    let site = env.read("goprog/latest/site/index.html");
+    assert!(
+        site.contains(r#""flaky":true"#),
+        "no flaky column in the site"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
     let env = Env::new();

@@ -233,6 +233,14 @@ impl RawProfile {
     ///
     /// Repeated blocks (a `-coverpkg` profile lists a block once per test
     /// binary) are combined first, so each input counts once per block.
+    /// The names of the files the profile lists (a file split over
+    /// several runs of lines appears once per run).
+    pub(crate) fn file_names(&self) -> impl Iterator<Item = &str> {
+        self.parts
+            .iter()
+            .flat_map(|p| p.runs.iter().map(|r| r.name.as_str()))
+    }
+
     pub(crate) fn make_boolean(&mut self) {
         if self.canonical_files().is_some() {
             for part in &mut self.parts {

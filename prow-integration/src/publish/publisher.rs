@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use covlens_core::Profile;
+use covlens_core::flaky::{FlakyFold, FlakyReport};
+use covlens_core::{ModePolicy, OnConflict, Profile};
+
 use covlens_report_templates::{
     Badge, Column, Comment, DiffFile, MemorySink, NoSources, SiteExtras, SiteOptions, Stat, Table,
     TableFormat, TrendRule, parse_diff, table_rows, write_badge, write_comment,
@@ -272,8 +274,11 @@ impl Publisher {
         // Recorded before the tables and the comment are drawn, so that
         // their trends end with this run.
         let recorded = self.record_history(job, &cov.profile).await?;
+        let (flaky, said) = self.measure_flaky(job, &cov).await?;
+        done.extend(said);
         for d in dashboards {
-            done.push(self.publish_dashboard(d, job, &cov, &policy).await?);
+            let flaky = flaky.as_ref().filter(|_| d.columns[0].job == job.job);
+            done.push(self.publish_dashboard(d, job, &cov, &policy, flaky).await?);
         }
         if let Some(p) = presubmit {
             done.push(
@@ -362,6 +367,7 @@ impl Publisher {
         job: &FinishedJob,
         cov: &RunCoverage,
         policy: &JobPolicy,
+        flaky: Option<&FlakyReport>,
     ) -> Result<String, PublishError> {
         let _held = self.lock(&d.name).await;
         let mut columns: Vec<Column> = Vec::new();
@@ -432,6 +438,9 @@ impl Publisher {
             let mut extras = SiteExtras::default();
             if let Some(h) = per_package {
                 extras.trends = Some((h.runs.len(), h.into_counts()));
+            }
+            if let Some(f) = flaky {
+                extras.set_flaky(f.clone());
             }
             site = render_site(title, vec![(label, p)], extras).await?;
         }
@@ -824,6 +833,116 @@ impl Publisher {
         .await
         .map_err(|e| PublishError::Transient(format!("history: {e}")))?
         .map(Some)
+    }
+
+    /// Flaky coverage over the job's last `history.flaky` recorded runs
+    /// (this one, just recorded, included), recorded with this run, and
+    /// what was done. Runs whose artifacts are gone or unreadable are left
+    /// out, as are files the runs describe differently (the source changed
+    /// between them) or that not every run measured; fewer than 2 readable
+    /// runs measure nothing. Presubmits are not measured.
+    async fn measure_flaky(
+        &self,
+        job: &FinishedJob,
+        cov: &RunCoverage,
+    ) -> Result<(Option<FlakyReport>, Option<String>), PublishError> {
+        let Some(h) = self.config.history.clone() else {
+            return Ok((None, None));
+        };
+        let Some(n) = h.flaky.filter(|_| job.job_type != JobType::Presubmit) else {
+            return Ok((None, None));
+        };
+        let at = covlens_history::redacted(&h.store);
+        let unreachable =
+            move |e: covlens_history::Error| PublishError::Transient(format!("history {at}: {e}"));
+        let (store, name) = (h.store.clone(), job.job.clone());
+        let unreachable2 = unreachable.clone();
+        let runs = tokio::task::spawn_blocking(move || {
+            covlens_history::Store::open(&store)
+                .and_then(|mut s| s.runs(&name, n))
+                .map_err(unreachable2)
+        })
+        .await
+        .map_err(|e| PublishError::Transient(format!("history: {e}")))??;
+        let mut fold = FlakyFold::new(ModePolicy::Upgrade, OnConflict::SkipFile);
+        let mut unread = Vec::new();
+        for r in &runs {
+            let input = format!("{} {}", job.job, r.build);
+            let profile = if r.build == job.build_id {
+                cov.profile.clone()
+            } else {
+                let dir = self.logs_dir(&job.job, &r.build);
+                let limits = &self.config.limits;
+                match read_run(&self.artifacts, &dir, limits, &self.config.filters).await {
+                    Ok(Some(c)) => c.profile,
+                    Ok(None) => {
+                        unread.push(r.build.clone());
+                        continue;
+                    }
+                    Err(PublishError::Permanent(e)) => {
+                        warn!(job = %job.job, build = %r.build, error = %e, "left out of flaky coverage");
+                        unread.push(r.build.clone());
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            // Folding a Kubernetes-sized run is CPU work: off the async
+            // workers, one run in memory at a time.
+            fold = tokio::task::spawn_blocking(move || fold.add(&input, profile).map(|()| fold))
+                .await
+                .map_err(|e| PublishError::Transient(format!("flaky coverage: {e}")))?
+                .map_err(|e| PublishError::Permanent(format!("flaky coverage: {e}")))?;
+        }
+        let (report, conflicts) = fold.finish();
+        if report.runs < 2 {
+            let said = format!("flaky coverage not measured: {} run(s)", report.runs);
+            return Ok((None, Some(said)));
+        }
+        let (store, name, build) = (h.store.clone(), job.job.clone(), job.build_id.clone());
+        let counts: Vec<(String, u64, u64)> = report
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.statements, p.blocks))
+            .collect();
+        let runs_n = report.runs;
+        tokio::task::spawn_blocking(move || {
+            let packages =
+                counts.iter().map(
+                    |(package, statements, blocks)| covlens_history::FlakyCounts {
+                        package,
+                        statements: *statements,
+                        blocks: *blocks,
+                    },
+                );
+            covlens_history::Store::open(&store)
+                .and_then(|mut s| s.record_flaky(&name, &build, runs_n, packages))
+                .map_err(unreachable)
+        })
+        .await
+        .map_err(|e| PublishError::Transient(format!("history: {e}")))??;
+        let mut said = format!(
+            "flaky coverage over {} runs: {} statements in {} files",
+            report.runs,
+            report.flaky,
+            report.files.len()
+        );
+        let changed: std::collections::HashSet<&str> =
+            conflicts.iter().map(|c| c.file.as_str()).collect();
+        let left_out = changed.len() as u64 + report.partial_files;
+
+        if left_out > 0 {
+            said.push_str(&format!(
+                ", {left_out} files left out (changed between runs)"
+            ));
+        }
+        if !unread.is_empty() {
+            said.push_str(&format!(
+                ", runs without readable coverage: {}",
+                unread.join(" ")
+            ));
+        }
+        Ok((Some(report), Some(said)))
     }
 
     async fn record_history(
