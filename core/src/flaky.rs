@@ -16,8 +16,9 @@
 //! measure (added or removed between them) is left out and counted
 //! ([`FlakyReport::partial_files`]): its blocks would look flaky.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
+use foldhash::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::error::{Conflict, Error};
@@ -136,7 +137,7 @@ impl FlakyFold {
                 combine: Combine::Sum,
             }),
             runs: 0,
-            measured: HashMap::new(),
+            measured: HashMap::default(),
         }
     }
 
