@@ -2,10 +2,12 @@
 # The Prow flow end to end on the bundled fixtures (issue 11 §6): a real
 # kube-apiserver with Prow's ProwJob CRD (scripts/kube-testenv.sh), Prow's
 # artifact layout in a local bucket (file://), the fake GitHub, and
-# `covlens prow reporter`. Three branch jobs (master, 1.36, 1.35) and a
-# presubmit finish; the reporter publishes the branch table and the PR
-# comment, and this script prints both. Results land in $1 (default
-# out/prow-demo).
+# `covlens prow reporter`. Three branch jobs (master, 1.36, 1.35; master
+# three times) and a presubmit finish; the reporter records each run in an
+# SQLite history, publishes the branch table (with master's trend) and the
+# PR comment (with the packages below their trend), measures master's flaky
+# coverage over its three runs, and this script prints the table and the
+# comment. Results land in $1 (default out/prow-demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-out/prow-demo}"
@@ -46,6 +48,9 @@ put_run() { # put_run DIR PROFILES...: a finished, successful run
 F=fixtures/demo
 put_run "logs/ci-goprog-coverage-1-35/1001" "$F/calc.out" "$F/pkg-a.out"
 put_run "logs/ci-goprog-coverage-1-36/1002" "$F/calc.out" "$F/pkg-a.out" "$F/cmd-goprog.out"
+# master's two earlier runs, then its latest.
+put_run "logs/ci-goprog-coverage/990" "$F/calc.out" "$F/pkg-a.out" "$F/calcx.out"
+put_run "logs/ci-goprog-coverage/995" "$F/calc-advanced.out" "$F/pkg-a.out" "$F/calcx.out"
 put_run "logs/ci-goprog-coverage/1003" "$F"/*.out
 for j in ci-goprog-coverage-1-35:1001 ci-goprog-coverage-1-36:1002 ci-goprog-coverage:1003; do
     printf '%s' "${j#*:}" >"$A/logs/${j%%:*}/latest-build.txt"
@@ -75,6 +80,7 @@ dashboards:
 presubmits:
   - {job: pull-goprog-coverage, base: ci-goprog-coverage, threshold: 50}
 github: {api: "$GITHUB_URL", token_file: $OUT/github-token}
+history: {store: $OUT/history.db, trend: 10, flaky: 3}
 EOF
 COVLENS_LOG=info "$BIN/covlens" prow reporter --kubeconfig "$KUBECONFIG" --config "$OUT/reporter.yaml" \
     2>"$OUT/reporter.log" &
@@ -120,9 +126,17 @@ wait_reported() { # wait_reported NAME
     tail -n 30 "$OUT/reporter.log" >&2
     exit 1
 }
+# master's runs one after the other, a second apart: the history orders
+# runs by completion time.
+for b in 990 995; do
+    finish_job ci-goprog-coverage periodic "$b"
+    wait_reported "${names[-1]}"
+    sleep 1
+done
 finish_job ci-goprog-coverage-1-35 periodic 1001
 finish_job ci-goprog-coverage-1-36 periodic 1002
 finish_job ci-goprog-coverage periodic 1003
+wait_reported "${names[-1]}"
 finish_job pull-goprog-coverage presubmit 2001
 for n in "${names[@]}"; do wait_reported "$n"; done
 say "every job reported once (status.prev_report_states.covlens = success)"
@@ -133,5 +147,11 @@ cat "$OUT/publish/e2e/latest/table.md"
 echo
 echo "## PR comment on acme/goprog#7 (posted to the fake GitHub)"
 cat "$OUT/publish/pr/acme_goprog/7/pull-goprog-coverage/2001/comment.md"
+echo
+echo "## master's recorded runs (covlens history show --store $OUT/history.db --job ci-goprog-coverage)"
+"$BIN/covlens" history show --store "$OUT/history.db" --job ci-goprog-coverage
+echo
+echo "## master's flaky coverage (history.flaky: 3), as the reporter said it"
+grep -o 'flaky coverage over [^;"]*' "$OUT/reporter.log" | tail -n 1
 echo
 say "site: $OUT/publish/e2e/latest/site/index.html; everything published: $OUT/publish"

@@ -921,20 +921,27 @@ impl Publisher {
         })
         .await
         .map_err(|e| PublishError::Transient(format!("history: {e}")))??;
+        let files = |n: usize| {
+            if n == 1 {
+                "1 file".to_string()
+            } else {
+                format!("{n} files")
+            }
+        };
         let mut said = format!(
-            "flaky coverage over {} runs: {} statements in {} files",
+            "flaky coverage over {} runs: {} statements in {}",
             report.runs,
             report.flaky,
-            report.files.len()
+            files(report.files.len())
         );
         let changed: std::collections::HashSet<&str> =
             conflicts.iter().map(|c| c.file.as_str()).collect();
-        let left_out = changed.len() as u64 + report.partial_files;
-
-        if left_out > 0 {
-            said.push_str(&format!(
-                ", {left_out} files left out (changed between runs)"
-            ));
+        if !changed.is_empty() {
+            said.push_str(&format!(", {} changed between runs", files(changed.len())));
+        }
+        if report.partial_files > 0 {
+            let n = usize::try_from(report.partial_files).unwrap_or(usize::MAX);
+            said.push_str(&format!(", {} not in every run", files(n)));
         }
         if !unread.is_empty() {
             said.push_str(&format!(
