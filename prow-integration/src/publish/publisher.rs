@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use covlens_core::flaky::{FlakyFold, FlakyReport};
 use covlens_core::{ModePolicy, OnConflict, Profile};
-
 use covlens_report_templates::{
     Badge, Column, Comment, DiffFile, MemorySink, NoSources, SiteExtras, SiteOptions, Stat, Table,
     TableFormat, TrendRule, parse_diff, table_rows, write_badge, write_comment,
@@ -856,11 +855,13 @@ impl Publisher {
         let unreachable =
             move |e: covlens_history::Error| PublishError::Transient(format!("history {at}: {e}"));
         let (store, name) = (h.store.clone(), job.job.clone());
-        let unreachable2 = unreachable.clone();
-        let runs = tokio::task::spawn_blocking(move || {
-            covlens_history::Store::open(&store)
-                .and_then(|mut s| s.runs(&name, n))
-                .map_err(unreachable2)
+        let runs = tokio::task::spawn_blocking({
+            let unreachable = unreachable.clone();
+            move || {
+                covlens_history::Store::open(&store)
+                    .and_then(|mut s| s.runs(&name, n))
+                    .map_err(unreachable)
+            }
         })
         .await
         .map_err(|e| PublishError::Transient(format!("history: {e}")))??;
