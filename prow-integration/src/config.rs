@@ -30,6 +30,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use covlens_core::owners::OwnerBy;
 use regex::Regex;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -167,6 +168,21 @@ pub struct Dashboard {
     pub mark_threshold: f64,
     /// `columns`, newest first.
     pub columns: Vec<DashboardColumn>,
+    /// `owners`: a second table with a row per owner or OWNERS label.
+    pub owners: Option<DashboardOwners>,
+}
+
+/// `owners` of a [`Dashboard`]: where the ownership files are, and what a
+/// row is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardOwners {
+    /// `dir`: a checkout of the repository (kept current by the deployment,
+    /// a git-sync sidecar for example) with Kubernetes OWNERS files and/or
+    /// CODEOWNERS; read at each publish.
+    pub dir: PathBuf,
+    /// `by`: `owner` (approvers, CODEOWNERS owners) or `label` (OWNERS
+    /// labels such as `sig/node`).
+    pub by: OwnerBy,
 }
 
 /// A column of a [`Dashboard`].
@@ -324,6 +340,14 @@ struct RawDashboard {
     depth: Option<S<usize>>,
     mark_threshold: Option<S<f64>>,
     columns: S<Vec<RawColumn>>,
+    owners: Option<RawOwners>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOwners {
+    dir: S<String>,
+    by: S<String>,
 }
 
 #[derive(Deserialize)]
@@ -774,11 +798,29 @@ impl Validator<'_> {
                     job: self.name(&ckey("job"), &c.job)?,
                 });
             }
+            let owners = match &d.owners {
+                Some(o) => Some(DashboardOwners {
+                    dir: PathBuf::from(self.text(&key("owners.dir"), &o.dir)?),
+                    by: match o.by.value.trim() {
+                        "owner" => OwnerBy::Owner,
+                        "label" => OwnerBy::Label,
+                        _ => {
+                            return Err(self.err(
+                                key("owners.by"),
+                                &o.by,
+                                "expected owner or label",
+                            ));
+                        }
+                    },
+                }),
+                None => None,
+            };
             dashboards.push(Dashboard {
                 name,
                 depth,
                 mark_threshold,
                 columns,
+                owners,
             });
         }
 
@@ -1456,6 +1498,10 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             (
                 "dashboards:\n  - {name: a, columns: []}\n",
                 "reporter.yaml:4:24: dashboards[0].columns: a dashboard needs at least one column",
+            ),
+            (
+                "dashboards:\n  - {name: a, owners: {dir: /r, by: sig}, columns: [{label: m, job: j}]}\n",
+                "reporter.yaml:4:37: dashboards[0].owners.by: expected owner or label",
             ),
             (
                 "dashboards:\n  - {name: a, depth: 0, columns: [{label: m, job: j}]}\n",

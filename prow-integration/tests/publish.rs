@@ -808,6 +808,70 @@ async fn flaky_coverage_over_the_last_recorded_runs() {
     );
 }
 
+/// `owners: {dir, by: label}`: a second table per OWNERS label, each
+/// column's rows as core's rollup counts them over the same (filtered)
+/// fixtures, with the labels' trends from the history.
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_table_per_label_with_trends() {
+    let env = Env::new();
+    branches(&env);
+    let tree = fixture("owners");
+    let db = env.dir.path().join("history.db");
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{dir: {}, by: label}}\n    columns:\n      \
+         - {{label: master, job: ci-goprog}}\n      - {{label: '1.1', job: ci-goprog-1-1}}\n\
+         filters: {{exclude: ['/internal/']}}\nhistory: {{store: {}}}\n",
+        tree.display(),
+        db.display()
+    ));
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+
+    let owners = covlens_core::owners::OwnersTree::load(&tree).unwrap();
+    let by_label = |f: &str, filtered: bool| -> BTreeMap<String, (u64, u64)> {
+        let mut p = load(f);
+        if filtered {
+            covlens_core::filter(&mut p, None, config.filters.exclude.as_ref());
+        }
+        covlens_core::owners::rollup(&p, &owners, covlens_core::owners::OwnerBy::Label)
+            .into_iter()
+            .map(|r| (r.name, (r.counts.covered, r.counts.total)))
+            .collect()
+    };
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("goprog/latest/owners.json")).unwrap();
+    assert_eq!(table["columns"], serde_json::json!(["master", "1.1"]));
+    let master = by_label("demo/cmd-goprog.out", true);
+    assert!(master.keys().any(|k| k.starts_with("sig/")), "{master:?}");
+    assert_eq!(column(&table, 0), master);
+    assert_eq!(column(&table, 1), by_label("demo/calc-advanced.out", false));
+    // One recorded run of master: each label's trend has one point.
+    assert_eq!(table["trend_runs"], 1, "{table}");
+    let md = env.read("goprog/latest/owners.md");
+    assert!(md.starts_with("| Label |"), "{md}");
+    assert!(md.contains("Total (each file once)"), "{md}");
+    assert_eq!(md, env.read("goprog/runs/ci-goprog/100/owners.md"));
+
+    // A checkout that is not there yet: retried, not recorded as reported.
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{dir: {}/none, by: owner}}\n    columns:\n      \
+         - {{label: master, job: ci-goprog}}\n",
+        env.dir.path().display()
+    ));
+    let err = Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PublishError::Transient(m) if m.contains("ownership")),
+        "{err:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
     let env = Env::new();

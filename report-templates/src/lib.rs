@@ -76,8 +76,8 @@ pub use crate::site::{
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};
 pub use crate::table::{
-    Cell, Column, Table, TableFormat, TableRow, TableRows, table_rows, table_rows_under,
-    write_table,
+    Cell, Column, Table, TableFormat, TableRow, TableRows, group_rows, table_rows,
+    table_rows_under, write_table,
 };
 pub use crate::trend::{BelowTrend, SPARK_SIZE, Trend, TrendRule, sparkline_svg, sparkline_text};
 

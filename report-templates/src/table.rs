@@ -219,32 +219,38 @@ impl Table {
             let all = p.statements();
             totals.push((all.covered, all.total));
             let rows = match rows {
-                TableRows::Groups(tree, by) => rollup(p, tree, by)
-                    .into_iter()
-                    .map(|r| (r.name, r.counts.covered, r.counts.total))
-                    .collect(),
+                TableRows::Groups(tree, by) => group_rows(p, tree, by),
                 TableRows::Packages { root, depth } => table_rows_under(p, root, depth)?,
             };
             cols.push((name.clone(), rows));
         }
         Ok(match rows {
-            TableRows::Groups(_, by) => {
-                let heading = match by {
-                    OwnerBy::Owner => "Owner",
-                    OwnerBy::Label => "Label",
-                };
-                let mut t = Table::build(heading, cols, threshold);
-                // Rows overlap (a file counts for each owner); the total does not.
-                t.total.name = "Total (each file once)".into();
-                t.set_totals(&totals);
-                t
-            }
+            TableRows::Groups(_, by) => Table::of_groups(cols, &totals, by, threshold),
             TableRows::Packages { root, depth } => {
                 let mut t = Table::build(Table::heading_for(depth), cols, threshold);
                 t.root = root.to_string();
                 t
             }
         })
+    }
+
+    /// The table of columns made by [`group_rows`], a row per owner or
+    /// label; `totals` are each column's statements (covered, all), each
+    /// file counted once (rows overlap: a file counts for each owner).
+    pub fn of_groups(
+        columns: Vec<Column>,
+        totals: &[(u64, u64)],
+        by: OwnerBy,
+        threshold: f64,
+    ) -> Table {
+        let heading = match by {
+            OwnerBy::Owner => "Owner",
+            OwnerBy::Label => "Label",
+        };
+        let mut t = Table::build(heading, columns, threshold);
+        t.total.name = "Total (each file once)".into();
+        t.set_totals(totals);
+        t
     }
 
     /// Heading of the first column for rows made by [`table_rows`] with
@@ -284,6 +290,15 @@ pub enum TableRows<'a> {
 /// rows add up to the total.
 pub fn table_rows(p: &Profile, depth: Option<usize>) -> Vec<(String, u64, u64)> {
     table_rows_under(p, "", depth).expect("every file is under the empty root")
+}
+
+/// The rows of one column of [`TableRows::Groups`]: per owner or label of
+/// `tree`, its name and statements (covered, all).
+pub fn group_rows(p: &Profile, tree: &OwnersTree, by: OwnerBy) -> Vec<(String, u64, u64)> {
+    rollup(p, tree, by)
+        .into_iter()
+        .map(|r| (r.name, r.counts.covered, r.counts.total))
+        .collect()
 }
 
 /// [`table_rows`] of the files under directory `root` (a trailing `/`

@@ -1,14 +1,17 @@
 //! [`Publisher`]: what a report is, for a job that reached a final state.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use covlens_core::flaky::{FlakyFold, FlakyReport};
+use covlens_core::owners::OwnersTree;
 use covlens_core::{ModePolicy, OnConflict, Profile};
+use covlens_history::{History, Trends};
 use covlens_report_templates::{
     Badge, Column, Comment, DiffFile, MemorySink, NoSources, SiteExtras, SiteOptions, Stat, Table,
-    TableFormat, TrendRule, parse_diff, table_rows, write_badge, write_comment,
+    TableFormat, TrendRule, group_rows, parse_diff, table_rows, write_badge, write_comment,
     write_site_with_extras, write_table,
 };
 use serde::Serialize;
@@ -32,6 +35,7 @@ use crate::layout::{JobType, Pull, Run, segment};
 ///
 /// Layout under the publish root (`publish`):
 /// - `<dashboard>/latest/`: `table.md`, `table.html`, `table.json`,
+///   `owners.{md,html,json}` (with `owners`: a row per owner or label),
 ///   `runs.json` (which run fills each column), `badge.svg` and `site/`
 ///   (the report of the newest column; files of an older report that the
 ///   new one lacks are deleted);
@@ -369,6 +373,12 @@ impl Publisher {
         flaky: Option<&FlakyReport>,
     ) -> Result<String, PublishError> {
         let _held = self.lock(&d.name).await;
+        let owners = match &d.owners {
+            Some(o) => Some((self.owners_tree(&o.dir).await?, o.by)),
+            None => None,
+        };
+        let mut owner_columns: Vec<Column> = Vec::new();
+        let mut owner_totals = Vec::new();
         let mut columns: Vec<Column> = Vec::new();
         let mut runs: Vec<ColumnRun> = Vec::new();
         let mut newest: Option<Profile> = None;
@@ -380,6 +390,12 @@ impl Publisher {
                 .map(|p| table_rows(p, d.depth))
                 .unwrap_or_default();
             columns.push((c.label.clone(), rows));
+            if let Some((tree, by)) = &owners {
+                let rows = profile.as_ref().map(|p| group_rows(p, tree, *by));
+                let all = profile.as_ref().map(|p| p.statements()).unwrap_or_default();
+                owner_columns.push((c.label.clone(), rows.unwrap_or_default()));
+                owner_totals.push((all.covered, all.total));
+            }
             runs.push(ColumnRun {
                 label: c.label.clone(),
                 job: c.job.clone(),
@@ -398,9 +414,9 @@ impl Publisher {
         // per row for the table (rows are full import paths, as the
         // history's are).
         let job0 = &d.columns[0].job;
-        let per_package = self.trends(job0, None).await?;
+        let per_package = self.trends(job0, |t| t.history(None)).await?;
         let per_row = match d.depth {
-            Some(_) => self.trends(job0, d.depth).await?,
+            Some(depth) => self.trends(job0, move |t| t.history(Some(depth))).await?,
             None => None,
         };
         if let Some(h) = per_row.as_ref().or(per_package.as_ref()) {
@@ -423,6 +439,20 @@ impl Publisher {
             ),
             ("runs.json".into(), json(&runs)),
         ];
+        if let Some((tree, by)) = owners {
+            let mut t = Table::of_groups(owner_columns, &owner_totals, by, d.mark_threshold);
+            let grouped = self.trends(job0, move |t| t.history_grouped(&tree, by));
+            if let Some(h) = grouped.await? {
+                t.set_trends_by_path(h.runs.len(), h.percents(), Some(h.total_percents()));
+            }
+            for (name, format) in [
+                ("owners.md", TableFormat::Markdown),
+                ("owners.html", TableFormat::Html),
+                ("owners.json", TableFormat::Json),
+            ] {
+                files.push((name.into(), render(name, |w| write_table(w, &t, format))?));
+            }
+        }
         let mut site = MemorySink::default();
         if let Some(p) = newest {
             let label = d.columns[0].label.clone();
@@ -678,7 +708,7 @@ impl Publisher {
         let mut comment =
             Comment::build(base_p, &head.profile, diff.as_deref(), module, link.clone());
         // Packages of the pull request below their trend on the base job.
-        if let Some(h) = self.trends(&p.base, None).await? {
+        if let Some(h) = self.trends(&p.base, |t| t.history(None)).await? {
             let mut by_pkg = h.percents();
             comment.set_trends(&head.profile, TrendRule::default(), |p| by_pkg.remove(p));
         }
@@ -806,25 +836,25 @@ impl Publisher {
         ))
     }
 
-    /// The last `history.trend` recorded runs of `job`, per package or per
-    /// directory of `depth` elements; `None` without a history or with
-    /// `trend: 0`. A job with no recorded run has empty trends.
-    async fn trends(
-        &self,
-        job: &str,
-        depth: Option<usize>,
-    ) -> Result<Option<covlens_history::History>, PublishError> {
+    /// The last `history.trend` recorded runs of `job`, as `rows` reads
+    /// them (per package, directory, owner or label); `None` without a
+    /// history or with `trend: 0`. A job with no recorded run has empty
+    /// trends.
+    async fn trends<F>(&self, job: &str, rows: F) -> Result<Option<History>, PublishError>
+    where
+        F: FnOnce(&Trends<'_>) -> covlens_history::Result<History> + Send + 'static,
+    {
         let Some(h) = self.config.history.clone().filter(|h| h.trend > 0) else {
             return Ok(None);
         };
         let job = job.to_string();
         tokio::task::spawn_blocking(move || {
-            let t = covlens_history::Trends {
+            let t = Trends {
                 store: &h.store,
                 job: &job,
                 last: h.trend,
             };
-            t.history(depth).map_err(|e| {
+            rows(&t).map_err(|e| {
                 let at = covlens_history::redacted(&h.store);
                 PublishError::Transient(format!("history {at}: {e}"))
             })
@@ -832,6 +862,20 @@ impl Publisher {
         .await
         .map_err(|e| PublishError::Transient(format!("history: {e}")))?
         .map(Some)
+    }
+
+    /// The OWNERS and CODEOWNERS files under `dir`, read off the async
+    /// workers. A checkout that cannot be read (not synced yet) is a
+    /// transient error.
+    async fn owners_tree(&self, dir: &Path) -> Result<OwnersTree, PublishError> {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            OwnersTree::load(&dir).map_err(|e| {
+                PublishError::Transient(format!("ownership in {}: {e}", dir.display()))
+            })
+        })
+        .await
+        .map_err(|e| PublishError::Transient(format!("ownership: {e}")))?
     }
 
     /// Flaky coverage over the job's last `history.flaky` recorded runs
