@@ -3,11 +3,11 @@
 # kube-apiserver with Prow's ProwJob CRD (scripts/kube-testenv.sh), Prow's
 # artifact layout in a local bucket (file://), the fake GitHub, and
 # `covlens prow reporter`. Three branch jobs (master, 1.36, 1.35; master
-# three times) and a presubmit finish; the reporter records each run in an
-# SQLite history, publishes the branch table (with master's trend) and the
-# PR comment (with the packages below their trend), measures master's flaky
-# coverage over its three runs, and this script prints the table and the
-# comment. Results land in $1 (default out/prow-demo).
+# three times) and a presubmit finish. The reporter records each run in an
+# SQLite history; publishes the branch table with master's trend, a table
+# per OWNERS label (fixtures/owners) and the PR comment; and measures
+# master's flaky coverage over its three runs. This script prints them.
+# Results land in $1 (default out/prow-demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-out/prow-demo}"
@@ -73,6 +73,7 @@ artifacts: file://$A
 publish: file://$OUT/publish
 dashboards:
   - name: e2e
+    owners: {dir: $PWD/fixtures/owners, by: label}
     columns:
       - {label: master, job: ci-goprog-coverage}
       - {label: "1.36", job: ci-goprog-coverage-1-36}
@@ -144,6 +145,9 @@ for n in "${names[@]}"; do api DELETE "$PJ/$n" -o /dev/null; done
 
 echo "## Branch table ($OUT/publish/e2e/latest/table.md)"
 cat "$OUT/publish/e2e/latest/table.md"
+echo
+echo "## Per OWNERS label ($OUT/publish/e2e/latest/owners.md; ownership from fixtures/owners)"
+cat "$OUT/publish/e2e/latest/owners.md"
 echo
 echo "## PR comment on acme/goprog#7 (posted to the fake GitHub)"
 cat "$OUT/publish/pr/acme_goprog/7/pull-goprog-coverage/2001/comment.md"
