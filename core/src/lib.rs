@@ -52,6 +52,7 @@ pub mod printable;
 mod profile;
 mod summary;
 mod text;
+mod within;
 mod write;
 
 pub use crate::convert::{

@@ -31,6 +31,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::printable::printable;
 use crate::profile::{Counts, Profile};
+use crate::within::{Refusal, read_within};
 
 /// The row of files nobody owns (or outside the tree).
 pub const UNOWNED: &str = "(unowned)";
@@ -323,6 +324,11 @@ pub struct FileOwners {
     pub labels: Vec<String>,
 }
 
+/// The largest `OWNERS`, `OWNERS_ALIASES`, `CODEOWNERS` or `go.mod` read:
+/// they are small text files; the bound keeps memory bounded whatever the
+/// tree holds.
+pub const MAX_OWNERS_FILE: u64 = 4 << 20;
+
 /// The ownership of a source tree.
 #[derive(Clone, Debug, Default)]
 pub struct OwnersTree {
@@ -340,13 +346,23 @@ const SKIP_DIRS: &[&str] = &[".git", "vendor", "node_modules", "_output"];
 impl OwnersTree {
     /// Reads every `OWNERS` under `root` (links are not followed), the
     /// first `CODEOWNERS` of `.github/`, the root and `docs/`, and the
-    /// module path of `root/go.mod`.
+    /// module path of `root/go.mod`. The tree may come from a pull request:
+    /// a file is read only if it is a regular file inside `root` once links
+    /// are resolved, and of at most [`MAX_OWNERS_FILE`] bytes.
     pub fn load(root: &Path) -> Result<OwnersTree, Error> {
         let read = |p: &Path| -> Result<Option<String>, Error> {
-            match std::fs::read(p) {
+            let refused = |why: String| Error::Invalid(format!("{}: {why}", p.display()));
+            match read_within(p, root, MAX_OWNERS_FILE) {
                 Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(Error::io(p.to_string_lossy(), e)),
+                Err(Refusal::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(Refusal::Io(e)) => Err(Error::io(p.to_string_lossy(), e)),
+                Err(Refusal::NotAFile) => Err(refused("not a regular file".into())),
+                Err(Refusal::Outside(real)) => Err(refused(format!(
+                    "leads outside {} (to {})",
+                    root.display(),
+                    real.display()
+                ))),
+                Err(Refusal::TooLarge(max)) => Err(refused(format!("larger than {max} bytes"))),
             }
         };
         let aliases = match read(&root.join("OWNERS_ALIASES"))? {
@@ -568,6 +584,43 @@ pub fn write_rollup_table<W: Write>(mut w: W, rows: &[OwnerRow], by: OwnerBy) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tree from a pull request: links out of it, FIFOs and huge files
+    /// are refused with the file's name, never followed, waited on or read
+    /// whole.
+    #[test]
+    fn load_reads_only_regular_bounded_files_inside_the_tree() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("repo");
+        std::fs::create_dir_all(root.join("pkg")).unwrap();
+        std::fs::write(root.join("pkg/OWNERS"), "approvers: [alice]\n").unwrap();
+        std::fs::write(t.path().join("secret"), "aliases:\n  x: [mallory]\n").unwrap();
+        assert!(OwnersTree::load(&root).is_ok());
+
+        std::os::unix::fs::symlink(t.path().join("secret"), root.join("OWNERS_ALIASES")).unwrap();
+        let e = OwnersTree::load(&root).unwrap_err().to_string();
+        assert!(
+            e.contains("OWNERS_ALIASES") && e.contains("leads outside"),
+            "{e}"
+        );
+        std::fs::remove_file(root.join("OWNERS_ALIASES")).unwrap();
+
+        std::fs::create_dir(root.join(".github")).unwrap();
+        let fifo = root.join(".github/CODEOWNERS");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let e = OwnersTree::load(&root).unwrap_err().to_string();
+        assert!(
+            e.contains("CODEOWNERS") && e.contains("not a regular file"),
+            "{e}"
+        );
+        std::fs::remove_file(&fifo).unwrap();
+
+        let big = vec![b'#'; MAX_OWNERS_FILE as usize + 1];
+        std::fs::write(root.join("pkg/OWNERS"), big).unwrap();
+        let e = OwnersTree::load(&root).unwrap_err().to_string();
+        assert!(e.contains("pkg/OWNERS") && e.contains("larger than"), "{e}");
+    }
 
     #[test]
     fn owners_files() {

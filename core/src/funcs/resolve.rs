@@ -13,8 +13,6 @@
 //! anchor, see [`Found`]).
 
 use std::collections::HashMap;
-use std::fs;
-use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -22,6 +20,7 @@ use std::sync::OnceLock;
 use super::gomod::{ModFile, Replace, cmp_versions, escape_case, is_dir_path};
 use crate::error::Error;
 use crate::profile::package_of;
+use crate::within::{Refusal, read_within};
 
 /// Configures a [`SourceResolver`].
 ///
@@ -253,7 +252,7 @@ impl SourceResolver {
         if !name.ends_with(".go") {
             return Err(refuse("not a Go source file".into()));
         }
-        match read_within(&found.path, &anchor) {
+        match read_within(&found.path, &anchor, u64::MAX) {
             Ok(src) => Ok((found.path, src)),
             Err(Refusal::Io(e)) => Err(Error::io(found.path.display().to_string(), e)),
             Err(Refusal::NotAFile) => Err(refuse(format!(
@@ -266,6 +265,7 @@ impl SourceResolver {
                 real.display(),
                 anchor.display()
             ))),
+            Err(Refusal::TooLarge(max)) => Err(refuse(format!("larger than {max} bytes"))),
         }
     }
 
@@ -362,68 +362,6 @@ fn first_file(
         looked.push(path.display().to_string());
     }
     None
-}
-
-/// Why [`read_within`] did not read a file.
-enum Refusal {
-    Io(io::Error),
-    NotAFile,
-    /// The file opened is really this one.
-    Outside(PathBuf),
-}
-
-impl From<io::Error> for Refusal {
-    fn from(e: io::Error) -> Refusal {
-        Refusal::Io(e)
-    }
-}
-
-/// Reads the regular file `path` if the file actually opened lies inside
-/// `anchor` once both are resolved. The check is made on the open file,
-/// so a link swapped in between cannot redirect the read.
-fn read_within(path: &Path, anchor: &Path) -> Result<Vec<u8>, Refusal> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let anchor = fs::canonicalize(anchor)?;
-    // Non-blocking, so a FIFO planted in a tree cannot hang the open.
-    let mut f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(Refusal::NotAFile);
-    }
-    let real = opened_path(&f, path)?;
-    if !real.starts_with(&anchor) {
-        return Err(Refusal::Outside(real));
-    }
-    let mut src = Vec::new();
-    f.read_to_end(&mut src)?;
-    Ok(src)
-}
-
-/// The resolved path of the open file `f`, opened as `path`: what the
-/// kernel says on Linux; elsewhere `path` resolved, if it still names the
-/// same file.
-fn opened_path(f: &fs::File, path: &Path) -> io::Result<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        if let Ok(p) = fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
-            && p.is_absolute()
-        {
-            return Ok(p);
-        }
-    }
-    let p = fs::canonicalize(path)?;
-    let (a, b) = (fs::metadata(&p)?, f.metadata()?);
-    if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
-        Ok(p)
-    } else {
-        Err(io::Error::other(
-            "the file was replaced while it was opened",
-        ))
-    }
 }
 
 /// `go env GOROOT`, for when the environment does not say.
