@@ -1379,6 +1379,13 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
         assert_eq!(c.presubmits[0].module.as_deref(), Some("k8s.io/kubernetes"));
         assert!(c.policy.is_some() && c.history.is_some() && c.lease.is_some());
         assert!(c.selects("ci-foo-coverage") && c.selects("pull-kubernetes-coverage-unit"));
+        let h = c.history.as_ref().unwrap();
+        assert_eq!((h.trend, h.flaky), (10, Some(5)));
+        let o = c.dashboards[0].owners.as_ref().unwrap();
+        assert_eq!(
+            (o.dir.as_path(), o.by),
+            (Path::new("/src/kubernetes"), OwnerBy::Label)
+        );
     }
 
     /// The config the Deployment mounts (prow-integration/deploy/) is valid
