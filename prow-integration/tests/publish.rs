@@ -623,6 +623,32 @@ async fn history_records_every_run_and_keeps_n() {
     );
 }
 
+/// Three later master runs (builds 101-103), oldest first.
+const MASTER_RUNS: [&str; 3] = ["demo/calc-advanced.out", "demo/calc.out", "demo/calc.out"];
+
+/// Puts [`MASTER_RUNS`] into ci-goprog's artifacts.
+fn put_master_runs(env: &Env) {
+    for (i, f) in MASTER_RUNS.iter().enumerate() {
+        env.put_fixture(
+            &format!("logs/ci-goprog/{}/artifacts/combined-coverage.out", 101 + i),
+            f,
+        );
+    }
+}
+
+/// Finishes and publishes [`MASTER_RUNS`] one by one, a day apart.
+async fn publish_master_runs(env: &Env, publisher: &Publisher) -> Vec<Outcome> {
+    let mut outs = Vec::new();
+    for i in 0..MASTER_RUNS.len() {
+        let build = (101 + i).to_string();
+        env.finish("ci-goprog", &build, "SUCCESS");
+        let mut run = periodic("ci-goprog", &build);
+        run.completion_time = Some(format!("2026-12-0{}T00:00:00Z", i + 2));
+        outs.push(publisher.publish(&run).await.unwrap());
+    }
+    outs
+}
+
 /// With a history, the branch table and its site draw each package's
 /// trend over the newest column's recorded runs (the run just published
 /// included), and the PR comment lists packages of the pull request below
@@ -632,13 +658,8 @@ async fn history_records_every_run_and_keeps_n() {
 async fn trends_from_the_history_in_tables_sites_and_comments() {
     let env = Env::new();
     branches(&env);
-    let master = ["demo/calc-advanced.out", "demo/calc.out", "demo/calc.out"];
-    for (i, f) in master.iter().enumerate() {
-        env.put_fixture(
-            &format!("logs/ci-goprog/{}/artifacts/combined-coverage.out", 101 + i),
-            f,
-        );
-    }
+    let master = MASTER_RUNS;
+    put_master_runs(&env);
     env.put_fixture(
         "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
         "demo/cmd-goprog.out",
@@ -653,13 +674,7 @@ async fn trends_from_the_history_in_tables_sites_and_comments() {
     let publisher = Publisher::new(&config)
         .unwrap()
         .with_comment_settle(Duration::ZERO);
-    for i in 0..master.len() {
-        let build = (101 + i).to_string();
-        env.finish("ci-goprog", &build, "SUCCESS");
-        let mut run = periodic("ci-goprog", &build);
-        run.completion_time = Some(format!("2026-12-0{}T00:00:00Z", i + 2));
-        publisher.publish(&run).await.unwrap();
-    }
+    publish_master_runs(&env, &publisher).await;
 
     let pct = |f: &str| {
         let (c, t) = packages(&load(f))["example.com/goprog/calc"];
@@ -735,27 +750,15 @@ async fn flaky_coverage_over_the_last_recorded_runs() {
     branches(&env);
     // calc-advanced.out also measures calc/advanced, which calc.out does
     // not: those files are left out, not flaky.
-    let master = ["demo/calc-advanced.out", "demo/calc.out", "demo/calc.out"];
-    for (i, f) in master.iter().enumerate() {
-        env.put_fixture(
-            &format!("logs/ci-goprog/{}/artifacts/combined-coverage.out", 101 + i),
-            f,
-        );
-    }
+    let master = MASTER_RUNS;
+    put_master_runs(&env);
     let db = env.dir.path().join("history.db");
     let config = env.config(&format!(
         "{DASHBOARD}history: {{store: {}, flaky: 3}}\n",
         db.display()
     ));
     let publisher = Publisher::new(&config).unwrap();
-    let mut outs = Vec::new();
-    for i in 0..master.len() {
-        let build = (101 + i).to_string();
-        env.finish("ci-goprog", &build, "SUCCESS");
-        let mut run = periodic("ci-goprog", &build);
-        run.completion_time = Some(format!("2026-12-0{}T00:00:00Z", i + 2));
-        outs.push(publisher.publish(&run).await.unwrap());
-    }
+    let outs = publish_master_runs(&env, &publisher).await;
     let said = |o: &Outcome| match o {
         Outcome::Published(s) => s.clone(),
         other => panic!("{other:?}"),
