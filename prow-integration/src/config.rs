@@ -183,6 +183,10 @@ pub struct DashboardOwners {
     /// `by`: `owner` (approvers, CODEOWNERS owners) or `label` (OWNERS
     /// labels such as `sig/node`).
     pub by: OwnerBy,
+    /// `site`: the dashboard's site lists owners or labels at its top
+    /// level, each holding the directories of its files (default false:
+    /// the site is a directory tree).
+    pub site: bool,
 }
 
 /// A column of a [`Dashboard`].
@@ -348,6 +352,7 @@ struct RawDashboard {
 struct RawOwners {
     dir: S<String>,
     by: S<String>,
+    site: Option<S<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -812,6 +817,7 @@ impl Validator<'_> {
                             ));
                         }
                     },
+                    site: o.site.as_ref().is_some_and(|s| s.value),
                 }),
                 None => None,
             };
@@ -1383,8 +1389,8 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
         assert_eq!((h.trend, h.flaky), (10, Some(5)));
         let o = c.dashboards[0].owners.as_ref().unwrap();
         assert_eq!(
-            (o.dir.as_path(), o.by),
-            (Path::new("/src/kubernetes"), OwnerBy::Label)
+            (o.dir.as_path(), o.by, o.site),
+            (Path::new("/src/kubernetes"), OwnerBy::Label, false)
         );
     }
 

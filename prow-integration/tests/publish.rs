@@ -857,6 +857,37 @@ async fn owners_table_per_label_with_trends() {
     assert!(md.starts_with("| Label |"), "{md}");
     assert!(md.contains("Total (each file once)"), "{md}");
     assert_eq!(md, env.read("goprog/runs/ci-goprog/100/owners.md"));
+    // The site stays a directory tree unless `site: true`.
+    let top = |env: &Env| -> BTreeMap<String, (u64, u64)> {
+        let js = env.read("goprog/latest/site/data/d0.js");
+        let json = js
+            .strip_prefix("covlens.dir(\"d0\",")
+            .and_then(|r| r.strip_suffix(");\n"))
+            .unwrap_or_else(|| panic!("{js}"));
+        let root: serde_json::Value = serde_json::from_str(json).unwrap();
+        let kids = root["kids"].as_array().unwrap().iter();
+        kids.map(|k| {
+            let c = &k["c"][0];
+            let n = k["n"].as_str().unwrap().to_string();
+            (n, (c[0].as_u64().unwrap(), c[1].as_u64().unwrap()))
+        })
+        .collect()
+    };
+    assert!(!top(&env).keys().any(|k| k.starts_with("sig/")));
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{dir: {}, by: label, site: true}}\n    \
+         columns:\n      - {{label: master, job: ci-goprog}}\n\
+         filters: {{exclude: ['/internal/']}}\nhistory: {{store: {}}}\n",
+        tree.display(),
+        db.display()
+    ));
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    // The top level lists master's labels with their rollup counts.
+    assert_eq!(top(&env), master);
 
     // A checkout that is not there yet: retried, not recorded as reported.
     let config = env.config(&format!(

@@ -374,7 +374,7 @@ impl Publisher {
     ) -> Result<String, PublishError> {
         let _held = self.lock(&d.name).await;
         let owners = match &d.owners {
-            Some(o) => Some((self.owners_tree(&o.dir).await?, o.by)),
+            Some(o) => Some((Arc::new(self.owners_tree(&o.dir).await?), o.by)),
             None => None,
         };
         let mut owner_columns: Vec<Column> = Vec::new();
@@ -439,10 +439,13 @@ impl Publisher {
             ),
             ("runs.json".into(), json(&runs)),
         ];
-        if let Some((tree, by)) = owners {
+        let mut per_group = None;
+        if let Some((tree, by)) = &owners {
+            let (tree, by) = (tree.clone(), *by);
             let mut t = Table::of_groups(owner_columns, &owner_totals, by, d.mark_threshold);
             let grouped = self.trends(job0, move |t| t.history_grouped(&tree, by));
-            if let Some(h) = grouped.await? {
+            per_group = grouped.await?;
+            if let Some(h) = &per_group {
                 t.set_trends_by_path(h.runs.len(), h.percents(), Some(h.total_percents()));
             }
             for (name, format) in [
@@ -471,7 +474,13 @@ impl Publisher {
             if let Some(f) = flaky {
                 extras.set_flaky(f.clone());
             }
-            site = render_site(title, vec![(label, p)], extras).await?;
+            let columns = vec![(label, p)];
+            // `owners.site`: the tree's top level lists the groups.
+            if let (Some((tree, by)), Some(_)) = (&owners, d.owners.as_ref().filter(|o| o.site)) {
+                extras.set_groups(&columns, tree, *by);
+                extras.group_trends = per_group.map(|h| h.into_counts());
+            }
+            site = render_site(title, columns, extras).await?;
         }
         let name = segment(&d.name);
         let per_run = format!(
