@@ -163,8 +163,22 @@ fn block(
                     .filter(|s| !s.is_empty())
                     .collect(),
             )
-        } else if rest == "{}" {
-            Yaml::Map(Vec::new())
+        } else if let Some(flow) = rest.strip_prefix('{') {
+            // `{key: value, ...}` of scalars (`options: {no_parent_owners: true}`).
+            let inner = flow
+                .split(" #")
+                .next()
+                .and_then(|f| f.trim().strip_suffix('}'))
+                .filter(|i| !i.contains(['{', '[', '}']))
+                .ok_or_else(|| bad(path, n, "expected a one-line `{key: value}` map"))?;
+            let mut entries = Vec::new();
+            for e in inner.split(',').filter(|e| !e.trim().is_empty()) {
+                let Some((k, v)) = e.split_once(':') else {
+                    return Err(bad(path, n, "expected `key: value` in a `{}` map"));
+                };
+                entries.push((unquote(k), Yaml::Scalar(unquote(v))));
+            }
+            Yaml::Map(entries)
         } else {
             Yaml::Scalar(unquote(rest))
         };
@@ -208,11 +222,15 @@ pub fn parse_owners(
             "reviewers" => o.reviewers = expand(list(v, k, path)?),
             "labels" => o.labels = list(v, k, path)?,
             "options" => {
-                if let Yaml::Map(opts) = v {
-                    for (ok, ov) in opts {
-                        if ok == "no_parent_owners" {
-                            o.no_parent_owners = matches!(ov, Yaml::Scalar(s) if s == "true");
-                        }
+                let opts = match v {
+                    Yaml::Map(opts) => opts.as_slice(),
+                    // `options:` with nothing below it.
+                    Yaml::List(l) if l.is_empty() => &[],
+                    _ => return Err(Error::Invalid(format!("{path}: `options` must be a map"))),
+                };
+                for (ok, ov) in opts {
+                    if ok == "no_parent_owners" {
+                        o.no_parent_owners = matches!(ov, Yaml::Scalar(s) if s == "true");
                     }
                 }
             }
@@ -343,6 +361,20 @@ pub struct OwnersTree {
 /// belong to other projects).
 const SKIP_DIRS: &[&str] = &[".git", "vendor", "node_modules", "_output"];
 
+/// Where `CODEOWNERS` is looked for, first found wins (GitHub's order).
+const CODEOWNERS_PATHS: &[&str] = &[".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
+
+/// Whether the tree path `path` (`/`-separated, relative to the root) is a
+/// file [`OwnersTree::from_files`] reads: an `OWNERS` outside the skipped
+/// directories, or the root's `OWNERS_ALIASES`, `go.mod` or a `CODEOWNERS`.
+pub fn is_ownership_file(path: &str) -> bool {
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let skipped = || dirs.split('/').any(|d| SKIP_DIRS.contains(&d));
+    (name == "OWNERS" && !skipped())
+        || matches!(path, "OWNERS_ALIASES" | "go.mod")
+        || CODEOWNERS_PATHS.contains(&path)
+}
+
 impl OwnersTree {
     /// Reads every `OWNERS` under `root` (links are not followed), the
     /// first `CODEOWNERS` of `.github/`, the root and `docs/`, and the
@@ -365,11 +397,12 @@ impl OwnersTree {
                 Err(Refusal::TooLarge(max)) => Err(refused(format!("larger than {max} bytes"))),
             }
         };
-        let aliases = match read(&root.join("OWNERS_ALIASES"))? {
-            Some(t) => parse_aliases(&t, "OWNERS_ALIASES")?,
-            None => HashMap::new(),
-        };
-        let mut tree = OwnersTree::default();
+        let mut files = BTreeMap::new();
+        for p in ["OWNERS_ALIASES", "go.mod"].iter().chain(CODEOWNERS_PATHS) {
+            if let Some(t) = read(&root.join(p))? {
+                files.insert(p.to_string(), t);
+            }
+        }
         let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
         while let Some((dir, rel)) = stack.pop() {
             let entries =
@@ -390,18 +423,36 @@ impl OwnersTree {
                     stack.push((entry.path(), child_rel));
                 } else if ft.is_file() && name == "OWNERS" {
                     let text = read(&entry.path())?.unwrap_or_default();
-                    tree.dirs
-                        .insert(rel.clone(), parse_owners(&text, &child_rel, &aliases)?);
+                    files.insert(child_rel, text);
                 }
             }
         }
-        for p in [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"] {
-            if let Some(t) = read(&root.join(p))? {
-                tree.codeowners = Some(CodeOwners::parse(&t, p)?);
-                break;
+        OwnersTree::from_files(&files)
+    }
+
+    /// The ownership of a tree given as its files: tree path to text, for
+    /// example read through a forge's API. Paths
+    /// [`is_ownership_file`] rejects are ignored.
+    pub fn from_files(files: &BTreeMap<String, String>) -> Result<OwnersTree, Error> {
+        let aliases = match files.get("OWNERS_ALIASES") {
+            Some(t) => parse_aliases(t, "OWNERS_ALIASES")?,
+            None => HashMap::new(),
+        };
+        let mut tree = OwnersTree::default();
+        for (path, text) in files.iter().filter(|(p, _)| is_ownership_file(p)) {
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            if name == "OWNERS" {
+                let owners = parse_owners(text, path, &aliases)?;
+                tree.dirs.insert(dir.to_string(), owners);
             }
         }
-        if let Some(t) = read(&root.join("go.mod"))? {
+        if let Some((p, t)) = CODEOWNERS_PATHS
+            .iter()
+            .find_map(|p| files.get(*p).map(|t| (p, t)))
+        {
+            tree.codeowners = Some(CodeOwners::parse(t, p)?);
+        }
+        if let Some(t) = files.get("go.mod") {
             tree.module = t.lines().find_map(|l| {
                 l.trim()
                     .strip_prefix("module")
@@ -622,6 +673,63 @@ mod tests {
         assert!(e.contains("pkg/OWNERS") && e.contains("larger than"), "{e}");
     }
 
+    /// The files a forge lists: only ownership files count, `vendor/` and
+    /// the like are skipped, and the tree is the one `load` reads.
+    #[test]
+    fn from_files_reads_what_load_reads() {
+        let file = |p: &str, t: &str| (p.to_string(), t.to_string());
+        let files: BTreeMap<String, String> = [
+            file("go.mod", "module example.com/m\n"),
+            file("OWNERS", "approvers: [root]\nlabels: [sig/all]\n"),
+            file("OWNERS_ALIASES", "aliases:\n  team: [ann, ben]\n"),
+            file("pkg/OWNERS", "approvers: [team]\nlabels: [sig/node]\n"),
+            file(
+                "pkg/x/OWNERS",
+                "options: {no_parent_owners: true}\napprovers: [xo]\n",
+            ),
+            file("vendor/y/OWNERS", "approvers: [vendored]\n"),
+            file("pkg/NOT_OWNERS", "approvers: [nobody]\n"),
+            file("docs/CODEOWNERS", "*.md @writers\n"),
+            file("pkg/main.go", "package main\n"),
+        ]
+        .into_iter()
+        .collect();
+        let t = OwnersTree::from_files(&files).unwrap();
+        let of = |n: &str| t.groups_of(n, OwnerBy::Owner);
+        assert_eq!(of("example.com/m/pkg/a.go"), ["ann", "ben", "root"]);
+        assert_eq!(of("example.com/m/pkg/x/b.go"), ["xo"]);
+        assert_eq!(of("example.com/m/vendor/y/c.go"), ["root"]);
+        assert_eq!(
+            of("example.com/m/pkg/r.md"),
+            ["@writers", "ann", "ben", "root"]
+        );
+        assert_eq!(of("other.org/z.go"), [UNOWNED]);
+        let labels = t.groups_of("example.com/m/pkg/a.go", OwnerBy::Label);
+        assert_eq!(labels, ["sig/all", "sig/node"]);
+
+        let d = tempfile::tempdir().unwrap();
+        for (p, text) in &files {
+            let path = d.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let loaded = OwnersTree::load(d.path()).unwrap();
+        for n in [
+            "pkg/a.go",
+            "pkg/x/b.go",
+            "vendor/y/c.go",
+            "pkg/r.md",
+            "q.go",
+        ] {
+            let n = format!("example.com/m/{n}");
+            for by in [OwnerBy::Owner, OwnerBy::Label] {
+                assert_eq!(loaded.groups_of(&n, by), t.groups_of(&n, by), "{n}");
+            }
+        }
+        assert!(is_ownership_file("a/b/OWNERS") && !is_ownership_file("a/go.mod"));
+        assert!(!is_ownership_file("a/_output/OWNERS") && !is_ownership_file("a/CODEOWNERS"));
+    }
+
     #[test]
     fn owners_files() {
         let aliases = parse_aliases(
@@ -642,6 +750,17 @@ mod tests {
         let e = parse_owners("approvers:\n  - a\n - b\n", "x/OWNERS", &aliases).unwrap_err();
         assert!(e.to_string().contains("x/OWNERS:3"), "{e}");
         assert!(parse_owners("filters:\n  \".*\":\n    approvers: [a]\n", "O", &aliases).is_err());
+        // A one-line map is read, not taken for a string and ignored.
+        let flow = "options: {no_parent_owners: true} # here\napprovers: [a]\n";
+        assert!(parse_owners(flow, "O", &aliases).unwrap().no_parent_owners);
+        assert!(
+            !parse_owners("options:\napprovers: [a]\n", "O", &aliases)
+                .unwrap()
+                .no_parent_owners
+        );
+        for bad in ["options: {a: [b]}\n", "options: {x}\n", "options: yes\n"] {
+            assert!(parse_owners(bad, "O", &aliases).is_err(), "{bad}");
+        }
     }
 
     #[test]
