@@ -30,6 +30,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::github::Repo;
 use covlens_core::owners::OwnerBy;
 use regex::Regex;
 use serde::Deserialize;
@@ -176,10 +177,9 @@ pub struct Dashboard {
 /// row is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DashboardOwners {
-    /// `dir`: a checkout of the repository (kept current by the deployment,
-    /// a git-sync sidecar for example) with Kubernetes OWNERS files and/or
-    /// CODEOWNERS; read at each publish.
-    pub dir: PathBuf,
+    /// Where the Kubernetes OWNERS files and/or CODEOWNERS are read, at
+    /// each publish.
+    pub source: OwnersSource,
     /// `by`: `owner` (approvers, CODEOWNERS owners) or `label` (OWNERS
     /// labels such as `sig/node`).
     pub by: OwnerBy,
@@ -187,6 +187,23 @@ pub struct DashboardOwners {
     /// level, each holding the directories of its files (default false:
     /// the site is a directory tree).
     pub site: bool,
+}
+
+/// Where a dashboard's ownership files are read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnersSource {
+    /// `dir`: a checkout of the repository, kept current by the deployment
+    /// (a git-sync sidecar, for example).
+    Dir(PathBuf),
+    /// `github: owner/name` and `ref`: that branch (or tag, or commit),
+    /// listed through GitHub's git trees API; ownership files are read by
+    /// blob SHA, each content once per reporter process.
+    GitHub {
+        /// `owner/name`.
+        repo: String,
+        /// `ref`.
+        reference: String,
+    },
 }
 
 /// A column of a [`Dashboard`].
@@ -350,7 +367,10 @@ struct RawDashboard {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawOwners {
-    dir: S<String>,
+    dir: Option<S<String>>,
+    github: Option<S<String>>,
+    #[serde(rename = "ref")]
+    reference: Option<S<String>>,
     by: S<String>,
     site: Option<S<bool>>,
 }
@@ -530,6 +550,63 @@ impl Validator<'_> {
     }
 
     /// A name used as one path segment or a Kubernetes name.
+    /// `owners`' `dir`, or `github` and `ref` (GitHub configured).
+    fn owners_source(
+        &self,
+        key: &str,
+        o: &RawOwners,
+        github: bool,
+    ) -> Result<OwnersSource, ConfigError> {
+        let key = |k: &str| format!("{key}.{k}");
+        match (&o.dir, &o.github) {
+            (Some(d), None) if o.reference.is_none() => {
+                Ok(OwnersSource::Dir(PathBuf::from(self.text(&key("dir"), d)?)))
+            }
+            (Some(d), _) => Err(self.err(
+                key("dir"),
+                d,
+                "give either owners.dir, or owners.github and owners.ref",
+            )),
+            (None, Some(g)) => {
+                let repo = self.text(&key("github"), g)?;
+                let valid = repo
+                    .split_once('/')
+                    .is_some_and(|(owner, name)| Repo::new(owner, name).is_ok());
+                if !valid {
+                    return Err(self.err(key("github"), g, "expected owner/name"));
+                }
+                if !github {
+                    return Err(self.err(
+                        key("github"),
+                        g,
+                        "ownership is read through GitHub: configure github, or use owners.dir",
+                    ));
+                }
+                let Some(r) = &o.reference else {
+                    return Err(self.err(
+                        key("github"),
+                        g,
+                        "owners.github needs owners.ref (the branch whose OWNERS are read)",
+                    ));
+                };
+                let reference = self.text(&key("ref"), r)?;
+                let segments = reference.split('/');
+                if segments
+                    .clone()
+                    .any(|p| p.is_empty() || p == "." || p == "..")
+                {
+                    return Err(self.err(key("ref"), r, "expected a branch, tag or commit"));
+                }
+                Ok(OwnersSource::GitHub { repo, reference })
+            }
+            (None, None) => Err(self.err(
+                key("by"),
+                &o.by,
+                "owners needs dir (a checkout), or github and ref",
+            )),
+        }
+    }
+
     fn name(&self, key: &str, v: &S<String>) -> Result<String, ConfigError> {
         let s = v.value.trim();
         let ok = !s.is_empty()
@@ -805,7 +882,7 @@ impl Validator<'_> {
             }
             let owners = match &d.owners {
                 Some(o) => Some(DashboardOwners {
-                    dir: PathBuf::from(self.text(&key("owners.dir"), &o.dir)?),
+                    source: self.owners_source(&key("owners"), o, raw.github.is_some())?,
                     by: match o.by.value.trim() {
                         "owner" => OwnerBy::Owner,
                         "label" => OwnerBy::Label,
@@ -1389,8 +1466,12 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
         assert_eq!((h.trend, h.flaky), (10, Some(5)));
         let o = c.dashboards[0].owners.as_ref().unwrap();
         assert_eq!(
-            (o.dir.as_path(), o.by, o.site),
-            (Path::new("/src/kubernetes"), OwnerBy::Label, false)
+            (&o.source, o.by, o.site),
+            (
+                &OwnersSource::Dir("/src/kubernetes".into()),
+                OwnerBy::Label,
+                false
+            )
         );
     }
 
@@ -1515,6 +1596,22 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             (
                 "dashboards:\n  - {name: a, owners: {dir: /r, by: sig}, columns: [{label: m, job: j}]}\n",
                 "reporter.yaml:4:37: dashboards[0].owners.by: expected owner or label",
+            ),
+            (
+                "dashboards:\n  - {name: a, owners: {dir: /r, github: o/r, ref: m, by: label}, columns: [{label: m, job: j}]}\n",
+                "reporter.yaml:4:29: dashboards[0].owners.dir: give either owners.dir, or owners.github and owners.ref",
+            ),
+            (
+                "dashboards:\n  - {name: a, owners: {by: label}, columns: [{label: m, job: j}]}\n",
+                "reporter.yaml:4:28: dashboards[0].owners.by: owners needs dir (a checkout), or github and ref",
+            ),
+            (
+                "dashboards:\n  - {name: a, owners: {github: o/r, ref: m, by: label}, columns: [{label: m, job: j}]}\n",
+                "reporter.yaml:4:32: dashboards[0].owners.github: ownership is read through GitHub: configure github, or use owners.dir",
+            ),
+            (
+                "dashboards:\n  - {name: a, owners: {github: 'o/r/x', ref: m, by: label}, columns: [{label: m, job: j}]}\n",
+                "reporter.yaml:4:32: dashboards[0].owners.github: expected owner/name",
             ),
             (
                 "dashboards:\n  - {name: a, depth: 0, columns: [{label: m, job: j}]}\n",

@@ -731,6 +731,16 @@ impl GitHub for VanishingComment {
     ) -> GitHubFuture<'a, Option<Vec<u8>>> {
         self.inner.get_file(repo, path, reference)
     }
+    fn list_tree<'a>(
+        &'a self,
+        repo: &'a Repo,
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Vec<covlens_prow::github::TreeEntry>> {
+        self.inner.list_tree(repo, reference)
+    }
+    fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>> {
+        self.inner.get_blob(repo, sha)
+    }
 }
 
 #[tokio::test]
@@ -753,6 +763,61 @@ async fn a_comment_deleted_under_the_edit_is_created_again() {
     assert_eq!(
         (mine[0].id, mine[0].body.as_str()),
         (out.id, body("new").as_str())
+    );
+}
+
+/// A branch's files through the git trees API, and a file's bytes by its
+/// blob SHA; a branch with `/` is path segments, `..` never reaches a URL.
+#[tokio::test]
+async fn list_tree_and_get_blob_read_a_branch_without_a_checkout() {
+    let fake = fake(None, "").await;
+    let c = client(&fake);
+    let repo = Repo::new("acme", "widget").unwrap();
+    let owners = b"approvers:\n  - alice\n".repeat(100);
+    fake.add_file("acme/widget", "release/1.2", "pkg/a/OWNERS", &owners);
+    fake.add_file(
+        "acme/widget",
+        "release/1.2",
+        "go.mod",
+        b"module acme.io/w\n",
+    );
+    let mut tree = c.list_tree(&repo, "release/1.2").await.unwrap();
+    tree.sort_by(|a, b| a.path.cmp(&b.path));
+    let paths: Vec<&str> = tree.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["go.mod", "pkg/a/OWNERS"],
+        "directories are not files"
+    );
+    assert_eq!(tree[1].size, owners.len() as u64);
+    let reqs = fake.requests();
+    let r = reqs.last().unwrap();
+    assert_eq!(r.path, "/repos/acme/widget/git/trees/release/1.2");
+    assert_eq!(r.query.as_deref(), Some("recursive=1"));
+    assert_eq!(c.get_blob(&repo, &tree[1].sha).await.unwrap(), owners);
+    assert!(
+        fake.requests()
+            .last()
+            .unwrap()
+            .path
+            .ends_with(&format!("/git/blobs/{}", tree[1].sha))
+    );
+
+    let e = c.list_tree(&repo, "main").await.unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    for bad in ["../../user", "a//b", ""] {
+        let e = c.list_tree(&repo, bad).await.unwrap_err();
+        assert!(matches!(e, GitHubError::InvalidName { .. }), "{bad}: {e}");
+    }
+    let e = c.get_blob(&repo, "../x").await.unwrap_err();
+    assert!(matches!(e, GitHubError::InvalidName { .. }), "{e}");
+    let big = vec![b'#'; (1 << 20) + 1];
+    fake.add_file("acme/widget", "big", "OWNERS", &big);
+    let sha = c.list_tree(&repo, "big").await.unwrap()[0].sha.clone();
+    let e = c.get_blob(&repo, &sha).await.unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("blob {sha}")) && e.contains("more than"),
+        "{e}"
     );
 }
 

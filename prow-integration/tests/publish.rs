@@ -906,6 +906,98 @@ async fn owners_table_per_label_with_trends() {
     );
 }
 
+/// `owners: {github, ref}`: the ownership files of a branch read through
+/// GitHub's git data API, no checkout: the same table as from the tree's
+/// files on disk; later publishes list the tree again and read only the
+/// files whose content changed.
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_read_through_github_without_a_checkout() {
+    let env = Env::new();
+    branches(&env);
+    let (fake, github) = env.github().await;
+    let tree = fixture("owners");
+    let mut stack = vec![tree.clone()];
+    let mut files = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(&tree).unwrap().to_str().unwrap().to_string();
+            files += covlens_core::owners::is_ownership_file(&rel) as usize;
+            fake.add_file("acme/widget", "master", &rel, &std::fs::read(&p).unwrap());
+        }
+    }
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: master, by: label}}\n    \
+         columns:\n      - {{label: master, job: ci-goprog}}\n{github}"
+    ));
+    let publisher = Publisher::new(&config).unwrap();
+    // Tree listings and blob reads since the last call.
+    let requests = || {
+        let reqs = fake.requests();
+        let n = |what: &str| reqs.iter().filter(|r| r.path.contains(what)).count();
+        fake.clear_requests();
+        (n("/git/trees/"), n("/git/blobs/"))
+    };
+    let labels = |env: &Env| -> BTreeMap<String, (u64, u64)> {
+        let table = env.read("goprog/latest/owners.json");
+        column(&serde_json::from_str(&table).unwrap(), 0)
+    };
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let owners = covlens_core::owners::OwnersTree::load(&tree).unwrap();
+    let want: BTreeMap<String, (u64, u64)> = covlens_core::owners::rollup(
+        &load("demo/cmd-goprog.out"),
+        &owners,
+        covlens_core::owners::OwnerBy::Label,
+    )
+    .into_iter()
+    .map(|r| (r.name, (r.counts.covered, r.counts.total)))
+    .collect();
+    assert!(want.keys().any(|k| k.starts_with("sig/")), "{want:?}");
+    assert_eq!(labels(&env), want);
+    // Each ownership file read once (no two have the same content).
+    assert!(files >= 5, "{files}");
+    assert_eq!(requests(), (1, files));
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    assert_eq!(requests(), (1, 0), "every blob was kept");
+
+    // One OWNERS file changes on the branch: only it is read again.
+    let calc = std::fs::read_to_string(tree.join("calc/OWNERS")).unwrap();
+    let changed = calc.replace("labels:", "labels:\n  - sig/moved");
+    assert_ne!(calc, changed, "calc/OWNERS has labels");
+    fake.add_file("acme/widget", "master", "calc/OWNERS", changed.as_bytes());
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    assert_eq!(requests(), (1, 1));
+    assert!(labels(&env).contains_key("sig/moved"));
+
+    // A branch GitHub does not have: retried later, not recorded.
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: gone, by: owner}}\n    \
+         columns:\n      - {{label: master, job: ci-goprog}}\n{github}"
+    ));
+    let err = Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PublishError::Transient(m) if m.contains("ownership from acme/widget at gone")),
+        "{err:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
     let env = Env::new();

@@ -19,6 +19,7 @@ use super::error::printable;
 use super::paging::{next_link, same_api};
 use super::retry::{RetryPolicy, rate_limit_wait, retry_after};
 use super::status::{CommitStatus, check_description};
+use super::tree::{MAX_BLOB_ANSWER, MAX_TREE_ANSWER, TreeEntry, decode_blob, decode_tree};
 use super::{
     Comment, CommentId, GitHub, GitHubError, GitHubFuture, PullRequest, Repo, User, check_sha,
 };
@@ -653,6 +654,44 @@ impl GitHub for Client {
                 Err(e) if e.is_not_found() => Ok(None),
                 Err(GitHubError::AnswerTooLarge { max, .. }) => Err(GitHubError::Contents {
                     path: path.to_owned(),
+                    reason: format!("GitHub's answer is over {max} bytes"),
+                }),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn list_tree<'a>(
+        &'a self,
+        repo: &'a Repo,
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Vec<TreeEntry>> {
+        Box::pin(async move {
+            // A branch may hold `/`: its parts are segments, never `..`.
+            let parts = check_path(reference)?;
+            let mut segments = vec!["repos", repo.owner(), repo.name(), "git", "trees"];
+            segments.extend(parts);
+            let mut url = self.endpoint(&segments);
+            url.query_pairs_mut().append_pair("recursive", "1");
+            let answer = self
+                .call_bounded(Method::GET, url, None, MAX_TREE_ANSWER)
+                .await?;
+            decode_tree(&answer.body, reference)
+        })
+    }
+
+    fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>> {
+        Box::pin(async move {
+            check_sha(sha)?;
+            let segments = ["repos", repo.owner(), repo.name(), "git", "blobs", sha];
+            let url = self.endpoint(&segments);
+            match self
+                .call_bounded(Method::GET, url, None, MAX_BLOB_ANSWER)
+                .await
+            {
+                Ok(answer) => decode_blob(&answer.body, sha),
+                Err(GitHubError::AnswerTooLarge { max, .. }) => Err(GitHubError::Git {
+                    object: format!("blob {sha}"),
                     reason: format!("GitHub's answer is over {max} bytes"),
                 }),
                 Err(e) => Err(e),

@@ -53,6 +53,14 @@ pub enum GitHubError {
         /// What is wrong.
         reason: String,
     },
+    /// A tree or blob answer of the git data API cannot be used.
+    #[error("{object}: {reason}")]
+    Git {
+        /// `tree REF` or `blob SHA`.
+        object: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An answer longer than the request reads (a bound on what a
     /// misbehaving server can make the reporter hold).
     #[error("{method} {path}: GitHub's answer is over {max} bytes")]

@@ -4,7 +4,8 @@ the repository's policy file.
 
 [`GitHub`] is the small interface the reporter needs (issue comments,
 the authenticated user, commit statuses, check runs, a file at a commit
-through the contents API, at most [`MAX_FILE_BYTES`]); [`Client`] implements
+through the contents API, at most [`MAX_FILE_BYTES`], a tree's file listing
+and blobs by SHA); [`Client`] implements
 it over HTTPS with reqwest and rustls: a configurable API base URL (GitHub
 Enterprise's `https://HOST/api/v3` works), the token read from a file and
 read again when it changes (Kubernetes swaps mounted secrets by symlink),
@@ -66,6 +67,7 @@ mod error;
 mod paging;
 mod retry;
 mod status;
+mod tree;
 
 #[cfg(feature = "fake-github")]
 pub mod fake;
@@ -82,6 +84,7 @@ pub use self::retry::RetryPolicy;
 pub use self::status::{
     COVERAGE_CONTEXT, CommitStatus, MAX_DESCRIPTION_CHARS, StatusState, coverage_status,
 };
+pub use self::tree::TreeEntry;
 
 /// The future a [`GitHub`] method returns.
 pub type GitHubFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GitHubError>> + Send + 'a>>;
@@ -149,6 +152,18 @@ pub trait GitHub: Send + Sync {
         path: &'a str,
         reference: &'a str,
     ) -> GitHubFuture<'a, Option<Vec<u8>>>;
+
+    /// Every file of the tree at `reference` (a branch, tag or commit),
+    /// recursively; a listing GitHub cuts short is an error.
+    fn list_tree<'a>(
+        &'a self,
+        repo: &'a Repo,
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Vec<TreeEntry>>;
+
+    /// The bytes of the blob `sha` (a [`TreeEntry::sha`]), at most
+    /// [`MAX_FILE_BYTES`].
+    fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>>;
 }
 
 impl<T: GitHub + ?Sized> GitHub for Arc<T> {
@@ -206,6 +221,16 @@ impl<T: GitHub + ?Sized> GitHub for Arc<T> {
         reference: &'a str,
     ) -> GitHubFuture<'a, Option<Vec<u8>>> {
         (**self).get_file(repo, path, reference)
+    }
+    fn list_tree<'a>(
+        &'a self,
+        repo: &'a Repo,
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Vec<TreeEntry>> {
+        (**self).list_tree(repo, reference)
+    }
+    fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>> {
+        (**self).get_blob(repo, sha)
     }
 }
 

@@ -16,6 +16,7 @@
 
 mod artifacts;
 mod log;
+mod owners;
 mod policy;
 mod publisher;
 mod store;

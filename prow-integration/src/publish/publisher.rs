@@ -1,12 +1,10 @@
 //! [`Publisher`]: what a report is, for a job that reached a final state.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use covlens_core::flaky::{FlakyFold, FlakyReport};
-use covlens_core::owners::OwnersTree;
 use covlens_core::{ModePolicy, OnConflict, Profile};
 use covlens_history::{History, Trends};
 use covlens_report_templates::{
@@ -18,6 +16,7 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use super::artifacts::{RunCoverage, latest_success, read_run};
+use super::owners::OwnersReader;
 use super::policy::{INVALID, JobPolicy, PolicyCache, UNREADABLE, from_file, short};
 use super::store::Bucket;
 use super::{FinalState, FinishedJob, Outcome, Publish, PublishError, Refs};
@@ -54,6 +53,8 @@ pub struct Publisher {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Repository policy files read.
     repo_policies: PolicyCache,
+    /// Dashboards' ownership, and the ownership files read through GitHub.
+    owners: OwnersReader,
 }
 
 /// The file name of the junit report written into a run's artifacts
@@ -157,6 +158,7 @@ impl Publisher {
             commenter,
             locks: Mutex::new(HashMap::new()),
             repo_policies: PolicyCache::default(),
+            owners: OwnersReader::default(),
         }
     }
 
@@ -374,7 +376,11 @@ impl Publisher {
     ) -> Result<String, PublishError> {
         let _held = self.lock(&d.name).await;
         let owners = match &d.owners {
-            Some(o) => Some((Arc::new(self.owners_tree(&o.dir).await?), o.by)),
+            Some(o) => {
+                let github = self.commenter.as_ref().map(|c| c.github());
+                let tree = self.owners.read(&o.source, github).await?;
+                Some((Arc::new(tree), o.by))
+            }
             None => None,
         };
         let mut owner_columns: Vec<Column> = Vec::new();
@@ -871,20 +877,6 @@ impl Publisher {
         .await
         .map_err(|e| PublishError::Transient(format!("history: {e}")))?
         .map(Some)
-    }
-
-    /// The OWNERS and CODEOWNERS files under `dir`, read off the async
-    /// workers. A checkout that cannot be read (not synced yet) is a
-    /// transient error.
-    async fn owners_tree(&self, dir: &Path) -> Result<OwnersTree, PublishError> {
-        let dir = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            OwnersTree::load(&dir).map_err(|e| {
-                PublishError::Transient(format!("ownership in {}: {e}", dir.display()))
-            })
-        })
-        .await
-        .map_err(|e| PublishError::Transient(format!("ownership: {e}")))?
     }
 
     /// Flaky coverage over the job's last `history.flaky` recorded runs

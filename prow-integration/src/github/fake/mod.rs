@@ -7,7 +7,9 @@ GitHub's pagination (`Link` headers pointing at `/repositories/{id}/...`
 as GitHub's do; the page size can be made small so tests page), commit
 statuses and check runs, with GitHub's validation of sizes and fields,
 and repository files per commit through the contents API (base64 in
-lines of 60, as GitHub sends them; [`FakeGitHub::add_file`]).
+lines of 60, as GitHub sends them; [`FakeGitHub::add_file`]) and through
+the git trees and blobs APIs (a reference's files, recursively; the fake's
+blob SHAs are stable hashes, not git's).
 Tokens map to accounts; a request with an unknown token gets 401, one
 without `User-Agent` gets 403, as from GitHub.
 

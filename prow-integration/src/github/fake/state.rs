@@ -348,6 +348,31 @@ impl FakeState {
                     None => Resp::message(404, "Not Found"),
                 }
             }
+            ("GET", ["repos", o, r, "git", "trees", reference @ ..]) if !reference.is_empty() => {
+                let (repo, reference) = (format!("{o}/{r}"), reference.join("/"));
+                let files: Vec<(&str, &[u8])> = self
+                    .files
+                    .iter()
+                    .filter(|f| f.repo == repo && f.reference == reference)
+                    .map(|f| (f.path.as_str(), f.content.as_slice()))
+                    .collect();
+                if files.is_empty() {
+                    return Resp::message(404, "Not Found");
+                }
+                Resp::json(200, &crate::github::tree::encode_tree(files))
+            }
+            ("GET", ["repos", o, r, "git", "blobs", sha]) => {
+                let repo = format!("{o}/{r}");
+                let sha_of = crate::github::tree::fake_blob_sha;
+                match self
+                    .files
+                    .iter()
+                    .find(|f| f.repo == repo && sha_of(&f.content) == *sha)
+                {
+                    Some(f) => Resp::json(200, &crate::github::tree::encode_blob(&f.content)),
+                    None => Resp::message(404, "Not Found"),
+                }
+            }
             ("POST", ["repos", o, r, "statuses", sha]) => self.create_status(req, o, r, sha),
             ("GET", ["repos", o, r, "commits", sha, "statuses"]) => {
                 let repo = format!("{o}/{r}");

@@ -1,0 +1,215 @@
+//! A repository's file listing (the git trees API) and file contents by
+//! blob SHA (the git blobs API): ownership files read without a checkout.
+
+use base64::Engine;
+use serde::Deserialize;
+
+use super::GitHubError;
+use super::contents::MAX_FILE_BYTES;
+
+/// The longest tree answer read. Kubernetes' whole tree (about 30,000
+/// entries) is under 8 MB; GitHub cuts a recursive listing at 100,000
+/// entries or 7 MB and says so.
+pub(crate) const MAX_TREE_ANSWER: usize = 32 << 20;
+
+/// The longest blob answer read: a blob of [`MAX_FILE_BYTES`] in base64
+/// and the document around it.
+pub(crate) const MAX_BLOB_ANSWER: usize = 2 << 20;
+
+/// A file of a repository's tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// Its path from the repository's root, `/`-separated.
+    pub path: String,
+    /// Its blob's SHA: the same content has the same SHA, so a reader can
+    /// keep what it read by it.
+    pub sha: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// `GET /repos/{owner}/{repo}/git/trees/{ref}?recursive=1`: what is used.
+#[derive(Deserialize)]
+struct TreeDoc {
+    tree: Vec<TreeItem>,
+    #[serde(default)]
+    truncated: bool,
+}
+
+#[derive(Deserialize)]
+struct TreeItem {
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+    sha: String,
+    #[serde(default)]
+    size: u64,
+}
+
+/// `GET /repos/{owner}/{repo}/git/blobs/{sha}`: what is used.
+#[derive(Deserialize)]
+struct BlobDoc {
+    size: u64,
+    encoding: String,
+    content: String,
+}
+
+/// The files (blobs, not directories or submodules) of a recursive tree
+/// answer; a listing GitHub cut short is an error, not read as whole.
+pub(crate) fn decode_tree(body: &[u8], reference: &str) -> Result<Vec<TreeEntry>, GitHubError> {
+    let bad = |reason: String| GitHubError::Git {
+        object: format!("tree {reference}"),
+        reason,
+    };
+    let doc: TreeDoc =
+        serde_json::from_slice(body).map_err(|e| bad(format!("not a tree document ({e})")))?;
+    if doc.truncated {
+        return Err(bad(
+            "GitHub cut the listing short (over 100,000 entries or 7 MB)".into(),
+        ));
+    }
+    Ok(doc
+        .tree
+        .into_iter()
+        .filter(|i| i.kind == "blob")
+        .map(|i| TreeEntry {
+            path: i.path,
+            sha: i.sha,
+            size: i.size,
+        })
+        .collect())
+}
+
+/// A blob's bytes: at most [`MAX_FILE_BYTES`], base64 with the line breaks
+/// GitHub puts in, as long as the answer says.
+pub(crate) fn decode_blob(body: &[u8], sha: &str) -> Result<Vec<u8>, GitHubError> {
+    let bad = |reason: String| GitHubError::Git {
+        object: format!("blob {sha}"),
+        reason,
+    };
+    let doc: BlobDoc =
+        serde_json::from_slice(body).map_err(|e| bad(format!("not a blob document ({e})")))?;
+    if doc.size > MAX_FILE_BYTES {
+        return Err(bad(format!(
+            "{} bytes, more than the {MAX_FILE_BYTES} read",
+            doc.size
+        )));
+    }
+    if doc.encoding != "base64" {
+        return Err(bad(format!("encoding {:?}, expected base64", doc.encoding)));
+    }
+    let text: Vec<u8> = doc
+        .content
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&text)
+        .map_err(|e| bad(format!("invalid base64 ({e})")))?;
+    if bytes.len() as u64 != doc.size {
+        return Err(bad(format!(
+            "{} bytes decoded, the answer says {}",
+            bytes.len(),
+            doc.size
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The fake server's blob SHA of `bytes`: any stable 40-hex-digit name
+/// does for it (two FNV-1a hashes, not git's SHA-1).
+#[cfg(feature = "fake-github")]
+pub(crate) fn fake_blob_sha(bytes: &[u8]) -> String {
+    let fnv = |seed: u64| {
+        bytes.iter().fold(seed, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let (a, b) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142));
+    format!("{a:016x}{b:016x}{:08x}", (a ^ b) as u32)
+}
+
+/// A recursive tree answer (the fake server's), listing `files` and the
+/// directories above them as GitHub does.
+#[cfg(feature = "fake-github")]
+pub(crate) fn encode_tree<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> serde_json::Value {
+    use std::collections::BTreeSet;
+    let mut dirs = BTreeSet::new();
+    let mut items = Vec::new();
+    for (path, bytes) in files {
+        let mut d = path;
+        while let Some((parent, _)) = d.rsplit_once('/') {
+            dirs.insert(parent.to_string());
+            d = parent;
+        }
+        items.push(serde_json::json!({
+            "path": path, "mode": "100644", "type": "blob",
+            "sha": fake_blob_sha(bytes), "size": bytes.len(),
+        }));
+    }
+    for d in dirs {
+        items.push(serde_json::json!({
+            "path": d, "mode": "040000", "type": "tree", "sha": fake_blob_sha(d.as_bytes()),
+        }));
+    }
+    serde_json::json!({ "sha": fake_blob_sha(b"tree"), "tree": items, "truncated": false })
+}
+
+/// A blob answer (the fake server's).
+#[cfg(feature = "fake-github")]
+pub(crate) fn encode_blob(bytes: &[u8]) -> serde_json::Value {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(60)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    serde_json::json!({
+        "sha": fake_blob_sha(bytes), "size": bytes.len(),
+        "encoding": "base64", "content": lines.join("\n") + "\n",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trees_list_blobs_and_refuse_a_cut_listing() {
+        let body = br#"{"sha":"t","truncated":false,"tree":[
+            {"path":"pkg","mode":"040000","type":"tree","sha":"aa"},
+            {"path":"pkg/OWNERS","mode":"100644","type":"blob","sha":"bb","size":12},
+            {"path":"sub","mode":"160000","type":"commit","sha":"cc"}]}"#;
+        let t = decode_tree(body, "master").unwrap();
+        assert_eq!(
+            t,
+            [TreeEntry {
+                path: "pkg/OWNERS".into(),
+                sha: "bb".into(),
+                size: 12
+            }]
+        );
+        let cut = br#"{"sha":"t","truncated":true,"tree":[]}"#;
+        let e = decode_tree(cut, "master").unwrap_err().to_string();
+        assert!(e.contains("tree master") && e.contains("cut"), "{e}");
+        assert!(decode_tree(b"[]", "master").is_err());
+    }
+
+    #[test]
+    fn blobs_are_checked_against_their_size() {
+        let ok = br#"{"sha":"s","size":6,"encoding":"base64","content":"YXBw\ncm92\n"}"#;
+        assert_eq!(decode_blob(ok, "s").unwrap(), b"approv");
+        let short = br#"{"sha":"s","size":7,"encoding":"base64","content":"YXBwcm92"}"#;
+        assert!(decode_blob(short, "s").is_err());
+        let big = format!(
+            r#"{{"sha":"s","size":{},"encoding":"base64","content":""}}"#,
+            2 << 20
+        );
+        let e = decode_blob(big.as_bytes(), "s").unwrap_err().to_string();
+        assert!(e.contains("blob s") && e.contains("more than"), "{e}");
+        let raw = br#"{"sha":"s","size":1,"encoding":"utf-8","content":"a"}"#;
+        assert!(decode_blob(raw, "s").is_err());
+    }
+}

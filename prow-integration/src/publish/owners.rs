@@ -1,0 +1,129 @@
+//! A dashboard's ownership (`dashboards[].owners`): from a checkout, or
+//! from a branch through GitHub's git data API with no checkout at all.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use covlens_core::owners::{OwnersTree, is_ownership_file};
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::PublishError;
+use crate::config::OwnersSource;
+use crate::github::{GitHub, Repo, TreeEntry};
+
+/// The most ownership files one tree may have (Kubernetes has about 1,700).
+const MAX_FILES: usize = 20_000;
+/// The most bytes of ownership files one tree may have, all together.
+const MAX_BYTES: u64 = 64 << 20;
+/// Blobs read at once on a first publish.
+const PARALLEL_READS: usize = 8;
+
+/// Reads ownership trees, keeping the ownership files read through GitHub
+/// by blob SHA: after the first publish, a publish costs one listing and
+/// a request per changed file. Per source, only the blobs its latest
+/// listing names are kept.
+#[derive(Default)]
+pub(crate) struct OwnersReader {
+    /// Per `(repo, ref)`: its blobs.
+    blobs: Mutex<HashMap<(String, String), Blobs>>,
+}
+
+/// Blob SHA to text.
+type Blobs = HashMap<String, Arc<str>>;
+
+impl OwnersReader {
+    /// The ownership of `source`. A checkout that cannot be read (not
+    /// synced yet) or a branch GitHub does not list is a transient error.
+    pub(crate) async fn read(
+        &self,
+        source: &OwnersSource,
+        github: Option<&Arc<dyn GitHub>>,
+    ) -> Result<OwnersTree, PublishError> {
+        match source {
+            OwnersSource::Dir(dir) => load_dir(dir).await,
+            OwnersSource::GitHub { repo, reference } => {
+                let gh = github.ok_or_else(|| {
+                    PublishError::Permanent("owners.github: github is not configured".into())
+                })?;
+                self.read_github(gh.as_ref(), repo, reference).await
+            }
+        }
+    }
+
+    async fn read_github(
+        &self,
+        gh: &dyn GitHub,
+        repo: &str,
+        reference: &str,
+    ) -> Result<OwnersTree, PublishError> {
+        let at = format!("ownership from {repo} at {reference}");
+        let transient = |e: String| PublishError::Transient(format!("{at}: {e}"));
+        let r = repo
+            .split_once('/')
+            .and_then(|(o, n)| Repo::new(o, n).ok())
+            .ok_or_else(|| PublishError::Permanent(format!("{at}: expected owner/name")))?;
+        let listed = gh
+            .list_tree(&r, reference)
+            .await
+            .map_err(|e| transient(format!("{e:#}")))?;
+        let wanted: Vec<TreeEntry> = listed
+            .into_iter()
+            .filter(|e| is_ownership_file(&e.path))
+            .collect();
+        let bytes: u64 = wanted.iter().map(|e| e.size).sum();
+        if wanted.len() > MAX_FILES || bytes > MAX_BYTES {
+            return Err(PublishError::Permanent(format!(
+                "{at}: {} ownership files of {bytes} bytes, more than the {MAX_FILES} files or \
+                 {MAX_BYTES} bytes read",
+                wanted.len()
+            )));
+        }
+        let key = (repo.to_string(), reference.to_string());
+        let missing: Vec<String> = {
+            let blobs = self.blobs.lock().unwrap_or_else(PoisonError::into_inner);
+            let known = blobs.get(&key);
+            let shas: HashSet<&str> = wanted
+                .iter()
+                .map(|e| e.sha.as_str())
+                .filter(|s| known.is_none_or(|k| !k.contains_key(*s)))
+                .collect();
+            shas.into_iter().map(str::to_string).collect()
+        };
+        let read: Vec<(String, Vec<u8>)> = futures_util::stream::iter(missing)
+            .map(|sha| {
+                let r = &r;
+                async move { gh.get_blob(r, &sha).await.map(|b| (sha, b)) }
+            })
+            .buffer_unordered(PARALLEL_READS)
+            .try_collect()
+            .await
+            .map_err(|e| transient(format!("{e:#}")))?;
+
+        let mut all = self.blobs.lock().unwrap_or_else(PoisonError::into_inner);
+        let blobs = all.entry(key).or_default();
+        for (sha, b) in read {
+            blobs.insert(sha, Arc::from(String::from_utf8_lossy(&b)));
+        }
+        let live: HashSet<&str> = wanted.iter().map(|e| e.sha.as_str()).collect();
+        blobs.retain(|sha, _| live.contains(sha.as_str()));
+        let files: BTreeMap<String, String> = wanted
+            .iter()
+            .filter_map(|e| Some((e.path.clone(), blobs.get(&e.sha)?.to_string())))
+            .collect();
+        drop(all);
+        OwnersTree::from_files(&files).map_err(|e| transient(e.to_string()))
+    }
+}
+
+/// The OWNERS and CODEOWNERS files under `dir`, read off the async
+/// workers.
+async fn load_dir(dir: &Path) -> Result<OwnersTree, PublishError> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        OwnersTree::load(&dir)
+            .map_err(|e| PublishError::Transient(format!("ownership in {}: {e}", dir.display())))
+    })
+    .await
+    .map_err(|e| PublishError::Transient(format!("ownership: {e}")))?
+}
