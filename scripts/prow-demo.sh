@@ -5,7 +5,7 @@
 # `covlens prow reporter`. Three branch jobs (master, 1.36, 1.35; master
 # three times) and a presubmit finish. The reporter records each run in an
 # SQLite history; publishes the branch table with master's trend, a table
-# per OWNERS label (fixtures/owners) and the PR comment; and measures
+# per OWNERS label (fixtures/owners, read through the fake GitHub) and the PR comment; and measures
 # master's flaky coverage over its three runs. This script prints them.
 # Results land in $1 (default out/prow-demo).
 set -euo pipefail
@@ -59,6 +59,20 @@ put_run "pr-logs/pull/acme_goprog/7/pull-goprog-coverage/2001" "$F/calc.out" "$F
 
 # --- the fake GitHub and the reporter ----------------------------------------
 printf 'demo-token' >"$OUT/github-token"
+# acme/goprog's master holds fixtures/owners: the reporter reads its OWNERS
+# through the git trees and blobs APIs, with no checkout.
+python3 - "$OUT/github-state.json" fixtures/owners <<'PY'
+import json, os, sys
+out, root = sys.argv[1], sys.argv[2]
+files = []
+for d, _, names in os.walk(root):
+    for n in names:
+        p = os.path.join(d, n)
+        files.append({"repo": "acme/goprog", "reference": "master",
+                      "path": os.path.relpath(p, root), "content": list(open(p, "rb").read())})
+json.dump({"users": [], "repos": [], "comments": [], "statuses": [], "check_runs": [],
+           "files": files, "last_id": 0}, open(out, "w"))
+PY
 "$BIN/covlens-fake-github" --state "$OUT/github-state.json" --token demo-token=covlens-bot \
     >"$OUT/github.url" 2>"$OUT/github.log" &
 pids+=($!)
@@ -73,7 +87,7 @@ artifacts: file://$A
 publish: file://$OUT/publish
 dashboards:
   - name: e2e
-    owners: {dir: $PWD/fixtures/owners, by: label}
+    owners: {github: acme/goprog, ref: master, by: label}
     columns:
       - {label: master, job: ci-goprog-coverage}
       - {label: "1.36", job: ci-goprog-coverage-1-36}
@@ -146,7 +160,7 @@ for n in "${names[@]}"; do api DELETE "$PJ/$n" -o /dev/null; done
 echo "## Branch table ($OUT/publish/e2e/latest/table.md)"
 cat "$OUT/publish/e2e/latest/table.md"
 echo
-echo "## Per OWNERS label ($OUT/publish/e2e/latest/owners.md; ownership from fixtures/owners)"
+echo "## Per OWNERS label ($OUT/publish/e2e/latest/owners.md; OWNERS of fixtures/owners, read through the fake GitHub)"
 cat "$OUT/publish/e2e/latest/owners.md"
 echo
 echo "## PR comment on acme/goprog#7 (posted to the fake GitHub)"
