@@ -811,6 +811,35 @@ async fn flaky_coverage_over_the_last_recorded_runs() {
     );
 }
 
+/// Per OWNERS label of `tree`, the statements of `p` (core's rollup).
+fn label_rollup(
+    p: &covlens_core::Profile,
+    tree: &covlens_core::owners::OwnersTree,
+) -> BTreeMap<String, (u64, u64)> {
+    covlens_core::owners::rollup(p, tree, covlens_core::owners::OwnerBy::Label)
+        .into_iter()
+        .map(|r| (r.name, (r.counts.covered, r.counts.total)))
+        .collect()
+}
+
+/// Publishes master's run 100 on a dashboard with `owners: {OWNERS, by:
+/// label}` (`owners` is the rest of the map), columns master and 1.1,
+/// `/internal/` filtered out, a history at `db`; the config.
+async fn publish_by_label(env: &Env, owners: &str, db: &std::path::Path) -> Config {
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{{owners}, by: label}}\n    columns:\n      \
+         - {{label: master, job: ci-goprog}}\n      - {{label: '1.1', job: ci-goprog-1-1}}\n\
+         filters: {{exclude: ['/internal/']}}\nhistory: {{store: {}}}\n",
+        db.display()
+    ));
+    Publisher::new(&config)
+        .unwrap()
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    config
+}
+
 /// `owners: {dir, by: label}`: a second table per OWNERS label, each
 /// column's rows as core's rollup counts them over the same (filtered)
 /// fixtures, with the labels' trends from the history.
@@ -820,29 +849,16 @@ async fn owners_table_per_label_with_trends() {
     branches(&env);
     let tree = fixture("owners");
     let db = env.dir.path().join("history.db");
-    let config = env.config(&format!(
-        "dashboards:\n  - name: goprog\n    owners: {{dir: {}, by: label}}\n    columns:\n      \
-         - {{label: master, job: ci-goprog}}\n      - {{label: '1.1', job: ci-goprog-1-1}}\n\
-         filters: {{exclude: ['/internal/']}}\nhistory: {{store: {}}}\n",
-        tree.display(),
-        db.display()
-    ));
-    Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-goprog", "100"))
-        .await
-        .unwrap();
+    let dir = format!("dir: {}", tree.display());
+    let config = publish_by_label(&env, &dir, &db).await;
 
     let owners = covlens_core::owners::OwnersTree::load(&tree).unwrap();
-    let by_label = |f: &str, filtered: bool| -> BTreeMap<String, (u64, u64)> {
+    let by_label = |f: &str, filtered: bool| {
         let mut p = load(f);
         if filtered {
             covlens_core::filter(&mut p, None, config.filters.exclude.as_ref());
         }
-        covlens_core::owners::rollup(&p, &owners, covlens_core::owners::OwnerBy::Label)
-            .into_iter()
-            .map(|r| (r.name, (r.counts.covered, r.counts.total)))
-            .collect()
+        label_rollup(&p, &owners)
     };
     let table: serde_json::Value =
         serde_json::from_str(&env.read("goprog/latest/owners.json")).unwrap();
@@ -874,36 +890,28 @@ async fn owners_table_per_label_with_trends() {
         .collect()
     };
     assert!(!top(&env).keys().any(|k| k.starts_with("sig/")));
-    let config = env.config(&format!(
-        "dashboards:\n  - name: goprog\n    owners: {{dir: {}, by: label, site: true}}\n    \
-         columns:\n      - {{label: master, job: ci-goprog}}\n\
-         filters: {{exclude: ['/internal/']}}\nhistory: {{store: {}}}\n",
-        tree.display(),
-        db.display()
-    ));
-    Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-goprog", "100"))
-        .await
-        .unwrap();
+    publish_by_label(&env, &format!("{dir}, site: true"), &db).await;
     // The top level lists master's labels with their rollup counts.
     assert_eq!(top(&env), master);
 
     // A checkout that is not there yet: retried, not recorded as reported.
+    let none = format!("dir: {}/none", env.dir.path().display());
+    let err = owners_unreadable(&env, &none, "").await;
+    assert!(err.contains("ownership in"), "{err}");
+}
+
+/// Publishing master's run 100 with `owners: {OWNERS, by: owner}` fails
+/// transiently (retried later, not recorded as reported): its message.
+async fn owners_unreadable(env: &Env, owners: &str, more: &str) -> String {
     let config = env.config(&format!(
-        "dashboards:\n  - name: goprog\n    owners: {{dir: {}/none, by: owner}}\n    columns:\n      \
-         - {{label: master, job: ci-goprog}}\n",
-        env.dir.path().display()
+        "dashboards:\n  - name: goprog\n    owners: {{{owners}, by: owner}}\n    columns:\n      \
+         - {{label: master, job: ci-goprog}}\n{more}"
     ));
-    let err = Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-goprog", "100"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, PublishError::Transient(m) if m.contains("ownership")),
-        "{err:?}"
-    );
+    let publisher = Publisher::new(&config).unwrap();
+    match publisher.publish(&periodic("ci-goprog", "100")).await {
+        Err(PublishError::Transient(m)) => m,
+        other => panic!("{other:?}"),
+    }
 }
 
 /// `owners: {github, ref}`: the ownership files of a branch read through
@@ -951,14 +959,7 @@ async fn owners_read_through_github_without_a_checkout() {
         .await
         .unwrap();
     let owners = covlens_core::owners::OwnersTree::load(&tree).unwrap();
-    let want: BTreeMap<String, (u64, u64)> = covlens_core::owners::rollup(
-        &load("demo/cmd-goprog.out"),
-        &owners,
-        covlens_core::owners::OwnerBy::Label,
-    )
-    .into_iter()
-    .map(|r| (r.name, (r.counts.covered, r.counts.total)))
-    .collect();
+    let want = label_rollup(&load("demo/cmd-goprog.out"), &owners);
     assert!(want.keys().any(|k| k.starts_with("sig/")), "{want:?}");
     assert_eq!(labels(&env), want);
     // Each ownership file read once (no two have the same content).
@@ -983,19 +984,8 @@ async fn owners_read_through_github_without_a_checkout() {
     assert!(labels(&env).contains_key("sig/moved"));
 
     // A branch GitHub does not have: retried later, not recorded.
-    let config = env.config(&format!(
-        "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: gone, by: owner}}\n    \
-         columns:\n      - {{label: master, job: ci-goprog}}\n{github}"
-    ));
-    let err = Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-goprog", "100"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, PublishError::Transient(m) if m.contains("ownership from acme/widget at gone")),
-        "{err:?}"
-    );
+    let err = owners_unreadable(&env, "github: acme/widget, ref: gone", &github).await;
+    assert!(err.contains("ownership from acme/widget at gone"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -73,23 +73,38 @@ pub(crate) fn decode_contents(body: &[u8], path: &str) -> Result<Vec<u8>, GitHub
         Some("base64") => {}
         other => return Err(bad(format!("encoding {other:?}, expected base64"))),
     }
-    let text: String = doc
-        .content
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
+    decode_base64(&doc.content.unwrap_or_default(), doc.size).map_err(bad)
+}
+
+/// `content` of a contents or blob answer: base64 with line breaks, which
+/// must decode to the `size` the answer gives.
+pub(crate) fn decode_base64(content: &str, size: u64) -> Result<Vec<u8>, String> {
+    let text: Vec<u8> = content
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
         .collect();
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.as_bytes())
-        .map_err(|e| bad(format!("invalid base64 ({e})")))?;
-    if bytes.len() as u64 != doc.size {
-        return Err(bad(format!(
-            "{} bytes decoded, the answer says {}",
-            bytes.len(),
-            doc.size
-        )));
+        .decode(&text)
+        .map_err(|e| format!("invalid base64 ({e})"))?;
+    if bytes.len() as u64 != size {
+        return Err(format!(
+            "{} bytes decoded, the answer says {size}",
+            bytes.len()
+        ));
     }
     Ok(bytes)
+}
+
+/// `bytes` in base64, in lines of 60 as GitHub sends them (the fake's).
+#[cfg(feature = "fake-github")]
+pub(crate) fn encode_base64_lines(bytes: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(60)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    lines.join("\n") + "\n"
 }
 
 /// The contents API's answer for a file (the fake server's). As GitHub's:
@@ -103,20 +118,13 @@ pub(crate) fn encode_contents(path: &str, bytes: &[u8]) -> serde_json::Value {
             "name": name, "path": path, "content": "",
         });
     }
-    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-    // GitHub breaks the base64 into lines of 60.
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(60)
-        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
-        .collect();
     serde_json::json!({
         "type": "file",
         "encoding": "base64",
         "size": bytes.len(),
         "name": name,
         "path": path,
-        "content": lines.join("\n") + "\n",
+        "content": encode_base64_lines(bytes),
     })
 }
 

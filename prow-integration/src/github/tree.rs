@@ -1,11 +1,10 @@
 //! A repository's file listing (the git trees API) and file contents by
 //! blob SHA (the git blobs API): ownership files read without a checkout.
 
-use base64::Engine;
 use serde::Deserialize;
 
 use super::GitHubError;
-use super::contents::MAX_FILE_BYTES;
+use super::contents::{MAX_FILE_BYTES, decode_base64};
 
 /// The longest tree answer read. Kubernetes' whole tree (about 30,000
 /// entries) is under 8 MB; GitHub cuts a recursive listing at 100,000
@@ -98,22 +97,7 @@ pub(crate) fn decode_blob(body: &[u8], sha: &str) -> Result<Vec<u8>, GitHubError
     if doc.encoding != "base64" {
         return Err(bad(format!("encoding {:?}, expected base64", doc.encoding)));
     }
-    let text: Vec<u8> = doc
-        .content
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&text)
-        .map_err(|e| bad(format!("invalid base64 ({e})")))?;
-    if bytes.len() as u64 != doc.size {
-        return Err(bad(format!(
-            "{} bytes decoded, the answer says {}",
-            bytes.len(),
-            doc.size
-        )));
-    }
-    Ok(bytes)
+    decode_base64(&doc.content, doc.size).map_err(bad)
 }
 
 /// The fake server's blob SHA of `bytes`: any stable 40-hex-digit name
@@ -160,15 +144,9 @@ pub(crate) fn encode_tree<'a>(
 /// A blob answer (the fake server's).
 #[cfg(feature = "fake-github")]
 pub(crate) fn encode_blob(bytes: &[u8]) -> serde_json::Value {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(60)
-        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
-        .collect();
     serde_json::json!({
         "sha": fake_blob_sha(bytes), "size": bytes.len(),
-        "encoding": "base64", "content": lines.join("\n") + "\n",
+        "encoding": "base64", "content": super::contents::encode_base64_lines(bytes),
     })
 }
 
