@@ -1483,6 +1483,9 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
         let c = Config::parse(text, "deploy/reporter-config.yaml").unwrap();
         assert!(c.lease.is_some(), "two replicas need a lease");
         assert!(c.listen.is_some() && !c.dashboards.is_empty() && !c.presubmits.is_empty());
+        // The per-SIG table reads OWNERS through GitHub: no sidecar.
+        let o = c.dashboards[0].owners.as_ref().unwrap();
+        assert!(matches!(&o.source, OwnersSource::GitHub { .. }) && c.github.is_some());
         for d in &c.dashboards {
             for col in &d.columns {
                 assert!(c.selects(&col.job), "{}", col.job);
