@@ -43,6 +43,8 @@ put_run() { # put_run DIR PROFILES...: a finished, successful run
     shift
     mkdir -p "$A/$dir/artifacts"
     "$BIN/covlens" merge "$@" -o "$A/$dir/artifacts/combined-coverage.out"
+    # The commit it tested, as Prow's initupload records it.
+    printf '{"timestamp":%s,"repo-commit":"%040d"}\n' "$run_id" "${dir##*/}" >"$A/$dir/started.json"
     printf '{"timestamp":%s,"passed":true,"result":"SUCCESS"}\n' "$run_id" >"$A/$dir/finished.json"
 }
 F=fixtures/demo
@@ -115,9 +117,9 @@ names=()
 finish_job() { # finish_job JOB TYPE BUILD
     local job="$1" type="$2" build="$3" name refs
     name="demo-$run_id-$build"
-    refs='{"org":"acme","repo":"goprog","base_ref":"master","base_sha":"b0a5e"}'
+    refs='{"org":"acme","repo":"goprog","base_ref":"master","base_sha":"b0a5e00000000000000000000000000000000000"}'
     [[ "$type" == presubmit ]] &&
-        refs='{"org":"acme","repo":"goprog","base_ref":"master","base_sha":"b0a5e","pulls":[{"number":7,"author":"alice","sha":"c0ffee"}]}'
+        refs='{"org":"acme","repo":"goprog","base_ref":"master","base_sha":"b0a5e00000000000000000000000000000000000","pulls":[{"number":7,"author":"alice","sha":"c0ffee0000000000000000000000000000000000"}]}'
     api POST "$PJ" -H 'Content-Type: application/json' -o /dev/null --data-binary @- <<EOF
 {"apiVersion":"prow.k8s.io/v1","kind":"ProwJob",
  "metadata":{"name":"$name","labels":{"created-by-prow":"true","prow.k8s.io/job":"$job","prow.k8s.io/type":"$type"}},

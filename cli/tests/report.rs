@@ -521,6 +521,18 @@ fn comment_lists_files_whose_paths_git_quotes() {
         text.contains("| Changed statements covered | | 2/5 (40.0%) | |"),
         "{text}"
     );
+    assert!(
+        !text.contains("<sub>Head:"),
+        "said only when asked:\n{text}"
+    );
+
+    // The runs compared, under the heading; the base defaults to its path.
+    let text = run(covlens()
+        .current_dir(repo)
+        .args(["comment", "--base", "base.out", "--head", "head.out"])
+        .args(["--head-origin", "pull-7@ABCDEF0"]));
+    let said = "<sub>Head: `pull-7` at abcdef0. Base: `base.out`.</sub>";
+    assert_eq!(text.lines().nth(3), Some(said), "{text}");
 }
 
 /// Issue 10, item 1: a profile names files outside every source root

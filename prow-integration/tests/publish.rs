@@ -65,8 +65,13 @@ impl Env {
         std::fs::write(dest, bytes).unwrap();
     }
 
-    /// A finished periodic run: `finished.json` and `latest-build.txt`.
+    /// A finished periodic run: `started.json` (its commit: the build
+    /// number, 40 digits), `finished.json` and `latest-build.txt`.
     fn finish(&self, job: &str, build: &str, result: &str) {
+        self.put(
+            &format!("logs/{job}/{build}/started.json"),
+            format!(r#"{{"timestamp":1789990000,"repo-commit":"{build:0>40}"}}"#).as_bytes(),
+        );
         self.put(
             &format!("logs/{job}/{build}/finished.json"),
             format!(
@@ -438,6 +443,31 @@ async fn before_and_after_dumps_are_diffed() {
     assert_eq!(column(&table, 0)["example.com/goprog/calc"], (0, total));
 }
 
+/// A base job with no successful run: the comment says so under its
+/// heading, and the status' description too.
+#[tokio::test(flavor = "multi_thread")]
+async fn presubmit_without_a_base_run_says_so() {
+    let env = Env::new();
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/calc.out",
+    );
+    let config =
+        env.config("presubmits:\n  - {job: pull-goprog-coverage, base: ci-none, threshold: 10}\n");
+    let publisher = Publisher::new(&config).unwrap();
+    publisher
+        .publish(&presubmit("7", "abcdef01"))
+        .await
+        .unwrap();
+    let key = "pr/acme_widget/42/pull-goprog-coverage/7/";
+    let comment = env.read(&format!("{key}comment.md"));
+    let said = "<sub>Head: `pull-goprog-coverage` run `7` at abcdef01. \
+                Base: `ci-none` (no run to compare with).</sub>";
+    assert_eq!(comment.lines().nth(3), Some(said), "{comment}");
+    let status = env.read(&format!("{key}status.json"));
+    assert!(status.contains("(no base run)"), "{status}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn presubmit_comment_status_and_one_comment_per_pr() {
     let env = Env::new();
@@ -471,6 +501,11 @@ async fn presubmit_comment_status_and_one_comment_per_pr() {
     );
     let comment = env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md");
     assert!(comment.starts_with(COMMENT_MARKER), "{comment}");
+    // Which runs were compared: the base's commit from its started.json.
+    let base = format!("`ci-goprog` run `100` at {:0>40}", 100);
+    let said =
+        format!("<sub>Head: `pull-goprog-coverage` run `7` at abcdef01. Base: {base}.</sub>");
+    assert_eq!(comment.lines().nth(3), Some(said.as_str()), "{comment}");
     assert!(comment.contains(
         "https://cov.example/c/pr/acme_widget/42/pull-goprog-coverage/7/site/index.html"
     ));

@@ -62,9 +62,9 @@ pub use crate::annotation::{Annotation, AnnotationLevel};
 pub use crate::badge::{Badge, write_badge};
 pub use crate::columns::{named_column, report_root};
 pub use crate::comment::{
-    COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES,
-    PathMap, Uncovered, changed_statements, github_len, go_mod_module, min_comment_chars,
-    module_line, parse_diff, read_diff_file, write_comment,
+    COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, MAX_RANGES, Origin,
+    PathMap, Provenance, Uncovered, changed_statements, github_len, go_mod_module,
+    min_comment_chars, module_line, parse_diff, read_diff_file, write_comment,
 };
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,

@@ -4,7 +4,8 @@
 use anyhow::Result;
 use clap::Args;
 use covlens_report_templates::{
-    Comment, TrendRule, go_mod_module, min_comment_chars, read_diff_file, write_comment,
+    Comment, Origin, Provenance, TrendRule, go_mod_module, min_comment_chars, read_diff_file,
+    write_comment,
 };
 
 use crate::input::{InputArgs, load};
@@ -36,6 +37,14 @@ pub struct CommentArgs {
     /// ./go.mod; without one, names are matched by suffix.
     #[arg(long, value_name = "PREFIX")]
     module: Option<String>,
+    /// Say under the heading which run the head is: `NAME[@COMMIT]` (a
+    /// commit of 7 to 64 hex digits, which GitHub links).
+    #[arg(long, value_name = "NAME[@COMMIT]")]
+    head_origin: Option<String>,
+    /// As --head-origin, for the base (either one names both: the other
+    /// is its profile's path).
+    #[arg(long, value_name = "NAME[@COMMIT]")]
+    base_origin: Option<String>,
     #[command(flatten)]
     out: super::Out,
     #[command(flatten)]
@@ -71,6 +80,13 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
         module.as_deref(),
         a.report_url,
     );
+    if a.head_origin.is_some() || a.base_origin.is_some() {
+        let origin = |o: &Option<String>, path: &str| Origin::parse(o.as_deref().unwrap_or(path));
+        c.provenance = Some(Provenance {
+            head: origin(&a.head_origin, &a.head),
+            base: origin(&a.base_origin, &a.base),
+        });
+    }
     if let Some(h) = a.trend.load(None)? {
         let mut by_pkg = h.percents();
         let rule = TrendRule {

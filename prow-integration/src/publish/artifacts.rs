@@ -445,6 +445,26 @@ fn finished_ok(data: &[u8]) -> bool {
     }
 }
 
+/// `started.json`: the commit the run tested.
+#[derive(Deserialize)]
+struct Started {
+    #[serde(rename = "repo-commit")]
+    repo_commit: Option<String>,
+}
+
+/// The commit the run in `run_dir` tested, as its `started.json` says
+/// (`repo-commit`); `None` when there is none or it is not readable.
+pub async fn run_commit(bucket: &Bucket, run_dir: &str) -> Result<Option<String>, PublishError> {
+    let Some(b) = bucket
+        .get(&format!("{run_dir}started.json"), 1 << 20)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let started = serde_json::from_slice::<Started>(&b).ok();
+    Ok(started.and_then(|s| s.repo_commit))
+}
+
 /// The most candidates whose `finished.json` is read when looking for a
 /// job's latest successful run.
 pub const MAX_CANDIDATES: usize = 50;

@@ -8,14 +8,14 @@ use covlens_core::flaky::{FlakyFold, FlakyReport};
 use covlens_core::{ModePolicy, OnConflict, Profile};
 use covlens_history::{History, Trends};
 use covlens_report_templates::{
-    Badge, Column, Comment, DiffFile, MemorySink, NoSources, SiteExtras, SiteOptions, Stat, Table,
-    TableFormat, TrendRule, group_rows, parse_diff, table_rows, write_badge, write_comment,
-    write_site_with_extras, write_table,
+    Badge, Column, Comment, DiffFile, MemorySink, NoSources, Origin, Provenance, SiteExtras,
+    SiteOptions, Stat, Table, TableFormat, TrendRule, group_rows, parse_diff, table_rows,
+    write_badge, write_comment, write_site_with_extras, write_table,
 };
 use serde::Serialize;
 use tracing::{info, warn};
 
-use super::artifacts::{RunCoverage, latest_success, read_run};
+use super::artifacts::{RunCoverage, latest_success, read_run, run_commit};
 use super::owners::OwnersReader;
 use super::policy::{INVALID, JobPolicy, PolicyCache, UNREADABLE, from_file, short};
 use super::store::Bucket;
@@ -722,6 +722,17 @@ impl Publisher {
         let base_p = base.as_ref().unwrap_or(&empty);
         let mut comment =
             Comment::build(base_p, &head.profile, diff.as_deref(), module, link.clone());
+        let base_origin = match &base_build {
+            Some(b) => {
+                let commit = run_commit(&self.artifacts, &self.logs_dir(&p.base, b)).await?;
+                Origin::new(&p.base, Some(b), commit.as_deref())
+            }
+            None => Origin::missing(&p.base),
+        };
+        comment.provenance = Some(Provenance {
+            head: Origin::new(&job.job, Some(&job.build_id), Some(&pull.sha)),
+            base: base_origin,
+        });
         // Packages of the pull request below their trend on the base job.
         if let Some(h) = self.trends(&p.base, |t| t.history(None)).await? {
             let mut by_pkg = h.percents();

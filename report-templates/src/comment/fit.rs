@@ -166,6 +166,7 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
         report_url: c.report_url.clone(),
         packages_added: c.packages_added,
         packages_removed: c.packages_removed,
+        provenance: c.provenance.clone(),
     };
     crate::render::render_string("comment.md", context! { c => Serde(&c) })
 }
@@ -193,7 +194,7 @@ fn hard_cut(s: &str, budget: usize) -> String {
 mod tests {
     use super::*;
     use crate::Stat;
-    use crate::comment::{DeltaRow, Uncovered};
+    use crate::comment::{DeltaRow, Origin, Provenance, Uncovered};
 
     /// The bound on entries never changes what fits: the result is the
     /// largest k found by trying every k.
@@ -230,6 +231,11 @@ mod tests {
             packages_added: 0,
             packages_removed: 0,
             truncated: false,
+            // Names are cut to 100 characters, so this line stays short.
+            provenance: Some(Provenance {
+                head: Origin::new(&"h".repeat(300), Some(&"7".repeat(300)), None),
+                base: Origin::missing(&"b".repeat(300)),
+            }),
         };
         for max in [1500, 3000, 6000, 12000, 100000] {
             let budget = max - max / 64;

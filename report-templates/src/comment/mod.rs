@@ -76,6 +76,70 @@ pub struct Uncovered {
     pub statements: u64,
 }
 
+/// Which runs a comment compares, shown under its heading, so that a stale
+/// or missing base is seen at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The pull request's run.
+    pub head: Origin,
+    /// The run the head is compared with.
+    pub base: Origin,
+}
+
+/// A run (or a profile) a comment compares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The job (or the profile's name).
+    pub name: String,
+    /// The run's build id.
+    pub run: Option<String>,
+    /// The commit it tested: 7 to 64 hex digits (GitHub links it).
+    pub commit: Option<String>,
+    /// The job has no run to compare with.
+    #[serde(default)]
+    pub missing: bool,
+}
+
+/// A commit id GitHub links: 7 to 64 hex digits.
+fn is_commit(s: &str) -> bool {
+    (7..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The longest name or build id an [`Origin`] shows.
+const MAX_ORIGIN_CHARS: usize = 100;
+
+impl Origin {
+    /// A run of `name`. Names and ids are cut to 100 characters and a
+    /// commit that is not 7 to 64 hex digits is left out: they may come
+    /// from a pull request's artifacts.
+    pub fn new(name: &str, run: Option<&str>, commit: Option<&str>) -> Origin {
+        let cut = |s: &str| s.chars().take(MAX_ORIGIN_CHARS).collect::<String>();
+        Origin {
+            name: cut(name),
+            run: run.map(cut),
+            commit: commit.filter(|c| is_commit(c)).map(str::to_ascii_lowercase),
+            missing: false,
+        }
+    }
+
+    /// `name` had no run to compare with.
+    pub fn missing(name: &str) -> Origin {
+        Origin {
+            missing: true,
+            ..Origin::new(name, None, None)
+        }
+    }
+
+    /// `NAME[@COMMIT]`, as `covlens comment --head-origin` takes it (an
+    /// `@` not followed by a commit is part of the name).
+    pub fn parse(s: &str) -> Origin {
+        match s.rsplit_once('@').filter(|(_, c)| is_commit(c)) {
+            Some((name, commit)) => Origin::new(name, None, Some(commit)),
+            None => Origin::new(s, None, None),
+        }
+    }
+}
+
 /// A pull-request comment: the change in coverage between two profiles.
 /// Its heading is the head's total and the change (`Coverage: 61.5%
 /// (+1.5)`).
@@ -119,6 +183,9 @@ pub struct Comment {
     pub packages_removed: usize,
     /// Set when lists were cut to fit the size limit.
     pub truncated: bool,
+    /// The runs compared (`None`: not said).
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
 }
 
 impl Comment {
@@ -239,6 +306,7 @@ impl Comment {
             packages_added,
             packages_removed,
             truncated: false,
+            provenance: None,
         }
     }
 
@@ -352,6 +420,25 @@ pub fn write_comment<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_keep_only_what_is_safe_to_show() {
+        let o = Origin::parse("ci-e2e@ABCDEF0123");
+        assert_eq!(
+            (o.name.as_str(), o.commit.as_deref()),
+            ("ci-e2e", Some("abcdef0123"))
+        );
+        // An `@` without a commit after it is part of the name.
+        let o = Origin::parse("me@example.com");
+        assert_eq!((o.name.as_str(), o.commit), ("me@example.com", None));
+        for bad in ["abc", "xyz0123456", &"a".repeat(65), "0123456 "] {
+            assert_eq!(Origin::new("j", None, Some(bad)).commit, None, "{bad}");
+        }
+        let long = Origin::new(&"é".repeat(500), Some(&"9".repeat(500)), None);
+        assert_eq!(long.name.chars().count(), MAX_ORIGIN_CHARS);
+        assert_eq!(long.run.unwrap().len(), MAX_ORIGIN_CHARS);
+        assert!(Origin::missing("ci").missing);
+    }
     use crate::test_profile as profile;
 
     #[test]
