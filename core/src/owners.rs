@@ -730,6 +730,57 @@ mod tests {
         assert!(!is_ownership_file("a/_output/OWNERS") && !is_ownership_file("a/CODEOWNERS"));
     }
 
+    /// Every byte that could change how an ownership file reads.
+    const EDITS: &[u8] = b":-[]{}#\"' \t\n@*/?,\\\xc3";
+
+    /// Ownership files hold whatever was merged: every truncation and every
+    /// one-byte edit of real ones parses or fails naming the file, and
+    /// never panics.
+    #[test]
+    fn mangled_ownership_files_never_panic() {
+        let owners = [
+            include_str!("../../fixtures/owners/OWNERS"),
+            include_str!("../../fixtures/owners/calc/OWNERS"),
+            "options: {no_parent_owners: true} # x\napprovers: ['a', \"b\"]\nlabels: []\n",
+        ];
+        let aliases = include_str!("../../fixtures/owners/OWNERS_ALIASES");
+        let codeowners = include_str!("../../fixtures/owners/.github/CODEOWNERS");
+        let variants = |text: &str| {
+            let b = text.as_bytes();
+            let mut out: Vec<String> = (0..=b.len())
+                .map(|n| String::from_utf8_lossy(&b[..n]).into_owned())
+                .collect();
+            for i in 0..b.len() {
+                for &e in EDITS {
+                    let mut m = b.to_vec();
+                    m[i] = e;
+                    out.push(String::from_utf8_lossy(&m).into_owned());
+                }
+            }
+            out
+        };
+        let none = HashMap::new();
+        let named = |r: Result<(), Error>, name: &str| {
+            if let Err(e) = r {
+                assert!(e.to_string().contains(name), "{e}");
+            }
+        };
+        for text in owners.iter().flat_map(|t| variants(t)) {
+            named(parse_owners(&text, "x/OWNERS", &none).map(drop), "x/OWNERS");
+        }
+        for text in variants(aliases) {
+            named(
+                parse_aliases(&text, "OWNERS_ALIASES").map(drop),
+                "OWNERS_ALIASES",
+            );
+        }
+        for text in variants(codeowners) {
+            if let Ok(c) = CodeOwners::parse(&text, "CODEOWNERS") {
+                c.owners_of("cmd/a/b.go");
+            }
+        }
+    }
+
     #[test]
     fn owners_files() {
         let aliases = parse_aliases(

@@ -72,7 +72,7 @@ fn added_within(added: &[u32], ranges: &[(u32, u32)]) -> Vec<(u32, u32)> {
             continue;
         }
         match out.last_mut() {
-            Some(last) if last.1 + 1 == l => last.1 = l,
+            Some(last) if l <= last.1.saturating_add(1) => last.1 = last.1.max(l),
             _ => out.push((l, l)),
         }
     }
@@ -204,6 +204,9 @@ mod tests {
             [(3, 5), (7, 7), (10, 10)]
         );
         assert!(added_within(&[1, 2], &[]).is_empty());
+        let m = u32::MAX;
+        assert_eq!(added_within(&[m - 1, m], &[(m - 1, m)]), [(m - 1, m)]);
+        assert_eq!(added_within(&[m, m], &[(m, m)]), [(m, m)]);
     }
 
     #[test]

@@ -37,13 +37,14 @@ pub fn parse_diff(text: &str) -> Vec<DiffFile> {
                     if let Some(f) = cur.as_mut() {
                         f.added.push(line);
                     }
-                    line += 1;
+                    // A hostile hunk may start at u32::MAX.
+                    line = line.saturating_add(1);
                     new_left = new_left.saturating_sub(1);
                 }
                 Some(b'-') => old_left = old_left.saturating_sub(1),
                 Some(b'\\') => {}
                 _ => {
-                    line += 1;
+                    line = line.saturating_add(1);
                     old_left = old_left.saturating_sub(1);
                     new_left = new_left.saturating_sub(1);
                 }
@@ -218,6 +219,32 @@ mod tests {
         assert_eq!(parse_diff(d)[0].path, "ä.go");
         let d = "diff --git \"a/\\303\\244.go\" b/x.go\n";
         assert_eq!(parse_diff(d)[0].path, "x.go");
+    }
+
+    /// The diff is the pull request's artifact: every truncation and
+    /// one-byte edit of a real one, and hunks at the end of the line
+    /// numbers, parse without a panic.
+    #[test]
+    fn mangled_diffs_never_panic() {
+        let d = concat!(
+            "diff --git \"a/gr\\303\\266\\303\\237e.go\" \"b/gr\\303\\266\\303\\237e.go\"\n",
+            "--- \"a/gr\\303\\266\\303\\237e.go\"\n+++ \"b/gr\\303\\266\\303\\237e.go\"\n",
+            "@@ -1,3 +1,4 @@\n package x\n \n-func a() {}\n+func b() {}\n\\ No newline at end of file\n",
+            "diff --git a/x.go b/x.go\n--- a/x.go\n+++ b/x.go\n@@ -9,0 +10,2 @@\n+a\n+b\n",
+        );
+        let b = d.as_bytes();
+        for n in 0..=b.len() {
+            parse_diff(&String::from_utf8_lossy(&b[..n]));
+        }
+        for i in 0..b.len() {
+            for &e in b"+- @,\"\\\n9\xc3" {
+                let mut m = b.to_vec();
+                m[i] = e;
+                parse_diff(&String::from_utf8_lossy(&m));
+            }
+        }
+        let top = format!("+++ b/x.go\n@@ -1 +{},3 @@\n+a\n b\n+c\n", u32::MAX);
+        assert_eq!(parse_diff(&top)[0].added, [u32::MAX, u32::MAX]);
     }
 
     #[test]

@@ -383,7 +383,7 @@ pub fn changed_statements(f: &FileProfile, added: &[u32]) -> ChangedStatements {
         if b.count == 0 {
             uncovered += u64::from(b.num_stmt);
             match ranges.last_mut() {
-                Some(r) if b.start_line <= r.1 + 1 => r.1 = r.1.max(b.end_line),
+                Some(r) if b.start_line <= r.1.saturating_add(1) => r.1 = r.1.max(b.end_line),
                 _ => ranges.push((b.start_line, b.end_line)),
             }
         }
@@ -440,6 +440,18 @@ mod tests {
         assert!(Origin::missing("ci").missing);
     }
     use crate::test_profile as profile;
+
+    /// Line numbers up to u32::MAX (a hostile profile and diff) merge into
+    /// ranges without overflowing.
+    #[test]
+    fn changed_statements_at_the_last_line() {
+        let m = u32::MAX;
+        let p = profile(&format!(
+            "mode: set\nm/x.go:{m}.1,{m}.9 1 0\nm/x.go:{m}.10,{m}.20 2 0\n"
+        ));
+        let c = changed_statements(&p.files()[0], &[m]);
+        assert_eq!((c.uncovered, c.ranges), (3, vec![(m, m)]));
+    }
 
     #[test]
     fn changed_statements_and_ranking() {
