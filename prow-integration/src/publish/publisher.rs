@@ -482,7 +482,9 @@ impl Publisher {
             }
             let columns = vec![(label, p)];
             // `owners.site`: the tree's top level lists the groups.
-            if let (Some((tree, by)), Some(_)) = (&owners, d.owners.as_ref().filter(|o| o.site)) {
+            if d.owners.as_ref().is_some_and(|o| o.site)
+                && let Some((tree, by)) = &owners
+            {
                 extras.set_groups(&columns, tree, *by);
                 extras.group_trends = per_group.map(|h| h.into_counts());
             }
