@@ -502,7 +502,11 @@ async fn presubmit_comment_status_and_one_comment_per_pr() {
     let comment = env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md");
     assert!(comment.starts_with(COMMENT_MARKER), "{comment}");
     // Which runs were compared: the base's commit from its started.json.
-    let base = format!("`ci-goprog` run `100` at {:0>40}", 100);
+    // (1789990000 s, the fixtures' started.json, is 2026-09-21 11:26:40 UTC.)
+    let base = format!(
+        "`ci-goprog` run `100` at {:0>40}, started 2026-09-21 11:26 UTC",
+        100
+    );
     let said =
         format!("<sub>Head: `pull-goprog-coverage` run `7` at abcdef01. Base: {base}.</sub>");
     assert_eq!(comment.lines().nth(3), Some(said.as_str()), "{comment}");

@@ -23,6 +23,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("table.md", include_str!("../templates/table.md")),
     ("table.html", include_str!("../templates/table.html")),
     ("comment.md", include_str!("../templates/comment.md")),
+    ("origin.md", include_str!("../templates/origin.md")),
     ("badge.svg", include_str!("../templates/badge.svg")),
     ("summary.md", include_str!("../templates/summary.md")),
     ("summary.txt", include_str!("../templates/summary.txt")),

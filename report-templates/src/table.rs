@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::render::render_to;
 use crate::trend::Trend;
-use crate::{Error, Mark, Stat};
+use crate::{Error, Mark, Origin, Stat};
 
 /// Output format of [`write_table`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +82,10 @@ pub struct Table {
     /// Number of recorded runs the trends span (0: no trend column).
     #[serde(default, skip_serializing_if = "no_trend")]
     pub trend_runs: usize,
+    /// The run behind each column, when known (listed under the table, so
+    /// a column from an old run shows); empty or one per column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<Origin>,
 }
 
 impl Table {
@@ -137,6 +141,7 @@ impl Table {
                 trend: None,
             },
             trend_runs: 0,
+            origins: Vec::new(),
         }
     }
 

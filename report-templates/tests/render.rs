@@ -15,6 +15,8 @@ struct TableInput {
     heading: String,
     threshold: f64,
     columns: Vec<Column>,
+    #[serde(default)]
+    origins: Vec<covlens_report_templates::Origin>,
 }
 
 #[derive(Deserialize)]
@@ -33,7 +35,8 @@ fn render_table(t: &Table, f: TableFormat) -> String {
 fn tables() {
     insta::glob!("fixtures/table/*.json", |path| {
         let input: TableInput = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        let t = Table::build(&input.heading, input.columns, input.threshold);
+        let mut t = Table::build(&input.heading, input.columns, input.threshold);
+        t.origins = input.origins;
         insta::assert_snapshot!("markdown", render_table(&t, TableFormat::Markdown));
         insta::assert_snapshot!("html", render_table(&t, TableFormat::Html));
         let json = render_table(&t, TableFormat::Json);

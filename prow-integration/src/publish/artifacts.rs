@@ -445,24 +445,25 @@ fn finished_ok(data: &[u8]) -> bool {
     }
 }
 
-/// `started.json`: the commit the run tested.
-#[derive(Deserialize)]
-struct Started {
+/// What a run's `started.json` says of it (Prow's initupload writes it).
+#[derive(Debug, Default, Deserialize)]
+pub struct Started {
+    /// `repo-commit`: the commit the run tested.
     #[serde(rename = "repo-commit")]
-    repo_commit: Option<String>,
+    pub commit: Option<String>,
+    /// `timestamp`: when it started, in seconds since the epoch.
+    pub timestamp: Option<i64>,
 }
 
-/// The commit the run in `run_dir` tested, as its `started.json` says
-/// (`repo-commit`); `None` when there is none or it is not readable.
-pub async fn run_commit(bucket: &Bucket, run_dir: &str) -> Result<Option<String>, PublishError> {
-    let Some(b) = bucket
+/// The `started.json` of the run in `run_dir`; empty when there is none
+/// or it is not readable.
+pub async fn run_started(bucket: &Bucket, run_dir: &str) -> Result<Started, PublishError> {
+    let got = bucket
         .get(&format!("{run_dir}started.json"), 1 << 20)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let started = serde_json::from_slice::<Started>(&b).ok();
-    Ok(started.and_then(|s| s.repo_commit))
+        .await?;
+    Ok(got
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default())
 }
 
 /// The most candidates whose `finished.json` is read when looking for a

@@ -15,7 +15,7 @@ use covlens_report_templates::{
 use serde::Serialize;
 use tracing::{info, warn};
 
-use super::artifacts::{RunCoverage, latest_success, read_run, run_commit};
+use super::artifacts::{RunCoverage, latest_success, read_run, run_started};
 use super::owners::OwnersReader;
 use super::policy::{INVALID, JobPolicy, PolicyCache, UNREADABLE, from_file, short};
 use super::store::Bucket;
@@ -226,6 +226,25 @@ impl Publisher {
         .dir()
     }
 
+    /// Run `build` of `job` (in `run_dir`) as a report names it: the
+    /// commit it tested (`commit`, else its `started.json`'s) and when it
+    /// started.
+    async fn origin(
+        &self,
+        job: &str,
+        build: &str,
+        run_dir: &str,
+        commit: Option<&str>,
+    ) -> Result<Origin, PublishError> {
+        let started = run_started(&self.artifacts, run_dir).await?;
+        let commit = commit.or(started.commit.as_deref());
+        let origin = Origin::new(job, Some(build), commit);
+        Ok(match started.timestamp {
+            Some(t) => origin.started_at(t),
+            None => origin,
+        })
+    }
+
     async fn publish_job(&self, job: &FinishedJob) -> Result<Outcome, PublishError> {
         let cfg = &self.config;
         let dashboards: Vec<&Dashboard> = cfg
@@ -387,6 +406,7 @@ impl Publisher {
         let mut owner_totals = Vec::new();
         let mut columns: Vec<Column> = Vec::new();
         let mut runs: Vec<ColumnRun> = Vec::new();
+        let mut origins = Vec::new();
         let mut newest: Option<Profile> = None;
         for (i, c) in d.columns.iter().enumerate() {
             let own = (c.job == job.job).then_some((job.build_id.as_str(), cov));
@@ -402,6 +422,13 @@ impl Publisher {
                 owner_columns.push((c.label.clone(), rows.unwrap_or_default()));
                 owner_totals.push((all.covered, all.total));
             }
+            origins.push(match build.as_deref() {
+                Some(b) => {
+                    self.origin(&c.job, b, &self.logs_dir(&c.job, b), None)
+                        .await?
+                }
+                None => Origin::missing(&c.job),
+            });
             runs.push(ColumnRun {
                 label: c.label.clone(),
                 job: c.job.clone(),
@@ -413,6 +440,7 @@ impl Publisher {
             }
         }
         let mut table = Table::build(Table::heading_for(d.depth), columns, d.mark_threshold);
+        table.origins = origins.clone();
         if let Some(pf) = policy.rules() {
             table.mark_below(|name| pf.policy.package_threshold(name).map(|(p, _)| p.get()));
         }
@@ -449,6 +477,7 @@ impl Publisher {
         if let Some((tree, by)) = &owners {
             let (tree, by) = (tree.clone(), *by);
             let mut t = Table::of_groups(owner_columns, &owner_totals, by, d.mark_threshold);
+            t.origins = origins;
             let grouped = self.trends(job0, move |t| t.history_grouped(&tree, by));
             per_group = grouped.await?;
             if let Some(h) = &per_group {
@@ -724,16 +753,17 @@ impl Publisher {
         let base_p = base.as_ref().unwrap_or(&empty);
         let mut comment =
             Comment::build(base_p, &head.profile, diff.as_deref(), module, link.clone());
-        let base_origin = match &base_build {
-            Some(b) => {
-                let commit = run_commit(&self.artifacts, &self.logs_dir(&p.base, b)).await?;
-                Origin::new(&p.base, Some(b), commit.as_deref())
-            }
-            None => Origin::missing(&p.base),
-        };
         comment.provenance = Some(Provenance {
-            head: Origin::new(&job.job, Some(&job.build_id), Some(&pull.sha)),
-            base: base_origin,
+            head: self
+                .origin(&job.job, &job.build_id, run_dir, Some(&pull.sha))
+                .await?,
+            base: match &base_build {
+                Some(b) => {
+                    let dir = self.logs_dir(&p.base, b);
+                    self.origin(&p.base, b, &dir, None).await?
+                }
+                None => Origin::missing(&p.base),
+            },
         });
         // Packages of the pull request below their trend on the base job.
         if let Some(h) = self.trends(&p.base, |t| t.history(None)).await? {

@@ -98,6 +98,9 @@ pub struct Origin {
     /// The job has no run to compare with.
     #[serde(default)]
     pub missing: bool,
+    /// When the run started (`2026-12-04 09:30 UTC`), so an old one shows.
+    #[serde(default)]
+    pub started: Option<String>,
 }
 
 /// A commit id GitHub links: 7 to 64 hex digits.
@@ -119,7 +122,16 @@ impl Origin {
             run: run.map(cut),
             commit: commit.filter(|c| is_commit(c)).map(str::to_ascii_lowercase),
             missing: false,
+            started: None,
         }
+    }
+
+    /// Says when the run started (seconds since the epoch, as Prow's
+    /// `started.json`); a time out of range says nothing.
+    pub fn started_at(mut self, epoch_secs: i64) -> Origin {
+        self.started = chrono::DateTime::from_timestamp(epoch_secs, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+        self
     }
 
     /// `name` had no run to compare with.
@@ -438,6 +450,9 @@ mod tests {
         assert_eq!(long.name.chars().count(), MAX_ORIGIN_CHARS);
         assert_eq!(long.run.unwrap().len(), MAX_ORIGIN_CHARS);
         assert!(Origin::missing("ci").missing);
+        let at = |secs| Origin::new("j", None, None).started_at(secs).started;
+        assert_eq!(at(0).as_deref(), Some("1970-01-01 00:00 UTC"));
+        assert_eq!(at(i64::MAX), None);
     }
     use crate::test_profile as profile;
 
