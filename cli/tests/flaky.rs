@@ -235,3 +235,40 @@ fn files_some_runs_lack_are_left_out() {
         "{table}"
     );
 }
+
+/// One run cannot show flaky coverage: `history record --flaky-from` and
+/// `report --flaky-from` refuse a single run, with the same message.
+#[test]
+fn flaky_from_one_run_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let one = repo().join("fixtures/demo/calc.out");
+    let one = one.to_str().unwrap();
+    for args in [
+        vec!["report", one, "--out", "site", "--flaky-from", one],
+        vec![
+            "history",
+            "record",
+            "--job",
+            "j",
+            "--build",
+            "1",
+            one,
+            "--flaky-from",
+            one,
+        ],
+    ] {
+        let o = covlens()
+            .current_dir(t.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("flaky coverage needs at least 2 runs, 1 given"),
+            "{err}"
+        );
+    }
+    // Nothing was written for the refused runs.
+    assert!(!t.path().join("site").exists());
+}

@@ -357,3 +357,46 @@ fn covlens_report_templates_min() -> usize {
         .parse()
         .unwrap()
 }
+
+/// `merge --conflicts-json`: each conflict with the fields in the order
+/// docs/gopherage-compat.md gives, and the merge goes on.
+#[test]
+fn conflicts_json_lists_each_conflict() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    fs::write(dir.join("a.out"), "mode: set\nm/x.go:1.1,2.2 1 1\n").unwrap();
+    fs::write(dir.join("b.out"), "mode: set\nm/x.go:1.1,3.2 2 0\n").unwrap();
+    let merged = run(covlens().current_dir(dir).args([
+        "merge",
+        "--on-conflict=report",
+        "--conflicts-json",
+        "c.json",
+        "a.out",
+        "b.out",
+    ]));
+    assert_eq!(merged, "mode: set\nm/x.go:1.1,2.2 1 1\n");
+    let json = fs::read_to_string(dir.join("c.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let c = &doc["conflicts"][0];
+    assert_eq!(doc["conflicts"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(
+        (&c["file"], &c["first_input"]),
+        (&"m/x.go".into(), &"a.out".into())
+    );
+    assert_eq!(c["second_input"], "b.out");
+    assert!(
+        c["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{json}"
+    );
+    let keys: Vec<usize> = [
+        "\"file\"",
+        "\"first_input\"",
+        "\"second_input\"",
+        "\"line\"",
+        "\"reason\"",
+    ]
+    .iter()
+    .map(|k| json.find(k).unwrap_or_else(|| panic!("{k} in {json}")))
+    .collect();
+    assert!(keys.is_sorted(), "{json}");
+}

@@ -23,6 +23,17 @@ pub enum OnConflict {
     SkipFile,
 }
 
+/// Writes `merge --conflicts-json`'s document: `{"conflicts": [...]}`,
+/// each a [`Conflict`], pretty-printed.
+pub fn write_conflicts<W: std::io::Write>(mut w: W, conflicts: &[Conflict]) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        conflicts: &'a [Conflict],
+    }
+    serde_json::to_writer_pretty(&mut w, &Doc { conflicts })?;
+    Ok(())
+}
+
 /// How counts of matching blocks combine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Combine {

@@ -159,6 +159,16 @@ pub fn annotation_batches(
         .collect()
 }
 
+/// Writes [`uncovered_change_batches`] as pretty JSON and a newline
+/// (`covlens annotate`'s output).
+pub fn write_uncovered_change_batches<W: std::io::Write>(
+    mut w: W,
+    annotations: &[Annotation],
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut w, &uncovered_change_batches(annotations))?;
+    w.write_all(b"\n")
+}
+
 /// [`annotation_batches`] of uncovered changes, titled `Coverage of
 /// changed lines`, with a summary that counts ranges and files.
 pub fn uncovered_change_batches(annotations: &[Annotation]) -> Vec<AnnotationBatch> {

@@ -51,7 +51,7 @@ pub use covlens_report_templates::{Annotation, AnnotationLevel};
 
 pub use crate::annotate::{
     AnnotationBatch, MAX_ANNOTATIONS_PER_REQUEST, annotation_batches, read_diff,
-    uncovered_change_batches, uncovered_changes,
+    uncovered_change_batches, uncovered_changes, write_uncovered_change_batches,
 };
 pub use crate::config::{DEFAULT_CONFIG, PolicyFile};
 pub use crate::eval::{Checked, Inputs, Location, Outcome, Rule, Target, Violation};

@@ -1,12 +1,11 @@
 //! `annotate`: uncovered changed lines as GitHub Checks annotations, in
 //! check-run outputs of at most 50 (docs/policy.md).
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
 use clap::Args;
-use covlens_policy::{Policy, read_diff, uncovered_change_batches, uncovered_changes};
+use covlens_policy::{Policy, read_diff, uncovered_changes, write_uncovered_change_batches};
 use covlens_report_templates::go_mod_module;
 
 use crate::input::{InputArgs, load};
@@ -40,7 +39,5 @@ pub fn run(input: &InputArgs, a: AnnotateArgs) -> Result<()> {
     let module = a.module.or_else(go_mod_module);
     let none = Policy::default();
     let changes = uncovered_changes(&head, Some(&base), &diff, module.as_deref(), &none);
-    let mut json = serde_json::to_vec_pretty(&uncovered_change_batches(&changes))?;
-    json.push(b'\n');
-    a.out.write(|w| w.write_all(&json))
+    a.out.write(|w| write_uncovered_change_batches(w, &changes))
 }

@@ -200,11 +200,9 @@ fn record(input: &InputArgs, a: RecordArgs) -> Result<()> {
         time,
         source: Source::Cli,
     };
-    let flaky = match a.flaky_from.len() {
-        0 => None,
-        1 => anyhow::bail!("--flaky-from needs at least 2 runs"),
-        _ => Some(with_loader(&opts, |l| l.flaky(&a.flaky_from))?),
-    };
+    let flaky = (!a.flaky_from.is_empty())
+        .then(|| with_loader(&opts, |l| l.flaky(&a.flaky_from)))
+        .transpose()?;
     let got = Store::open_named(&a.store.store, true)?.record_profile(&run, &p, flaky.as_ref())?;
     write_recorded(&mut std::io::stdout().lock(), &run, &got, flaky.as_ref())?;
     Ok(())

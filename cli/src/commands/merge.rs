@@ -1,7 +1,5 @@
 //! `merge` and `aggregate`.
 
-use std::io::Write;
-
 use anyhow::Result;
 use clap::Args;
 use covlens_core::OnConflict;
@@ -59,8 +57,7 @@ pub fn run_merge(input: &InputArgs, a: MergeArgs) -> Result<()> {
         crate::warn(&conflicts);
     }
     if let Some(path) = &a.conflicts_json {
-        let json = serde_json::to_vec_pretty(&serde_json::json!({ "conflicts": conflicts }))?;
-        super::write_with(path, |w| w.write_all(&json))?;
+        super::write_with(path, |w| covlens_core::write_conflicts(w, &conflicts))?;
     }
     out.commit()?;
     tracing::debug!(took = ?t.elapsed(), "merged and written");

@@ -46,10 +46,8 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
         title: &a.title,
         root: &root,
     };
-    // A root that leaves files out fails before the directory is made.
+    // Whatever fails does so before the directory is made.
     opts.check(&profiles)?;
-    let mut sink =
-        DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let mut extras = SiteExtras::default();
     if let Some(h) = a.trend.load(None)? {
         extras.trends = Some((h.runs.len(), h.into_counts()));
@@ -58,11 +56,11 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
         extras.set_groups(&profiles, &tree, by);
         extras.group_trends = a.trend.load_by(&tree, by)?.map(|h| h.into_counts());
     }
-    match a.flaky_from.len() {
-        0 => {}
-        1 => anyhow::bail!("--flaky-from needs at least 2 runs"),
-        _ => extras.set_flaky(with_loader(&popts, |l| l.flaky(&a.flaky_from))?),
+    if !a.flaky_from.is_empty() {
+        extras.set_flaky(with_loader(&popts, |l| l.flaky(&a.flaky_from))?);
     }
+    let mut sink =
+        DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     write_site_with_extras(&mut sink, &opts, &profiles, &resolver, &extras)
         .with_context(|| format!("cannot write the report into {}", a.out.display()))?;
     Ok(())
