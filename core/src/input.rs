@@ -423,19 +423,21 @@ impl Loader {
     /// profile or a GOCOVERDIR of one run), streamed as
     /// [`aggregate`](Loader::aggregate) streams them.
     pub fn flaky(&mut self, paths: &[String]) -> Result<FlakyReport, Error> {
-        // One run covers or misses each block: nothing can be flaky.
-        if paths.len() < 2 {
-            return Err(Error::Invalid(format!(
-                "flaky coverage needs at least 2 runs, {} given",
-                paths.len()
-            )));
-        }
         let mut fold = FlakyFold::new(self.opts.parse.mode_policy, OnConflict::Error);
         self.for_each_input(paths, |path, loaded, pool| match loaded {
             Loaded::Profile(p) => fold.add(path, p),
             Loaded::Raw(raw) => fold.add_raw(raw, pool),
         })?;
-        Ok(fold.finish().0)
+        let report = fold.finish().0;
+        // One run covers or misses each block: nothing can be flaky. (An
+        // input may be a prefix holding several runs.)
+        if report.runs < 2 {
+            return Err(Error::Invalid(format!(
+                "flaky coverage needs at least 2 runs, {} given",
+                report.runs
+            )));
+        }
+        Ok(report)
     }
 
     /// `after - before` (`diff`), see [`crate::diff`].
