@@ -364,12 +364,18 @@ const SKIP_DIRS: &[&str] = &[".git", "vendor", "node_modules", "_output"];
 /// Where `CODEOWNERS` is looked for, first found wins (GitHub's order).
 const CODEOWNERS_PATHS: &[&str] = &[".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
 
+/// Whether a directory named `name` is left out of the walk (VCS data,
+/// vendored code, build output).
+pub fn is_skipped_dir(name: &str) -> bool {
+    SKIP_DIRS.contains(&name)
+}
+
 /// Whether the tree path `path` (`/`-separated, relative to the root) is a
 /// file [`OwnersTree::from_files`] reads: an `OWNERS` outside the skipped
 /// directories, or the root's `OWNERS_ALIASES`, `go.mod` or a `CODEOWNERS`.
 pub fn is_ownership_file(path: &str) -> bool {
     let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let skipped = || dirs.split('/').any(|d| SKIP_DIRS.contains(&d));
+    let skipped = || dirs.split('/').any(is_skipped_dir);
     (name == "OWNERS" && !skipped())
         || matches!(path, "OWNERS_ALIASES" | "go.mod")
         || CODEOWNERS_PATHS.contains(&path)
@@ -419,7 +425,7 @@ impl OwnersTree {
                 } else {
                     format!("{rel}/{name}")
                 };
-                if ft.is_dir() && !SKIP_DIRS.contains(&name.as_str()) {
+                if ft.is_dir() && !is_skipped_dir(&name) {
                     stack.push((entry.path(), child_rel));
                 } else if ft.is_file() && name == "OWNERS" {
                     let text = read(&entry.path())?.unwrap_or_default();

@@ -735,8 +735,9 @@ impl GitHub for VanishingComment {
         &'a self,
         repo: &'a Repo,
         reference: &'a str,
-    ) -> GitHubFuture<'a, Vec<covlens_prow::github::TreeEntry>> {
-        self.inner.list_tree(repo, reference)
+        recursive: bool,
+    ) -> GitHubFuture<'a, covlens_prow::github::Tree> {
+        self.inner.list_tree(repo, reference, recursive)
     }
     fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>> {
         self.inner.get_blob(repo, sha)
@@ -781,39 +782,64 @@ async fn list_tree_and_get_blob_read_a_branch_without_a_checkout() {
         "go.mod",
         b"module acme.io/w\n",
     );
-    let mut tree = c.list_tree(&repo, "release/1.2").await.unwrap();
-    tree.sort_by(|a, b| a.path.cmp(&b.path));
-    let paths: Vec<&str> = tree.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        ["go.mod", "pkg/a/OWNERS"],
-        "directories are not files"
-    );
-    assert_eq!(tree[1].size, owners.len() as u64);
+    let tree = c.list_tree(&repo, "release/1.2", true).await.unwrap();
+    let mut files = tree.files.clone();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let paths: Vec<&str> = files.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["go.mod", "pkg/a/OWNERS"]);
+    let mut dirs: Vec<&str> = tree.dirs.iter().map(|e| e.path.as_str()).collect();
+    dirs.sort();
+    assert_eq!(dirs, ["pkg", "pkg/a"]);
+    assert!(!tree.truncated);
+    assert_eq!(files[1].size, owners.len() as u64);
     let reqs = fake.requests();
     let r = reqs.last().unwrap();
     assert_eq!(r.path, "/repos/acme/widget/git/trees/release/1.2");
     assert_eq!(r.query.as_deref(), Some("recursive=1"));
-    assert_eq!(c.get_blob(&repo, &tree[1].sha).await.unwrap(), owners);
+    assert_eq!(c.get_blob(&repo, &files[1].sha).await.unwrap(), owners);
     assert!(
         fake.requests()
             .last()
             .unwrap()
             .path
-            .ends_with(&format!("/git/blobs/{}", tree[1].sha))
+            .ends_with(&format!("/git/blobs/{}", files[1].sha))
     );
+    // One level, and a directory by its SHA.
+    let top = c.list_tree(&repo, "release/1.2", false).await.unwrap();
+    assert_eq!(top.files.len(), 1, "{top:?}");
+    assert_eq!(fake.requests().last().unwrap().query, None);
+    let pkg = &top.dirs[0];
+    assert_eq!(pkg.path, "pkg");
+    let below = c.list_tree(&repo, &pkg.sha, true).await.unwrap();
+    let paths: Vec<&str> = below.files.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["a/OWNERS"],
+        "paths are relative to the directory listed"
+    );
+    // GitHub's cut: a listing over the limit says so.
+    fake.set_tree_limit(Some(2));
+    assert!(
+        c.list_tree(&repo, "release/1.2", true)
+            .await
+            .unwrap()
+            .truncated
+    );
+    fake.set_tree_limit(None);
 
-    let e = c.list_tree(&repo, "main").await.unwrap_err();
+    let e = c.list_tree(&repo, "main", true).await.unwrap_err();
     assert!(e.is_not_found(), "{e}");
     for bad in ["../../user", "a//b", ""] {
-        let e = c.list_tree(&repo, bad).await.unwrap_err();
+        let e = c.list_tree(&repo, bad, true).await.unwrap_err();
         assert!(matches!(e, GitHubError::InvalidName { .. }), "{bad}: {e}");
     }
     let e = c.get_blob(&repo, "../x").await.unwrap_err();
     assert!(matches!(e, GitHubError::InvalidName { .. }), "{e}");
     let big = vec![b'#'; (1 << 20) + 1];
     fake.add_file("acme/widget", "big", "OWNERS", &big);
-    let sha = c.list_tree(&repo, "big").await.unwrap()[0].sha.clone();
+    let sha = c.list_tree(&repo, "big", true).await.unwrap().files[0]
+        .sha
+        .clone();
     let e = c.get_blob(&repo, &sha).await.unwrap_err().to_string();
     assert!(
         e.contains(&format!("blob {sha}")) && e.contains("more than"),

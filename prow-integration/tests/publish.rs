@@ -1022,6 +1022,20 @@ async fn owners_read_through_github_without_a_checkout() {
     assert_eq!(requests(), (1, 1));
     assert!(labels(&env).contains_key("sig/moved"));
 
+    // GitHub cuts the listing short: the directories are listed one by
+    // one, deeper as needed, and the table is the same.
+    let whole = labels(&env);
+    fake.set_tree_limit(Some(3));
+    let fresh = Publisher::new(&config).unwrap();
+    fresh.publish(&periodic("ci-goprog", "100")).await.unwrap();
+    let (trees, blobs) = requests();
+    assert!(
+        trees > 2 && blobs == files,
+        "{trees} listings, {blobs} blobs"
+    );
+    assert_eq!(labels(&env), whole);
+    fake.set_tree_limit(None);
+
     // A branch GitHub does not have: retried later, not recorded.
     let err = owners_unreadable(&env, "github: acme/widget, ref: gone", &github).await;
     assert!(err.contains("ownership from acme/widget at gone"), "{err}");

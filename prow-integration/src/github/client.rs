@@ -19,7 +19,7 @@ use super::error::printable;
 use super::paging::{next_link, same_api};
 use super::retry::{RetryPolicy, rate_limit_wait, retry_after};
 use super::status::{CommitStatus, check_description};
-use super::tree::{MAX_BLOB_ANSWER, MAX_TREE_ANSWER, TreeEntry, decode_blob, decode_tree};
+use super::tree::{MAX_BLOB_ANSWER, MAX_TREE_ANSWER, Tree, decode_blob, decode_tree};
 use super::{
     Comment, CommentId, GitHub, GitHubError, GitHubFuture, PullRequest, Repo, User, check_sha,
 };
@@ -665,14 +665,17 @@ impl GitHub for Client {
         &'a self,
         repo: &'a Repo,
         reference: &'a str,
-    ) -> GitHubFuture<'a, Vec<TreeEntry>> {
+        recursive: bool,
+    ) -> GitHubFuture<'a, Tree> {
         Box::pin(async move {
             // A branch may hold `/`: its parts are segments, never `..`.
             let parts = check_path(reference)?;
             let mut segments = vec!["repos", repo.owner(), repo.name(), "git", "trees"];
             segments.extend(parts);
             let mut url = self.endpoint(&segments);
-            url.query_pairs_mut().append_pair("recursive", "1");
+            if recursive {
+                url.query_pairs_mut().append_pair("recursive", "1");
+            }
             let answer = self
                 .call_bounded(Method::GET, url, None, MAX_TREE_ANSWER)
                 .await?;

@@ -84,7 +84,7 @@ pub use self::retry::RetryPolicy;
 pub use self::status::{
     COVERAGE_CONTEXT, CommitStatus, MAX_DESCRIPTION_CHARS, StatusState, coverage_status,
 };
-pub use self::tree::TreeEntry;
+pub use self::tree::{Tree, TreeEntry};
 
 /// The future a [`GitHub`] method returns.
 pub type GitHubFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GitHubError>> + Send + 'a>>;
@@ -153,13 +153,16 @@ pub trait GitHub: Send + Sync {
         reference: &'a str,
     ) -> GitHubFuture<'a, Option<Vec<u8>>>;
 
-    /// Every file of the tree at `reference` (a branch, tag or commit),
-    /// recursively; a listing GitHub cuts short is an error.
+    /// The files and directories of the tree at `reference` (a branch,
+    /// tag or commit, or a directory's [`TreeEntry::sha`]), all of them
+    /// (`recursive`: GitHub may cut the listing short, see
+    /// [`Tree::truncated`]) or one level.
     fn list_tree<'a>(
         &'a self,
         repo: &'a Repo,
         reference: &'a str,
-    ) -> GitHubFuture<'a, Vec<TreeEntry>>;
+        recursive: bool,
+    ) -> GitHubFuture<'a, Tree>;
 
     /// The bytes of the blob `sha` (a [`TreeEntry::sha`]), at most
     /// [`MAX_FILE_BYTES`].
@@ -226,8 +229,9 @@ impl<T: GitHub + ?Sized> GitHub for Arc<T> {
         &'a self,
         repo: &'a Repo,
         reference: &'a str,
-    ) -> GitHubFuture<'a, Vec<TreeEntry>> {
-        (**self).list_tree(repo, reference)
+        recursive: bool,
+    ) -> GitHubFuture<'a, Tree> {
+        (**self).list_tree(repo, reference, recursive)
     }
     fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>> {
         (**self).get_blob(repo, sha)

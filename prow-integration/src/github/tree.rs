@@ -27,7 +27,20 @@ pub struct TreeEntry {
     pub size: u64,
 }
 
-/// `GET /repos/{owner}/{repo}/git/trees/{ref}?recursive=1`: what is used.
+/// A listing of a tree: its files and directories, recursively or one
+/// level deep.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tree {
+    /// Files (blobs).
+    pub files: Vec<TreeEntry>,
+    /// Directories (subtrees; `sha` lists one on its own, `size` is 0).
+    pub dirs: Vec<TreeEntry>,
+    /// GitHub cut a recursive listing short (over 100,000 entries or
+    /// 7 MB): some entries are missing.
+    pub truncated: bool,
+}
+
+/// `GET /repos/{owner}/{repo}/git/trees/{ref}[?recursive=1]`: what is used.
 #[derive(Deserialize)]
 struct TreeDoc {
     tree: Vec<TreeItem>,
@@ -53,30 +66,30 @@ struct BlobDoc {
     content: String,
 }
 
-/// The files (blobs, not directories or submodules) of a recursive tree
-/// answer; a listing GitHub cut short is an error, not read as whole.
-pub(crate) fn decode_tree(body: &[u8], reference: &str) -> Result<Vec<TreeEntry>, GitHubError> {
-    let bad = |reason: String| GitHubError::Git {
+/// The files and directories of a tree answer (submodules are neither);
+/// whether GitHub cut it short is the caller's to handle.
+pub(crate) fn decode_tree(body: &[u8], reference: &str) -> Result<Tree, GitHubError> {
+    let doc: TreeDoc = serde_json::from_slice(body).map_err(|e| GitHubError::Git {
         object: format!("tree {reference}"),
-        reason,
+        reason: format!("not a tree document ({e})"),
+    })?;
+    let mut tree = Tree {
+        truncated: doc.truncated,
+        ..Tree::default()
     };
-    let doc: TreeDoc =
-        serde_json::from_slice(body).map_err(|e| bad(format!("not a tree document ({e})")))?;
-    if doc.truncated {
-        return Err(bad(
-            "GitHub cut the listing short (over 100,000 entries or 7 MB)".into(),
-        ));
-    }
-    Ok(doc
-        .tree
-        .into_iter()
-        .filter(|i| i.kind == "blob")
-        .map(|i| TreeEntry {
+    for i in doc.tree {
+        let e = TreeEntry {
             path: i.path,
             sha: i.sha,
             size: i.size,
-        })
-        .collect())
+        };
+        match i.kind.as_str() {
+            "blob" => tree.files.push(e),
+            "tree" => tree.dirs.push(e),
+            _ => {}
+        }
+    }
+    Ok(tree)
 }
 
 /// A blob's bytes: at most [`MAX_FILE_BYTES`], base64 with the line breaks
@@ -113,32 +126,60 @@ pub(crate) fn fake_blob_sha(bytes: &[u8]) -> String {
     format!("{a:016x}{b:016x}{:08x}", (a ^ b) as u32)
 }
 
-/// A recursive tree answer (the fake server's), listing `files` and the
-/// directories above them as GitHub does.
+/// The fake server's SHA of directory `dir` (`""`: the root) of the tree
+/// at `reference`.
+#[cfg(feature = "fake-github")]
+pub(crate) fn fake_tree_sha(reference: &str, dir: &str) -> String {
+    fake_blob_sha(format!("tree {reference} {dir}").as_bytes())
+}
+
+/// A tree answer (the fake server's) for directory `dir` of the tree at
+/// `reference` holding `files` (paths from the root): its files and the
+/// directories below it, recursively or one level deep, with GitHub's
+/// `truncated` past `max_entries`.
 #[cfg(feature = "fake-github")]
 pub(crate) fn encode_tree<'a>(
+    reference: &str,
+    dir: &str,
     files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    recursive: bool,
+    max_entries: Option<usize>,
 ) -> serde_json::Value {
     use std::collections::BTreeSet;
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
     let mut dirs = BTreeSet::new();
     let mut items = Vec::new();
     for (path, bytes) in files {
-        let mut d = path;
+        let Some(rel) = path.strip_prefix(&prefix) else {
+            continue;
+        };
+        // Every directory between `dir` and the file.
+        let mut d = rel;
         while let Some((parent, _)) = d.rsplit_once('/') {
             dirs.insert(parent.to_string());
             d = parent;
         }
-        items.push(serde_json::json!({
-            "path": path, "mode": "100644", "type": "blob",
-            "sha": fake_blob_sha(bytes), "size": bytes.len(),
-        }));
+        if recursive || !rel.contains('/') {
+            items.push(serde_json::json!({
+                "path": rel, "mode": "100644", "type": "blob",
+                "sha": fake_blob_sha(bytes), "size": bytes.len(),
+            }));
+        }
     }
-    for d in dirs {
-        items.push(serde_json::json!({
-            "path": d, "mode": "040000", "type": "tree", "sha": fake_blob_sha(d.as_bytes()),
-        }));
+    for d in dirs.iter().filter(|d| recursive || !d.contains('/')) {
+        let sha = fake_tree_sha(reference, &format!("{prefix}{d}"));
+        items.push(serde_json::json!({"path": d, "mode": "040000", "type": "tree", "sha": sha}));
     }
-    serde_json::json!({ "sha": fake_blob_sha(b"tree"), "tree": items, "truncated": false })
+    let truncated = recursive && max_entries.is_some_and(|m| items.len() > m);
+    if let Some(m) = max_entries.filter(|_| truncated) {
+        items.truncate(m);
+    }
+    let sha = fake_tree_sha(reference, dir);
+    serde_json::json!({ "sha": sha, "tree": items, "truncated": truncated })
 }
 
 /// A blob answer (the fake server's).
@@ -155,24 +196,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trees_list_blobs_and_refuse_a_cut_listing() {
+    fn trees_list_files_and_directories() {
         let body = br#"{"sha":"t","truncated":false,"tree":[
             {"path":"pkg","mode":"040000","type":"tree","sha":"aa"},
             {"path":"pkg/OWNERS","mode":"100644","type":"blob","sha":"bb","size":12},
             {"path":"sub","mode":"160000","type":"commit","sha":"cc"}]}"#;
         let t = decode_tree(body, "master").unwrap();
-        assert_eq!(
-            t,
-            [TreeEntry {
-                path: "pkg/OWNERS".into(),
-                sha: "bb".into(),
-                size: 12
-            }]
-        );
+        let entry = |path: &str, sha: &str, size| TreeEntry {
+            path: path.into(),
+            sha: sha.into(),
+            size,
+        };
+        assert_eq!(t.files, [entry("pkg/OWNERS", "bb", 12)]);
+        assert_eq!(t.dirs, [entry("pkg", "aa", 0)], "submodules are neither");
+        assert!(!t.truncated);
         let cut = br#"{"sha":"t","truncated":true,"tree":[]}"#;
-        let e = decode_tree(cut, "master").unwrap_err().to_string();
-        assert!(e.contains("tree master") && e.contains("cut"), "{e}");
-        assert!(decode_tree(b"[]", "master").is_err());
+        assert!(decode_tree(cut, "master").unwrap().truncated);
+        let e = decode_tree(b"[]", "master").unwrap_err().to_string();
+        assert!(e.contains("tree master"), "{e}");
     }
 
     #[test]

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use covlens_core::owners::{OwnersTree, is_ownership_file};
+use covlens_core::owners::{OwnersTree, is_ownership_file, is_skipped_dir};
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::PublishError;
 use crate::config::OwnersSource;
-use crate::github::{GitHub, Repo, TreeEntry};
+use crate::github::{GitHub, GitHubError, Repo, TreeEntry};
 
 /// The most ownership files one tree may have (Kubernetes has about 1,700).
 const MAX_FILES: usize = 20_000;
@@ -63,14 +63,14 @@ impl OwnersReader {
             .split_once('/')
             .and_then(|(o, n)| Repo::new(o, n).ok())
             .ok_or_else(|| PublishError::Permanent(format!("{at}: expected owner/name")))?;
-        let listed = gh
-            .list_tree(&r, reference)
+        let wanted = list_ownership_files(gh, &r, reference)
             .await
-            .map_err(|e| transient(format!("{e:#}")))?;
-        let wanted: Vec<TreeEntry> = listed
-            .into_iter()
-            .filter(|e| is_ownership_file(&e.path))
-            .collect();
+            .map_err(|e| match e {
+                Listing::GitHub(e) => transient(format!("{e:#}")),
+                Listing::TooMany(n) => PublishError::Permanent(format!(
+                    "{at}: GitHub cuts the listing short even after {n} listings of parts of it"
+                )),
+            })?;
         let bytes: u64 = wanted.iter().map(|e| e.size).sum();
         if wanted.len() > MAX_FILES || bytes > MAX_BYTES {
             return Err(PublishError::Permanent(format!(
@@ -114,6 +114,59 @@ impl OwnersReader {
         drop(all);
         OwnersTree::from_files(&files).map_err(|e| transient(e.to_string()))
     }
+}
+
+/// Why the ownership files of a tree could not be listed.
+enum Listing {
+    GitHub(GitHubError),
+    /// So many listings, GitHub cutting each short, that listing stopped.
+    TooMany(usize),
+}
+
+/// The most tree listings one ownership read makes.
+const MAX_LISTINGS: usize = 500;
+
+/// The ownership files of the tree at `reference`. One recursive listing
+/// does for most repositories; when GitHub cuts it short (over 100,000
+/// entries or 7 MB), the directory is listed one level deep and each
+/// subdirectory that is not skipped (`vendor`, ...) recursively on its
+/// own, deeper as needed.
+async fn list_ownership_files(
+    gh: &dyn GitHub,
+    repo: &Repo,
+    reference: &str,
+) -> Result<Vec<TreeEntry>, Listing> {
+    let mut out = Vec::new();
+    // (prefix of the paths listed, what to list)
+    let mut pending = vec![(String::new(), reference.to_string())];
+    let mut listings = 0;
+    let mut list = async |what: &str, recursive: bool| {
+        listings += 1;
+        if listings > MAX_LISTINGS {
+            return Err(Listing::TooMany(MAX_LISTINGS));
+        }
+        gh.list_tree(repo, what, recursive)
+            .await
+            .map_err(Listing::GitHub)
+    };
+    while let Some((prefix, what)) = pending.pop() {
+        let mut tree = list(&what, true).await?;
+        if tree.truncated {
+            tree = list(&what, false).await?;
+            for d in tree.dirs.drain(..) {
+                if !is_skipped_dir(&d.path) {
+                    pending.push((format!("{prefix}{}/", d.path), d.sha));
+                }
+            }
+        }
+        for mut f in tree.files {
+            f.path.insert_str(0, &prefix);
+            if is_ownership_file(&f.path) {
+                out.push(f);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The OWNERS and CODEOWNERS files under `dir`, read off the async

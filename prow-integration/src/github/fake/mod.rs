@@ -361,6 +361,13 @@ impl FakeGitHub {
         save(&self.shared);
     }
 
+    /// Cuts recursive tree listings of more than `max` entries short, as
+    /// GitHub does past 100,000 entries or 7 MB (`None`: never).
+    pub fn set_tree_limit(&self, max: Option<usize>) {
+        self.shared.lock().state.tree_entries_max = max;
+        save(&self.shared);
+    }
+
     /// Adds a comment by `login` (another user's, or an old one of the
     /// bot's); returns its id.
     pub fn add_comment(&self, repo: &str, issue: u64, login: &str, body: &str) -> u64 {

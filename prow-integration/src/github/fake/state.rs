@@ -27,6 +27,10 @@ pub struct FakeState {
     pub files: Vec<FakeFile>,
     /// The last id handed out.
     pub last_id: u64,
+    /// Recursive tree listings with more entries come cut short
+    /// (`truncated`), as GitHub's do past 100,000 entries or 7 MB.
+    #[serde(default)]
+    pub tree_entries_max: Option<usize>,
 }
 
 /// An account.
@@ -350,16 +354,38 @@ impl FakeState {
             }
             ("GET", ["repos", o, r, "git", "trees", reference @ ..]) if !reference.is_empty() => {
                 let (repo, reference) = (format!("{o}/{r}"), reference.join("/"));
-                let files: Vec<(&str, &[u8])> = self
-                    .files
+                let recursive = req.query.get("recursive").is_some_and(|v| v == "1");
+                let files: Vec<&FakeFile> = self.files.iter().filter(|f| f.repo == repo).collect();
+                // A reference, or a directory's tree SHA from a listing.
+                let tree_sha = crate::github::tree::fake_tree_sha;
+                let found = files
                     .iter()
-                    .filter(|f| f.repo == repo && f.reference == reference)
-                    .map(|f| (f.path.as_str(), f.content.as_slice()))
-                    .collect();
-                if files.is_empty() {
+                    .find(|f| f.reference == reference)
+                    .map(|f| (f.reference.clone(), String::new()))
+                    .or_else(|| {
+                        files.iter().find_map(|f| {
+                            let mut d = f.path.as_str();
+                            while let Some((parent, _)) = d.rsplit_once('/') {
+                                if tree_sha(&f.reference, parent) == reference {
+                                    return Some((f.reference.clone(), parent.to_string()));
+                                }
+                                d = parent;
+                            }
+                            None
+                        })
+                    });
+                let Some((at, dir)) = found else {
                     return Resp::message(404, "Not Found");
-                }
-                Resp::json(200, &crate::github::tree::encode_tree(files))
+                };
+                let listed = files
+                    .iter()
+                    .filter(|f| f.reference == at)
+                    .map(|f| (f.path.as_str(), f.content.as_slice()));
+                let max = self.tree_entries_max;
+                Resp::json(
+                    200,
+                    &crate::github::tree::encode_tree(&at, &dir, listed, recursive, max),
+                )
             }
             ("GET", ["repos", o, r, "git", "blobs", sha]) => {
                 let repo = format!("{o}/{r}");
