@@ -149,6 +149,15 @@ fn periodic(job: &str, build: &str) -> FinishedJob {
     }
 }
 
+/// Publishes run `build` of the periodic `job` with a new publisher.
+async fn publish_periodic(config: &Config, job: &str, build: &str) -> Outcome {
+    Publisher::new(config)
+        .unwrap()
+        .publish(&periodic(job, build))
+        .await
+        .unwrap()
+}
+
 fn presubmit(build: &str, sha: &str) -> FinishedJob {
     FinishedJob {
         job_type: JobType::Presubmit,
@@ -386,11 +395,7 @@ async fn collector_snapshots_are_read_as_core_reads_them() {
     let config = env.config(
         "dashboards:\n  - {name: sample, depth: 2, columns: [{label: main, job: ci-sample}]}\n",
     );
-    Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-sample", "7"))
-        .await
-        .unwrap();
+    publish_periodic(&config, "ci-sample", "7").await;
 
     let mut opts = LoadOptions::default();
     opts.parse.mode_policy = covlens_core::ModePolicy::Upgrade;
@@ -432,11 +437,7 @@ async fn before_and_after_dumps_are_diffed() {
     env.finish("ci-e2e", "3", "SUCCESS");
     let config =
         env.config("dashboards:\n  - {name: e2e, columns: [{label: main, job: ci-e2e}]}\n");
-    Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-e2e", "3"))
-        .await
-        .unwrap();
+    publish_periodic(&config, "ci-e2e", "3").await;
     let table: serde_json::Value =
         serde_json::from_str(&env.read("e2e/latest/table.json")).unwrap();
     let total = packages(&load("demo/calc.out"))["example.com/goprog/calc"].1;
@@ -768,11 +769,7 @@ async fn trends_from_the_history_in_tables_sites_and_comments() {
         "{DASHBOARD}history: {{store: {}, trend: 0}}\n",
         db0.display()
     ));
-    Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-goprog", "100"))
-        .await
-        .unwrap();
+    publish_periodic(&config, "ci-goprog", "100").await;
     let table: serde_json::Value =
         serde_json::from_str(&env0.read("goprog/latest/table.json")).unwrap();
     assert!(table.get("trend_runs").is_none(), "{table}");
@@ -871,11 +868,7 @@ async fn publish_by_label(env: &Env, owners: &str, db: &std::path::Path) -> Conf
          filters: {{exclude: ['/internal/']}}\nhistory: {{store: {}}}\n",
         db.display()
     ));
-    Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-goprog", "100"))
-        .await
-        .unwrap();
+    publish_periodic(&config, "ci-goprog", "100").await;
     config
 }
 
@@ -1170,11 +1163,7 @@ async fn table_total_matches_go_tool_cover() {
     env.finish("ci-goprog", "100", "SUCCESS");
     let config =
         env.config("dashboards:\n  - {name: goprog, columns: [{label: master, job: ci-goprog}]}\n");
-    Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-goprog", "100"))
-        .await
-        .unwrap();
+    publish_periodic(&config, "ci-goprog", "100").await;
     let table: serde_json::Value =
         serde_json::from_str(&env.read("goprog/latest/table.json")).unwrap();
 
@@ -1318,11 +1307,7 @@ async fn kubernetes_profile_with_the_issue_filters() {
         "dashboards:\n  - {name: unit, depth: 2, columns: [{label: master, job: ci-kubernetes-coverage-unit}]}\nfilters: {exclude: ['/vendor/', 'zz_generated', '/third_party/']}\n",
     );
     let t = std::time::Instant::now();
-    Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-kubernetes-coverage-unit", "1"))
-        .await
-        .unwrap();
+    publish_periodic(&config, "ci-kubernetes-coverage-unit", "1").await;
     eprintln!("published in {:?}", t.elapsed());
     let mut want = load("public/kubernetes-v1.32.0.coverage.txt");
     covlens_core::filter(&mut want, None, config.filters.exclude.as_ref());
@@ -1355,11 +1340,7 @@ async fn a_job_only_selection_selects_gets_junit_and_history() {
         "selection: {{jobs: '-coverage$'}}\nhistory: {{store: {}}}\n",
         db.display()
     ));
-    let out = Publisher::new(&config)
-        .unwrap()
-        .publish(&periodic("ci-misc-coverage", "5"))
-        .await
-        .unwrap();
+    let out = publish_periodic(&config, "ci-misc-coverage", "5").await;
     assert!(
         matches!(&out, Outcome::Published(s) if s.contains("recorded in the history")),
         "{out:?}"
