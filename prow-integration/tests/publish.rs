@@ -1032,6 +1032,10 @@ async fn owners_read_through_github_without_a_checkout() {
     // A branch GitHub does not have: retried later, not recorded.
     let err = owners_unreadable(&env, "github: acme/widget, ref: gone", &github).await;
     assert!(err.contains("ownership from acme/widget at gone"), "{err}");
+    // A token without read access to contents: said so.
+    fake.inject(Fault::new(FaultKind::Status { status: 403 }, 1).on_path("/git/trees/"));
+    let err = owners_unreadable(&env, "github: acme/widget, ref: master", &github).await;
+    assert!(err.contains("needs read access to contents"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

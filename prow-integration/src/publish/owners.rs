@@ -66,6 +66,9 @@ impl OwnersReader {
         let wanted = list_ownership_files(gh, &r, reference)
             .await
             .map_err(|e| match e {
+                Listing::GitHub(e) if e.status() == Some(403) => {
+                    transient(format!("{e:#} (the token needs read access to contents)"))
+                }
                 Listing::GitHub(e) => transient(format!("{e:#}")),
                 Listing::TooMany(n) => PublishError::Permanent(format!(
                     "{at}: GitHub cuts the listing short even after {n} listings of parts of it"
