@@ -444,6 +444,39 @@ async fn before_and_after_dumps_are_diffed() {
     assert_eq!(column(&table, 0)["example.com/goprog/calc"], (0, total));
 }
 
+/// A base run's `started.json` that cannot be used (over 1 MiB, a link
+/// out of the store) only leaves its commit out: the report goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn unusable_started_json_leaves_the_commit_out() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/calc.out",
+    );
+    let config = env
+        .config("presubmits:\n  - {job: pull-goprog-coverage, base: ci-goprog, threshold: 10}\n");
+    let started = env.artifacts().join("logs/ci-goprog/100/started.json");
+    let outside = env.dir.path().join("secret.json");
+    std::fs::write(&outside, r#"{"repo-commit":"5ec2e75ec2e7"}"#).unwrap();
+    for unusable in ["large", "link"] {
+        std::fs::remove_file(&started).unwrap();
+        match unusable {
+            "large" => std::fs::write(&started, vec![b' '; (1 << 20) + 1]).unwrap(),
+            _ => std::os::unix::fs::symlink(&outside, &started).unwrap(),
+        }
+        let publisher = Publisher::new(&config).unwrap();
+        publisher
+            .publish(&presubmit("7", "abcdef01"))
+            .await
+            .unwrap();
+        let comment = env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md");
+        let said = "<sub>Head: `pull-goprog-coverage` run `7` at abcdef01. \
+                    Base: `ci-goprog` run `100`.</sub>";
+        assert_eq!(comment.lines().nth(3), Some(said), "{unusable}: {comment}");
+    }
+}
+
 /// A base job with no successful run: the comment says so under its
 /// heading, and the status' description too.
 #[tokio::test(flavor = "multi_thread")]

@@ -456,14 +456,20 @@ pub struct Started {
 }
 
 /// The `started.json` of the run in `run_dir`; empty when there is none
-/// or it is not readable.
+/// or it cannot be used (too large, a link out of the store, not JSON):
+/// it only adds to a report. Only a transient failure is an error.
 pub async fn run_started(bucket: &Bucket, run_dir: &str) -> Result<Started, PublishError> {
-    let got = bucket
-        .get(&format!("{run_dir}started.json"), 1 << 20)
-        .await?;
-    Ok(got
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default())
+    let key = format!("{run_dir}started.json");
+    match bucket.get(&key, 1 << 20).await {
+        Ok(got) => Ok(got
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()),
+        Err(PublishError::Permanent(e)) => {
+            tracing::warn!(key, error = %e, "started.json left out");
+            Ok(Started::default())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The most candidates whose `finished.json` is read when looking for a
