@@ -445,7 +445,8 @@ async fn before_and_after_dumps_are_diffed() {
 }
 
 /// A base run's `started.json` that cannot be used (over 1 MiB, a link
-/// out of the store) only leaves its commit out: the report goes on.
+/// out of the store) only leaves its commit out, and a `finished.json`
+/// that cannot be read does not make a run the base: the report goes on.
 #[tokio::test(flavor = "multi_thread")]
 async fn unusable_started_json_leaves_the_commit_out() {
     let env = Env::new();
@@ -459,6 +460,13 @@ async fn unusable_started_json_leaves_the_commit_out() {
     let started = env.artifacts().join("logs/ci-goprog/100/started.json");
     let outside = env.dir.path().join("secret.json");
     std::fs::write(&outside, r#"{"repo-commit":"5ec2e75ec2e7"}"#).unwrap();
+    // A newer base run whose finished.json cannot be read is no success:
+    // run 100 stays the base.
+    env.put(
+        "logs/ci-goprog/101/finished.json",
+        &vec![b' '; (1 << 20) + 1],
+    );
+    env.put("logs/ci-goprog/latest-build.txt", b"101");
     for unusable in ["large", "link"] {
         std::fs::remove_file(&started).unwrap();
         match unusable {

@@ -526,11 +526,17 @@ pub async fn latest_success(
         if known == Some(b.as_str()) {
             return Ok(Some(b));
         }
-        if let Some(f) = bucket
-            .get(&format!("{job_dir}{b}/finished.json"), 1 << 20)
-            .await?
-            && finished_ok(&f)
-        {
+        // A finished.json that cannot be read (too large, a link out of the
+        // store) does not say the run succeeded.
+        let key = format!("{job_dir}{b}/finished.json");
+        let finished = match bucket.get(&key, 1 << 20).await {
+            Err(PublishError::Permanent(e)) => {
+                tracing::warn!(key, error = %e, "finished.json left out");
+                None
+            }
+            got => got?,
+        };
+        if finished.is_some_and(|f| finished_ok(&f)) {
             return Ok(Some(b));
         }
     }
