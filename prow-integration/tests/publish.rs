@@ -504,7 +504,7 @@ async fn presubmit_without_a_base_run_says_so() {
     let key = "pr/acme_widget/42/pull-goprog-coverage/7/";
     let comment = env.read(&format!("{key}comment.md"));
     let said = "<sub>Head: `pull-goprog-coverage` run `7` at abcdef01. \
-                Base: `ci-none` (no run to compare with).</sub>";
+                Base: `ci-none` (no successful run found).</sub>";
     assert_eq!(comment.lines().nth(3), Some(said), "{comment}");
     let status = env.read(&format!("{key}status.json"));
     assert!(status.contains("(no base run)"), "{status}");

@@ -95,7 +95,7 @@ pub struct Origin {
     pub run: Option<String>,
     /// The commit it tested: 7 to 64 hex digits (GitHub links it).
     pub commit: Option<String>,
-    /// The job has no run to compare with.
+    /// The job has no successful run to compare with.
     #[serde(default)]
     pub missing: bool,
     /// When the run started (`2026-12-04 09:30 UTC`), so an old one shows.
@@ -134,7 +134,7 @@ impl Origin {
         self
     }
 
-    /// `name` had no run to compare with.
+    /// `name` has no successful run to compare with.
     pub fn missing(name: &str) -> Origin {
         Origin {
             missing: true,
