@@ -12,7 +12,8 @@ use super::PublishError;
 use crate::config::OwnersSource;
 use crate::github::{GitHub, GitHubError, Repo, TreeEntry};
 
-/// The most ownership files one tree may have (Kubernetes has about 1,700).
+/// The most ownership files one tree may have (Kubernetes has on the
+/// order of a thousand).
 const MAX_FILES: usize = 20_000;
 /// The most bytes of ownership files one tree may have, all together.
 const MAX_BYTES: u64 = 64 << 20;
