@@ -6,9 +6,9 @@ use serde::Deserialize;
 use super::GitHubError;
 use super::contents::{MAX_FILE_BYTES, decode_base64};
 
-/// The longest tree answer read. Kubernetes' whole tree (about 30,000
-/// entries) is under 8 MB; GitHub cuts a recursive listing at 100,000
-/// entries or 7 MB and says so.
+/// The longest tree answer read: GitHub cuts a recursive listing at
+/// 100,000 entries or 7 MB and says so, so this bound is never what stops a
+/// real answer.
 pub(crate) const MAX_TREE_ANSWER: usize = 32 << 20;
 
 /// The longest blob answer read: a blob of [`MAX_FILE_BYTES`] in base64
