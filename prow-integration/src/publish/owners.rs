@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use covlens_core::owners::{OwnersTree, is_ownership_file, is_skipped_dir};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 
 use super::PublishError;
 use crate::config::OwnersSource;
@@ -75,13 +75,15 @@ impl OwnersReader {
                     "{at}: GitHub cuts the listing short even after {n} listings of parts of it"
                 )),
             })?;
-        let bytes: u64 = wanted.iter().map(|e| e.size).sum();
-        if wanted.len() > MAX_FILES || bytes > MAX_BYTES {
-            return Err(PublishError::Permanent(format!(
-                "{at}: {} ownership files of {bytes} bytes, more than the {MAX_FILES} files or \
-                 {MAX_BYTES} bytes read",
-                wanted.len()
-            )));
+        let too_many = |files: usize, bytes: u64| {
+            PublishError::Permanent(format!(
+                "{at}: {files} ownership files of {bytes} bytes, more than the {MAX_FILES} files \
+                 or {MAX_BYTES} bytes read"
+            ))
+        };
+        let listed = wanted.iter().fold(0u64, |n, e| n.saturating_add(e.size));
+        if wanted.len() > MAX_FILES || listed > MAX_BYTES {
+            return Err(too_many(wanted.len(), listed));
         }
         let key = (repo.to_string(), reference.to_string());
         let missing: Vec<String> = {
@@ -94,15 +96,24 @@ impl OwnersReader {
                 .collect();
             shas.into_iter().map(str::to_string).collect()
         };
-        let read: Vec<(String, Vec<u8>)> = futures_util::stream::iter(missing)
+        // Counted as read too: the listing's sizes bound nothing by themselves.
+        let mut read: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut read_bytes = 0u64;
+        let mut blobs = futures_util::stream::iter(missing)
             .map(|sha| {
                 let r = &r;
                 async move { gh.get_blob(r, &sha).await.map(|b| (sha, b)) }
             })
-            .buffer_unordered(PARALLEL_READS)
-            .try_collect()
-            .await
-            .map_err(|e| transient(format!("{e:#}")))?;
+            .buffer_unordered(PARALLEL_READS);
+        while let Some(got) = blobs.next().await {
+            let (sha, b) = got.map_err(|e| transient(format!("{e:#}")))?;
+            read_bytes = read_bytes.saturating_add(b.len() as u64);
+            if read_bytes > MAX_BYTES {
+                return Err(too_many(wanted.len(), read_bytes));
+            }
+            read.push((sha, b));
+        }
+        drop(blobs);
 
         let mut all = self.blobs.lock().unwrap_or_else(PoisonError::into_inner);
         let blobs = all.entry(key).or_default();
@@ -168,6 +179,10 @@ async fn list_ownership_files(
             if is_ownership_file(&f.path) {
                 out.push(f);
             }
+        }
+        // Already too many: the caller refuses the tree.
+        if out.len() > MAX_FILES {
+            break;
         }
     }
     Ok(out)
