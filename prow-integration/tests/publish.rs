@@ -1035,16 +1035,26 @@ async fn owners_read_through_github_without_a_checkout() {
     let want = label_rollup(&load("demo/cmd-goprog.out"), &owners);
     assert!(want.keys().any(|k| k.starts_with("sig/")), "{want:?}");
     assert_eq!(labels(&env), want);
-    // Each ownership file read once (no two have the same content).
-    assert!(files >= 5, "{files}");
-    assert_eq!(requests(), (1, files));
+    // The root listed, then each top-level directory; each ownership file
+    // read once (no two have the same content).
+    let top_dirs = std::fs::read_dir(&tree)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count();
+    assert!(files >= 5 && top_dirs >= 3, "{files} {top_dirs}");
+    assert_eq!(requests(), (1 + top_dirs, files));
     publisher
         .publish(&periodic("ci-goprog", "100"))
         .await
         .unwrap();
-    assert_eq!(requests(), (1, 0), "every blob was kept");
+    assert_eq!(
+        requests(),
+        (1, 0),
+        "nothing changed: the root's listing says so"
+    );
 
-    // One OWNERS file changes on the branch: only it is read again.
+    // One OWNERS file changes on the branch: its top-level directory is
+    // listed again and only the file is read again.
     let calc = std::fs::read_to_string(tree.join("calc/OWNERS")).unwrap();
     let changed = calc.replace("labels:", "labels:\n  - sig/moved");
     assert_ne!(calc, changed, "calc/OWNERS has labels");
@@ -1053,18 +1063,19 @@ async fn owners_read_through_github_without_a_checkout() {
         .publish(&periodic("ci-goprog", "100"))
         .await
         .unwrap();
-    assert_eq!(requests(), (1, 1));
+    assert_eq!(requests(), (2, 1));
     assert!(labels(&env).contains_key("sig/moved"));
 
     // GitHub cuts the listing short: the directories are listed one by
     // one, deeper as needed, and the table is the same.
     let whole = labels(&env);
-    fake.set_tree_limit(Some(3));
+    // (calc/ holds OWNERS, advanced/ and advanced/OWNERS: 3 entries.)
+    fake.set_tree_limit(Some(2));
     let fresh = Publisher::new(&config).unwrap();
     fresh.publish(&periodic("ci-goprog", "100")).await.unwrap();
     let (trees, blobs) = requests();
     assert!(
-        trees > 2 && blobs == files,
+        trees > 1 + top_dirs && blobs == files,
         "{trees} listings, {blobs} blobs"
     );
     assert_eq!(labels(&env), whole);

@@ -126,22 +126,34 @@ pub(crate) fn fake_blob_sha(bytes: &[u8]) -> String {
     format!("{a:016x}{b:016x}{:08x}", (a ^ b) as u32)
 }
 
-/// The fake server's SHA of directory `dir` (`""`: the root) of the tree
-/// at `reference`.
+/// The fake server's SHA of directory `dir` (`""`: the root) of a tree
+/// holding `files` (paths from the root): a hash of what is below it, so it
+/// changes when a file below it does, as git's does.
 #[cfg(feature = "fake-github")]
-pub(crate) fn fake_tree_sha(reference: &str, dir: &str) -> String {
-    fake_blob_sha(format!("tree {reference} {dir}").as_bytes())
+pub(crate) fn fake_tree_sha(files: &[(&str, &[u8])], dir: &str) -> String {
+    let mut below: Vec<String> = files
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let rel = if dir.is_empty() {
+                Some(*path)
+            } else {
+                path.strip_prefix(dir)?.strip_prefix('/')
+            };
+            rel.map(|r| format!("{r} {}\n", fake_blob_sha(bytes)))
+        })
+        .collect();
+    below.sort();
+    fake_blob_sha(format!("tree {dir}\n{}", below.concat()).as_bytes())
 }
 
-/// A tree answer (the fake server's) for directory `dir` of the tree at
-/// `reference` holding `files` (paths from the root): its files and the
-/// directories below it, recursively or one level deep, with GitHub's
-/// `truncated` past `max_entries`.
+/// A tree answer (the fake server's) for directory `dir` of a tree holding
+/// `files` (paths from the root): its files and the directories below it,
+/// recursively or one level deep, with GitHub's `truncated` past
+/// `max_entries`.
 #[cfg(feature = "fake-github")]
-pub(crate) fn encode_tree<'a>(
-    reference: &str,
+pub(crate) fn encode_tree(
     dir: &str,
-    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    files: &[(&str, &[u8])],
     recursive: bool,
     max_entries: Option<usize>,
 ) -> serde_json::Value {
@@ -171,14 +183,14 @@ pub(crate) fn encode_tree<'a>(
         }
     }
     for d in dirs.iter().filter(|d| recursive || !d.contains('/')) {
-        let sha = fake_tree_sha(reference, &format!("{prefix}{d}"));
+        let sha = fake_tree_sha(files, &format!("{prefix}{d}"));
         items.push(serde_json::json!({"path": d, "mode": "040000", "type": "tree", "sha": sha}));
     }
     let truncated = recursive && max_entries.is_some_and(|m| items.len() > m);
     if let Some(m) = max_entries.filter(|_| truncated) {
         items.truncate(m);
     }
-    let sha = fake_tree_sha(reference, dir);
+    let sha = fake_tree_sha(files, dir);
     serde_json::json!({ "sha": sha, "tree": items, "truncated": truncated })
 }
 

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 
 use super::PublishError;
 use crate::config::OwnersSource;
-use crate::github::{GitHub, GitHubError, Repo, TreeEntry};
+use crate::github::{GitHub, GitHubError, Repo, Tree, TreeEntry};
 
 /// The most ownership files one tree may have (Kubernetes has on the
 /// order of a thousand).
@@ -20,18 +20,26 @@ const MAX_BYTES: u64 = 64 << 20;
 /// Blobs read at once on a first publish.
 const PARALLEL_READS: usize = 8;
 
-/// Reads ownership trees, keeping the ownership files read through GitHub
-/// by blob SHA: after the first publish, a publish costs one listing and
-/// a request per changed file. Per source, only the blobs its latest
-/// listing names are kept.
+/// Reads ownership trees. What it reads through GitHub it keeps by SHA: the
+/// ownership files by blob, and what each top-level directory holds by
+/// tree. A publish then costs one listing of the root, one listing per
+/// top-level directory that changed, and a request per changed file. Per
+/// source, only what its latest listing names is kept.
 #[derive(Default)]
 pub(crate) struct OwnersReader {
-    /// Per `(repo, ref)`: its blobs.
-    blobs: Mutex<HashMap<(String, String), Blobs>>,
+    /// Per `(repo, ref)`.
+    sources: Mutex<HashMap<(String, String), Known>>,
 }
 
-/// Blob SHA to text.
-type Blobs = HashMap<String, Arc<str>>;
+/// What is known of one source's tree.
+#[derive(Default)]
+struct Known {
+    /// Blob SHA to text.
+    blobs: HashMap<String, Arc<str>>,
+    /// Top-level directory's tree SHA to the files below it that may be
+    /// ownership files (paths relative to it).
+    dirs: HashMap<String, Arc<Vec<TreeEntry>>>,
+}
 
 impl OwnersReader {
     /// The ownership of `source`. A checkout that cannot be read (not
@@ -64,7 +72,15 @@ impl OwnersReader {
             .split_once('/')
             .and_then(|(o, n)| Repo::new(o, n).ok())
             .ok_or_else(|| PublishError::Permanent(format!("{at}: expected owner/name")))?;
-        let wanted = list_ownership_files(gh, &r, reference)
+        let key = (repo.to_string(), reference.to_string());
+        let known_dirs = {
+            let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+            sources
+                .get(&key)
+                .map(|k| k.dirs.clone())
+                .unwrap_or_default()
+        };
+        let (wanted, dirs) = list_ownership_files(gh, &r, reference, &known_dirs)
             .await
             .map_err(|e| match e {
                 Listing::GitHub(e) if e.status() == Some(403) => {
@@ -85,14 +101,13 @@ impl OwnersReader {
         if wanted.len() > MAX_FILES || listed > MAX_BYTES {
             return Err(too_many(wanted.len(), listed));
         }
-        let key = (repo.to_string(), reference.to_string());
         let missing: Vec<String> = {
-            let blobs = self.blobs.lock().unwrap_or_else(PoisonError::into_inner);
-            let known = blobs.get(&key);
+            let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+            let known = sources.get(&key);
             let shas: HashSet<&str> = wanted
                 .iter()
                 .map(|e| e.sha.as_str())
-                .filter(|s| known.is_none_or(|k| !k.contains_key(*s)))
+                .filter(|s| known.is_none_or(|k| !k.blobs.contains_key(*s)))
                 .collect();
             shas.into_iter().map(str::to_string).collect()
         };
@@ -115,8 +130,10 @@ impl OwnersReader {
         }
         drop(blobs);
 
-        let mut all = self.blobs.lock().unwrap_or_else(PoisonError::into_inner);
-        let blobs = all.entry(key).or_default();
+        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = sources.entry(key).or_default();
+        known.dirs = dirs;
+        let blobs = &mut known.blobs;
         for (sha, b) in read {
             blobs.insert(sha, Arc::from(String::from_utf8_lossy(&b)));
         }
@@ -126,7 +143,7 @@ impl OwnersReader {
             .iter()
             .filter_map(|e| Some((e.path.clone(), blobs.get(&e.sha)?.to_string())))
             .collect();
-        drop(all);
+        drop(sources);
         OwnersTree::from_files(&files).map_err(|e| transient(e.to_string()))
     }
 }
@@ -141,33 +158,65 @@ enum Listing {
 /// The most tree listings one ownership read makes.
 const MAX_LISTINGS: usize = 500;
 
-/// The ownership files of the tree at `reference`. One recursive listing
-/// does for most repositories; when GitHub cuts it short (over 100,000
-/// entries or 7 MB), the directory is listed one level deep and each
-/// subdirectory that is not skipped (`vendor`, ...) recursively on its
-/// own, deeper as needed.
+/// The ownership files of the tree at `reference` (paths from its root),
+/// and what each top-level directory holds (see [`Known::dirs`]). The root
+/// is listed one level deep; a top-level directory is listed only when
+/// its SHA is not in `known`.
 async fn list_ownership_files(
     gh: &dyn GitHub,
     repo: &Repo,
     reference: &str,
+    known: &HashMap<String, Arc<Vec<TreeEntry>>>,
+) -> Result<(Vec<TreeEntry>, HashMap<String, Arc<Vec<TreeEntry>>>), Listing> {
+    let mut listings = 0;
+    let root = list(gh, repo, reference, false, &mut listings).await?;
+    let mut out: Vec<TreeEntry> = root
+        .files
+        .into_iter()
+        .filter(|f| is_ownership_file(&f.path))
+        .collect();
+    let mut dirs = HashMap::new();
+    for d in root.dirs.into_iter().filter(|d| !is_skipped_dir(&d.path)) {
+        let below = match known.get(&d.sha) {
+            Some(b) => b.clone(),
+            None => Arc::new(list_candidates(gh, repo, &d.sha, &mut listings).await?),
+        };
+        out.extend(below.iter().filter_map(|f| {
+            let path = format!("{}/{}", d.path, f.path);
+            is_ownership_file(&path).then(|| TreeEntry { path, ..f.clone() })
+        }));
+        dirs.insert(d.sha, below);
+        // Already too many: the caller refuses the tree.
+        if out.len() > MAX_FILES {
+            break;
+        }
+    }
+    Ok((out, dirs))
+}
+
+/// The files below tree `sha` that may be ownership files (`OWNERS`,
+/// `CODEOWNERS`, outside skipped directories), paths relative to it. One
+/// recursive listing does for most trees; when GitHub cuts it short (over
+/// 100,000 entries or 7 MB), the tree is listed one level deep and each
+/// subdirectory that is not skipped recursively on its own, deeper as
+/// needed.
+async fn list_candidates(
+    gh: &dyn GitHub,
+    repo: &Repo,
+    sha: &str,
+    listings: &mut usize,
 ) -> Result<Vec<TreeEntry>, Listing> {
+    let may_own = |path: &str| {
+        let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+        matches!(name, "OWNERS" | "CODEOWNERS") && !dirs.split('/').any(is_skipped_dir)
+    };
     let mut out = Vec::new();
     // (prefix of the paths listed, what to list)
-    let mut pending = vec![(String::new(), reference.to_string())];
-    let mut listings = 0;
-    let mut list = async |what: &str, recursive: bool| {
-        listings += 1;
-        if listings > MAX_LISTINGS {
-            return Err(Listing::TooMany(MAX_LISTINGS));
-        }
-        gh.list_tree(repo, what, recursive)
-            .await
-            .map_err(Listing::GitHub)
-    };
+    let mut pending = vec![(String::new(), sha.to_string())];
     while let Some((prefix, what)) = pending.pop() {
-        let mut tree = list(&what, true).await?;
+        let mut tree = list(gh, repo, &what, true, listings).await?;
         if tree.truncated {
-            tree = list(&what, false).await?;
+            tree = list(gh, repo, &what, false, listings).await?;
             for d in tree.dirs.drain(..) {
                 if !is_skipped_dir(&d.path) {
                     pending.push((format!("{prefix}{}/", d.path), d.sha));
@@ -176,16 +225,32 @@ async fn list_ownership_files(
         }
         for mut f in tree.files {
             f.path.insert_str(0, &prefix);
-            if is_ownership_file(&f.path) {
+            if may_own(&f.path) {
                 out.push(f);
             }
         }
-        // Already too many: the caller refuses the tree.
         if out.len() > MAX_FILES {
             break;
         }
     }
     Ok(out)
+}
+
+/// One listing, counted against [`MAX_LISTINGS`].
+async fn list(
+    gh: &dyn GitHub,
+    repo: &Repo,
+    what: &str,
+    recursive: bool,
+    listings: &mut usize,
+) -> Result<Tree, Listing> {
+    *listings += 1;
+    if *listings > MAX_LISTINGS {
+        return Err(Listing::TooMany(MAX_LISTINGS));
+    }
+    gh.list_tree(repo, what, recursive)
+        .await
+        .map_err(Listing::GitHub)
 }
 
 /// The OWNERS and CODEOWNERS files under `dir`, read off the async

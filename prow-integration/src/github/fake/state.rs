@@ -355,36 +355,48 @@ impl FakeState {
             ("GET", ["repos", o, r, "git", "trees", reference @ ..]) if !reference.is_empty() => {
                 let (repo, reference) = (format!("{o}/{r}"), reference.join("/"));
                 let recursive = req.query.get("recursive").is_some_and(|v| v == "1");
-                let files: Vec<&FakeFile> = self.files.iter().filter(|f| f.repo == repo).collect();
+                let at = |reference: &str| -> Vec<(&str, &[u8])> {
+                    let files = self.files.iter();
+                    files
+                        .filter(|f| f.repo == repo && f.reference == reference)
+                        .map(|f| (f.path.as_str(), f.content.as_slice()))
+                        .collect()
+                };
                 // A reference, or a directory's tree SHA from a listing.
                 let tree_sha = crate::github::tree::fake_tree_sha;
-                let found = files
+                let mut references: Vec<&str> = self
+                    .files
                     .iter()
-                    .find(|f| f.reference == reference)
-                    .map(|f| (f.reference.clone(), String::new()))
-                    .or_else(|| {
-                        files.iter().find_map(|f| {
-                            let mut d = f.path.as_str();
+                    .filter(|f| f.repo == repo)
+                    .map(|f| f.reference.as_str())
+                    .collect();
+                references.sort_unstable();
+                references.dedup();
+                let found = if references.contains(&reference.as_str()) {
+                    Some((at(&reference), String::new()))
+                } else {
+                    references.iter().find_map(|r| {
+                        let files = at(r);
+                        let dir = files.iter().find_map(|(path, _)| {
+                            let mut d = *path;
                             while let Some((parent, _)) = d.rsplit_once('/') {
-                                if tree_sha(&f.reference, parent) == reference {
-                                    return Some((f.reference.clone(), parent.to_string()));
+                                if tree_sha(&files, parent) == reference {
+                                    return Some(parent.to_string());
                                 }
                                 d = parent;
                             }
                             None
-                        })
-                    });
-                let Some((at, dir)) = found else {
+                        })?;
+                        Some((files, dir))
+                    })
+                };
+                let Some((files, dir)) = found else {
                     return Resp::message(404, "Not Found");
                 };
-                let listed = files
-                    .iter()
-                    .filter(|f| f.reference == at)
-                    .map(|f| (f.path.as_str(), f.content.as_slice()));
                 let max = self.tree_entries_max;
                 Resp::json(
                     200,
-                    &crate::github::tree::encode_tree(&at, &dir, listed, recursive, max),
+                    &crate::github::tree::encode_tree(&dir, &files, recursive, max),
                 )
             }
             ("GET", ["repos", o, r, "git", "blobs", sha]) => {
