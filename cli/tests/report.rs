@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -533,6 +534,133 @@ fn comment_lists_files_whose_paths_git_quotes() {
         .args(["--head-origin", "pull-7@ABCDEF0"]));
     let said = "<sub>Head: `pull-7` at abcdef0. Base: `base.out`.</sub>";
     assert_eq!(text.lines().nth(3), Some(said), "{text}");
+}
+
+/// Copies the files of `from` into `to`, keeping their relative paths.
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// `go test -coverprofile` in `dir`, then `go tool cover -func` on it:
+/// (file, function, nth of that name in the file) to (line, percent).
+fn go_funcs(dir: &Path, profile: &str) -> BTreeMap<(String, String, usize), (u32, String)> {
+    let out = common::go()
+        .current_dir(dir)
+        .args(["test", &format!("-coverprofile={profile}"), "./..."])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = run(common::go()
+        .current_dir(dir)
+        .args(["tool", "cover", &format!("-func={profile}")]));
+    let mut seen = BTreeMap::new();
+    let mut funcs = BTreeMap::new();
+    for l in text.lines().filter(|l| !l.starts_with("total:")) {
+        let mut cols = l.split_whitespace();
+        let (pos, name, pct) = (cols.next().unwrap(), cols.next().unwrap(), cols.next().unwrap());
+        let mut pos = pos.trim_end_matches(':').rsplitn(2, ':');
+        let line: u32 = pos.next().unwrap().parse().unwrap();
+        let file = pos.next().unwrap().to_string();
+        let n = seen.entry((file.clone(), name.to_string())).or_insert(0);
+        *n += 1;
+        funcs.insert((file, name.to_string(), *n), (line, pct.to_string()));
+    }
+    funcs
+}
+
+/// Peers' survey B.14: the PR comment lists the functions whose coverage
+/// fell, with the numbers `go tool cover -func` prints for the base and for
+/// the head, across a diff that moves every function.
+#[test]
+#[ignore = "needs go and git"]
+fn comment_lists_functions_that_lost_coverage_as_go_counts_them() {
+    common::require_go();
+    let dir = tempfile::tempdir().unwrap();
+    let repo_dir = dir.path();
+    let fixture = repo().join("fixtures/funcdelta");
+    copy_tree(&fixture.join("base"), repo_dir);
+    git(repo_dir, &["init", "-q"]);
+    git(repo_dir, &["add", "."]);
+    git(repo_dir, &["commit", "-q", "-m", "base"]);
+    let base = go_funcs(repo_dir, "base.out");
+    copy_tree(&fixture.join("head"), repo_dir);
+    std::fs::write(repo_dir.join("pr.diff"), git(repo_dir, &["diff"])).unwrap();
+    let head = go_funcs(repo_dir, "head.out");
+
+    // What Go's numbers say: functions on both sides whose percent fell.
+    let pct = |p: &str| p.trim_end_matches('%').parse::<f64>().unwrap();
+    let mut want: Vec<String> = head
+        .iter()
+        .filter_map(|(k, (line, h))| {
+            let (_, b) = base.get(k)?;
+            let file = k.0.trim_start_matches("example.com/funcdelta/");
+            (pct(h) < pct(b)).then(|| format!("{} {file}:{line} {b} {h}", k.1))
+        })
+        .collect();
+    want.sort();
+    // The fixture's point: a changed, an unchanged and an untouched file.
+    let names: Vec<&str> = want.iter().map(|w| w.split(' ').next().unwrap()).collect();
+    assert_eq!(names, ["Cents", "Discount", "Label"], "{want:?}");
+
+    let text = run(covlens()
+        .current_dir(repo_dir)
+        .args(["comment", "--base", "base.out", "--head", "head.out"])
+        .args(["--git-diff", "pr.diff", "--functions"]));
+    let mut got: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.contains("Functions that lost coverage"))
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").map(|c| c.trim_matches(['|', ' ', '`'])).collect();
+            // `T.Add` is `Add` in Go's listing.
+            let name = cells[0].rsplit('.').next().unwrap();
+            format!("{name} {} {} {}", cells[1], cells[2], cells[3])
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, want, "{text}");
+    assert!(text.contains("Functions that lost coverage (3)"), "{text}");
+    assert!(!text.contains("could not be compared"), "{text}");
+
+    // Sources not at hand (no go.mod here) are said to be missing.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let text = run(covlens()
+        .current_dir(elsewhere.path())
+        .arg("comment")
+        .arg("--base")
+        .arg(repo_dir.join("base.out"))
+        .arg("--head")
+        .arg(repo_dir.join("head.out"))
+        .arg("--git-diff")
+        .arg(repo_dir.join("pr.diff"))
+        .arg("--functions"));
+    assert!(
+        text.contains("The functions of 2 files could not be compared"),
+        "{text}"
+    );
+    let mut root = std::ffi::OsString::from("example.com/funcdelta=");
+    root.push(repo_dir);
+    let text = run(covlens()
+        .current_dir(elsewhere.path())
+        .arg("comment")
+        .arg("--base")
+        .arg(repo_dir.join("base.out"))
+        .arg("--head")
+        .arg(repo_dir.join("head.out"))
+        .arg("--git-diff")
+        .arg(repo_dir.join("pr.diff"))
+        .args(["--functions", "--source-root"])
+        .arg(root));
+    assert!(text.contains("Functions that lost coverage (3)"), "{text}");
 }
 
 /// Issue 10, item 1: a profile names files outside every source root

@@ -24,6 +24,7 @@ fn patch_counts_match_the_comment_on_prometheus() {
             DiffFile {
                 path: f.name()[module.len() + 1..].to_string(),
                 added,
+                ..DiffFile::default()
             }
         })
         .collect();

@@ -4,8 +4,8 @@
 use anyhow::Result;
 use clap::Args;
 use covlens_report_templates::{
-    Comment, Origin, Provenance, TrendRule, go_mod_module, min_comment_chars, read_diff_file,
-    write_comment,
+    Comment, MAX_FUNCTION_FILES, Origin, Provenance, TrendRule, function_files, go_mod_module,
+    min_comment_chars, read_diff_file, read_function_sources, write_comment,
 };
 
 use crate::input::{InputArgs, load};
@@ -45,6 +45,15 @@ pub struct CommentArgs {
     /// is its profile's path).
     #[arg(long, value_name = "NAME[@COMMIT]")]
     base_origin: Option<String>,
+    /// List the functions whose coverage fell, from the head's sources
+    /// (found as `covlens func` finds them); the base's are rebuilt by
+    /// undoing `--git-diff`.
+    #[arg(long)]
+    functions: bool,
+    /// With `--functions`: map an import-path prefix to a source directory
+    /// (repeatable).
+    #[arg(long, value_name = "IMPORT_PREFIX=DIR", requires = "functions")]
+    source_root: Vec<String>,
     #[command(flatten)]
     out: super::Out,
     #[command(flatten)]
@@ -86,6 +95,12 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
             head: origin(&a.head_origin, &a.head),
             base: origin(&a.base_origin, &a.base),
         });
+    }
+    if a.functions {
+        let (diff, module) = (diff.as_deref(), module.as_deref());
+        let files = function_files(&base, &head, diff, module, MAX_FUNCTION_FILES);
+        let sources = read_function_sources(&files, &super::source_resolver(&a.source_root)?);
+        c.set_functions(&base, &head, diff, module, &files, &sources);
     }
     if let Some(h) = a.trend.load(None)? {
         let mut by_pkg = h.percents();

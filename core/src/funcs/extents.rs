@@ -16,6 +16,10 @@ use crate::profile::{Block, Counts};
 pub struct FuncExtent {
     /// The function's name, without any receiver (`Add`, not `(*T).Add`).
     pub name: String,
+    /// A method's receiver type, without `*` or type parameters (`T` for
+    /// `func (t *T[K]) Add`); `None` for a function. With `name` it tells
+    /// the functions of a file apart (`go tool cover` does not print it).
+    pub receiver: Option<String>,
     /// Line of the `func` keyword.
     pub start_line: u32,
     /// Column of the `func` keyword.
@@ -193,6 +197,7 @@ impl FuncFinder {
             let (end_line, end_col) = lines.position(body.end_byte() + skip);
             out.push(FuncExtent {
                 name: name.to_string(),
+                receiver: receiver_type(node, text),
                 start_line,
                 start_col,
                 end_line,
@@ -207,6 +212,26 @@ impl FuncFinder {
             .parse(text, None)
             .ok_or_else(|| Error::Invalid(format!("{path}: tree-sitter gave up parsing")))
     }
+}
+
+/// The base type name of a method's receiver: `T` for `(t *T)`, `(T)`,
+/// `(t *T[K, V])` or `(t (*T))`.
+fn receiver_type(method: Node<'_>, text: &[u8]) -> Option<String> {
+    let list = method.child_by_field_name("receiver")?;
+    let mut cursor = list.walk();
+    let param = list.named_children(&mut cursor).next()?;
+    let mut ty = param.child_by_field_name("type")?;
+    // Descend through `*T`, `(T)` and `T[K]` to the type's name.
+    loop {
+        ty = match ty.kind() {
+            "type_identifier" => break,
+            "generic_type" => ty.child_by_field_name("type")?,
+            _ => ty.named_child(0)?,
+        };
+    }
+    std::str::from_utf8(&text[ty.byte_range()])
+        .ok()
+        .map(str::to_string)
 }
 
 /// tree-sitter-go 0.25 only takes a type as the first argument of `new`
@@ -496,6 +521,7 @@ mod tests {
     fn ext(name: &str, s: (u32, u32), e: (u32, u32)) -> FuncExtent {
         FuncExtent {
             name: name.into(),
+            receiver: None,
             start_line: s.0,
             start_col: s.1,
             end_line: e.0,
@@ -503,8 +529,43 @@ mod tests {
         }
     }
 
+    /// Extents without receivers (`receivers` checks those).
     fn find(src: &str) -> Vec<FuncExtent> {
-        find_funcs(src.as_bytes(), "x.go").unwrap()
+        let mut v = find_funcs(src.as_bytes(), "x.go").unwrap();
+        v.iter_mut().for_each(|f| f.receiver = None);
+        v
+    }
+
+    #[test]
+    fn receivers() {
+        let src = "package p
+
+func A() {}
+func (r *T) B() {}
+func (T) C() {}
+func (s *Stack[K, V]) D() {}
+func (s Stack[K]) E() {}
+func (t (*T)) F() {}
+func (p *pkgT) String() string { return \"\" }
+";
+        let got: Vec<_> = find_funcs(src.as_bytes(), "x.go")
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.name, f.receiver))
+            .collect();
+        let r = |s: &str| Some(s.to_string());
+        assert_eq!(
+            got,
+            [
+                ("A".into(), None),
+                ("B".into(), r("T")),
+                ("C".into(), r("T")),
+                ("D".into(), r("Stack")),
+                ("E".into(), r("Stack")),
+                ("F".into(), r("T")),
+                ("String".into(), r("pkgT")),
+            ]
+        );
     }
 
     #[test]

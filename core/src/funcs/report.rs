@@ -137,6 +137,7 @@ mod tests {
     fn f(name: &str, s: u32, e: u32) -> FuncExtent {
         FuncExtent {
             name: name.into(),
+            receiver: None,
             start_line: s,
             start_col: 1,
             end_line: e,

@@ -1,6 +1,7 @@
 //! The files and added lines of a unified diff, as `git diff` writes it.
 
-/// One file of a diff: its new path and the added lines, ascending.
+/// One file of a diff: its new path, the added lines, ascending, and the
+/// removed ones, so that the old text can be rebuilt from the new.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DiffFile {
     /// The path after the change, repository-relative (git's `b/` prefix
@@ -8,6 +9,48 @@ pub struct DiffFile {
     pub path: String,
     /// Lines added, numbered in the new file.
     pub added: Vec<u32>,
+    /// Lines removed, in order, each with the line of the new file it
+    /// stood before (one past the last line at the end of the file).
+    pub removed: Vec<(u32, String)>,
+}
+
+impl DiffFile {
+    /// The file before the change, from its text after it (`new`, as the
+    /// pull request's head has it): added lines dropped, removed ones put
+    /// back. `None` if `new` cannot be the diff's new side (too few
+    /// lines). Lines end with `\n`.
+    pub fn old_text(&self, new: &[u8]) -> Option<Vec<u8>> {
+        let lines: Vec<&[u8]> = new.split_inclusive(|&b| b == b'\n').collect();
+        let n = u32::try_from(lines.len()).ok().filter(|&n| n < u32::MAX)?;
+        // Hunks out of order or past the end: not a diff of this text.
+        if !self.added.windows(2).all(|w| w[0] < w[1])
+            || !self.removed.is_sorted_by_key(|r| r.0)
+            || self.added.first().is_some_and(|&l| l == 0)
+            || self.added.last().is_some_and(|&l| l > n)
+            || self.removed.first().is_some_and(|r| r.0 == 0)
+            || self.removed.last().is_some_and(|r| r.0 > n + 1)
+        {
+            return None;
+        }
+        let mut out = Vec::with_capacity(new.len());
+        let (mut added, mut removed) = (self.added.iter().peekable(), self.removed.iter().peekable());
+        for at in 1..=n + 1 {
+            while let Some((_, text)) = removed.next_if(|(l, _)| *l == at) {
+                out.extend_from_slice(text.as_bytes());
+                out.push(b'\n');
+            }
+            let Some(line) = lines.get(at as usize - 1) else {
+                break;
+            };
+            if added.next_if(|&&l| l == at).is_none() {
+                out.extend_from_slice(line);
+                if !line.ends_with(b"\n") {
+                    out.push(b'\n');
+                }
+            }
+        }
+        Some(out)
+    }
 }
 
 /// Reads and parses a unified diff file ([`parse_diff`]). Hunks may hold
@@ -41,7 +84,12 @@ pub fn parse_diff(text: &str) -> Vec<DiffFile> {
                     line = line.saturating_add(1);
                     new_left = new_left.saturating_sub(1);
                 }
-                Some(b'-') => old_left = old_left.saturating_sub(1),
+                Some(b'-') => {
+                    if let Some(f) = cur.as_mut() {
+                        f.removed.push((line, l[1..].to_string()));
+                    }
+                    old_left = old_left.saturating_sub(1);
+                }
                 Some(b'\\') => {}
                 _ => {
                     line = line.saturating_add(1);
@@ -56,7 +104,7 @@ pub fn parse_diff(text: &str) -> Vec<DiffFile> {
             // The +++ line, when present, has the exact name.
             cur = Some(DiffFile {
                 path: git_line_new_path(rest),
-                added: Vec::new(),
+                ..DiffFile::default()
             });
         } else if let Some(p) = l.strip_prefix("+++ ") {
             let f = cur.get_or_insert_with(DiffFile::default);
@@ -176,9 +224,28 @@ mod tests {
             f,
             vec![DiffFile {
                 path: "pkg/x.go".into(),
-                added: vec![2, 4, 11, 12]
+                added: vec![2, 4, 11, 12],
+                removed: vec![(4, "d".into()), (11, "x".into())],
             }]
         );
+    }
+
+    /// The old side is rebuilt exactly: as `git diff` wrote this one.
+    #[test]
+    fn old_text_undoes_the_diff() {
+        let old = "package p\n\nfunc a() {}\n\nfunc b() int {\n\treturn 1\n}\n\nfunc c() {}\n";
+        let new = "// Doc.\npackage p\n\nfunc b() int {\n\treturn 2\n}\n\nfunc c() {}\n\nfunc d() {}\n";
+        let d = concat!(
+            "diff --git a/p.go b/p.go\n--- a/p.go\n+++ b/p.go\n",
+            "@@ -1,8 +1,7 @@\n+// Doc.\n package p\n \n-func a() {}\n-\n func b() int {\n-\treturn 1\n+\treturn 2\n }\n \n",
+            "@@ -9 +8,3 @@ func b() int {\n func c() {}\n+\n+func d() {}\n",
+        );
+        let f = &parse_diff(d)[0];
+        assert_eq!(f.old_text(new.as_bytes()).unwrap(), old.as_bytes());
+        // The removed lines of a file's end, and a new side too short.
+        let f = &parse_diff("--- a/q.go\n+++ b/q.go\n@@ -1,3 +1 @@\n a\n-b\n-c\n")[0];
+        assert_eq!(f.old_text(b"a").unwrap(), b"a\nb\nc\n");
+        assert_eq!(f.old_text(b""), None);
     }
 
     /// As `git diff` (2.x, core.quotePath on) wrote it for these names.
@@ -202,11 +269,13 @@ mod tests {
             [
                 DiffFile {
                     path: "größe.go".into(),
-                    added: vec![4]
+                    added: vec![4],
+                    ..DiffFile::default()
                 },
                 DiffFile {
                     path: "tab\t\"q\"\\\\.go".into(),
-                    added: vec![2]
+                    added: vec![2],
+                    ..DiffFile::default()
                 }
             ]
         );
@@ -233,14 +302,19 @@ mod tests {
             "diff --git a/x.go b/x.go\n--- a/x.go\n+++ b/x.go\n@@ -9,0 +10,2 @@\n+a\n+b\n",
         );
         let b = d.as_bytes();
+        let new = b"package x\n\nfunc b() {}\n";
         for n in 0..=b.len() {
-            parse_diff(&String::from_utf8_lossy(&b[..n]));
+            for f in parse_diff(&String::from_utf8_lossy(&b[..n])) {
+                f.old_text(new);
+            }
         }
         for i in 0..b.len() {
             for &e in b"+- @,\"\\\n9\xc3" {
                 let mut m = b.to_vec();
                 m[i] = e;
-                parse_diff(&String::from_utf8_lossy(&m));
+                for f in parse_diff(&String::from_utf8_lossy(&m)) {
+                    f.old_text(new);
+                }
             }
         }
         let top = format!("+++ b/x.go\n@@ -1 +{},3 @@\n+a\n b\n+c\n", u32::MAX);

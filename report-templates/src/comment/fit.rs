@@ -108,6 +108,7 @@ fn max_entries(c: &Comment, budget: usize) -> usize {
             c.packages.get(k).map(|r| &r.name),
             c.files.get(k).map(|r| &r.name),
             c.uncovered.get(k).map(|u| &u.file),
+            c.functions.get(k).map(|f| &f.row.name),
             c.below_trend.get(k).map(|b| &b.name),
         ]
         .into_iter()
@@ -126,6 +127,7 @@ fn longest_list(c: &Comment) -> usize {
         .len()
         .max(c.files.len())
         .max(c.uncovered.len())
+        .max(c.functions.len())
         .max(c.below_trend.len())
 }
 
@@ -140,6 +142,7 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
     let (files, files_more) = cut(&c.files, c.files_more, k);
     let (mut uncovered, uncovered_more) = cut(&c.uncovered, c.uncovered_more, k);
     let (below_trend, below_trend_more) = cut(&c.below_trend, c.below_trend_more, k);
+    let (functions, functions_more) = cut(&c.functions, c.functions_more, k);
     for u in &mut uncovered {
         if u.ranges.len() > MAX_RANGES {
             u.more += u.ranges.len() - MAX_RANGES;
@@ -151,6 +154,7 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
             || packages_more > c.packages_more
             || files_more > c.files_more
             || uncovered_more > c.uncovered_more
+            || functions_more > c.functions_more
             || below_trend_more > c.below_trend_more,
         total: c.total.clone(),
         patch: c.patch.clone(),
@@ -160,6 +164,9 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
         files_more,
         uncovered,
         uncovered_more,
+        functions,
+        functions_more,
+        functions_unread: c.functions_unread,
         below_trend,
         below_trend_more,
         trend_rule: c.trend_rule,
@@ -224,6 +231,15 @@ mod tests {
                 })
                 .collect(),
             uncovered_more: 0,
+            functions: (0..45)
+                .map(|i| crate::comment::FuncDelta {
+                    file: row(i).name,
+                    line: i as u32,
+                    row: row(i),
+                })
+                .collect(),
+            functions_more: 0,
+            functions_unread: 2,
             below_trend: Vec::new(),
             below_trend_more: 0,
             trend_rule: None,

@@ -4,6 +4,7 @@
 
 mod diff;
 mod fit;
+mod funcs;
 mod paths;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,9 @@ use covlens_core::{Counts, FileProfile, Profile, package_of};
 use serde::{Deserialize, Serialize};
 
 pub use self::diff::{DiffFile, parse_diff, read_diff_file};
+pub use self::funcs::{
+    FuncDelta, FuncFile, MAX_FUNCTION_FILES, function_files, read_function_sources,
+};
 pub use self::fit::{COMMENT_MARKER, CommentFit, MAX_RANGES, github_len, min_comment_chars};
 pub use self::paths::{PathMap, go_mod_module, module_line};
 use crate::stat::tenths;
@@ -173,6 +177,17 @@ pub struct Comment {
     pub uncovered: Vec<Uncovered>,
     /// Files left out of `uncovered`.
     pub uncovered_more: usize,
+    /// Functions whose coverage fell (see [`Comment::set_functions`]),
+    /// largest fall first.
+    #[serde(default)]
+    pub functions: Vec<FuncDelta>,
+    /// Functions left out of `functions`.
+    #[serde(default)]
+    pub functions_more: usize,
+    /// Files whose functions could not be compared: no source, or a source
+    /// that does not parse or does not fit the diff.
+    #[serde(default)]
+    pub functions_unread: usize,
     /// Packages of the head below their recent trend (see
     /// [`Comment::set_trends`]), furthest below first.
     #[serde(default)]
@@ -311,6 +326,9 @@ impl Comment {
             files_more: 0,
             uncovered,
             uncovered_more: 0,
+            functions: Vec::new(),
+            functions_more: 0,
+            functions_unread: 0,
             below_trend: Vec::new(),
             below_trend_more: 0,
             trend_rule: None,
@@ -478,14 +496,17 @@ mod tests {
             DiffFile {
                 path: "b/y.go".into(),
                 added: vec![2],
+                ..DiffFile::default()
             },
             DiffFile {
                 path: "a/x.go".into(),
                 added: vec![4, 5],
+                ..DiffFile::default()
             },
             DiffFile {
                 path: "docs/README.md".into(),
                 added: vec![1],
+                ..DiffFile::default()
             },
         ];
         let c = Comment::build(&base, &head, Some(&diff), Some("m"), None);

@@ -1,0 +1,293 @@
+//! Functions that lost coverage: each file's functions found in the head's
+//! source and in the base's, rebuilt from it by undoing the diff, and
+//! compared by name.
+
+use std::collections::{BTreeMap, HashMap};
+
+use covlens_core::{Counts, FileProfile, FuncExtent, FuncFinder, Profile, SourceResolver};
+use serde::{Deserialize, Serialize};
+
+use super::{Comment, DeltaRow, DiffFile, PathMap};
+use crate::Stat;
+use crate::stat::tenths;
+
+/// A function whose coverage is lower in the head than in the base.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FuncDelta {
+    /// The file (repository-relative when known).
+    pub file: String,
+    /// The function's line in the head.
+    pub line: u32,
+    /// `Add`, or `T.Add` for a method; base and head as `go tool cover
+    /// -func` counts them.
+    pub row: DeltaRow,
+}
+
+/// How many files' functions a comment compares by default: each needs
+/// its source (through GitHub's API, for the Prow reporter).
+pub const MAX_FUNCTION_FILES: usize = 30;
+
+/// The sources of `files` that `resolver` finds (as `covlens func` finds
+/// them); the others are left out, and counted by
+/// [`Comment::set_functions`].
+pub fn read_function_sources(
+    files: &[FuncFile],
+    resolver: &SourceResolver,
+) -> BTreeMap<String, Vec<u8>> {
+    files
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), resolver.read_source(&f.name).ok()?.1)))
+        .collect()
+}
+
+/// A file whose functions may have lost coverage, for which the head's
+/// source is wanted ([`function_files`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncFile {
+    /// The profile's name of the file (an import path).
+    pub name: String,
+    /// Repository-relative path, when the diff or the module tells it.
+    pub path: Option<String>,
+}
+
+/// The files of `head` whose functions may have lost coverage against
+/// `base`, at most `max`, the likeliest first: files the diff changes,
+/// and unchanged files with a block covered in the base and not in the
+/// head. Files only one side has are left out (nothing to compare).
+pub fn function_files(
+    base: &Profile,
+    head: &Profile,
+    diff: Option<&[DiffFile]>,
+    module: Option<&str>,
+    max: usize,
+) -> Vec<FuncFile> {
+    let changed = changed_paths(base, head, diff, module);
+    let mut found: Vec<(u64, FuncFile)> = Vec::new();
+    for hf in head.files() {
+        let Some(bf) = base.file(hf.name()) else {
+            continue;
+        };
+        let path = changed.get(hf.name()).map(|d| d.path.clone());
+        let lost = lost_statements(bf, hf);
+        if path.is_none() && lost == 0 {
+            continue;
+        }
+        let path = path.or_else(|| {
+            let m = module?.trim_end_matches('/');
+            Some(hf.name().strip_prefix(m)?.strip_prefix('/')?.to_string())
+        });
+        // A changed file may lose coverage in one function and gain it in
+        // another: it ranks as if one statement were lost.
+        found.push((
+            lost.max(1),
+            FuncFile {
+                name: hf.name().to_string(),
+                path,
+            },
+        ));
+    }
+    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    found.truncate(max);
+    found.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The diff's files by profile name.
+fn changed_paths<'d>(
+    base: &Profile,
+    head: &Profile,
+    diff: Option<&'d [DiffFile]>,
+    module: Option<&str>,
+) -> HashMap<String, &'d DiffFile> {
+    let map = PathMap::new(module, &[base, head]);
+    diff.unwrap_or_default()
+        .iter()
+        .filter_map(|d| Some((map.map(&d.path)?, d)))
+        .collect()
+}
+
+/// Statements covered in `b` and not in `h`, block by block when both have
+/// the same blocks; otherwise how many fewer are covered.
+fn lost_statements(b: &FileProfile, h: &FileProfile) -> u64 {
+    let same_blocks = b.blocks().len() == h.blocks().len()
+        && b.blocks().iter().zip(h.blocks()).all(|(x, y)| {
+            (x.start_line, x.start_col, x.end_line, x.end_col, x.num_stmt)
+                == (y.start_line, y.start_col, y.end_line, y.end_col, y.num_stmt)
+        });
+    if !same_blocks {
+        return b.statements().covered.saturating_sub(h.statements().covered);
+    }
+    b.blocks()
+        .iter()
+        .zip(h.blocks())
+        .filter(|(x, y)| x.count > 0 && y.count == 0)
+        .map(|(x, _)| u64::from(x.num_stmt))
+        .sum()
+}
+
+impl Comment {
+    /// Lists the functions whose coverage fell, worst first, from the
+    /// head's source of files [`function_files`] chose (`sources`, by
+    /// profile name). The base's source is the head's with the diff
+    /// undone, so a base run of another commit than the diff's base
+    /// compares less exactly, as every number of the comment does. Files
+    /// whose source is missing, or does not parse on either side, are
+    /// counted in `functions_unread`.
+    pub fn set_functions(
+        &mut self,
+        base: &Profile,
+        head: &Profile,
+        diff: Option<&[DiffFile]>,
+        module: Option<&str>,
+        files: &[FuncFile],
+        sources: &BTreeMap<String, Vec<u8>>,
+    ) {
+        let changed = changed_paths(base, head, diff, module);
+        let mut finder = FuncFinder::new().ok();
+        let mut out = Vec::new();
+        let mut unread = 0;
+        for f in files {
+            let (Some(bf), Some(hf)) = (base.file(&f.name), head.file(&f.name)) else {
+                continue;
+            };
+            let found = (|| {
+                let finder = finder.as_mut()?;
+                let new = sources.get(&f.name)?;
+                let old = match changed.get(&f.name) {
+                    Some(d) => std::borrow::Cow::Owned(d.old_text(new)?),
+                    None => std::borrow::Cow::Borrowed(new),
+                };
+                let head_funcs = finder.find(new, &f.name).ok()?;
+                let base_funcs = finder.find(&old, &f.name).ok()?;
+                Some((head_funcs, base_funcs))
+            })();
+            let Some((head_funcs, base_funcs)) = found else {
+                unread += 1;
+                continue;
+            };
+            let file = f.path.clone().unwrap_or_else(|| f.name.clone());
+            out.extend(lost_functions(&file, bf, &base_funcs, hf, &head_funcs));
+        }
+        out.sort_by(|a, b| {
+            tenths(a.row.delta)
+                .cmp(&tenths(b.row.delta))
+                .then_with(|| a.file.cmp(&b.file))
+                .then_with(|| a.line.cmp(&b.line))
+        });
+        self.functions = out;
+        self.functions_more = 0;
+        self.functions_unread = unread;
+    }
+}
+
+/// The functions of one file whose printed coverage fell.
+fn lost_functions(
+    file: &str,
+    bf: &FileProfile,
+    base_funcs: &[FuncExtent],
+    hf: &FileProfile,
+    head_funcs: &[FuncExtent],
+) -> Vec<FuncDelta> {
+    // By receiver and name; `init` may repeat, so also by occurrence.
+    let key = |funcs: &[FuncExtent]| {
+        let mut seen: HashMap<(Option<&str>, &str), usize> = HashMap::new();
+        funcs
+            .iter()
+            .map(|f| {
+                let n = seen.entry((f.receiver.as_deref(), &f.name)).or_default();
+                *n += 1;
+                (f.receiver.clone(), f.name.clone(), *n)
+            })
+            .collect::<Vec<_>>()
+    };
+    let base_by_key: HashMap<_, &FuncExtent> =
+        key(base_funcs).into_iter().zip(base_funcs).collect();
+    let mut out = Vec::new();
+    for (k, f) in key(head_funcs).into_iter().zip(head_funcs) {
+        let Some(old) = base_by_key.get(&k) else {
+            continue;
+        };
+        let (b, h): (Counts, Counts) = (old.coverage(bf.blocks()), f.coverage(hf.blocks()));
+        if b.total == 0 || h.total == 0 {
+            continue;
+        }
+        let row = DeltaRow::new(
+            match &f.receiver {
+                Some(r) => format!("{r}.{}", f.name),
+                None => f.name.clone(),
+            },
+            Some(Stat::from(b)),
+            Some(Stat::from(h)),
+            None,
+        );
+        if row.delta < 0.0 {
+            out.push(FuncDelta {
+                file: file.to_string(),
+                line: f.start_line,
+                row,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comment::parse_diff;
+    use crate::test_profile as profile;
+
+    // The base: a() covered, T.b() covered; the head inserts c() above
+    // them (lines move by 4), a() loses its test, T.b() keeps it.
+    const HEAD: &str = "package p\n\nfunc c() {\n\tprintln()\n}\n\nfunc a() {\n\tprintln()\n}\n\nfunc (t *T) b() {\n\tprintln()\n}\n";
+    const DIFF: &str = "diff --git a/p.go b/p.go\n--- a/p.go\n+++ b/p.go\n@@ -2,0 +3,4 @@\n+func c() {\n+\tprintln()\n+}\n+\n";
+
+    #[test]
+    fn functions_are_matched_across_the_diff() {
+        let base = profile("mode: set\nm/p.go:3.10,5.2 1 1\nm/p.go:7.17,9.2 1 1\n");
+        let head = profile(
+            "mode: set\nm/p.go:3.10,5.2 1 0\nm/p.go:7.10,9.2 1 0\nm/p.go:11.17,13.2 1 1\n",
+        );
+        let diff = parse_diff(DIFF);
+        let files = function_files(&base, &head, Some(&diff), Some("m"), 10);
+        assert_eq!(
+            files,
+            [FuncFile {
+                name: "m/p.go".into(),
+                path: Some("p.go".into())
+            }]
+        );
+        let mut c = Comment::build(&base, &head, Some(&diff), Some("m"), None);
+        let sources = BTreeMap::from([("m/p.go".to_string(), HEAD.as_bytes().to_vec())]);
+        c.set_functions(&base, &head, Some(&diff), Some("m"), &files, &sources);
+        let got: Vec<_> = c
+            .functions
+            .iter()
+            .map(|f| (f.row.name.as_str(), f.line, f.row.delta))
+            .collect();
+        // c() is new (no base), T.b() kept its coverage.
+        assert_eq!(got, [("a", 7, -100.0)]);
+        assert_eq!(c.functions_unread, 0);
+
+        // A source that does not fit the diff, or is missing, is counted.
+        let short = BTreeMap::from([("m/p.go".to_string(), b"package p\n".to_vec())]);
+        c.set_functions(&base, &head, Some(&diff), Some("m"), &files, &short);
+        assert_eq!((c.functions.len(), c.functions_unread), (0, 1));
+        c.set_functions(&base, &head, Some(&diff), Some("m"), &files, &BTreeMap::new());
+        assert_eq!(c.functions_unread, 1);
+    }
+
+    #[test]
+    fn unchanged_files_are_chosen_by_lost_blocks() {
+        let base = profile("mode: set\nm/x.go:1.1,2.2 3 1\nm/y.go:1.1,2.2 1 1\nm/z.go:1.1,2.2 1 0\n");
+        let head = profile("mode: set\nm/x.go:1.1,2.2 3 0\nm/y.go:1.1,2.2 1 0\nm/z.go:1.1,2.2 1 1\n");
+        let names = |max| -> Vec<String> {
+            function_files(&base, &head, None, None, max)
+                .into_iter()
+                .map(|f| f.name)
+                .collect()
+        };
+        // z.go gained coverage: nothing lost there.
+        assert_eq!(names(10), ["m/x.go", "m/y.go"]);
+        assert_eq!(names(1), ["m/x.go"]);
+    }
+}
