@@ -558,15 +558,24 @@ fn go_funcs(dir: &Path, profile: &str) -> BTreeMap<(String, String, usize), (u32
         .args(["test", &format!("-coverprofile={profile}"), "./..."])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = run(common::go()
-        .current_dir(dir)
-        .args(["tool", "cover", &format!("-func={profile}")]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text =
+        run(common::go()
+            .current_dir(dir)
+            .args(["tool", "cover", &format!("-func={profile}")]));
     let mut seen = BTreeMap::new();
     let mut funcs = BTreeMap::new();
     for l in text.lines().filter(|l| !l.starts_with("total:")) {
         let mut cols = l.split_whitespace();
-        let (pos, name, pct) = (cols.next().unwrap(), cols.next().unwrap(), cols.next().unwrap());
+        let (pos, name, pct) = (
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+        );
         let mut pos = pos.trim_end_matches(':').rsplitn(2, ':');
         let line: u32 = pos.next().unwrap().parse().unwrap();
         let file = pos.next().unwrap().to_string();
@@ -620,7 +629,10 @@ fn comment_lists_functions_that_lost_coverage_as_go_counts_them() {
         .skip_while(|l| !l.contains("Functions that lost coverage"))
         .filter(|l| l.starts_with("| `"))
         .map(|l| {
-            let cells: Vec<&str> = l.split(" | ").map(|c| c.trim_matches(['|', ' ', '`'])).collect();
+            let cells: Vec<&str> = l
+                .split(" | ")
+                .map(|c| c.trim_matches(['|', ' ', '`']))
+                .collect();
             // `T.Add` is `Add` in Go's listing.
             let name = cells[0].rsplit('.').next().unwrap();
             format!("{name} {} {} {}", cells[1], cells[2], cells[3])

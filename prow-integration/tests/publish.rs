@@ -510,6 +510,104 @@ async fn presubmit_without_a_base_run_says_so() {
     assert!(status.contains("(no base run)"), "{status}");
 }
 
+/// The rows of a comment's "Functions that lost coverage" table.
+fn function_rows(comment: &str) -> Vec<&str> {
+    comment
+        .lines()
+        .skip_while(|l| !l.contains("Functions that lost coverage"))
+        .take_while(|l| *l != "</details>")
+        .filter(|l| l.starts_with("| `"))
+        .collect()
+}
+
+/// Peers' survey B.14, through the reporter: the head's sources are read
+/// at the pull request's commit through GitHub's contents API (no
+/// checkout), the base's rebuilt from the job's diff; the functions listed
+/// are those the library lists from the same sources on disk.
+#[tokio::test(flavor = "multi_thread")]
+async fn presubmit_comment_lists_functions_that_lost_coverage() {
+    const HEAD: &str = "0123456789abcdef0123456789abcdef01234567";
+    let env = Env::new();
+    env.put_fixture("logs/ci-shop/100/artifacts/cover.out", "funcdelta/base.out");
+    env.finish("ci-shop", "100", "SUCCESS");
+    let pr = "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts";
+    env.put_fixture(&format!("{pr}/cover.out"), "funcdelta/head.out");
+    env.put_fixture(&format!("{pr}/git.diff"), "funcdelta/pr.diff");
+    // The head: `head/` over `base/`.
+    let mut sources = BTreeMap::new();
+    for side in ["base", "head"] {
+        for f in ["shop/shop.go", "shop/format.go", "shop/shop_test.go"] {
+            if let Ok(b) = std::fs::read(fixture(&format!("funcdelta/{side}/{f}"))) {
+                sources.insert(f.to_string(), b);
+            }
+        }
+    }
+    let (fake, github) = env.github().await;
+    for (path, bytes) in &sources {
+        fake.add_file("acme/widget", HEAD, path, bytes);
+    }
+    let presubmit_line =
+        "presubmits:\n  - {job: pull-goprog-coverage, base: ci-shop, module: example.com/funcdelta";
+    let env = &env;
+    let publish = |extra: &'static str| {
+        let config = env.config(&format!("{presubmit_line}{extra}}}\n{github}"));
+        async move {
+            let publisher = Publisher::new(&config)
+                .unwrap()
+                .with_comment_settle(Duration::ZERO);
+            publisher.publish(&presubmit("7", HEAD)).await.unwrap();
+            env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md")
+        }
+    };
+    let comment = publish("").await;
+
+    // The library, with the sources on disk.
+    let (base, head) = (load("funcdelta/base.out"), load("funcdelta/head.out"));
+    let diff = covlens_report_templates::parse_diff(
+        &std::fs::read_to_string(fixture("funcdelta/pr.diff")).unwrap(),
+    );
+    let module = Some("example.com/funcdelta");
+    let mut want =
+        covlens_report_templates::Comment::build(&base, &head, Some(&diff), module, None);
+    let files = covlens_report_templates::function_files(&base, &head, Some(&diff), module, 30);
+    let by_name = files
+        .iter()
+        .map(|f| {
+            let path = f.path.as_deref().unwrap();
+            (f.name.clone(), sources[path].clone())
+        })
+        .collect();
+    want.set_functions(&base, &head, Some(&diff), module, &files, &by_name);
+    let mut text = Vec::new();
+    covlens_report_templates::write_comment(&mut text, &want, 65536).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(function_rows(&comment), function_rows(&text), "{comment}");
+    let names: Vec<&str> = want.functions.iter().map(|f| f.row.name.as_str()).collect();
+    assert_eq!(names, ["Cents", "Label", "Discount"], "{text}");
+    assert!(!comment.contains("could not be compared"), "{comment}");
+    // One read per file whose functions may have changed, at the head.
+    let at_head = || -> Vec<String> {
+        let mut v: Vec<String> = fake
+            .requests()
+            .iter()
+            .filter(|r| r.query.as_deref() == Some(&format!("ref={HEAD}")))
+            .map(|r| r.path.clone())
+            .collect();
+        v.sort();
+        v
+    };
+    let want_reads = [
+        "/repos/acme/widget/contents/shop/format.go",
+        "/repos/acme/widget/contents/shop/shop.go",
+    ];
+    assert_eq!(at_head(), want_reads);
+
+    // `function_files: 0`: no section and no reads.
+    let comment = publish(", function_files: 0").await;
+    assert!(function_rows(&comment).is_empty(), "{comment}");
+    assert_eq!(at_head(), want_reads);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn presubmit_comment_status_and_one_comment_per_pr() {
     let env = Env::new();

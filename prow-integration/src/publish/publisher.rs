@@ -1,6 +1,6 @@
 //! [`Publisher`]: what a report is, for a job that reached a final state.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -8,10 +8,11 @@ use covlens_core::flaky::{FlakyFold, FlakyReport};
 use covlens_core::{ModePolicy, OnConflict, Profile};
 use covlens_history::{History, Trends};
 use covlens_report_templates::{
-    Badge, Column, Comment, DiffFile, MemorySink, NoSources, Origin, Provenance, SiteExtras,
-    SiteOptions, Stat, Table, TableFormat, TrendRule, group_rows, parse_diff, table_rows,
-    write_badge, write_comment, write_site_with_extras, write_table,
+    Badge, Column, Comment, DiffFile, FuncFile, MemorySink, NoSources, Origin, Provenance,
+    SiteExtras, SiteOptions, Stat, Table, TableFormat, TrendRule, function_files, group_rows,
+    parse_diff, table_rows, write_badge, write_comment, write_site_with_extras, write_table,
 };
+use futures_util::StreamExt;
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -765,6 +766,14 @@ impl Publisher {
                 None => Origin::missing(&p.base),
             },
         });
+        if let (Some(commenter), Some(base_p)) = (&self.commenter, &base)
+            && p.function_files > 0
+        {
+            let (diff, repo) = (diff.as_deref(), repo_of(refs)?);
+            let files = function_files(base_p, &head.profile, diff, module, p.function_files);
+            let sources = head_sources(commenter.github(), &repo, &pull.sha, &files).await;
+            comment.set_functions(base_p, &head.profile, diff, module, &files, &sources);
+        }
         // Packages of the pull request below their trend on the base job.
         if let Some(h) = self.trends(&p.base, |t| t.history(None)).await? {
             let mut by_pkg = h.percents();
@@ -1137,6 +1146,46 @@ async fn render_site(
     .map_err(|e| PublishError::Transient(format!("rendering the site stopped: {e}")))?
     .map_err(|e| PublishError::Permanent(format!("cannot render the site: {e}")))
 }
+
+/// The sources of `files` at the pull request's head commit, a few read at
+/// a time. A file that cannot be read is left out (the comment counts it):
+/// the functions are a detail that must not hold the comment back.
+async fn head_sources(
+    gh: &Arc<dyn GitHub>,
+    repo: &Repo,
+    sha: &str,
+    files: &[FuncFile],
+) -> BTreeMap<String, Vec<u8>> {
+    let wanted: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), f.path.clone()?)))
+        .collect();
+    futures_util::stream::iter(wanted)
+        .map(|(name, path)| read_source(gh, repo, sha, name, path))
+        .buffer_unordered(PARALLEL_SOURCE_READS)
+        .filter_map(std::future::ready)
+        .collect()
+        .await
+}
+
+async fn read_source(
+    gh: &Arc<dyn GitHub>,
+    repo: &Repo,
+    sha: &str,
+    name: String,
+    path: String,
+) -> Option<(String, Vec<u8>)> {
+    match gh.get_file(repo, &path, sha).await {
+        Ok(src) => Some((name, src?)),
+        Err(e) => {
+            warn!(path, "source for the functions: {e:#}");
+            None
+        }
+    }
+}
+
+/// Sources of a comment's functions read from GitHub at once.
+const PARALLEL_SOURCE_READS: usize = 8;
 
 fn repo_of(refs: &Refs) -> Result<Repo, PublishError> {
     Repo::new(&refs.org, &refs.repo).map_err(|e| PublishError::Permanent(format!("refs: {e}")))

@@ -33,7 +33,8 @@ impl DiffFile {
             return None;
         }
         let mut out = Vec::with_capacity(new.len());
-        let (mut added, mut removed) = (self.added.iter().peekable(), self.removed.iter().peekable());
+        let (mut added, mut removed) =
+            (self.added.iter().peekable(), self.removed.iter().peekable());
         for at in 1..=n + 1 {
             while let Some((_, text)) = removed.next_if(|(l, _)| *l == at) {
                 out.extend_from_slice(text.as_bytes());
@@ -234,7 +235,8 @@ mod tests {
     #[test]
     fn old_text_undoes_the_diff() {
         let old = "package p\n\nfunc a() {}\n\nfunc b() int {\n\treturn 1\n}\n\nfunc c() {}\n";
-        let new = "// Doc.\npackage p\n\nfunc b() int {\n\treturn 2\n}\n\nfunc c() {}\n\nfunc d() {}\n";
+        let new =
+            "// Doc.\npackage p\n\nfunc b() int {\n\treturn 2\n}\n\nfunc c() {}\n\nfunc d() {}\n";
         let d = concat!(
             "diff --git a/p.go b/p.go\n--- a/p.go\n+++ b/p.go\n",
             "@@ -1,8 +1,7 @@\n+// Doc.\n package p\n \n-func a() {}\n-\n func b() int {\n-\treturn 1\n+\treturn 2\n }\n \n",

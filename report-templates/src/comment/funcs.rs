@@ -114,7 +114,10 @@ fn lost_statements(b: &FileProfile, h: &FileProfile) -> u64 {
                 == (y.start_line, y.start_col, y.end_line, y.end_col, y.num_stmt)
         });
     if !same_blocks {
-        return b.statements().covered.saturating_sub(h.statements().covered);
+        return b
+            .statements()
+            .covered
+            .saturating_sub(h.statements().covered);
     }
     b.blocks()
         .iter()
@@ -244,9 +247,8 @@ mod tests {
     #[test]
     fn functions_are_matched_across_the_diff() {
         let base = profile("mode: set\nm/p.go:3.10,5.2 1 1\nm/p.go:7.17,9.2 1 1\n");
-        let head = profile(
-            "mode: set\nm/p.go:3.10,5.2 1 0\nm/p.go:7.10,9.2 1 0\nm/p.go:11.17,13.2 1 1\n",
-        );
+        let head =
+            profile("mode: set\nm/p.go:3.10,5.2 1 0\nm/p.go:7.10,9.2 1 0\nm/p.go:11.17,13.2 1 1\n");
         let diff = parse_diff(DIFF);
         let files = function_files(&base, &head, Some(&diff), Some("m"), 10);
         assert_eq!(
@@ -272,14 +274,23 @@ mod tests {
         let short = BTreeMap::from([("m/p.go".to_string(), b"package p\n".to_vec())]);
         c.set_functions(&base, &head, Some(&diff), Some("m"), &files, &short);
         assert_eq!((c.functions.len(), c.functions_unread), (0, 1));
-        c.set_functions(&base, &head, Some(&diff), Some("m"), &files, &BTreeMap::new());
+        c.set_functions(
+            &base,
+            &head,
+            Some(&diff),
+            Some("m"),
+            &files,
+            &BTreeMap::new(),
+        );
         assert_eq!(c.functions_unread, 1);
     }
 
     #[test]
     fn unchanged_files_are_chosen_by_lost_blocks() {
-        let base = profile("mode: set\nm/x.go:1.1,2.2 3 1\nm/y.go:1.1,2.2 1 1\nm/z.go:1.1,2.2 1 0\n");
-        let head = profile("mode: set\nm/x.go:1.1,2.2 3 0\nm/y.go:1.1,2.2 1 0\nm/z.go:1.1,2.2 1 1\n");
+        let base =
+            profile("mode: set\nm/x.go:1.1,2.2 3 1\nm/y.go:1.1,2.2 1 1\nm/z.go:1.1,2.2 1 0\n");
+        let head =
+            profile("mode: set\nm/x.go:1.1,2.2 3 0\nm/y.go:1.1,2.2 1 0\nm/z.go:1.1,2.2 1 1\n");
         let names = |max| -> Vec<String> {
             function_files(&base, &head, None, None, max)
                 .into_iter()
