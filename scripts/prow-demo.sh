@@ -62,16 +62,18 @@ put_run "pr-logs/pull/acme_goprog/7/pull-goprog-coverage/2001" "$F/calc.out" "$F
 # --- the fake GitHub and the reporter ----------------------------------------
 printf 'demo-token' >"$OUT/github-token"
 # acme/goprog's master holds fixtures/owners: the reporter reads its OWNERS
-# through the git trees and blobs APIs, with no checkout.
-python3 - "$OUT/github-state.json" fixtures/owners <<'PY'
+# through the git trees and blobs APIs, with no checkout. The pull request's
+# head commit holds fixtures/goprog: the comment's functions are read there.
+python3 - "$OUT/github-state.json" fixtures/owners fixtures/goprog <<'PY'
 import json, os, sys
-out, root = sys.argv[1], sys.argv[2]
+out, owners, sources = sys.argv[1], sys.argv[2], sys.argv[3]
 files = []
-for d, _, names in os.walk(root):
-    for n in names:
-        p = os.path.join(d, n)
-        files.append({"repo": "acme/goprog", "reference": "master",
-                      "path": os.path.relpath(p, root), "content": list(open(p, "rb").read())})
+for root, ref in [(owners, "master"), (sources, "c0ffee0000000000000000000000000000000000")]:
+    for d, _, names in os.walk(root):
+        for n in names:
+            p = os.path.join(d, n)
+            files.append({"repo": "acme/goprog", "reference": ref,
+                          "path": os.path.relpath(p, root), "content": list(open(p, "rb").read())})
 json.dump({"users": [], "repos": [], "comments": [], "statuses": [], "check_runs": [],
            "files": files, "last_id": 0}, open(out, "w"))
 PY
@@ -95,7 +97,7 @@ dashboards:
       - {label: "1.36", job: ci-goprog-coverage-1-36}
       - {label: "1.35", job: ci-goprog-coverage-1-35}
 presubmits:
-  - {job: pull-goprog-coverage, base: ci-goprog-coverage, threshold: 50}
+  - {job: pull-goprog-coverage, base: ci-goprog-coverage, threshold: 50, module: example.com/goprog}
 github: {api: "$GITHUB_URL", token_file: $OUT/github-token}
 history: {store: $OUT/history.db, trend: 10, flaky: 3}
 EOF
