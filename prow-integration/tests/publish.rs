@@ -1188,6 +1188,73 @@ async fn owners_read_through_github_without_a_checkout() {
     assert!(err.contains("needs read access to contents"), "{err}");
 }
 
+/// Publishing master's run 100 with ownership through GitHub fails for
+/// good (not retried): its message.
+async fn owners_refused(env: &Env, github: &str) -> String {
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: master, by: label}}\n    \
+         columns:\n      - {{label: master, job: ci-goprog}}\n{github}"
+    ));
+    let publisher = Publisher::new(&config).unwrap();
+    match publisher.publish(&periodic("ci-goprog", "100")).await {
+        Err(PublishError::Permanent(m)) => m,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The bounds of ownership read through GitHub: at most 64 MiB of
+/// ownership files, and at most 500 listings when GitHub cuts them short.
+/// Past either, the dashboard fails for good, saying which bound, and its
+/// table is not published.
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_through_github_are_bounded() {
+    let env = Env::new();
+    branches(&env);
+    let (fake, github) = env.github().await;
+    // 70 OWNERS files of 1,000,000 bytes each: 70 MB, over 64 MiB.
+    for i in 0..70 {
+        let mut text = format!("# {i}\nlabels:\n  - sig/x\n").into_bytes();
+        text.resize(1_000_000, b'#');
+        fake.add_file("acme/widget", "master", &format!("d{i}/OWNERS"), &text);
+    }
+    let err = owners_refused(&env, &github).await;
+    assert!(
+        err.contains(
+            "70 ownership files of 70000000 bytes, more than the 20000 files or 67108864 bytes"
+        ),
+        "{err}"
+    );
+    assert!(!env.publish().join("goprog/latest/owners.json").exists());
+
+    // 260 directories of 3 entries, and listings cut at 2 entries: each
+    // directory takes 2 listings, 521 in all.
+    let env = Env::new();
+    branches(&env);
+    let (fake, github) = env.github().await;
+    for i in 0..260 {
+        for f in ["OWNERS", "a.go", "b.go"] {
+            fake.add_file(
+                "acme/widget",
+                "master",
+                &format!("d{i}/{f}"),
+                format!("# {i}\n").as_bytes(),
+            );
+        }
+    }
+    fake.set_tree_limit(Some(2));
+    let err = owners_refused(&env, &github).await;
+    assert!(
+        err.contains("GitHub cuts the listing short even after 500 listings"),
+        "{err}"
+    );
+    let listings = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/git/trees/"))
+        .count();
+    assert_eq!(listings, 500, "the 501st is not made");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
     let env = Env::new();

@@ -126,34 +126,47 @@ pub(crate) fn fake_blob_sha(bytes: &[u8]) -> String {
     format!("{a:016x}{b:016x}{:08x}", (a ^ b) as u32)
 }
 
-/// The fake server's SHA of directory `dir` (`""`: the root) of a tree
-/// holding `files` (paths from the root): a hash of what is below it, so it
-/// changes when a file below it does, as git's does.
+/// The fake server's SHA of every directory (`""`: the root) of a tree
+/// holding `files` (path from the root, blob SHA, size): a hash of what is
+/// below it, so it changes when a file below it does, as git's does.
 #[cfg(feature = "fake-github")]
-pub(crate) fn fake_tree_sha(files: &[(&str, &[u8])], dir: &str) -> String {
-    let mut below: Vec<String> = files
-        .iter()
-        .filter_map(|(path, bytes)| {
-            let rel = if dir.is_empty() {
-                Some(*path)
-            } else {
-                path.strip_prefix(dir)?.strip_prefix('/')
-            };
-            rel.map(|r| format!("{r} {}\n", fake_blob_sha(bytes)))
+pub(crate) fn fake_tree_shas(
+    files: &[(&str, &str, usize)],
+) -> std::collections::BTreeMap<String, String> {
+    let mut below: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (path, sha, _) in files {
+        let mut d = *path;
+        below
+            .entry(String::new())
+            .or_default()
+            .push(format!("{path} {sha}\n"));
+        while let Some((parent, _)) = d.rsplit_once('/') {
+            let rel = &path[parent.len() + 1..];
+            below
+                .entry(parent.to_string())
+                .or_default()
+                .push(format!("{rel} {sha}\n"));
+            d = parent;
+        }
+    }
+    below
+        .into_iter()
+        .map(|(dir, mut entries)| {
+            entries.sort();
+            let sha = fake_blob_sha(format!("tree {dir}\n{}", entries.concat()).as_bytes());
+            (dir, sha)
         })
-        .collect();
-    below.sort();
-    fake_blob_sha(format!("tree {dir}\n{}", below.concat()).as_bytes())
+        .collect()
 }
 
 /// A tree answer (the fake server's) for directory `dir` of a tree holding
-/// `files` (paths from the root): its files and the directories below it,
-/// recursively or one level deep, with GitHub's `truncated` past
-/// `max_entries`.
+/// `files` (path from the root, blob SHA, size): its files and the
+/// directories below it, recursively or one level deep, with GitHub's
+/// `truncated` past `max_entries`.
 #[cfg(feature = "fake-github")]
 pub(crate) fn encode_tree(
     dir: &str,
-    files: &[(&str, &[u8])],
+    files: &[(&str, &str, usize)],
     recursive: bool,
     max_entries: Option<usize>,
 ) -> serde_json::Value {
@@ -163,9 +176,10 @@ pub(crate) fn encode_tree(
     } else {
         format!("{dir}/")
     };
+    let shas = fake_tree_shas(files);
     let mut dirs = BTreeSet::new();
     let mut items = Vec::new();
-    for (path, bytes) in files {
+    for (path, sha, size) in files {
         let Some(rel) = path.strip_prefix(&prefix) else {
             continue;
         };
@@ -177,20 +191,19 @@ pub(crate) fn encode_tree(
         }
         if recursive || !rel.contains('/') {
             items.push(serde_json::json!({
-                "path": rel, "mode": "100644", "type": "blob",
-                "sha": fake_blob_sha(bytes), "size": bytes.len(),
+                "path": rel, "mode": "100644", "type": "blob", "sha": sha, "size": size,
             }));
         }
     }
     for d in dirs.iter().filter(|d| recursive || !d.contains('/')) {
-        let sha = fake_tree_sha(files, &format!("{prefix}{d}"));
+        let sha = &shas[&format!("{prefix}{d}")];
         items.push(serde_json::json!({"path": d, "mode": "040000", "type": "tree", "sha": sha}));
     }
     let truncated = recursive && max_entries.is_some_and(|m| items.len() > m);
     if let Some(m) = max_entries.filter(|_| truncated) {
         items.truncate(m);
     }
-    let sha = fake_tree_sha(files, dir);
+    let sha = shas.get(dir).cloned().unwrap_or_default();
     serde_json::json!({ "sha": sha, "tree": items, "truncated": truncated })
 }
 

@@ -351,12 +351,7 @@ impl FakeGitHub {
         let mut inner = self.shared.lock();
         let files = &mut inner.state.files;
         files.retain(|f| !(f.repo == repo && f.reference == reference && f.path == path));
-        files.push(FakeFile {
-            repo: repo.to_owned(),
-            reference: reference.to_owned(),
-            path: path.to_owned(),
-            content: content.to_vec(),
-        });
+        files.push(FakeFile::new(repo, reference, path, content.to_vec()));
         drop(inner);
         save(&self.shared);
     }
@@ -714,12 +709,12 @@ fn control_endpoint(shared: &Shared, method: &str, what: &str, body: &[u8]) -> R
                     files.retain(|f| {
                         !(f.repo == s.repo && f.reference == s.reference && f.path == s.path)
                     });
-                    files.push(FakeFile {
-                        repo: s.repo,
-                        reference: s.reference,
-                        path: s.path,
-                        content: s.content.into_bytes(),
-                    });
+                    files.push(FakeFile::new(
+                        &s.repo,
+                        &s.reference,
+                        &s.path,
+                        s.content.into_bytes(),
+                    ));
                     drop(inner);
                     save(shared);
                     Resp::json(201, &json!({}))

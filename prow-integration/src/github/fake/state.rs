@@ -83,6 +83,29 @@ pub struct FakeFile {
     pub path: String,
     /// Content.
     pub content: Vec<u8>,
+    /// The content's fake blob SHA, computed once (tree listings need
+    /// every file's).
+    #[serde(skip)]
+    pub sha: std::sync::OnceLock<String>,
+}
+
+impl FakeFile {
+    /// A file of `repo` at `reference`.
+    pub fn new(repo: &str, reference: &str, path: &str, content: Vec<u8>) -> FakeFile {
+        FakeFile {
+            repo: repo.to_string(),
+            reference: reference.to_string(),
+            path: path.to_string(),
+            content,
+            sha: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The content's fake blob SHA.
+    pub fn sha(&self) -> &str {
+        self.sha
+            .get_or_init(|| crate::github::tree::fake_blob_sha(&self.content))
+    }
 }
 
 /// A commit status.
@@ -355,15 +378,14 @@ impl FakeState {
             ("GET", ["repos", o, r, "git", "trees", reference @ ..]) if !reference.is_empty() => {
                 let (repo, reference) = (format!("{o}/{r}"), reference.join("/"));
                 let recursive = req.query.get("recursive").is_some_and(|v| v == "1");
-                let at = |reference: &str| -> Vec<(&str, &[u8])> {
+                let at = |reference: &str| -> Vec<(&str, &str, usize)> {
                     let files = self.files.iter();
                     files
                         .filter(|f| f.repo == repo && f.reference == reference)
-                        .map(|f| (f.path.as_str(), f.content.as_slice()))
+                        .map(|f| (f.path.as_str(), f.sha(), f.content.len()))
                         .collect()
                 };
                 // A reference, or a directory's tree SHA from a listing.
-                let tree_sha = crate::github::tree::fake_tree_sha;
                 let mut references: Vec<&str> = self
                     .files
                     .iter()
@@ -377,16 +399,8 @@ impl FakeState {
                 } else {
                     references.iter().find_map(|r| {
                         let files = at(r);
-                        let dir = files.iter().find_map(|(path, _)| {
-                            let mut d = *path;
-                            while let Some((parent, _)) = d.rsplit_once('/') {
-                                if tree_sha(&files, parent) == reference {
-                                    return Some(parent.to_string());
-                                }
-                                d = parent;
-                            }
-                            None
-                        })?;
+                        let shas = crate::github::tree::fake_tree_shas(&files);
+                        let dir = shas.iter().find(|(_, sha)| **sha == reference)?.0.clone();
                         Some((files, dir))
                     })
                 };
@@ -401,11 +415,10 @@ impl FakeState {
             }
             ("GET", ["repos", o, r, "git", "blobs", sha]) => {
                 let repo = format!("{o}/{r}");
-                let sha_of = crate::github::tree::fake_blob_sha;
                 match self
                     .files
                     .iter()
-                    .find(|f| f.repo == repo && sha_of(&f.content) == *sha)
+                    .find(|f| f.repo == repo && f.sha() == *sha)
                 {
                     Some(f) => Resp::json(200, &crate::github::tree::encode_blob(&f.content)),
                     None => Resp::message(404, "Not Found"),
