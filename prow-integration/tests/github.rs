@@ -847,6 +847,64 @@ async fn list_tree_and_get_blob_read_a_branch_without_a_checkout() {
     );
 }
 
+/// Blobs by the hundred through GraphQL (at `/graphql`, or `/api/graphql`
+/// beside an Enterprise `/api/v3`), the same bytes as the REST API gives one
+/// by one; what GraphQL cannot give as text (binary, over 1 MiB) is read
+/// through REST, bounds and errors included.
+#[tokio::test]
+async fn get_blobs_reads_a_hundred_per_graphql_query() {
+    for prefix in ["", "/api/v3"] {
+        let fake = fake(None, prefix).await;
+        let c = client(&fake);
+        let repo = Repo::new("acme", "widget").unwrap();
+        for i in 0..150 {
+            let text = format!("approvers:\n  - user{i}\n# é\n");
+            fake.add_file(
+                "acme/widget",
+                "main",
+                &format!("d{i}/OWNERS"),
+                text.as_bytes(),
+            );
+        }
+        fake.add_file("acme/widget", "main", "bin/OWNERS", b"\xff\xfe binary");
+        let files = c.list_tree(&repo, "main", true).await.unwrap().files;
+        let shas: Vec<String> = files.iter().map(|f| f.sha.clone()).collect();
+        assert_eq!(shas.len(), 151);
+        fake.clear_requests();
+        let got = c.get_blobs(&repo, &shas).await.unwrap();
+        let reqs = fake.requests();
+        let graphql = if prefix.is_empty() {
+            "/graphql"
+        } else {
+            "/api/graphql"
+        };
+        assert_eq!(count(&reqs, "POST", graphql), 2, "{prefix}");
+        assert_eq!(count(&reqs, "GET", "/git/blobs/"), 1, "the binary one");
+        for (sha, bytes) in shas.iter().zip(&got) {
+            assert_eq!(*bytes, c.get_blob(&repo, sha).await.unwrap());
+        }
+    }
+
+    let fake = fake(None, "").await;
+    let c = client(&fake);
+    let repo = Repo::new("acme", "widget").unwrap();
+    fake.add_file("acme/widget", "big", "OWNERS", &vec![b'#'; (1 << 20) + 1]);
+    let sha = c.list_tree(&repo, "big", true).await.unwrap().files[0]
+        .sha
+        .clone();
+    let e = c.get_blobs(&repo, &[sha]).await.unwrap_err().to_string();
+    assert!(e.contains("more than"), "{e}");
+    let other = Repo::new("acme", "gone").unwrap();
+    let e = c
+        .get_blobs(&other, &["ab12".into()])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Could not resolve to a Repository"), "{e}");
+    let e = c.get_blobs(&repo, &["../x".into()]).await.unwrap_err();
+    assert!(matches!(e, GitHubError::InvalidName { .. }), "{e}");
+}
+
 /// The contents API: a file at a commit (base64 in GitHub's lines of 60),
 /// none at another commit or path, GitHub's answer for a file over 1 MiB,
 /// a 5xx retried as any call, an endless answer cut at 2 MiB.

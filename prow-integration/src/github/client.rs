@@ -19,7 +19,10 @@ use super::error::printable;
 use super::paging::{next_link, same_api};
 use super::retry::{RetryPolicy, rate_limit_wait, retry_after};
 use super::status::{CommitStatus, check_description};
-use super::tree::{MAX_BLOB_ANSWER, MAX_TREE_ANSWER, Tree, decode_blob, decode_tree};
+use super::tree::{
+    BLOBS_PER_QUERY, MAX_BLOB_ANSWER, MAX_GRAPHQL_ANSWER, MAX_TREE_ANSWER, Tree, blobs_query,
+    decode_blob, decode_blobs, decode_tree,
+};
 use super::{
     Comment, CommentId, GitHub, GitHubError, GitHubFuture, PullRequest, Repo, User, check_sha,
 };
@@ -168,6 +171,19 @@ impl Client {
     }
 
     /// `base/seg/seg/...`, each segment percent-encoded.
+    /// The GraphQL endpoint: `/graphql` at github.com's API, `/api/graphql`
+    /// beside an Enterprise server's `/api/v3`.
+    fn graphql(&self) -> Url {
+        let mut url = self.inner.base.clone();
+        let path = url.path().trim_end_matches('/');
+        let path = match path.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{path}/graphql"),
+        };
+        url.set_path(&path);
+        url
+    }
+
     fn endpoint(&self, segments: &[&str]) -> Url {
         let mut url = self.inner.base.clone();
         url.path_segments_mut()
@@ -683,6 +699,38 @@ impl GitHub for Client {
         })
     }
 
+    fn get_blobs<'a>(
+        &'a self,
+        repo: &'a Repo,
+        shas: &'a [String],
+    ) -> GitHubFuture<'a, Vec<Vec<u8>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(shas.len());
+            for batch in shas.chunks(BLOBS_PER_QUERY) {
+                for sha in batch {
+                    check_sha(sha)?;
+                }
+                let body = blobs_query(repo.owner(), repo.name(), batch);
+                let texts = match self
+                    .call_bounded(Method::POST, self.graphql(), Some(body), MAX_GRAPHQL_ANSWER)
+                    .await
+                {
+                    Ok(answer) => decode_blobs(&answer.body, batch.len())?,
+                    // Large files: each on its own, bounded as one.
+                    Err(GitHubError::AnswerTooLarge { .. }) => vec![None; batch.len()],
+                    Err(e) => return Err(e),
+                };
+                for (sha, text) in batch.iter().zip(texts) {
+                    out.push(match text {
+                        Some(t) => t,
+                        None => self.get_blob(repo, sha).await?,
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>> {
         Box::pin(async move {
             check_sha(sha)?;
@@ -742,6 +790,9 @@ mod tests {
             c.endpoint(&["a/b?c"]).as_str(),
             "https://ghe.example.com/api/v3/a%2Fb%3Fc"
         );
+        assert_eq!(c.graphql().as_str(), "https://ghe.example.com/api/graphql");
+        let c = Client::new(ClientOptions::new(TokenSource::Value("t".into()))).unwrap();
+        assert_eq!(c.graphql().as_str(), "https://api.github.com/graphql");
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub use self::retry::RetryPolicy;
 pub use self::status::{
     COVERAGE_CONTEXT, CommitStatus, MAX_DESCRIPTION_CHARS, StatusState, coverage_status,
 };
-pub use self::tree::{Tree, TreeEntry};
+pub use self::tree::{BLOBS_PER_QUERY, Tree, TreeEntry};
 
 /// The future a [`GitHub`] method returns.
 pub type GitHubFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GitHubError>> + Send + 'a>>;
@@ -167,6 +167,24 @@ pub trait GitHub: Send + Sync {
     /// The bytes of the blob `sha` (a [`TreeEntry::sha`]), at most
     /// [`MAX_FILE_BYTES`].
     fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>>;
+
+    /// The bytes of blobs `shas`, in their order, each as
+    /// [`get_blob`](GitHub::get_blob) gives it, for many at once. This
+    /// default reads them one by one; the client reads up to
+    /// [`BLOBS_PER_QUERY`] per GraphQL query.
+    fn get_blobs<'a>(
+        &'a self,
+        repo: &'a Repo,
+        shas: &'a [String],
+    ) -> GitHubFuture<'a, Vec<Vec<u8>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(shas.len());
+            for sha in shas {
+                out.push(self.get_blob(repo, sha).await?);
+            }
+            Ok(out)
+        })
+    }
 }
 
 impl<T: GitHub + ?Sized> GitHub for Arc<T> {
@@ -235,6 +253,14 @@ impl<T: GitHub + ?Sized> GitHub for Arc<T> {
     }
     fn get_blob<'a>(&'a self, repo: &'a Repo, sha: &'a str) -> GitHubFuture<'a, Vec<u8>> {
         (**self).get_blob(repo, sha)
+    }
+
+    fn get_blobs<'a>(
+        &'a self,
+        repo: &'a Repo,
+        shas: &'a [String],
+    ) -> GitHubFuture<'a, Vec<Vec<u8>>> {
+        (**self).get_blobs(repo, shas)
     }
 }
 

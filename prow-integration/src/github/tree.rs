@@ -15,6 +15,77 @@ pub(crate) const MAX_TREE_ANSWER: usize = 32 << 20;
 /// and the document around it.
 pub(crate) const MAX_BLOB_ANSWER: usize = 2 << 20;
 
+/// Blobs asked for in one GraphQL query: a first read of Kubernetes'
+/// OWNERS files is then a few requests, not one per file.
+pub const BLOBS_PER_QUERY: usize = 100;
+
+/// The longest GraphQL answer read; a longer one is read blob by blob.
+pub(crate) const MAX_GRAPHQL_ANSWER: usize = 16 << 20;
+
+/// The GraphQL request for the texts of blobs `shas` (checked hex SHAs) of
+/// `owner/name`, each under the alias `b{index}`.
+pub(crate) fn blobs_query(owner: &str, name: &str, shas: &[String]) -> Vec<u8> {
+    let mut q = String::from(
+        "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {",
+    );
+    for (i, sha) in shas.iter().enumerate() {
+        q.push_str(&format!(
+            " b{i}: object(oid: \"{sha}\") {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}"
+        ));
+    }
+    q.push_str(" } }");
+    let body = serde_json::json!({ "query": q, "variables": { "owner": owner, "name": name } });
+    serde_json::to_vec(&body).expect("a query serialises")
+}
+
+/// The texts of a [`blobs_query`] answer for `n` blobs, in order: `None`
+/// for one GitHub gave no usable text for (missing, binary, cut short, over
+/// [`MAX_FILE_BYTES`]), to be read on its own. An answer with errors and
+/// no data is an error.
+pub(crate) fn decode_blobs(body: &[u8], n: usize) -> Result<Vec<Option<Vec<u8>>>, GitHubError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        data: Option<Data>,
+        #[serde(default)]
+        errors: Vec<serde_json::Value>,
+    }
+    #[derive(Deserialize)]
+    struct Data {
+        repository: Option<std::collections::HashMap<String, Option<Text>>>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Text {
+        text: Option<String>,
+        #[serde(default)]
+        is_binary: bool,
+        #[serde(default)]
+        is_truncated: bool,
+        #[serde(default)]
+        byte_size: u64,
+    }
+    let bad = |reason: String| GitHubError::Git {
+        object: format!("{n} blobs"),
+        reason,
+    };
+    let a: Answer =
+        serde_json::from_slice(body).map_err(|e| bad(format!("not a GraphQL answer ({e})")))?;
+    let Some(mut blobs) = a.data.and_then(|d| d.repository) else {
+        let first = a.errors.first().and_then(|e| e.get("message")?.as_str());
+        return Err(bad(match first {
+            Some(m) => format!("GraphQL: {}", m.chars().take(200).collect::<String>()),
+            None => "GraphQL answered no repository".into(),
+        }));
+    };
+    Ok((0..n)
+        .map(|i| {
+            let t = blobs.remove(&format!("b{i}")).flatten()?;
+            let usable = !t.is_binary && !t.is_truncated && t.byte_size <= MAX_FILE_BYTES;
+            t.text.filter(|_| usable).map(String::into_bytes)
+        })
+        .collect())
+}
+
 /// A file of a repository's tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeEntry {
@@ -219,6 +290,25 @@ pub(crate) fn encode_blob(bytes: &[u8]) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graphql_blob_answers() {
+        let ok = br#"{"data":{"repository":{
+            "b0":{"text":"a\n","isBinary":false,"isTruncated":false,"byteSize":2},
+            "b1":null,
+            "b2":{"text":null,"isBinary":true,"byteSize":9},
+            "b3":{"text":"cut","isTruncated":true,"byteSize":3000000}}}}"#;
+        let got = decode_blobs(ok, 5).unwrap();
+        assert_eq!(got, [Some(b"a\n".to_vec()), None, None, None, None]);
+        let err = br#"{"data":null,"errors":[{"message":"API rate limit exceeded"}]}"#;
+        let e = decode_blobs(err, 1).unwrap_err().to_string();
+        assert!(e.contains("GraphQL: API rate limit exceeded"), "{e}");
+        for bad in [&b"[]"[..], b"{\"data\":{\"repository\":{\"b0\":7}}}", b""] {
+            assert!(decode_blobs(bad, 1).is_err());
+        }
+        let q = String::from_utf8(blobs_query("o", "n", &["ab12".into(), "cd34".into()])).unwrap();
+        assert!(q.contains(r#"b1: object(oid: \"cd34\")"#), "{q}");
+    }
 
     #[test]
     fn trees_list_files_and_directories() {

@@ -6,25 +6,22 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use covlens_core::owners::{OwnersTree, is_ownership_file, is_skipped_dir};
-use futures_util::StreamExt;
 
 use super::PublishError;
 use crate::config::OwnersSource;
-use crate::github::{GitHub, GitHubError, Repo, Tree, TreeEntry};
+use crate::github::{BLOBS_PER_QUERY, GitHub, GitHubError, Repo, Tree, TreeEntry};
 
 /// The most ownership files one tree may have (Kubernetes has on the
 /// order of a thousand).
 const MAX_FILES: usize = 20_000;
 /// The most bytes of ownership files one tree may have, all together.
 const MAX_BYTES: u64 = 64 << 20;
-/// Blobs read at once on a first publish.
-const PARALLEL_READS: usize = 8;
 
 /// Reads ownership trees. What it reads through GitHub it keeps by SHA: the
 /// ownership files by blob, and what each top-level directory holds by
 /// tree. A publish then costs one listing of the root, one listing per
-/// top-level directory that changed, and a request per changed file. Per
-/// source, only what its latest listing names is kept.
+/// top-level directory that changed, and a GraphQL query per 100 changed
+/// files. Per source, only what its latest listing names is kept.
 #[derive(Default)]
 pub(crate) struct OwnersReader {
     /// Per `(repo, ref)`.
@@ -114,21 +111,19 @@ impl OwnersReader {
         // Counted as read too: the listing's sizes bound nothing by themselves.
         let mut read: Vec<(String, Vec<u8>)> = Vec::new();
         let mut read_bytes = 0u64;
-        let mut blobs = futures_util::stream::iter(missing)
-            .map(|sha| {
-                let r = &r;
-                async move { gh.get_blob(r, &sha).await.map(|b| (sha, b)) }
-            })
-            .buffer_unordered(PARALLEL_READS);
-        while let Some(got) = blobs.next().await {
-            let (sha, b) = got.map_err(|e| transient(format!("{e:#}")))?;
-            read_bytes = read_bytes.saturating_add(b.len() as u64);
-            if read_bytes > MAX_BYTES {
-                return Err(too_many(wanted.len(), read_bytes));
+        for batch in missing.chunks(BLOBS_PER_QUERY) {
+            let texts = gh
+                .get_blobs(&r, batch)
+                .await
+                .map_err(|e| transient(format!("{e:#}")))?;
+            for (sha, b) in batch.iter().zip(texts) {
+                read_bytes = read_bytes.saturating_add(b.len() as u64);
+                if read_bytes > MAX_BYTES {
+                    return Err(too_many(wanted.len(), read_bytes));
+                }
+                read.push((sha.clone(), b));
             }
-            read.push((sha, b));
         }
-        drop(blobs);
 
         let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
         let known = sources.entry(key).or_default();

@@ -561,8 +561,18 @@ fn fault_answer(kind: &FaultKind, now: u64) -> Resp {
 /// An API request: GitHub's checks of the headers, then the endpoint.
 fn api(shared: &Shared, parts: &hyper::http::request::Parts, body: &[u8]) -> Resp {
     let path = parts.uri.path();
-    let Some(rest) = path.strip_prefix(shared.prefix.as_str()) else {
-        return Resp::message(404, "Not Found");
+    // GraphQL sits beside an Enterprise server's REST prefix.
+    let graphql = match shared.prefix.strip_suffix("/api/v3") {
+        Some(host) => format!("{host}/api/graphql"),
+        None => format!("{}/graphql", shared.prefix.trim_end_matches('/')),
+    };
+    let rest = if path == graphql {
+        "/graphql"
+    } else {
+        match path.strip_prefix(shared.prefix.as_str()) {
+            Some(rest) => rest,
+            None => return Resp::message(404, "Not Found"),
+        }
     };
     if parts.headers.get("user-agent").is_none() {
         return Resp::message(

@@ -73,7 +73,7 @@ pub struct FakeComment {
 }
 
 /// A file of a repository at a commit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FakeFile {
     /// `owner/name`.
     pub repo: String,
@@ -101,12 +101,25 @@ impl FakeFile {
         }
     }
 
+    fn key(&self) -> (&str, &str, &str, &[u8]) {
+        (&self.repo, &self.reference, &self.path, &self.content)
+    }
+
     /// The content's fake blob SHA.
     pub fn sha(&self) -> &str {
         self.sha
             .get_or_init(|| crate::github::tree::fake_blob_sha(&self.content))
     }
 }
+
+// The SHA is a cache: equal files are equal whether or not it was computed.
+impl PartialEq for FakeFile {
+    fn eq(&self, other: &FakeFile) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for FakeFile {}
 
 /// A commit status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -413,6 +426,7 @@ impl FakeState {
                     &crate::github::tree::encode_tree(&dir, &files, recursive, max),
                 )
             }
+            ("POST", ["graphql"]) => self.graphql(req),
             ("GET", ["repos", o, r, "git", "blobs", sha]) => {
                 let repo = format!("{o}/{r}");
                 match self
@@ -503,6 +517,46 @@ impl FakeState {
             resp.headers.push(("link".to_owned(), links.join(", ")));
         }
         resp
+    }
+
+    /// The one GraphQL query the client makes: blob texts by SHA, each
+    /// under an alias (`b0: object(oid: "…") { ... on Blob { … } }`).
+    fn graphql(&self, req: &Req<'_>) -> Resp {
+        #[derive(Deserialize)]
+        struct Query {
+            query: String,
+            variables: BTreeMap<String, String>,
+        }
+        let Ok(q) = serde_json::from_slice::<Query>(req.body) else {
+            return Resp::message(400, "Problems parsing JSON");
+        };
+        let var = |k: &str| q.variables.get(k).map(String::as_str).unwrap_or_default();
+        let repo = format!("{}/{}", var("owner"), var("name"));
+        if !self.files.iter().any(|f| f.repo == repo) {
+            return Resp::json(
+                200,
+                &json!({"data": {"repository": null}, "errors": [{"type": "NOT_FOUND",
+                    "message": format!("Could not resolve to a Repository with the name '{repo}'.")}]}),
+            );
+        }
+        let mut data = serde_json::Map::new();
+        const OBJECT: &str = ": object(oid: \"";
+        let mut rest = q.query.as_str();
+        while let Some(i) = rest.find(OBJECT) {
+            let alias = rest[..i].rsplit([' ', '{']).next().unwrap_or_default();
+            let after = &rest[i + OBJECT.len()..];
+            let sha = after.split('"').next().unwrap_or_default();
+            let blob = self.files.iter().find(|f| f.repo == repo && f.sha() == sha);
+            let value = blob.map(|f| match std::str::from_utf8(&f.content) {
+                Ok(text) => json!({"text": text, "isBinary": false, "isTruncated": false,
+                                   "byteSize": f.content.len()}),
+                Err(_) => json!({"text": null, "isBinary": true, "isTruncated": false,
+                                 "byteSize": f.content.len()}),
+            });
+            data.insert(alias.to_string(), value.unwrap_or(serde_json::Value::Null));
+            rest = after;
+        }
+        Resp::json(200, &json!({"data": {"repository": data}}))
     }
 
     fn create_status(&mut self, req: &Req<'_>, owner: &str, name: &str, sha: &str) -> Resp {
