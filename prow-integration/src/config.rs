@@ -233,8 +233,8 @@ pub struct Presubmit {
     /// (default `git.diff`); without it the comment shows packages only.
     pub diff_artifact: String,
     /// `function_files`: the comment lists functions whose coverage fell,
-    /// in at most this many files, each read at the head's commit through
-    /// GitHub's contents API (one request per file); 0: none.
+    /// in at most this many files, read at the head's commit through
+    /// GitHub (100 per GraphQL query); 0: none.
     pub function_files: usize,
 }
 
@@ -287,7 +287,7 @@ pub struct HistoryConfig {
 pub const DEFAULT_TREND_RUNS: usize = 10;
 
 /// The most files whose functions a comment may compare (`function_files`):
-/// each costs a GitHub request per pull-request run.
+/// each source is read from GitHub at every pull-request run.
 pub const MAX_FUNCTION_FILES: usize = 200;
 
 /// Bounds on what one run may make the reporter read.

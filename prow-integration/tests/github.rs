@@ -850,9 +850,9 @@ async fn list_tree_and_get_blob_read_a_branch_without_a_checkout() {
 /// Blobs by the hundred through GraphQL (at `/graphql`, or `/api/graphql`
 /// beside an Enterprise `/api/v3`), the same bytes as the REST API gives one
 /// by one; what GraphQL cannot give as text (binary, over 1 MiB) is read
-/// through REST, bounds and errors included.
+/// through REST, bounds and errors included. Files at a commit likewise.
 #[tokio::test]
-async fn get_blobs_reads_a_hundred_per_graphql_query() {
+async fn get_blobs_and_files_read_a_hundred_per_graphql_query() {
     for prefix in ["", "/api/v3"] {
         let fake = fake(None, prefix).await;
         let c = client(&fake);
@@ -902,6 +902,48 @@ async fn get_blobs_reads_a_hundred_per_graphql_query() {
         .to_string();
     assert!(e.contains("Could not resolve to a Repository"), "{e}");
     let e = c.get_blobs(&repo, &["../x".into()]).await.unwrap_err();
+    assert!(matches!(e, GitHubError::InvalidName { .. }), "{e}");
+
+    // Files at a commit by path: a missing one is None, a binary one is
+    // read through the contents API, a large one fails as it does there.
+    let at = "c0ffee00";
+    fake.add_file("acme/widget", at, "a/x.go", b"package a\n");
+    fake.add_file(
+        "acme/widget",
+        at,
+        "a/b:c \"q\".go",
+        b"package a // odd name\n",
+    );
+    fake.add_file("acme/widget", at, "a/bin.go", b"\xff");
+    let paths: Vec<String> = ["a/x.go", "a/b:c \"q\".go", "a/none.go", "a/bin.go"]
+        .map(String::from)
+        .into();
+    fake.clear_requests();
+    let got = c.get_files(&repo, &paths, at).await.unwrap();
+    assert_eq!(
+        got,
+        [
+            Some(b"package a\n".to_vec()),
+            Some(b"package a // odd name\n".to_vec()),
+            None,
+            Some(b"\xff".to_vec())
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(
+        (
+            count(&reqs, "POST", "/graphql"),
+            count(&reqs, "GET", "/contents/")
+        ),
+        (1, 1)
+    );
+    fake.add_file("acme/widget", at, "big.go", &vec![b'/'; (1 << 20) + 1]);
+    let e = c
+        .get_files(&repo, &["big.go".into()], at)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("big.go"), "{e}");
+    let e = c.get_files(&repo, &["../x".into()], at).await.unwrap_err();
     assert!(matches!(e, GitHubError::InvalidName { .. }), "{e}");
 }
 

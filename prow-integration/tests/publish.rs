@@ -521,8 +521,8 @@ fn function_rows(comment: &str) -> Vec<&str> {
 }
 
 /// Peers' survey B.14, through the reporter: the head's sources are read
-/// at the pull request's commit through GitHub's contents API (no
-/// checkout), the base's rebuilt from the job's diff; the functions listed
+/// at the pull request's commit through GitHub's GraphQL API, in one query
+/// (no checkout), the base's rebuilt from the job's diff; the functions listed
 /// are those the library lists from the same sources on disk.
 #[tokio::test(flavor = "multi_thread")]
 async fn presubmit_comment_lists_functions_that_lost_coverage() {
@@ -586,26 +586,42 @@ async fn presubmit_comment_lists_functions_that_lost_coverage() {
     assert_eq!(names, ["Cents", "Label", "Discount"], "{text}");
     assert!(!comment.contains("could not be compared"), "{comment}");
     // One read per file whose functions may have changed, at the head.
-    let at_head = || -> Vec<String> {
-        let mut v: Vec<String> = fake
-            .requests()
-            .iter()
-            .filter(|r| r.query.as_deref() == Some(&format!("ref={HEAD}")))
-            .map(|r| r.path.clone())
-            .collect();
-        v.sort();
-        v
+    // One GraphQL query for both files, at the head; nothing one by one.
+    let queries = || -> Vec<String> {
+        let reqs = fake.requests();
+        assert!(
+            !reqs
+                .iter()
+                .any(|r| r.query.as_deref() == Some(&format!("ref={HEAD}")))
+        );
+        reqs.iter()
+            .filter(|r| r.path == "/graphql")
+            .map(|r| r.body.clone())
+            .collect()
     };
-    let want_reads = [
-        "/repos/acme/widget/contents/shop/format.go",
-        "/repos/acme/widget/contents/shop/shop.go",
-    ];
-    assert_eq!(at_head(), want_reads);
+    let q = queries();
+    assert_eq!(q.len(), 1, "{q:?}");
+    for f in ["shop/shop.go", "shop/format.go"] {
+        assert!(q[0].contains(&format!("{HEAD}:{f}")), "{}", q[0]);
+    }
+
+    // GraphQL refused: the files are read one by one, the same rows.
+    fake.clear_requests();
+    fake.inject(Fault::new(FaultKind::Status { status: 400 }, 1).on_path("/graphql"));
+    let again = publish("").await;
+    assert_eq!(function_rows(&again), function_rows(&text), "{again}");
+    let one_by_one = fake
+        .requests()
+        .iter()
+        .filter(|r| r.query.as_deref() == Some(&format!("ref={HEAD}")))
+        .count();
+    assert_eq!(one_by_one, 2);
+    fake.clear_requests();
 
     // `function_files: 0`: no section and no reads.
     let comment = publish(", function_files: 0").await;
     assert!(function_rows(&comment).is_empty(), "{comment}");
-    assert_eq!(at_head(), want_reads);
+    assert!(queries().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

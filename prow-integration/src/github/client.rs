@@ -20,8 +20,8 @@ use super::paging::{next_link, same_api};
 use super::retry::{RetryPolicy, rate_limit_wait, retry_after};
 use super::status::{CommitStatus, check_description};
 use super::tree::{
-    BLOBS_PER_QUERY, MAX_BLOB_ANSWER, MAX_GRAPHQL_ANSWER, MAX_TREE_ANSWER, Tree, blobs_query,
-    decode_blob, decode_blobs, decode_tree,
+    BLOBS_PER_QUERY, Blob, BlobsBy, MAX_BLOB_ANSWER, MAX_GRAPHQL_ANSWER, MAX_TREE_ANSWER, Tree,
+    blobs_query, decode_blob, decode_blobs, decode_tree,
 };
 use super::{
     Comment, CommentId, GitHub, GitHubError, GitHubFuture, PullRequest, Repo, User, check_sha,
@@ -171,6 +171,31 @@ impl Client {
     }
 
     /// `base/seg/seg/...`, each segment percent-encoded.
+    /// The blobs named by `values`, [`BLOBS_PER_QUERY`] per GraphQL query;
+    /// an answer over [`MAX_GRAPHQL_ANSWER`] leaves its blobs to REST.
+    async fn graphql_blobs(
+        &self,
+        repo: &Repo,
+        by: BlobsBy,
+        values: &[String],
+    ) -> Result<Vec<Blob>, GitHubError> {
+        let mut out = Vec::with_capacity(values.len());
+        for batch in values.chunks(BLOBS_PER_QUERY) {
+            let body = blobs_query(repo.owner(), repo.name(), by, batch);
+            match self
+                .call_bounded(Method::POST, self.graphql(), Some(body), MAX_GRAPHQL_ANSWER)
+                .await
+            {
+                Ok(answer) => out.extend(decode_blobs(&answer.body, batch.len())?),
+                Err(GitHubError::AnswerTooLarge { .. }) => {
+                    out.extend(std::iter::repeat_n(Blob::Other, batch.len()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// The GraphQL endpoint: `/graphql` at github.com's API, `/api/graphql`
     /// beside an Enterprise server's `/api/v3`.
     fn graphql(&self) -> Url {
@@ -705,27 +730,44 @@ impl GitHub for Client {
         shas: &'a [String],
     ) -> GitHubFuture<'a, Vec<Vec<u8>>> {
         Box::pin(async move {
+            for sha in shas {
+                check_sha(sha)?;
+            }
+            let got = self.graphql_blobs(repo, BlobsBy::Oid, shas).await?;
             let mut out = Vec::with_capacity(shas.len());
-            for batch in shas.chunks(BLOBS_PER_QUERY) {
-                for sha in batch {
-                    check_sha(sha)?;
-                }
-                let body = blobs_query(repo.owner(), repo.name(), batch);
-                let texts = match self
-                    .call_bounded(Method::POST, self.graphql(), Some(body), MAX_GRAPHQL_ANSWER)
-                    .await
-                {
-                    Ok(answer) => decode_blobs(&answer.body, batch.len())?,
-                    // Large files: each on its own, bounded as one.
-                    Err(GitHubError::AnswerTooLarge { .. }) => vec![None; batch.len()],
-                    Err(e) => return Err(e),
-                };
-                for (sha, text) in batch.iter().zip(texts) {
-                    out.push(match text {
-                        Some(t) => t,
-                        None => self.get_blob(repo, sha).await?,
-                    });
-                }
+            for (sha, blob) in shas.iter().zip(got) {
+                out.push(match blob {
+                    Blob::Text(t) => t,
+                    // The REST answer says why (not found, too large).
+                    Blob::Missing | Blob::Other => self.get_blob(repo, sha).await?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn get_files<'a>(
+        &'a self,
+        repo: &'a Repo,
+        paths: &'a [String],
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Vec<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            check_sha(reference)?;
+            for p in paths {
+                check_path(p)?;
+            }
+            let exprs: Vec<String> = paths.iter().map(|p| format!("{reference}:{p}")).collect();
+            let got = self
+                .graphql_blobs(repo, BlobsBy::Expression, &exprs)
+                .await?;
+            let mut out = Vec::with_capacity(paths.len());
+            for (path, blob) in paths.iter().zip(got) {
+                out.push(match blob {
+                    Blob::Text(t) => Some(t),
+                    Blob::Missing => None,
+                    Blob::Other => self.get_file(repo, path, reference).await?,
+                });
             }
             Ok(out)
         })

@@ -185,6 +185,25 @@ pub trait GitHub: Send + Sync {
             Ok(out)
         })
     }
+
+    /// The files at `paths` in the commit `reference`, in their order, each
+    /// as [`get_file`](GitHub::get_file) gives it, for many at once. This
+    /// default reads them one by one; the client reads up to
+    /// [`BLOBS_PER_QUERY`] per GraphQL query.
+    fn get_files<'a>(
+        &'a self,
+        repo: &'a Repo,
+        paths: &'a [String],
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Vec<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(paths.len());
+            for p in paths {
+                out.push(self.get_file(repo, p, reference).await?);
+            }
+            Ok(out)
+        })
+    }
 }
 
 impl<T: GitHub + ?Sized> GitHub for Arc<T> {
@@ -261,6 +280,15 @@ impl<T: GitHub + ?Sized> GitHub for Arc<T> {
         shas: &'a [String],
     ) -> GitHubFuture<'a, Vec<Vec<u8>>> {
         (**self).get_blobs(repo, shas)
+    }
+
+    fn get_files<'a>(
+        &'a self,
+        repo: &'a Repo,
+        paths: &'a [String],
+        reference: &'a str,
+    ) -> GitHubFuture<'a, Vec<Option<Vec<u8>>>> {
+        (**self).get_files(repo, paths, reference)
     }
 }
 

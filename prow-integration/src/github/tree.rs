@@ -22,27 +22,55 @@ pub const BLOBS_PER_QUERY: usize = 100;
 /// The longest GraphQL answer read; a longer one is read blob by blob.
 pub(crate) const MAX_GRAPHQL_ANSWER: usize = 16 << 20;
 
-/// The GraphQL request for the texts of blobs `shas` (checked hex SHAs) of
-/// `owner/name`, each under the alias `b{index}`.
-pub(crate) fn blobs_query(owner: &str, name: &str, shas: &[String]) -> Vec<u8> {
-    let mut q = String::from(
-        "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {",
-    );
-    for (i, sha) in shas.iter().enumerate() {
-        q.push_str(&format!(
-            " b{i}: object(oid: \"{sha}\") {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}"
+/// How a GraphQL query names the blobs it asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlobsBy {
+    /// By blob SHA (`object(oid:)`).
+    Oid,
+    /// By `COMMIT:PATH` (`object(expression:)`).
+    Expression,
+}
+
+/// The GraphQL request for the texts of blobs named by `values` in
+/// `owner/name`, each under the alias `b{index}`. The values travel as
+/// variables, never inside the query's text.
+pub(crate) fn blobs_query(owner: &str, name: &str, by: BlobsBy, values: &[String]) -> Vec<u8> {
+    let (ty, arg) = match by {
+        BlobsBy::Oid => ("GitObjectID", "oid"),
+        BlobsBy::Expression => ("String", "expression"),
+    };
+    let mut vars = serde_json::Map::new();
+    vars.insert("owner".into(), owner.into());
+    vars.insert("name".into(), name.into());
+    let mut params = String::from("$owner: String!, $name: String!");
+    let mut fields = String::new();
+    for (i, v) in values.iter().enumerate() {
+        vars.insert(format!("v{i}"), v.as_str().into());
+        params.push_str(&format!(", $v{i}: {ty}!"));
+        fields.push_str(&format!(
+            " b{i}: object({arg}: $v{i}) {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}"
         ));
     }
-    q.push_str(" } }");
-    let body = serde_json::json!({ "query": q, "variables": { "owner": owner, "name": name } });
+    let q = format!("query({params}) {{ repository(owner: $owner, name: $name) {{{fields} }} }}");
+    let body = serde_json::json!({ "query": q, "variables": vars });
     serde_json::to_vec(&body).expect("a query serialises")
 }
 
-/// The texts of a [`blobs_query`] answer for `n` blobs, in order: `None`
-/// for one GitHub gave no usable text for (missing, binary, cut short, over
-/// [`MAX_FILE_BYTES`]), to be read on its own. An answer with errors and
-/// no data is an error.
-pub(crate) fn decode_blobs(body: &[u8], n: usize) -> Result<Vec<Option<Vec<u8>>>, GitHubError> {
+/// One blob of a [`blobs_query`] answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Blob {
+    /// Its text.
+    Text(Vec<u8>),
+    /// GitHub has no such object.
+    Missing,
+    /// No usable text (binary, cut short, over [`MAX_FILE_BYTES`]): to be
+    /// read on its own through REST.
+    Other,
+}
+
+/// The blobs of a [`blobs_query`] answer for `n` values, in order. An
+/// answer with errors and no data is an error.
+pub(crate) fn decode_blobs(body: &[u8], n: usize) -> Result<Vec<Blob>, GitHubError> {
     #[derive(Deserialize)]
     struct Answer {
         data: Option<Data>,
@@ -78,10 +106,10 @@ pub(crate) fn decode_blobs(body: &[u8], n: usize) -> Result<Vec<Option<Vec<u8>>>
         }));
     };
     Ok((0..n)
-        .map(|i| {
-            let t = blobs.remove(&format!("b{i}")).flatten()?;
-            let usable = !t.is_binary && !t.is_truncated && t.byte_size <= MAX_FILE_BYTES;
-            t.text.filter(|_| usable).map(String::into_bytes)
+        .map(|i| match blobs.remove(&format!("b{i}")).flatten() {
+            None => Blob::Missing,
+            Some(t) if t.is_binary || t.is_truncated || t.byte_size > MAX_FILE_BYTES => Blob::Other,
+            Some(t) => t.text.map_or(Blob::Other, |t| Blob::Text(t.into_bytes())),
         })
         .collect())
 }
@@ -299,15 +327,29 @@ mod tests {
             "b2":{"text":null,"isBinary":true,"byteSize":9},
             "b3":{"text":"cut","isTruncated":true,"byteSize":3000000}}}}"#;
         let got = decode_blobs(ok, 5).unwrap();
-        assert_eq!(got, [Some(b"a\n".to_vec()), None, None, None, None]);
+        use Blob::*;
+        assert_eq!(got, [Text(b"a\n".to_vec()), Missing, Other, Other, Missing]);
         let err = br#"{"data":null,"errors":[{"message":"API rate limit exceeded"}]}"#;
         let e = decode_blobs(err, 1).unwrap_err().to_string();
         assert!(e.contains("GraphQL: API rate limit exceeded"), "{e}");
         for bad in [&b"[]"[..], b"{\"data\":{\"repository\":{\"b0\":7}}}", b""] {
             assert!(decode_blobs(bad, 1).is_err());
         }
-        let q = String::from_utf8(blobs_query("o", "n", &["ab12".into(), "cd34".into()])).unwrap();
-        assert!(q.contains(r#"b1: object(oid: \"cd34\")"#), "{q}");
+        // Values are variables: a hostile path stays out of the query.
+        let path = "a\" } } mutation { x".to_string();
+        let body = blobs_query(
+            "o",
+            "n",
+            BlobsBy::Expression,
+            &["ab12".into(), path.clone()],
+        );
+        let q: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let text = q["query"].as_str().unwrap();
+        assert!(
+            text.contains("b1: object(expression: $v1)") && !text.contains("mutation"),
+            "{text}"
+        );
+        assert_eq!(q["variables"]["v1"], path.as_str());
     }
 
     #[test]

@@ -12,7 +12,6 @@ use covlens_report_templates::{
     SiteExtras, SiteOptions, Stat, Table, TableFormat, TrendRule, function_files, group_rows,
     parse_diff, table_rows, write_badge, write_comment, write_site_with_extras, write_table,
 };
-use futures_util::StreamExt;
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -1147,45 +1146,40 @@ async fn render_site(
     .map_err(|e| PublishError::Permanent(format!("cannot render the site: {e}")))
 }
 
-/// The sources of `files` at the pull request's head commit, a few read at
-/// a time. A file that cannot be read is left out (the comment counts it):
-/// the functions are a detail that must not hold the comment back.
+/// The sources of `files` at the pull request's head commit, in as few
+/// GraphQL queries as GitHub allows. When that fails, each file is read on
+/// its own, and one that cannot be read is left out (the comment counts
+/// it): the functions are a detail that must not hold the comment back.
 async fn head_sources(
     gh: &Arc<dyn GitHub>,
     repo: &Repo,
     sha: &str,
     files: &[FuncFile],
 ) -> BTreeMap<String, Vec<u8>> {
-    let wanted: Vec<(String, String)> = files
+    let (names, paths): (Vec<String>, Vec<String>) = files
         .iter()
         .filter_map(|f| Some((f.name.clone(), f.path.clone()?)))
-        .collect();
-    futures_util::stream::iter(wanted)
-        .map(|(name, path)| read_source(gh, repo, sha, name, path))
-        .buffer_unordered(PARALLEL_SOURCE_READS)
-        .filter_map(std::future::ready)
-        .collect()
-        .await
-}
-
-async fn read_source(
-    gh: &Arc<dyn GitHub>,
-    repo: &Repo,
-    sha: &str,
-    name: String,
-    path: String,
-) -> Option<(String, Vec<u8>)> {
-    match gh.get_file(repo, &path, sha).await {
-        Ok(src) => Some((name, src?)),
+        .unzip();
+    let got = match gh.get_files(repo, &paths, sha).await {
+        Ok(got) => got,
         Err(e) => {
-            warn!(path, "source for the functions: {e:#}");
-            None
+            warn!("sources for the functions, one by one: {e:#}");
+            let mut got = Vec::with_capacity(paths.len());
+            for path in &paths {
+                got.push(gh.get_file(repo, path, sha).await.unwrap_or_else(|e| {
+                    warn!(path, "source for the functions: {e:#}");
+                    None
+                }));
+            }
+            got
         }
-    }
+    };
+    names
+        .into_iter()
+        .zip(got)
+        .filter_map(|(name, src)| Some((name, src?)))
+        .collect()
 }
-
-/// Sources of a comment's functions read from GitHub at once.
-const PARALLEL_SOURCE_READS: usize = 8;
 
 fn repo_of(refs: &Refs) -> Result<Repo, PublishError> {
     Repo::new(&refs.org, &refs.repo).map_err(|e| PublishError::Permanent(format!("refs: {e}")))

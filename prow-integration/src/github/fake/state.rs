@@ -519,8 +519,9 @@ impl FakeState {
         resp
     }
 
-    /// The one GraphQL query the client makes: blob texts by SHA, each
-    /// under an alias (`b0: object(oid: "…") { ... on Blob { … } }`).
+    /// The one GraphQL query the client makes: blob texts, each under an
+    /// alias, by SHA or by `COMMIT:PATH` held in a variable
+    /// (`b0: object(oid: $v0) { ... on Blob { … } }`).
     fn graphql(&self, req: &Req<'_>) -> Resp {
         #[derive(Deserialize)]
         struct Query {
@@ -540,20 +541,30 @@ impl FakeState {
             );
         }
         let mut data = serde_json::Map::new();
-        const OBJECT: &str = ": object(oid: \"";
         let mut rest = q.query.as_str();
-        while let Some(i) = rest.find(OBJECT) {
+        while let Some(i) = rest.find(": object(") {
             let alias = rest[..i].rsplit([' ', '{']).next().unwrap_or_default();
-            let after = &rest[i + OBJECT.len()..];
-            let sha = after.split('"').next().unwrap_or_default();
-            let blob = self.files.iter().find(|f| f.repo == repo && f.sha() == sha);
-            let value = blob.map(|f| match std::str::from_utf8(&f.content) {
+            let after = &rest[i + ": object(".len()..];
+            let (arg, after) = after.split_once(": $").unwrap_or_default();
+            let name: String = after
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            let value = var(&name);
+            let file = self.files.iter().find(|f| {
+                f.repo == repo
+                    && match arg {
+                        "oid" => f.sha() == value,
+                        _ => value.split_once(':') == Some((&f.reference, &f.path)),
+                    }
+            });
+            let blob = file.map(|f| match std::str::from_utf8(&f.content) {
                 Ok(text) => json!({"text": text, "isBinary": false, "isTruncated": false,
                                    "byteSize": f.content.len()}),
                 Err(_) => json!({"text": null, "isBinary": true, "isTruncated": false,
                                  "byteSize": f.content.len()}),
             });
-            data.insert(alias.to_string(), value.unwrap_or(serde_json::Value::Null));
+            data.insert(alias.to_string(), blob.unwrap_or(Value::Null));
             rest = after;
         }
         Resp::json(200, &json!({"data": {"repository": data}}))
