@@ -232,10 +232,10 @@ pub struct Presubmit {
     /// `diff_artifact`: a unified diff the job writes under its artifacts
     /// (default `git.diff`); without it the comment shows packages only.
     pub diff_artifact: String,
-    /// `function_files`: the comment lists functions whose coverage fell,
-    /// in at most this many files, read at the head's commit through
-    /// GitHub (100 per GraphQL query); 0: none.
-    pub function_files: usize,
+    /// `source_files`: the head's sources of at most this many files, read
+    /// through GitHub (100 per GraphQL query), for the comment's functions
+    /// whose coverage fell and the report's source pages; 0: none.
+    pub source_files: usize,
 }
 
 /// Which files count.
@@ -286,9 +286,9 @@ pub struct HistoryConfig {
 /// The default of [`HistoryConfig::trend`].
 pub const DEFAULT_TREND_RUNS: usize = 10;
 
-/// The most files whose functions a comment may compare (`function_files`):
-/// each source is read from GitHub at every pull-request run.
-pub const MAX_FUNCTION_FILES: usize = 200;
+/// The most files whose sources a presubmit's report may read
+/// (`source_files`): each is read from GitHub at every pull-request run.
+pub const MAX_SOURCE_FILES: usize = 200;
 
 /// Bounds on what one run may make the reporter read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -398,7 +398,7 @@ struct RawPresubmit {
     threshold: Option<S<f64>>,
     module: Option<S<String>>,
     diff_artifact: Option<S<String>>,
-    function_files: Option<S<usize>>,
+    source_files: Option<S<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -959,16 +959,16 @@ impl Validator<'_> {
                     .transpose()?
                     .map(|m| m.trim_end_matches('/').to_string()),
                 diff_artifact,
-                function_files: match &p.function_files {
-                    Some(v) if v.value > MAX_FUNCTION_FILES => {
+                source_files: match &p.source_files {
+                    Some(v) if v.value > MAX_SOURCE_FILES => {
                         return Err(self.err(
-                            key("function_files"),
+                            key("source_files"),
                             v,
-                            format!("expected at most {MAX_FUNCTION_FILES} files"),
+                            format!("expected at most {MAX_SOURCE_FILES} files"),
                         ));
                     }
                     Some(v) => v.value,
-                    None => covlens_report_templates::MAX_FUNCTION_FILES,
+                    None => covlens_report_templates::MAX_SOURCE_FILES,
                 },
             });
         }
@@ -1289,7 +1289,7 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
         assert_eq!(c.presubmits[0].base, "ci-kubernetes-coverage-e2e");
         assert_eq!(c.presubmits[0].threshold, 0.0);
         assert_eq!(c.presubmits[0].diff_artifact, "git.diff");
-        assert_eq!(c.presubmits[0].function_files, 30);
+        assert_eq!(c.presubmits[0].source_files, 30);
         let ex = c.filters.exclude.as_ref().unwrap();
         assert!(ex.is_match("k8s.io/kubernetes/vendor/x.go"));
         assert!(ex.is_match("pkg/zz_generated.deepcopy.go"));
@@ -1666,8 +1666,8 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
                 "reporter.yaml:5:11: presubmits[1].job: presubmit \"p\" is configured twice",
             ),
             (
-                "presubmits:\n  - {job: p, base: b, function_files: 201}\n",
-                "reporter.yaml:4:39: presubmits[0].function_files: expected at most 200 files",
+                "presubmits:\n  - {job: p, base: b, source_files: 201}\n",
+                "reporter.yaml:4:37: presubmits[0].source_files: expected at most 200 files",
             ),
             (
                 "presubmits:\n  - {job: p, base: b, diff_artifact: ../x}\n",

@@ -569,7 +569,7 @@ async fn presubmit_comment_lists_functions_that_lost_coverage() {
     let module = Some("example.com/funcdelta");
     let mut want =
         covlens_report_templates::Comment::build(&base, &head, Some(&diff), module, None);
-    let files = covlens_report_templates::function_files(&base, &head, Some(&diff), module, 30);
+    let files = covlens_report_templates::source_files(&base, &head, Some(&diff), module, 30);
     let by_name = files
         .iter()
         .map(|f| {
@@ -585,7 +585,14 @@ async fn presubmit_comment_lists_functions_that_lost_coverage() {
     let names: Vec<&str> = want.functions.iter().map(|f| f.row.name.as_str()).collect();
     assert_eq!(names, ["Cents", "Label", "Discount"], "{text}");
     assert!(!comment.contains("could not be compared"), "{comment}");
-    // One read per file whose functions may have changed, at the head.
+    // The same sources give the report its source pages.
+    let site = env.published();
+    let pages: Vec<&String> = site
+        .iter()
+        .filter(|(k, v)| k.contains("/site/") && String::from_utf8_lossy(v).contains("Discount"))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!pages.is_empty(), "{:?}", site.keys().collect::<Vec<_>>());
     // One GraphQL query for both files, at the head; nothing one by one.
     let queries = || -> Vec<String> {
         let reqs = fake.requests();
@@ -618,8 +625,8 @@ async fn presubmit_comment_lists_functions_that_lost_coverage() {
     assert_eq!(one_by_one, 2);
     fake.clear_requests();
 
-    // `function_files: 0`: no section and no reads.
-    let comment = publish(", function_files: 0").await;
+    // `source_files: 0`: no section and no reads.
+    let comment = publish(", source_files: 0").await;
     assert!(function_rows(&comment).is_empty(), "{comment}");
     assert!(queries().is_empty());
 }

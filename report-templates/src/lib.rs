@@ -63,9 +63,9 @@ pub use crate::badge::{Badge, write_badge};
 pub use crate::columns::{named_column, report_root};
 pub use crate::comment::{
     COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, FuncDelta,
-    FuncFile, MAX_FUNCTION_FILES, MAX_RANGES, Origin, PathMap, Provenance, Uncovered,
-    changed_statements, function_files, github_len, go_mod_module, min_comment_chars, module_line,
-    parse_diff, read_diff_file, read_function_sources, write_comment,
+    MAX_RANGES, MAX_SOURCE_FILES, Origin, PathMap, Provenance, SourceFile, Uncovered,
+    changed_statements, github_len, go_mod_module, min_comment_chars, module_line, parse_diff,
+    read_diff_file, read_sources, source_files, write_comment,
 };
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,

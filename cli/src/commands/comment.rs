@@ -4,8 +4,8 @@
 use anyhow::Result;
 use clap::Args;
 use covlens_report_templates::{
-    Comment, MAX_FUNCTION_FILES, Origin, Provenance, TrendRule, function_files, go_mod_module,
-    min_comment_chars, read_diff_file, read_function_sources, write_comment,
+    Comment, MAX_SOURCE_FILES, Origin, Provenance, TrendRule, go_mod_module, min_comment_chars,
+    read_diff_file, read_sources, source_files, write_comment,
 };
 
 use crate::input::{InputArgs, load};
@@ -98,8 +98,8 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     }
     if a.functions {
         let (diff, module) = (diff.as_deref(), module.as_deref());
-        let files = function_files(&base, &head, diff, module, MAX_FUNCTION_FILES);
-        let sources = read_function_sources(&files, &super::source_resolver(&a.source_root)?);
+        let files = source_files(&base, &head, diff, module, MAX_SOURCE_FILES);
+        let sources = read_sources(&files, &super::source_resolver(&a.source_root)?);
         c.set_functions(&base, &head, diff, module, &files, &sources);
     }
     if let Some(h) = a.trend.load(None)? {

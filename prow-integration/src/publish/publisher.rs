@@ -8,9 +8,9 @@ use covlens_core::flaky::{FlakyFold, FlakyReport};
 use covlens_core::{ModePolicy, OnConflict, Profile};
 use covlens_history::{History, Trends};
 use covlens_report_templates::{
-    Badge, Column, Comment, DiffFile, FuncFile, MemorySink, NoSources, Origin, Provenance,
-    SiteExtras, SiteOptions, Stat, Table, TableFormat, TrendRule, function_files, group_rows,
-    parse_diff, table_rows, write_badge, write_comment, write_site_with_extras, write_table,
+    Badge, Column, Comment, DiffFile, MemorySink, Origin, Provenance, SiteExtras, SiteOptions,
+    SourceFile, Stat, Table, TableFormat, TrendRule, group_rows, parse_diff, source_files,
+    table_rows, write_badge, write_comment, write_site_with_extras, write_table,
 };
 use serde::Serialize;
 use tracing::{info, warn};
@@ -517,7 +517,7 @@ impl Publisher {
                 extras.set_groups(&columns, tree, *by);
                 extras.group_trends = per_group.map(|h| h.into_counts());
             }
-            site = render_site(title, columns, extras).await?;
+            site = render_site(title, columns, extras, BTreeMap::new()).await?;
         }
         let name = segment(&d.name);
         let per_run = format!(
@@ -765,13 +765,18 @@ impl Publisher {
                 None => Origin::missing(&p.base),
             },
         });
-        if let (Some(commenter), Some(base_p)) = (&self.commenter, &base)
-            && p.function_files > 0
+        // The head's sources of the files that matter most: for the
+        // comment's functions and the report's source pages.
+        let mut sources = BTreeMap::new();
+        if let Some(commenter) = &self.commenter
+            && p.source_files > 0
         {
             let (diff, repo) = (diff.as_deref(), repo_of(refs)?);
-            let files = function_files(base_p, &head.profile, diff, module, p.function_files);
-            let sources = head_sources(commenter.github(), &repo, &pull.sha, &files).await;
-            comment.set_functions(base_p, &head.profile, diff, module, &files, &sources);
+            let files = source_files(base_p, &head.profile, diff, module, p.source_files);
+            sources = head_sources(commenter.github(), &repo, &pull.sha, &files).await;
+            if base.is_some() {
+                comment.set_functions(base_p, &head.profile, diff, module, &files, &sources);
+            }
         }
         // Packages of the pull request below their trend on the base job.
         if let Some(h) = self.trends(&p.base, |t| t.history(None)).await? {
@@ -822,7 +827,7 @@ impl Publisher {
             cols.push(("base".to_string(), b));
         }
         let title = format!("{} #{}", job.job, pull.number);
-        let site = render_site(title, cols, SiteExtras::default()).await?;
+        let site = render_site(title, cols, SiteExtras::default(), sources).await?;
         for (f, bytes) in site.files {
             self.publish.put(&format!("{key}site/{f}"), bytes).await?;
         }
@@ -1128,10 +1133,13 @@ impl Publisher {
 }
 
 /// The report site of `columns`, rendered off the async workers.
+/// The static site of `columns`, with source pages for the files whose
+/// source is in `sources` (by profile name).
 async fn render_site(
     title: String,
     columns: Vec<(String, Profile)>,
     extras: SiteExtras,
+    sources: BTreeMap<String, Vec<u8>>,
 ) -> Result<MemorySink, PublishError> {
     tokio::task::spawn_blocking(move || {
         let mut site = MemorySink::default();
@@ -1139,7 +1147,7 @@ async fn render_site(
             title: &title,
             root: "",
         };
-        write_site_with_extras(&mut site, &opts, &columns, &NoSources, &extras).map(|_| site)
+        write_site_with_extras(&mut site, &opts, &columns, &sources, &extras).map(|_| site)
     })
     .await
     .map_err(|e| PublishError::Transient(format!("rendering the site stopped: {e}")))?
@@ -1154,7 +1162,7 @@ async fn head_sources(
     gh: &Arc<dyn GitHub>,
     repo: &Repo,
     sha: &str,
-    files: &[FuncFile],
+    files: &[SourceFile],
 ) -> BTreeMap<String, Vec<u8>> {
     let (names, paths): (Vec<String>, Vec<String>) = files
         .iter()

@@ -23,53 +23,55 @@ pub struct FuncDelta {
     pub row: DeltaRow,
 }
 
-/// How many files' functions a comment compares by default: each needs
-/// its source (through GitHub's API, for the Prow reporter).
-pub const MAX_FUNCTION_FILES: usize = 30;
+/// How many files' sources a comment reads by default (for its functions,
+/// and the pull request's report for its source pages): each needs a read
+/// (through GitHub's API, for the Prow reporter).
+pub const MAX_SOURCE_FILES: usize = 30;
 
 /// The sources of `files` that `resolver` finds (as `covlens func` finds
 /// them); the others are left out, and counted by
 /// [`Comment::set_functions`].
-pub fn read_function_sources(
-    files: &[FuncFile],
-    resolver: &SourceResolver,
-) -> BTreeMap<String, Vec<u8>> {
+pub fn read_sources(files: &[SourceFile], resolver: &SourceResolver) -> BTreeMap<String, Vec<u8>> {
     files
         .iter()
         .filter_map(|f| Some((f.name.clone(), resolver.read_source(&f.name).ok()?.1)))
         .collect()
 }
 
-/// A file whose functions may have lost coverage, for which the head's
-/// source is wanted ([`function_files`]).
+/// A file of the head whose source is wanted ([`source_files`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FuncFile {
+pub struct SourceFile {
     /// The profile's name of the file (an import path).
     pub name: String,
     /// Repository-relative path, when the diff or the module tells it.
     pub path: Option<String>,
 }
 
-/// The files of `head` whose functions may have lost coverage against
-/// `base`, at most `max`, the likeliest first: files the diff changes,
-/// and unchanged files with a block covered in the base and not in the
-/// head. Files only one side has are left out (nothing to compare).
-pub fn function_files(
+/// The files of `head` a reviewer most needs the source of, at most `max`,
+/// the likeliest first: files the diff changes or adds, and unchanged files
+/// with a block covered in the base and not in the head (whose functions
+/// may have lost coverage).
+pub fn source_files(
     base: &Profile,
     head: &Profile,
     diff: Option<&[DiffFile]>,
     module: Option<&str>,
     max: usize,
-) -> Vec<FuncFile> {
+) -> Vec<SourceFile> {
     let changed = changed_paths(base, head, diff, module);
-    let mut found: Vec<(u64, FuncFile)> = Vec::new();
+    let mut found: Vec<(u64, SourceFile)> = Vec::new();
     for hf in head.files() {
-        let Some(bf) = base.file(hf.name()) else {
-            continue;
-        };
         let path = changed.get(hf.name()).map(|d| d.path.clone());
-        let lost = lost_statements(bf, hf);
-        if path.is_none() && lost == 0 {
+        let size = match base.file(hf.name()) {
+            Some(bf) => lost_statements(bf, hf),
+            // New: its uncovered statements.
+            None if path.is_some() => {
+                let c = hf.statements();
+                c.total - c.covered
+            }
+            None => continue,
+        };
+        if path.is_none() && size == 0 {
             continue;
         }
         let path = path.or_else(|| {
@@ -79,8 +81,8 @@ pub fn function_files(
         // A changed file may lose coverage in one function and gain it in
         // another: it ranks as if one statement were lost.
         found.push((
-            lost.max(1),
-            FuncFile {
+            size.max(1),
+            SourceFile {
                 name: hf.name().to_string(),
                 path,
             },
@@ -129,7 +131,7 @@ fn lost_statements(b: &FileProfile, h: &FileProfile) -> u64 {
 
 impl Comment {
     /// Lists the functions whose coverage fell, worst first, from the
-    /// head's source of files [`function_files`] chose (`sources`, by
+    /// head's source of files [`source_files`] chose (`sources`, by
     /// profile name). The base's source is the head's with the diff
     /// undone, so a base run of another commit than the diff's base
     /// compares less exactly, as every number of the comment does. Files
@@ -141,7 +143,7 @@ impl Comment {
         head: &Profile,
         diff: Option<&[DiffFile]>,
         module: Option<&str>,
-        files: &[FuncFile],
+        files: &[SourceFile],
         sources: &BTreeMap<String, Vec<u8>>,
     ) {
         let changed = changed_paths(base, head, diff, module);
@@ -250,10 +252,10 @@ mod tests {
         let head =
             profile("mode: set\nm/p.go:3.10,5.2 1 0\nm/p.go:7.10,9.2 1 0\nm/p.go:11.17,13.2 1 1\n");
         let diff = parse_diff(DIFF);
-        let files = function_files(&base, &head, Some(&diff), Some("m"), 10);
+        let files = source_files(&base, &head, Some(&diff), Some("m"), 10);
         assert_eq!(
             files,
-            [FuncFile {
+            [SourceFile {
                 name: "m/p.go".into(),
                 path: Some("p.go".into())
             }]
@@ -292,7 +294,7 @@ mod tests {
         let head =
             profile("mode: set\nm/x.go:1.1,2.2 3 0\nm/y.go:1.1,2.2 1 0\nm/z.go:1.1,2.2 1 1\n");
         let names = |max| -> Vec<String> {
-            function_files(&base, &head, None, None, max)
+            source_files(&base, &head, None, None, max)
                 .into_iter()
                 .map(|f| f.name)
                 .collect()
@@ -300,5 +302,22 @@ mod tests {
         // z.go gained coverage: nothing lost there.
         assert_eq!(names(10), ["m/x.go", "m/y.go"]);
         assert_eq!(names(1), ["m/x.go"]);
+    }
+
+    #[test]
+    fn new_files_of_the_diff_are_chosen() {
+        let base = profile("mode: set\nm/x.go:1.1,2.2 3 1\n");
+        let head =
+            profile("mode: set\nm/x.go:1.1,2.2 3 1\nm/n.go:1.1,2.2 2 0\nm/o.go:1.1,2.2 1 0\n");
+        let diff = parse_diff("+++ b/n.go\n@@ -0,0 +1,2 @@\n+a\n+b\n");
+        let got = source_files(&base, &head, Some(&diff), Some("m"), 10);
+        // o.go is new too, but not in the diff: nothing says where it is.
+        assert_eq!(
+            got,
+            [SourceFile {
+                name: "m/n.go".into(),
+                path: Some("n.go".into())
+            }]
+        );
     }
 }

@@ -48,6 +48,14 @@ impl Sources for SourceResolver {
     }
 }
 
+/// Sources already read, by profile file name (the Prow reporter's, read
+/// through GitHub); the name is also the path shown.
+impl Sources for std::collections::BTreeMap<String, Vec<u8>> {
+    fn source(&self, name: &str) -> Option<(PathBuf, Vec<u8>)> {
+        self.get(name).map(|s| (PathBuf::from(name), s.clone()))
+    }
+}
+
 /// No sources: a site with numbers only.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoSources;
