@@ -12,7 +12,14 @@ pub struct DiffFile {
     /// Lines removed, in order, each with the line of the new file it
     /// stood before (one past the last line at the end of the file).
     pub removed: Vec<(u32, String)>,
+    /// Some removed lines were not kept (a diff keeps 64 MiB of them): the
+    /// old text cannot be rebuilt.
+    pub removed_cut: bool,
 }
+
+/// The most memory the removed lines of one diff take (their text and 32
+/// bytes a line): a diff is a pull request's artifact, and may be huge.
+pub(crate) const MAX_REMOVED_BYTES: usize = 64 << 20;
 
 impl DiffFile {
     /// The file before the change, from its text after it (`new`, as the
@@ -20,6 +27,9 @@ impl DiffFile {
     /// back. `None` if `new` cannot be the diff's new side (too few
     /// lines). Lines end with `\n`.
     pub fn old_text(&self, new: &[u8]) -> Option<Vec<u8>> {
+        if self.removed_cut {
+            return None;
+        }
         let lines: Vec<&[u8]> = new.split_inclusive(|&b| b == b'\n').collect();
         let n = u32::try_from(lines.len()).ok().filter(|&n| n < u32::MAX)?;
         // Hunks out of order or past the end: not a diff of this text.
@@ -74,6 +84,8 @@ pub fn parse_diff(text: &str) -> Vec<DiffFile> {
     let mut files: Vec<DiffFile> = Vec::new();
     let mut cur: Option<DiffFile> = None;
     let (mut old_left, mut new_left, mut line) = (0u32, 0u32, 0u32);
+    // Bytes of removed lines kept (bounded by MAX_REMOVED_BYTES).
+    let mut kept = 0usize;
     for l in text.lines() {
         if old_left > 0 || new_left > 0 {
             match l.as_bytes().first() {
@@ -86,8 +98,14 @@ pub fn parse_diff(text: &str) -> Vec<DiffFile> {
                     new_left = new_left.saturating_sub(1);
                 }
                 Some(b'-') => {
-                    if let Some(f) = cur.as_mut() {
-                        f.removed.push((line, l[1..].to_string()));
+                    if let Some(f) = cur.as_mut().filter(|f| !f.removed_cut) {
+                        kept = kept.saturating_add(l.len() + 32);
+                        if kept > MAX_REMOVED_BYTES {
+                            f.removed_cut = true;
+                            f.removed = Vec::new();
+                        } else {
+                            f.removed.push((line, l[1..].to_string()));
+                        }
                     }
                     old_left = old_left.saturating_sub(1);
                 }
@@ -227,6 +245,7 @@ mod tests {
                 path: "pkg/x.go".into(),
                 added: vec![2, 4, 11, 12],
                 removed: vec![(4, "d".into()), (11, "x".into())],
+                removed_cut: false,
             }]
         );
     }
@@ -248,6 +267,25 @@ mod tests {
         let f = &parse_diff("--- a/q.go\n+++ b/q.go\n@@ -1,3 +1 @@\n a\n-b\n-c\n")[0];
         assert_eq!(f.old_text(b"a").unwrap(), b"a\nb\nc\n");
         assert_eq!(f.old_text(b""), None);
+    }
+
+    /// Removed lines past [`MAX_REMOVED_BYTES`] are not kept, and the old
+    /// text of their file is not rebuilt.
+    #[test]
+    fn removed_lines_are_bounded() {
+        let line = "x".repeat(1 << 20);
+        let n = MAX_REMOVED_BYTES / (1 << 20) + 1;
+        let mut d = format!("diff --git a/a.go b/a.go\n@@ -1,{} +1 @@\n", n + 1);
+        for _ in 0..n {
+            d.push_str(&format!("-{line}\n"));
+        }
+        d.push_str(" kept\ndiff --git a/b.go b/b.go\n@@ -1 +1 @@\n-old\n+new\n");
+        let f = parse_diff(&d);
+        assert!(f[0].removed_cut && f[0].removed.is_empty());
+        assert_eq!(f[0].old_text(b"kept\n"), None);
+        // Later files too: the budget is the diff's.
+        assert!(f[1].removed_cut);
+        assert_eq!(f[1].added, [1]);
     }
 
     /// As `git diff` (2.x, core.quotePath on) wrote it for these names.
