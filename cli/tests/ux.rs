@@ -318,6 +318,40 @@ fn comment_numbers_agree_with_what_is_shown() {
     );
 }
 
+/// `--pull-base`: a base run of another commit than the pull request's
+/// base is said to be one; the same commit (or a prefix of it) is named the
+/// pull request's base.
+#[test]
+fn comment_says_when_the_base_run_is_not_the_pull_requests_base() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("c.out");
+    std::fs::write(&p, "mode: set\nm/a/x.go:1.1,2.2 1 1\n").unwrap();
+    let said = |pull_base: &str| -> String {
+        let text = run(covlens()
+            .arg("comment")
+            .arg("--base")
+            .arg(&p)
+            .arg("--head")
+            .arg(&p)
+            .args(["--base-origin", "ci-x@ABCDEF0123", "--pull-base", pull_base]));
+        text.lines().nth(3).unwrap_or_default().to_string()
+    };
+    let other = said("1234567");
+    assert!(
+        other.ends_with("Base: `ci-x` at abcdef0123. The pull request's base is 1234567, not the commit the base run tested: changes made on the base branch between the two show here as the pull request's.</sub>"),
+        "{other}"
+    );
+    for same in ["abcdef0", "ABCDEF0123456"] {
+        let line = said(same);
+        assert!(
+            line.ends_with("at abcdef0123, the pull request's base.</sub>"),
+            "{same}: {line}"
+        );
+    }
+    // Not a commit: nothing said about it.
+    assert!(said("main").ends_with("at abcdef0123.</sub>"));
+}
+
 /// Runs `sh -c script` in `dir` with stdout and stderr on a terminal
 /// (util-linux `script`); returns what the terminal got.
 fn on_terminal(dir: &Path, script: &str) -> String {

@@ -485,6 +485,67 @@ async fn unusable_started_json_leaves_the_commit_out() {
     }
 }
 
+/// Peers' survey B.11 and B.12: the base a pull request is compared with
+/// is the base job's successful run that tested the pull request's base
+/// commit, not merely its latest one; when none did, the latest is used and
+/// the comment says the base branch's own changes show too.
+#[tokio::test(flavor = "multi_thread")]
+async fn presubmit_base_is_the_run_at_the_pull_requests_base() {
+    let env = Env::new();
+    // Run 99 tested commit 0…099, run 100 (the latest) 0…0100.
+    env.put_fixture("logs/ci-goprog/99/artifacts/cover.out", "demo/calc.out");
+    env.finish("ci-goprog", "99", "SUCCESS");
+    env.put_fixture(
+        "logs/ci-goprog/100/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    env.finish("ci-goprog", "100", "SUCCESS");
+    let config = env
+        .config("presubmits:\n  - {job: pull-goprog-coverage, base: ci-goprog, threshold: 10}\n");
+    let status_base = |build: &str| -> String {
+        let p = load(&format!(
+            "demo/{}",
+            if build == "99" {
+                "calc.out"
+            } else {
+                "cmd-goprog.out"
+            }
+        ));
+        let c: Counts = p.statements();
+        format!("(base {:.1}%)", 100.0 * c.covered as f64 / c.total as f64)
+    };
+    let key = "pr/acme_widget/42/pull-goprog-coverage/7/";
+    for (base_sha, build, note) in [
+        (format!("{:0>40}", 99), "99", false),
+        // A prefix of the tested commit does too.
+        ("0".repeat(38), "99", false),
+        ("b0b0b0b0".to_string(), "100", true),
+    ] {
+        let job = pr_on(&env, "7", &base_sha, "abcdef01");
+        Publisher::new(&config)
+            .unwrap()
+            .publish(&job)
+            .await
+            .unwrap();
+        let comment = env.read(&format!("{key}comment.md"));
+        let line = comment.lines().nth(3).unwrap_or_default();
+        assert!(
+            line.contains(&format!("Base: `ci-goprog` run `{build}`")),
+            "{base_sha}: {line}"
+        );
+        assert_eq!(line.contains(", the pull request's base."), !note, "{line}");
+        assert_eq!(
+            line.contains(&format!(
+                "The pull request's base is {base_sha}, not the commit"
+            )),
+            note,
+            "{line}"
+        );
+        let status = env.read(&format!("{key}status.json"));
+        assert!(status.contains(&status_base(build)), "{status}");
+    }
+}
+
 /// A base job with no successful run: the comment says so under its
 /// heading, and the status' description too.
 #[tokio::test(flavor = "multi_thread")]

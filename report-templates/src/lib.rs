@@ -63,7 +63,7 @@ pub use crate::badge::{Badge, write_badge};
 pub use crate::columns::{named_column, report_root};
 pub use crate::comment::{
     COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, FuncDelta,
-    MAX_RANGES, MAX_SOURCE_FILES, Origin, PathMap, Provenance, SourceFile, Uncovered,
+    MAX_RANGES, MAX_SOURCE_FILES, Origin, PathMap, Provenance, PullBase, SourceFile, Uncovered,
     changed_statements, github_len, go_mod_module, min_comment_chars, module_line, parse_diff,
     read_diff_file, read_sources, source_files, write_comment,
 };

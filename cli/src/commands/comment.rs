@@ -4,8 +4,8 @@
 use anyhow::Result;
 use clap::Args;
 use covlens_report_templates::{
-    Comment, MAX_SOURCE_FILES, Origin, Provenance, TrendRule, go_mod_module, min_comment_chars,
-    read_diff_file, read_sources, source_files, write_comment,
+    Comment, MAX_SOURCE_FILES, Origin, Provenance, PullBase, TrendRule, go_mod_module,
+    min_comment_chars, read_diff_file, read_sources, source_files, write_comment,
 };
 
 use crate::input::{InputArgs, load};
@@ -45,6 +45,11 @@ pub struct CommentArgs {
     /// is its profile's path).
     #[arg(long, value_name = "NAME[@COMMIT]")]
     base_origin: Option<String>,
+    /// The commit the pull request is based on: when the base's commit
+    /// (--base-origin) is another, the comment says that changes on the
+    /// base branch show as the pull request's.
+    #[arg(long, value_name = "COMMIT", requires = "base_origin")]
+    pull_base: Option<String>,
     /// List the functions whose coverage fell, from the head's sources
     /// (found as `covlens func` finds them); the base's are rebuilt by
     /// undoing `--git-diff`.
@@ -91,9 +96,11 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     );
     if a.head_origin.is_some() || a.base_origin.is_some() {
         let origin = |o: &Option<String>, path: &str| Origin::parse(o.as_deref().unwrap_or(path));
+        let base = origin(&a.base_origin, &a.base);
         c.provenance = Some(Provenance {
             head: origin(&a.head_origin, &a.head),
-            base: origin(&a.base_origin, &a.base),
+            pull_base: a.pull_base.as_deref().and_then(|p| PullBase::of(p, &base)),
+            base,
         });
     }
     if a.functions {

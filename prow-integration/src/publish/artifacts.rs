@@ -495,6 +495,33 @@ pub async fn latest_success(
     job: &str,
     known: Option<&str>,
 ) -> Result<Option<String>, PublishError> {
+    find_success(bucket, path_prefix, job, known, None).await
+}
+
+/// The most successful runs whose `started.json` is read when looking for
+/// the one that tested a given commit.
+pub const MAX_COMMIT_SCAN: usize = 20;
+
+/// As [`latest_success`], preferring the newest successful run of the last
+/// [`MAX_COMMIT_SCAN`] that tested `commit` (its `started.json`'s
+/// `repo-commit`; a prefix of 7 or more hex digits matches): a pull
+/// request's base commit, so that its comment compares the same base code.
+pub async fn success_at(
+    bucket: &Bucket,
+    path_prefix: &str,
+    job: &str,
+    commit: &str,
+) -> Result<Option<String>, PublishError> {
+    find_success(bucket, path_prefix, job, None, Some(commit)).await
+}
+
+async fn find_success(
+    bucket: &Bucket,
+    path_prefix: &str,
+    job: &str,
+    known: Option<&str>,
+    commit: Option<&str>,
+) -> Result<Option<String>, PublishError> {
     let pfx = if path_prefix.is_empty() {
         String::new()
     } else {
@@ -522,25 +549,44 @@ pub async fn latest_success(
     builds.sort();
     builds.dedup();
     builds.reverse();
+    let wanted = commit
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| c.len() >= 7 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (mut latest, mut scanned) = (None, 0);
     for (_, b) in builds.into_iter().take(MAX_CANDIDATES) {
-        if known == Some(b.as_str()) {
+        let ok = known == Some(b.as_str()) || {
+            // A finished.json that cannot be read (too large, a link out of
+            // the store) does not say the run succeeded.
+            let key = format!("{job_dir}{b}/finished.json");
+            let finished = match bucket.get(&key, 1 << 20).await {
+                Err(PublishError::Permanent(e)) => {
+                    tracing::warn!(key, error = %e, "finished.json left out");
+                    None
+                }
+                got => got?,
+            };
+            finished.is_some_and(|f| finished_ok(&f))
+        };
+        if !ok {
+            continue;
+        }
+        let Some(want) = &wanted else {
+            return Ok(Some(b));
+        };
+        let tested = run_started(bucket, &format!("{job_dir}{b}/")).await?.commit;
+        if tested.is_some_and(|t| {
+            let t = t.trim().to_ascii_lowercase();
+            t.starts_with(want.as_str()) || want.starts_with(t.as_str()) && t.len() >= 7
+        }) {
             return Ok(Some(b));
         }
-        // A finished.json that cannot be read (too large, a link out of the
-        // store) does not say the run succeeded.
-        let key = format!("{job_dir}{b}/finished.json");
-        let finished = match bucket.get(&key, 1 << 20).await {
-            Err(PublishError::Permanent(e)) => {
-                tracing::warn!(key, error = %e, "finished.json left out");
-                None
-            }
-            got => got?,
-        };
-        if finished.is_some_and(|f| finished_ok(&f)) {
-            return Ok(Some(b));
+        latest.get_or_insert(b);
+        scanned += 1;
+        if scanned >= MAX_COMMIT_SCAN {
+            break;
         }
     }
-    Ok(None)
+    Ok(latest)
 }
 
 #[cfg(test)]

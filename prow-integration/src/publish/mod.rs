@@ -21,7 +21,9 @@ mod policy;
 mod publisher;
 mod store;
 
-pub use self::artifacts::{MAX_CANDIDATES, RunCoverage, Source, latest_success, read_run};
+pub use self::artifacts::{
+    MAX_CANDIDATES, MAX_COMMIT_SCAN, RunCoverage, Source, latest_success, read_run, success_at,
+};
 pub use self::log::PublishLog;
 pub use self::publisher::{FILTERED_ARTIFACT, JUNIT_ARTIFACT, Publisher};
 pub use self::store::{Bucket, Listed};

@@ -8,14 +8,14 @@ use covlens_core::flaky::{FlakyFold, FlakyReport};
 use covlens_core::{ModePolicy, OnConflict, Profile};
 use covlens_history::{History, Trends};
 use covlens_report_templates::{
-    Badge, Column, Comment, DiffFile, MemorySink, Origin, Provenance, SiteExtras, SiteOptions,
-    SourceFile, Stat, Table, TableFormat, TrendRule, group_rows, parse_diff, source_files,
-    table_rows, write_badge, write_comment, write_site_with_extras, write_table,
+    Badge, Column, Comment, DiffFile, MemorySink, Origin, Provenance, PullBase, SiteExtras,
+    SiteOptions, SourceFile, Stat, Table, TableFormat, TrendRule, group_rows, parse_diff,
+    source_files, table_rows, write_badge, write_comment, write_site_with_extras, write_table,
 };
 use serde::Serialize;
 use tracing::{info, warn};
 
-use super::artifacts::{RunCoverage, latest_success, read_run, run_started};
+use super::artifacts::{RunCoverage, latest_success, read_run, run_started, success_at};
 use super::owners::OwnersReader;
 use super::policy::{INVALID, JobPolicy, PolicyCache, UNREADABLE, from_file, short};
 use super::store::Bucket;
@@ -714,9 +714,15 @@ impl Publisher {
             PublishError::Permanent(format!("presubmit {} has no pull request", job.name))
         })?;
         let limits = &self.config.limits;
-        // The base: the base job's latest successful run, if any.
-        let base_build =
-            latest_success(&self.artifacts, &self.config.path_prefix, &p.base, None).await?;
+        // The base: the base job's successful run that tested the pull
+        // request's base commit, else its latest successful run, if any.
+        let base_build = success_at(
+            &self.artifacts,
+            &self.config.path_prefix,
+            &p.base,
+            &refs.base_sha,
+        )
+        .await?;
         let base = match &base_build {
             Some(b) => read_run(
                 &self.artifacts,
@@ -753,17 +759,19 @@ impl Publisher {
         let base_p = base.as_ref().unwrap_or(&empty);
         let mut comment =
             Comment::build(base_p, &head.profile, diff.as_deref(), module, link.clone());
+        let base_origin = match &base_build {
+            Some(b) => {
+                let dir = self.logs_dir(&p.base, b);
+                self.origin(&p.base, b, &dir, None).await?
+            }
+            None => Origin::missing(&p.base),
+        };
         comment.provenance = Some(Provenance {
             head: self
                 .origin(&job.job, &job.build_id, run_dir, Some(&pull.sha))
                 .await?,
-            base: match &base_build {
-                Some(b) => {
-                    let dir = self.logs_dir(&p.base, b);
-                    self.origin(&p.base, b, &dir, None).await?
-                }
-                None => Origin::missing(&p.base),
-            },
+            pull_base: PullBase::of(&refs.base_sha, &base_origin),
+            base: base_origin,
         });
         // The head's sources of the files that matter most: for the
         // comment's functions and the report's source pages.

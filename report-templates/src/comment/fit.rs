@@ -251,6 +251,7 @@ mod tests {
             provenance: Some(Provenance {
                 head: Origin::new(&"h".repeat(300), Some(&"7".repeat(300)), None),
                 base: Origin::missing(&"b".repeat(300)),
+                pull_base: None,
             }),
         };
         for max in [1500, 3000, 6000, 12000, 100000] {

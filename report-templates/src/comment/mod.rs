@@ -86,6 +86,35 @@ pub struct Provenance {
     pub head: Origin,
     /// The run the head is compared with.
     pub base: Origin,
+    /// The commit the pull request is based on, and whether the base run
+    /// tested it: when not, changes on the base branch between the two show
+    /// as the pull request's, and the comment says so.
+    #[serde(default)]
+    pub pull_base: Option<PullBase>,
+}
+
+/// The commit a pull request is based on ([`Provenance::pull_base`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PullBase {
+    /// 7 to 64 hex digits.
+    pub commit: String,
+    /// The base run tested this commit.
+    pub tested: bool,
+}
+
+impl PullBase {
+    /// The pull request's base `commit`, and whether `base` (the run
+    /// compared with) tested it: one commit id is a prefix of the other.
+    /// `None` unless `commit` is 7 to 64 hex digits (it may come from a
+    /// pull request's artifacts).
+    pub fn of(commit: &str, base: &Origin) -> Option<PullBase> {
+        let commit = commit.to_ascii_lowercase();
+        let tested = base
+            .commit
+            .as_deref()
+            .is_some_and(|b| b.starts_with(&commit) || commit.starts_with(b));
+        is_commit(&commit).then_some(PullBase { commit, tested })
+    }
 }
 
 /// A run (or a profile) a comment compares.
