@@ -121,7 +121,7 @@ finish_job() { # finish_job JOB TYPE BUILD
     name="demo-$run_id-$build"
     refs='{"org":"acme","repo":"goprog","base_ref":"master","base_sha":"b0a5e00000000000000000000000000000000000"}'
     [[ "$type" == presubmit ]] &&
-        refs='{"org":"acme","repo":"goprog","base_ref":"master","base_sha":"b0a5e00000000000000000000000000000000000","pulls":[{"number":7,"author":"alice","sha":"c0ffee0000000000000000000000000000000000"}]}'
+        refs='{"org":"acme","repo":"goprog","base_ref":"master","base_sha":"0000000000000000000000000000000000001003","pulls":[{"number":7,"author":"alice","sha":"c0ffee0000000000000000000000000000000000"}]}'
     api POST "$PJ" -H 'Content-Type: application/json' -o /dev/null --data-binary @- <<EOF
 {"apiVersion":"prow.k8s.io/v1","kind":"ProwJob",
  "metadata":{"name":"$name","labels":{"created-by-prow":"true","prow.k8s.io/job":"$job","prow.k8s.io/type":"$type"}},
