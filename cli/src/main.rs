@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use covlens_core::SetOp;
 use covlens_core::printable::printable_lines;
 
 mod commands;
@@ -35,6 +36,14 @@ enum Command {
     Aggregate(commands::merge::AggregateArgs),
     /// Subtract one profile from another (after - before).
     Diff(commands::diff::DiffArgs),
+    /// What the first profile covers and none of the others do: its
+    /// counts, zeroed where another covers the block (`go tool covdata
+    /// subtract`, for text profiles and GOCOVERDIRs alike).
+    Subtract(commands::setop::SetArgs),
+    /// What every profile covers: the first's counts, zeroed where another
+    /// does not cover the block (`go tool covdata intersect`, each input
+    /// counted as a whole, all its runs together).
+    Intersect(commands::setop::SetArgs),
     /// Keep or drop files by path regex.
     Filter(commands::filter::FilterArgs),
     /// Summarise per file and directory as JUnit XML for TestGrid.
@@ -112,6 +121,8 @@ fn main() -> ExitCode {
         Command::Merge(a) => commands::merge::run_merge(&cli.input, a),
         Command::Aggregate(a) => commands::merge::run_aggregate(&cli.input, a),
         Command::Diff(a) => commands::diff::run(&cli.input, a),
+        Command::Subtract(a) => commands::setop::run(&cli.input, SetOp::Subtract, a),
+        Command::Intersect(a) => commands::setop::run(&cli.input, SetOp::Intersect, a),
         Command::Filter(a) => commands::filter::run(&cli.input, a),
         Command::Junit(a) => commands::junit::run(&cli.input, a),
         Command::Html(a) => commands::html::run(&cli.input, a),

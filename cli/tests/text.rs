@@ -358,6 +358,47 @@ fn covlens_report_templates_min() -> usize {
         .unwrap()
 }
 
+/// `subtract` and `intersect` on text profiles: counts kept or zeroed block
+/// by block, the first input's mode and blocks; a file another input has
+/// with other blocks is named on stderr; one input is a usage error.
+#[test]
+fn subtract_and_intersect_text_profiles() {
+    let t = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| {
+        let p = t.path().join(name);
+        fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let e2e = w(
+        "e2e.out",
+        "mode: count\nm/x.go:1.1,2.2 1 5\nm/x.go:3.1,4.2 2 7\nm/y.go:1.1,2.2 1 3\n",
+    );
+    let unit = w(
+        "unit.out",
+        "mode: set\nm/x.go:1.1,2.2 1 1\nm/x.go:3.1,4.2 2 0\nm/y.go:1.1,2.9 1 1\n",
+    );
+    let out = covlens().args(["subtract", &e2e, &unit]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "mode: count\nm/x.go:1.1,2.2 1 0\nm/x.go:3.1,4.2 2 7\nm/y.go:1.1,2.2 1 3\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning:")
+            && err.contains("m/y.go")
+            && err.contains("another version of the source"),
+        "{err}"
+    );
+    let both = run(covlens().args(["intersect", &e2e, &unit]));
+    assert_eq!(
+        both,
+        "mode: count\nm/x.go:1.1,2.2 1 5\nm/x.go:3.1,4.2 2 0\nm/y.go:1.1,2.2 1 0\n"
+    );
+    let out = covlens().args(["intersect", &e2e]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
 /// `merge --conflicts-json`: each conflict with the fields in the order
 /// docs/gopherage-compat.md gives, and the merge goes on.
 #[test]

@@ -28,7 +28,9 @@ use rayon::prelude::*;
 use crate::covdata::{ReadOptions, Warning, read_dirs};
 use crate::error::{Conflict, Error};
 use crate::flaky::{FlakyFold, FlakyReport};
-use crate::ops::{Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, diff_raw};
+use crate::ops::{
+    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, SetOp, diff, diff_raw, set_op,
+};
 use crate::profile::Profile;
 use crate::text::{
     BlockPool, ParseOptions, RawProfile, STREAM_MAX_INPUTS, Streamed, parse_path_raw,
@@ -459,6 +461,26 @@ impl Loader {
         // of memory less at Kubernetes scale.
         let a = self.parse_raw(after, &[], &mut BlockPool::default())?;
         diff_raw((before, b), &a, mode_policy, policy)
+    }
+
+    /// [`set_op`] of `first` against each of `others` in turn (profiles,
+    /// GOCOVERDIRs, object-store URLs, mixed; one of them in memory at a
+    /// time), with the files whose blocks differ.
+    pub fn set_op(
+        &mut self,
+        op: SetOp,
+        first: &str,
+        others: &[String],
+    ) -> Result<(Profile, Vec<Conflict>), Error> {
+        let mut p = self.load(first)?;
+        let mut conflicts = Vec::new();
+        for o in others {
+            let other = self.load(o)?;
+            let (next, c) = set_op(op, (first, p), (o, &other));
+            p = next;
+            conflicts.extend(c);
+        }
+        Ok((p, conflicts))
     }
 
     /// Reads `paths` in order and hands each to `f` in that order. Runs of

@@ -68,8 +68,8 @@ pub use crate::funcs::{
 };
 pub use crate::junit::write_junit;
 pub use crate::ops::{
-    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, diff, filter, path_regex,
-    split_patterns, to_boolean, write_conflicts,
+    Combine, MergeOptions, Merger, OnConflict, RestartPolicy, SetOp, diff, filter, path_regex,
+    set_op, split_patterns, to_boolean, write_conflicts,
 };
 pub use crate::profile::{
     Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of,

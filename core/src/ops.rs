@@ -378,6 +378,62 @@ pub fn to_boolean(p: &mut Profile) {
     }
 }
 
+/// What [`set_op`] keeps of the first profile's counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    /// What the first profile covers and none of the others do: a count is
+    /// zeroed where another profile covers the block (`go tool covdata
+    /// subtract`, for any inputs).
+    Subtract,
+    /// What every profile covers: a count is zeroed where another profile
+    /// does not cover the block (`go tool covdata intersect`).
+    Intersect,
+}
+
+/// The first profile (`first`, named for messages) with each block's count
+/// kept or zeroed by `op` against `other`, block by block; blocks, files
+/// and the mode are the first profile's. Against several profiles, apply it
+/// once per profile: both operations compose that way. A file that `other`
+/// does not have covers nothing there. A file it has with other blocks
+/// (another version of the source) covers nothing either, and is returned
+/// as a conflict rather than passed over silently.
+pub fn set_op(
+    op: SetOp,
+    first: (&str, Profile),
+    other: (&str, &Profile),
+) -> (Profile, Vec<Conflict>) {
+    let ((first_name, mut p), (other_name, other)) = (first, other);
+    let mut conflicts = Vec::new();
+    for f in &mut p.files {
+        let of = other.file(&f.name);
+        let same = of.filter(|o| {
+            o.blocks.len() == f.blocks.len()
+                && o.blocks.iter().zip(&f.blocks).all(|(a, b)| a.same_shape(b))
+        });
+        if of.is_some() && same.is_none() {
+            conflicts.push(Conflict {
+                file: f.name.clone(),
+                first_input: first_name.to_string(),
+                second_input: other_name.to_string(),
+                line: None,
+                reason: "other blocks (another version of the source): counted as covering none"
+                    .into(),
+            });
+        }
+        for (i, b) in f.blocks.iter_mut().enumerate() {
+            let covered = same.is_some_and(|o| o.blocks[i].count > 0);
+            let keep = match op {
+                SetOp::Subtract => !covered,
+                SetOp::Intersect => covered,
+            };
+            if !keep {
+                b.count = 0;
+            }
+        }
+    }
+    (p, conflicts)
+}
+
 /// What `diff` does with a block whose count went down (the component
 /// restarted between the two snapshots and its counters were reset).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -648,6 +704,41 @@ mod tests {
 
     fn p(s: &str) -> Profile {
         parse_bytes(s.as_bytes(), "t", &ParseOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn subtract_and_intersect_block_by_block() {
+        let a = "mode: count\nm/x.go:1.1,2.2 1 5\nm/x.go:3.1,4.2 2 7\nm/x.go:5.1,6.2 1 0\nm/y.go:1.1,2.2 1 3\nm/z.go:1.1,2.2 1 4\n";
+        // b covers x's first block; its y.go has other blocks; no z.go.
+        let b = p(
+            "mode: set\nm/x.go:1.1,2.2 1 1\nm/x.go:3.1,4.2 2 0\nm/x.go:5.1,6.2 1 1\nm/y.go:1.1,2.9 1 1\n",
+        );
+        let c = p(
+            "mode: count\nm/x.go:1.1,2.2 1 9\nm/x.go:3.1,4.2 2 1\nm/x.go:5.1,6.2 1 1\nm/z.go:1.1,2.2 1 1\n",
+        );
+        let counts = |q: &Profile| -> Vec<u64> {
+            q.files()
+                .iter()
+                .flat_map(|f| f.blocks().iter().map(|b| b.count))
+                .collect()
+        };
+        let (s, conflicts) = set_op(SetOp::Subtract, ("a", p(a)), ("b", &b));
+        assert_eq!(counts(&s), [0, 7, 0, 3, 4]);
+        assert_eq!(s.mode(), Some(&Mode::from_name("count")));
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(
+            (
+                conflicts[0].file.as_str(),
+                conflicts[0].second_input.as_str()
+            ),
+            ("m/y.go", "b")
+        );
+        let (s, _) = set_op(SetOp::Subtract, ("a-b", s), ("c", &c));
+        assert_eq!(counts(&s), [0, 0, 0, 3, 0]);
+        let (i, _) = set_op(SetOp::Intersect, ("a", p(a)), ("b", &b));
+        assert_eq!(counts(&i), [5, 0, 0, 0, 0]);
+        let (i, _) = set_op(SetOp::Intersect, ("a", p(a)), ("c", &c));
+        assert_eq!(counts(&i), [5, 7, 0, 0, 4]);
     }
 
     fn merge(inputs: &[&str], opts: MergeOptions) -> Result<(Profile, Vec<Conflict>), Error> {

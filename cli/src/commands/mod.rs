@@ -17,6 +17,7 @@ pub mod merge;
 pub mod metadata;
 pub mod prow;
 pub mod report;
+pub mod setop;
 pub mod summary;
 pub mod table;
 
