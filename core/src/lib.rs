@@ -64,7 +64,7 @@ pub use crate::error::{Conflict, Error, ParseError, ParseErrorKind};
 #[cfg(feature = "funcs")]
 pub use crate::funcs::{
     FuncExtent, FuncFinder, FuncWriter, SourceResolver, SourceResolverBuilder, find_funcs,
-    write_func_report,
+    funcs_coverage, write_func_report,
 };
 pub use crate::junit::write_junit;
 pub use crate::ops::{

@@ -58,6 +58,13 @@ impl FuncExtent {
     }
 }
 
+/// [`FuncExtent::coverage`] of each of `funcs`, in order, without scanning
+/// every block for each function.
+pub fn funcs_coverage(funcs: &[FuncExtent], blocks: &[Block]) -> Vec<Counts> {
+    let index = BlockIndex::new(blocks);
+    funcs.iter().map(|f| index.coverage(f)).collect()
+}
+
 /// The blocks of one file, indexed so that each function's share is found
 /// without scanning every block (Go's loop is quadratic per file).
 pub(crate) struct BlockIndex<'a> {

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use covlens_core::{Counts, FileProfile, FuncExtent, FuncFinder, Profile, SourceResolver};
+use covlens_core::{
+    Counts, FileProfile, FuncExtent, FuncFinder, Profile, SourceResolver, funcs_coverage,
+};
 use serde::{Deserialize, Serialize};
 
 use super::{Comment, DeltaRow, DiffFile, PathMap};
@@ -204,14 +206,14 @@ fn lost_functions(
             })
             .collect::<Vec<_>>()
     };
-    let base_by_key: HashMap<_, &FuncExtent> =
-        key(base_funcs).into_iter().zip(base_funcs).collect();
+    let base_cov = funcs_coverage(base_funcs, bf.blocks());
+    let head_cov = funcs_coverage(head_funcs, hf.blocks());
+    let base_by_key: HashMap<_, Counts> = key(base_funcs).into_iter().zip(base_cov).collect();
     let mut out = Vec::new();
-    for (k, f) in key(head_funcs).into_iter().zip(head_funcs) {
-        let Some(old) = base_by_key.get(&k) else {
+    for ((k, f), h) in key(head_funcs).into_iter().zip(head_funcs).zip(head_cov) {
+        let Some(&b) = base_by_key.get(&k) else {
             continue;
         };
-        let (b, h): (Counts, Counts) = (old.coverage(bf.blocks()), f.coverage(hf.blocks()));
         if b.total == 0 || h.total == 0 {
             continue;
         }
