@@ -643,35 +643,30 @@ fn comment_lists_functions_that_lost_coverage_as_go_counts_them() {
     assert!(text.contains("Functions that lost coverage (3)"), "{text}");
     assert!(!text.contains("could not be compared"), "{text}");
 
-    // Sources not at hand (no go.mod here) are said to be missing.
+    // Sources not at hand (no go.mod here) are said to be missing; a
+    // source root finds them.
     let elsewhere = tempfile::tempdir().unwrap();
-    let text = run(covlens()
-        .current_dir(elsewhere.path())
-        .arg("comment")
-        .arg("--base")
-        .arg(repo_dir.join("base.out"))
-        .arg("--head")
-        .arg(repo_dir.join("head.out"))
-        .arg("--git-diff")
-        .arg(repo_dir.join("pr.diff"))
-        .arg("--functions"));
+    let from_elsewhere = |extra: &[std::ffi::OsString]| {
+        run(covlens()
+            .current_dir(elsewhere.path())
+            .arg("comment")
+            .arg("--base")
+            .arg(repo_dir.join("base.out"))
+            .arg("--head")
+            .arg(repo_dir.join("head.out"))
+            .arg("--git-diff")
+            .arg(repo_dir.join("pr.diff"))
+            .arg("--functions")
+            .args(extra))
+    };
+    let text = from_elsewhere(&[]);
     assert!(
         text.contains("The functions of 2 files could not be compared"),
         "{text}"
     );
     let mut root = std::ffi::OsString::from("example.com/funcdelta=");
     root.push(repo_dir);
-    let text = run(covlens()
-        .current_dir(elsewhere.path())
-        .arg("comment")
-        .arg("--base")
-        .arg(repo_dir.join("base.out"))
-        .arg("--head")
-        .arg(repo_dir.join("head.out"))
-        .arg("--git-diff")
-        .arg(repo_dir.join("pr.diff"))
-        .args(["--functions", "--source-root"])
-        .arg(root));
+    let text = from_elsewhere(&["--source-root".into(), root]);
     assert!(text.contains("Functions that lost coverage (3)"), "{text}");
 }
 
