@@ -1165,7 +1165,7 @@ async fn render_site(
 /// The sources of `files` at the pull request's head commit, in as few
 /// GraphQL queries as GitHub allows. When that fails, each file is read on
 /// its own, and one that cannot be read is left out (the comment counts
-/// it): the functions are a detail that must not hold the comment back.
+/// it): sources add to a report and must never hold it back.
 async fn head_sources(
     gh: &Arc<dyn GitHub>,
     repo: &Repo,
@@ -1179,11 +1179,11 @@ async fn head_sources(
     let got = match gh.get_files(repo, &paths, sha).await {
         Ok(got) => got,
         Err(e) => {
-            warn!("sources for the functions, one by one: {e:#}");
+            warn!("sources of the pull request, one by one: {e:#}");
             let mut got = Vec::with_capacity(paths.len());
             for path in &paths {
                 got.push(gh.get_file(repo, path, sha).await.unwrap_or_else(|e| {
-                    warn!(path, "source for the functions: {e:#}");
+                    warn!(path, "source of the pull request left out: {e:#}");
                     None
                 }));
             }

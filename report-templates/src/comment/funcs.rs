@@ -113,10 +113,7 @@ fn changed_paths<'d>(
 /// the same blocks; otherwise how many fewer are covered.
 fn lost_statements(b: &FileProfile, h: &FileProfile) -> u64 {
     let same_blocks = b.blocks().len() == h.blocks().len()
-        && b.blocks().iter().zip(h.blocks()).all(|(x, y)| {
-            (x.start_line, x.start_col, x.end_line, x.end_col, x.num_stmt)
-                == (y.start_line, y.start_col, y.end_line, y.end_col, y.num_stmt)
-        });
+        && b.blocks().iter().zip(h.blocks()).all(|(x, y)| x.same_shape(y));
     if !same_blocks {
         return b
             .statements()
