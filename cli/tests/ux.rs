@@ -352,6 +352,44 @@ fn comment_says_when_the_base_run_is_not_the_pull_requests_base() {
     assert!(said("main").ends_with("at abcdef0123.</sub>"));
 }
 
+/// `table --run`: the run behind each column is listed under the table, as
+/// the Prow reporter lists it; one per column or none.
+#[test]
+fn table_names_the_run_of_each_column() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("c.out");
+    std::fs::write(&p, "mode: set\nm/a/x.go:1.1,2.2 1 1\n").unwrap();
+    let col = |name: &str| format!("{name}={}", p.display());
+    let text = run(covlens()
+        .args([
+            "table",
+            "--column",
+            &col("master"),
+            "--column",
+            &col("1.36"),
+        ])
+        .args(["--run", "ci-master@ABCDEF0", "--run", "ci-1-36"]));
+    assert!(
+        text.ends_with("Runs:\n- master: `ci-master` at abcdef0\n- 1.36: `ci-1-36`\n"),
+        "{text}"
+    );
+    let out = covlens()
+        .args([
+            "table",
+            "--column",
+            &col("master"),
+            "--run",
+            "a",
+            "--run",
+            "b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 --run for 1 --column"), "{err}");
+}
+
 /// Runs `sh -c script` in `dir` with stdout and stderr on a terminal
 /// (util-linux `script`); returns what the terminal got.
 fn on_terminal(dir: &Path, script: &str) -> String {

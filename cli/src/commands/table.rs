@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use covlens_report_templates::{Table, TableFormat, TableRows, report_root, write_table};
+use covlens_report_templates::{Origin, Table, TableFormat, TableRows, report_root, write_table};
 
 use super::{Names, choice};
 use crate::input::{InputArgs, load};
@@ -25,6 +25,10 @@ pub struct TableArgs {
     /// `--root ''` for full import paths.
     #[arg(long, value_name = "PREFIX")]
     root: Option<String>,
+    /// Say under the table which run each column is, one per column in
+    /// their order: `NAME[@COMMIT]` (a commit of 7 to 64 hex digits).
+    #[arg(long = "run", value_name = "NAME[@COMMIT]")]
+    runs: Vec<String>,
     /// Changes smaller than this (percentage points) are not marked ▲/▼.
     #[arg(long, default_value_t = 0.1)]
     threshold: f64,
@@ -46,6 +50,13 @@ const FORMAT: Names<TableFormat> = &[
 ];
 
 pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
+    if !a.runs.is_empty() && a.runs.len() != a.columns.len() {
+        anyhow::bail!(
+            "{} --run for {} --column: give one per column, in their order",
+            a.runs.len(),
+            a.columns.len()
+        );
+    }
     let popts = input.load_options();
     let owners = a.owners.load()?;
     let mut profiles = Vec::new();
@@ -78,5 +89,6 @@ pub fn run(input: &InputArgs, a: TableArgs) -> Result<()> {
     if let Some(h) = history {
         t.set_trends_by_path(h.runs.len(), h.percents(), Some(h.total_percents()));
     }
+    t.origins = a.runs.iter().map(|r| Origin::parse(r)).collect();
     a.out.write(|w| write_table(w, &t, a.format))
 }

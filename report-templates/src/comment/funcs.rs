@@ -113,7 +113,10 @@ fn changed_paths<'d>(
 /// the same blocks; otherwise how many fewer are covered.
 fn lost_statements(b: &FileProfile, h: &FileProfile) -> u64 {
     let same_blocks = b.blocks().len() == h.blocks().len()
-        && b.blocks().iter().zip(h.blocks()).all(|(x, y)| x.same_shape(y));
+        && b.blocks()
+            .iter()
+            .zip(h.blocks())
+            .all(|(x, y)| x.same_shape(y));
     if !same_blocks {
         return b
             .statements()
