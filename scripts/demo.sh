@@ -2,8 +2,8 @@
 # The main job on the bundled fixtures: merge the per-test-binary profiles
 # in fixtures/demo/ (as an e2e job merges its components' profiles), then
 # write the merged profile, the per-package summary, a JUnit report, a
-# badge and the HTML report site (with sources) into the folder given as $1
-# (default: out/demo).
+# badge, the HTML report site (with sources) and what only the command's
+# tests cover into the folder given as $1 (default: out/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-out/demo}"
@@ -25,9 +25,16 @@ mkdir -p "$OUT"
 "$BIN" report "all tests=$OUT/filtered.out" "unit=fixtures/demo/calc.out" \
     --source-root example.com/goprog=fixtures/goprog --title "goprog coverage" --out "$OUT/report"
 "$BIN" badge "$OUT/filtered.out" -o "$OUT/badge.svg"
+# What the command's own tests (the e2e-like binary) reach and no package's
+# unit tests do.
+"$BIN" subtract fixtures/demo/cmd-goprog.out fixtures/demo/calc.out fixtures/demo/calc-advanced.out \
+    fixtures/demo/calcx.out fixtures/demo/pkg-a.out fixtures/demo/pkg-ab.out -o "$OUT/cmd-only.out"
 
 "$BIN" summary "$OUT/filtered.out" --by package
 echo
-echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,badge.svg}"
+echo "## Covered only by the cmd/goprog tests ($OUT/cmd-only.out)"
+"$BIN" summary "$OUT/cmd-only.out" --by package
+echo
+echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,badge.svg,cmd-only.out}"
 echo "demo: open $OUT/report/index.html for the full report (works from file://),"
 echo "demo: or $OUT/report.html, the same report in one file to attach or mail"
