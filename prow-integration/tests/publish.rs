@@ -731,8 +731,12 @@ async fn presubmit_comment_status_and_one_comment_per_pr() {
         "`ci-goprog` run `100` at {:0>40}, started 2026-09-21 11:26 UTC",
         100
     );
-    let said =
-        format!("<sub>Head: `pull-goprog-coverage` run `7` at abcdef01. Base: {base}.</sub>");
+    // The pull request's base (b0b0b0b0) is not what the base run tested.
+    let said = format!(
+        "<sub>Head: `pull-goprog-coverage` run `7` at abcdef01. Base: {base}. \
+         The pull request's base is b0b0b0b0, not the commit the base run tested: \
+         changes made on the base branch between the two show here as the pull request's.</sub>"
+    );
     assert_eq!(comment.lines().nth(3), Some(said.as_str()), "{comment}");
     assert!(comment.contains(
         "https://cov.example/c/pr/acme_widget/42/pull-goprog-coverage/7/site/index.html"

@@ -65,7 +65,7 @@ pub use crate::comment::{
     COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, FuncDelta,
     MAX_RANGES, MAX_SOURCE_FILES, Origin, PathMap, Provenance, PullBase, SourceFile, Uncovered,
     changed_statements, github_len, go_mod_module, min_comment_chars, module_line, parse_diff,
-    read_diff_file, read_sources, source_files, write_comment,
+    read_diff_file, read_sources, same_commit, source_files, write_comment,
 };
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use covlens_core::covdata::MemoryFiles;
 use covlens_core::input::{LoadOptions, Loader, Remote, RemoteObject};
 use covlens_core::{ModePolicy, OnConflict, Profile, RestartPolicy};
+use covlens_report_templates::same_commit;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
@@ -549,9 +550,8 @@ async fn find_success(
     builds.sort();
     builds.dedup();
     builds.reverse();
-    let wanted = commit
-        .map(|c| c.trim().to_ascii_lowercase())
-        .filter(|c| c.len() >= 7 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    // Only a commit id (7 to 64 hex digits) is looked for.
+    let wanted = commit.filter(|c| same_commit(c, c));
     let (mut latest, mut scanned) = (None, 0);
     for (_, b) in builds.into_iter().take(MAX_CANDIDATES) {
         let ok = known == Some(b.as_str()) || {
@@ -574,10 +574,7 @@ async fn find_success(
             return Ok(Some(b));
         };
         let tested = run_started(bucket, &format!("{job_dir}{b}/")).await?.commit;
-        if tested.is_some_and(|t| {
-            let t = t.trim().to_ascii_lowercase();
-            t.starts_with(want.as_str()) || want.starts_with(t.as_str()) && t.len() >= 7
-        }) {
+        if tested.is_some_and(|t| same_commit(&t, want)) {
             return Ok(Some(b));
         }
         latest.get_or_insert(b);

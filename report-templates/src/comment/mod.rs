@@ -104,17 +104,25 @@ pub struct PullBase {
 
 impl PullBase {
     /// The pull request's base `commit`, and whether `base` (the run
-    /// compared with) tested it: one commit id is a prefix of the other.
-    /// `None` unless `commit` is 7 to 64 hex digits (it may come from a
-    /// pull request's artifacts).
+    /// compared with) tested it ([`same_commit`]). `None` unless `commit`
+    /// is 7 to 64 hex digits (it may come from a pull request's artifacts).
     pub fn of(commit: &str, base: &Origin) -> Option<PullBase> {
-        let commit = commit.to_ascii_lowercase();
         let tested = base
             .commit
             .as_deref()
-            .is_some_and(|b| b.starts_with(&commit) || commit.starts_with(b));
-        is_commit(&commit).then_some(PullBase { commit, tested })
+            .is_some_and(|b| same_commit(b, commit));
+        is_commit(commit).then(|| PullBase {
+            commit: commit.to_ascii_lowercase(),
+            tested,
+        })
     }
+}
+
+/// Whether two commit ids (7 to 64 hex digits, any case) name the same
+/// commit: one is a prefix of the other.
+pub fn same_commit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim().to_ascii_lowercase(), b.trim().to_ascii_lowercase());
+    is_commit(&a) && is_commit(&b) && (a.starts_with(&b) || b.starts_with(&a))
 }
 
 /// A run (or a profile) a comment compares.
@@ -495,6 +503,21 @@ mod tests {
         assert_eq!(long.name.chars().count(), MAX_ORIGIN_CHARS);
         assert_eq!(long.run.unwrap().len(), MAX_ORIGIN_CHARS);
         assert!(Origin::missing("ci").missing);
+        assert!(same_commit("ABCDEF0", "abcdef0123") && !same_commit("abcdef0", "abcdef1"));
+        assert!(!same_commit("abc", "abcdef0") && !same_commit("", ""));
+        // A base run whose commit is unknown is not said to be another.
+        let p = crate::test_profile("mode: set\nm/x.go:1.1,2.2 1 1\n");
+        let mut c = Comment::build(&p, &p, None, None, None);
+        let base = Origin::new("ci", Some("9"), None);
+        c.provenance = Some(Provenance {
+            head: Origin::new("pull", None, None),
+            pull_base: PullBase::of("1234567", &base),
+            base,
+        });
+        let mut out = Vec::new();
+        write_comment(&mut out, &c, 65536).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Base: `ci` run `9`.</sub>"), "{text}");
         let at = |secs| Origin::new("j", None, None).started_at(secs).started;
         assert_eq!(at(0).as_deref(), Some("1970-01-01 00:00 UTC"));
         assert_eq!(at(i64::MAX), None);
