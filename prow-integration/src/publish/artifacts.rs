@@ -35,7 +35,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::PublishError;
-use super::store::{Bucket, Listed};
+use super::store::{Bucket, Listed, Max};
 use crate::config::{Filters, Limits};
 use crate::layout::{ARTIFACTS_DIR, segment};
 
@@ -382,7 +382,10 @@ impl Remote for RunObjects {
         };
         let (bucket, key, max) = (self.bucket.clone(), key.clone(), self.max_object_bytes);
         let errors = self.clone();
-        let body = futures_util::stream::once(async move { bucket.get_stream(&key, max).await })
+        let body =
+            futures_util::stream::once(
+                async move { bucket.get_stream(&key, Max::object(max)).await },
+            )
             .flat_map(|got| match got {
                 Ok(Some(s)) => s,
                 // Gone between listing and reading: a run being deleted.
@@ -415,7 +418,7 @@ impl Remote for RunObjects {
         for (base, key) in files {
             let got = self
                 .handle
-                .block_on(self.bucket.get(key, self.max_object_bytes))
+                .block_on(self.bucket.get(key, Max::object(self.max_object_bytes)))
                 .map_err(|e| self.fetch_failed(e))?;
             // Gone between listing and reading: left out, as a missing
             // file of a local directory would be.
@@ -461,7 +464,7 @@ pub struct Started {
 /// it only adds to a report. Only a transient failure is an error.
 pub async fn run_started(bucket: &Bucket, run_dir: &str) -> Result<Started, PublishError> {
     let key = format!("{run_dir}started.json");
-    match bucket.get(&key, 1 << 20).await {
+    match bucket.get(&key, Max::fixed(1 << 20)).await {
         Ok(got) => Ok(got
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()),
@@ -536,7 +539,7 @@ async fn find_success(
         .filter_map(|b| build_number(&b).map(|n| (n, b)))
         .collect();
     if let Some(latest) = bucket
-        .get(&format!("{job_dir}latest-build.txt"), 1024)
+        .get(&format!("{job_dir}latest-build.txt"), Max::fixed(1024))
         .await?
     {
         let s = String::from_utf8_lossy(&latest).trim().to_string();
@@ -558,7 +561,7 @@ async fn find_success(
             // A finished.json that cannot be read (too large, a link out of
             // the store) does not say the run succeeded.
             let key = format!("{job_dir}{b}/finished.json");
-            let finished = match bucket.get(&key, 1 << 20).await {
+            let finished = match bucket.get(&key, Max::fixed(1 << 20)).await {
                 Err(PublishError::Permanent(e)) => {
                     tracing::warn!(key, error = %e, "finished.json left out");
                     None

@@ -26,7 +26,7 @@ pub use self::artifacts::{
 };
 pub use self::log::PublishLog;
 pub use self::publisher::{FILTERED_ARTIFACT, JUNIT_ARTIFACT, Publisher};
-pub use self::store::{Bucket, Listed};
+pub use self::store::{Bucket, Listed, Max};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use super::artifacts::{RunCoverage, latest_success, read_run, run_started, success_at};
 use super::owners::OwnersReader;
 use super::policy::{INVALID, JobPolicy, PolicyCache, UNREADABLE, from_file, short};
-use super::store::Bucket;
+use super::store::{Bucket, Max};
 use super::{FinalState, FinishedJob, Outcome, Publish, PublishError, Refs};
 use crate::config::{Config, Dashboard, Presubmit};
 use crate::github::{
@@ -738,7 +738,7 @@ impl Publisher {
             .artifacts
             .get(
                 &format!("{run_dir}artifacts/{}", p.diff_artifact),
-                limits.max_object_bytes,
+                Max::object(limits.max_object_bytes),
             )
             .await?
             .map(|d| parse_diff(&String::from_utf8_lossy(&d)));

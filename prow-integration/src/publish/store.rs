@@ -13,6 +13,35 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use super::PublishError;
 use crate::config::{StoreKind, StoreUrl};
 
+/// The most bytes one read takes, and the setting that chose it, named
+/// when an object is over it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Max {
+    /// Bytes.
+    pub bytes: u64,
+    /// The config key that sets it; `None` for a bound of the reporter's
+    /// own (a small metadata file).
+    pub setting: Option<&'static str>,
+}
+
+impl Max {
+    /// A bound of the reporter's own.
+    pub const fn fixed(bytes: u64) -> Max {
+        Max {
+            bytes,
+            setting: None,
+        }
+    }
+
+    /// `limits.max_object_bytes`.
+    pub const fn object(bytes: u64) -> Max {
+        Max {
+            bytes,
+            setting: Some("limits.max_object_bytes"),
+        }
+    }
+}
+
 /// One storage root: Prow's artifacts bucket or the publish location.
 #[derive(Clone, Debug)]
 pub struct Bucket {
@@ -128,7 +157,7 @@ impl Bucket {
 
     /// Reads `key` whole, refusing more than `max` bytes; `None` when it
     /// does not exist.
-    pub async fn get(&self, key: &str, max: u64) -> Result<Option<Vec<u8>>, PublishError> {
+    pub async fn get(&self, key: &str, max: Max) -> Result<Option<Vec<u8>>, PublishError> {
         let mut out = Vec::new();
         match self.get_into(key, max, &mut out).await? {
             true => Ok(Some(out)),
@@ -142,7 +171,7 @@ impl Bucket {
     pub async fn get_into(
         &self,
         key: &str,
-        max: u64,
+        max: Max,
         w: &mut (dyn Write + Send),
     ) -> Result<bool, PublishError> {
         let Some(mut body) = self.get_stream(key, max).await? else {
@@ -162,7 +191,7 @@ impl Bucket {
     pub async fn get_stream(
         &self,
         key: &str,
-        max: u64,
+        max: Max,
     ) -> Result<
         Option<futures_util::stream::BoxStream<'static, Result<bytes::Bytes, PublishError>>>,
         PublishError,
@@ -176,11 +205,19 @@ impl Bucket {
         };
         let name = format!("{}/{key}", self.url);
         let too_big = move |size: u64| {
-            PublishError::Permanent(format!(
-                "{name}: {size} bytes, over the limit of {max} bytes per object (limits.max_object_bytes)"
-            ))
+            PublishError::Permanent(match max.setting {
+                Some(setting) => format!(
+                    "{name}: {size} bytes, over the limit of {} bytes per object ({setting})",
+                    max.bytes
+                ),
+                None => format!(
+                    "{name}: {size} bytes, more than the {} bytes read of such a file",
+                    max.bytes
+                ),
+            })
         };
-        if got.meta.size > max {
+        let max_bytes = max.bytes;
+        if got.meta.size > max_bytes {
             return Err(too_big(got.meta.size));
         }
         let mut n = 0u64;
@@ -189,7 +226,7 @@ impl Bucket {
         let body = got.into_stream().map(move |chunk| {
             let chunk = chunk.map_err(|e| bucket.transient(&key, e))?;
             n += chunk.len() as u64;
-            if n > max {
+            if n > max_bytes {
                 return Err(too_big(n));
             }
             Ok(chunk)
@@ -337,23 +374,41 @@ mod tests {
             matches!(b.list("logs/j/", 2).await, Err(PublishError::Permanent(e)) if e.contains("limits.max_objects"))
         );
         assert_eq!(
-            b.get("logs/j/latest-build.txt", 10).await.unwrap(),
+            b.get("logs/j/latest-build.txt", Max::fixed(10))
+                .await
+                .unwrap(),
             Some(b"2".to_vec())
         );
-        assert_eq!(b.get("logs/j/none", 10).await.unwrap(), None);
-        match b.get("logs/j/2/artifacts/a.cov", 9).await {
-            Err(PublishError::Permanent(e)) => {
-                assert!(e.contains("10 bytes, over the limit of 9"), "{e}")
-            }
+        assert_eq!(b.get("logs/j/none", Max::fixed(10)).await.unwrap(), None);
+        match b.get("logs/j/2/artifacts/a.cov", Max::object(9)).await {
+            Err(PublishError::Permanent(e)) => assert!(
+                e.contains(
+                    "10 bytes, over the limit of 9 bytes per object (limits.max_object_bytes)"
+                ),
+                "{e}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // A bound of the reporter's own names no setting.
+        match b.get("logs/j/2/artifacts/a.cov", Max::fixed(9)).await {
+            Err(PublishError::Permanent(e)) => assert!(
+                e.ends_with("10 bytes, more than the 9 bytes read of such a file"),
+                "{e}"
+            ),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            b.get("logs/../x", 9).await,
+            b.get("logs/../x", Max::fixed(9)).await,
             Err(PublishError::Permanent(_))
         ));
         b.delete("logs/j/latest-build.txt").await.unwrap();
         b.delete("logs/j/latest-build.txt").await.unwrap();
-        assert_eq!(b.get("logs/j/latest-build.txt", 10).await.unwrap(), None);
+        assert_eq!(
+            b.get("logs/j/latest-build.txt", Max::fixed(10))
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[test]
