@@ -780,7 +780,9 @@ impl Publisher {
             && p.source_files > 0
         {
             let (diff, repo) = (diff.as_deref(), repo_of(refs)?);
-            let files = source_files(base_p, &head.profile, diff, module, p.source_files);
+            // Files with no path in the repository are other modules'.
+            let mut files = source_files(base_p, &head.profile, diff, module, p.source_files);
+            files.retain(|f| f.path.is_some());
             sources = head_sources(commenter.github(), &repo, &pull.sha, &files).await;
             if base.is_some() {
                 comment.set_functions(base_p, &head.profile, diff, module, &files, &sources);

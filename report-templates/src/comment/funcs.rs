@@ -76,10 +76,7 @@ pub fn source_files(
         if path.is_none() && size == 0 {
             continue;
         }
-        let path = path.or_else(|| {
-            let m = module?.trim_end_matches('/');
-            Some(hf.name().strip_prefix(m)?.strip_prefix('/')?.to_string())
-        });
+        let path = path.or_else(|| repo_path(hf.name(), module?));
         // A changed file may lose coverage in one function and gain it in
         // another: it ranks as if one statement were lost.
         found.push((
@@ -93,6 +90,23 @@ pub fn source_files(
     found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
     found.truncate(max);
     found.into_iter().map(|(_, f)| f).collect()
+}
+
+/// Where file `name` is in the repository of `module`: below the root,
+/// or, for another module of the same host (`k8s.io/api` beside
+/// `k8s.io/kubernetes`), in Kubernetes' `staging/src/` tree, as [`PathMap`]
+/// maps the other way (a guess a reader may not find). `None` for other
+/// modules' files: they are not the repository's.
+fn repo_path(name: &str, module: &str) -> Option<String> {
+    let m = module.trim_end_matches('/');
+    if let Some(rel) = name.strip_prefix(m).and_then(|r| r.strip_prefix('/')) {
+        return Some(rel.to_string());
+    }
+    fn host(s: &str) -> Option<&str> {
+        s.split('/').next().filter(|h| h.contains('.'))
+    }
+    let same_host = host(name).is_some() && host(name) == host(m);
+    (same_host && !name.split('/').any(|s| s == "..")).then(|| format!("staging/src/{name}"))
 }
 
 /// The diff's files by profile name.
@@ -304,6 +318,22 @@ mod tests {
         // z.go gained coverage: nothing lost there.
         assert_eq!(names(10), ["m/x.go", "m/y.go"]);
         assert_eq!(names(1), ["m/x.go"]);
+    }
+
+    #[test]
+    fn repository_paths_of_profile_names() {
+        let m = "k8s.io/kubernetes";
+        assert_eq!(
+            repo_path("k8s.io/kubernetes/pkg/a.go", m).as_deref(),
+            Some("pkg/a.go")
+        );
+        assert_eq!(
+            repo_path("k8s.io/api/core/v1/types.go", m).as_deref(),
+            Some("staging/src/k8s.io/api/core/v1/types.go")
+        );
+        assert_eq!(repo_path("/abs/x.go", m), None);
+        assert_eq!(repo_path("k8s.io/x/../../y.go", m), None);
+        assert_eq!(repo_path("github.com/dep/x.go", m), None);
     }
 
     #[test]
