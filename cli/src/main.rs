@@ -192,6 +192,11 @@ fn hint(err: &anyhow::Error) -> &'static str {
     if let Some(covlens_prow::reporter::ReporterError::NoKubeconfig(_)) = err.downcast_ref() {
         return "; pass --kubeconfig";
     }
+    if let Some(covlens_policy::Error::MissingInput(m)) = err.downcast_ref()
+        && *m == covlens_policy::OWNERS_NEEDED
+    {
+        return "; pass --owners DIR";
+    }
     if err.chain().any(|e| {
         matches!(e.downcast_ref(), Some(Error::OutsideRoot { .. }))
             || matches!(

@@ -323,3 +323,69 @@ fn report_and_table_by_owner_with_trends() {
         "{table}"
     );
 }
+
+/// `check --threshold-label/--threshold-owner --owners DIR`: a violation for
+/// each label (owner) whose files are below the threshold, with the numbers
+/// `summary --by label` gives for it (files nobody owns are no group's);
+/// without `--owners` the rule cannot run, and the error says what to pass.
+#[test]
+fn check_thresholds_per_label_and_owner() {
+    let profile = repo().join("fixtures/demo/cmd-goprog.out");
+    for (by, flag) in [
+        ("label", "--threshold-label"),
+        ("owner", "--threshold-owner"),
+    ] {
+        let summary: serde_json::Value = serde_json::from_str(&run(covlens()
+            .args(["summary", "--format", "json", "--by", by, "--owners"])
+            .arg(repo().join("fixtures/owners"))
+            .arg(&profile)))
+        .unwrap();
+        let pct = |c: u64, t: u64| (1000 * c + t / 2) / t;
+        let mut want: Vec<(String, u64, u64)> = summary_rows(&summary)
+            .into_iter()
+            .filter(|(n, c, t)| n != "(unowned)" && *t > 0 && pct(*c, *t) < 600)
+            .collect();
+        want.sort();
+        assert!(!want.is_empty(), "the fixture has groups below 60%");
+        let out = covlens()
+            .args(["check", "--format", "json", flag, "60", "--owners"])
+            .arg(repo().join("fixtures/owners"))
+            .arg(&profile)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut got: Vec<(String, u64, u64)> = outcome["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                assert_eq!(v["rule"], format!("threshold-{by}"));
+                assert_eq!(v["target"]["kind"], by);
+                (
+                    v["target"]["name"].as_str().unwrap().to_string(),
+                    v["head"]["covered"].as_u64().unwrap(),
+                    v["head"]["total"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "--by {by}");
+    }
+    let out = covlens()
+        .args(["check", "--threshold-label", "60"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ownership of the sources") && err.contains("pass --owners DIR"),
+        "{err}"
+    );
+}

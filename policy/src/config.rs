@@ -65,6 +65,8 @@ struct RawThreshold {
     package: Option<Spanned<f64>>,
     file: Option<Spanned<f64>>,
     patch: Option<Spanned<f64>>,
+    owner: Option<Spanned<f64>>,
+    label: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -134,7 +136,12 @@ fn expected_for(key: &str) -> Option<&'static str> {
         Some(EXPECTED_POINTS)
     } else if matches!(
         key,
-        "threshold.total" | "threshold.package" | "threshold.file" | "threshold.patch"
+        "threshold.total"
+            | "threshold.package"
+            | "threshold.file"
+            | "threshold.patch"
+            | "threshold.owner"
+            | "threshold.label"
     ) || (key.starts_with("override[") && key.ends_with("].threshold"))
     {
         Some(EXPECTED_PERCENT)
@@ -184,6 +191,8 @@ impl Validator<'_> {
             package: self.percent("threshold.package", t.package)?,
             file: self.percent("threshold.file", t.file)?,
             patch: self.percent("threshold.patch", t.patch)?,
+            owner: self.percent("threshold.owner", t.owner)?,
+            label: self.percent("threshold.label", t.label)?,
             ..Policy::default()
         };
         if let Some(v) = raw.max_drop {
@@ -298,7 +307,7 @@ mod tests {
         let e = err("threshold:\n  packge: 50\n");
         assert_eq!(
             e,
-            ".covlens.yml:2:3: threshold.packge: unknown field `packge`, expected one of total, package, file, patch"
+            ".covlens.yml:2:3: threshold.packge: unknown field `packge`, expected one of total, package, file, patch, owner, label"
         );
         assert_eq!(
             err("threshold:\n  total: high\n"),

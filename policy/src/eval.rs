@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use covlens_core::owners::{OwnerBy, OwnersTree, UNOWNED};
 use covlens_core::{Counts, FileProfile, Profile, package_of};
 use covlens_report_templates::{Annotation, AnnotationLevel, DiffFile, Stat};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,8 @@ pub struct Inputs<'a> {
     /// names and profile names back to repository paths (see
     /// [`covlens_report_templates::PathMap`]).
     pub module: Option<&'a str>,
+    /// Who owns the sources (the `owner` and `label` rules).
+    pub owners: Option<&'a OwnersTree>,
 }
 
 impl<'a> Inputs<'a> {
@@ -34,6 +37,7 @@ impl<'a> Inputs<'a> {
             base: None,
             diff: None,
             module: None,
+            owners: None,
         }
     }
 }
@@ -52,6 +56,10 @@ pub enum Rule {
     ThresholdPatch,
     /// [`Policy::max_drop`].
     MaxDrop,
+    /// [`Policy::owner`].
+    ThresholdOwner,
+    /// [`Policy::label`].
+    ThresholdLabel,
 }
 
 impl Rule {
@@ -63,6 +71,8 @@ impl Rule {
             Rule::ThresholdFile => "threshold-file",
             Rule::ThresholdPatch => "threshold-patch",
             Rule::MaxDrop => "max-drop",
+            Rule::ThresholdOwner => "threshold-owner",
+            Rule::ThresholdLabel => "threshold-label",
         }
     }
 }
@@ -86,6 +96,10 @@ pub enum Target {
     Package(String),
     /// A file, by profile name.
     File(String),
+    /// An owner's files (approvers, CODEOWNERS owners).
+    Owner(String),
+    /// An `OWNERS` label's files.
+    Label(String),
 }
 
 /// Lines of a file in the repository.
@@ -169,6 +183,8 @@ impl Violation {
             Rule::ThresholdFile => "File coverage below threshold",
             Rule::ThresholdPatch => "Patch coverage below threshold",
             Rule::MaxDrop => "Package coverage dropped",
+            Rule::ThresholdOwner => "Owner coverage below threshold",
+            Rule::ThresholdLabel => "Label coverage below threshold",
         }
     }
 }
@@ -179,6 +195,8 @@ fn target_name(t: &Target) -> String {
         Target::Patch => "changed statements".into(),
         Target::Package(n) => format!("package {n}"),
         Target::File(n) => format!("file {n}"),
+        Target::Owner(n) => format!("owner {n}"),
+        Target::Label(n) => format!("label {n}"),
     }
 }
 
@@ -290,6 +308,29 @@ fn first_uncovered(f: &FileProfile) -> Option<(u32, u32)> {
         .min()
 }
 
+/// Why the `owner` and `label` rules cannot run ([`Error::MissingInput`]).
+pub const OWNERS_NEEDED: &str =
+    "the owner and label thresholds need the ownership of the sources (OWNERS, CODEOWNERS)";
+
+/// Statements per owner or label of the files not excluded; a file with
+/// several counts in each, files with none in no group.
+fn groups(
+    p: &Profile,
+    tree: &OwnersTree,
+    by: OwnerBy,
+    policy: &Policy,
+) -> BTreeMap<String, Counts> {
+    let mut out: BTreeMap<String, Counts> = BTreeMap::new();
+    for f in p.files().iter().filter(|f| !policy.excludes(f.name())) {
+        for g in tree.groups_of(f.name(), by) {
+            if g != UNOWNED {
+                out.entry(g).or_default().add(f.statements());
+            }
+        }
+    }
+    out
+}
+
 /// Package rollups of the files `keep` keeps.
 fn packages<'p>(p: &'p Profile, policy: &Policy) -> BTreeMap<&'p str, Counts> {
     let mut m: BTreeMap<&str, Counts> = BTreeMap::new();
@@ -305,7 +346,7 @@ impl Policy {
     /// Whether the policy can run with these inputs: it has a rule, and
     /// `patch` has a diff, `max_drop` a base. [`Policy::evaluate`] checks
     /// this too; a front end calls it before loading any profile.
-    pub fn ready(&self, has_base: bool, has_diff: bool) -> Result<(), Error> {
+    pub fn ready(&self, has_base: bool, has_diff: bool, has_owners: bool) -> Result<(), Error> {
         if self.is_empty() {
             Err(Error::NoRules)
         } else if self.patch.is_some() && !has_diff {
@@ -316,6 +357,8 @@ impl Policy {
             Err(Error::MissingInput(
                 "the max-drop rule needs a base profile",
             ))
+        } else if self.needs_owners() && !has_owners {
+            Err(Error::MissingInput(OWNERS_NEEDED))
         } else {
             Ok(())
         }
@@ -336,6 +379,9 @@ impl Policy {
             return Err(Error::MissingInput(
                 "the max-drop rule needs a base profile",
             ));
+        }
+        if self.needs_owners() && inputs.owners.is_none() {
+            return Err(Error::MissingInput(OWNERS_NEEDED));
         }
         let head = inputs.head;
         let module = inputs.module.map(|m| m.trim_end_matches('/'));
@@ -436,6 +482,25 @@ impl Policy {
             rules.push(Rule::ThresholdFile);
         }
         violations.append(&mut file_violations);
+        for (rule, by, req) in [
+            (Rule::ThresholdOwner, OwnerBy::Owner, self.owner),
+            (Rule::ThresholdLabel, OwnerBy::Label, self.label),
+        ] {
+            let (Some(req), Some(tree)) = (req, inputs.owners) else {
+                continue;
+            };
+            rules.push(rule);
+            for (name, c) in groups(head, tree, by, self) {
+                let s = Stat::from(c);
+                if c.total > 0 && below(&s, req) {
+                    let target = match by {
+                        OwnerBy::Owner => Target::Owner(name),
+                        OwnerBy::Label => Target::Label(name),
+                    };
+                    violations.push(threshold(rule, target, s, req));
+                }
+            }
+        }
         if let Some(req) = self.patch {
             rules.push(Rule::ThresholdPatch);
             let c = patch.as_ref().map(|p| p.counts).unwrap_or_default();

@@ -54,7 +54,7 @@ pub use crate::annotate::{
     uncovered_change_batches, uncovered_changes, write_uncovered_change_batches,
 };
 pub use crate::config::{DEFAULT_CONFIG, PolicyFile};
-pub use crate::eval::{Checked, Inputs, Location, Outcome, Rule, Target, Violation};
+pub use crate::eval::{Checked, Inputs, Location, OWNERS_NEEDED, Outcome, Rule, Target, Violation};
 pub use crate::model::{Override, Pattern, Percent, Points, Policy};
 pub use crate::write::{
     OutcomeFormat, escape_data, escape_property, write_json, write_outcome, write_text,

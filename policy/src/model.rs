@@ -211,6 +211,12 @@ pub struct Policy {
     pub patch: Option<Percent>,
     /// Largest drop of a package against the base (needs a base profile).
     pub max_drop: Option<Points>,
+    /// Required coverage of every owner's files (`OWNERS` approvers,
+    /// `CODEOWNERS` owners; needs the ownership of the sources).
+    pub owner: Option<Percent>,
+    /// Required coverage of every `OWNERS` label's files (`sig/node`;
+    /// needs the ownership of the sources).
+    pub label: Option<Percent>,
     /// Thresholds for matching files and packages; the first match wins.
     pub overrides: Vec<Override>,
     /// Files left out of everything.
@@ -226,6 +232,12 @@ impl Policy {
             && self.patch.is_none()
             && self.max_drop.is_none()
             && self.overrides.is_empty()
+            && !self.needs_owners()
+    }
+
+    /// Whether a rule needs the ownership of the sources.
+    pub fn needs_owners(&self) -> bool {
+        self.owner.is_some() || self.label.is_some()
     }
 
     /// Whether file `name` is excluded.
@@ -265,9 +277,13 @@ impl Policy {
             file,
             patch,
             max_drop,
+            owner,
+            label,
             mut overrides,
             exclude,
         } = other;
+        self.owner = owner.or(self.owner);
+        self.label = label.or(self.label);
         self.total = total.or(self.total);
         self.package = package.or(self.package);
         self.file = file.or(self.file);

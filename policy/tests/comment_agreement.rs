@@ -39,6 +39,7 @@ fn patch_counts_match_the_comment_on_prometheus() {
             base: Some(&head),
             diff: Some(&diff),
             module: Some(module),
+            owners: None,
         })
         .unwrap();
     let patch = comment.patch.unwrap();

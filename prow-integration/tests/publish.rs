@@ -848,6 +848,75 @@ async fn policy_marks_the_table_and_fails_the_status() {
     assert_eq!(conclusion.as_deref(), Some("failure"));
 }
 
+/// A policy's label rule runs with the ownership of the dashboard that
+/// shows the presubmit's base job; the first label below its threshold is
+/// the one core's rollup puts there. Without a dashboard with `owners`, the
+/// rule is left out (as rules needing a diff or a base are without them).
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_label_threshold_with_the_dashboards_ownership() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    let owners = fixture("owners");
+    let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
+    let token = env.dir.path().join("token");
+    std::fs::write(&token, "t").unwrap();
+    let presubmit_and_policy = format!(
+        "presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 1}}\n\
+         github: {{api: '{}', token_file: {}}}\npolicy:\n  repository: false\n  inline: |\n    threshold:\n      label: 99\n",
+        fake.url(),
+        token.display()
+    );
+    let with_owners = format!(
+        "dashboards:\n  - name: goprog\n    owners: {{dir: {}, by: label}}\n    columns:\n      - {{label: master, job: ci-goprog}}\n{presubmit_and_policy}",
+        owners.display()
+    );
+    let tree = covlens_core::owners::OwnersTree::load(&owners).unwrap();
+    let head = load("demo/cmd-goprog.out");
+    let below: Vec<String> =
+        covlens_core::owners::rollup(&head, &tree, covlens_core::owners::OwnerBy::Label)
+            .into_iter()
+            .filter(|r| {
+                r.name != covlens_core::owners::UNOWNED
+                    && r.counts.total > 0
+                    && r.counts.covered * 100 < r.counts.total * 99
+            })
+            .map(|r| r.name)
+            .collect();
+    assert!(!below.is_empty());
+    for (config, fails, sha) in [
+        (with_owners, true, "abcdef01"),
+        (format!("{DASHBOARD}{presubmit_and_policy}"), false, "abcdef02"),
+    ] {
+        let config = env.config(&config);
+        let publisher = Publisher::new(&config)
+            .unwrap()
+            .with_comment_settle(Duration::ZERO);
+        publisher
+            .publish(&periodic("ci-goprog", "100"))
+            .await
+            .unwrap();
+        publisher
+            .publish(&presubmit("7", sha))
+            .await
+            .unwrap();
+        let (state, d, _, _) = verdict(&fake, sha);
+        if fails {
+            assert_eq!(state, "failure", "{d}");
+            assert!(
+                d.starts_with("coverage policy not met")
+                    && d.contains(&format!("label {}", below[0])),
+                "{d}"
+            );
+        } else {
+            assert_eq!(state, "success", "the label rule is left out: {d}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn history_records_every_run_and_keeps_n() {
     let env = Env::new();

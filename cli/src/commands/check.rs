@@ -58,6 +58,18 @@ pub struct CheckArgs {
     /// Largest drop of a package against --base, in percentage points.
     #[arg(long, value_name = "POINTS", value_parser = parse::<Points>)]
     max_drop: Option<Points>,
+    /// Least coverage of every owner's files (OWNERS approvers, CODEOWNERS
+    /// owners; needs --owners).
+    #[arg(long, value_name = "PCT", value_parser = parse::<Percent>)]
+    threshold_owner: Option<Percent>,
+    /// Least coverage of every OWNERS label's files (sig/node; needs
+    /// --owners).
+    #[arg(long, value_name = "PCT", value_parser = parse::<Percent>)]
+    threshold_label: Option<Percent>,
+    /// A source tree with Kubernetes OWNERS files and/or CODEOWNERS, for
+    /// the owner and label thresholds.
+    #[arg(long, value_name = "DIR")]
+    owners: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, default_value = "text", value_parser = choice(FORMAT))]
     format: OutcomeFormat,
@@ -83,11 +95,14 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
         file: a.threshold_file,
         patch: a.threshold_patch,
         max_drop: a.max_drop,
+        owner: a.threshold_owner,
+        label: a.threshold_label,
         overrides: a.overrides,
         exclude: a.exclude,
     });
     // Before reading any profile.
-    policy.ready(a.base.is_some(), a.git_diff.is_some())?;
+    policy.ready(a.base.is_some(), a.git_diff.is_some(), a.owners.is_some())?;
+    let owners = a.owners.as_deref().map(super::load_owners).transpose()?;
     let module = (a.module.or(file.module)).or_else(go_mod_module);
 
     let opts = input.load_options();
@@ -99,6 +114,7 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
         base: base.as_ref(),
         diff: diff.transpose()?.as_deref(),
         module: module.as_deref(),
+        owners: owners.as_ref(),
     })?;
 
     a.out

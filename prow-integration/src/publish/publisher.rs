@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use covlens_core::flaky::{FlakyFold, FlakyReport};
+use covlens_core::owners::OwnersTree;
 use covlens_core::{ModePolicy, OnConflict, Profile};
 use covlens_history::{History, Trends};
 use covlens_report_templates::{
@@ -605,12 +606,14 @@ impl Publisher {
         Ok(found)
     }
 
-    /// The rules of `pf` for what is available: rules needing a base or a
-    /// diff are left out without them. `None`: nothing to check.
+    /// The rules of `pf` for what is available: rules needing a base, a
+    /// diff or ownership are left out without them. `None`: nothing to
+    /// check.
     fn policy_for(
         pf: &covlens_policy::PolicyFile,
         has_base: bool,
         has_diff: bool,
+        has_owners: bool,
     ) -> Option<covlens_policy::Policy> {
         let mut p = pf.policy.clone();
         if !has_diff {
@@ -619,7 +622,33 @@ impl Publisher {
         if !has_base {
             p.max_drop = None;
         }
+        if !has_owners {
+            p.owner = None;
+            p.label = None;
+        }
         (!p.is_empty()).then_some(p)
+    }
+
+    /// The ownership a policy's owner and label rules are checked with: that
+    /// of the first dashboard with `owners` showing one of `jobs`. `None`
+    /// when the policy has no such rule or no dashboard has ownership.
+    async fn policy_owners(
+        &self,
+        policy: &JobPolicy,
+        jobs: &[&str],
+    ) -> Result<Option<OwnersTree>, PublishError> {
+        if !policy.rules().is_some_and(|f| f.policy.needs_owners()) {
+            return Ok(None);
+        }
+        let source = self.config.dashboards.iter().find_map(|d| {
+            let shows = d.columns.iter().any(|c| jobs.contains(&c.job.as_str()));
+            d.owners.as_ref().filter(|_| shows)
+        });
+        let Some(o) = source else {
+            return Ok(None);
+        };
+        let github = self.commenter.as_ref().map(|c| c.github());
+        Ok(Some(self.owners.read(&o.source, github).await?))
     }
 
     fn module<'a>(&'a self, p: Option<&'a Presubmit>, policy: &'a JobPolicy) -> Option<&'a str> {
@@ -633,11 +662,13 @@ impl Publisher {
         base: Option<&Profile>,
         diff: Option<&[DiffFile]>,
         module: Option<&str>,
+        owners: Option<&OwnersTree>,
     ) -> Result<Option<covlens_policy::Outcome>, PublishError> {
         let Some(pf) = policy.rules() else {
             return Ok(None);
         };
-        let Some(rules) = Self::policy_for(pf, base.is_some(), diff.is_some()) else {
+        let Some(rules) = Self::policy_for(pf, base.is_some(), diff.is_some(), owners.is_some())
+        else {
             return Ok(None);
         };
         let inputs = covlens_policy::Inputs {
@@ -645,6 +676,7 @@ impl Publisher {
             base,
             diff,
             module,
+            owners,
         };
         rules
             .evaluate(&inputs)
@@ -662,7 +694,16 @@ impl Publisher {
     ) -> Result<Option<String>, PublishError> {
         let (passed, verdict) = match policy.unusable() {
             Some(why) => (false, why),
-            None => match Self::evaluate(policy, head, None, None, None)? {
+            None => match Self::evaluate(
+                policy,
+                head,
+                None,
+                None,
+                None,
+                self.policy_owners(policy, &[job.job.as_str()])
+                    .await?
+                    .as_ref(),
+            )? {
                 Some(o) => (o.passed, policy_description(&o)),
                 None => return Ok(None),
             },
@@ -797,12 +838,14 @@ impl Publisher {
         write_comment(&mut body, &comment, MAX_COMMENT_CHARS)
             .map_err(|e| PublishError::Permanent(format!("cannot render the comment: {e}")))?;
         let body = String::from_utf8_lossy(&body).into_owned();
+        let owners = self.policy_owners(policy, &[&p.base, &job.job]).await?;
         let outcome = Self::evaluate(
             policy,
             &head.profile,
             base.as_ref(),
             diff.as_deref(),
             module,
+            owners.as_ref(),
         )?;
 
         let total: Stat = head.profile.statements().into();
