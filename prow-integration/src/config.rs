@@ -214,6 +214,11 @@ pub struct DashboardColumn {
     /// `job`: the periodic or postsubmit job whose latest successful run
     /// fills it.
     pub job: String,
+    /// `minus`: jobs whose latest successful runs' coverage is taken out
+    /// (`covlens subtract`): the column shows what only `job` covers, such
+    /// as e2e coverage no unit test reaches. Never on the first column,
+    /// whose job the history and trends follow.
+    pub minus: Vec<String>,
 }
 
 /// A presubmit job whose runs get a PR comment and a commit status.
@@ -388,6 +393,8 @@ struct RawOwners {
 struct RawColumn {
     label: S<String>,
     job: S<String>,
+    #[serde(default)]
+    minus: Vec<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -511,7 +518,10 @@ impl Config {
     pub fn configured_jobs(&self) -> BTreeSet<&str> {
         let mut jobs = BTreeSet::new();
         for d in &self.dashboards {
-            jobs.extend(d.columns.iter().map(|c| c.job.as_str()));
+            for c in &d.columns {
+                jobs.insert(c.job.as_str());
+                jobs.extend(c.minus.iter().map(String::as_str));
+            }
         }
         for p in &self.presubmits {
             jobs.insert(p.job.as_str());
@@ -884,9 +894,23 @@ impl Validator<'_> {
                         format!("column {label:?} appears twice"),
                     ));
                 }
+                if let (0, Some(m)) = (j, c.minus.first()) {
+                    return Err(self.err(
+                        ckey("minus"),
+                        m,
+                        "not on the first column: its job's runs make the history and trends",
+                    ));
+                }
+                let minus = c
+                    .minus
+                    .iter()
+                    .enumerate()
+                    .map(|(k, m)| self.name(&ckey(&format!("minus[{k}]")), m))
+                    .collect::<Result<Vec<_>, _>>()?;
                 columns.push(DashboardColumn {
                     label,
                     job: self.name(&ckey("job"), &c.job)?,
+                    minus,
                 });
             }
             let owners = match &d.owners {
@@ -1283,7 +1307,8 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             d.columns[1],
             DashboardColumn {
                 label: "1.12".into(),
-                job: "ci-kubernetes-coverage-e2e-1-12".into()
+                job: "ci-kubernetes-coverage-e2e-1-12".into(),
+                minus: Vec::new(),
             }
         );
         assert_eq!(c.presubmits[0].base, "ci-kubernetes-coverage-e2e");
@@ -1664,6 +1689,14 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             (
                 "presubmits:\n  - {job: p, base: b}\n  - {job: p, base: c}\n",
                 "reporter.yaml:5:11: presubmits[1].job: presubmit \"p\" is configured twice",
+            ),
+            (
+                "dashboards:\n  - {name: a, columns: [{label: m, job: j, minus: [u]}]}\n",
+                "reporter.yaml:4:52: dashboards[0].columns[0].minus: not on the first column: its job's runs make the history and trends",
+            ),
+            (
+                "dashboards:\n  - {name: a, columns: [{label: m, job: j}, {label: o, job: j, minus: ['u/v']}]}\n",
+                "reporter.yaml:4:72: dashboards[0].columns[1].minus[0]: expected a name of letters, digits, `-`, `_` and `.` (not `.` or `..`)",
             ),
             (
                 "presubmits:\n  - {job: p, base: b, source_files: 201}\n",

@@ -336,6 +336,57 @@ async fn branch_table_from_the_latest_successful_runs() {
     assert!(now.iter().all(|k| !k.contains("calcx")), "{now:?}");
 }
 
+/// A column with `minus` shows what only its job covers: core's
+/// `set_op(Subtract)` of the two jobs' latest runs; a run of the job taken
+/// out republishes the dashboard; a job with nothing to take out empties
+/// the column and says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_minus_column_shows_what_only_its_job_covers() {
+    let env = Env::new();
+    branches(&env);
+    let config = env.config(
+        "dashboards:\n  - name: goprog\n    columns:\n      - {label: master, job: ci-goprog}\n      \
+         - {label: master only, job: ci-goprog, minus: [ci-goprog-1-1]}\n      \
+         - {label: none taken, job: ci-goprog, minus: [ci-gone]}\n",
+    );
+    let publisher = Publisher::new(&config).unwrap();
+    // The job taken out finishing republishes the dashboard.
+    let out = publisher
+        .publish(&periodic("ci-goprog-1-1", "50"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, Outcome::Published(s) if s.contains("dashboard goprog published")),
+        "{out:?}"
+    );
+    let table: serde_json::Value =
+        serde_json::from_str(&env.read("goprog/latest/table.json")).unwrap();
+    let (only, _) = covlens_core::set_op(
+        covlens_core::SetOp::Subtract,
+        ("master", load("demo/cmd-goprog.out")),
+        ("1.1", &load("demo/calc-advanced.out")),
+    );
+    let want = packages(&only);
+    assert_ne!(
+        want,
+        packages(&load("demo/cmd-goprog.out")),
+        "something is taken out"
+    );
+    assert_eq!(column(&table, 1), want);
+    assert!(column(&table, 2).is_empty());
+    let runs: serde_json::Value =
+        serde_json::from_str(&env.read("goprog/latest/runs.json")).unwrap();
+    assert!(
+        runs[1]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("minus ci-goprog-1-1 run 50"),
+        "{runs}"
+    );
+    assert_eq!(runs[2]["source"], "ci-gone has no coverage to take out");
+    assert!(config.configured_jobs().contains("ci-goprog-1-1"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn republishing_gives_the_same_bytes() {
     let env = Env::new();
@@ -889,7 +940,11 @@ async fn policy_label_threshold_with_the_dashboards_ownership() {
     assert!(!below.is_empty());
     for (config, fails, sha) in [
         (with_owners, true, "abcdef01"),
-        (format!("{DASHBOARD}{presubmit_and_policy}"), false, "abcdef02"),
+        (
+            format!("{DASHBOARD}{presubmit_and_policy}"),
+            false,
+            "abcdef02",
+        ),
     ] {
         let config = env.config(&config);
         let publisher = Publisher::new(&config)
@@ -899,10 +954,7 @@ async fn policy_label_threshold_with_the_dashboards_ownership() {
             .publish(&periodic("ci-goprog", "100"))
             .await
             .unwrap();
-        publisher
-            .publish(&presubmit("7", sha))
-            .await
-            .unwrap();
+        publisher.publish(&presubmit("7", sha)).await.unwrap();
         let (state, d, _, _) = verdict(&fake, sha);
         if fails {
             assert_eq!(state, "failure", "{d}");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use covlens_core::flaky::{FlakyFold, FlakyReport};
 use covlens_core::owners::OwnersTree;
-use covlens_core::{ModePolicy, OnConflict, Profile};
+use covlens_core::{ModePolicy, OnConflict, Profile, SetOp, set_op};
 use covlens_history::{History, Trends};
 use covlens_report_templates::{
     Badge, Column, Comment, DiffFile, MemorySink, Origin, Provenance, PullBase, SiteExtras,
@@ -251,7 +251,11 @@ impl Publisher {
         let dashboards: Vec<&Dashboard> = cfg
             .dashboards
             .iter()
-            .filter(|d| d.columns.iter().any(|c| c.job == job.job))
+            .filter(|d| {
+                d.columns
+                    .iter()
+                    .any(|c| c.job == job.job || c.minus.contains(&job.job))
+            })
             .collect();
         let presubmit = cfg.presubmits.iter().find(|p| p.job == job.job);
         // A job only `selection.jobs` selects (or a presubmit's base) still
@@ -411,7 +415,26 @@ impl Publisher {
         let mut newest: Option<Profile> = None;
         for (i, c) in d.columns.iter().enumerate() {
             let own = (c.job == job.job).then_some((job.build_id.as_str(), cov));
-            let (build, profile, source) = self.column_run(&c.job, own).await?;
+            let (build, mut profile, mut source) = self.column_run(&c.job, own).await?;
+            // What only this column's job covers: the `minus` jobs' latest
+            // runs taken out, each as `covlens subtract` takes it out.
+            for m in &c.minus {
+                let Some(p) = profile.take() else {
+                    break;
+                };
+                let own = (*m == job.job).then_some((job.build_id.as_str(), cov));
+                let (mb, mp, _) = self.column_run(m, own).await?;
+                let Some(mp) = mp else {
+                    source = format!("{m} has no coverage to take out");
+                    break;
+                };
+                let (rest, conflicts) = set_op(SetOp::Subtract, (&c.job, p), (m, &mp));
+                for conflict in conflicts {
+                    warn!(dashboard = %d.name, column = %c.label, "{conflict}");
+                }
+                profile = Some(rest);
+                source = format!("{source}, minus {m} run {}", mb.unwrap_or_default());
+            }
             let rows = profile
                 .as_ref()
                 .map(|p| table_rows(p, d.depth))
