@@ -377,6 +377,51 @@ fn check_thresholds_per_label_and_owner() {
         got.sort();
         assert_eq!(got, want, "--by {by}");
     }
+    // A label named in the file's overrides, and no other rule: that
+    // label alone is checked, and the violation names the override.
+    let summary: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args(["summary", "--format", "json", "--by", "label", "--owners"])
+        .arg(repo().join("fixtures/owners"))
+        .arg(&profile)))
+    .unwrap();
+    let (label, c, t) = summary_rows(&summary)
+        .into_iter()
+        .find(|(n, c, t)| n != "(unowned)" && c < t)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("policy.yml");
+    std::fs::write(
+        &config,
+        format!("override:\n  - {{label: {label}, threshold: 100}}\n"),
+    )
+    .unwrap();
+    let out = covlens()
+        .args(["check", "--format", "json", "--config"])
+        .arg(&config)
+        .arg("--owners")
+        .arg(repo().join("fixtures/owners"))
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = outcome["violations"].as_array().unwrap();
+    assert_eq!(v.len(), 1, "{outcome}");
+    assert_eq!(v[0]["target"]["name"], label.as_str());
+    assert_eq!(v[0]["override"], label.as_str());
+    assert_eq!(
+        (
+            v[0]["head"]["covered"].as_u64(),
+            v[0]["head"]["total"].as_u64()
+        ),
+        (Some(c), Some(t))
+    );
+
     let out = covlens()
         .args(["check", "--threshold-label", "60"])
         .arg(&profile)

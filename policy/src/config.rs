@@ -24,12 +24,15 @@
 
 use std::path::Path;
 
+use covlens_core::owners::OwnerBy;
 use regex::Regex;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::Error;
-use crate::model::{EXPECTED_PERCENT, EXPECTED_POINTS, Override, Pattern, Percent, Points, Policy};
+use crate::model::{
+    EXPECTED_PERCENT, EXPECTED_POINTS, GroupOverride, Override, Pattern, Percent, Points, Policy,
+};
 
 /// The file `covlens check` reads when no other is named.
 pub const DEFAULT_CONFIG: &str = ".covlens.yml";
@@ -72,7 +75,9 @@ struct RawThreshold {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawOverride {
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
+    owner: Option<Spanned<String>>,
+    label: Option<Spanned<String>>,
     threshold: Spanned<f64>,
 }
 
@@ -172,6 +177,15 @@ impl Validator<'_> {
         .transpose()
     }
 
+    /// A name on one line, not empty.
+    fn text(&self, key: String, v: &Spanned<String>) -> Result<String, Error> {
+        let t = v.value.trim();
+        if t.is_empty() || t.chars().any(char::is_control) {
+            return Err(self.err(key, v, "expected a name on one line"));
+        }
+        Ok(t.to_string())
+    }
+
     fn pattern(&self, key: String, v: &Spanned<String>) -> Result<Pattern, Error> {
         // Compiled here for the message; Pattern::new cannot fail after.
         match Regex::new(&v.value) {
@@ -202,16 +216,43 @@ impl Validator<'_> {
             );
         }
         for (i, o) in raw.overrides.iter().enumerate() {
-            policy.overrides.push(Override {
-                path: self.pattern(format!("override[{i}].path"), &o.path)?,
-                threshold: Percent::new(o.threshold.value).ok_or_else(|| {
-                    self.err(
-                        format!("override[{i}].threshold"),
+            let threshold = Percent::new(o.threshold.value).ok_or_else(|| {
+                self.err(
+                    format!("override[{i}].threshold"),
+                    &o.threshold,
+                    EXPECTED_PERCENT,
+                )
+            })?;
+            match (&o.path, &o.owner, &o.label) {
+                (Some(path), None, None) => policy.overrides.push(Override {
+                    path: self.pattern(format!("override[{i}].path"), path)?,
+                    threshold,
+                }),
+                (None, Some(name), None) | (None, None, Some(name)) => {
+                    let by = if o.owner.is_some() {
+                        OwnerBy::Owner
+                    } else {
+                        OwnerBy::Label
+                    };
+                    let key = format!(
+                        "override[{i}].{}",
+                        if o.owner.is_some() { "owner" } else { "label" }
+                    );
+                    let name = self.text(key, name)?;
+                    policy.group_overrides.push(GroupOverride {
+                        by,
+                        name,
+                        threshold,
+                    });
+                }
+                _ => {
+                    return Err(self.err(
+                        format!("override[{i}]"),
                         &o.threshold,
-                        EXPECTED_PERCENT,
-                    )
-                })?,
-            });
+                        "expected one of path, owner and label",
+                    ));
+                }
+            }
         }
         for (i, p) in raw.exclude.paths.iter().enumerate() {
             policy
@@ -319,7 +360,15 @@ mod tests {
         );
         assert_eq!(
             err("override:\n  - threshold: 1\n"),
-            ".covlens.yml:2:5: override[0]: missing field `path`"
+            ".covlens.yml:2:16: override[0]: expected one of path, owner and label"
+        );
+        assert_eq!(
+            err("override:\n  - {path: x, label: sig/node, threshold: 1}\n"),
+            ".covlens.yml:2:43: override[0]: expected one of path, owner and label"
+        );
+        assert_eq!(
+            err("override:\n  - {label: '', threshold: 1}\n"),
+            ".covlens.yml:2:13: override[0].label: expected a name on one line"
         );
         let e = err("threshold: [1, 2\n");
         assert!(e.starts_with(".covlens.yml:"), "{e}");

@@ -482,22 +482,27 @@ impl Policy {
             rules.push(Rule::ThresholdFile);
         }
         violations.append(&mut file_violations);
-        for (rule, by, req) in [
-            (Rule::ThresholdOwner, OwnerBy::Owner, self.owner),
-            (Rule::ThresholdLabel, OwnerBy::Label, self.label),
+        for (rule, by) in [
+            (Rule::ThresholdOwner, OwnerBy::Owner),
+            (Rule::ThresholdLabel, OwnerBy::Label),
         ] {
-            let (Some(req), Some(tree)) = (req, inputs.owners) else {
+            let Some(tree) = inputs.owners.filter(|_| self.checks_groups(by)) else {
                 continue;
             };
             rules.push(rule);
             for (name, c) in groups(head, tree, by, self) {
+                let Some((req, named)) = self.group_threshold(by, &name) else {
+                    continue;
+                };
                 let s = Stat::from(c);
                 if c.total > 0 && below(&s, req) {
                     let target = match by {
-                        OwnerBy::Owner => Target::Owner(name),
-                        OwnerBy::Label => Target::Label(name),
+                        OwnerBy::Owner => Target::Owner(name.clone()),
+                        OwnerBy::Label => Target::Label(name.clone()),
                     };
-                    violations.push(threshold(rule, target, s, req));
+                    let mut v = threshold(rule, target, s, req);
+                    v.override_path = named.then_some(name);
+                    violations.push(v);
                 }
             }
         }

@@ -55,7 +55,7 @@ pub use crate::annotate::{
 };
 pub use crate::config::{DEFAULT_CONFIG, PolicyFile};
 pub use crate::eval::{Checked, Inputs, Location, OWNERS_NEEDED, Outcome, Rule, Target, Violation};
-pub use crate::model::{Override, Pattern, Percent, Points, Policy};
+pub use crate::model::{GroupOverride, Override, Pattern, Percent, Points, Policy};
 pub use crate::write::{
     OutcomeFormat, escape_data, escape_property, write_json, write_outcome, write_text,
     write_workflow_commands,

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use covlens_core::owners::OwnerBy;
 use regex::Regex;
 use serde::{Serialize, Serializer};
 
@@ -170,6 +171,17 @@ impl FromStr for Override {
     }
 }
 
+/// The threshold of one owner or `OWNERS` label, by its name.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupOverride {
+    /// An owner or a label.
+    pub by: OwnerBy,
+    /// Its name (`sig/node`, `alice`).
+    pub name: String,
+    /// The coverage its files need.
+    pub threshold: Percent,
+}
+
 /// A coverage policy: which numbers must reach what.
 ///
 /// Names are profile names: a file is its import path and base name
@@ -194,6 +206,9 @@ impl FromStr for Override {
 /// 5. [`max_drop`](Policy::max_drop): no package present in both the base
 ///    and the head profile may lose more than this many percentage points;
 ///    a new package is not a drop, nor is one that is gone.
+/// 6. [`owner`](Policy::owner), [`label`](Policy::label) and
+///    [`group_overrides`](Policy::group_overrides): every owner's (label's)
+///    files, with the ownership of the sources.
 ///
 /// Files, packages, totals and patches with no statements are not checked.
 /// Percentages are compared as every covlens report prints them: with one
@@ -217,6 +232,8 @@ pub struct Policy {
     /// Required coverage of every `OWNERS` label's files (`sig/node`;
     /// needs the ownership of the sources).
     pub label: Option<Percent>,
+    /// Thresholds of named owners and labels, over `owner` and `label`.
+    pub group_overrides: Vec<GroupOverride>,
     /// Thresholds for matching files and packages; the first match wins.
     pub overrides: Vec<Override>,
     /// Files left out of everything.
@@ -237,7 +254,33 @@ impl Policy {
 
     /// Whether a rule needs the ownership of the sources.
     pub fn needs_owners(&self) -> bool {
-        self.owner.is_some() || self.label.is_some()
+        self.owner.is_some() || self.label.is_some() || !self.group_overrides.is_empty()
+    }
+
+    /// The threshold of owner (`by` owner) or label `name`, and whether an
+    /// override set it; `None` when no rule covers it.
+    pub fn group_threshold(&self, by: OwnerBy, name: &str) -> Option<(Percent, bool)> {
+        let named = self
+            .group_overrides
+            .iter()
+            .find(|o| o.by == by && o.name == name);
+        match named {
+            Some(o) => Some((o.threshold, true)),
+            None => match by {
+                OwnerBy::Owner => self.owner,
+                OwnerBy::Label => self.label,
+            }
+            .map(|p| (p, false)),
+        }
+    }
+
+    /// Whether the rule on owners (labels) applies to any group.
+    pub fn checks_groups(&self, by: OwnerBy) -> bool {
+        let general = match by {
+            OwnerBy::Owner => self.owner,
+            OwnerBy::Label => self.label,
+        };
+        general.is_some() || self.group_overrides.iter().any(|o| o.by == by)
     }
 
     /// Whether file `name` is excluded.
@@ -279,11 +322,14 @@ impl Policy {
             max_drop,
             owner,
             label,
+            mut group_overrides,
             mut overrides,
             exclude,
         } = other;
         self.owner = owner.or(self.owner);
         self.label = label.or(self.label);
+        group_overrides.append(&mut self.group_overrides);
+        self.group_overrides = group_overrides;
         self.total = total.or(self.total);
         self.package = package.or(self.package);
         self.file = file.or(self.file);

@@ -97,6 +97,7 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
         max_drop: a.max_drop,
         owner: a.threshold_owner,
         label: a.threshold_label,
+        group_overrides: Vec::new(),
         overrides: a.overrides,
         exclude: a.exclude,
     });
