@@ -142,7 +142,7 @@ mod tests {
                 SHA,
                 b"threshold:\n  packge: 100\n"
             )),
-            "c0ffee00c0ff:.covlens.yml:2:3: threshold.packge: unknown field `packge`, expected one of total, package, file, patch"
+            "c0ffee00c0ff:.covlens.yml:2:3: threshold.packge: unknown field `packge`, expected one of total, package, file, patch, owner, label"
         );
         let w = why(from_file("ci/p.yml", SHA, b"threshold:\n  total: 170\n"));
         assert!(
