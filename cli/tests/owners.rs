@@ -331,15 +331,18 @@ fn report_and_table_by_owner_with_trends() {
 #[test]
 fn check_thresholds_per_label_and_owner() {
     let profile = repo().join("fixtures/demo/cmd-goprog.out");
+    let summary = |by: &str| -> serde_json::Value {
+        serde_json::from_str(&run(covlens()
+            .args(["summary", "--format", "json", "--by", by, "--owners"])
+            .arg(repo().join("fixtures/owners"))
+            .arg(&profile)))
+        .unwrap()
+    };
     for (by, flag) in [
         ("label", "--threshold-label"),
         ("owner", "--threshold-owner"),
     ] {
-        let summary: serde_json::Value = serde_json::from_str(&run(covlens()
-            .args(["summary", "--format", "json", "--by", by, "--owners"])
-            .arg(repo().join("fixtures/owners"))
-            .arg(&profile)))
-        .unwrap();
+        let summary = summary(by);
         let pct = |c: u64, t: u64| (1000 * c + t / 2) / t;
         let mut want: Vec<(String, u64, u64)> = summary_rows(&summary)
             .into_iter()
@@ -379,12 +382,7 @@ fn check_thresholds_per_label_and_owner() {
     }
     // A label named in the file's overrides, and no other rule: that
     // label alone is checked, and the violation names the override.
-    let summary: serde_json::Value = serde_json::from_str(&run(covlens()
-        .args(["summary", "--format", "json", "--by", "label", "--owners"])
-        .arg(repo().join("fixtures/owners"))
-        .arg(&profile)))
-    .unwrap();
-    let (label, c, t) = summary_rows(&summary)
+    let (label, c, t) = summary_rows(&summary("label"))
         .into_iter()
         .find(|(n, c, t)| n != "(unowned)" && c < t)
         .unwrap();

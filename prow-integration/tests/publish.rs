@@ -1280,16 +1280,25 @@ async fn owners_table_per_label_with_trends() {
     assert!(err.contains("ownership in"), "{err}");
 }
 
-/// Publishing master's run 100 with `owners: {OWNERS, by: owner}` fails
-/// transiently (retried later, not recorded as reported): its message.
-async fn owners_unreadable(env: &Env, owners: &str, more: &str) -> String {
+/// Publishing master's run 100 with `owners: {OWNERS, by: owner}` fails:
+/// how.
+async fn owners_failure(env: &Env, owners: &str, more: &str) -> PublishError {
     let config = env.config(&format!(
         "dashboards:\n  - name: goprog\n    owners: {{{owners}, by: owner}}\n    columns:\n      \
          - {{label: master, job: ci-goprog}}\n{more}"
     ));
     let publisher = Publisher::new(&config).unwrap();
     match publisher.publish(&periodic("ci-goprog", "100")).await {
-        Err(PublishError::Transient(m)) => m,
+        Err(e) => e,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// [`owners_failure`], transient (retried later, not recorded as
+/// reported): its message.
+async fn owners_unreadable(env: &Env, owners: &str, more: &str) -> String {
+    match owners_failure(env, owners, more).await {
+        PublishError::Transient(m) => m,
         other => panic!("{other:?}"),
     }
 }
@@ -1399,16 +1408,10 @@ async fn owners_read_through_github_without_a_checkout() {
     assert!(err.contains("needs read access to contents"), "{err}");
 }
 
-/// Publishing master's run 100 with ownership through GitHub fails for
-/// good (not retried): its message.
+/// [`owners_failure`] through GitHub, for good (not retried): its message.
 async fn owners_refused(env: &Env, github: &str) -> String {
-    let config = env.config(&format!(
-        "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: master, by: label}}\n    \
-         columns:\n      - {{label: master, job: ci-goprog}}\n{github}"
-    ));
-    let publisher = Publisher::new(&config).unwrap();
-    match publisher.publish(&periodic("ci-goprog", "100")).await {
-        Err(PublishError::Permanent(m)) => m,
+    match owners_failure(env, "github: acme/widget, ref: master", github).await {
+        PublishError::Permanent(m) => m,
         other => panic!("{other:?}"),
     }
 }
