@@ -331,6 +331,21 @@ fn report_and_table_by_owner_with_trends() {
 #[test]
 fn check_thresholds_per_label_and_owner() {
     let profile = repo().join("fixtures/demo/cmd-goprog.out");
+    // `check ARGS --owners fixtures/owners PROFILE`, a policy not met: its
+    // JSON outcome.
+    let not_met = |args: &[&str]| -> serde_json::Value {
+        let out = covlens()
+            .arg("check")
+            .args(args)
+            .arg("--owners")
+            .arg(repo().join("fixtures/owners"))
+            .arg(&profile)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
     let summary = |by: &str| -> serde_json::Value {
         serde_json::from_str(&run(covlens()
             .args(["summary", "--format", "json", "--by", by, "--owners"])
@@ -350,19 +365,7 @@ fn check_thresholds_per_label_and_owner() {
             .collect();
         want.sort();
         assert!(!want.is_empty(), "the fixture has groups below 60%");
-        let out = covlens()
-            .args(["check", "--format", "json", flag, "60", "--owners"])
-            .arg(repo().join("fixtures/owners"))
-            .arg(&profile)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let outcome = not_met(&["--format", "json", flag, "60"]);
         let mut got: Vec<(String, u64, u64)> = outcome["violations"]
             .as_array()
             .unwrap()
@@ -393,21 +396,7 @@ fn check_thresholds_per_label_and_owner() {
         format!("override:\n  - {{label: {label}, threshold: 100}}\n"),
     )
     .unwrap();
-    let out = covlens()
-        .args(["check", "--format", "json", "--config"])
-        .arg(&config)
-        .arg("--owners")
-        .arg(repo().join("fixtures/owners"))
-        .arg(&profile)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcome = not_met(&["--format", "json", "--config", config.to_str().unwrap()]);
     let v = outcome["violations"].as_array().unwrap();
     assert_eq!(v.len(), 1, "{outcome}");
     assert_eq!(v[0]["target"]["name"], label.as_str());
