@@ -153,8 +153,12 @@ build_kube_apiserver_in() {
     k8s_command_module "$mod" "$KUBE_VERSION" k8s.io/kubernetes/cmd/kube-apiserver
     (cd "$mod" && CGO_ENABLED=0 go build -ldflags "$(k8s_version_ldflags "$KUBE_VERSION")" -o "$out" \
         k8s.io/kubernetes/cmd/kube-apiserver)
-    "$out" --version | grep -qx "Kubernetes $KUBE_VERSION" ||
-        die "kube-apiserver: built, but --version says '$("$out" --version)', not Kubernetes $KUBE_VERSION"
+    # Captured, not piped: with pipefail, `grep -q` closing the pipe early
+    # fails the pipeline when the binary still writes.
+    local says
+    says="$("$out" --version)"
+    grep -qx "Kubernetes $KUBE_VERSION" <<<"$says" ||
+        die "kube-apiserver: built, but --version says '$says', not Kubernetes $KUBE_VERSION"
 }
 
 build_etcd_in() {
@@ -179,8 +183,10 @@ GO
         go mod tidy
         CGO_ENABLED=0 go build -o "$out" .
     )
-    "$out" --version | grep -qx "etcd Version: ${ETCD_VERSION#v}" ||
-        die "etcd: built, but --version says '$("$out" --version | head -1)'"
+    local says
+    says="$("$out" --version)"
+    grep -qx "etcd Version: ${ETCD_VERSION#v}" <<<"$says" ||
+        die "etcd: built, but --version says '$(head -1 <<<"$says")'"
 }
 
 build_checkconfig_in() {
@@ -192,8 +198,9 @@ build_checkconfig_in() {
         go get "sigs.k8s.io/prow@$PROW_VERSION" "golang.org/x/tools@$PROW_XTOOLS_VERSION"
         go mod tidy
         # go get may not raise a module nothing needs yet; check it did.
-        go list -m golang.org/x/tools | grep -q " $PROW_XTOOLS_VERSION$" ||
-            die "checkconfig: golang.org/x/tools is $(go list -m golang.org/x/tools), not $PROW_XTOOLS_VERSION"
+        xtools="$(go list -m golang.org/x/tools)"
+        [[ "$xtools" == *" $PROW_XTOOLS_VERSION" ]] ||
+            die "checkconfig: golang.org/x/tools is $xtools, not $PROW_XTOOLS_VERSION"
         CGO_ENABLED=0 go build -o "$out" sigs.k8s.io/prow/cmd/checkconfig
     )
 }
@@ -413,7 +420,11 @@ load_config() {
     source "$RUN/config"
 }
 
-etcd_healthy() { curl -sf --max-time 2 "http://127.0.0.1:$ETCD_CLIENT_PORT/health" | grep -q '"health":"true"'; }
+etcd_healthy() {
+    local health
+    health="$(curl -sf --max-time 2 "http://127.0.0.1:$ETCD_CLIENT_PORT/health")" || return 1
+    [[ "$health" == *'"health":"true"'* ]]
+}
 apiserver_ready() { [[ "$(curl -sk --max-time 3 "https://127.0.0.1:$APISERVER_PORT/readyz")" == ok ]]; }
 
 # kapi METHOD PATH [CURL ARGS...]: an authenticated request to the API server,

@@ -143,8 +143,8 @@ for ((i = 0; i < 100; i++)); do
 done
 [[ "$state" == success ]] || fail "prev_report_states[covlens] is '$state', expected success"
 say "ok   ProwJob $PJ: success recorded in status.prev_report_states[covlens]"
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^covlens_prow_reports_total{state="success"' ||
-    fail "/metrics counts no report"
+metrics="$(curl -s "http://127.0.0.1:$PORT/metrics")"
+grep -q '^covlens_prow_reports_total{state="success"' <<<"$metrics" || fail "/metrics counts no report"
 say "ok   /metrics counts the report"
 
 kill -TERM "$REPORTER_PID"
