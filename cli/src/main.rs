@@ -59,6 +59,9 @@ enum Command {
     Summary(commands::summary::SummaryArgs),
     /// Convert a profile to LCOV, Cobertura XML or JSON.
     Convert(commands::convert::ConvertArgs),
+    /// Why line-based tools (LCOV, Codecov) print another
+    /// percentage than `go tool cover`: the profile counted three ways.
+    Explain(commands::explain::ExplainArgs),
     /// Read Go binary coverage directories (GOCOVERDIR) like `go tool covdata`.
     #[command(subcommand)]
     Covdata(commands::covdata::CovdataCommand),
@@ -130,6 +133,7 @@ fn main() -> ExitCode {
         Command::Func(a) => commands::func::run(&cli.input, a),
         Command::Summary(a) => commands::summary::run(&cli.input, a),
         Command::Convert(a) => commands::convert::run(&cli.input, a),
+        Command::Explain(a) => commands::explain::run(&cli.input, a),
         Command::Covdata(c) => commands::covdata::run(&cli.input, c),
         Command::Report(a) => commands::report::run(&cli.input, a),
         Command::Table(a) => commands::table::run(&cli.input, a),

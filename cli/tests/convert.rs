@@ -271,3 +271,75 @@ for c in d.getElementsByTagName("class"):
         }
     }
 }
+
+/// `covlens explain` on the real Kubernetes profile against a reference
+/// written the slow way: every line of every block expanded.
+#[test]
+fn explain_counts_lines_as_a_line_by_line_expansion_does() {
+    use std::collections::{BTreeMap, HashMap};
+    let path = repo().join("fixtures/public/kubernetes-v1.32.0.coverage.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Repeated blocks (several test binaries) count once, covered if any ran.
+    let mut blocks: HashMap<(&str, &str), (u64, u64)> = HashMap::new();
+    for l in text.lines().skip(1) {
+        let (file, rest) = l.rsplit_once(':').unwrap();
+        let mut f = rest.split(' ');
+        let (range, stmts, count) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+        let e = blocks.entry((file, range)).or_default();
+        e.0 = stmts.parse().unwrap();
+        e.1 = e.1.max(count.parse().unwrap());
+    }
+    // Per file: statements, covered statements, and per line (max, min).
+    type Lines = BTreeMap<u32, (u64, u64)>;
+    let mut files: BTreeMap<&str, (u64, u64, Lines)> = BTreeMap::new();
+    for ((file, range), (stmts, count)) in blocks {
+        let f = files.entry(file).or_default();
+        f.0 += stmts;
+        f.1 += if count > 0 { stmts } else { 0 };
+        if stmts == 0 {
+            continue;
+        }
+        let (start, end) = range.split_once(',').unwrap();
+        let line = |p: &str| -> (u32, u32) {
+            let (l, c) = p.split_once('.').unwrap();
+            (l.parse().unwrap(), c.parse().unwrap())
+        };
+        let ((sl, _), (el, ec)) = (line(start), line(end));
+        let last = if el > sl && ec <= 1 { el - 1 } else { el };
+        for n in sl..=last {
+            let e = f.2.entry(n).or_insert((count, count));
+            *e = (e.0.max(count), e.1.min(count));
+        }
+    }
+
+    let o = covlens(
+        &[
+            "explain",
+            path.to_str().unwrap(),
+            "--by",
+            "file",
+            "--top",
+            "0",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), files.len());
+    assert_eq!(v["more"], 0);
+    let mut partial_files = 0;
+    for r in rows {
+        let (stmts, covered, lines) = &files[r["name"].as_str().unwrap()];
+        let ran = lines.values().filter(|c| c.0 > 0).count() as u64;
+        let fully = lines.values().filter(|c| c.1 > 0).count() as u64;
+        assert_eq!(r["statements"]["total"], *stmts, "{r}");
+        assert_eq!(r["statements"]["covered"], *covered, "{r}");
+        assert_eq!(r["lines"], lines.len() as u64, "{r}");
+        assert_eq!(r["lines_ran"], ran, "{r}");
+        assert_eq!(r["lines_fully_ran"], fully, "{r}");
+        partial_files += usize::from(ran > fully);
+    }
+    assert!(partial_files > 10, "the profile has partial lines");
+}

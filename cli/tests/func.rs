@@ -288,3 +288,75 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `covlens explain`'s statements per package are what `go test -cover`
+/// prints for the package; its line counts are the LF/LH of `covlens
+/// convert --to lcov` with each `--line-hits` rule.
+#[test]
+#[ignore = "needs go"]
+fn explain_reconciles_go_test_cover_and_lcov() {
+    require_go();
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let profile = tmp.path().join("c.out");
+    let go = run(cmd("go", &fx)
+        .args(["test", "-covermode", "count"])
+        .arg(format!("-coverprofile={}", profile.display()))
+        .arg("./..."));
+    assert!(go.status.success(), "{}", text(&go.stderr));
+    // "ok  \texample.com/funcsrc\t0.01s\tcoverage: 81.8% of statements"
+    let go: Vec<(String, String)> = text(&go.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (head, pct) = l.split_once("coverage: ")?;
+            let pkg = head.split('\t').nth(1)?.trim().to_owned();
+            Some((pkg, pct.split(' ').next()?.to_owned()))
+        })
+        .collect();
+    assert!(go.len() > 5, "{go:?}");
+
+    let p = profile.to_str().unwrap();
+    let e = run(cmd(env!("CARGO_BIN_EXE_covlens"), &fx)
+        .args(["explain", p, "--top", "0", "--format", "json"]));
+    assert!(e.status.success(), "{}", text(&e.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    let percent = |c: &serde_json::Value| {
+        let (covered, total) = (c["covered"].as_u64().unwrap(), c["total"].as_u64().unwrap());
+        format!("{:.1}%", 100.0 * covered as f64 / total.max(1) as f64)
+    };
+    let rows = e["rows"].as_array().unwrap();
+    for (pkg, pct) in &go {
+        let row = rows
+            .iter()
+            .find(|r| r["name"] == pkg.as_str())
+            .unwrap_or_else(|| panic!("no row for {pkg}"));
+        assert_eq!(&percent(&row["statements"]), pct, "{pkg}");
+    }
+
+    let lcov = |rule: &str| {
+        let o = run(cmd(env!("CARGO_BIN_EXE_covlens"), &fx).args([
+            "convert",
+            p,
+            "--to",
+            "lcov",
+            "--line-hits",
+            rule,
+        ]));
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let sum = |key: &str| -> u64 {
+            text(&o.stdout)
+                .lines()
+                .filter_map(|l| l.strip_prefix(key))
+                .map(|n| n.parse::<u64>().unwrap())
+                .sum()
+        };
+        (sum("LF:"), sum("LH:"))
+    };
+    let (lines, ran) = lcov("max");
+    let (_, fully) = lcov("min");
+    let t = &e["total"];
+    assert!(fully < ran, "the fixture has partial lines");
+    assert_eq!(t["lines"], lines);
+    assert_eq!(t["lines_ran"], ran);
+    assert_eq!(t["lines_fully_ran"], fully);
+}

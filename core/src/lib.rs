@@ -16,7 +16,7 @@ Where things are:
   into blocks); warnings come back as data;
 - combining: [`Merger`], [`diff`], [`filter`];
 - writing: [`write_profile`], [`write_junit`], [`convert`], [`summarize`],
-  [`metadata`], all generic over `io::Write`, and [`output`], the atomic
+  [`metadata`], [`explain`] (statements versus line-based counts), all generic over `io::Write`, and [`output`], the atomic
   output file every binary writes through (terminal-safe on a terminal);
 - showing names to people: [`printable`], the escaping of controls every
   plain-text printer and error message uses;
@@ -37,6 +37,7 @@ assert_eq!(out, b"mode: set\na.go:1.1,2.2 1 1\n");
 mod convert;
 pub mod covdata;
 mod error;
+mod explain;
 pub mod flaky;
 #[cfg(feature = "funcs")]
 mod funcs;
@@ -61,6 +62,9 @@ pub use crate::convert::{
     write_lcov,
 };
 pub use crate::error::{Conflict, Error, ParseError, ParseErrorKind};
+pub use crate::explain::{
+    ExplainBy, ExplainRow, Explanation, ThreeWays, explain, write_explain_json, write_explain_table,
+};
 #[cfg(feature = "funcs")]
 pub use crate::funcs::{
     FuncExtent, FuncFinder, FuncWriter, SourceResolver, SourceResolverBuilder, find_funcs,

@@ -7,6 +7,7 @@ pub mod comment;
 pub mod convert;
 pub mod covdata;
 pub mod diff;
+pub mod explain;
 pub mod filter;
 pub mod flaky;
 pub mod func;
