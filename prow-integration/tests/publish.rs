@@ -701,10 +701,33 @@ async fn presubmit_comment_lists_functions_that_lost_coverage() {
     let site = env.published();
     let pages: Vec<&String> = site
         .iter()
-        .filter(|(k, v)| k.contains("/site/") && String::from_utf8_lossy(v).contains("Discount"))
+        .filter(|(k, v)| {
+            k.contains("/site/data/") && String::from_utf8_lossy(v).contains("Discount")
+        })
         .map(|(k, _)| k)
         .collect();
     assert!(!pages.is_empty(), "{:?}", site.keys().collect::<Vec<_>>());
+    // The report lists every function the comment does, each linked to
+    // its line on its file's page.
+    let index = env.read("pr/acme_widget/42/pull-goprog-coverage/7/site/index.html");
+    let section = &index[index.find("<section id=\"lost\">").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    let listed: Vec<(String, u32)> = section
+        .split("<tr><td class=\"name\">")
+        .skip(1)
+        .map(|row| {
+            let name = row[..row.find('<').unwrap()].to_string();
+            let href = &row[row.find("href=\"#f").unwrap() + 7..];
+            let line = href[href.find("/L").unwrap() + 2..href.find('"').unwrap()].parse();
+            (name, line.unwrap())
+        })
+        .collect();
+    let want_listed: Vec<(String, u32)> = want
+        .functions
+        .iter()
+        .map(|f| (f.row.name.clone(), f.line))
+        .collect();
+    assert_eq!(listed, want_listed, "{index}");
     // One GraphQL query for both files, at the head; nothing one by one.
     let queries = || -> Vec<String> {
         let reqs = fake.requests();

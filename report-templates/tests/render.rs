@@ -307,6 +307,72 @@ fn site_trends_and_flaky() {
     assert!(!all.contains("gone"));
 }
 
+/// A pull request's functions that lost coverage head the index, linked to
+/// their line where the file has a page; names are HTML-escaped.
+#[test]
+fn site_lists_lost_functions() {
+    use covlens_report_templates::{DeltaRow, FuncDelta, SiteExtras, Stat, write_site_with_extras};
+    use std::collections::BTreeMap;
+    let p = covlens_core::parse_bytes(
+        b"mode: set\na.io/m/f.go:3.1,4.2 2 1\na.io/m/<g>.go:1.1,2.2 1 0\n",
+        "p.out",
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let lost = |name: &str, func: &str, line| FuncDelta {
+        file: format!("m/{}", name.rsplit('/').next().unwrap()),
+        name: name.into(),
+        line,
+        row: DeltaRow::new(
+            func.into(),
+            Some(Stat::new(2, 2)),
+            Some(Stat::new(1, 2)),
+            None,
+        ),
+    };
+    let extras = SiteExtras {
+        lost_functions: vec![
+            lost("a.io/m/f.go", "T.Add", 3),
+            lost("a.io/m/<g>.go", "g", 1),
+        ],
+        ..SiteExtras::default()
+    };
+    // Only f.go has a source, so only it has a page.
+    let sources: BTreeMap<String, Vec<u8>> = [(
+        "a.io/m/f.go".to_string(),
+        b"package m\n\nfunc (T) Add() {\n}\n".to_vec(),
+    )]
+    .into();
+    let mut sink = MemorySink::default();
+    let opts = SiteOptions {
+        title: "t",
+        root: "",
+    };
+    let cols = [("head".into(), p.clone()), ("base".into(), p)];
+    write_site_with_extras(&mut sink, &opts, &cols, &sources, &extras).unwrap();
+    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    assert!(
+        index.contains("Functions that lost coverage (2)"),
+        "{index}"
+    );
+    // Files are numbered in name order: `<g>.go` is f0, f.go is f1.
+    assert!(
+        index.contains(r##"<a href="#f1/L3">m/f.go:3</a></td><td>100.0%</td><td>50.0%</td><td class="down">▼ -50.0</td>"##),
+        "{index}"
+    );
+    assert!(
+        index.contains("<td class=\"name\">m/&lt;g&gt;.go:1</td>"),
+        "{index}"
+    );
+    assert!(!index.contains("<g>"), "{index}");
+
+    // Without lost functions, no section.
+    let mut sink = MemorySink::default();
+    write_site_with_extras(&mut sink, &opts, &cols, &sources, &SiteExtras::default()).unwrap();
+    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    assert!(!index.contains("id=\"lost\""));
+}
+
 /// `report --by owner`: the top level lists the groups, each with the
 /// directories of its files below the root; a file in two groups counts
 /// in both, the root once; group trends come from the history per group.

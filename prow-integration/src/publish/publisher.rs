@@ -903,7 +903,11 @@ impl Publisher {
             cols.push(("base".to_string(), b));
         }
         let title = format!("{} #{}", job.job, pull.number);
-        let site = render_site(title, cols, SiteExtras::default(), sources).await?;
+        let extras = SiteExtras {
+            lost_functions: comment.functions.clone(),
+            ..SiteExtras::default()
+        };
+        let site = render_site(title, cols, extras, sources).await?;
         for (f, bytes) in site.files {
             self.publish.put(&format!("{key}site/{f}"), bytes).await?;
         }

@@ -234,6 +234,7 @@ mod tests {
             functions: (0..45)
                 .map(|i| crate::comment::FuncDelta {
                     file: row(i).name,
+                    name: row(i).name,
                     line: i as u32,
                     row: row(i),
                 })

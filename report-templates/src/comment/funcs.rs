@@ -18,6 +18,10 @@ use crate::stat::tenths;
 pub struct FuncDelta {
     /// The file (repository-relative when known).
     pub file: String,
+    /// The file's name in the profiles (its import path), which the
+    /// report's pages go by.
+    #[serde(default)]
+    pub name: String,
     /// The function's line in the head.
     pub line: u32,
     /// `Add`, or `T.Add` for a method; base and head as `go tool cover
@@ -186,7 +190,14 @@ impl Comment {
                 continue;
             };
             let file = f.path.clone().unwrap_or_else(|| f.name.clone());
-            out.extend(lost_functions(&file, bf, &base_funcs, hf, &head_funcs));
+            out.extend(lost_functions(
+                &file,
+                &f.name,
+                bf,
+                &base_funcs,
+                hf,
+                &head_funcs,
+            ));
         }
         out.sort_by(|a, b| {
             tenths(a.row.delta)
@@ -203,6 +214,7 @@ impl Comment {
 /// The functions of one file whose printed coverage fell.
 fn lost_functions(
     file: &str,
+    name: &str,
     bf: &FileProfile,
     base_funcs: &[FuncExtent],
     hf: &FileProfile,
@@ -243,6 +255,7 @@ fn lost_functions(
         if row.delta < 0.0 {
             out.push(FuncDelta {
                 file: file.to_string(),
+                name: name.to_string(),
                 line: f.start_line,
                 row,
             });

@@ -27,6 +27,7 @@ use serde::Serialize;
 
 pub use self::sink::{DirSink, MemorySink, SiteSink};
 pub use self::source::source_lines;
+use crate::comment::FuncDelta;
 use crate::escape::{ScriptContext, script_json};
 use crate::render::render_to;
 use crate::{Error, Stat};
@@ -224,6 +225,10 @@ pub struct SiteExtras {
     /// recorded run (the top-level entries' trends; directories inside a
     /// group, which count only the group's files, get none).
     pub group_trends: Option<HashMap<String, Vec<Option<Counts>>>>,
+    /// A pull request's functions whose coverage fell (the comment's
+    /// [`Comment::functions`](crate::Comment::functions), whole), listed on
+    /// the index page with links to their lines.
+    pub lost_functions: Vec<FuncDelta>,
 }
 
 impl SiteExtras {
@@ -260,6 +265,21 @@ struct Index<'a> {
     totals: Vec<Stat>,
     files: usize,
     set_mode: bool,
+    /// [`SiteExtras::lost_functions`], at most [`MAX_LOST_ROWS`].
+    lost: Vec<LostRow<'a>>,
+    /// Those left out.
+    lost_more: usize,
+}
+
+/// The most functions the index lists; the rest are counted.
+const MAX_LOST_ROWS: usize = 500;
+
+/// A function that lost coverage, with the link to its line when its file
+/// has a page.
+#[derive(Serialize)]
+struct LostRow<'a> {
+    f: &'a FuncDelta,
+    href: Option<String>,
 }
 
 /// A directory of the tree while it is built.
@@ -648,6 +668,20 @@ fn build(
         totals: columns.iter().map(|(_, p)| p.statements().into()).collect(),
         files: names.len(),
         set_mode,
+        lost: extras
+            .lost_functions
+            .iter()
+            .take(MAX_LOST_ROWS)
+            .map(|f| LostRow {
+                f,
+                href: names
+                    .binary_search(&f.name.as_str())
+                    .ok()
+                    .filter(|fi| pages.get(fi) == Some(&true))
+                    .map(|fi| format!("#f{fi}/L{}", f.line)),
+            })
+            .collect(),
+        lost_more: extras.lost_functions.len().saturating_sub(MAX_LOST_ROWS),
     };
     let mut html = Vec::new();
     render_to(

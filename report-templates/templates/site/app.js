@@ -178,6 +178,9 @@
   }
   function route() {
     var h = location.hash.slice(1), m = /^(f\d+)(?:\/L(\d+))?(?:\/C(\d+))?$/.exec(h);
+    // A pull request's lost functions belong to the top of the report.
+    var lost = document.getElementById("lost");
+    if (lost) lost.hidden = !(h === "" || h === boot.root);
     if (m) {
       load(m[1], function (f) {
         f.id = m[1];
