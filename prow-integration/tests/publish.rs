@@ -992,6 +992,68 @@ async fn policy_label_threshold_with_the_dashboards_ownership() {
     }
 }
 
+/// A pull request's label rules use the OWNERS files of the pull request's
+/// base commit, where its policy is read too, not the dashboard's branch;
+/// what the branch's listing found is reused for the commit.
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_ownership_is_the_pull_requests_base_commits() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    let (fake, github) = env.github().await;
+    // master has the fixture's OWNERS; the base commit relabels calc/.
+    let tree = fixture("owners");
+    let mut stack = vec![tree.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(&tree).unwrap().to_str().unwrap().to_string();
+            let mut bytes = std::fs::read(&p).unwrap();
+            fake.add_file("acme/widget", "master", &rel, &bytes);
+            if rel == "calc/OWNERS" {
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(text.contains("sig/calc"), "{text}");
+                bytes = text.replace("sig/calc", "sig/at-base").into_bytes();
+            }
+            fake.add_file("acme/widget", "b0b0b0b0", &rel, &bytes);
+        }
+    }
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: master, by: label}}\n    \
+         columns:\n      - {{label: master, job: ci-goprog}}\n\
+         presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 1}}\n\
+         policy:\n  repository: false\n  inline: |\n    threshold:\n      label: 99\n{github}"
+    ));
+    let publisher = Publisher::new(&config)
+        .unwrap()
+        .with_comment_settle(Duration::ZERO);
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let labels = env.read("goprog/latest/owners.json");
+    assert!(labels.contains("sig/calc") && !labels.contains("sig/at-base"));
+    fake.clear_requests();
+
+    let sha = "abcdef03";
+    publisher.publish(&presubmit("7", sha)).await.unwrap();
+    let (state, d, _, _) = verdict(&fake, sha);
+    assert_eq!(state, "failure", "{d}");
+    assert!(d.contains("label sig/at-base"), "{d}");
+    // The commit's root, then calc/, the one top-level directory that
+    // differs from master; its OWNERS file read in one query.
+    let reqs = fake.requests();
+    let n = |what: &str| reqs.iter().filter(|r| r.path.contains(what)).count();
+    assert_eq!((n("/git/trees/"), n("/graphql")), (2, 1), "{reqs:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn history_records_every_run_and_keeps_n() {
     let env = Env::new();

@@ -21,11 +21,14 @@ const MAX_BYTES: u64 = 64 << 20;
 /// ownership files by blob, and what each top-level directory holds by
 /// tree. A publish then costs one listing of the root, one listing per
 /// top-level directory that changed, and a GraphQL query per 100 changed
-/// files. Per source, only what its latest listing names is kept.
+/// files. Blobs and trees are content-addressed, so what one commit's
+/// listing found serves every other commit of the repository (a branch's
+/// head, a pull request's base); per repository, only what its latest
+/// listing names is kept.
 #[derive(Default)]
 pub(crate) struct OwnersReader {
-    /// Per `(repo, ref)`.
-    sources: Mutex<HashMap<(String, String), Known>>,
+    /// Per repository (`owner/name`, lowercase as GitHub compares it).
+    sources: Mutex<HashMap<String, Known>>,
 }
 
 /// What is known of one source's tree.
@@ -39,12 +42,14 @@ struct Known {
 }
 
 impl OwnersReader {
-    /// The ownership of `source`. A checkout that cannot be read (not
+    /// The ownership of `source`, from GitHub at commit `at` instead of
+    /// the configured ref when given. A checkout that cannot be read (not
     /// synced yet) or a branch GitHub does not list is a transient error.
     pub(crate) async fn read(
         &self,
         source: &OwnersSource,
         github: Option<&Arc<dyn GitHub>>,
+        at: Option<&str>,
     ) -> Result<OwnersTree, PublishError> {
         match source {
             OwnersSource::Dir(dir) => load_dir(dir).await,
@@ -52,7 +57,8 @@ impl OwnersReader {
                 let gh = github.ok_or_else(|| {
                     PublishError::Permanent("owners.github: github is not configured".into())
                 })?;
-                self.read_github(gh.as_ref(), repo, reference).await
+                self.read_github(gh.as_ref(), repo, at.unwrap_or(reference))
+                    .await
             }
         }
     }
@@ -69,7 +75,7 @@ impl OwnersReader {
             .split_once('/')
             .and_then(|(o, n)| Repo::new(o, n).ok())
             .ok_or_else(|| PublishError::Permanent(format!("{at}: expected owner/name")))?;
-        let key = (repo.to_string(), reference.to_string());
+        let key = repo.to_ascii_lowercase();
         let known_dirs = {
             let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
             sources

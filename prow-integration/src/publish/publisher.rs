@@ -21,7 +21,7 @@ use super::owners::OwnersReader;
 use super::policy::{INVALID, JobPolicy, PolicyCache, UNREADABLE, from_file, short};
 use super::store::{Bucket, Max};
 use super::{FinalState, FinishedJob, Outcome, Publish, PublishError, Refs};
-use crate::config::{Config, Dashboard, Presubmit};
+use crate::config::{Config, Dashboard, OwnersSource, Presubmit};
 use crate::github::{
     COMMENT_MARKER, COVERAGE_CONTEXT, CheckConclusion, CheckOutput, CheckRun, CheckStatus, Client,
     ClientOptions, Commenter, GitHub, GitHubError, MAX_COMMENT_CHARS, PullRequest, Repo,
@@ -402,7 +402,7 @@ impl Publisher {
         let owners = match &d.owners {
             Some(o) => {
                 let github = self.commenter.as_ref().map(|c| c.github());
-                let tree = self.owners.read(&o.source, github).await?;
+                let tree = self.owners.read(&o.source, github, None).await?;
                 Some((Arc::new(tree), o.by))
             }
             None => None,
@@ -655,10 +655,15 @@ impl Publisher {
     /// The ownership a policy's owner and label rules are checked with: that
     /// of the first dashboard with `owners` showing one of `jobs`. `None`
     /// when the policy has no such rule or no dashboard has ownership.
+    /// When the dashboard reads ownership through GitHub from the job's
+    /// repository, it is read at the job's base commit, where the policy
+    /// file is read too: a pull request cannot move its files to other
+    /// owners, and a dashboard's branch moving on changes no verdict.
     async fn policy_owners(
         &self,
         policy: &JobPolicy,
         jobs: &[&str],
+        refs: Option<&Refs>,
     ) -> Result<Option<OwnersTree>, PublishError> {
         if !policy.rules().is_some_and(|f| f.policy.needs_owners()) {
             return Ok(None);
@@ -670,8 +675,18 @@ impl Publisher {
         let Some(o) = source else {
             return Ok(None);
         };
+        let at = refs
+            .filter(|r| is_commit(&r.base_sha))
+            .and_then(|r| match &o.source {
+                OwnersSource::GitHub { repo, .. }
+                    if repo.eq_ignore_ascii_case(&format!("{}/{}", r.org, r.repo)) =>
+                {
+                    Some(r.base_sha.as_str())
+                }
+                _ => None,
+            });
         let github = self.commenter.as_ref().map(|c| c.github());
-        Ok(Some(self.owners.read(&o.source, github).await?))
+        Ok(Some(self.owners.read(&o.source, github, at).await?))
     }
 
     fn module<'a>(&'a self, p: Option<&'a Presubmit>, policy: &'a JobPolicy) -> Option<&'a str> {
@@ -723,7 +738,7 @@ impl Publisher {
                 None,
                 None,
                 None,
-                self.policy_owners(policy, &[job.job.as_str()])
+                self.policy_owners(policy, &[job.job.as_str()], job.refs.as_ref())
                     .await?
                     .as_ref(),
             )? {
@@ -861,7 +876,9 @@ impl Publisher {
         write_comment(&mut body, &comment, MAX_COMMENT_CHARS)
             .map_err(|e| PublishError::Permanent(format!("cannot render the comment: {e}")))?;
         let body = String::from_utf8_lossy(&body).into_owned();
-        let owners = self.policy_owners(policy, &[&p.base, &job.job]).await?;
+        let owners = self
+            .policy_owners(policy, &[&p.base, &job.job], Some(refs))
+            .await?;
         let outcome = Self::evaluate(
             policy,
             &head.profile,
@@ -1271,6 +1288,11 @@ async fn head_sources(
 
 fn repo_of(refs: &Refs) -> Result<Repo, PublishError> {
     Repo::new(&refs.org, &refs.repo).map_err(|e| PublishError::Permanent(format!("refs: {e}")))
+}
+
+/// A commit SHA (GitHub's 40 hex digits, or an abbreviation of at least 7).
+fn is_commit(s: &str) -> bool {
+    (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The headline and the first violation: which rule failed, in one line.
