@@ -161,6 +161,10 @@ fn report_site_matches_summary_in_a_browser() {
     // `Mul` at 70.0% in go tool cover -func's numbers.
     assert!(func.contains("Mul") && func.contains("70.0%"), "{func}");
     assert!(dom.contains(">Mul</a>") && dom.contains("▼ 70.0%"), "{dom}");
+    // A function's link opens its file at its line, marked.
+    let at_mul = dump_dom(chrome, &format!("{index}#{file_id}/L20"));
+    assert!(at_mul.contains(r#"<tr id="L20" class="hl">"#), "{at_mul}");
+    assert_eq!(at_mul.matches(r#"class="hl""#).count(), 1);
 
     // Coloured by the second column (calc.out) instead: every span shows
     // that profile's count of its block.

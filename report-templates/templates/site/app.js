@@ -186,7 +186,8 @@
         f.id = m[1];
         showFile(f, m[3] ? +m[3] : 0);
         var el = m[2] && document.getElementById("L" + m[2]);
-        if (el) el.scrollIntoView({ block: "center" });
+        // The hash names the file too, so :target cannot mark the line.
+        if (el) { el.className = "hl"; el.scrollIntoView({ block: "center" }); }
       });
     } else {
       load(/^d\d+$/.test(h) ? h : boot.root, showDir);
