@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::convert::{LineHits, line_runs};
-use crate::printable::printable;
+use crate::printable::name_column;
 use crate::profile::{Counts, FileProfile, Profile, package_of};
 
 /// What the rows of an [`Explanation`] are.
@@ -233,13 +233,7 @@ pub fn write_explain_table<W: Write>(mut w: W, e: &Explanation, top: usize) -> i
         ExplainBy::File => "FILE",
         ExplainBy::Package => "PACKAGE",
     };
-    let names: Vec<_> = rows.iter().map(|r| printable(&r.name)).collect();
-    let width = names
-        .iter()
-        .map(|n| n.chars().count())
-        .chain([head.len()])
-        .max()
-        .unwrap_or(0);
+    let (names, width) = name_column(head, rows.iter().map(|r| r.name.as_str()));
     writeln!(
         w,
         "Where they differ most (GAP: the largest difference, in points, between a\n\

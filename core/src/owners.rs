@@ -29,7 +29,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::printable::printable;
+use crate::printable::{name_column, printable};
 use crate::profile::{Counts, Profile};
 use crate::within::{Refusal, read_within};
 
@@ -604,16 +604,7 @@ pub fn write_rollup_table<W: Write>(mut w: W, rows: &[OwnerRow], by: OwnerBy) ->
         OwnerBy::Owner => "OWNER",
         OwnerBy::Label => "LABEL",
     };
-    let names: Vec<String> = rows
-        .iter()
-        .map(|r| printable(&r.name).into_owned())
-        .collect();
-    let width = names
-        .iter()
-        .map(|n| n.chars().count())
-        .chain([head.len()])
-        .max()
-        .unwrap_or(0);
+    let (names, width) = name_column(head, rows.iter().map(|r| r.name.as_str()));
     writeln!(
         w,
         "{head:<width$}  {:>7}  {:>11}  {:>7}",

@@ -46,6 +46,22 @@ pub fn printable_lines(s: &str) -> Cow<'_, str> {
     escape(s, true)
 }
 
+/// A plain-text table's name column: `names` made [printable], and the
+/// width (in characters) that fits them and the heading `head`.
+pub fn name_column<'a>(
+    head: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> (Vec<Cow<'a, str>>, usize) {
+    let names: Vec<Cow<'a, str>> = names.into_iter().map(printable).collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .chain([head.chars().count()])
+        .max()
+        .unwrap_or(0);
+    (names, width)
+}
+
 fn escape(s: &str, keep_lines: bool) -> Cow<'_, str> {
     let hit = |c: char| is_unsafe(c) && !(keep_lines && matches!(c, '\n' | '\t'));
     if !s.contains(hit) {

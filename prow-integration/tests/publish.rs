@@ -31,6 +31,21 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// A publisher that comments at once (no settling wait).
+fn commenting(config: &Config) -> Publisher {
+    Publisher::new(config)
+        .unwrap()
+        .with_comment_settle(Duration::ZERO)
+}
+
+/// Every file below fixture directory `rel`: path relative to it, bytes.
+fn fixture_files(rel: &str) -> BTreeMap<String, Vec<u8>> {
+    let tree = fixture(rel);
+    let mut out = BTreeMap::new();
+    walk(&tree, &tree, &mut out);
+    out
+}
+
 struct Env {
     dir: tempfile::TempDir,
 }
@@ -664,9 +679,7 @@ async fn presubmit_comment_lists_functions_that_lost_coverage() {
     let publish = |extra: &'static str| {
         let config = env.config(&format!("{presubmit_line}{extra}}}\n{github}"));
         async move {
-            let publisher = Publisher::new(&config)
-                .unwrap()
-                .with_comment_settle(Duration::ZERO);
+            let publisher = commenting(&config);
             publisher.publish(&presubmit("7", HEAD)).await.unwrap();
             env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md")
         }
@@ -786,9 +799,7 @@ async fn presubmit_comment_status_and_one_comment_per_pr() {
     let config = env.config(&format!(
         "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 60, module: example.com/goprog}}\n{github}"
     ));
-    let publisher = Publisher::new(&config)
-        .unwrap()
-        .with_comment_settle(Duration::ZERO);
+    let publisher = commenting(&config);
     let out = publisher
         .publish(&presubmit("7", "abcdef01"))
         .await
@@ -827,9 +838,7 @@ async fn presubmit_comment_status_and_one_comment_per_pr() {
         .publish(&presubmit("7", "abcdef01"))
         .await
         .unwrap();
-    let other = Publisher::new(&config)
-        .unwrap()
-        .with_comment_settle(Duration::ZERO);
+    let other = commenting(&config);
     other.publish(&presubmit("8", "abcdef02")).await.unwrap();
     let ours: Vec<_> = fake
         .comments("acme/widget", 42)
@@ -889,9 +898,7 @@ async fn policy_marks_the_table_and_fails_the_status() {
         fake.url(),
         token.display()
     ));
-    let publisher = Publisher::new(&config)
-        .unwrap()
-        .with_comment_settle(Duration::ZERO);
+    let publisher = commenting(&config);
     publisher
         .publish(&periodic("ci-goprog", "100"))
         .await
@@ -970,9 +977,7 @@ async fn policy_label_threshold_with_the_dashboards_ownership() {
         ),
     ] {
         let config = env.config(&config);
-        let publisher = Publisher::new(&config)
-            .unwrap()
-            .with_comment_settle(Duration::ZERO);
+        let publisher = commenting(&config);
         publisher
             .publish(&periodic("ci-goprog", "100"))
             .await
@@ -1005,25 +1010,14 @@ async fn policy_ownership_is_the_pull_requests_base_commits() {
     );
     let (fake, github) = env.github().await;
     // master has the fixture's OWNERS; the base commit relabels calc/.
-    let tree = fixture("owners");
-    let mut stack = vec![tree.clone()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p.strip_prefix(&tree).unwrap().to_str().unwrap().to_string();
-            let mut bytes = std::fs::read(&p).unwrap();
-            fake.add_file("acme/widget", "master", &rel, &bytes);
-            if rel == "calc/OWNERS" {
-                let text = String::from_utf8(bytes).unwrap();
-                assert!(text.contains("sig/calc"), "{text}");
-                bytes = text.replace("sig/calc", "sig/at-base").into_bytes();
-            }
-            fake.add_file("acme/widget", "b0b0b0b0", &rel, &bytes);
+    for (rel, mut bytes) in fixture_files("owners") {
+        fake.add_file("acme/widget", "master", &rel, &bytes);
+        if rel == "calc/OWNERS" {
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.contains("sig/calc"), "{text}");
+            bytes = text.replace("sig/calc", "sig/at-base").into_bytes();
         }
+        fake.add_file("acme/widget", "b0b0b0b0", &rel, &bytes);
     }
     let config = env.config(&format!(
         "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: master, by: label}}\n    \
@@ -1031,9 +1025,7 @@ async fn policy_ownership_is_the_pull_requests_base_commits() {
          presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 1}}\n\
          policy:\n  repository: false\n  inline: |\n    threshold:\n      label: 99\n{github}"
     ));
-    let publisher = Publisher::new(&config)
-        .unwrap()
-        .with_comment_settle(Duration::ZERO);
+    let publisher = commenting(&config);
     publisher
         .publish(&periodic("ci-goprog", "100"))
         .await
@@ -1144,9 +1136,7 @@ async fn trends_from_the_history_in_tables_sites_and_comments() {
          {github}history: {{store: {}, trend: 5}}\n",
         db.display()
     ));
-    let publisher = Publisher::new(&config)
-        .unwrap()
-        .with_comment_settle(Duration::ZERO);
+    let publisher = commenting(&config);
     publish_master_runs(&env, &publisher).await;
 
     let pct = |f: &str| {
@@ -1398,19 +1388,10 @@ async fn owners_read_through_github_without_a_checkout() {
     branches(&env);
     let (fake, github) = env.github().await;
     let tree = fixture("owners");
-    let mut stack = vec![tree.clone()];
     let mut files = 0;
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p.strip_prefix(&tree).unwrap().to_str().unwrap().to_string();
-            files += covlens_core::owners::is_ownership_file(&rel) as usize;
-            fake.add_file("acme/widget", "master", &rel, &std::fs::read(&p).unwrap());
-        }
+    for (rel, bytes) in fixture_files("owners") {
+        files += covlens_core::owners::is_ownership_file(&rel) as usize;
+        fake.add_file("acme/widget", "master", &rel, &bytes);
     }
     let config = env.config(&format!(
         "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: master, by: label}}\n    \
@@ -1945,9 +1926,7 @@ async fn github_env(policy: &str) -> (Env, FakeGitHub, Publisher) {
         fake.url(),
         token.display()
     ));
-    let publisher = Publisher::new(&config)
-        .unwrap()
-        .with_comment_settle(Duration::ZERO);
+    let publisher = commenting(&config);
     publisher
         .publish(&periodic("ci-goprog", "100"))
         .await
