@@ -104,47 +104,61 @@ impl OwnersReader {
         if wanted.len() > MAX_FILES || listed > MAX_BYTES {
             return Err(too_many(wanted.len(), listed));
         }
+        // The texts this read uses: those already known (held here, so a
+        // concurrent read of another commit that prunes the cache takes
+        // none away), then those read below.
+        let mut texts: HashMap<String, Arc<str>> = HashMap::new();
         let missing: Vec<String> = {
             let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
             let known = sources.get(&key);
-            let shas: HashSet<&str> = wanted
-                .iter()
-                .map(|e| e.sha.as_str())
-                .filter(|s| known.is_none_or(|k| !k.blobs.contains_key(*s)))
-                .collect();
-            shas.into_iter().map(str::to_string).collect()
+            let mut missing = HashSet::new();
+            for e in &wanted {
+                match known.and_then(|k| k.blobs.get(&e.sha)) {
+                    Some(t) => {
+                        texts.insert(e.sha.clone(), t.clone());
+                    }
+                    None => {
+                        missing.insert(e.sha.clone());
+                    }
+                }
+            }
+            missing.into_iter().collect()
         };
         // Counted as read too: the listing's sizes bound nothing by themselves.
-        let mut read: Vec<(String, Vec<u8>)> = Vec::new();
         let mut read_bytes = 0u64;
         for batch in missing.chunks(BLOBS_PER_QUERY) {
-            let texts = gh
+            let got = gh
                 .get_blobs(&r, batch)
                 .await
                 .map_err(|e| transient(format!("{e:#}")))?;
-            for (sha, b) in batch.iter().zip(texts) {
+            if got.len() != batch.len() {
+                return Err(transient(format!(
+                    "asked for {} ownership files, got {}",
+                    batch.len(),
+                    got.len()
+                )));
+            }
+            for (sha, b) in batch.iter().zip(got) {
                 read_bytes = read_bytes.saturating_add(b.len() as u64);
                 if read_bytes > MAX_BYTES {
                     return Err(too_many(wanted.len(), read_bytes));
                 }
-                read.push((sha.clone(), b));
+                texts.insert(sha.clone(), Arc::from(String::from_utf8_lossy(&b)));
             }
         }
 
-        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
-        let known = sources.entry(key).or_default();
-        known.dirs = dirs;
-        let blobs = &mut known.blobs;
-        for (sha, b) in read {
-            blobs.insert(sha, Arc::from(String::from_utf8_lossy(&b)));
+        // The cache keeps what this listing names, nothing more.
+        {
+            let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+            let known = sources.entry(key).or_default();
+            known.dirs = dirs;
+            known.blobs = texts.clone();
         }
-        let live: HashSet<&str> = wanted.iter().map(|e| e.sha.as_str()).collect();
-        blobs.retain(|sha, _| live.contains(sha.as_str()));
+        // Every wanted blob was known or has just been read.
         let files: BTreeMap<String, String> = wanted
             .iter()
-            .filter_map(|e| Some((e.path.clone(), blobs.get(&e.sha)?.to_string())))
+            .filter_map(|e| Some((e.path.clone(), texts.get(&e.sha)?.to_string())))
             .collect();
-        drop(sources);
         OwnersTree::from_files(&files).map_err(|e| transient(e.to_string()))
     }
 }
