@@ -35,6 +35,10 @@ echo
 echo "## Covered only by the cmd/goprog tests ($OUT/cmd-only.out)"
 "$BIN" summary "$OUT/cmd-only.out" --by package
 echo
+echo
+echo "## The same coverage as LCOV and Codecov count it (covlens explain)"
+"$BIN" explain "$OUT/filtered.out" --top 3
+echo
 echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,badge.svg,cmd-only.out}"
 echo "demo: open $OUT/report/index.html for the full report (works from file://),"
 echo "demo: or $OUT/report.html, the same report in one file to attach or mail"
