@@ -241,6 +241,24 @@ pub struct Presubmit {
     /// through GitHub (100 per GraphQL query), for the comment's functions
     /// whose coverage fell and the report's source pages; 0: none.
     pub source_files: usize,
+    /// `comment`: when the pull request gets a comment.
+    pub comment: CommentWhen,
+}
+
+/// When a presubmit's pull request gets a comment (`presubmits[].comment`).
+/// The commit status and the report are published every time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommentWhen {
+    /// `always`: every run creates or updates the comment.
+    #[default]
+    Always,
+    /// `changed`: a run whose comment shows no change
+    /// ([`Comment::shows_a_change`](covlens_report_templates::Comment::shows_a_change))
+    /// starts no comment; an existing one is still updated, so it never
+    /// shows an older run's numbers.
+    Changed,
+    /// `never`: no comment.
+    Never,
 }
 
 /// Which files count.
@@ -406,6 +424,7 @@ struct RawPresubmit {
     module: Option<S<String>>,
     diff_artifact: Option<S<String>>,
     source_files: Option<S<usize>>,
+    comment: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -993,6 +1012,21 @@ impl Validator<'_> {
                     }
                     Some(v) => v.value,
                     None => covlens_report_templates::MAX_SOURCE_FILES,
+                },
+                comment: match &p.comment {
+                    None => CommentWhen::Always,
+                    Some(v) => match v.value.trim() {
+                        "always" => CommentWhen::Always,
+                        "changed" => CommentWhen::Changed,
+                        "never" => CommentWhen::Never,
+                        _ => {
+                            return Err(self.err(
+                                key("comment"),
+                                v,
+                                "expected always, changed or never",
+                            ));
+                        }
+                    },
                 },
             });
         }
@@ -1701,6 +1735,10 @@ github: {api: https://api.github.com, token_file: /etc/github/token}
             (
                 "presubmits:\n  - {job: p, base: b, source_files: 201}\n",
                 "reporter.yaml:4:37: presubmits[0].source_files: expected at most 200 files",
+            ),
+            (
+                "presubmits:\n  - {job: p, base: b, comment: sometimes}\n",
+                "reporter.yaml:4:32: presubmits[0].comment: expected always, changed or never",
             ),
             (
                 "presubmits:\n  - {job: p, base: b, diff_artifact: ../x}\n",

@@ -165,6 +165,35 @@ async fn five_upserts_and_a_restart_keep_one_comment_edited_in_place() {
     assert_eq!(count(&reqs, "DELETE", ""), 0);
 }
 
+/// An update reaches the bot's comment when there is one, and starts none.
+#[tokio::test]
+async fn an_update_edits_the_comment_and_creates_none() {
+    let fake = fake(None, "").await;
+    fake.add_comment("acme/widget", 42, "alice", &body("someone else's"));
+    let c = commenter(client(&fake));
+    let none = c
+        .update_comment(&pr(), COMMENT_MARKER, &body("quiet"))
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    assert!(bot_comments(&fake).is_empty());
+    assert_eq!(count(&fake.requests(), "POST", "/comments"), 0);
+
+    let first = c
+        .upsert_comment(&pr(), COMMENT_MARKER, &body("news"))
+        .await
+        .unwrap();
+    let out = c
+        .update_comment(&pr(), COMMENT_MARKER, &body("quiet again"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((out.id, out.action), (first.id, Upsert::Edited));
+    let mine = bot_comments(&fake);
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].body, body("quiet again"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_racing_reporters_end_with_one_comment() {
     let fake = fake(None, "").await;

@@ -997,6 +997,67 @@ async fn policy_label_threshold_with_the_dashboards_ownership() {
     }
 }
 
+/// `comment: changed` starts a comment only when the pull request changes
+/// coverage, and keeps an existing one current; `never` posts none. The
+/// status and the report come every time.
+#[tokio::test(flavor = "multi_thread")]
+async fn comments_only_on_change_when_asked() {
+    let env = Env::new();
+    branches(&env);
+    let pr = "pr-logs/pull/acme_widget/42/pull-goprog-coverage";
+    // Builds 7 and 9 equal the base run; build 8 does not.
+    for (build, fixture) in [
+        ("7", "demo/cmd-goprog.out"),
+        ("8", "demo/calc.out"),
+        ("9", "demo/cmd-goprog.out"),
+    ] {
+        env.put_fixture(&format!("{pr}/{build}/artifacts/cover.out"), fixture);
+    }
+    let (fake, github) = env.github().await;
+    let publisher = |when: &str| {
+        commenting(&env.config(&format!(
+            "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, comment: {when}}}\n{github}"
+        )))
+    };
+    let comments = || fake.comments("acme/widget", 42);
+    let changed = publisher("changed");
+    changed
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+
+    let out = changed.publish(&presubmit("7", "abcdef07")).await.unwrap();
+    assert!(comments().is_empty(), "{out:?}");
+    assert_eq!(verdict(&fake, "abcdef07").0, "success");
+    assert!(
+        env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md")
+            .contains("Coverage")
+    );
+
+    changed.publish(&presubmit("8", "abcdef08")).await.unwrap();
+    let c = comments();
+    assert_eq!(c.len(), 1);
+    assert!(c[0].body.contains("▲"), "{}", c[0].body);
+
+    // No change again: the comment now says so, not build 8's rise.
+    changed.publish(&presubmit("9", "abcdef09")).await.unwrap();
+    let again = comments();
+    assert_eq!((again.len(), again[0].id), (1, c[0].id));
+    assert_eq!(
+        again[0].body,
+        env.read("pr/acme_widget/42/pull-goprog-coverage/9/comment.md")
+    );
+    assert!(!again[0].body.contains("▲"), "{}", again[0].body);
+
+    // `never`: the comment stays as it was; the status still comes.
+    publisher("never")
+        .publish(&presubmit("8", "abcdef18"))
+        .await
+        .unwrap();
+    assert_eq!(comments()[0].body, again[0].body);
+    assert_eq!(verdict(&fake, "abcdef18").0, "success");
+}
+
 /// A pull request's label rules use the OWNERS files of the pull request's
 /// base commit, where its policy is read too, not the dashboard's branch;
 /// what the branch's listing found is reused for the commit.

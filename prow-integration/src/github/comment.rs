@@ -54,6 +54,15 @@ pub struct UpsertOutcome {
     pub removed: usize,
 }
 
+/// How one round of [`Commenter::write`] ended.
+enum Round {
+    Done(UpsertOutcome),
+    /// Update only, and the bot has no comment on the PR.
+    NoComment,
+    /// Our comment vanished under us: go round again.
+    Vanished,
+}
+
 /// How the bot's own comments are recognised.
 #[derive(Clone, Debug)]
 enum Me {
@@ -122,6 +131,31 @@ impl<G: GitHub> Commenter<G> {
         marker: &str,
         body: &str,
     ) -> Result<UpsertOutcome, GitHubError> {
+        match self.write(pr, marker, body, true).await? {
+            Some(outcome) => Ok(outcome),
+            None => Err(GitHubError::Contended { pr: pr.to_string() }),
+        }
+    }
+
+    /// As [`upsert_comment`](Commenter::upsert_comment) when the bot already
+    /// has a comment on `pr`; creates none (`None`) otherwise. For updates
+    /// that should reach an existing comment but are no reason to start one.
+    pub async fn update_comment(
+        &self,
+        pr: &PullRequest,
+        marker: &str,
+        body: &str,
+    ) -> Result<Option<UpsertOutcome>, GitHubError> {
+        self.write(pr, marker, body, false).await
+    }
+
+    async fn write(
+        &self,
+        pr: &PullRequest,
+        marker: &str,
+        body: &str,
+        create: bool,
+    ) -> Result<Option<UpsertOutcome>, GitHubError> {
         if marker.trim().is_empty() {
             return Err(GitHubError::Invalid("empty comment marker"));
         }
@@ -139,24 +173,30 @@ impl<G: GitHub> Commenter<G> {
         // A comment deleted by someone between our listing and our edit
         // sends us round again; a few rounds settle any sane race.
         for _ in 0..3 {
-            if let Some(outcome) = self.upsert_once(pr, me, marker, body).await? {
-                return Ok(outcome);
+            match self.write_once(pr, me, marker, body, create).await? {
+                Round::Done(outcome) => return Ok(Some(outcome)),
+                Round::NoComment => return Ok(None),
+                Round::Vanished => {}
             }
         }
         Err(GitHubError::Contended { pr: pr.to_string() })
     }
 
-    /// One round; `None` when our comment vanished under us.
-    async fn upsert_once(
+    /// One round.
+    async fn write_once(
         &self,
         pr: &PullRequest,
         me: &Me,
         marker: &str,
         body: &str,
-    ) -> Result<Option<UpsertOutcome>, GitHubError> {
+        create: bool,
+    ) -> Result<Round, GitHubError> {
         let mut mine = self.mine(pr, me, marker).await?;
         let mut created = None;
         if mine.is_empty() {
+            if !create {
+                return Ok(Round::NoComment);
+            }
             let c = self.gh.create_comment(pr, body).await?;
             info!(pr = %pr, id = c.id, "created the coverage comment");
             if !self.settle.is_zero() {
@@ -183,27 +223,22 @@ impl<G: GitHub> Commenter<G> {
         if removed > 0 {
             info!(pr = %pr, removed, kept = keep.id, "deleted duplicate coverage comments");
         }
-        if created == Some(keep.id) {
-            return Ok(Some(UpsertOutcome {
+        let done = |action| {
+            Round::Done(UpsertOutcome {
                 id: keep.id,
-                action: Upsert::Created,
+                action,
                 removed,
-            }));
+            })
+        };
+        if created == Some(keep.id) {
+            return Ok(done(Upsert::Created));
         }
         if keep.body == body {
-            return Ok(Some(UpsertOutcome {
-                id: keep.id,
-                action: Upsert::Unchanged,
-                removed,
-            }));
+            return Ok(done(Upsert::Unchanged));
         }
         match self.gh.edit_comment(&pr.repo, keep.id, body).await {
-            Ok(_) => Ok(Some(UpsertOutcome {
-                id: keep.id,
-                action: Upsert::Edited,
-                removed,
-            })),
-            Err(e) if e.is_not_found() => Ok(None),
+            Ok(_) => Ok(done(Upsert::Edited)),
+            Err(e) if e.is_not_found() => Ok(Round::Vanished),
             Err(e) => Err(e),
         }
     }

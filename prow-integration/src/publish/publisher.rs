@@ -21,7 +21,7 @@ use super::owners::OwnersReader;
 use super::policy::{INVALID, JobPolicy, PolicyCache, UNREADABLE, from_file, short};
 use super::store::{Bucket, Max};
 use super::{FinalState, FinishedJob, Outcome, Publish, PublishError, Refs};
-use crate::config::{Config, Dashboard, OwnersSource, Presubmit};
+use crate::config::{CommentWhen, Config, Dashboard, OwnersSource, Presubmit};
 use crate::github::{
     COMMENT_MARKER, COVERAGE_CONTEXT, CheckConclusion, CheckOutput, CheckRun, CheckStatus, Client,
     ClientOptions, Commenter, GitHub, GitHubError, MAX_COMMENT_CHARS, PullRequest, Repo,
@@ -947,10 +947,20 @@ impl Publisher {
         };
         let repo = repo_of(refs)?;
         let pr = PullRequest::new(repo.clone(), pull.number);
-        let up = commenter
-            .upsert_comment(&pr, COMMENT_MARKER, &body)
-            .await
-            .map_err(|e| gh_error("PR comment", e))?;
+        let up = match p.comment {
+            CommentWhen::Always => Some(commenter.upsert_comment(&pr, COMMENT_MARKER, &body).await),
+            CommentWhen::Changed if comment.shows_a_change() => {
+                Some(commenter.upsert_comment(&pr, COMMENT_MARKER, &body).await)
+            }
+            // Nothing new: an earlier comment still gets this run's numbers.
+            CommentWhen::Changed => commenter
+                .update_comment(&pr, COMMENT_MARKER, &body)
+                .await
+                .transpose(),
+            CommentWhen::Never => None,
+        }
+        .transpose()
+        .map_err(|e| gh_error("PR comment", e))?;
         let status = coverage_status(state, &description, link.as_deref());
         commenter
             .github()
@@ -998,9 +1008,13 @@ impl Publisher {
                 .await
                 .map_err(|e| gh_error("check run", e))?;
         }
+        let said = match up {
+            Some(up) => format!("{:?}", up.action),
+            None => "none".to_string(),
+        };
         Ok(format!(
-            "PR {}#{}: comment {:?}, status {:?}",
-            repo, pull.number, up.action, state
+            "PR {}#{}: comment {said}, status {:?}",
+            repo, pull.number, state
         ))
     }
 

@@ -375,6 +375,21 @@ impl Comment {
         }
     }
 
+    /// Whether the comment reports a change: a printed change of the total
+    /// or of a package (or a package added or removed), an uncovered
+    /// statement on a changed line, a function that lost coverage, or a
+    /// package below its trend. A reporter that comments only on change
+    /// (Codecov's `require_changes`) asks this of the whole comment,
+    /// before it is fitted.
+    pub fn shows_a_change(&self) -> bool {
+        let changed = |r: &DeltaRow| r.mark != Mark::None || r.base.is_none() != r.head.is_none();
+        changed(&self.total)
+            || self.packages.iter().any(changed)
+            || !self.uncovered.is_empty()
+            || !self.functions.is_empty()
+            || !self.below_trend.is_empty()
+    }
+
     /// Lists the packages of `head` whose coverage is below their recent
     /// trend by `rule` (`trend_of(package)`: its coverage in the last runs
     /// of the base branch's job, oldest first), furthest below first.
@@ -485,6 +500,27 @@ pub fn write_comment<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_is_a_printed_change_a_package_or_an_uncovered_changed_line() {
+        let p = crate::test_profile;
+        let base = p("mode: set\nm/a/x.go:1.1,2.2 1 1\nm/a/x.go:3.1,4.2 1 0\n");
+        assert!(!Comment::build(&base, &base, None, None, None).shows_a_change());
+        // One more statement covered.
+        let more = p("mode: set\nm/a/x.go:1.1,2.2 1 1\nm/a/x.go:3.1,4.2 1 1\n");
+        assert!(Comment::build(&base, &more, None, None, None).shows_a_change());
+        // A package added at 0%: no printed change of its own, still news.
+        let added =
+            p("mode: set\nm/a/x.go:1.1,2.2 1 1\nm/a/x.go:3.1,4.2 1 0\nm/b/y.go:1.1,2.2 0 0\n");
+        assert!(Comment::build(&base, &added, None, None, None).shows_a_change());
+        // Same numbers, but the diff adds an uncovered statement.
+        let diff = parse_diff(
+            "diff --git a/a/x.go b/a/x.go\n--- a/a/x.go\n+++ b/a/x.go\n@@ -3,0 +3,1 @@\n+\tx()\n",
+        );
+        let c = Comment::build(&base, &base, Some(&diff), Some("m"), None);
+        assert_eq!(c.total.mark, Mark::None);
+        assert!(c.shows_a_change(), "{:?}", c.uncovered);
+    }
 
     #[test]
     fn origins_keep_only_what_is_safe_to_show() {
