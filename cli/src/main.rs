@@ -60,7 +60,7 @@ enum Command {
     /// Convert a profile to LCOV, Cobertura XML or JSON.
     Convert(commands::convert::ConvertArgs),
     /// Why line-based tools (LCOV, Codecov) print another
-    /// percentage than `go tool cover`: the profile counted three ways.
+    /// percentage than `go test -cover`: the profile counted three ways.
     Explain(commands::explain::ExplainArgs),
     /// Read Go binary coverage directories (GOCOVERDIR) like `go tool covdata`.
     #[command(subcommand)]

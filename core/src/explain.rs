@@ -1,4 +1,4 @@
-//! Why line-based services print another percentage than `go tool cover`.
+//! Why line-based services print another percentage than `go test -cover`.
 //!
 //! The same profile is counted three ways, per file or package:
 //!
