@@ -18,6 +18,10 @@
 //!   is the limit's (the same line and byte offset whichever way the bytes
 //!   arrive); a profile that parses has no line over the limit.
 //!
+//! - A profile that parses counts three ways (`explain`) consistently:
+//!   lines that fully ran <= lines that ran <= lines, and the packages add
+//!   up to the total.
+//!
 //! With `COVLENS_FUZZ_STRICT=1` errors must also agree word for word.
 
 #![no_main]
@@ -25,7 +29,10 @@
 use std::io::{self, Read};
 use std::sync::OnceLock;
 
-use covlens_core::{Error, ParseOptions, Profile, parse_bytes, parse_reader, write_profile};
+use covlens_core::{
+    Error, ExplainBy, ParseOptions, Profile, ThreeWays, explain, parse_bytes, parse_reader,
+    write_profile,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// Larger than the parser's parallel threshold (1 MiB) by a bit.
@@ -173,6 +180,22 @@ fn check(data: &[u8]) -> Result<Profile, Error> {
     seq
 }
 
+fn counts_agree(data: &[u8], p: &Profile) {
+    let e = explain(p, ExplainBy::Package);
+    let mut sum = ThreeWays::default();
+    for r in &e.rows {
+        let c = &r.counts;
+        assert!(
+            c.lines_fully_ran <= c.lines_ran && c.lines_ran <= c.lines,
+            "explain: {c:?} for {:?}",
+            String::from_utf8_lossy(data)
+        );
+        sum.add(c);
+    }
+    assert_eq!(sum, e.total, "explain: packages do not add up");
+    assert_eq!(e.total.statements, p.statements());
+}
+
 fn round_trip(what: &str, data: &[u8], p: Profile) {
     let mut text = Vec::new();
     write_profile(&mut text, &p).expect("writing to a Vec");
@@ -241,6 +264,7 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     if let Ok(p) = seq {
+        counts_agree(data, &p);
         round_trip("round trip", data, p);
     }
     let max_line = 1 + usize::from(data.first().copied().unwrap_or(0));
