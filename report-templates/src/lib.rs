@@ -63,16 +63,18 @@ pub use crate::badge::{Badge, write_badge};
 pub use crate::columns::{named_column, report_root};
 pub use crate::comment::{
     COMMENT_MARKER, ChangedStatements, Comment, CommentFit, DeltaRow, DiffFile, FuncDelta,
-    MAX_RANGES, MAX_SOURCE_FILES, Origin, PathMap, Provenance, PullBase, SourceFile, Uncovered,
-    changed_statements, github_len, go_mod_module, min_comment_chars, module_line, parse_diff,
-    read_diff_file, read_sources, same_commit, source_files, write_comment,
+    LostFunctions, MAX_RANGES, MAX_SOURCE_FILES, Origin, PathMap, Provenance, PullBase, SourceFile,
+    Uncovered, changed_statements, github_len, go_mod_module, lost_functions, min_comment_chars,
+    module_line, parse_diff, read_diff_file, read_sources, same_commit, source_files,
+    write_comment,
 };
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,
 };
 pub use crate::site::{
-    DirSink, MemorySink, NoSources, SiteExtras, SiteOptions, SiteSink, SiteStats, Sources,
-    source_lines, write_page, write_site, write_site_with, write_site_with_extras,
+    DirSink, MAX_LOST_FUNCTION_FILES, MemorySink, NoSources, SiteExtras, SiteOptions, SiteSink,
+    SiteStats, Sources, source_lines, write_page, write_site, write_site_with,
+    write_site_with_extras,
 };
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};

@@ -335,6 +335,7 @@ fn site_lists_lost_functions() {
             lost("a.io/m/f.go", "T.Add", 3),
             lost("a.io/m/<g>.go", "g", 1),
         ],
+        lost_unread: 1,
         ..SiteExtras::default()
     };
     // Only f.go has a source, so only it has a page.
@@ -365,6 +366,10 @@ fn site_lists_lost_functions() {
         "{index}"
     );
     assert!(!index.contains("<g>"), "{index}");
+    assert!(
+        index.contains("The functions of 1 file could not be compared"),
+        "{index}"
+    );
 
     // Without lost functions, no section.
     let mut sink = MemorySink::default();

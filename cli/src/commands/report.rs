@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use covlens_report_templates::{DirSink, SiteExtras, SiteOptions, write_site_with_extras};
+use covlens_report_templates::{
+    DirSink, SiteExtras, SiteOptions, go_mod_module, read_diff_file, write_site_with_extras,
+};
 
 use crate::input::{InputArgs, with_loader};
 
@@ -33,6 +35,19 @@ pub struct ReportArgs {
     /// runs (profiles or GOCOVERDIRs, comma-separated or repeated).
     #[arg(long, value_name = "RUN,...", value_delimiter = ',')]
     flaky_from: Vec<String>,
+    /// List the functions whose coverage fell from the second column (the
+    /// base) to the first (the head), as `comment --functions` does, from
+    /// the sources `--source-root` finds.
+    #[arg(long)]
+    functions: bool,
+    /// With --functions: the diff between the two (`git diff base...head`),
+    /// to rebuild the base's source from the head's.
+    #[arg(long, value_name = "FILE", requires = "functions")]
+    git_diff: Option<String>,
+    /// With --functions: import path of the repository root, as `comment`
+    /// takes it. Default: the `module` line of ./go.mod.
+    #[arg(long, value_name = "PREFIX", requires = "functions")]
+    module: Option<String>,
 }
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
@@ -58,6 +73,14 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     }
     if !a.flaky_from.is_empty() {
         extras.set_flaky(with_loader(&popts, |l| l.flaky(&a.flaky_from))?);
+    }
+    if a.functions {
+        let [(_, head), (_, base), ..] = &profiles[..] else {
+            bail!("--functions compares two columns: give the head's profile, then the base's");
+        };
+        let diff = a.git_diff.as_deref().map(read_diff_file).transpose()?;
+        let module = a.module.clone().or_else(go_mod_module);
+        extras.set_lost_functions(base, head, diff.as_deref(), module.as_deref(), &resolver);
     }
     let mut sink =
         DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;

@@ -922,6 +922,7 @@ impl Publisher {
         let title = format!("{} #{}", job.job, pull.number);
         let extras = SiteExtras {
             lost_functions: comment.functions.clone(),
+            lost_unread: comment.functions_unread,
             ..SiteExtras::default()
         };
         let site = render_site(title, cols, extras, sources).await?;

@@ -150,13 +150,7 @@ fn lost_statements(b: &FileProfile, h: &FileProfile) -> u64 {
 }
 
 impl Comment {
-    /// Lists the functions whose coverage fell, worst first, from the
-    /// head's source of files [`source_files`] chose (`sources`, by
-    /// profile name). The base's source is the head's with the diff
-    /// undone, so a base run of another commit than the diff's base
-    /// compares less exactly, as every number of the comment does. Files
-    /// whose source is missing, or does not parse on either side, are
-    /// counted in `functions_unread`.
+    /// Sets `functions` and `functions_unread` from [`lost_functions`].
     pub fn set_functions(
         &mut self,
         base: &Profile,
@@ -166,53 +160,82 @@ impl Comment {
         files: &[SourceFile],
         sources: &BTreeMap<String, Vec<u8>>,
     ) {
-        let changed = changed_paths(base, head, diff, module);
-        let mut finder = FuncFinder::new().ok();
-        let mut out = Vec::new();
-        let mut unread = 0;
-        for f in files {
-            let (Some(bf), Some(hf)) = (base.file(&f.name), head.file(&f.name)) else {
-                continue;
-            };
-            let found = (|| {
-                let finder = finder.as_mut()?;
-                let new = sources.get(&f.name)?;
-                let old = match changed.get(&f.name) {
-                    Some(d) => std::borrow::Cow::Owned(d.old_text(new)?),
-                    None => std::borrow::Cow::Borrowed(new),
-                };
-                let head_funcs = finder.find(new, &f.name).ok()?;
-                let base_funcs = finder.find(&old, &f.name).ok()?;
-                Some((head_funcs, base_funcs))
-            })();
-            let Some((head_funcs, base_funcs)) = found else {
-                unread += 1;
-                continue;
-            };
-            let file = f.path.clone().unwrap_or_else(|| f.name.clone());
-            out.extend(lost_functions(
-                &file,
-                &f.name,
-                bf,
-                &base_funcs,
-                hf,
-                &head_funcs,
-            ));
-        }
-        out.sort_by(|a, b| {
-            tenths(a.row.delta)
-                .cmp(&tenths(b.row.delta))
-                .then_with(|| a.file.cmp(&b.file))
-                .then_with(|| a.line.cmp(&b.line))
-        });
-        self.functions = out;
+        let lost = lost_functions(base, head, diff, module, files, sources);
+        self.functions = lost.functions;
         self.functions_more = 0;
-        self.functions_unread = unread;
+        self.functions_unread = lost.unread;
+    }
+}
+
+/// Functions whose coverage fell, and the files that could not be compared.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LostFunctions {
+    /// Worst first.
+    pub functions: Vec<FuncDelta>,
+    /// Files whose source is missing, or does not parse on either side.
+    pub unread: usize,
+}
+
+/// The functions whose coverage fell from `base` to `head`, worst first,
+/// from the head's source of `files` ([`source_files`] chooses them;
+/// `sources` by profile name). The base's source is the head's with the
+/// diff undone, so a base run of another commit than the diff's base
+/// compares less exactly, as every number of a comment does.
+pub fn lost_functions(
+    base: &Profile,
+    head: &Profile,
+    diff: Option<&[DiffFile]>,
+    module: Option<&str>,
+    files: &[SourceFile],
+    sources: &BTreeMap<String, Vec<u8>>,
+) -> LostFunctions {
+    let changed = changed_paths(base, head, diff, module);
+    let mut finder = FuncFinder::new().ok();
+    let mut out = Vec::new();
+    let mut unread = 0;
+    for f in files {
+        let (Some(bf), Some(hf)) = (base.file(&f.name), head.file(&f.name)) else {
+            continue;
+        };
+        let found = (|| {
+            let finder = finder.as_mut()?;
+            let new = sources.get(&f.name)?;
+            let old = match changed.get(&f.name) {
+                Some(d) => std::borrow::Cow::Owned(d.old_text(new)?),
+                None => std::borrow::Cow::Borrowed(new),
+            };
+            let head_funcs = finder.find(new, &f.name).ok()?;
+            let base_funcs = finder.find(&old, &f.name).ok()?;
+            Some((head_funcs, base_funcs))
+        })();
+        let Some((head_funcs, base_funcs)) = found else {
+            unread += 1;
+            continue;
+        };
+        let file = f.path.clone().unwrap_or_else(|| f.name.clone());
+        out.extend(file_lost_functions(
+            &file,
+            &f.name,
+            bf,
+            &base_funcs,
+            hf,
+            &head_funcs,
+        ));
+    }
+    out.sort_by(|a, b| {
+        tenths(a.row.delta)
+            .cmp(&tenths(b.row.delta))
+            .then_with(|| a.file.cmp(&b.file))
+            .then_with(|| a.line.cmp(&b.line))
+    });
+    LostFunctions {
+        functions: out,
+        unread,
     }
 }
 
 /// The functions of one file whose printed coverage fell.
-fn lost_functions(
+fn file_lost_functions(
     file: &str,
     name: &str,
     bf: &FileProfile,

@@ -225,13 +225,40 @@ pub struct SiteExtras {
     /// recorded run (the top-level entries' trends; directories inside a
     /// group, which count only the group's files, get none).
     pub group_trends: Option<HashMap<String, Vec<Option<Counts>>>>,
-    /// A pull request's functions whose coverage fell (the comment's
-    /// [`Comment::functions`](crate::Comment::functions), whole), listed on
-    /// the index page with links to their lines.
+    /// Functions whose coverage fell from the base to the head (a pull
+    /// request's: the comment's [`Comment::functions`](crate::Comment::functions),
+    /// whole), listed on the index page with links to their lines.
     pub lost_functions: Vec<FuncDelta>,
+    /// Files whose functions could not be compared (see
+    /// [`LostFunctions::unread`](crate::LostFunctions::unread)), said under the list.
+    pub lost_unread: usize,
 }
 
+/// The most files whose functions a report compares
+/// ([`SiteExtras::set_lost_functions`]): local sources are cheap to read,
+/// but each is parsed twice.
+pub const MAX_LOST_FUNCTION_FILES: usize = 1000;
+
 impl SiteExtras {
+    /// Sets [`SiteExtras::lost_functions`] and [`SiteExtras::lost_unread`]:
+    /// the functions whose coverage fell from `base` to `head`, as a pull
+    /// request's comment finds them ([`lost_functions`](crate::lost_functions)),
+    /// in at most [`MAX_LOST_FUNCTION_FILES`] files, read through `resolver`.
+    pub fn set_lost_functions(
+        &mut self,
+        base: &Profile,
+        head: &Profile,
+        diff: Option<&[crate::DiffFile]>,
+        module: Option<&str>,
+        resolver: &covlens_core::SourceResolver,
+    ) {
+        let files = crate::source_files(base, head, diff, module, MAX_LOST_FUNCTION_FILES);
+        let sources = crate::read_sources(&files, resolver);
+        let lost = crate::lost_functions(base, head, diff, module, &files, &sources);
+        self.lost_functions = lost.functions;
+        self.lost_unread = lost.unread;
+    }
+
     /// Sets [`SiteExtras::groups`]: every file of `profiles` with its
     /// owners or labels (`by`) in `tree`.
     pub fn set_groups(&mut self, profiles: &[(String, Profile)], tree: &OwnersTree, by: OwnerBy) {
@@ -269,6 +296,8 @@ struct Index<'a> {
     lost: Vec<LostRow<'a>>,
     /// Those left out.
     lost_more: usize,
+    /// [`SiteExtras::lost_unread`].
+    lost_unread: usize,
 }
 
 /// The most functions the index lists; the rest are counted.
@@ -682,6 +711,7 @@ fn build(
             })
             .collect(),
         lost_more: extras.lost_functions.len().saturating_sub(MAX_LOST_ROWS),
+        lost_unread: extras.lost_unread,
     };
     let mut html = Vec::new();
     render_to(
