@@ -257,7 +257,17 @@ pub fn write_explain_table<W: Write>(mut w: W, e: &Explanation, top: usize) -> i
         )?;
     }
     if more > 0 {
-        writeln!(w, "… and {more} more (closer together; --top 0 shows all)")?;
+        let what = match (e.by, more) {
+            (ExplainBy::File, 1) => "file",
+            (ExplainBy::File, _) => "files",
+            (ExplainBy::Package, 1) => "package",
+            (ExplainBy::Package, _) => "packages",
+        };
+        // The library names no flag: the caller's way to list them all is its own.
+        writeln!(
+            w,
+            "… and {more} more {what}, where the counts are closer together"
+        )?;
     }
     Ok(())
 }
@@ -356,7 +366,7 @@ mod tests {
         let e = explain(&p, ExplainBy::File);
         let mut out = Vec::new();
         write_explain_table(&mut out, &e, 2).unwrap();
-        assert!(String::from_utf8(out).unwrap().contains("and 1 more"));
+        assert!(String::from_utf8(out).unwrap().contains("and 1 more file,"));
         let mut json = Vec::new();
         write_explain_json(&mut json, &e, 2).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
