@@ -191,10 +191,32 @@ impl Explanation {
     }
 }
 
-/// Writes `e` as text: the three totals, why they differ, then the `top`
-/// rows (0: all) where they differ most. Names are shown with controls
-/// escaped.
-pub fn write_explain_table<W: Write>(mut w: W, e: &Explanation, top: usize) -> io::Result<()> {
+/// How [`write_explain`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainFormat {
+    /// Text: the three totals, why they differ, then the rows where they
+    /// differ most; names with controls escaped.
+    Table,
+    /// JSON: `by`, `total` and the rows, each with `statements` {covered,
+    /// total}, `lines`, `lines_ran`, `lines_fully_ran`; `more` counts the
+    /// rows left out.
+    Json,
+}
+
+/// Writes `e` with its first `top` rows (0: all).
+pub fn write_explain<W: Write>(
+    w: W,
+    e: &Explanation,
+    top: usize,
+    format: ExplainFormat,
+) -> io::Result<()> {
+    match format {
+        ExplainFormat::Table => write_table(w, e, top),
+        ExplainFormat::Json => write_json(w, e, top),
+    }
+}
+
+fn write_table<W: Write>(mut w: W, e: &Explanation, top: usize) -> io::Result<()> {
     let t = &e.total;
     let totals = [
         (
@@ -272,10 +294,7 @@ pub fn write_explain_table<W: Write>(mut w: W, e: &Explanation, top: usize) -> i
     Ok(())
 }
 
-/// Writes `e` as JSON: `by`, `total` and the first `top` rows (0: all),
-/// each with `statements` {covered, total}, `lines`, `lines_ran`,
-/// `lines_fully_ran`; `more` counts the rows left out.
-pub fn write_explain_json<W: Write>(mut w: W, e: &Explanation, top: usize) -> io::Result<()> {
+fn write_json<W: Write>(mut w: W, e: &Explanation, top: usize) -> io::Result<()> {
     #[derive(Serialize)]
     struct Json<'a> {
         by: ExplainBy,
@@ -355,7 +374,7 @@ mod tests {
         let e = explain(&p, ExplainBy::File);
         assert_eq!(e.total.lines, 1_999_999_999);
         let mut out = Vec::new();
-        write_explain_table(&mut out, &e, 0).unwrap();
+        write_table(&mut out, &e, 0).unwrap();
         let out = String::from_utf8(out).unwrap();
         assert!(!out.contains('\u{1b}'), "{out}");
     }
@@ -365,10 +384,10 @@ mod tests {
         let p = parse("mode: set\nm/a.go:1.1,1.9 1 1\nm/b.go:1.1,1.9 1 1\nm/c.go:1.1,1.9 1 1\n");
         let e = explain(&p, ExplainBy::File);
         let mut out = Vec::new();
-        write_explain_table(&mut out, &e, 2).unwrap();
+        write_table(&mut out, &e, 2).unwrap();
         assert!(String::from_utf8(out).unwrap().contains("and 1 more file,"));
         let mut json = Vec::new();
-        write_explain_json(&mut json, &e, 2).unwrap();
+        write_json(&mut json, &e, 2).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(v["rows"].as_array().unwrap().len(), 2);
         assert_eq!(v["more"], 1);

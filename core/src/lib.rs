@@ -63,7 +63,7 @@ pub use crate::convert::{
 };
 pub use crate::error::{Conflict, Error, ParseError, ParseErrorKind};
 pub use crate::explain::{
-    ExplainBy, ExplainRow, Explanation, ThreeWays, explain, write_explain_json, write_explain_table,
+    ExplainBy, ExplainFormat, ExplainRow, Explanation, ThreeWays, explain, write_explain,
 };
 #[cfg(feature = "funcs")]
 pub use crate::funcs::{

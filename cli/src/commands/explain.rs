@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use covlens_core::{ExplainBy, explain, write_explain_json, write_explain_table};
+use covlens_core::{ExplainBy, ExplainFormat, explain, write_explain};
 
 use super::{Names, Out, choice};
 use crate::input::{InputArgs, load};
@@ -25,23 +25,17 @@ pub struct ExplainArgs {
     top: usize,
     /// Output format.
     #[arg(long, default_value = "table", value_parser = choice(FORMAT))]
-    format: Format,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Format {
-    Table,
-    Json,
+    format: ExplainFormat,
 }
 
 const BY: Names<ExplainBy> = &[("file", ExplainBy::File), ("package", ExplainBy::Package)];
-const FORMAT: Names<Format> = &[("table", Format::Table), ("json", Format::Json)];
+const FORMAT: Names<ExplainFormat> = &[
+    ("table", ExplainFormat::Table),
+    ("json", ExplainFormat::Json),
+];
 
 pub fn run(input: &InputArgs, a: ExplainArgs) -> Result<()> {
     let p = load(&a.file, &input.load_options())?;
     let e = explain(&p, a.by);
-    match a.format {
-        Format::Table => a.out.write(|w| write_explain_table(w, &e, a.top)),
-        Format::Json => a.out.write(|w| write_explain_json(w, &e, a.top)),
-    }
+    a.out.write(|w| write_explain(w, &e, a.top, a.format))
 }
