@@ -673,28 +673,35 @@ fn comment_lists_functions_that_lost_coverage_as_go_counts_them() {
     let text = from_elsewhere(&["--source-root".into(), root]);
     assert!(text.contains("Functions that lost coverage (3)"), "{text}");
 
-    // The report lists the same functions, each linked to its line.
+    // The report, and the one-file page, list the same functions, each
+    // linked to its line.
     run(covlens()
         .current_dir(repo_dir)
         .args(["report", "head=head.out", "base=base.out", "--out", "site"])
         .args(["--functions", "--git-diff", "pr.diff"]));
-    let index = std::fs::read_to_string(repo_dir.join("site/index.html")).unwrap();
-    let section = &index[index.find(r#"<section id="lost">"#).unwrap()..];
-    let section = &section[..section.find("</section>").unwrap()];
+    run(covlens()
+        .current_dir(repo_dir)
+        .args(["html", "head=head.out", "base=base.out", "-o", "page.html"])
+        .args(["--functions", "--git-diff", "pr.diff"]));
     let row = regex::Regex::new(
         r#"<tr><td class="name">([^<]*)</td><td class="name"><a href="\#f\d+/L(\d+)">([^<:]*):(\d+)</a></td><td>([^<]*)</td><td>([^<]*)</td>"#,
     )
     .unwrap();
-    let mut listed: Vec<String> = row
-        .captures_iter(section)
-        .map(|c| {
-            assert_eq!(c[2], c[4], "the link goes to the function's line");
-            let name = c[1].rsplit('.').next().unwrap();
-            format!("{name} {}:{} {} {}", &c[3], &c[4], &c[5], &c[6])
-        })
-        .collect();
-    listed.sort();
-    assert_eq!(listed, want, "{section}");
+    for page in ["site/index.html", "page.html"] {
+        let index = std::fs::read_to_string(repo_dir.join(page)).unwrap();
+        let section = &index[index.find(r#"<section id="lost">"#).unwrap()..];
+        let section = &section[..section.find("</section>").unwrap()];
+        let mut listed: Vec<String> = row
+            .captures_iter(section)
+            .map(|c| {
+                assert_eq!(c[2], c[4], "the link goes to the function's line");
+                let name = c[1].rsplit('.').next().unwrap();
+                format!("{name} {}:{} {} {}", &c[3], &c[4], &c[5], &c[6])
+            })
+            .collect();
+        listed.sort();
+        assert_eq!(listed, want, "{page}: {section}");
+    }
     // One column only: nothing to compare, and nothing written.
     let one = covlens()
         .current_dir(repo_dir)

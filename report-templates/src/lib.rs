@@ -73,8 +73,8 @@ pub use crate::escape::{
 };
 pub use crate::site::{
     DirSink, MAX_LOST_FUNCTION_FILES, MemorySink, NoSources, SiteExtras, SiteOptions, SiteSink,
-    SiteStats, Sources, source_lines, write_page, write_site, write_site_with,
-    write_site_with_extras,
+    SiteStats, Sources, source_lines, write_page, write_page_with_extras, write_site,
+    write_site_with, write_site_with_extras,
 };
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};

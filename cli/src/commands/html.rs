@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use covlens_report_templates::{SiteOptions, write_page};
+use covlens_report_templates::{SiteExtras, SiteOptions, write_page_with_extras};
 
 use crate::input::InputArgs;
 
@@ -21,6 +21,8 @@ pub struct HtmlArgs {
     /// Page title.
     #[arg(long, default_value = "Code Coverage")]
     title: String,
+    #[command(flatten)]
+    functions: super::FunctionArgs,
 }
 
 pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
@@ -30,6 +32,8 @@ pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
         root: &c.root,
     };
     opts.check(&c.profiles)?;
+    let mut extras = SiteExtras::default();
+    a.functions.apply(&c, &mut extras)?;
     a.out
-        .write(|w| write_page(w, &opts, &c.profiles, &c.resolver))
+        .write(|w| write_page_with_extras(w, &opts, &c.profiles, &c.resolver, &extras))
 }

@@ -146,6 +146,53 @@ impl ColumnArgs {
     }
 }
 
+/// `--functions [--git-diff F] [--module M]` of `report` and `html`.
+#[derive(clap::Args, Debug)]
+pub struct FunctionArgs {
+    /// List the functions whose coverage fell from the second column (the
+    /// base) to the first (the head), as `comment --functions` does, from
+    /// the sources `--source-root` finds.
+    #[arg(long)]
+    functions: bool,
+    /// With --functions: the diff between the two (`git diff base...head`),
+    /// to rebuild the base's source from the head's.
+    #[arg(long, value_name = "FILE", requires = "functions")]
+    git_diff: Option<String>,
+    /// With --functions: import path of the repository root, as `comment`
+    /// takes it. Default: the `module` line of ./go.mod.
+    #[arg(long, value_name = "PREFIX", requires = "functions")]
+    module: Option<String>,
+}
+
+impl FunctionArgs {
+    /// With `--functions`, sets `extras`' lost functions of `columns`.
+    pub fn apply(
+        &self,
+        c: &Columns,
+        extras: &mut covlens_report_templates::SiteExtras,
+    ) -> Result<()> {
+        if !self.functions {
+            return Ok(());
+        }
+        let [(_, head), (_, base), ..] = &c.profiles[..] else {
+            anyhow::bail!(
+                "--functions compares two columns: give the head's profile, then the base's"
+            );
+        };
+        let diff = self
+            .git_diff
+            .as_deref()
+            .map(covlens_report_templates::read_diff_file)
+            .transpose()?;
+        let module = self
+            .module
+            .clone()
+            .or_else(covlens_report_templates::go_mod_module);
+        extras.set_lost_functions(base, head, diff.as_deref(), module.as_deref(), &c.resolver);
+        Ok(())
+    }
+}
+
 /// `--owners DIR --by owner|label`: rows per owner or OWNERS label.
 #[derive(clap::Args, Debug, Clone)]
 pub struct OwnerArgs {

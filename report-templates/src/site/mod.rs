@@ -375,17 +375,28 @@ pub fn write_site_with_extras(
 /// from one file; sizes grow with the profiles (the site loads each
 /// directory and file when opened).
 pub fn write_page<W: std::io::Write>(
+    w: W,
+    opts: &SiteOptions,
+    columns: &[(String, Profile)],
+    sources: &dyn Sources,
+) -> Result<SiteStats, Error> {
+    write_page_with_extras(w, opts, columns, sources, &SiteExtras::default())
+}
+
+/// [`write_page`] with [`SiteExtras`], as [`write_site_with_extras`].
+pub fn write_page_with_extras<W: std::io::Write>(
     mut w: W,
     opts: &SiteOptions,
     columns: &[(String, Profile)],
     sources: &dyn Sources,
+    extras: &SiteExtras,
 ) -> Result<SiteStats, Error> {
     let (html, stats) = build(
         &mut Out::Inline(BTreeMap::new()),
         opts,
         columns,
         sources,
-        &SiteExtras::default(),
+        extras,
     )?;
     w.write_all(&html).map_err(Error::Write)?;
     Ok(stats)
