@@ -20,8 +20,8 @@ use covlens_benches::{bench_files, synthetic_profile};
 use covlens_core::covdata::{ReadOptions, read_dirs, write_textfmt};
 use covlens_core::input::Loader;
 use covlens_core::{
-    MergeOptions, Merger, ModePolicy, OnConflict, ParseOptions, Profile, RestartPolicy, diff,
-    filter, parse_bytes, path_regex, write_profile,
+    ExplainBy, MergeOptions, Merger, ModePolicy, OnConflict, ParseOptions, Profile, RestartPolicy,
+    diff, explain, filter, parse_bytes, path_regex, write_profile,
 };
 use criterion::measurement::WallTime;
 use criterion::{
@@ -217,6 +217,16 @@ fn benches(c: &mut Criterion) {
             },
             BatchSize::LargeInput,
         )
+    });
+    g.finish();
+
+    // Statements against line-based counts: every block mapped to lines
+    // twice (`covlens explain`).
+    let one = &inp.profiles[0];
+    let mut g = configure(c, "explain", inp.files);
+    g.throughput(Throughput::Elements(one.block_count() as u64));
+    g.bench_function("by_package", |b| {
+        b.iter(|| explain(black_box(one), ExplainBy::Package))
     });
     g.finish();
 }
