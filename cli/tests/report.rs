@@ -557,16 +557,9 @@ fn copy_tree(from: &Path, to: &Path) {
 /// `go test -coverprofile` in `dir`, then `go tool cover -func` on it:
 /// (file, function, nth of that name in the file) to (line, percent).
 fn go_funcs(dir: &Path, profile: &str) -> BTreeMap<(String, String, usize), (u32, String)> {
-    let out = common::go()
+    run(common::go()
         .current_dir(dir)
-        .args(["test", &format!("-coverprofile={profile}"), "./..."])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .args(["test", &format!("-coverprofile={profile}"), "./..."]));
     let text =
         run(common::go()
             .current_dir(dir)
