@@ -324,6 +324,85 @@ fn report_and_table_by_owner_with_trends() {
     );
 }
 
+/// `html` is `report` in one file, extras included: with the same owners,
+/// history and flaky runs, its inlined directories are the report's
+/// `data/dN.js`, each owner with its trend and flaky count.
+#[test]
+fn html_inlines_what_report_writes_with_every_extra() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("h.db");
+    let demo = repo().join("fixtures/demo");
+    for (build, p) in [("1", "pkg-a.out"), ("2", "calc.out")] {
+        run(covlens()
+            .args(["history", "record", "--job", "j", "--build", build])
+            .arg("--store")
+            .arg(&store)
+            .args(["--time", &format!("2026-12-0{build}T00:00:00Z")])
+            .arg(demo.join(p)));
+    }
+    let extras = |cmd: &mut std::process::Command| {
+        cmd.args(["--by", "owner", "--owners"])
+            .arg(repo().join("fixtures/owners"))
+            .arg("--history")
+            .arg(&store)
+            .args(["--history-job", "j", "--title", "t", "--flaky-from"])
+            .arg(demo.join("calc.out"))
+            .arg("--flaky-from")
+            .arg(demo.join("calc-advanced.out"))
+            .arg(format!("head={}", demo.join("calc.out").display()));
+    };
+    let site = dir.path().join("site");
+    let page = dir.path().join("page.html");
+    let mut report = covlens();
+    extras(report.arg("report").arg("--out").arg(&site));
+    run(&mut report);
+    let mut html = covlens();
+    extras(html.arg("html").arg("-o").arg(&page));
+    run(&mut html);
+
+    let boot = |html: &str| -> serde_json::Value {
+        let start = r#"<script id="boot" type="application/json">"#;
+        let b = &html[html.find(start).unwrap() + start.len()..];
+        serde_json::from_str(&b[..b.find("</script>").unwrap()]).unwrap()
+    };
+    let inline = boot(&std::fs::read_to_string(&page).unwrap());
+    let written = boot(&std::fs::read_to_string(site.join("index.html")).unwrap());
+    for key in ["cols", "flaky", "trend", "title"] {
+        assert_eq!(inline[key], written[key], "{key}");
+    }
+    assert_eq!(inline["trend"], 2);
+    assert_eq!(inline["flaky"], true);
+    let dirs = inline["dirs"].as_object().unwrap();
+    let mut files = 0;
+    for e in std::fs::read_dir(site.join("data")).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        let Some(id) = name.strip_suffix(".js").filter(|n| n.starts_with('d')) else {
+            continue;
+        };
+        let js = std::fs::read_to_string(site.join("data").join(&name)).unwrap();
+        let json = js
+            .strip_prefix(&format!("covlens.dir(\"{id}\","))
+            .and_then(|r| r.strip_suffix(");\n"))
+            .unwrap_or_else(|| panic!("{js}"));
+        let d: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(dirs[id], d, "{id}");
+        files += 1;
+    }
+    assert_eq!(dirs.len(), files);
+    // calc.go's owners: a trend of both runs and the flaky statements of
+    // `covlens flaky` on the two runs (9, see its table).
+    let kids = dirs["d0"]["kids"].as_array().unwrap();
+    let alice = kids.iter().find(|k| k["n"] == "alice").unwrap();
+    assert_eq!(alice["tr"].as_array().unwrap().len(), 2, "{alice}");
+    let flaky = run(covlens()
+        .args(["flaky", "--format", "json"])
+        .arg(demo.join("calc.out"))
+        .arg(demo.join("calc-advanced.out")));
+    let flaky: serde_json::Value = serde_json::from_str(&flaky).unwrap();
+    assert_eq!(alice["fl"], flaky["flaky"], "{flaky}");
+    assert_eq!(alice["fl"], 9);
+}
+
 /// `check --threshold-label/--threshold-owner --owners DIR`: a violation for
 /// each label (owner) whose files are below the threshold, with the numbers
 /// `summary --by label` gives for it (files nobody owns are no group's);

@@ -1,10 +1,11 @@
 //! `html`: the report of `report` as one self-contained file (the same
-//! tree, numbers and source view; every directory and file inlined), for
-//! attaching or mailing a report; `report` scales to any size.
+//! tree, numbers, extras and source view; every directory and file
+//! inlined), for attaching or mailing a report; `report` scales to any
+//! size.
 
 use anyhow::Result;
 use clap::Args;
-use covlens_report_templates::{SiteExtras, SiteOptions, write_page_with_extras};
+use covlens_report_templates::{SiteOptions, write_page_with_extras};
 
 use crate::input::InputArgs;
 
@@ -22,18 +23,18 @@ pub struct HtmlArgs {
     #[arg(long, default_value = "Code Coverage")]
     title: String,
     #[command(flatten)]
-    functions: super::FunctionArgs,
+    extras: super::ExtrasArgs,
 }
 
 pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
-    let c = a.columns.load(&input.load_options())?;
+    let popts = input.load_options();
+    let c = a.columns.load(&popts)?;
     let opts = SiteOptions {
         title: &a.title,
         root: &c.root,
     };
     opts.check(&c.profiles)?;
-    let mut extras = SiteExtras::default();
-    a.functions.apply(&c, &mut extras)?;
+    let extras = a.extras.load(&c, &popts)?;
     a.out
         .write(|w| write_page_with_extras(w, &opts, &c.profiles, &c.resolver, &extras))
 }

@@ -146,9 +146,19 @@ impl ColumnArgs {
     }
 }
 
-/// `--functions [--git-diff F] [--module M]` of `report` and `html`.
+/// What `report` and `html` add to the tree: trends, owners, flaky
+/// coverage and the functions that lost coverage.
 #[derive(clap::Args, Debug)]
-pub struct FunctionArgs {
+pub struct ExtrasArgs {
+    #[command(flatten)]
+    trend: history::TrendArgs,
+    /// `--by owner|label`: the tree's top level lists owners or labels.
+    #[command(flatten)]
+    owners: OwnerArgs,
+    /// Add a flaky column: statements covered in some but not all of these
+    /// runs (profiles or GOCOVERDIRs, comma-separated or repeated).
+    #[arg(long, value_name = "RUN,...", value_delimiter = ',')]
+    flaky_from: Vec<String>,
     /// List the functions whose coverage fell from the second column (the
     /// base) to the first (the head), as `comment --functions` does, from
     /// the sources `--source-root` finds.
@@ -164,15 +174,29 @@ pub struct FunctionArgs {
     module: Option<String>,
 }
 
-impl FunctionArgs {
-    /// With `--functions`, sets `extras`' lost functions of `columns`.
-    pub fn apply(
+impl ExtrasArgs {
+    /// The extras of `c`'s site, read and checked before anything is
+    /// written.
+    pub fn load(
         &self,
         c: &Columns,
-        extras: &mut covlens_report_templates::SiteExtras,
-    ) -> Result<()> {
+        opts: &covlens_core::input::LoadOptions,
+    ) -> Result<covlens_report_templates::SiteExtras> {
+        let mut extras = covlens_report_templates::SiteExtras::default();
+        if let Some(h) = self.trend.load(None)? {
+            extras.trends = Some((h.runs.len(), h.into_counts()));
+        }
+        if let Some((tree, by)) = self.owners.load()? {
+            extras.set_groups(&c.profiles, &tree, by);
+            extras.group_trends = self.trend.load_by(&tree, by)?.map(|h| h.into_counts());
+        }
+        if !self.flaky_from.is_empty() {
+            extras.set_flaky(crate::input::with_loader(opts, |l| {
+                l.flaky(&self.flaky_from)
+            })?);
+        }
         if !self.functions {
-            return Ok(());
+            return Ok(extras);
         }
         let [(_, head), (_, base), ..] = &c.profiles[..] else {
             anyhow::bail!(
@@ -189,7 +213,7 @@ impl FunctionArgs {
             .clone()
             .or_else(covlens_report_templates::go_mod_module);
         extras.set_lost_functions(base, head, diff.as_deref(), module.as_deref(), &c.resolver);
-        Ok(())
+        Ok(extras)
     }
 }
 
