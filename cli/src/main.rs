@@ -223,11 +223,15 @@ fn hint(err: &anyhow::Error) -> &'static str {
 
 /// Prints warnings on stderr, one per line, controls escaped.
 fn warn<W: std::fmt::Display>(warnings: impl IntoIterator<Item = W>) {
+    note(warnings.into_iter().map(|w| format!("warning: {w}")));
+}
+
+/// Prints lines on stderr after `covlens: `, controls escaped.
+fn note<W: std::fmt::Display>(lines: impl IntoIterator<Item = W>) {
     progress::suspend(|| {
         let mut err = io::stderr().lock();
-        for w in warnings {
-            let w = w.to_string();
-            let _ = writeln!(err, "covlens: warning: {}", printable_lines(&w));
+        for l in lines {
+            let _ = writeln!(err, "covlens: {}", printable_lines(&l.to_string()));
         }
     });
 }

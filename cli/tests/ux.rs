@@ -318,6 +318,89 @@ fn comment_numbers_agree_with_what_is_shown() {
     );
 }
 
+/// `comment --if-changed`: a comment that shows no change (the same
+/// profile, or a change too small to print) is not written at all; a
+/// printed change, or an uncovered changed statement with the totals
+/// unchanged, writes the comment the flag leaves out.
+#[test]
+fn comment_if_changed_writes_only_a_change() {
+    let t = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = t.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let base = write(
+        "base.out",
+        "mode: set\nm/a/x.go:1.1,2.2 6404 1\nm/a/x.go:3.1,4.2 3596 0\n",
+    );
+    let tiny = write(
+        "tiny.out",
+        "mode: set\nm/a/x.go:1.1,2.2 6403 1\nm/a/x.go:3.1,4.2 3597 0\n",
+    );
+    let fell = write(
+        "fell.out",
+        "mode: set\nm/a/x.go:1.1,2.2 6015 1\nm/a/x.go:3.1,4.2 3985 0\n",
+    );
+    let diff = write(
+        "pr.diff",
+        "diff --git a/a/x.go b/a/x.go\n--- a/a/x.go\n+++ b/a/x.go\n@@ -3,0 +3,1 @@\n+\tx++\n",
+    );
+    let comment = |head: &std::path::Path, extra: &[&std::ffi::OsStr], if_changed: bool| {
+        let out = t.path().join("c.md");
+        let _ = std::fs::remove_file(&out);
+        let mut cmd = covlens();
+        cmd.arg("comment")
+            .arg("--base")
+            .arg(&base)
+            .arg("--head")
+            .arg(head);
+        cmd.args(["--module", "m", "-o"]).arg(&out).args(extra);
+        if if_changed {
+            cmd.arg("--if-changed");
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let said = String::from_utf8_lossy(&o.stderr).into_owned();
+        (std::fs::read_to_string(&out).ok(), said)
+    };
+    for head in [&base, &tiny] {
+        let (text, said) = comment(head, &[], true);
+        assert_eq!(text, None, "{}", head.display());
+        assert!(said.contains("shows no change: nothing written"), "{said}");
+        // Without the flag the comment is there, with no change in it.
+        let (text, _) = comment(head, &[], false);
+        assert!(
+            text.unwrap()
+                .contains("| **Total** | 64.0% | **64.0%** | 0.0 |")
+        );
+    }
+    let with_diff = [std::ffi::OsStr::new("--git-diff"), diff.as_os_str()];
+    for (head, extra) in [(&fell, &[][..]), (&tiny, &with_diff[..])] {
+        let (text, said) = comment(head, extra, true);
+        assert_eq!(said, "");
+        assert_eq!(text, comment(head, extra, false).0, "{}", head.display());
+        assert!(text.is_some());
+    }
+    // The changed statement is listed as uncovered: that is the change.
+    let (text, _) = comment(&tiny, &with_diff, true);
+    assert!(
+        text.unwrap()
+            .contains("- `a/x.go` (3597 statements), lines: 3-4")
+    );
+    // Nothing on stdout either.
+    let o = covlens()
+        .arg("comment")
+        .arg("--base")
+        .arg(&base)
+        .arg("--head")
+        .arg(&base)
+        .arg("--if-changed")
+        .output()
+        .unwrap();
+    assert!(o.status.success() && o.stdout.is_empty());
+}
+
 /// `--pull-base`: a base run of another commit than the pull request's
 /// base is said to be one; the same commit (or a prefix of it) is named the
 /// pull request's base.

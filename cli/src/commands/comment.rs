@@ -59,6 +59,13 @@ pub struct CommentArgs {
     /// (repeatable).
     #[arg(long, value_name = "IMPORT_PREFIX=DIR", requires = "functions")]
     source_root: Vec<String>,
+    /// Write nothing (no file, nothing on stdout; a note on stderr) when
+    /// the comment shows no change, as the reporter's `comment: changed`
+    /// judges it: no printed change of the total or of a package, no
+    /// package added or removed, no uncovered changed statement, no
+    /// function that lost coverage, no package below its trend.
+    #[arg(long)]
+    if_changed: bool,
     #[command(flatten)]
     out: super::Out,
     #[command(flatten)]
@@ -116,6 +123,10 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
             min_runs: a.trend_min_runs,
         };
         c.set_trends(&head, rule, |p| by_pkg.remove(p));
+    }
+    if a.if_changed && !c.shows_a_change() {
+        crate::note(["the comment shows no change: nothing written (--if-changed)"]);
+        return Ok(());
     }
     a.out.write(|w| write_comment(w, &c, a.max_chars))
 }
