@@ -42,6 +42,8 @@ pub mod flaky;
 #[cfg(feature = "funcs")]
 mod funcs;
 pub mod gopath;
+#[cfg(feature = "funcs")]
+pub mod ignore;
 pub mod input;
 mod junit;
 pub mod metadata;
@@ -67,8 +69,8 @@ pub use crate::explain::{
 };
 #[cfg(feature = "funcs")]
 pub use crate::funcs::{
-    FuncExtent, FuncFinder, FuncWriter, SourceResolver, SourceResolverBuilder, find_funcs,
-    funcs_coverage, write_func_report,
+    Annotations, FuncExtent, FuncFinder, FuncWriter, IgnoredRange, SourceResolver,
+    SourceResolverBuilder, find_funcs, funcs_coverage, write_func_report,
 };
 pub use crate::junit::write_junit;
 pub use crate::ops::{

@@ -24,6 +24,21 @@ pub struct FilterArgs {
     /// --include-path.
     #[arg(long, action = ArgAction::Append, value_name = "REGEX")]
     exclude_path: Vec<String>,
+    /// Also leave out the code that `// coverage-ignore` comments mark in
+    /// the sources (found as `covlens func` finds them): the block whose
+    /// `{` is on the comment's line, the `case` clause on it, or the whole
+    /// file for `// coverage-ignore-file`. What is left out, and files
+    /// whose source could not be checked, are listed on stderr.
+    #[arg(long)]
+    ignore_annotations: bool,
+    /// With --ignore-annotations: map an import-path prefix to a source
+    /// directory (repeatable).
+    #[arg(
+        long,
+        value_name = "IMPORT_PREFIX=DIR",
+        requires = "ignore_annotations"
+    )]
+    source_root: Vec<String>,
 }
 
 pub fn run(input: &InputArgs, a: FilterArgs) -> Result<()> {
@@ -31,5 +46,13 @@ pub fn run(input: &InputArgs, a: FilterArgs) -> Result<()> {
     let exclude = covlens_core::path_regex(&split_patterns(&a.exclude_path)?)?;
     let mut p = load(&a.file, &input.load_options())?;
     covlens_core::filter(&mut p, include.as_ref(), exclude.as_ref());
+    if a.ignore_annotations {
+        let resolver = super::source_resolver(&a.source_root)?;
+        let (kept, report) = covlens_core::ignore::apply_annotations(p, &resolver);
+        let mut text = Vec::new();
+        report.write_text(&mut text, 10)?;
+        crate::note(String::from_utf8_lossy(&text).lines());
+        p = kept;
+    }
     a.out.profile(p)
 }

@@ -58,6 +58,79 @@ impl FuncExtent {
     }
 }
 
+/// What the `// coverage-ignore` comments of a Go source leave out.
+///
+/// `// coverage-ignore` on the line of a `{` leaves out the block it opens
+/// (a function body, an `if`, `for` or `else` body, a switch or select
+/// body), everything in it included; on the line of a `case` or `default`,
+/// that clause. `// coverage-ignore-file` anywhere leaves out the whole
+/// file. Text after the word is free (a reason); only line comments count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Annotations {
+    /// `// coverage-ignore-file` was found.
+    pub whole_file: bool,
+    /// The annotated blocks and clauses, sorted by start.
+    pub ranges: Vec<IgnoredRange>,
+}
+
+/// An annotated block or clause: a profile block starting from `start` to
+/// `last` (both included; line and byte column as the profile gives them)
+/// is left out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IgnoredRange {
+    /// Where the `{` (or the `case`) is.
+    pub start: (u32, u32),
+    /// Where the `}` is (or the clause's end).
+    pub last: (u32, u32),
+}
+
+impl Annotations {
+    /// Whether a profile block starting at `(line, col)` is left out.
+    pub fn ignores(&self, start: (u32, u32)) -> bool {
+        self.whole_file
+            || self.ranges[..self.ranges.partition_point(|r| r.start <= start)]
+                .iter()
+                .any(|r| start <= r.last)
+    }
+}
+
+enum Directive {
+    Block,
+    File,
+}
+
+/// Where the code of `node` ends, as go/ast counts it: past its last
+/// token that is neither a statement terminator nor a comment.
+fn end_of_code(node: Node<'_>) -> Option<usize> {
+    let mut c = node.walk();
+    let children: Vec<Node<'_>> = node.children(&mut c).collect();
+    children.into_iter().rev().find_map(|n| match n.kind() {
+        "\n" | ";" | "comment" => None,
+        "statement_list" => end_of_code(n),
+        _ => Some(n.end_byte()),
+    })
+}
+
+/// The annotation a line comment's text (with its `//`) starts with, if
+/// any: `coverage-ignore-file` or `coverage-ignore`, each a whole word.
+fn directive(comment: &[u8]) -> Option<Directive> {
+    let rest = comment.strip_prefix(b"//")?.trim_ascii_start();
+    let word = |w: &[u8]| {
+        rest.strip_prefix(w).is_some_and(|after| {
+            !after
+                .first()
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+    };
+    if word(b"coverage-ignore-file") {
+        Some(Directive::File)
+    } else if word(b"coverage-ignore") {
+        Some(Directive::Block)
+    } else {
+        None
+    }
+}
+
 /// [`FuncExtent::coverage`] of each of `funcs`, in order, without scanning
 /// every block for each function.
 pub fn funcs_coverage(funcs: &[FuncExtent], blocks: &[Block]) -> Vec<Counts> {
@@ -147,6 +220,124 @@ impl FuncFinder {
     /// the file in errors. A source with a syntax error is rejected, as
     /// `go tool cover` rejects it.
     pub fn find(&mut self, src: &[u8], path: &str) -> Result<Vec<FuncExtent>, Error> {
+        self.with_declarations(src, path, |nodes, lines, text, skip| {
+            let mut out = Vec::new();
+            for &node in nodes {
+                if !matches!(node.kind(), "function_declaration" | "method_declaration") {
+                    continue;
+                }
+                // Assembly and linkname declarations have no body; go tool
+                // cover skips them.
+                let Some(body) = node.child_by_field_name("body") else {
+                    continue;
+                };
+                // From the original text: retries renamed `new` and `make`.
+                let name = node
+                    .child_by_field_name("name")
+                    .and_then(|n| std::str::from_utf8(&text[n.byte_range()]).ok())
+                    .unwrap_or_default();
+                let (start_line, start_col) = lines.position(node.start_byte() + skip);
+                let (end_line, end_col) = lines.position(body.end_byte() + skip);
+                out.push(FuncExtent {
+                    name: name.to_string(),
+                    receiver: receiver_type(node, text),
+                    start_line,
+                    start_col,
+                    end_line,
+                    end_col,
+                });
+            }
+            out
+        })
+    }
+
+    /// The code that `// coverage-ignore` comments leave out of `src` (see
+    /// [`Annotations`]). Rejects a source with a syntax error, as
+    /// [`find`](FuncFinder::find) does.
+    pub fn annotations(&mut self, src: &[u8], path: &str) -> Result<Annotations, Error> {
+        self.with_declarations(src, path, |nodes, lines, text, skip| {
+            let mut comments = Vec::new();
+            let mut opened = Vec::new();
+            let mut whole_file = false;
+            for &root in nodes {
+                let mut cursor = root.walk();
+                loop {
+                    let node = cursor.node();
+                    let raw_line = |at: usize| lines.raw_position(at + skip).0;
+                    match node.kind() {
+                        "comment" => match directive(&text[node.byte_range()]) {
+                            Some(Directive::File) => whole_file = true,
+                            Some(Directive::Block) => comments.push(raw_line(node.start_byte())),
+                            None => {}
+                        },
+                        // A body from `{` to `}`: go/ast's BlockStmt.
+                        "block" => {
+                            let last = node.end_byte().saturating_sub(1);
+                            // Go's block of an `else` body starts before
+                            // its `{` (past the `if` body's `}` in older
+                            // releases, past `else` since Go 1.2x).
+                            let start = node
+                                .parent()
+                                .filter(|p| p.child_by_field_name("alternative") == Some(node))
+                                .and_then(|p| p.child_by_field_name("consequence"))
+                                .map_or(node.start_byte(), |body| body.end_byte());
+                            opened.push((raw_line(node.start_byte()), start, last));
+                        }
+                        // A switch or select holds its clauses in braces.
+                        "expression_switch_statement"
+                        | "type_switch_statement"
+                        | "select_statement" => {
+                            let mut c = node.walk();
+                            if let Some(open) = node.children(&mut c).find(|n| n.kind() == "{") {
+                                let last = node.end_byte().saturating_sub(1);
+                                opened.push((raw_line(open.start_byte()), open.start_byte(), last));
+                            }
+                        }
+                        // From `case` (or `default`) to the clause's end.
+                        "expression_case" | "type_case" | "default_case" | "communication_case" => {
+                            // go/ast's End(): past the last statement (the
+                            // colon if none), not its terminator.
+                            let end = end_of_code(node).unwrap_or(node.end_byte());
+                            opened.push((raw_line(node.start_byte()), node.start_byte(), end));
+                        }
+                        _ => {}
+                    }
+                    if cursor.goto_first_child() {
+                        continue;
+                    }
+                    // Up to the next node not yet seen; none: done.
+                    let mut more = true;
+                    while more && !cursor.goto_next_sibling() {
+                        more = cursor.goto_parent();
+                    }
+                    if !more {
+                        break;
+                    }
+                }
+            }
+            comments.sort_unstable();
+            let mut ranges: Vec<IgnoredRange> = opened
+                .into_iter()
+                .filter(|(line, ..)| comments.binary_search(line).is_ok())
+                .map(|(_, start, last)| IgnoredRange {
+                    start: lines.position(start + skip),
+                    last: lines.position(last + skip),
+                })
+                .collect();
+            ranges.sort_unstable_by_key(|r| (r.start, r.last));
+            Annotations { whole_file, ranges }
+        })
+    }
+
+    /// Parses `src` and calls `f` with its top-level declarations, the
+    /// line map (directives applied), the text tree-sitter parsed and the
+    /// length of the byte order mark left out of it.
+    fn with_declarations<R>(
+        &mut self,
+        src: &[u8],
+        path: &str,
+        f: impl FnOnce(&[Node<'_>], &LineMap, &[u8], usize) -> R,
+    ) -> Result<R, Error> {
         // go/scanner skips a leading byte order mark but still counts its
         // bytes in columns; tree-sitter-go does not know about it.
         let skip = if src.starts_with(BOM) { BOM.len() } else { 0 };
@@ -185,33 +376,7 @@ impl FuncFinder {
                 lines.read_directives(src, *n, skip, path)?;
             }
         }
-        let mut out = Vec::new();
-        for node in nodes {
-            if !matches!(node.kind(), "function_declaration" | "method_declaration") {
-                continue;
-            }
-            // Assembly and linkname declarations have no body; go tool cover
-            // skips them.
-            let Some(body) = node.child_by_field_name("body") else {
-                continue;
-            };
-            // From the original text: retries renamed `new` and `make`.
-            let name = node
-                .child_by_field_name("name")
-                .and_then(|n| std::str::from_utf8(&text[n.byte_range()]).ok())
-                .unwrap_or_default();
-            let (start_line, start_col) = lines.position(node.start_byte() + skip);
-            let (end_line, end_col) = lines.position(body.end_byte() + skip);
-            out.push(FuncExtent {
-                name: name.to_string(),
-                receiver: receiver_type(node, text),
-                start_line,
-                start_col,
-                end_line,
-                end_col,
-            });
-        }
-        Ok(out)
+        Ok(f(&nodes, &lines, text, skip))
     }
 
     fn parse(&mut self, text: &[u8], path: &str) -> Result<Tree, Error> {
@@ -524,6 +689,82 @@ fn first_error(root: Node<'_>) -> Node<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn annotated(src: &str) -> Annotations {
+        FuncFinder::new()
+            .unwrap()
+            .annotations(src.as_bytes(), "a.go")
+            .unwrap()
+    }
+
+    fn range(start: (u32, u32), last: (u32, u32)) -> IgnoredRange {
+        IgnoredRange { start, last }
+    }
+
+    #[test]
+    fn annotations_name_the_blocks_and_clauses_they_open() {
+        let src = "package p\n\
+                   \n\
+                   func F(x int) int { // coverage-ignore: generated\n\
+                   \tif x > 0 {\n\
+                   \t\treturn 1\n\
+                   \t}\n\
+                   \treturn 0\n\
+                   }\n\
+                   \n\
+                   func G(x int) int {\n\
+                   \tif x > 0 { // coverage-ignore\n\
+                   \t\treturn 1\n\
+                   \t} else { // coverage-ignore\n\
+                   \t\treturn 2\n\
+                   \t}\n\
+                   \tswitch x {\n\
+                   \tcase 1: // coverage-ignore\n\
+                   \t\treturn 3\n\
+                   \tdefault:\n\
+                   \t}\n\
+                   \tselect { // coverage-ignore\n\
+                   \tdefault:\n\
+                   \t}\n\
+                   \ts := \"{ // coverage-ignore\"\n\
+                   \t/* coverage-ignore */ _ = s\n\
+                   \tif x < 0 { // not coverage-ignore\n\
+                   \t}\n\
+                   \treturn 0\n\
+                   }\n";
+        let a = annotated(src);
+        assert!(!a.whole_file);
+        assert_eq!(
+            a.ranges,
+            vec![
+                range((3, 19), (8, 1)),
+                range((11, 11), (13, 2)),
+                range((13, 3), (15, 2)),
+                range((17, 2), (18, 11)),
+                range((21, 9), (23, 2)),
+            ]
+        );
+        // A block starting at `{` is left out, one starting after `}` is not.
+        assert!(a.ignores((11, 11)) && a.ignores((13, 2)) && a.ignores((13, 8)));
+        assert!(!a.ignores((11, 10)) && !a.ignores((15, 3)));
+        assert!(a.ignores((18, 3)) && !a.ignores((19, 2)) && !a.ignores((10, 19)));
+    }
+
+    #[test]
+    fn a_file_annotation_leaves_out_everything() {
+        let a = annotated("// coverage-ignore-file\npackage p\n\nfunc F() {}\n");
+        assert!(a.whole_file && a.ranges.is_empty() && a.ignores((4, 10)));
+        let none = annotated("package p\n\n// coverage-ignored-file\nfunc F() {}\n");
+        assert_eq!(none, Annotations::default());
+        assert!(!none.ignores((4, 10)));
+    }
+
+    #[test]
+    fn annotations_follow_line_directives() {
+        // The profile names the positions after `//line`, so do the ranges.
+        let a = annotated("package p\n\n//line x.go:100:1\nfunc F() { // coverage-ignore\n}\n");
+        assert_eq!(a.ranges, vec![range((100, 10), (101, 1))]);
+    }
 
     fn ext(name: &str, s: (u32, u32), e: (u32, u32)) -> FuncExtent {
         FuncExtent {

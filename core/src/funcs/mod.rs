@@ -17,6 +17,8 @@ mod report;
 mod resolve;
 mod tabwriter;
 
-pub use self::extents::{FuncExtent, FuncFinder, find_funcs, funcs_coverage};
+pub use self::extents::{
+    Annotations, FuncExtent, FuncFinder, IgnoredRange, find_funcs, funcs_coverage,
+};
 pub use self::report::{FuncWriter, write_func_report};
 pub use self::resolve::{SourceResolver, SourceResolverBuilder};
