@@ -236,8 +236,9 @@ fn files_some_runs_lack_are_left_out() {
     );
 }
 
-/// One run cannot show flaky coverage: `history record --flaky-from` and
-/// `report --flaky-from` refuse a single run, with the same message.
+/// One run cannot show flaky coverage: `history record --flaky-from`,
+/// `report --flaky-from` and `comment --flaky-from` refuse a single run,
+/// with the same message.
 #[test]
 fn flaky_from_one_run_is_refused() {
     let t = tempfile::tempdir().unwrap();
@@ -245,6 +246,7 @@ fn flaky_from_one_run_is_refused() {
     let one = one.to_str().unwrap();
     for args in [
         vec!["report", one, "--out", "site", "--flaky-from", one],
+        vec!["comment", "--base", one, "--head", one, "--flaky-from", one],
         vec![
             "history",
             "record",
@@ -271,4 +273,57 @@ fn flaky_from_one_run_is_refused() {
     }
     // Nothing was written for the refused runs.
     assert!(!t.path().join("site").exists());
+}
+
+/// `comment --flaky-from`: the changed packages' table has each package's
+/// flaky statements over the base job's runs, as `covlens flaky` counts
+/// them (a package not measured in every run: `—`).
+#[test]
+fn comment_lists_the_base_jobs_flaky_statements() {
+    let demo = repo().join("fixtures/demo");
+    let f = |n: &str| p(&demo.join(n));
+    let runs = [f("calc.out"), f("calc-advanced.out"), f("calc.out")];
+    let flaky: serde_json::Value = serde_json::from_str(&run(covlens()
+        .args(["flaky", "--format", "json"])
+        .args(&runs)))
+    .unwrap();
+    let counted: BTreeMap<String, u64> = flaky["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap().to_string();
+            (name, p["statements"].as_u64().unwrap())
+        })
+        .collect();
+    assert!(counted.values().any(|n| *n > 0), "{flaky}");
+    let comment = run(covlens()
+        .args(["comment", "--base", &f("calc.out"), "--head"])
+        .arg(f("cmd-goprog.out"))
+        .arg("--flaky-from")
+        .arg(runs.join(",")));
+    let table = comment
+        .split("Packages with changed coverage")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{comment}"));
+    assert!(
+        table.contains("| Package | Base | Head | Δ | Flaky on base |"),
+        "{comment}"
+    );
+    assert!(table.contains("base job's last 3 runs"), "{comment}");
+    let mut rows = 0;
+    for l in table.lines().filter(|l| l.starts_with("| example.com/")) {
+        let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+        let want = counted
+            .get(&cells[1].replace('\\', ""))
+            .map_or("—".to_string(), u64::to_string);
+        assert_eq!(cells[5], want, "{l}");
+        rows += 1;
+    }
+    assert!(rows > 1, "{comment}");
+    // Without --flaky-from, no such column.
+    let plain = run(covlens()
+        .args(["comment", "--base", &f("calc.out"), "--head"])
+        .arg(f("cmd-goprog.out")));
+    assert!(!plain.contains("Flaky on base"), "{plain}");
 }

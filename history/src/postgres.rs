@@ -243,7 +243,7 @@ impl Backend for PostgresStore {
         let limit = i64::try_from(last).unwrap_or(i64::MAX);
         let rows = self.client.query(
             "SELECT id, job, build, branch, commit_sha, run_time, source,
-                    files, statements, covered
+                    files, statements, covered, flaky_runs
              FROM runs WHERE job = $1
              ORDER BY run_time DESC, id DESC LIMIT $2",
             &[&job, &limit],
@@ -263,6 +263,9 @@ impl Backend for PostgresStore {
                     total: to_u64(r.get(8)),
                     covered: to_u64(r.get(9)),
                 },
+                flaky_runs: r
+                    .get::<_, Option<i32>>(10)
+                    .and_then(|n| u32::try_from(n).ok()),
             })
             .collect();
         runs.reverse();

@@ -113,6 +113,10 @@ pub struct Run {
     /// Statements of the whole run.
     #[serde(flatten)]
     pub counts: Counts,
+    /// Over how many runs of the job its flaky coverage was measured
+    /// (`record --flaky-from`); `None` when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flaky_runs: Option<u32>,
 }
 
 /// Accumulates the numbers and digest of a run's files while they stream

@@ -268,7 +268,7 @@ impl Backend for SqliteStore {
             .conn
             .prepare_cached(
                 "SELECT id, job, build, branch, commit_sha, run_time, source,
-                        files, statements, covered
+                        files, statements, covered, flaky_runs
                  FROM runs WHERE job = ?1
                  ORDER BY run_time DESC, id DESC LIMIT ?2",
             )
@@ -289,6 +289,9 @@ impl Backend for SqliteStore {
                         total: unsigned(r, 8)?,
                         covered: unsigned(r, 9)?,
                     },
+                    flaky_runs: r
+                        .get::<_, Option<i64>>(10)?
+                        .and_then(|n| u32::try_from(n).ok()),
                 })
             })
             .map_err(&e)?

@@ -211,6 +211,19 @@ impl History {
             .collect()
     }
 
+    /// The newest run's flaky coverage: over how many runs it was
+    /// measured, and each row's flaky statements. `None` when the newest
+    /// run has none recorded.
+    pub fn newest_flaky(&self) -> Option<(u32, HashMap<String, u64>)> {
+        let runs = self.runs.last()?.flaky_runs?;
+        let rows = self
+            .rows
+            .iter()
+            .filter_map(|r| Some((r.name.clone(), (*r.flaky.last()?)?)))
+            .collect();
+        Some((runs, rows))
+    }
+
     /// The total's coverage (percent) in each run, oldest first.
     pub fn total_percents(&self) -> Vec<Option<f64>> {
         percents(&self.total.iter().copied().map(Some).collect::<Vec<_>>())

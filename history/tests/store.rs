@@ -429,6 +429,19 @@ fn flaky_is_recorded_per_package(url: &str) {
             ("k8s.io/c", &[None, Some(0)][..])
         ]
     );
+    // The newest run's measurement, with the number of runs it spans; the
+    // run before it has none.
+    assert_eq!(h.runs[0].flaky_runs, None);
+    let (runs, newest) = h.newest_flaky().unwrap();
+    assert_eq!(runs, 3);
+    assert_eq!(
+        newest,
+        std::collections::HashMap::from([
+            ("k8s.io/a".to_string(), 4),
+            ("k8s.io/a/b".to_string(), 2),
+            ("k8s.io/c".to_string(), 0)
+        ])
+    );
     let h = s.history(&q(Some(2))).unwrap();
     assert_eq!(h.rows[0].flaky, [None, Some(6)]);
     // Grouping files by a function of their name: by package gives the

@@ -1331,6 +1331,59 @@ async fn flaky_coverage_over_the_last_recorded_runs() {
     );
 }
 
+/// With `history.flaky`, the PR comment's packages table has each
+/// package's flaky statements as recorded with the base job's newest run.
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_request_comment_shows_the_base_jobs_flaky_statements() {
+    let env = Env::new();
+    branches(&env);
+    put_master_runs(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    let (_fake, github) = env.github().await;
+    let db = env.dir.path().join("history.db");
+    let config = env.config(&format!(
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\n\
+         {github}history: {{store: {}, flaky: 3}}\n",
+        db.display()
+    ));
+    let publisher = commenting(&config);
+    publish_master_runs(&env, &publisher).await;
+    publisher
+        .publish(&presubmit("7", "abcdef01"))
+        .await
+        .unwrap();
+
+    let mut store = covlens_history::Store::open(&db.display().to_string()).unwrap();
+    let h = store
+        .history(&covlens_history::HistoryQuery {
+            job: "ci-goprog",
+            path: None,
+            depth: None,
+            root: Some(""),
+            last: 1,
+        })
+        .unwrap();
+    let (runs, flaky) = h.newest_flaky().unwrap();
+    assert_eq!(runs, 3);
+    let calc = flaky["example.com/goprog/calc"];
+    assert!(calc > 0, "{flaky:?}");
+    let comment = env.read("pr/acme_widget/42/pull-goprog-coverage/7/comment.md");
+    let table = comment
+        .split("Packages with changed coverage")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{comment}"));
+    assert!(table.contains("| Flaky on base |"), "{comment}");
+    assert!(table.contains("base job's last 3 runs"), "{comment}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("| example.com/goprog/calc |"))
+        .unwrap_or_else(|| panic!("{comment}"));
+    assert!(row.ends_with(&format!("| {calc} |")), "{row}");
+}
+
 /// Per OWNERS label of `tree`, the statements of `p` (core's rollup).
 fn label_rollup(
     p: &covlens_core::Profile,

@@ -59,6 +59,11 @@ pub struct CommentArgs {
     /// (repeatable).
     #[arg(long, value_name = "IMPORT_PREFIX=DIR", requires = "functions")]
     source_root: Vec<String>,
+    /// The base job's last runs (profiles or GOCOVERDIRs, comma-separated
+    /// or repeated, at least 2): the changed packages' table gets their
+    /// flaky statements, covered in some but not all of these runs.
+    #[arg(long, value_name = "RUN,...", value_delimiter = ',')]
+    flaky_from: Vec<String>,
     /// Write nothing (no file, nothing on stdout; a note on stderr) when
     /// the comment shows no change, as the reporter's `comment: changed`
     /// judges it: no printed change of the total or of a package, no
@@ -123,6 +128,13 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
             min_runs: a.trend_min_runs,
         };
         c.set_trends(&head, rule, |p| by_pkg.remove(p));
+    }
+    if !a.flaky_from.is_empty() {
+        let f = crate::input::with_loader(&popts, |l| l.flaky(&a.flaky_from))?;
+        let by_pkg: std::collections::HashMap<&str, u64> = (f.packages.iter())
+            .map(|p| (p.name.as_str(), p.statements))
+            .collect();
+        c.set_flaky(f.runs, |p| by_pkg.get(p).copied());
     }
     if a.if_changed && !c.shows_a_change() {
         crate::note(["the comment shows no change: nothing written (--if-changed)"]);

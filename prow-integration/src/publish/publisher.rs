@@ -867,10 +867,14 @@ impl Publisher {
                 comment.set_functions(base_p, &head.profile, diff, module, &files, &sources);
             }
         }
-        // Packages of the pull request below their trend on the base job.
+        // Packages of the pull request below their trend on the base job,
+        // and each package's flaky statements in the base job's newest run.
         if let Some(h) = self.trends(&p.base, |t| t.history(None)).await? {
             let mut by_pkg = h.percents();
             comment.set_trends(&head.profile, TrendRule::default(), |p| by_pkg.remove(p));
+            if let Some((runs, flaky)) = h.newest_flaky() {
+                comment.set_flaky(runs, |p| flaky.get(p).copied());
+            }
         }
         let mut body = Vec::new();
         write_comment(&mut body, &comment, MAX_COMMENT_CHARS)

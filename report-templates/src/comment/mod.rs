@@ -41,6 +41,10 @@ pub struct DeltaRow {
     pub mark: Mark,
     /// Statements on changed lines, covered and total (files only).
     pub patch: Option<Stat>,
+    /// Packages only: statements covered in some but not all of the base
+    /// job's last runs (see [`Comment::set_flaky`]).
+    #[serde(default)]
+    pub flaky: Option<u64>,
 }
 
 impl DeltaRow {
@@ -64,6 +68,7 @@ impl DeltaRow {
             head,
             mark,
             patch,
+            flaky: None,
         }
     }
 }
@@ -236,6 +241,10 @@ pub struct Comment {
     /// The rule `below_trend` was found with (`None`: no history given).
     #[serde(default)]
     pub trend_rule: Option<TrendRule>,
+    /// Over how many of the base job's runs the packages' `flaky` counts
+    /// were measured (`None`: not given).
+    #[serde(default)]
+    pub flaky_runs: Option<u32>,
     /// Where the full report is (`None`: no link).
     pub report_url: Option<String>,
     /// Packages in the head and not in the base, and the reverse: the
@@ -370,6 +379,7 @@ impl Comment {
             below_trend: Vec::new(),
             below_trend_more: 0,
             trend_rule: None,
+            flaky_runs: None,
             report_url,
             packages_added,
             packages_removed,
@@ -419,6 +429,18 @@ impl Comment {
         self.below_trend = below;
         self.below_trend_more = 0;
         self.trend_rule = Some(rule);
+    }
+}
+
+impl Comment {
+    /// Gives each package row its flaky statements on the base job
+    /// (`flaky_of(package)`: covered in some but not all of `runs` runs),
+    /// so a reviewer sees which changes chance alone can make.
+    pub fn set_flaky(&mut self, runs: u32, mut flaky_of: impl FnMut(&str) -> Option<u64>) {
+        for r in &mut self.packages {
+            r.flaky = flaky_of(&r.name);
+        }
+        self.flaky_runs = Some(runs);
     }
 }
 
