@@ -114,7 +114,9 @@ fn filter_leaves_out_what_go_ast_finds_annotated() {
             .args(["filter", "--ignore-annotations"])
             .arg(&profile)
             .arg("-o")
-            .arg(&filtered),
+            .arg(&filtered)
+            .arg("--ignored-json")
+            .arg(t.path().join("ignored.json")),
     );
     let got = std::fs::read_to_string(&filtered).unwrap();
     assert_eq!(got.lines().collect::<Vec<_>>(), want);
@@ -130,6 +132,16 @@ fn filter_leaves_out_what_go_ast_finds_annotated() {
         "{said}"
     );
     assert!(!said.contains("not checked"), "{said}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("ignored.json")).unwrap()).unwrap();
+    let files = json["files"].as_array().unwrap();
+    let total: u64 = files
+        .iter()
+        .map(|f| f["statements"]["total"].as_u64().unwrap())
+        .sum();
+    let listed: u64 = files.iter().map(|f| f["blocks"].as_u64().unwrap()).sum();
+    assert_eq!((total, listed), (stmts, blocks));
+    assert_eq!(json["unchecked"].as_array().unwrap().len(), 0);
 }
 
 /// Without sources, nothing is left out, and every file is said to be

@@ -54,10 +54,16 @@ impl IgnoreReport {
         c
     }
 
-    /// One line for the whole, then a line per file left out of (names
-    /// made printable), then the files that could not be checked, at most
-    /// `max_unchecked` of them by name.
-    pub fn write_text<W: Write>(&self, mut w: W, max_unchecked: usize) -> io::Result<()> {
+    /// The whole report as JSON.
+    pub fn write_json<W: Write>(&self, mut w: W) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut w, self)?;
+        writeln!(w)
+    }
+
+    /// One line for the whole, then a line per file left out of and per
+    /// file that could not be checked (names made printable), at most
+    /// `max` of each.
+    pub fn write_text<W: Write>(&self, mut w: W, max: usize) -> io::Result<()> {
         let c = self.statements();
         let blocks: usize = self.files.iter().map(|f| f.blocks).sum();
         writeln!(
@@ -67,7 +73,7 @@ impl IgnoreReport {
             c.covered,
             self.files.len()
         )?;
-        for f in &self.files {
+        for f in self.files.iter().take(max) {
             let what = if f.whole_file { "whole file, " } else { "" };
             writeln!(
                 w,
@@ -78,6 +84,13 @@ impl IgnoreReport {
                 f.statements.covered
             )?;
         }
+        if self.files.len() > max {
+            writeln!(
+                w,
+                "coverage-ignore: and {} more files left out of",
+                self.files.len() - max
+            )?;
+        }
         if !self.unchecked.is_empty() {
             writeln!(
                 w,
@@ -85,7 +98,7 @@ impl IgnoreReport {
                 self.unchecked.len()
             )?;
         }
-        for u in self.unchecked.iter().take(max_unchecked) {
+        for u in self.unchecked.iter().take(max) {
             writeln!(
                 w,
                 "coverage-ignore: not checked: {}: {}",
@@ -93,11 +106,11 @@ impl IgnoreReport {
                 printable(&u.reason)
             )?;
         }
-        if self.unchecked.len() > max_unchecked {
+        if self.unchecked.len() > max {
             writeln!(
                 w,
                 "coverage-ignore: and {} more not checked",
-                self.unchecked.len() - max_unchecked
+                self.unchecked.len() - max
             )?;
         }
         Ok(())
@@ -281,5 +294,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("and 1 more not checked"), "{text}");
+        assert!(text.contains("and 1 more files left out of"), "{text}");
+        let mut json = Vec::new();
+        report.write_json(&mut json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["files"][1]["statements"]["covered"], 2);
+        assert_eq!(json["unchecked"][1]["name"], "example.com/m/gone.go");
     }
 }

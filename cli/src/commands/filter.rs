@@ -31,6 +31,11 @@ pub struct FilterArgs {
     /// whose source could not be checked, are listed on stderr.
     #[arg(long)]
     ignore_annotations: bool,
+    /// With --ignore-annotations: also write every file left out of, and
+    /// every file not checked, as JSON to this file (stderr lists 20 of
+    /// each).
+    #[arg(long, value_name = "FILE", requires = "ignore_annotations")]
+    ignored_json: Option<String>,
     /// With --ignore-annotations: map an import-path prefix to a source
     /// directory (repeatable).
     #[arg(
@@ -46,13 +51,17 @@ pub fn run(input: &InputArgs, a: FilterArgs) -> Result<()> {
     let exclude = covlens_core::path_regex(&split_patterns(&a.exclude_path)?)?;
     let mut p = load(&a.file, &input.load_options())?;
     covlens_core::filter(&mut p, include.as_ref(), exclude.as_ref());
-    if a.ignore_annotations {
-        let resolver = super::source_resolver(&a.source_root)?;
-        let (kept, report) = covlens_core::ignore::apply_annotations(p, &resolver);
-        let mut text = Vec::new();
-        report.write_text(&mut text, 10)?;
-        crate::note(String::from_utf8_lossy(&text).lines());
-        p = kept;
+    if !a.ignore_annotations {
+        return a.out.profile(p);
     }
-    a.out.profile(p)
+    let resolver = super::source_resolver(&a.source_root)?;
+    let (kept, report) = covlens_core::ignore::apply_annotations(p, &resolver);
+    let mut text = Vec::new();
+    report.write_text(&mut text, 20)?;
+    crate::note(String::from_utf8_lossy(&text).lines());
+    a.out.profile(kept)?;
+    match &a.ignored_json {
+        Some(path) => super::write_with(path, |w| report.write_json(w)),
+        None => Ok(()),
+    }
 }
