@@ -2,8 +2,9 @@
 # The main job on the bundled fixtures: merge the per-test-binary profiles
 # in fixtures/demo/ (as an e2e job merges its components' profiles), then
 # write the merged profile, the per-package summary, a JUnit report, a
-# badge, the HTML report site (with sources) and what only the command's
-# tests cover into the folder given as $1 (default: out/demo).
+# badge, the HTML report site (with sources), what only the command's
+# tests cover, and a profile without the code `// coverage-ignore` comments
+# mark into the folder given as $1 (default: out/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-out/demo}"
@@ -39,6 +40,14 @@ echo
 echo "## The same coverage as LCOV and Codecov count it (covlens explain)"
 "$BIN" explain "$OUT/filtered.out" --top 3
 echo
-echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,badge.svg,cmd-only.out}"
+echo "## Code marked // coverage-ignore left out (covlens filter --ignore-annotations)"
+"$BIN" filter fixtures/ignoreprog/cover.out --ignore-annotations \
+    --source-root example.com/ignoreprog=fixtures/ignoreprog -o "$OUT/ignored.out" 2>&1 | head -n 3
+echo "before:"
+"$BIN" summary fixtures/ignoreprog/cover.out --by package
+echo "after:"
+"$BIN" summary "$OUT/ignored.out" --by package
+echo
+echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,badge.svg,cmd-only.out,ignored.out}"
 echo "demo: open $OUT/report/index.html for the full report (works from file://),"
 echo "demo: or $OUT/report.html, the same report in one file to attach or mail"
