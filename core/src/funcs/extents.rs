@@ -273,9 +273,9 @@ impl FuncFinder {
                         // A body from `{` to `}`: go/ast's BlockStmt.
                         "block" => {
                             let last = node.end_byte().saturating_sub(1);
-                            // Go's block of an `else` body starts before
-                            // its `{` (past the `if` body's `}` in older
-                            // releases, past `else` since Go 1.2x).
+                            // cmd/cover starts the block of an `else` body
+                            // right after `else`, before its `{`: the range
+                            // starts where the `if` body ends.
                             let start = node
                                 .parent()
                                 .filter(|p| p.child_by_field_name("alternative") == Some(node))
