@@ -1175,6 +1175,32 @@ async fn publish_master_runs(env: &Env, publisher: &Publisher) -> Vec<Outcome> {
     outs
 }
 
+/// [`MASTER_RUNS`] published by a commenting publisher whose history
+/// (`history.db` in `env`) has `history` besides its store, and the pull
+/// request's profile (`cmd-goprog.out`) put for presubmit 7. The fake
+/// GitHub must live as long as the publisher.
+async fn master_and_pull_request(
+    env: &Env,
+    history: &str,
+) -> (FakeGitHub, Publisher, std::path::PathBuf) {
+    branches(env);
+    put_master_runs(env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    let (fake, github) = env.github().await;
+    let db = env.dir.path().join("history.db");
+    let config = env.config(&format!(
+        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 10}}\n\
+         {github}history: {{store: {}, {history}}}\n",
+        db.display()
+    ));
+    let publisher = commenting(&config);
+    publish_master_runs(env, &publisher).await;
+    (fake, publisher, db)
+}
+
 /// With a history, the branch table and its site draw each package's
 /// trend over the newest column's recorded runs (the run just published
 /// included), and the PR comment lists packages of the pull request below
@@ -1183,22 +1209,8 @@ async fn publish_master_runs(env: &Env, publisher: &Publisher) -> Vec<Outcome> {
 #[tokio::test(flavor = "multi_thread")]
 async fn trends_from_the_history_in_tables_sites_and_comments() {
     let env = Env::new();
-    branches(&env);
     let master = MASTER_RUNS;
-    put_master_runs(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/cmd-goprog.out",
-    );
-    let (_fake, github) = env.github().await;
-    let db = env.dir.path().join("history.db");
-    let config = env.config(&format!(
-        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 10}}\n\
-         {github}history: {{store: {}, trend: 5}}\n",
-        db.display()
-    ));
-    let publisher = commenting(&config);
-    publish_master_runs(&env, &publisher).await;
+    let (_fake, publisher, _) = master_and_pull_request(&env, "trend: 5").await;
 
     let pct = |f: &str| {
         let (c, t) = packages(&load(f))["example.com/goprog/calc"];
@@ -1336,21 +1348,7 @@ async fn flaky_coverage_over_the_last_recorded_runs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn pull_request_comment_shows_the_base_jobs_flaky_statements() {
     let env = Env::new();
-    branches(&env);
-    put_master_runs(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/cmd-goprog.out",
-    );
-    let (_fake, github) = env.github().await;
-    let db = env.dir.path().join("history.db");
-    let config = env.config(&format!(
-        "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\n\
-         {github}history: {{store: {}, flaky: 3}}\n",
-        db.display()
-    ));
-    let publisher = commenting(&config);
-    publish_master_runs(&env, &publisher).await;
+    let (_fake, publisher, db) = master_and_pull_request(&env, "flaky: 3").await;
     publisher
         .publish(&presubmit("7", "abcdef01"))
         .await
