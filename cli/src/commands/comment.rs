@@ -130,11 +130,9 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
         c.set_trends(&head, rule, |p| by_pkg.remove(p));
     }
     if !a.flaky_from.is_empty() {
-        let f = crate::input::with_loader(&popts, |l| l.flaky(&a.flaky_from))?;
-        let by_pkg: std::collections::HashMap<&str, u64> = (f.packages.iter())
-            .map(|p| (p.name.as_str(), p.statements))
-            .collect();
-        c.set_flaky(f.runs, |p| by_pkg.get(p).copied());
+        c.set_flaky_report(&crate::input::with_loader(&popts, |l| {
+            l.flaky(&a.flaky_from)
+        })?);
     }
     if a.if_changed && !c.shows_a_change() {
         crate::note(["the comment shows no change: nothing written (--if-changed)"]);

@@ -442,6 +442,15 @@ impl Comment {
         }
         self.flaky_runs = Some(runs);
     }
+
+    /// [`Comment::set_flaky`] from a fold of the base job's runs (a package
+    /// not measured in every run has no count).
+    pub fn set_flaky_report(&mut self, r: &covlens_core::flaky::FlakyReport) {
+        let by_pkg: BTreeMap<&str, u64> = (r.packages.iter())
+            .map(|p| (p.name.as_str(), p.statements))
+            .collect();
+        self.set_flaky(r.runs, |p| by_pkg.get(p).copied());
+    }
 }
 
 fn change_size(b: Option<Counts>, h: Option<Counts>) -> u64 {
