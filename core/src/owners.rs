@@ -436,6 +436,20 @@ impl OwnersTree {
         OwnersTree::from_files(&files)
     }
 
+    /// The ownership of the git repository at `root` as it was at
+    /// `commit`, read from git's objects (the work tree is not looked at):
+    /// the files [`OwnersTree::load`] reads, as regular blobs of at most
+    /// [`MAX_OWNERS_FILE`] bytes. Runs `git`; an error when the repository
+    /// does not hold `commit`.
+    pub fn load_at(root: &Path, commit: &str) -> Result<OwnersTree, Error> {
+        let files = crate::git::files_at(root, commit, MAX_OWNERS_FILE, is_ownership_file)?;
+        let files: BTreeMap<String, String> = files
+            .into_iter()
+            .map(|(p, b)| (p, String::from_utf8_lossy(&b).into_owned()))
+            .collect();
+        OwnersTree::from_files(&files)
+    }
+
     /// The ownership of a tree given as its files: tree path to text, for
     /// example read through a forge's API. Paths
     /// [`is_ownership_file`] rejects are ignored.
@@ -632,6 +646,68 @@ pub fn write_rollup_table<W: Write>(mut w: W, rows: &[OwnerRow], by: OwnerBy) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `load_at`: the ownership of an older commit of a git checkout whose
+    /// work tree moved on, read from git's objects; vendored OWNERS and
+    /// links are left out as `load` leaves them out; a commit the
+    /// repository does not hold, or no commit id at all, is an error.
+    #[test]
+    #[ignore = "needs git"]
+    fn load_at_reads_the_commits_files_not_the_work_tree() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .output()
+                .expect("this test needs git");
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        git(&["init", "-q"]);
+        write("go.mod", "module example.com/m\n");
+        write("OWNERS", "approvers: [root]\n");
+        write("pkg/OWNERS", "approvers: [alice]\nlabels: [sig/a]\n");
+        write("vendor/x/OWNERS", "approvers: [vendored]\n");
+        std::os::unix::fs::symlink("../OWNERS", root.join("pkg/sub")).unwrap();
+        git(&["add", "-A"]);
+        git(&["commit", "-qm", "one"]);
+        let first = git(&["rev-parse", "HEAD"]);
+        write("pkg/OWNERS", "approvers: [bob]\nlabels: [sig/b]\n");
+        git(&["commit", "-qam", "two"]);
+        write("pkg/OWNERS", "approvers: [uncommitted]\n");
+
+        let groups = |tree: &OwnersTree, by| tree.groups_of("example.com/m/pkg/x.go", by);
+        let then = OwnersTree::load_at(root, &first[..12]).unwrap();
+        assert_eq!(groups(&then, OwnerBy::Owner), ["alice", "root"]);
+        assert_eq!(groups(&then, OwnerBy::Label), ["sig/a"]);
+        let head = git(&["rev-parse", "HEAD"]);
+        let now = OwnersTree::load_at(root, &head).unwrap();
+        assert_eq!(groups(&now, OwnerBy::Owner), ["bob", "root"]);
+        assert!(
+            !now.groups_of("example.com/m/vendor/x/y.go", OwnerBy::Owner)
+                .contains(&"vendored".to_string())
+        );
+        // The work tree's uncommitted edit is what `load` sees.
+        let work = OwnersTree::load(root).unwrap();
+        assert_eq!(groups(&work, OwnerBy::Owner), ["root", "uncommitted"]);
+
+        let err = OwnersTree::load_at(root, "0123456789abcdef").unwrap_err();
+        assert!(
+            err.to_string().contains("no commit 0123456789abcdef"),
+            "{err}"
+        );
+        let err = OwnersTree::load_at(root, "--output=x").unwrap_err();
+        assert!(err.to_string().contains("expected a commit id"), "{err}");
+    }
 
     /// A tree from a pull request: links out of it, FIFOs and huge files
     /// are refused with the file's name, never followed, waited on or read

@@ -1107,6 +1107,90 @@ async fn policy_ownership_is_the_pull_requests_base_commits() {
     assert_eq!((n("/git/trees/"), n("/graphql")), (2, 1), "{reqs:?}");
 }
 
+/// The same with ownership from a git checkout (`owners.dir`) whose work
+/// tree moved on: the pull request's rules read the base commit's OWNERS
+/// from git's objects, the dashboard's table the checkout as it is; a base
+/// commit the checkout does not hold falls back to the checkout.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs git"]
+async fn policy_ownership_from_a_checkout_is_the_base_commits() {
+    let env = Env::new();
+    branches(&env);
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    let (fake, github) = env.github().await;
+    let checkout = env.dir.path().join("checkout");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&checkout)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("this test needs git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let put = |relabel: bool| {
+        for (rel, bytes) in fixture_files("owners") {
+            let p = checkout.join(&rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            let text = String::from_utf8(bytes).unwrap();
+            let text = match relabel && rel == "calc/OWNERS" {
+                true => text.replace("sig/calc", "sig/at-base"),
+                false => text,
+            };
+            std::fs::write(p, text).unwrap();
+        }
+    };
+    std::fs::create_dir_all(&checkout).unwrap();
+    git(&["init", "-q"]);
+    put(true);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "base"]);
+    let base = git(&["rev-parse", "HEAD"]);
+    put(false);
+    git(&["commit", "-qam", "master moved on"]);
+
+    let config = env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{dir: {}, by: label}}\n    \
+         columns:\n      - {{label: master, job: ci-goprog}}\n\
+         presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 1}}\n\
+         policy:\n  repository: false\n  inline: |\n    threshold:\n      label: 99\n{github}",
+        checkout.display()
+    ));
+    let publisher = commenting(&config);
+    publisher
+        .publish(&periodic("ci-goprog", "100"))
+        .await
+        .unwrap();
+    let labels = env.read("goprog/latest/owners.json");
+    assert!(labels.contains("sig/calc") && !labels.contains("sig/at-base"));
+
+    let mut job = presubmit("7", "abcdef03");
+    job.refs.as_mut().unwrap().base_sha = base[..12].to_string();
+    publisher.publish(&job).await.unwrap();
+    let (state, d, _, _) = verdict(&fake, "abcdef03");
+    assert_eq!(state, "failure", "{d}");
+    assert!(d.contains("label sig/at-base"), "{d}");
+
+    // A base commit the checkout does not hold: the checkout as it is.
+    let mut job = presubmit("8", "abcdef04");
+    job.refs.as_mut().unwrap().base_sha = "0123456789abcdef".into();
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/8/artifacts/cover.out",
+        "demo/cmd-goprog.out",
+    );
+    publisher.publish(&job).await.unwrap();
+    let (_, d, _, _) = verdict(&fake, "abcdef04");
+    assert!(
+        d.contains("label sig/") && !d.contains("sig/at-base"),
+        "{d}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn history_records_every_run_and_keeps_n() {
     let env = Env::new();

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use covlens_core::owners::{OwnersTree, is_ownership_file, is_skipped_dir};
 
+use tracing::warn;
+
 use super::PublishError;
 use crate::config::OwnersSource;
 use crate::github::{BLOBS_PER_QUERY, GitHub, GitHubError, Repo, Tree, TreeEntry};
@@ -42,9 +44,11 @@ struct Known {
 }
 
 impl OwnersReader {
-    /// The ownership of `source`, from GitHub at commit `at` instead of
-    /// the configured ref when given. A checkout that cannot be read (not
-    /// synced yet) or a branch GitHub does not list is a transient error.
+    /// The ownership of `source`, at commit `at` when given: from GitHub
+    /// instead of the configured ref, or from a git checkout's objects (a
+    /// checkout that does not hold the commit is read as it is, with a
+    /// warning). A checkout that cannot be read (not synced yet) or a
+    /// branch GitHub does not list is a transient error.
     pub(crate) async fn read(
         &self,
         source: &OwnersSource,
@@ -52,7 +56,10 @@ impl OwnersReader {
         at: Option<&str>,
     ) -> Result<OwnersTree, PublishError> {
         match source {
-            OwnersSource::Dir(dir) => load_dir(dir).await,
+            OwnersSource::Dir(dir) => match at.filter(|_| dir.join(".git").exists()) {
+                Some(commit) => load_dir_at(dir, commit).await,
+                None => load_dir(dir).await,
+            },
             OwnersSource::GitHub { repo, reference } => {
                 let gh = github.ok_or_else(|| {
                     PublishError::Permanent("owners.github: github is not configured".into())
@@ -270,6 +277,22 @@ async fn list(
 
 /// The OWNERS and CODEOWNERS files under `dir`, read off the async
 /// workers.
+/// [`OwnersTree::load_at`] in `dir`, or the checkout as it is when git
+/// cannot give that commit's files.
+async fn load_dir_at(dir: &Path, commit: &str) -> Result<OwnersTree, PublishError> {
+    let (d, c) = (dir.to_path_buf(), commit.to_string());
+    let at = tokio::task::spawn_blocking(move || OwnersTree::load_at(&d, &c))
+        .await
+        .map_err(|e| PublishError::Transient(format!("ownership: {e}")))?;
+    match at {
+        Ok(tree) => Ok(tree),
+        Err(e) => {
+            warn!(dir = %dir.display(), commit, error = %e, "ownership read from the checkout as it is");
+            load_dir(dir).await
+        }
+    }
+}
+
 async fn load_dir(dir: &Path) -> Result<OwnersTree, PublishError> {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use covlens_core::flaky::{FlakyFold, FlakyReport};
+use covlens_core::git::is_commit;
 use covlens_core::owners::OwnersTree;
 use covlens_core::{ModePolicy, OnConflict, Profile, SetOp, set_op};
 use covlens_history::{History, Trends};
@@ -675,15 +676,17 @@ impl Publisher {
         let Some(o) = source else {
             return Ok(None);
         };
+        // A checkout is taken to be the job's repository: git refuses a
+        // commit it does not hold, and the checkout is then read as it is.
         let at = refs
             .filter(|r| is_commit(&r.base_sha))
             .and_then(|r| match &o.source {
                 OwnersSource::GitHub { repo, .. }
-                    if repo.eq_ignore_ascii_case(&format!("{}/{}", r.org, r.repo)) =>
+                    if !repo.eq_ignore_ascii_case(&format!("{}/{}", r.org, r.repo)) =>
                 {
-                    Some(r.base_sha.as_str())
+                    None
                 }
-                _ => None,
+                _ => Some(r.base_sha.as_str()),
             });
         let github = self.commenter.as_ref().map(|c| c.github());
         Ok(Some(self.owners.read(&o.source, github, at).await?))
@@ -1307,11 +1310,6 @@ async fn head_sources(
 
 fn repo_of(refs: &Refs) -> Result<Repo, PublishError> {
     Repo::new(&refs.org, &refs.repo).map_err(|e| PublishError::Permanent(format!("refs: {e}")))
-}
-
-/// A commit SHA (GitHub's 40 hex digits, or an abbreviation of at least 7).
-fn is_commit(s: &str) -> bool {
-    (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The headline and the first violation: which rule failed, in one line.

@@ -10,6 +10,7 @@ mod paths;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use covlens_core::git::is_commit;
 use covlens_core::{Counts, FileProfile, Profile, package_of};
 use serde::{Deserialize, Serialize};
 
@@ -148,11 +149,6 @@ pub struct Origin {
     /// When the run started (`2026-12-04 09:30 UTC`), so an old one shows.
     #[serde(default)]
     pub started: Option<String>,
-}
-
-/// A commit id GitHub links: 7 to 64 hex digits.
-fn is_commit(s: &str) -> bool {
-    (7..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The longest name or build id an [`Origin`] shows.
