@@ -500,3 +500,101 @@ fn check_thresholds_per_label_and_owner() {
         "{err}"
     );
 }
+
+/// `check --owners DIR --owners-at COMMIT`: a git checkout's ownership as
+/// it was at that commit, not as its work tree has it now; the label
+/// violations name the commit's labels, with the numbers `summary --by
+/// label` gives on a copy of the tree at that commit.
+#[test]
+#[ignore = "needs git"]
+fn check_reads_ownership_at_a_commit() {
+    let t = tempfile::tempdir().unwrap();
+    let checkout = t.path().join("checkout");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&checkout)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("this test needs git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let copy = |to: &std::path::Path, relabel: bool| {
+        let from = repo().join("fixtures/owners");
+        let out = std::process::Command::new("cp")
+            .arg("-rT")
+            .arg(&from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(out.success());
+        if relabel {
+            let p = to.join("calc/OWNERS");
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(text.contains("sig/calc"), "{text}");
+            std::fs::write(&p, text.replace("sig/calc", "sig/at-base")).unwrap();
+        }
+    };
+    std::fs::create_dir_all(&checkout).unwrap();
+    git(&["init", "-q"]);
+    copy(&checkout, true);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "base"]);
+    let base = git(&["rev-parse", "HEAD"]);
+    copy(&checkout, false);
+    git(&["commit", "-qam", "moved on"]);
+    let then = t.path().join("then");
+    copy(&then, true);
+
+    let profile = repo().join("fixtures/demo/cmd-goprog.out");
+    let labels = |args: &[&std::ffi::OsStr]| -> Vec<(String, u64, u64)> {
+        let out = covlens()
+            .args(["check", "--format", "json", "--threshold-label", "99"])
+            .args(args)
+            .arg(&profile)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        let o: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut v: Vec<(String, u64, u64)> = o["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["target"]["name"].as_str().unwrap().to_string(),
+                    v["head"]["covered"].as_u64().unwrap(),
+                    v["head"]["total"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let at = labels(&[
+        os("--owners").as_os_str(),
+        checkout.as_os_str(),
+        os("--owners-at").as_os_str(),
+        os(&base[..10]).as_os_str(),
+    ]);
+    assert!(at.iter().any(|(n, ..)| n == "sig/at-base"), "{at:?}");
+    assert_eq!(at, labels(&[os("--owners").as_os_str(), then.as_os_str()]));
+    let now = labels(&[os("--owners").as_os_str(), checkout.as_os_str()]);
+    assert!(now.iter().all(|(n, ..)| n != "sig/at-base"), "{now:?}");
+
+    // A commit the checkout does not hold is an error.
+    let out = covlens()
+        .args(["check", "--threshold-label", "99", "--owners"])
+        .arg(&checkout)
+        .args(["--owners-at", "0123456789abcdef"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no commit 0123456789abcdef"), "{err}");
+}

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use covlens_core::OnConflict;
+use covlens_core::owners::OwnersTree;
 use covlens_policy::{
     Inputs, OutcomeFormat, Override, Pattern, Percent, Points, Policy, PolicyFile, read_diff,
 };
@@ -70,6 +71,11 @@ pub struct CheckArgs {
     /// the owner and label thresholds.
     #[arg(long, value_name = "DIR")]
     owners: Option<std::path::PathBuf>,
+    /// With --owners DIR, a git checkout: read its ownership as it was at
+    /// this commit (the pull request's base), from git's objects, as the
+    /// Prow reporter does.
+    #[arg(long, value_name = "COMMIT", requires = "owners")]
+    owners_at: Option<String>,
     /// Output format.
     #[arg(long, default_value = "text", value_parser = choice(FORMAT))]
     format: OutcomeFormat,
@@ -103,7 +109,13 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
     });
     // Before reading any profile.
     policy.ready(a.base.is_some(), a.git_diff.is_some(), a.owners.is_some())?;
-    let owners = a.owners.as_deref().map(super::load_owners).transpose()?;
+    let owners = match (&a.owners, &a.owners_at) {
+        (Some(dir), Some(commit)) => Some(
+            OwnersTree::load_at(dir, commit)
+                .with_context(|| format!("cannot read ownership from {}", dir.display()))?,
+        ),
+        (dir, _) => dir.as_deref().map(super::load_owners).transpose()?,
+    };
     let module = (a.module.or(file.module)).or_else(go_mod_module);
 
     let opts = input.load_options();
