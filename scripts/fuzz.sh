@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the text parser (fuzz/fuzz_targets/parse_text.rs) and the binary
-# GOCOVERDIR readers (parse_covdata.rs), each for a bounded time.
+# Fuzzes the text parser (fuzz/fuzz_targets/parse_text.rs), the binary
+# GOCOVERDIR readers (parse_covdata.rs) and the readings of Go sources
+# (go_source.rs: function extents, coverage-ignore annotations), each for a
+# bounded time.
 #
 #   scripts/fuzz.sh [SECONDS] [-- extra libFuzzer flags]     (default 60 s)
 #
@@ -9,10 +11,10 @@
 # is not. Without nightly, or when cargo-fuzz cannot be installed, it says why
 # and exits 0, so it can sit in a CI script. A crash or a disagreement
 # between the parsers exits non-zero and leaves the input under
-# fuzz/artifacts/parse_text/.
+# fuzz/artifacts/<target>/.
 #
-# The corpus grows in fuzz/corpus/parse_text (git-ignored), seeded from the
-# hand-written inputs in fuzz/seeds/parse_text. COVLENS_FUZZ_STRICT=1 also
+# Each corpus grows in fuzz/corpus/<target> (git-ignored), seeded from the
+# inputs in fuzz/seeds/<target>. COVLENS_FUZZ_STRICT=1 also
 # requires the error messages of the different readers to agree.
 #
 # The target is built without a sanitizer by default (covlens-core's parser
@@ -22,7 +24,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGETS="${FUZZ_TARGETS:-parse_text parse_covdata}"
+TARGETS="${FUZZ_TARGETS:-parse_text parse_covdata go_source}"
 DURATION="${1:-60}"
 [[ $# -gt 0 ]] && shift
 [[ "${1:-}" == "--" ]] && shift
