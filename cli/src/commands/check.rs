@@ -3,10 +3,9 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use covlens_core::OnConflict;
-use covlens_core::owners::OwnersTree;
 use covlens_policy::{
     Inputs, OutcomeFormat, Override, Pattern, Percent, Points, Policy, PolicyFile, read_diff,
 };
@@ -109,13 +108,9 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
     });
     // Before reading any profile.
     policy.ready(a.base.is_some(), a.git_diff.is_some(), a.owners.is_some())?;
-    let owners = match (&a.owners, &a.owners_at) {
-        (Some(dir), Some(commit)) => Some(
-            OwnersTree::load_at(dir, commit)
-                .with_context(|| format!("cannot read ownership from {}", dir.display()))?,
-        ),
-        (dir, _) => dir.as_deref().map(super::load_owners).transpose()?,
-    };
+    let owners = (a.owners.as_deref())
+        .map(|dir| super::load_owners(dir, a.owners_at.as_deref()))
+        .transpose()?;
     let module = (a.module.or(file.module)).or_else(go_mod_module);
 
     let opts = input.load_options();

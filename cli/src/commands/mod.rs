@@ -238,13 +238,18 @@ impl OwnerArgs {
         let (Some(dir), Some(by)) = (&self.owners, self.by) else {
             return Ok(None);
         };
-        Ok(Some((load_owners(dir)?, by)))
+        Ok(Some((load_owners(dir, None)?, by)))
     }
 }
 
-/// The OWNERS and CODEOWNERS files of the tree at `dir`.
-pub fn load_owners(dir: &std::path::Path) -> Result<OwnersTree> {
-    OwnersTree::load(dir).map_err(|e| {
+/// The OWNERS and CODEOWNERS files of the tree at `dir`; with `at`, of
+/// the git checkout `dir` at that commit.
+pub fn load_owners(dir: &std::path::Path, at: Option<&str>) -> Result<OwnersTree> {
+    match at {
+        Some(commit) => OwnersTree::load_at(dir, commit),
+        None => OwnersTree::load(dir),
+    }
+    .map_err(|e| {
         anyhow::Error::new(e).context(format!("cannot read ownership from {}", dir.display()))
     })
 }

@@ -71,7 +71,7 @@ pub fn run(input: &InputArgs, a: SummaryArgs) -> Result<()> {
             let Some(dir) = &a.owners else {
                 bail!("--by owner and --by label need --owners DIR (the source tree)");
             };
-            let rows = rollup(&p, &load_owners(dir)?, by);
+            let rows = rollup(&p, &load_owners(dir, None)?, by);
             match a.format {
                 SummaryFormat::Table => a.out.write(|w| write_rollup_table(w, &rows, by)),
                 SummaryFormat::Json => a.out.write(|w| write_rollup_json(w, &rows, by)),
