@@ -871,10 +871,19 @@ impl Publisher {
             }
         }
         // Packages of the pull request below their trend on the base job,
-        // and each package's flaky statements in the base job's newest run.
-        if let Some(h) = self.trends(&p.base, |t| t.history(None)).await? {
-            let mut by_pkg = h.percents();
-            comment.set_trends(&head.profile, TrendRule::default(), |p| by_pkg.remove(p));
+        // and each package's flaky statements in the base job's newest run
+        // (which is read even when no trend is drawn).
+        let history = self.config.history.as_ref();
+        let trend = history.map_or(0, |h| h.trend);
+        let last = match history.and_then(|h| h.flaky) {
+            Some(_) => trend.max(1),
+            None => trend,
+        };
+        if let Some(h) = self.last_runs(&p.base, last, |t| t.history(None)).await? {
+            if trend > 0 {
+                let mut by_pkg = h.percents();
+                comment.set_trends(&head.profile, TrendRule::default(), |p| by_pkg.remove(p));
+            }
             if let Some((runs, flaky)) = h.newest_flaky() {
                 comment.set_flaky(runs, |p| flaky.get(p).copied());
             }
@@ -1034,7 +1043,22 @@ impl Publisher {
     where
         F: FnOnce(&Trends<'_>) -> covlens_history::Result<History> + Send + 'static,
     {
-        let Some(h) = self.config.history.clone().filter(|h| h.trend > 0) else {
+        let last = self.config.history.as_ref().map_or(0, |h| h.trend);
+        self.last_runs(job, last, rows).await
+    }
+
+    /// The history of `job`'s last `last` recorded runs (`None` without a
+    /// history, or for 0 runs).
+    async fn last_runs<F>(
+        &self,
+        job: &str,
+        last: usize,
+        rows: F,
+    ) -> Result<Option<History>, PublishError>
+    where
+        F: FnOnce(&Trends<'_>) -> covlens_history::Result<History> + Send + 'static,
+    {
+        let Some(h) = self.config.history.clone().filter(|_| last > 0) else {
             return Ok(None);
         };
         let job = job.to_string();
@@ -1042,7 +1066,7 @@ impl Publisher {
             let t = Trends {
                 store: &h.store,
                 job: &job,
-                last: h.trend,
+                last,
             };
             rows(&t).map_err(|e| {
                 let at = covlens_history::redacted(&h.store);
