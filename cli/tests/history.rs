@@ -596,6 +596,50 @@ fn flaky_from_and_prune() {
             .iter()
             .all(|r| r["flaky"][0].is_null())
     );
+    assert_eq!(h["runs"][2]["flaky_runs"], 3);
+    assert!(h["runs"][0].get("flaky_runs").is_none());
+    // The table and the Markdown end each row with the newest run's flaky
+    // statements (`-`: not measured for the row), the total with their sum.
+    for (format, sep) in [("table", None), ("markdown", Some('|'))] {
+        let text = ok(&covlens(&[
+            "history", "show", "--store", &store, "--job", "demo", "--format", format,
+        ]));
+        let cells = |l: &str| -> Vec<String> {
+            match sep {
+                Some(c) => l
+                    .split(c)
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                None => l.split_whitespace().map(str::to_string).collect(),
+            }
+        };
+        let mut lines = text.lines();
+        let head = cells(lines.next().unwrap());
+        assert!(
+            head.last().unwrap() == "flaky/3" || head.last().unwrap() == "flaky (3 runs)",
+            "{text}"
+        );
+        let mut sum = 0;
+        for l in lines.filter(|l| l.contains("example.com/")) {
+            let c = cells(l);
+            let name = &c[0];
+            let last = c.last().unwrap();
+            match got.get(name) {
+                Some(n) => {
+                    assert_eq!(last, &n.to_string(), "{l}");
+                    sum += n;
+                }
+                None => assert_eq!(last, "-", "{l}"),
+            }
+        }
+        let total = cells(text.lines().last().unwrap());
+        assert_eq!(
+            total.last().unwrap().trim_matches('*'),
+            sum.to_string(),
+            "{text}"
+        );
+    }
 
     let out = ok(&covlens(&[
         "history", "prune", "--store", &store, "--job", "demo", "--keep", "1",

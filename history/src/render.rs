@@ -128,6 +128,13 @@ pub fn write_history<W: Write>(w: &mut W, h: &History, format: Format) -> Result
             w.write_all(b"\n")?;
         }
         Format::Table => {
+            // The newest run's flaky statements, when it has them measured.
+            let flaky = h.newest_flaky();
+            let flaky_head = flaky.as_ref().map(|(n, _)| format!("flaky/{n}"));
+            let flaky_of = |name: &str| match &flaky {
+                Some((_, by)) => by.get(name).map_or("-".to_string(), u64::to_string),
+                None => String::new(),
+            };
             let name_w = h
                 .rows
                 .iter()
@@ -144,6 +151,9 @@ pub fn write_history<W: Write>(w: &mut W, h: &History, format: Format) -> Result
             for (r, cw) in h.runs.iter().zip(&col_w) {
                 write!(w, "  {:>cw$}", plain(&r.build))?;
             }
+            if let Some(head) = &flaky_head {
+                write!(w, "  {head:>8}")?;
+            }
             writeln!(w)?;
             let total_points: Vec<Option<Counts>> = h.total.iter().map(|&c| Some(c)).collect();
             let rows = h
@@ -151,22 +161,35 @@ pub fn write_history<W: Write>(w: &mut W, h: &History, format: Format) -> Result
                 .iter()
                 .map(|r| (r.name.as_str(), &r.points))
                 .chain(std::iter::once(("total", &total_points)));
-            for (name, points) in rows {
+            let total_flaky = flaky.as_ref().map(|(_, by)| by.values().sum::<u64>());
+            for (i, (name, points)) in rows.enumerate() {
                 write!(w, "{:<name_w$}", plain(name))?;
                 for (p, cw) in points.iter().zip(&col_w) {
                     write!(w, "  {:>cw$}", percent(*p))?;
+                }
+                if flaky_head.is_some() {
+                    let cell = match (i < h.rows.len(), total_flaky) {
+                        (true, _) => flaky_of(name),
+                        (false, Some(t)) => t.to_string(),
+                        (false, None) => String::new(),
+                    };
+                    write!(w, "  {cell:>8}")?;
                 }
                 writeln!(w)?;
             }
         }
         Format::Markdown => {
+            let flaky = h.newest_flaky();
             write!(w, "| {} |", heading(h))?;
             for r in &h.runs {
                 write!(w, " {} |", md_escape(&r.build))?;
             }
+            if let Some((n, _)) = &flaky {
+                write!(w, " flaky ({n} runs) |")?;
+            }
             writeln!(w)?;
             write!(w, "|---|")?;
-            for _ in &h.runs {
+            for _ in 0..h.runs.len() + usize::from(flaky.is_some()) {
                 write!(w, "---:|")?;
             }
             writeln!(w)?;
@@ -175,11 +198,18 @@ pub fn write_history<W: Write>(w: &mut W, h: &History, format: Format) -> Result
                 for p in &r.points {
                     write!(w, " {} |", percent(*p))?;
                 }
+                if let Some((_, by)) = &flaky {
+                    let cell = by.get(&r.name).map_or("-".to_string(), u64::to_string);
+                    write!(w, " {cell} |")?;
+                }
                 writeln!(w)?;
             }
             write!(w, "| **Total** |")?;
             for &c in &h.total {
                 write!(w, " **{}** |", percent(Some(c)))?;
+            }
+            if let Some((_, by)) = &flaky {
+                write!(w, " **{}** |", by.values().sum::<u64>())?;
             }
             writeln!(w)?;
         }
