@@ -1058,6 +1058,18 @@ async fn comments_only_on_change_when_asked() {
     assert_eq!(verdict(&fake, "abcdef18").0, "success");
 }
 
+/// A dashboard of master with owner labels from `owners` (the rest of its
+/// flow map), the presubmit against it, and an inline policy of 99% per
+/// label; `github` is the config's `github:` line.
+fn label_policy(env: &Env, owners: &str, github: &str) -> Config {
+    env.config(&format!(
+        "dashboards:\n  - name: goprog\n    owners: {{{owners}, by: label}}\n    \
+         columns:\n      - {{label: master, job: ci-goprog}}\n\
+         presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 1}}\n\
+         policy:\n  repository: false\n  inline: |\n    threshold:\n      label: 99\n{github}"
+    ))
+}
+
 /// A pull request's label rules use the OWNERS files of the pull request's
 /// base commit, where its policy is read too, not the dashboard's branch;
 /// what the branch's listing found is reused for the commit.
@@ -1080,12 +1092,7 @@ async fn policy_ownership_is_the_pull_requests_base_commits() {
         }
         fake.add_file("acme/widget", "b0b0b0b0", &rel, &bytes);
     }
-    let config = env.config(&format!(
-        "dashboards:\n  - name: goprog\n    owners: {{github: acme/widget, ref: master, by: label}}\n    \
-         columns:\n      - {{label: master, job: ci-goprog}}\n\
-         presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 1}}\n\
-         policy:\n  repository: false\n  inline: |\n    threshold:\n      label: 99\n{github}"
-    ));
+    let config = label_policy(&env, "github: acme/widget, ref: master", &github);
     let publisher = commenting(&config);
     publisher
         .publish(&periodic("ci-goprog", "100"))
@@ -1154,13 +1161,8 @@ async fn policy_ownership_from_a_checkout_is_the_base_commits() {
     put(false);
     git(&["commit", "-qam", "master moved on"]);
 
-    let config = env.config(&format!(
-        "dashboards:\n  - name: goprog\n    owners: {{dir: {}, by: label}}\n    \
-         columns:\n      - {{label: master, job: ci-goprog}}\n\
-         presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog, threshold: 1}}\n\
-         policy:\n  repository: false\n  inline: |\n    threshold:\n      label: 99\n{github}",
-        checkout.display()
-    ));
+    let owners = format!("dir: {}", checkout.display());
+    let config = label_policy(&env, &owners, &github);
     let publisher = commenting(&config);
     publisher
         .publish(&periodic("ci-goprog", "100"))
