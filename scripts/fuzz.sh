@@ -14,7 +14,7 @@
 # fuzz/artifacts/<target>/.
 #
 # Each corpus grows in fuzz/corpus/<target> (git-ignored), seeded from the
-# inputs in fuzz/seeds/<target>. COVLENS_FUZZ_STRICT=1 also
+# inputs in fuzz/seeds/<target> (go_source: the Go fixtures). COVLENS_FUZZ_STRICT=1 also
 # requires the error messages of the different readers to agree.
 #
 # The target is built without a sanitizer by default (covlens-core's parser
@@ -55,9 +55,14 @@ echo "fuzz.sh: $(cargo +nightly --version); $(cargo fuzz --version)"
 for TARGET in $TARGETS; do
     CORPUS="fuzz/corpus/$TARGET"
     mkdir -p "$CORPUS"
-    echo "fuzz.sh: running $TARGET for ${DURATION}s (corpus $CORPUS, seeds fuzz/seeds/$TARGET)"
+    # Go sources are seeded from the Go fixtures themselves.
+    case "$TARGET" in
+        go_source) SEEDS=(fixtures/ignoreprog fixtures/funcsrc/lines) ;;
+        *) SEEDS=("fuzz/seeds/$TARGET") ;;
+    esac
+    echo "fuzz.sh: running $TARGET for ${DURATION}s (corpus $CORPUS, seeds ${SEEDS[*]})"
     set +e
-    cargo +nightly fuzz run --sanitizer "${SANITIZER:-none}" "$TARGET" "$CORPUS" "fuzz/seeds/$TARGET" -- \
+    cargo +nightly fuzz run --sanitizer "${SANITIZER:-none}" "$TARGET" "$CORPUS" "${SEEDS[@]}" -- \
         -max_total_time="$DURATION" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 "$@"
     status=$?
     set -e
