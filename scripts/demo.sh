@@ -47,6 +47,9 @@ echo "before:"
 "$BIN" summary fixtures/ignoreprog/cover.out --by package
 echo "after:"
 "$BIN" summary "$OUT/ignored.out" --by package
+echo "a policy that leaves them out itself (covlens check --ignore-annotations):"
+"$BIN" check fixtures/ignoreprog/cover.out --threshold-total 80 --ignore-annotations \
+    --source-root example.com/ignoreprog=fixtures/ignoreprog 2>/dev/null
 echo
 echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,badge.svg,cmd-only.out,ignored.out}"
 echo "demo: open $OUT/report/index.html for the full report (works from file://),"

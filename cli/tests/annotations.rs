@@ -181,3 +181,167 @@ fn filter_without_sources_keeps_everything_and_says_so() {
         "{said}"
     );
 }
+
+/// `check` with `exclude.annotations` (the config key, or the flag) counts
+/// what `filter --ignore-annotations` writes, and says what it left out.
+#[test]
+fn check_counts_what_filter_leaves() {
+    let dir = repo().join("fixtures/ignoreprog");
+    let t = tempfile::tempdir().unwrap();
+    let filtered = t.path().join("f.out");
+    output(covlens().current_dir(&dir).args([
+        "filter",
+        "cover.out",
+        "--ignore-annotations",
+        "-o",
+        filtered.to_str().unwrap(),
+        "--ignored-json",
+        t.path().join("ignored.json").to_str().unwrap(),
+    ]));
+    let config = t.path().join("policy.yml");
+    std::fs::write(
+        &config,
+        "threshold: {total: 1}\nexclude: {annotations: true}\n",
+    )
+    .unwrap();
+    let check = |args: &[&str]| {
+        let (out, said) = output(covlens().current_dir(&dir).arg("check").args(args).args([
+            "--format",
+            "json",
+            "--threshold-total",
+            "1",
+        ]));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        (v["checked"].clone(), said)
+    };
+    let (of_filtered, _) = check(&[filtered.to_str().unwrap()]);
+    let (of_raw, _) = check(&["cover.out"]);
+    let (by_config, said) = check(&["cover.out", "--config", config.to_str().unwrap()]);
+    let (by_flag, _) = check(&["cover.out", "--ignore-annotations"]);
+    assert_eq!(by_config, by_flag);
+    assert_eq!(by_config["total"], of_filtered["total"]);
+    assert_ne!(of_raw["total"], of_filtered["total"]);
+    assert_eq!(of_raw.get("annotations"), None);
+    let ignored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("ignored.json")).unwrap()).unwrap();
+    let files = ignored["files"].as_array().unwrap();
+    let sum = |k: &str| -> u64 {
+        files
+            .iter()
+            .map(|f| f["statements"][k].as_u64().unwrap())
+            .sum()
+    };
+    let a = &by_config["annotations"];
+    assert_eq!(a["statements"].as_u64(), Some(sum("total")));
+    assert_eq!(a["covered"].as_u64(), Some(sum("covered")));
+    assert_eq!(a["files"].as_u64(), Some(files.len() as u64));
+    assert_eq!(a["unchecked_files"], 0);
+    let removed = of_raw["total"]["total"].as_u64().unwrap()
+        - of_filtered["total"]["total"].as_u64().unwrap();
+    assert_eq!(removed, sum("total"));
+    assert!(
+        said.contains("covlens: coverage-ignore: left out "),
+        "{said}"
+    );
+}
+
+/// A base's annotations are read from the base's sources, rebuilt from the
+/// head's by undoing the diff: a base whose lines sit elsewhere loses the
+/// blocks its own sources mark, as `filter` in a checkout of it finds them.
+#[test]
+fn check_reads_the_bases_annotations_from_its_rebuilt_sources() {
+    let fixture = repo().join("fixtures/ignoreprog");
+    let t = tempfile::tempdir().unwrap();
+    let (head, base) = (t.path().join("head"), t.path().join("base"));
+    for d in [&head, &base] {
+        std::fs::create_dir(d).unwrap();
+        for f in ["go.mod", "calc.go", "gen.go"] {
+            std::fs::copy(fixture.join(f), d.join(f)).unwrap();
+        }
+    }
+    // The base had two more lines after the package clause, and one of
+    // Div's annotations was not there yet.
+    let calc = std::fs::read_to_string(fixture.join("calc.go")).unwrap();
+    let lines: Vec<&str> = calc.lines().collect();
+    assert_eq!(lines[2], "package calc");
+    let div = lines
+        .iter()
+        .position(|l| *l == "\tif b == 0 { // coverage-ignore")
+        .unwrap();
+    let mut old: Vec<&str> = lines.clone();
+    old[div] = "\tif b == 0 {";
+    old.splice(3..3, ["// Old comment.", "// Another."]);
+    std::fs::write(base.join("calc.go"), old.join("\n") + "\n").unwrap();
+    let diff = format!(
+        "diff --git a/calc.go b/calc.go\n--- a/calc.go\n+++ b/calc.go\n\
+         @@ -3,3 +3,1 @@\n {}\n-{}\n-{}\n@@ -{},1 +{},1 @@\n-{}\n+{}\n",
+        lines[2],
+        old[3],
+        old[4],
+        div + 3,
+        div + 1,
+        old[div + 2],
+        lines[div],
+    );
+    std::fs::write(t.path().join("d.diff"), diff).unwrap();
+    // The base's profile: the head's with calc.go's lines two further on.
+    let profile = std::fs::read_to_string(fixture.join("cover.out")).unwrap();
+    let shift = |pos: &str| {
+        let (l, c) = pos.split_once('.').unwrap();
+        format!("{}.{c}", l.parse::<u32>().unwrap() + 2)
+    };
+    let moved: Vec<String> = profile
+        .lines()
+        .map(
+            |l| match l.strip_prefix("example.com/ignoreprog/calc.go:") {
+                Some(rest) => {
+                    let (range, nums) = rest.split_once(' ').unwrap();
+                    let (s, e) = range.split_once(',').unwrap();
+                    format!(
+                        "example.com/ignoreprog/calc.go:{},{} {nums}",
+                        shift(s),
+                        shift(e)
+                    )
+                }
+                None => l.to_string(),
+            },
+        )
+        .collect();
+    std::fs::write(t.path().join("base.out"), moved.join("\n") + "\n").unwrap();
+    std::fs::copy(fixture.join("cover.out"), t.path().join("head.out")).unwrap();
+
+    // What `filter` leaves of each profile in a checkout of its own side.
+    let left_out = |side: &std::path::Path, profile: &str| {
+        let (_, said) = output(covlens().current_dir(side).args([
+            "filter",
+            "--ignore-annotations",
+            &format!("../{profile}"),
+            "-o",
+            "/dev/null",
+        ]));
+        said.lines().next().unwrap().to_string()
+    };
+    let (head_said, base_said) = (left_out(&head, "head.out"), left_out(&base, "base.out"));
+    assert_ne!(head_said, base_said, "Div's annotation is the head's only");
+
+    let (out, said) = output(covlens().current_dir(&head).args([
+        "check",
+        "../head.out",
+        "--base",
+        "../base.out",
+        "--git-diff",
+        "../d.diff",
+        "--ignore-annotations",
+        "--max-drop",
+        "100",
+        "--format",
+        "json",
+    ]));
+    let mut said = said.lines();
+    assert_eq!(said.next(), Some(head_said.as_str()));
+    let base_line = said.find(|l| l.starts_with("covlens: base: ")).unwrap();
+    assert_eq!(base_line.replacen("base: ", "", 1), base_said);
+    assert!(!said.any(|l| l.contains("not checked")));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["passed"], true);
+}

@@ -122,12 +122,25 @@ impl IgnoreReport {
 /// them ([`SourceResolver::read_source`]), in parallel; only those that
 /// mention `coverage-ignore` are parsed.
 pub fn apply_annotations(profile: Profile, sources: &SourceResolver) -> (Profile, IgnoreReport) {
+    apply_annotations_with(profile, |name| {
+        let (_, src) = sources.read_source(name).map_err(|e| e.to_string())?;
+        Ok(Some(src))
+    })
+}
+
+/// [`apply_annotations`] with the sources `read` gives by profile name:
+/// `Ok(None)` leaves a file as it is, unreported (one not to check), an
+/// error lists it as not checked.
+pub fn apply_annotations_with<F>(profile: Profile, read: F) -> (Profile, IgnoreReport)
+where
+    F: Fn(&str) -> Result<Option<Vec<u8>>, String> + Sync,
+{
     let Profile { mode, files } = profile;
     let checked: Vec<(FileProfile, Result<Option<IgnoredFile>, String>)> = files
         .into_par_iter()
         .map_init(FuncFinder::new, |finder, mut file| {
             let annotations = match finder {
-                Ok(finder) => annotations_of(finder, sources, &file.name),
+                Ok(finder) => annotations_of(finder, &read, &file.name),
                 Err(e) => Err(e.to_string()),
             };
             let left_out = annotations.map(|a| a.and_then(|a| leave_out(&mut file, &a)));
@@ -156,10 +169,12 @@ pub fn apply_annotations(profile: Profile, sources: &SourceResolver) -> (Profile
 /// The annotations of `name`'s source; `None` when it has none.
 fn annotations_of(
     finder: &mut FuncFinder,
-    sources: &SourceResolver,
+    read: &impl Fn(&str) -> Result<Option<Vec<u8>>, String>,
     name: &str,
 ) -> Result<Option<Annotations>, String> {
-    let (_, src) = sources.read_source(name).map_err(|e| e.to_string())?;
+    let Some(src) = read(name)? else {
+        return Ok(None);
+    };
     if memchr::memmem::find(&src, MARK).is_none() {
         return Ok(None);
     }

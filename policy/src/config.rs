@@ -13,6 +13,7 @@
 //!     threshold: 70
 //! exclude:
 //!   paths: [zz_generated, \.pb\.go$]
+//!   annotations: true
 //! max-drop: 1
 //! ```
 //!
@@ -86,6 +87,8 @@ struct RawOverride {
 struct RawExclude {
     #[serde(default)]
     paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    annotations: bool,
 }
 
 impl PolicyFile {
@@ -259,6 +262,7 @@ impl Validator<'_> {
                 .exclude
                 .push(self.pattern(format!("exclude.paths[{i}]"), p)?);
         }
+        policy.exclude_annotations = raw.exclude.annotations;
         let module = match raw.module {
             Some(m) => {
                 let v = m.value.trim().trim_end_matches('/');
@@ -315,6 +319,9 @@ mod tests {
         assert_eq!(p.overrides.len(), 2);
         assert_eq!(p.overrides[1].path.as_str(), "x=y");
         assert_eq!(p.exclude[1].as_str(), r"\.pb\.go$");
+        assert!(!p.exclude_annotations);
+        let f = PolicyFile::parse("threshold: {total: 1}\nexclude: {annotations: true}\n", "x");
+        assert!(f.unwrap().policy.exclude_annotations);
         assert_eq!(
             PolicyFile::parse("# nothing\n\n", "x").unwrap(),
             PolicyFile::default()
@@ -344,6 +351,12 @@ mod tests {
         assert_eq!(
             err("exclude:\n  paths:\n    - a\n    - '['\n"),
             ".covlens.yml:4:7: exclude.paths[1]: invalid regular expression: unclosed character class"
+        );
+        assert!(
+            err("exclude:\n  annotations: 2\n")
+                .starts_with(".covlens.yml:2:16: exclude.annotations: "),
+            "{}",
+            err("exclude:\n  annotations: 2\n")
         );
         let e = err("threshold:\n  packge: 50\n");
         assert_eq!(

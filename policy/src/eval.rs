@@ -3,14 +3,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use covlens_core::ignore::IgnoreReport;
 use covlens_core::owners::{OwnerBy, OwnersTree, UNOWNED};
 use covlens_core::{Counts, FileProfile, Profile, package_of};
 use covlens_report_templates::{Annotation, AnnotationLevel, DiffFile, Stat};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
 use crate::annotate::scan_patch;
 use crate::model::{Percent, Policy};
+use crate::{Error, LeftOut};
 
 /// What a policy is checked against.
 #[derive(Clone, Copy, Debug)]
@@ -27,6 +28,9 @@ pub struct Inputs<'a> {
     pub module: Option<&'a str>,
     /// Who owns the sources (the `owner` and `label` rules).
     pub owners: Option<&'a OwnersTree>,
+    /// What [`Policy::leave_out_annotated`] left out of the head, for
+    /// [`Checked::annotations`].
+    pub left_out: Option<&'a IgnoreReport>,
 }
 
 impl<'a> Inputs<'a> {
@@ -38,6 +42,7 @@ impl<'a> Inputs<'a> {
             diff: None,
             module: None,
             owners: None,
+            left_out: None,
         }
     }
 }
@@ -216,6 +221,10 @@ pub struct Checked {
     pub files: usize,
     /// Files of the head profile excluded.
     pub excluded_files: usize,
+    /// What `// coverage-ignore` comments left out of the head
+    /// ([`Policy::exclude_annotations`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<LeftOut>,
 }
 
 /// The result of [`Policy::evaluate`].
@@ -344,8 +353,9 @@ fn packages<'p>(p: &'p Profile, policy: &Policy) -> BTreeMap<&'p str, Counts> {
 
 impl Policy {
     /// Whether the policy can run with these inputs: it has a rule, and
-    /// `patch` has a diff, `max_drop` a base. [`Policy::evaluate`] checks
-    /// this too; a front end calls it before loading any profile.
+    /// `patch` has a diff, `max_drop` a base, and a base whose annotations
+    /// are left out a diff. [`Policy::evaluate`] checks the rules' inputs
+    /// too; a front end calls this before loading any profile.
     pub fn ready(&self, has_base: bool, has_diff: bool, has_owners: bool) -> Result<(), Error> {
         if self.is_empty() {
             Err(Error::NoRules)
@@ -359,6 +369,8 @@ impl Policy {
             ))
         } else if self.needs_owners() && !has_owners {
             Err(Error::MissingInput(OWNERS_NEEDED))
+        } else if self.exclude_annotations && has_base && !has_diff {
+            Err(Error::MissingInput(crate::ANNOTATED_BASE_NEEDS_DIFF))
         } else {
             Ok(())
         }
@@ -555,6 +567,7 @@ impl Policy {
                 packages: head_pkgs.len(),
                 files,
                 excluded_files: excluded,
+                annotations: inputs.left_out.map(LeftOut::from),
             },
             uncovered_changes,
         })

@@ -191,7 +191,10 @@ pub struct GroupOverride {
 /// 1. Files whose name matches one of [`exclude`](Policy::exclude) are
 ///    dropped from every profile (head and base) before anything is
 ///    counted: they are in no total, package, file or patch number, and an
-///    override that matches them has nothing to apply to.
+///    override that matches them has nothing to apply to. With
+///    [`exclude_annotations`](Policy::exclude_annotations), so are the
+///    blocks that `// coverage-ignore` comments mark in the sources
+///    ([`Policy::leave_out_annotated`]).
 /// 2. [`total`](Policy::total): the covered share of all statements.
 /// 3. [`package`](Policy::package) and [`file`](Policy::file): every
 ///    package and every file. For each, the first of
@@ -238,6 +241,9 @@ pub struct Policy {
     pub overrides: Vec<Override>,
     /// Files left out of everything.
     pub exclude: Vec<Pattern>,
+    /// Leave out the blocks `// coverage-ignore` comments mark (not a rule:
+    /// it changes what the rules count).
+    pub exclude_annotations: bool,
 }
 
 impl Policy {
@@ -325,7 +331,9 @@ impl Policy {
             mut group_overrides,
             mut overrides,
             exclude,
+            exclude_annotations,
         } = other;
+        self.exclude_annotations |= exclude_annotations;
         self.owner = owner.or(self.owner);
         self.label = label.or(self.label);
         group_overrides.append(&mut self.group_overrides);

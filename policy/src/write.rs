@@ -82,6 +82,16 @@ pub fn write_text<W: Write>(mut w: W, o: &Outcome) -> Result<(), Error> {
     if c.excluded_files > 0 {
         let _ = write!(s, ", {} files excluded", c.excluded_files);
     }
+    if let Some(a) = &c.annotations {
+        let _ = write!(
+            s,
+            ", {} statements ({} covered) in {} blocks marked coverage-ignore left out",
+            a.statements, a.covered, a.blocks
+        );
+        if a.unchecked_files > 0 {
+            let _ = write!(s, " ({} files not checked)", a.unchecked_files);
+        }
+    }
     if let Some(p) = &c.patch {
         let _ = write!(
             s,

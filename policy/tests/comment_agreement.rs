@@ -40,6 +40,7 @@ fn patch_counts_match_the_comment_on_prometheus() {
             diff: Some(&diff),
             module: Some(module),
             owners: None,
+            left_out: None,
         })
         .unwrap();
     let patch = comment.patch.unwrap();

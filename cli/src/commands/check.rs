@@ -75,6 +75,15 @@ pub struct CheckArgs {
     /// Prow reporter does.
     #[arg(long, value_name = "COMMIT", requires = "owners")]
     owners_at: Option<String>,
+    /// Leave out the blocks `// coverage-ignore` comments mark, as `filter
+    /// --ignore-annotations` does (the config's `exclude.annotations`);
+    /// with --base, from the base's sources, rebuilt by undoing --git-diff.
+    #[arg(long)]
+    ignore_annotations: bool,
+    /// Map an import-path prefix to a source directory (repeatable), for
+    /// the annotations.
+    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
+    source_root: Vec<String>,
     /// Output format.
     #[arg(long, default_value = "text", value_parser = choice(FORMAT))]
     format: OutcomeFormat,
@@ -105,6 +114,7 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
         group_overrides: Vec::new(),
         overrides: a.overrides,
         exclude: a.exclude,
+        exclude_annotations: a.ignore_annotations,
     });
     // Before reading any profile.
     policy.ready(a.base.is_some(), a.git_diff.is_some(), a.owners.is_some())?;
@@ -117,12 +127,35 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
     let (head, _) = with_loader(&opts, |l| l.merge(&a.inputs, OnConflict::Error))?;
     let base = a.base.as_deref().map(|b| load(b, &opts)).transpose()?;
     let diff = a.git_diff.as_deref().map(|d| read_diff(Path::new(d)));
+    let diff = diff.transpose()?;
+    let (head, base, left_out) = if policy.exclude_annotations {
+        let sources = super::source_resolver(&a.source_root)?;
+        let (d, m) = (diff.as_deref(), module.as_deref());
+        let annotated = policy.leave_out_annotated(head, base, d, m, &sources)?;
+        let reports = [
+            ("", Some(&annotated.head_report)),
+            ("base: ", annotated.base_report.as_ref()),
+        ];
+        for (side, r) in reports.into_iter().filter_map(|(s, r)| Some((s, r?))) {
+            let mut text = Vec::new();
+            r.write_text(&mut text, 20)?;
+            crate::note(
+                String::from_utf8_lossy(&text)
+                    .lines()
+                    .map(|l| format!("{side}{l}")),
+            );
+        }
+        (annotated.head, annotated.base, Some(annotated.head_report))
+    } else {
+        (head, base, None)
+    };
     let outcome = policy.evaluate(&Inputs {
         head: &head,
         base: base.as_ref(),
-        diff: diff.transpose()?.as_deref(),
+        diff: diff.as_deref(),
         module: module.as_deref(),
         owners: owners.as_ref(),
+        left_out: left_out.as_ref(),
     })?;
 
     a.out

@@ -632,7 +632,9 @@ impl Publisher {
 
     /// The rules of `pf` for what is available: rules needing a base, a
     /// diff or ownership are left out without them. `None`: nothing to
-    /// check.
+    /// check. `exclude.annotations` is the job's to apply (`covlens filter
+    /// --ignore-annotations` before its profile is collected): the
+    /// reporter reads no pull request's whole source tree.
     fn policy_for(
         pf: &covlens_policy::PolicyFile,
         has_base: bool,
@@ -640,6 +642,7 @@ impl Publisher {
         has_owners: bool,
     ) -> Option<covlens_policy::Policy> {
         let mut p = pf.policy.clone();
+        p.exclude_annotations = false;
         if !has_diff {
             p.patch = None;
         }
@@ -718,6 +721,7 @@ impl Publisher {
             diff,
             module,
             owners,
+            left_out: None,
         };
         rules
             .evaluate(&inputs)
@@ -1362,5 +1366,25 @@ impl Publish for Publisher {
         job: &'a FinishedJob,
     ) -> super::BoxFuture<'a, Result<Outcome, PublishError>> {
         Box::pin(self.publish_job(job))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Publisher;
+
+    #[test]
+    fn the_reporter_checks_rules_it_has_the_inputs_of_and_no_annotations() {
+        let pf = covlens_policy::PolicyFile::parse(
+            "threshold: {total: 50, patch: 80}\nmax-drop: 1\nexclude: {annotations: true}\n",
+            "p.yml",
+        )
+        .unwrap();
+        let all = Publisher::policy_for(&pf, true, true, false).unwrap();
+        assert!(all.patch.is_some() && all.max_drop.is_some());
+        assert!(!all.exclude_annotations);
+        let head_only = Publisher::policy_for(&pf, false, false, false).unwrap();
+        assert!(head_only.patch.is_none() && head_only.max_drop.is_none());
+        assert!(head_only.total.is_some());
     }
 }

@@ -113,6 +113,43 @@ fn repo_path(name: &str, module: &str) -> Option<String> {
     (same_host && !name.split('/').any(|s| s == "..")).then(|| format!("staging/src/{name}"))
 }
 
+/// The base's sources, as [`lost_functions`] rebuilds them: the head's
+/// source of each file, found by a [`SourceResolver`], with the diff's
+/// change to it undone.
+pub struct BaseSources<'a> {
+    changed: HashMap<String, &'a DiffFile>,
+    resolver: &'a SourceResolver,
+}
+
+impl<'a> BaseSources<'a> {
+    /// The sources of `base`'s files, `diff` being the change from it to
+    /// `head` (names mapped to paths as comments map them).
+    pub fn new(
+        base: &Profile,
+        head: &Profile,
+        diff: &'a [DiffFile],
+        module: Option<&str>,
+        resolver: &'a SourceResolver,
+    ) -> BaseSources<'a> {
+        BaseSources {
+            changed: changed_paths(base, head, Some(diff), module),
+            resolver,
+        }
+    }
+
+    /// The base's source of the file the profiles name `name`.
+    pub fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        let (_, new) = self.resolver.read_source(name).map_err(|e| e.to_string())?;
+        match self.changed.get(name) {
+            Some(d) => d.old_text(&new).ok_or_else(|| {
+                "the diff cannot be undone on its source (another version, or too large a diff)"
+                    .to_string()
+            }),
+            None => Ok(new),
+        }
+    }
+}
+
 /// The diff's files by profile name.
 fn changed_paths<'d>(
     base: &Profile,

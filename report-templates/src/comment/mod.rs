@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 pub use self::diff::{DiffFile, parse_diff, read_diff_file};
 pub use self::fit::{COMMENT_MARKER, CommentFit, MAX_RANGES, github_len, min_comment_chars};
 pub use self::funcs::{
-    FuncDelta, LostFunctions, MAX_SOURCE_FILES, SourceFile, lost_functions, read_sources,
-    source_files,
+    BaseSources, FuncDelta, LostFunctions, MAX_SOURCE_FILES, SourceFile, lost_functions,
+    read_sources, source_files,
 };
 pub use self::paths::{PathMap, go_mod_module, module_line};
 use crate::stat::tenths;
