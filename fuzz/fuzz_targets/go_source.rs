@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         && plain
     {
         for f in &funcs {
-            assert!((f.start_line, f.start_col) <= (f.end_line, f.end_col), "{f:?}");
+            assert!(
+                (f.start_line, f.start_col) <= (f.end_line, f.end_col),
+                "{f:?}"
+            );
         }
     }
     if let Ok(a) = finder.annotations(data, "f.go") {

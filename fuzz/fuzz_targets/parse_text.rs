@@ -129,7 +129,10 @@ impl Read for Dribble<'_> {
 
 /// What a profile says, without the source lines of its blocks (those
 /// differ between an input and its written copy).
-type Shape = (Option<String>, Vec<(String, Vec<((u32, u32, u32, u32), u32, u64)>)>);
+type Shape = (
+    Option<String>,
+    Vec<(String, Vec<((u32, u32, u32, u32), u32, u64)>)>,
+);
 
 fn shape(p: &Profile) -> Shape {
     let files = p

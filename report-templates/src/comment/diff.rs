@@ -148,7 +148,10 @@ pub fn parse_diff(text: &str) -> Vec<DiffFile> {
             };
             let (_, on) = range(old);
             let (ns, nn) = range(new);
-            (old_left, new_left, line) = (on, nn, ns);
+            // An empty range names the line before it (`+4,0`: a deletion
+            // after new line 4, as `git diff -U0` writes it).
+            let first = if nn == 0 { ns.saturating_add(1) } else { ns };
+            (old_left, new_left, line) = (on, nn, first);
         } else if l.starts_with("deleted file mode")
             && let Some(f) = cur.as_mut()
         {
@@ -267,6 +270,20 @@ mod tests {
         let f = &parse_diff("--- a/q.go\n+++ b/q.go\n@@ -1,3 +1 @@\n a\n-b\n-c\n")[0];
         assert_eq!(f.old_text(b"a").unwrap(), b"a\nb\nc\n");
         assert_eq!(f.old_text(b""), None);
+    }
+
+    /// `git diff -U0` (and a file emptied) gives a deletion an empty new
+    /// range, numbered by the line before it; the fuzz target `diff` found
+    /// these undone in the wrong place.
+    #[test]
+    fn deletions_without_context() {
+        let d = "--- a/y.go\n+++ b/y.go\n@@ -3,2 +2,0 @@\n-c\n-d\n@@ -6 +4 @@\n-f\n+F\n";
+        let f = &parse_diff(d)[0];
+        assert_eq!(f.added, [4]);
+        let old = f.old_text(b"a\nb\ne\nF\n").unwrap();
+        assert_eq!(String::from_utf8(old).unwrap(), "a\nb\nc\nd\ne\nf\n");
+        let f = &parse_diff("--- a/e.go\n+++ b/e.go\n@@ -1,2 +0,0 @@\n-x\n-y\n")[0];
+        assert_eq!(f.old_text(b"").unwrap(), b"x\ny\n");
     }
 
     /// Removed lines past [`MAX_REMOVED_BYTES`] are not kept, and the old
