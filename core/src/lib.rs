@@ -70,8 +70,8 @@ pub use crate::explain::{
 };
 #[cfg(feature = "funcs")]
 pub use crate::funcs::{
-    Annotations, FuncExtent, FuncFinder, FuncWriter, IgnoredRange, SourceResolver,
-    SourceResolverBuilder, find_funcs, funcs_coverage, write_func_report,
+    Annotations, FuncExtent, FuncFinder, FuncWriter, IgnoredRange, MAX_SOURCE_BYTES,
+    SourceResolver, SourceResolverBuilder, find_funcs, funcs_coverage, write_func_report,
 };
 pub use crate::junit::write_junit;
 pub use crate::ops::{

@@ -35,12 +35,17 @@ pub(crate) fn read_within(path: &Path, anchor: &Path, max: u64) -> Result<Vec<u8
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    if !f.metadata()?.is_file() {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
         return Err(Refusal::NotAFile);
     }
     let real = opened_path(&f, path)?;
     if !real.starts_with(&anchor) {
         return Err(Refusal::Outside(real));
+    }
+    // Refused unread when it is already too large.
+    if meta.len() > max {
+        return Err(Refusal::TooLarge(max));
     }
     let mut src = Vec::new();
     // One byte more than allowed tells a file that grew past the limit.

@@ -21,4 +21,4 @@ pub use self::extents::{
     Annotations, FuncExtent, FuncFinder, IgnoredRange, find_funcs, funcs_coverage,
 };
 pub use self::report::{FuncWriter, write_func_report};
-pub use self::resolve::{SourceResolver, SourceResolverBuilder};
+pub use self::resolve::{MAX_SOURCE_BYTES, SourceResolver, SourceResolverBuilder};

@@ -166,6 +166,11 @@ impl SourceResolverBuilder {
     }
 }
 
+/// The largest source [`SourceResolver::read_source`] reads (Kubernetes'
+/// largest generated file is a few MiB): a tree holding a pull request's
+/// files may hold anything, and a source is read and parsed whole.
+pub const MAX_SOURCE_BYTES: u64 = 64 << 20;
+
 /// Maps profile file names to source files. Cheap to share between
 /// threads; see [`SourceResolverBuilder`] for the configuration.
 #[derive(Debug)]
@@ -238,6 +243,7 @@ impl SourceResolver {
     /// main module or workspace, `GOROOT/src`, the module's directory in
     /// the module cache, `vendor/` or `$GOPATH/src`. A link inside a
     /// module that points out of it is refused.
+    /// At most [`MAX_SOURCE_BYTES`] are read.
     pub fn read_source(&self, name: &str) -> Result<(PathBuf, Vec<u8>), Error> {
         let found = self.locate(name)?;
         let refuse = |reason: String| Error::SourceRefused {
@@ -252,7 +258,7 @@ impl SourceResolver {
         if !name.ends_with(".go") {
             return Err(refuse("not a Go source file".into()));
         }
-        match read_within(&found.path, &anchor, u64::MAX) {
+        match read_within(&found.path, &anchor, MAX_SOURCE_BYTES) {
             Ok(src) => Ok((found.path, src)),
             Err(Refusal::Io(e)) => Err(Error::io(found.path.display().to_string(), e)),
             Err(Refusal::NotAFile) => Err(refuse(format!(
@@ -901,6 +907,15 @@ mod tests {
         assert!(refused("example.com/m/pkg/notes.txt").contains("not a Go source file"));
         // Never opened (a FIFO would block): not a file.
         assert!(r.read_source("example.com/m/pkg/fifo.go").is_err());
+        // A huge file (sparse: no disk used) is refused before it is read.
+        let huge = std::fs::File::create(t.path().join("w/m/pkg/huge.go")).unwrap();
+        huge.set_len(MAX_SOURCE_BYTES + 1).unwrap();
+        assert!(refused("example.com/m/pkg/huge.go").contains("larger than 67108864 bytes"));
+        huge.set_len(MAX_SOURCE_BYTES).unwrap();
+        assert_eq!(
+            read("example.com/m/pkg/huge.go").unwrap().len() as u64,
+            MAX_SOURCE_BYTES
+        );
         let abs = t.path().join("w/m/pkg/a.go");
         assert!(r.resolve(abs.to_str().unwrap()).is_ok());
         assert!(refused(abs.to_str().unwrap()).contains("only import paths"));
