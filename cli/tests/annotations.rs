@@ -245,14 +245,14 @@ fn check_counts_what_filter_leaves() {
     );
 }
 
-/// A base's annotations are read from the base's sources, rebuilt from the
-/// head's by undoing the diff: a base whose lines sit elsewhere loses the
-/// blocks its own sources mark, as `filter` in a checkout of it finds them.
-#[test]
-fn check_reads_the_bases_annotations_from_its_rebuilt_sources() {
+/// A change from a base to a head, in `t`: checkouts `head/` (the fixture)
+/// and `base/` (two more lines after the package clause, and one
+/// annotation of Div's missing), `d.diff` between them, and their profiles
+/// `head.out` and `base.out` (the fixture's, calc.go's lines moved for the
+/// base).
+fn base_and_head(t: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let fixture = repo().join("fixtures/ignoreprog");
-    let t = tempfile::tempdir().unwrap();
-    let (head, base) = (t.path().join("head"), t.path().join("base"));
+    let (head, base) = (t.join("head"), t.join("base"));
     for d in [&head, &base] {
         std::fs::create_dir(d).unwrap();
         for f in ["go.mod", "calc.go", "gen.go"] {
@@ -283,7 +283,7 @@ fn check_reads_the_bases_annotations_from_its_rebuilt_sources() {
         old[div + 2],
         lines[div],
     );
-    std::fs::write(t.path().join("d.diff"), diff).unwrap();
+    std::fs::write(t.join("d.diff"), diff).unwrap();
     // The base's profile: the head's with calc.go's lines two further on.
     let profile = std::fs::read_to_string(fixture.join("cover.out")).unwrap();
     let shift = |pos: &str| {
@@ -307,21 +307,39 @@ fn check_reads_the_bases_annotations_from_its_rebuilt_sources() {
             },
         )
         .collect();
-    std::fs::write(t.path().join("base.out"), moved.join("\n") + "\n").unwrap();
-    std::fs::copy(fixture.join("cover.out"), t.path().join("head.out")).unwrap();
+    std::fs::write(t.join("base.out"), moved.join("\n") + "\n").unwrap();
+    std::fs::copy(fixture.join("cover.out"), t.join("head.out")).unwrap();
 
+    (head, base)
+}
+
+/// The first line of what `filter --ignore-annotations` says of `profile`
+/// in `checkout`, and the profile it writes.
+fn filtered(checkout: &std::path::Path, profile: &str) -> (String, String) {
+    let out = checkout.join(format!("{profile}.filtered"));
+    let (_, said) = output(covlens().current_dir(checkout).args([
+        "filter",
+        "--ignore-annotations",
+        &format!("../{profile}"),
+        "-o",
+        out.to_str().unwrap(),
+    ]));
+    (
+        said.lines().next().unwrap().to_string(),
+        out.to_str().unwrap().to_string(),
+    )
+}
+
+/// A base's annotations are read from the base's sources, rebuilt from the
+/// head's by undoing the diff: a base whose lines sit elsewhere loses the
+/// blocks its own sources mark, as `filter` in a checkout of it finds them.
+#[test]
+fn check_reads_the_bases_annotations_from_its_rebuilt_sources() {
+    let t = tempfile::tempdir().unwrap();
+    let (head, base) = base_and_head(t.path());
     // What `filter` leaves of each profile in a checkout of its own side.
-    let left_out = |side: &std::path::Path, profile: &str| {
-        let (_, said) = output(covlens().current_dir(side).args([
-            "filter",
-            "--ignore-annotations",
-            &format!("../{profile}"),
-            "-o",
-            "/dev/null",
-        ]));
-        said.lines().next().unwrap().to_string()
-    };
-    let (head_said, base_said) = (left_out(&head, "head.out"), left_out(&base, "base.out"));
+    let ((head_said, _), (base_said, _)) =
+        (filtered(&head, "head.out"), filtered(&base, "base.out"));
     assert_ne!(head_said, base_said, "Div's annotation is the head's only");
 
     let (out, said) = output(covlens().current_dir(&head).args([
@@ -344,4 +362,35 @@ fn check_reads_the_bases_annotations_from_its_rebuilt_sources() {
     assert!(!said.any(|l| l.contains("not checked")));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["passed"], true);
+}
+
+/// `comment` and `annotate` with `--ignore-annotations` write what they
+/// write for the profiles `filter` leaves in each side's own checkout; the
+/// uncovered changed line the head marks is then not annotated.
+#[test]
+fn comment_and_annotate_leave_out_each_sides_annotations() {
+    let t = tempfile::tempdir().unwrap();
+    let (head, base) = base_and_head(t.path());
+    let (_, head_f) = filtered(&head, "head.out");
+    let (_, base_f) = filtered(&base, "base.out");
+    let run = |cmd: &str, head_p: &str, base_p: &str, more: &[&str]| {
+        let (out, _) = output(
+            covlens()
+                .current_dir(&head)
+                .args([cmd, "--head", head_p, "--base", base_p, "--git-diff"])
+                .arg(t.path().join("d.diff"))
+                .args(["--module", "example.com/ignoreprog"])
+                .args(more),
+        );
+        out
+    };
+    for cmd in ["comment", "annotate"] {
+        let annotated = run(cmd, "../head.out", "../base.out", &["--ignore-annotations"]);
+        assert_eq!(annotated, run(cmd, &head_f, &base_f, &[]), "{cmd}");
+        assert_ne!(annotated, run(cmd, "../head.out", "../base.out", &[]), "{cmd}");
+    }
+    let plain = run("annotate", "../head.out", "../base.out", &[]);
+    assert!(plain.contains("\"path\": \"calc.go\""), "{plain}");
+    let annotated = run("annotate", "../head.out", "../base.out", &["--ignore-annotations"]);
+    assert!(!annotated.contains("\"path\": \"calc.go\""), "{annotated}");
 }

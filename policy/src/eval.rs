@@ -370,7 +370,9 @@ impl Policy {
         } else if self.needs_owners() && !has_owners {
             Err(Error::MissingInput(OWNERS_NEEDED))
         } else if self.exclude_annotations && has_base && !has_diff {
-            Err(Error::MissingInput(crate::ANNOTATED_BASE_NEEDS_DIFF))
+            Err(Error::MissingInput(
+                covlens_report_templates::ANNOTATED_BASE_NEEDS_DIFF,
+            ))
         } else {
             Ok(())
         }

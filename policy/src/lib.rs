@@ -54,7 +54,7 @@ pub use crate::annotate::{
     AnnotationBatch, MAX_ANNOTATIONS_PER_REQUEST, annotation_batches, read_diff,
     uncovered_change_batches, uncovered_changes, write_uncovered_change_batches,
 };
-pub use crate::annotated::{ANNOTATED_BASE_NEEDS_DIFF, Annotated, LeftOut};
+pub use crate::annotated::LeftOut;
 pub use crate::config::{DEFAULT_CONFIG, PolicyFile};
 pub use crate::eval::{Checked, Inputs, Location, OWNERS_NEEDED, Outcome, Rule, Target, Violation};
 pub use crate::model::{GroupOverride, Override, Pattern, Percent, Points, Policy};

@@ -75,11 +75,9 @@ pub struct CheckArgs {
     /// Prow reporter does.
     #[arg(long, value_name = "COMMIT", requires = "owners")]
     owners_at: Option<String>,
-    /// Leave out the blocks `// coverage-ignore` comments mark, as `filter
-    /// --ignore-annotations` does (the config's `exclude.annotations`);
-    /// with --base, from the base's sources, rebuilt by undoing --git-diff.
-    #[arg(long)]
-    ignore_annotations: bool,
+    // Also set by the config's `exclude.annotations`.
+    #[command(flatten)]
+    annotations: super::AnnotationArgs,
     /// Map an import-path prefix to a source directory (repeatable), for
     /// the annotations.
     #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
@@ -114,7 +112,7 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
         group_overrides: Vec::new(),
         overrides: a.overrides,
         exclude: a.exclude,
-        exclude_annotations: a.ignore_annotations,
+        exclude_annotations: a.annotations.ignore_annotations,
     });
     // Before reading any profile.
     policy.ready(a.base.is_some(), a.git_diff.is_some(), a.owners.is_some())?;
@@ -132,19 +130,7 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
         let sources = super::source_resolver(&a.source_root)?;
         let (d, m) = (diff.as_deref(), module.as_deref());
         let annotated = policy.leave_out_annotated(head, base, d, m, &sources)?;
-        let reports = [
-            ("", Some(&annotated.head_report)),
-            ("base: ", annotated.base_report.as_ref()),
-        ];
-        for (side, r) in reports.into_iter().filter_map(|(s, r)| Some((s, r?))) {
-            let mut text = Vec::new();
-            r.write_text(&mut text, 20)?;
-            crate::note(
-                String::from_utf8_lossy(&text)
-                    .lines()
-                    .map(|l| format!("{side}{l}")),
-            );
-        }
+        super::note_left_out(&annotated)?;
         (annotated.head, annotated.base, Some(annotated.head_report))
     } else {
         (head, base, None)

@@ -55,10 +55,12 @@ pub struct CommentArgs {
     /// undoing `--git-diff`.
     #[arg(long)]
     functions: bool,
-    /// With `--functions`: map an import-path prefix to a source directory
-    /// (repeatable).
-    #[arg(long, value_name = "IMPORT_PREFIX=DIR", requires = "functions")]
+    /// For `--functions` and `--ignore-annotations`: map an import-path
+    /// prefix to a source directory (repeatable).
+    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
     source_root: Vec<String>,
+    #[command(flatten)]
+    annotations: super::AnnotationArgs,
     /// The base job's last runs (profiles or GOCOVERDIRs, comma-separated
     /// or repeated, at least 2): the changed packages' table gets their
     /// flaky statements, covered in some but not all of these runs.
@@ -99,6 +101,8 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     let head = load(&a.head, &popts)?;
     let diff = a.git_diff.as_deref().map(read_diff_file).transpose()?;
     let module = a.module.clone().or_else(go_mod_module);
+    let (d, m) = (diff.as_deref(), module.as_deref());
+    let (head, base) = a.annotations.apply((head, base), d, m, &a.source_root)?;
     let mut c = Comment::build(
         &base,
         &head,

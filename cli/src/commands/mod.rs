@@ -22,11 +22,12 @@ pub mod setop;
 pub mod summary;
 pub mod table;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use covlens_core::Profile;
 use covlens_core::output::Output;
 use covlens_core::owners::{OwnerBy, OwnersTree};
+use covlens_report_templates::{Annotated, DiffFile, leave_out_annotated};
 
 /// gopherage refuses to write a profile with no files; so do we, and no
 /// output file is created.
@@ -89,7 +90,6 @@ pub fn choice<T: Clone + Send + Sync + 'static>(
 
 /// The source resolver for `--source-root IMPORT_PREFIX=DIR` flags.
 pub fn source_resolver(roots: &[String]) -> Result<covlens_core::SourceResolver> {
-    use anyhow::Context as _;
     let mut b = covlens_core::SourceResolver::builder();
     for root in roots {
         let (prefix, dir) = root
@@ -98,6 +98,54 @@ pub fn source_resolver(roots: &[String]) -> Result<covlens_core::SourceResolver>
         b.source_root(prefix, dir);
     }
     Ok(b.build()?)
+}
+
+/// `--ignore-annotations`, for the commands that compare a base and a head.
+#[derive(clap::Args, Debug)]
+pub struct AnnotationArgs {
+    /// Leave out the blocks `// coverage-ignore` comments mark, as `filter
+    /// --ignore-annotations` does: the head's from its sources (found as
+    /// `covlens func` finds them, and by --source-root), the base's from
+    /// the base's sources, rebuilt by undoing --git-diff.
+    #[arg(long)]
+    pub ignore_annotations: bool,
+}
+
+impl AnnotationArgs {
+    /// `head` and `base` without their marked blocks, what was left out
+    /// noted on stderr; as they are without the flag.
+    pub fn apply(
+        &self,
+        (head, base): (Profile, Profile),
+        diff: Option<&[DiffFile]>,
+        module: Option<&str>,
+        source_roots: &[String],
+    ) -> Result<(Profile, Profile)> {
+        if !self.ignore_annotations {
+            return Ok((head, base));
+        }
+        let diff = diff.context(covlens_report_templates::ANNOTATED_BASE_NEEDS_DIFF)?;
+        let sources = source_resolver(source_roots)?;
+        let a = leave_out_annotated(head, Some((base, diff)), module, &sources, |_| false);
+        note_left_out(&a)?;
+        Ok((a.head, a.base.expect("a base was given")))
+    }
+}
+
+/// Notes on stderr what annotations left out, the base's lines after
+/// `base: `.
+pub fn note_left_out(a: &Annotated) -> Result<()> {
+    for (side, r) in [
+        ("", Some(&a.head_report)),
+        ("base: ", a.base_report.as_ref()),
+    ] {
+        let Some(r) = r else { continue };
+        let mut text = Vec::new();
+        r.write_text(&mut text, 20)?;
+        let text = String::from_utf8_lossy(&text);
+        crate::note(text.lines().map(|l| format!("{side}{l}")));
+    }
+    Ok(())
 }
 
 /// The columns of `html` and `report`: `[NAME=]PROFILE` arguments, where

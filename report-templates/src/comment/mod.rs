@@ -5,6 +5,7 @@
 mod diff;
 mod fit;
 mod funcs;
+mod ignore;
 mod paths;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ pub use self::funcs::{
     BaseSources, FuncDelta, LostFunctions, MAX_SOURCE_FILES, SourceFile, lost_functions,
     read_sources, source_files,
 };
+pub use self::ignore::{ANNOTATED_BASE_NEEDS_DIFF, Annotated, leave_out_annotated};
 pub use self::paths::{PathMap, go_mod_module, module_line};
 use crate::stat::tenths;
 use crate::trend::{BelowTrend, Trend, TrendRule};
