@@ -387,10 +387,19 @@ fn comment_and_annotate_leave_out_each_sides_annotations() {
     for cmd in ["comment", "annotate"] {
         let annotated = run(cmd, "../head.out", "../base.out", &["--ignore-annotations"]);
         assert_eq!(annotated, run(cmd, &head_f, &base_f, &[]), "{cmd}");
-        assert_ne!(annotated, run(cmd, "../head.out", "../base.out", &[]), "{cmd}");
+        assert_ne!(
+            annotated,
+            run(cmd, "../head.out", "../base.out", &[]),
+            "{cmd}"
+        );
     }
     let plain = run("annotate", "../head.out", "../base.out", &[]);
     assert!(plain.contains("\"path\": \"calc.go\""), "{plain}");
-    let annotated = run("annotate", "../head.out", "../base.out", &["--ignore-annotations"]);
+    let annotated = run(
+        "annotate",
+        "../head.out",
+        "../base.out",
+        &["--ignore-annotations"],
+    );
     assert!(!annotated.contains("\"path\": \"calc.go\""), "{annotated}");
 }

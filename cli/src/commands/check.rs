@@ -78,10 +78,8 @@ pub struct CheckArgs {
     // Also set by the config's `exclude.annotations`.
     #[command(flatten)]
     annotations: super::AnnotationArgs,
-    /// Map an import-path prefix to a source directory (repeatable), for
-    /// the annotations.
-    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
-    source_root: Vec<String>,
+    #[command(flatten)]
+    sources: super::SourceRoots,
     /// Output format.
     #[arg(long, default_value = "text", value_parser = choice(FORMAT))]
     format: OutcomeFormat,
@@ -127,7 +125,7 @@ pub fn run(input: &InputArgs, a: CheckArgs) -> Result<()> {
     let diff = a.git_diff.as_deref().map(|d| read_diff(Path::new(d)));
     let diff = diff.transpose()?;
     let (head, base, left_out) = if policy.exclude_annotations {
-        let sources = super::source_resolver(&a.source_root)?;
+        let sources = a.sources.resolver()?;
         let (d, m) = (diff.as_deref(), module.as_deref());
         let annotated = policy.leave_out_annotated(head, base, d, m, &sources)?;
         super::note_left_out(&annotated)?;

@@ -55,10 +55,9 @@ pub struct CommentArgs {
     /// undoing `--git-diff`.
     #[arg(long)]
     functions: bool,
-    /// For `--functions` and `--ignore-annotations`: map an import-path
-    /// prefix to a source directory (repeatable).
-    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
-    source_root: Vec<String>,
+    // For --functions and --ignore-annotations.
+    #[command(flatten)]
+    sources: super::SourceRoots,
     #[command(flatten)]
     annotations: super::AnnotationArgs,
     /// The base job's last runs (profiles or GOCOVERDIRs, comma-separated
@@ -102,7 +101,7 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     let diff = a.git_diff.as_deref().map(read_diff_file).transpose()?;
     let module = a.module.clone().or_else(go_mod_module);
     let (d, m) = (diff.as_deref(), module.as_deref());
-    let (head, base) = a.annotations.apply((head, base), d, m, &a.source_root)?;
+    let (head, base) = a.annotations.apply((head, base), d, m, &a.sources)?;
     let mut c = Comment::build(
         &base,
         &head,
@@ -122,7 +121,7 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     if a.functions {
         let (diff, module) = (diff.as_deref(), module.as_deref());
         let files = source_files(&base, &head, diff, module, MAX_SOURCE_FILES);
-        let sources = read_sources(&files, &super::source_resolver(&a.source_root)?);
+        let sources = read_sources(&files, &a.sources.resolver()?);
         c.set_functions(&base, &head, diff, module, &files, &sources);
     }
     if let Some(h) = a.trend.load(None)? {

@@ -36,14 +36,8 @@ pub struct FilterArgs {
     /// each).
     #[arg(long, value_name = "FILE", requires = "ignore_annotations")]
     ignored_json: Option<String>,
-    /// With --ignore-annotations: map an import-path prefix to a source
-    /// directory (repeatable).
-    #[arg(
-        long,
-        value_name = "IMPORT_PREFIX=DIR",
-        requires = "ignore_annotations"
-    )]
-    source_root: Vec<String>,
+    #[command(flatten)]
+    sources: super::SourceRoots,
 }
 
 pub fn run(input: &InputArgs, a: FilterArgs) -> Result<()> {
@@ -54,7 +48,7 @@ pub fn run(input: &InputArgs, a: FilterArgs) -> Result<()> {
     if !a.ignore_annotations {
         return a.out.profile(p);
     }
-    let resolver = super::source_resolver(&a.source_root)?;
+    let resolver = a.sources.resolver()?;
     let (kept, report) = covlens_core::ignore::apply_annotations(p, &resolver);
     let mut text = Vec::new();
     report.write_text(&mut text, 20)?;

@@ -18,11 +18,10 @@ pub struct FlakyArgs {
     /// Output format.
     #[arg(long, default_value = "table", value_parser = choice(FORMAT))]
     format: FlakyFormat,
-    /// Map an import-path prefix to a source directory (repeatable), to
-    /// group blocks by function; files whose source is not found are
-    /// grouped by file only.
-    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
-    source_root: Vec<String>,
+    // Blocks are grouped by function where the source is found, else by
+    // file only.
+    #[command(flatten)]
+    sources: super::SourceRoots,
     #[command(flatten)]
     out: super::Out,
 }
@@ -38,7 +37,7 @@ pub fn run(input: &InputArgs, a: FlakyArgs) -> Result<()> {
         );
     }
     let mut report = with_loader(&input.load_options(), |l| l.flaky(&a.runs))?;
-    let resolver = super::source_resolver(&a.source_root)?;
+    let resolver = a.sources.resolver()?;
     report.attribute_sources(&resolver);
     a.out.write(|w| write_flaky(w, &report, a.format))
 }

@@ -17,13 +17,12 @@ pub struct FuncArgs {
     file: String,
     #[command(flatten)]
     out: super::Out,
-    /// Map an import-path prefix to a source directory (repeatable).
-    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
-    source_root: Vec<String>,
+    #[command(flatten)]
+    sources: super::SourceRoots,
 }
 
 pub fn run(input: &InputArgs, a: FuncArgs) -> Result<()> {
-    let resolver = super::source_resolver(&a.source_root)?;
+    let resolver = a.sources.resolver()?;
     let p = load(&a.file, &input.load_options())?;
     let mut out = Output::create(&a.out.output)?;
     match write_func_report(&mut out, &p, &resolver) {

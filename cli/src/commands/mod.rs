@@ -88,16 +88,28 @@ pub fn choice<T: Clone + Send + Sync + 'static>(
     })
 }
 
-/// The source resolver for `--source-root IMPORT_PREFIX=DIR` flags.
-pub fn source_resolver(roots: &[String]) -> Result<covlens_core::SourceResolver> {
-    let mut b = covlens_core::SourceResolver::builder();
-    for root in roots {
-        let (prefix, dir) = root
-            .split_once('=')
-            .with_context(|| format!("--source-root {root:?}: expected IMPORT_PREFIX=DIR"))?;
-        b.source_root(prefix, dir);
+/// `--source-root IMPORT_PREFIX=DIR`: where Go sources are.
+#[derive(clap::Args, Debug)]
+pub struct SourceRoots {
+    /// Map an import-path prefix to a source directory (repeatable), for
+    /// sources not found as `go` finds them (go.mod, go.work, vendor/, the
+    /// module cache, GOROOT).
+    #[arg(long = "source-root", value_name = "IMPORT_PREFIX=DIR")]
+    roots: Vec<String>,
+}
+
+impl SourceRoots {
+    /// The source resolver for the flags.
+    pub fn resolver(&self) -> Result<covlens_core::SourceResolver> {
+        let mut b = covlens_core::SourceResolver::builder();
+        for root in &self.roots {
+            let (prefix, dir) = root
+                .split_once('=')
+                .with_context(|| format!("--source-root {root:?}: expected IMPORT_PREFIX=DIR"))?;
+            b.source_root(prefix, dir);
+        }
+        Ok(b.build()?)
     }
-    Ok(b.build()?)
 }
 
 /// `--ignore-annotations`, for the commands that compare a base and a head.
@@ -119,13 +131,13 @@ impl AnnotationArgs {
         (head, base): (Profile, Profile),
         diff: Option<&[DiffFile]>,
         module: Option<&str>,
-        source_roots: &[String],
+        sources: &SourceRoots,
     ) -> Result<(Profile, Profile)> {
         if !self.ignore_annotations {
             return Ok((head, base));
         }
         let diff = diff.context(covlens_report_templates::ANNOTATED_BASE_NEEDS_DIFF)?;
-        let sources = source_resolver(source_roots)?;
+        let sources = sources.resolver()?;
         let a = leave_out_annotated(head, Some((base, diff)), module, &sources, |_| false);
         note_left_out(&a)?;
         Ok((a.head, a.base.expect("a base was given")))
@@ -157,10 +169,9 @@ pub struct ColumnArgs {
     /// an existing path, or whose part before `=` holds a `/`, is a path.
     #[arg(required = true, value_name = "[NAME=]PROFILE")]
     files: Vec<String>,
-    /// Map an import-path prefix to a source directory (repeatable); files
-    /// found get their coloured source.
-    #[arg(long, value_name = "IMPORT_PREFIX=DIR")]
-    source_root: Vec<String>,
+    // Files whose source is found get their coloured source.
+    #[command(flatten)]
+    sources: SourceRoots,
     /// The directory the tree starts at (import-path prefix); default: the
     /// longest directory common to every file.
     #[arg(long, value_name = "PREFIX")]
@@ -176,7 +187,7 @@ pub struct Columns {
 
 impl ColumnArgs {
     pub fn load(&self, opts: &covlens_core::input::LoadOptions) -> Result<Columns> {
-        let resolver = source_resolver(&self.source_root)?;
+        let resolver = self.sources.resolver()?;
         let mut profiles = Vec::new();
         for f in &self.files {
             let (name, path) = covlens_report_templates::named_column(f);
