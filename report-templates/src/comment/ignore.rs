@@ -34,6 +34,8 @@ pub fn leave_out_annotated(
     sources: &SourceResolver,
     skip: impl Fn(&str) -> bool + Sync,
 ) -> Annotated {
+    // Each side reads the head's sources itself: keeping them between the
+    // two would hold a whole tree in memory.
     let (base, base_report) = match base {
         None => (None, None),
         Some((base, diff)) => {
