@@ -244,6 +244,15 @@ const DASHBOARD: &str = "dashboards:\n  - name: goprog\n    columns:\n      - {l
 
 /// master: cmd-goprog.out (build 100); 1.1: calc-advanced.out (build 50),
 /// and a later failed 1.1 run (51) with other numbers that must not count.
+/// Pull request 42's run 7 of `pull-goprog-coverage`, with `fixture` as
+/// its profile.
+fn put_pull_request_7(env: &Env, fixture: &str) {
+    env.put_fixture(
+        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
+        fixture,
+    );
+}
+
 fn branches(env: &Env) {
     env.put_fixture(
         "logs/ci-goprog/100/artifacts/combined-coverage.out",
@@ -517,10 +526,7 @@ async fn before_and_after_dumps_are_diffed() {
 async fn unusable_started_json_leaves_the_commit_out() {
     let env = Env::new();
     branches(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/calc.out",
-    );
+    put_pull_request_7(&env, "demo/calc.out");
     let config = env
         .config("presubmits:\n  - {job: pull-goprog-coverage, base: ci-goprog, threshold: 10}\n");
     let started = env.artifacts().join("logs/ci-goprog/100/started.json");
@@ -617,10 +623,7 @@ async fn presubmit_base_is_the_run_at_the_pull_requests_base() {
 #[tokio::test(flavor = "multi_thread")]
 async fn presubmit_without_a_base_run_says_so() {
     let env = Env::new();
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/calc.out",
-    );
+    put_pull_request_7(&env, "demo/calc.out");
     let config =
         env.config("presubmits:\n  - {job: pull-goprog-coverage, base: ci-none, threshold: 10}\n");
     let publisher = Publisher::new(&config).unwrap();
@@ -783,10 +786,7 @@ async fn presubmit_comment_lists_functions_that_lost_coverage() {
 async fn presubmit_comment_status_and_one_comment_per_pr() {
     let env = Env::new();
     branches(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/cmd-goprog.out",
-    );
+    put_pull_request_7(&env, "demo/cmd-goprog.out");
     env.put(
         "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/git.diff",
         b"diff --git a/calc/calc.go b/calc/calc.go\n--- a/calc/calc.go\n+++ b/calc/calc.go\n@@ -9,0 +10,4 @@\n+a\n+b\n+c\n+d\n",
@@ -886,10 +886,7 @@ async fn presubmit_comment_status_and_one_comment_per_pr() {
 async fn policy_marks_the_table_and_fails_the_status() {
     let env = Env::new();
     branches(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/cmd-goprog.out",
-    );
+    put_pull_request_7(&env, "demo/cmd-goprog.out");
     let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
     let token = env.dir.path().join("token");
     std::fs::write(&token, "t").unwrap();
@@ -937,10 +934,7 @@ async fn policy_marks_the_table_and_fails_the_status() {
 async fn policy_label_threshold_with_the_dashboards_ownership() {
     let env = Env::new();
     branches(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/cmd-goprog.out",
-    );
+    put_pull_request_7(&env, "demo/cmd-goprog.out");
     let owners = fixture("owners");
     let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
     let token = env.dir.path().join("token");
@@ -1077,10 +1071,7 @@ fn label_policy(env: &Env, owners: &str, github: &str) -> Config {
 async fn policy_ownership_is_the_pull_requests_base_commits() {
     let env = Env::new();
     branches(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/cmd-goprog.out",
-    );
+    put_pull_request_7(&env, "demo/cmd-goprog.out");
     let (fake, github) = env.github().await;
     // master has the fixture's OWNERS; the base commit relabels calc/.
     for (rel, mut bytes) in fixture_files("owners") {
@@ -1123,10 +1114,7 @@ async fn policy_ownership_is_the_pull_requests_base_commits() {
 async fn policy_ownership_from_a_checkout_is_the_base_commits() {
     let env = Env::new();
     branches(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/cmd-goprog.out",
-    );
+    put_pull_request_7(&env, "demo/cmd-goprog.out");
     let (fake, github) = env.github().await;
     let checkout = env.dir.path().join("checkout");
     let git = |args: &[&str]| {
@@ -1271,10 +1259,7 @@ async fn master_and_pull_request(
 ) -> (FakeGitHub, Publisher, std::path::PathBuf) {
     branches(env);
     put_master_runs(env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/cmd-goprog.out",
-    );
+    put_pull_request_7(env, "demo/cmd-goprog.out");
     let (fake, github) = env.github().await;
     let db = env.dir.path().join("history.db");
     let config = env.config(&format!(
@@ -1904,10 +1889,7 @@ async fn table_total_matches_go_tool_cover() {
 async fn github_down_is_transient_and_a_retry_succeeds() {
     let env = Env::new();
     branches(&env);
-    env.put_fixture(
-        "pr-logs/pull/acme_widget/42/pull-goprog-coverage/7/artifacts/cover.out",
-        "demo/calc.out",
-    );
+    put_pull_request_7(&env, "demo/calc.out");
     let fake = FakeGitHub::start(FakeOptions::default()).await.unwrap();
     let config = env.config(&format!(
         "{DASHBOARD}presubmits:\n  - {{job: pull-goprog-coverage, base: ci-goprog}}\ngithub: {{api: '{}', token_file: /unused}}\n",
