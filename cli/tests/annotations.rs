@@ -403,3 +403,93 @@ fn comment_and_annotate_leave_out_each_sides_annotations() {
     );
     assert!(!annotated.contains("\"path\": \"calc.go\""), "{annotated}");
 }
+
+/// The data `html` inlines (its boot JSON), with every file's source view
+/// taken out: the numbers of every directory, file and function.
+fn page_numbers(page: &str) -> (serde_json::Value, Vec<String>) {
+    let start = page
+        .find(r#"<script id="boot" type="application/json">"#)
+        .unwrap();
+    let json = &page[start..].split_once('>').unwrap().1;
+    let json = json.split_once("</script>").unwrap().0;
+    let mut boot: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut lines = Vec::new();
+    for f in boot["files"].as_object_mut().unwrap().values_mut() {
+        let f = f.as_object_mut().unwrap();
+        f.remove("ig");
+        for l in f.remove("lines").unwrap().as_array().unwrap() {
+            lines.push(l.as_str().unwrap().to_string());
+        }
+    }
+    (boot, lines)
+}
+
+/// `html --ignore-annotations` counts every column as `filter` leaves it in
+/// that column's own checkout (the base's read from its rebuilt sources),
+/// says how much it left out, and greys the marked blocks in the source.
+#[test]
+fn html_leaves_out_each_columns_annotations_and_greys_them() {
+    let t = tempfile::tempdir().unwrap();
+    let (head, base) = base_and_head(t.path());
+    let (head_said, head_f) = filtered(&head, "head.out");
+    let (_, base_f) = filtered(&base, "base.out");
+    let page = |cols: [&str; 2], more: &[&str]| {
+        let out = t.path().join("page.html");
+        output(
+            covlens()
+                .current_dir(&head)
+                .arg("html")
+                .args(cols)
+                .arg("-o")
+                .arg(&out)
+                .args(more),
+        );
+        std::fs::read_to_string(out).unwrap()
+    };
+    let annotated = page(
+        ["head=../head.out", "base=../base.out"],
+        &[
+            "--ignore-annotations",
+            "--git-diff",
+            "../d.diff",
+            "--module",
+            "example.com/ignoreprog",
+        ],
+    );
+    let prefiltered = page([&format!("head={head_f}"), &format!("base={base_f}")], &[]);
+    let (mut numbers, lines) = page_numbers(&annotated);
+    let (want, plain_lines) = page_numbers(&prefiltered);
+    // Must is left out whole: `—` where the filtered profile gives 0 of 0.
+    let funcs = numbers["files"]["f0"]["funcs"].as_array_mut().unwrap();
+    let mut gone = Vec::new();
+    for f in funcs.iter_mut() {
+        if f[2] == serde_json::json!([null, null]) {
+            gone.push(f[0].as_str().unwrap().to_string());
+            f[2] = serde_json::json!([[0, 0], [0, 0]]);
+        }
+    }
+    assert_eq!(gone, ["Must"]);
+    assert_eq!(numbers, want);
+    assert!(!plain_lines.iter().any(|l| l.contains("class=\"ign\"")));
+    // Every line of a marked block is greyed, none is coloured too.
+    let greyed: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("class=\"ign\""))
+        .collect();
+    assert!(greyed.len() >= 9, "{greyed:?}");
+    assert!(
+        greyed
+            .iter()
+            .any(|l| l.contains("{ // coverage-ignore</span>")),
+        "{greyed:?}"
+    );
+    // The whole-file annotation leaves gen.go out of the tree.
+    assert!(!annotated.contains("gen.go"));
+    // The head's column says what `filter` said it left out.
+    let (_, said) = head_said.split_once("left out ").unwrap();
+    let (statements, rest) = said.split_once(" statements (").unwrap();
+    let covered = rest.split_once(' ').unwrap().0;
+    let files = rest.rsplit_once(" of ").unwrap().1;
+    let row = format!("<td>{statements} statements <small>({covered} covered) in {files}</small>");
+    assert!(annotated.contains(&row), "{row}");
+}

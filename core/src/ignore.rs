@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::funcs::{Annotations, FuncFinder, SourceResolver};
 use crate::printable::printable;
-use crate::profile::{Counts, FileProfile, Profile};
+use crate::profile::{Block, Counts, FileProfile, Profile};
 
 /// Only sources holding this are parsed: most files have no annotation.
 const MARK: &[u8] = b"coverage-ignore";
@@ -20,10 +20,23 @@ pub struct IgnoredFile {
     pub name: String,
     /// `// coverage-ignore-file`: the file is gone from the profile.
     pub whole_file: bool,
-    /// Blocks left out.
-    pub blocks: usize,
+    /// The blocks left out, in the profile's order (reports show them as
+    /// left out); JSON gives their number as `blocks`.
+    #[serde(rename = "blocks", serialize_with = "serialize_len")]
+    pub left_out: Vec<Block>,
     /// Their statements, and how many of those were covered.
     pub statements: Counts,
+}
+
+impl IgnoredFile {
+    /// How many blocks were left out.
+    pub fn blocks(&self) -> usize {
+        self.left_out.len()
+    }
+}
+
+fn serialize_len<S: serde::Serializer>(blocks: &[Block], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(blocks.len() as u64)
 }
 
 /// A file whose annotations could not be read; its blocks are all kept.
@@ -65,7 +78,7 @@ impl IgnoreReport {
     /// `max` of each.
     pub fn write_text<W: Write>(&self, mut w: W, max: usize) -> io::Result<()> {
         let c = self.statements();
-        let blocks: usize = self.files.iter().map(|f| f.blocks).sum();
+        let blocks: usize = self.files.iter().map(IgnoredFile::blocks).sum();
         writeln!(
             w,
             "coverage-ignore: left out {} statements ({} covered) in {blocks} blocks of {} files",
@@ -79,7 +92,7 @@ impl IgnoreReport {
                 w,
                 "coverage-ignore: {}: {what}{} blocks, {} statements ({} covered)",
                 printable(&f.name),
-                f.blocks,
+                f.blocks(),
                 f.statements.total,
                 f.statements.covered
             )?;
@@ -187,24 +200,24 @@ fn leave_out(file: &mut FileProfile, a: &Annotations) -> Option<IgnoredFile> {
     let mut ignored = IgnoredFile {
         name: file.name.clone(),
         whole_file: a.whole_file,
-        blocks: 0,
+        left_out: Vec::new(),
         statements: Counts::default(),
     };
     file.blocks.retain(|b| {
         let out = a.ignores((b.start_line, b.start_col));
         if out {
-            ignored.blocks += 1;
+            ignored.left_out.push(*b);
             ignored.statements.add_block(b);
         }
         !out
     });
-    (ignored.blocks > 0 || a.whole_file).then_some(ignored)
+    (!ignored.left_out.is_empty() || a.whole_file).then_some(ignored)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Block, Mode};
+    use crate::profile::Mode;
 
     fn resolver(dir: &std::path::Path) -> SourceResolver {
         let mut b = SourceResolver::builder();
@@ -272,7 +285,7 @@ mod tests {
                 IgnoredFile {
                     name: "example.com/m/a.go".into(),
                     whole_file: false,
-                    blocks: 1,
+                    left_out: vec![Block::new((4, 11), (6, 3), 1, 0)],
                     statements: Counts {
                         covered: 0,
                         total: 1
@@ -281,7 +294,7 @@ mod tests {
                 IgnoredFile {
                     name: "example.com/m/b.go".into(),
                     whole_file: true,
-                    blocks: 1,
+                    left_out: vec![Block::new((3, 1), (4, 1), 2, 1)],
                     statements: Counts {
                         covered: 2,
                         total: 2
@@ -314,6 +327,7 @@ mod tests {
         report.write_json(&mut json).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(json["files"][1]["statements"]["covered"], 2);
+        assert_eq!(json["files"][0]["blocks"], 1);
         assert_eq!(json["unchecked"][1]["name"], "example.com/m/gone.go");
     }
 }

@@ -31,7 +31,7 @@ impl From<&IgnoreReport> for LeftOut {
         LeftOut {
             statements: c.total,
             covered: c.covered,
-            blocks: r.files.iter().map(|f| f.blocks).sum(),
+            blocks: r.files.iter().map(|f| f.blocks()).sum(),
             files: r.files.len(),
             unchecked_files: r.unchecked.len(),
         }

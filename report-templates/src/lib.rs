@@ -72,9 +72,9 @@ pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,
 };
 pub use crate::site::{
-    DirSink, MAX_LOST_FUNCTION_FILES, MemorySink, NoSources, SiteExtras, SiteOptions, SiteSink,
-    SiteStats, Sources, source_lines, write_page, write_page_with_extras, write_site,
-    write_site_with, write_site_with_extras,
+    DirSink, LeftOut, LeftOutColumn, MAX_LOST_FUNCTION_FILES, MemorySink, NoSources, SiteExtras,
+    SiteOptions, SiteSink, SiteStats, Sources, source_lines, write_page, write_page_with_extras,
+    write_site, write_site_with, write_site_with_extras,
 };
 pub use crate::stat::{Mark, Stat};
 pub use crate::summary::{SummaryBy, SummaryFormat, write_summary};

@@ -28,13 +28,13 @@ pub struct HtmlArgs {
 
 pub fn run(input: &InputArgs, a: HtmlArgs) -> Result<()> {
     let popts = input.load_options();
-    let c = a.columns.load(&popts)?;
+    let mut c = a.columns.load(&popts)?;
+    let extras = a.extras.load(&mut c, &popts)?;
     let opts = SiteOptions {
         title: &a.title,
         root: &c.root,
     };
     opts.check(&c.profiles)?;
-    let extras = a.extras.load(&c, &popts)?;
     a.out
         .write(|w| write_page_with_extras(w, &opts, &c.profiles, &c.resolver, &extras))
 }

@@ -147,16 +147,18 @@ impl AnnotationArgs {
 /// Notes on stderr what annotations left out, the base's lines after
 /// `base: `.
 pub fn note_left_out(a: &Annotated) -> Result<()> {
-    for (side, r) in [
-        ("", Some(&a.head_report)),
-        ("base: ", a.base_report.as_ref()),
-    ] {
-        let Some(r) = r else { continue };
-        let mut text = Vec::new();
-        r.write_text(&mut text, 20)?;
-        let text = String::from_utf8_lossy(&text);
-        crate::note(text.lines().map(|l| format!("{side}{l}")));
-    }
+    note_report("", &a.head_report)?;
+    a.base_report
+        .as_ref()
+        .map_or(Ok(()), |r| note_report("base: ", r))
+}
+
+/// Notes `r` on stderr, each line after `prefix`.
+fn note_report(prefix: &str, r: &covlens_core::ignore::IgnoreReport) -> Result<()> {
+    let mut text = Vec::new();
+    r.write_text(&mut text, 20)?;
+    let text = String::from_utf8_lossy(&text);
+    crate::note(text.lines().map(|l| format!("{prefix}{l}")));
     Ok(())
 }
 
@@ -223,25 +225,63 @@ pub struct ExtrasArgs {
     /// the sources `--source-root` finds.
     #[arg(long)]
     functions: bool,
-    /// With --functions: the diff between the two (`git diff base...head`),
-    /// to rebuild the base's source from the head's.
-    #[arg(long, value_name = "FILE", requires = "functions")]
+    /// Leave out the blocks `// coverage-ignore` comments mark in the
+    /// sources the report shows (greyed in the source view); with
+    /// --git-diff, the second column's from the base's rebuilt sources.
+    #[arg(long)]
+    ignore_annotations: bool,
+    /// With --functions or --ignore-annotations: the diff between the two
+    /// (`git diff base...head`), to rebuild the base's source from the
+    /// head's.
+    #[arg(long, value_name = "FILE")]
     git_diff: Option<String>,
-    /// With --functions: import path of the repository root, as `comment`
-    /// takes it. Default: the `module` line of ./go.mod.
-    #[arg(long, value_name = "PREFIX", requires = "functions")]
+    /// With --functions or --git-diff: import path of the repository root,
+    /// as `comment` takes it. Default: the `module` line of ./go.mod.
+    #[arg(long, value_name = "PREFIX")]
     module: Option<String>,
 }
 
 impl ExtrasArgs {
     /// The extras of `c`'s site, read and checked before anything is
-    /// written.
+    /// written; with --ignore-annotations, `c`'s profiles lose their
+    /// marked blocks first (noted on stderr).
     pub fn load(
         &self,
-        c: &Columns,
+        c: &mut Columns,
         opts: &covlens_core::input::LoadOptions,
     ) -> Result<covlens_report_templates::SiteExtras> {
         let mut extras = covlens_report_templates::SiteExtras::default();
+        anyhow::ensure!(
+            self.git_diff.is_none() || self.functions || self.ignore_annotations,
+            "--git-diff is for --functions or --ignore-annotations"
+        );
+        let diff = self
+            .git_diff
+            .as_deref()
+            .map(covlens_report_templates::read_diff_file)
+            .transpose()?;
+        let module = (diff.is_some() || self.functions)
+            .then(|| {
+                self.module
+                    .clone()
+                    .or_else(covlens_report_templates::go_mod_module)
+            })
+            .flatten();
+        if self.ignore_annotations {
+            let base = diff.as_deref().map(|d| (d, module.as_deref()));
+            let columns = std::mem::take(&mut c.profiles);
+            let (kept, reports) = extras.leave_out_annotated(columns, base, &c.resolver);
+            // Lines name their column when there are several.
+            for ((name, _), r) in kept.iter().zip(&reports) {
+                let prefix = if kept.len() > 1 {
+                    format!("{name}: ")
+                } else {
+                    String::new()
+                };
+                note_report(&prefix, r)?;
+            }
+            c.profiles = kept;
+        }
         if let Some(h) = self.trend.load(None)? {
             extras.trends = Some((h.runs.len(), h.into_counts()));
         }
@@ -262,15 +302,6 @@ impl ExtrasArgs {
                 "--functions compares two columns: give the head's profile, then the base's"
             );
         };
-        let diff = self
-            .git_diff
-            .as_deref()
-            .map(covlens_report_templates::read_diff_file)
-            .transpose()?;
-        let module = self
-            .module
-            .clone()
-            .or_else(covlens_report_templates::go_mod_module);
         extras.set_lost_functions(base, head, diff.as_deref(), module.as_deref(), &c.resolver);
         Ok(extras)
     }

@@ -30,14 +30,14 @@ pub struct ReportArgs {
 
 pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     let popts = input.load_options();
-    let c = a.columns.load(&popts)?;
+    let mut c = a.columns.load(&popts)?;
+    let extras = a.extras.load(&mut c, &popts)?;
     let opts = SiteOptions {
         title: &a.title,
         root: &c.root,
     };
     // Whatever fails does so before the directory is made.
     opts.check(&c.profiles)?;
-    let extras = a.extras.load(&c, &popts)?;
     let mut sink =
         DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     write_site_with_extras(&mut sink, &opts, &c.profiles, &c.resolver, &extras)

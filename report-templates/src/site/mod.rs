@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 
 use covlens_core::flaky::FlakyReport;
+use covlens_core::ignore::IgnoreReport;
 use covlens_core::owners::{OwnerBy, OwnersTree};
 use covlens_core::{
     Block, Counts, FileProfile, Profile, SourceResolver, find_funcs, package_of, under_root,
@@ -174,6 +175,9 @@ struct FileData<'a> {
     dirname: &'a str,
     /// (name, line, cells) per function.
     funcs: Vec<(String, u32, Cells)>,
+    /// 1 when blocks left out by annotations are shown (greyed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ig: Option<u8>,
     lines: Vec<String>,
     name: &'a str,
     path: &'a str,
@@ -232,6 +236,31 @@ pub struct SiteExtras {
     /// Files whose functions could not be compared (see
     /// [`LostFunctions::unread`](crate::LostFunctions::unread)), said under the list.
     pub lost_unread: usize,
+    /// What `// coverage-ignore` annotations left out of the columns
+    /// ([`SiteExtras::leave_out_annotated`]): the index says how much,
+    /// file pages show those blocks greyed.
+    pub left_out: Option<LeftOut>,
+}
+
+/// Blocks `// coverage-ignore` annotations left out of a site's columns.
+#[derive(Clone, Debug, Default)]
+pub struct LeftOut {
+    /// Per column, what was left out of it.
+    pub columns: Vec<LeftOutColumn>,
+    /// Per file, the blocks left out of the first column that had any
+    /// (columns of one source leave out the same blocks).
+    pub blocks: HashMap<String, Vec<Block>>,
+}
+
+/// What annotations left out of one column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LeftOutColumn {
+    /// The statements left out, and how many of them were covered.
+    pub statements: Counts,
+    /// Files blocks were left out of (whole files included).
+    pub files: usize,
+    /// Files whose annotations could not be read (all blocks kept).
+    pub unchecked: usize,
 }
 
 /// The most files whose functions a report compares
@@ -257,6 +286,59 @@ impl SiteExtras {
         let lost = crate::lost_functions(base, head, diff, module, &files, &sources);
         self.lost_functions = lost.functions;
         self.lost_unread = lost.unread;
+    }
+
+    /// `columns` without the blocks `// coverage-ignore` comments mark in
+    /// the sources `sources` finds, and what was left out of each column,
+    /// which [`SiteExtras::left_out`] records. With `base` (the change
+    /// from the second column to the first, and the module), the second
+    /// column is a pull request's base: its annotations are read from its
+    /// own sources, rebuilt as [`leave_out_annotated`](crate::leave_out_annotated)
+    /// rebuilds them; other columns read the sources the site shows.
+    pub fn leave_out_annotated(
+        &mut self,
+        columns: Vec<(String, Profile)>,
+        base: Option<(&[crate::DiffFile], Option<&str>)>,
+        sources: &SourceResolver,
+    ) -> (Vec<(String, Profile)>, Vec<IgnoreReport>) {
+        let mut kept = Vec::with_capacity(columns.len());
+        let mut reports = Vec::with_capacity(columns.len());
+        let mut rest = columns.into_iter();
+        if let Some((diff, module)) = base.filter(|_| rest.len() >= 2) {
+            let (Some((head_name, head)), Some((base_name, base))) = (rest.next(), rest.next())
+            else {
+                unreachable!("two columns at least")
+            };
+            let a =
+                crate::leave_out_annotated(head, Some((base, diff)), module, sources, |_| false);
+            kept.push((head_name, a.head));
+            reports.push(a.head_report);
+            kept.extend(a.base.map(|b| (base_name, b)));
+            reports.extend(a.base_report);
+        }
+        for (name, p) in rest {
+            let a = crate::leave_out_annotated(p, None, None, sources, |_| false);
+            kept.push((name, a.head));
+            reports.push(a.head_report);
+        }
+        let mut blocks = HashMap::new();
+        for f in reports.iter().flat_map(|r| &r.files) {
+            if !f.left_out.is_empty() {
+                blocks
+                    .entry(f.name.clone())
+                    .or_insert_with(|| f.left_out.clone());
+            }
+        }
+        let columns = reports
+            .iter()
+            .map(|r| LeftOutColumn {
+                statements: r.statements(),
+                files: r.files.len(),
+                unchecked: r.unchecked.len(),
+            })
+            .collect();
+        self.left_out = Some(LeftOut { columns, blocks });
+        (kept, reports)
     }
 
     /// Sets [`SiteExtras::groups`]: every file of `profiles` with its
@@ -298,6 +380,8 @@ struct Index<'a> {
     lost_more: usize,
     /// [`SiteExtras::lost_unread`].
     lost_unread: usize,
+    /// [`SiteExtras::left_out`], per column.
+    left_out: Option<&'a [LeftOutColumn]>,
 }
 
 /// The most functions the index lists; the rest are counted.
@@ -649,6 +733,11 @@ fn build(
                         dirname: &name,
                         up: &up,
                         set_mode,
+                        left_out: extras
+                            .left_out
+                            .as_ref()
+                            .and_then(|l| l.blocks.get(fname))
+                            .map_or(&[], Vec::as_slice),
                     };
                     let h = page.write(out, columns, sources)?;
                     pages.insert(fi, h);
@@ -723,6 +812,7 @@ fn build(
             .collect(),
         lost_more: extras.lost_functions.len().saturating_sub(MAX_LOST_ROWS),
         lost_unread: extras.lost_unread,
+        left_out: extras.left_out.as_ref().map(|l| &l.columns[..]),
     };
     let mut html = Vec::new();
     render_to(
@@ -747,6 +837,8 @@ struct FilePage<'a> {
     /// Breadcrumbs above its directory.
     up: &'a [(String, String)],
     set_mode: bool,
+    /// Its blocks that annotations left out, shown greyed.
+    left_out: &'a [Block],
 }
 
 impl FilePage<'_> {
@@ -768,10 +860,14 @@ impl FilePage<'_> {
             .unwrap_or_default()
             .iter()
             .map(|f| {
-                let c: Vec<Option<Counts>> = per
+                let mut c: Vec<Option<Counts>> = per
                     .iter()
                     .map(|p| p.map(|p| f.coverage(p.blocks())))
                     .collect();
+                // A function annotations left out whole shows `—`, not 0%.
+                if c.iter().flatten().all(|c| c.total == 0) && f.coverage(self.left_out).total > 0 {
+                    c.fill(None);
+                }
                 (f.name.clone(), f.start_line, cells(&c))
             })
             .collect();
@@ -782,7 +878,8 @@ impl FilePage<'_> {
             dir: self.dir,
             dirname: self.dirname,
             funcs,
-            lines: source_lines(&src, first.blocks(), self.set_mode)?,
+            ig: (!self.left_out.is_empty()).then_some(1),
+            lines: source_lines(&src, first.blocks(), self.left_out, self.set_mode)?,
             name: self.name.rsplit('/').next().unwrap_or(self.name),
             path: self.name,
             set: self.set_mode,
@@ -881,8 +978,12 @@ mod colour_tests {
 
     /// The background of `.covN` in the site's style sheet.
     fn background(n: usize) -> String {
+        rule_background(&format!("cov{n}"))
+    }
+
+    fn rule_background(class: &str) -> String {
         let css = include_str!("../../templates/site/style.css");
-        let rule = format!(".cov{n} {{ background: #");
+        let rule = format!(".{class} {{ background: #");
         let i = css.find(&rule).unwrap_or_else(|| panic!("no {rule}")) + rule.len() - 1;
         css[i..i + 7].to_string()
     }
@@ -920,5 +1021,24 @@ mod colour_tests {
             contrast(&low, &red) >= 1.25,
             "low count {low} vs not covered {red}"
         );
+    }
+
+    /// Blocks left out by annotations: readable, grey (neither covered nor
+    /// not), and apart from plain text.
+    #[test]
+    fn left_out_shade_is_grey_and_readable() {
+        let ign = rule_background("ign");
+        let css = include_str!("../../templates/site/style.css");
+        let text = css
+            .split(".ign {")
+            .nth(1)
+            .and_then(|r| r.split("color: ").nth(1))
+            .map(|c| c[..7].to_string())
+            .expect(".ign has a color");
+        assert!(contrast(&ign, &text) >= 4.5, "{ign} vs {text}");
+        assert!(contrast(&ign, "#ffffff") >= 1.2, "{ign} vs plain");
+        let c = |i: usize| u8::from_str_radix(&ign[i..i + 2], 16).unwrap();
+        let (r, g, b) = (c(1), c(3), c(5));
+        assert!(r.max(g).max(b) - r.min(g).min(b) <= 8, "{ign} is not grey");
     }
 }

@@ -21,6 +21,8 @@ struct Piece<'a> {
     cls: u32,
     /// The block's count.
     count: u64,
+    /// Inside a block `// coverage-ignore` left out (no count, not `k`).
+    ign: bool,
 }
 
 /// CSS class of a block as `go tool cover -html` picks it: `cov0` for
@@ -38,13 +40,19 @@ fn class(count: u64, max: u64, set_mode: bool) -> u32 {
 }
 
 /// The pieces of each line: text runs, each inside the innermost (last
-/// started) block around it. Runs end at line ends so every line stands
+/// started) block around it, of `blocks` or of those left out (`ignored`,
+/// numbered after `blocks`). Runs end at line ends so every line stands
 /// alone.
-fn pieces<'a>(src: &'a [u8], blocks: &[Block], set_mode: bool) -> Vec<Vec<Piece<'a>>> {
+fn pieces<'a>(
+    src: &'a [u8],
+    blocks: &[Block],
+    ignored: &[Block],
+    set_mode: bool,
+) -> Vec<Vec<Piece<'a>>> {
     let max = blocks.iter().map(|b| b.count).max().unwrap_or(0);
     // (line, col, 0 = end / 1 = start, block)
-    let mut ev: Vec<(u32, u32, u8, usize)> = Vec::with_capacity(blocks.len() * 2);
-    for (i, b) in blocks.iter().enumerate() {
+    let mut ev: Vec<(u32, u32, u8, usize)> = Vec::with_capacity((blocks.len() + ignored.len()) * 2);
+    for (i, b) in blocks.iter().chain(ignored).enumerate() {
         ev.push((b.start_line, b.start_col, 1, i));
         ev.push((b.end_line, b.end_col, 0, i));
     }
@@ -72,15 +80,17 @@ fn pieces<'a>(src: &'a [u8], blocks: &[Block], set_mode: bool) -> Vec<Vec<Piece<
             let cur = active.last().copied();
             if cur != open || at == line.len() {
                 if seg_start < at {
-                    let (cls, count) = open.map_or((0, 0), |i| {
+                    let shown = open.filter(|&i| i < blocks.len());
+                    let (cls, count) = shown.map_or((0, 0), |i| {
                         let b = &blocks[i];
                         (class(b.count, max, set_mode), b.count)
                     });
                     out.push(Piece {
                         text: String::from_utf8_lossy(&line[seg_start..at]),
-                        k: open,
+                        k: shown,
                         cls,
                         count,
+                        ign: open.is_some() && shown.is_none(),
                     });
                 }
                 seg_start = at;
@@ -94,9 +104,15 @@ fn pieces<'a>(src: &'a [u8], blocks: &[Block], set_mode: bool) -> Vec<Vec<Piece<
 
 /// The source as HTML lines: each run inside a block is a span with the
 /// block's class, count and index (`data-k`, which the page uses to
-/// colour by another column's counts).
-pub fn source_lines(src: &[u8], blocks: &[Block], set_mode: bool) -> Result<Vec<String>, Error> {
-    let lines = pieces(src, blocks, set_mode);
+/// colour by another column's counts); each inside a block of `ignored`
+/// (left out by `// coverage-ignore`) a span of class `ign`.
+pub fn source_lines(
+    src: &[u8],
+    blocks: &[Block],
+    ignored: &[Block],
+    set_mode: bool,
+) -> Result<Vec<String>, Error> {
+    let lines = pieces(src, blocks, ignored, set_mode);
     if lines.is_empty() {
         return Ok(Vec::new());
     }
@@ -122,7 +138,7 @@ mod tests {
     fn spans_per_line() {
         let src = b"func f() {\n\tx := 1 < 2\n}\n";
         let blocks = [Block::new((1, 10), (3, 2), 1, 0)];
-        let l = source_lines(src, &blocks, false).unwrap();
+        let l = source_lines(src, &blocks, &[], false).unwrap();
         assert_eq!(
             l,
             [
@@ -140,7 +156,7 @@ mod tests {
             Block::new((3, 1), (3, 6), 1, 1),
             Block::new((3, 3), (3, 4), 1, 9),
         ];
-        let l = source_lines(src, &blocks, false).unwrap();
+        let l = source_lines(src, &blocks, &[], false).unwrap();
         assert_eq!(l.len(), 3);
         assert_eq!(l[0], "a");
         assert_eq!(l[1], "");
@@ -148,5 +164,22 @@ mod tests {
             l[2],
             "<span class=\"cov1\" title=\"1\" data-k=\"0\">b </span><span class=\"cov10\" title=\"9\" data-k=\"1\">c</span><span class=\"cov1\" title=\"1\" data-k=\"0\"> d</span>"
         );
+    }
+
+    #[test]
+    fn left_out_blocks_are_greyed_without_a_count() {
+        let src = b"func f(x int) {\n\tif x > 0 { // coverage-ignore\n\t\tpanic(x)\n\t}\n}\n";
+        let kept = [Block::new((1, 15), (2, 11), 1, 3)];
+        let ignored = [Block::new((2, 11), (4, 3), 1, 0)];
+        let l = source_lines(src, &kept, &ignored, false).unwrap();
+        assert_eq!(
+            l[1],
+            "<span class=\"cov10\" title=\"3\" data-k=\"0\">\tif x &gt; 0 </span><span class=\"ign\" title=\"left out by coverage-ignore\">{ // coverage-ignore</span>"
+        );
+        assert_eq!(
+            l[2],
+            "<span class=\"ign\" title=\"left out by coverage-ignore\">\t\tpanic(x)</span>"
+        );
+        assert_eq!(l[4], "}");
     }
 }

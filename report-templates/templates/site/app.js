@@ -163,7 +163,8 @@
     }
     if (f.lines) {
       h += '<h3>Source</h3><p class="legend"><span class="cov0">not covered</span><span class="set cov8">covered</span>' +
-        '<span class="cnt cov1">low count</span><span class="cnt cov5">…</span><span class="cnt cov10">high count</span>' + colourBy(f, col) + "</p>" +
+        '<span class="cnt cov1">low count</span><span class="cnt cov5">…</span><span class="cnt cov10">high count</span>' +
+        (f.ig ? '<span class="ign">left out by coverage-ignore</span>' : "") + colourBy(f, col) + "</p>" +
         '<table class="src">' + f.lines.map(function (l, i) {
           return '<tr id="L' + (i + 1) + '"><td class="n">' + (i + 1) + "</td><td>" + l + "</td></tr>";
         }).join("") + "</table>";
