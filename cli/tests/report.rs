@@ -1022,3 +1022,44 @@ fn report_site_draws_trends_and_flaky_in_a_browser() {
     assert!(tree.contains("<td class=\"trend\"></td>"), "{tree}");
     assert!(tree.contains("<td class=\"flaky some\""), "{tree}");
 }
+
+/// `report --ignore-annotations` in a browser: the file page greys the
+/// marked blocks (named in the legend), a function left out whole shows
+/// `—`, and the totals say what was left out.
+#[test]
+#[ignore = "needs chromium"]
+fn report_greys_annotated_blocks_in_a_browser() {
+    let chrome = &require_chromium();
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    run(covlens()
+        .current_dir(repo().join("fixtures/ignoreprog"))
+        .args(["report", "cover.out", "--ignore-annotations", "--out"])
+        .arg(&site));
+    let data = std::fs::read_to_string(site.join("data/f0.js")).unwrap();
+    let greyed = data.matches("class=\\\"ign\\\"").count();
+    assert!(greyed >= 9, "{data}");
+    let dom = dump_dom(chrome, &format!("file://{}/index.html#f0", site.display()));
+    let main = dom.split("<main id=\"main\">").nth(1).unwrap();
+    assert!(
+        main.contains("<span class=\"ign\">left out by coverage-ignore</span>"),
+        "{main}"
+    );
+    let source = main.split("<table class=\"src\">").nth(1).unwrap();
+    let source = source.split("</table>").next().unwrap();
+    assert_eq!(source.matches("<span class=\"ign\"").count(), greyed);
+    let must = main
+        .split("Must</a>")
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(must.contains("<td class=\"na\">—</td>"), "{must}");
+    let header = dom.split("<main").next().unwrap();
+    assert!(
+        header.contains("Left out by <code>// coverage-ignore</code>")
+            && header.contains(">14 statements <small>(0 covered) in 2 files</small>"),
+        "{header}"
+    );
+}
