@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the text parser (fuzz/fuzz_targets/parse_text.rs), the binary
 # GOCOVERDIR readers (parse_covdata.rs) and the readings of Go sources
-# (go_source.rs: function extents, coverage-ignore annotations) and unified
-# diffs (diff.rs: a pull request's diff read, and undone), each for a
-# bounded time.
+# (go_source.rs: function extents, coverage-ignore annotations), unified
+# diffs (diff.rs: a pull request's diff read, and undone) and the report's
+# source view (source_view.rs: a hostile profile's blocks over any bytes),
+# each for a bounded time.
 #
 #   scripts/fuzz.sh [SECONDS] [-- extra libFuzzer flags]     (default 60 s)
 #
@@ -25,7 +26,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGETS="${FUZZ_TARGETS:-parse_text parse_covdata go_source diff}"
+TARGETS="${FUZZ_TARGETS:-parse_text parse_covdata go_source diff source_view}"
 DURATION="${1:-60}"
 [[ $# -gt 0 ]] && shift
 [[ "${1:-}" == "--" ]] && shift

@@ -78,7 +78,11 @@ fn pieces<'a>(
             }
             let at = col as usize - 1;
             let cur = active.last().copied();
-            if cur != open || at == line.len() {
+            // A block edge inside a character (a profile of another
+            // version of the file) moves to the character's end: split,
+            // its halves would show as two U+FFFD.
+            let inside_char = at < line.len() && line[at] & 0xC0 == 0x80;
+            if (cur != open && !inside_char) || at == line.len() {
                 if seg_start < at {
                     let shown = open.filter(|&i| i < blocks.len());
                     let (cls, count) = shown.map_or((0, 0), |i| {
@@ -163,6 +167,20 @@ mod tests {
         assert_eq!(
             l[2],
             "<span class=\"cov1\" title=\"1\" data-k=\"0\">b </span><span class=\"cov10\" title=\"9\" data-k=\"1\">c</span><span class=\"cov1\" title=\"1\" data-k=\"0\"> d</span>"
+        );
+    }
+
+    /// Found by the `source_view` fuzz target: a block of a stale
+    /// profile ending inside "é" split it into two U+FFFD.
+    #[test]
+    fn block_edges_inside_a_character_keep_it_whole() {
+        let src = "x := \"é!\"\n".as_bytes();
+        // é is columns 7 and 8: the block ends between its two bytes.
+        let blocks = [Block::new((1, 1), (1, 8), 1, 1)];
+        let l = source_lines(src, &blocks, &[], false).unwrap();
+        assert_eq!(
+            l,
+            ["<span class=\"cov8\" title=\"1\" data-k=\"0\">x := &quot;é</span>!&quot;"]
         );
     }
 
