@@ -50,7 +50,11 @@ echo "after:"
 echo "a policy that leaves them out itself (covlens check --ignore-annotations):"
 "$BIN" check fixtures/ignoreprog/cover.out --threshold-total 80 --ignore-annotations \
     --source-root example.com/ignoreprog=fixtures/ignoreprog 2>/dev/null
+echo "a report that leaves them out and shows them greyed (covlens report --ignore-annotations):"
+"$BIN" report fixtures/ignoreprog/cover.out --ignore-annotations \
+    --source-root example.com/ignoreprog=fixtures/ignoreprog --out "$OUT/ignored-report" 2>&1 | head -n 1
 echo
 echo "demo: wrote $OUT/{merged.out,filtered.out,summary.md,summary.json,junit_coverage.xml,badge.svg,cmd-only.out,ignored.out}"
 echo "demo: open $OUT/report/index.html for the full report (works from file://),"
-echo "demo: or $OUT/report.html, the same report in one file to attach or mail"
+echo "demo: or $OUT/report.html, the same report in one file to attach or mail;"
+echo "demo: $OUT/ignored-report/index.html shows the blocks // coverage-ignore left out"
