@@ -463,3 +463,62 @@ fn site_grouped_by_owner() {
     assert_eq!(names, ["x"]);
     assert_eq!(alice_dir["path"], "alice");
 }
+
+/// `// coverage-ignore` in a site: each column loses the marked blocks,
+/// the totals say what was left out per column, and the file's data
+/// greys the marked block and shows its function without numbers.
+#[test]
+fn site_left_out_by_annotations() {
+    use covlens_report_templates::{LeftOutColumn, SiteExtras, write_site_with_extras};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("f.go"),
+        "package m\n\nfunc F(x int) int {\n\tif x < 0 { // coverage-ignore: cannot happen\n\t\tpanic(x)\n\t}\n\treturn x\n}\n\nfunc G() { // coverage-ignore\n\tprintln()\n}\n",
+    )
+    .unwrap();
+    let profile = |counts: [u8; 4]| {
+        let text = format!(
+            "mode: count\na.io/m/f.go:3.19,4.12 1 {}\na.io/m/f.go:4.12,6.3 1 {}\na.io/m/f.go:7.2,7.10 1 {}\na.io/m/f.go:10.11,12.2 1 {}\n",
+            counts[0], counts[1], counts[2], counts[3]
+        );
+        covlens_core::parse_bytes(text.as_bytes(), "p.out", &ParseOptions::default()).unwrap()
+    };
+    let mut b = SourceResolver::builder();
+    b.source_root("a.io/m", dir.path());
+    let sources = b.build().unwrap();
+    let mut extras = SiteExtras::default();
+    let (columns, reports) = extras.leave_out_annotated(
+        vec![
+            ("head".into(), profile([3, 0, 3, 0])),
+            ("base".into(), profile([1, 1, 1, 2])),
+        ],
+        None,
+        &sources,
+    );
+    assert_eq!(reports.len(), 2);
+    let left = &extras.left_out.as_ref().unwrap().columns;
+    assert_eq!(
+        left.iter()
+            .map(|l| (l.statements.total, l.statements.covered))
+            .collect::<Vec<_>>(),
+        [(2, 0), (2, 2)]
+    );
+    assert!(left.iter().all(|l| *l == LeftOutColumn { files: 1, ..*l }));
+    let mut sink = MemorySink::default();
+    let opts = SiteOptions {
+        title: "t",
+        root: "",
+    };
+    write_site_with_extras(&mut sink, &opts, &columns, &sources, &extras).unwrap();
+    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    let totals = index
+        .split("<table class=\"totals\" id=\"totals\">")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    insta::assert_snapshot!("left_out_totals", totals);
+    let file = String::from_utf8(sink.files.remove("data/f0.js").unwrap()).unwrap();
+    insta::assert_snapshot!("left_out_file", file);
+}
