@@ -304,11 +304,11 @@ impl SiteExtras {
         let mut kept = Vec::with_capacity(columns.len());
         let mut reports = Vec::with_capacity(columns.len());
         let mut rest = columns.into_iter();
-        if let Some((diff, module)) = base.filter(|_| rest.len() >= 2) {
-            let (Some((head_name, head)), Some((base_name, base))) = (rest.next(), rest.next())
-            else {
-                unreachable!("two columns at least")
-            };
+        let pair = match base {
+            Some(b) if rest.len() >= 2 => rest.next().zip(rest.next()).map(|p| (b, p)),
+            _ => None,
+        };
+        if let Some(((diff, module), ((head_name, head), (base_name, base)))) = pair {
             let a =
                 crate::leave_out_annotated(head, Some((base, diff)), module, sources, |_| false);
             kept.push((head_name, a.head));
