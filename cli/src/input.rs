@@ -35,6 +35,8 @@ pub(crate) use inputs_help;
 
 /// Options shared by every command that reads profiles.
 #[derive(Args, Debug, Clone)]
+// Listed after each command's own options, not among them.
+#[command(next_help_heading = "Input options")]
 pub struct InputArgs {
     /// Read files with read(2) instead of memory-mapping them.
     #[arg(long, global = true)]

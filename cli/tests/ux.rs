@@ -64,6 +64,19 @@ fn help_says_directories_and_stdin_are_inputs() {
         assert!(help.contains("GOCOVERDIR"), "{what}: {help}");
         assert!(help.contains("`-` for standard input"), "{what}: {help}");
         assert!(help.contains("Examples:"), "{what}: {help}");
+        // The command's own options come first; the input options shared
+        // by every command under their own heading after them.
+        let (own, shared) = help
+            .split_once("\nInput options:\n")
+            .unwrap_or_else(|| panic!("{what}: {help}"));
+        assert!(
+            !own.contains("--no-mmap") && !own.contains("--max-line-bytes"),
+            "{what}: {own}"
+        );
+        assert!(
+            shared.contains("--mode-policy") && shared.contains("--quiet"),
+            "{what}"
+        );
         // One example reads a directory, one reads stdin.
         let example = |marker: &str| {
             let i = help
