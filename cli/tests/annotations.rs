@@ -365,14 +365,15 @@ fn check_reads_the_bases_annotations_from_its_rebuilt_sources() {
 }
 
 /// `comment` and `annotate` with `--ignore-annotations` write what they
-/// write for the profiles `filter` leaves in each side's own checkout; the
-/// uncovered changed line the head marks is then not annotated.
+/// write for the profiles `filter` leaves in each side's own checkout (the
+/// comment with a row of what each side left out); the uncovered changed
+/// line the head marks is then not annotated.
 #[test]
 fn comment_and_annotate_leave_out_each_sides_annotations() {
     let t = tempfile::tempdir().unwrap();
     let (head, base) = base_and_head(t.path());
-    let (_, head_f) = filtered(&head, "head.out");
-    let (_, base_f) = filtered(&base, "base.out");
+    let (head_said, head_f) = filtered(&head, "head.out");
+    let (base_said, base_f) = filtered(&base, "base.out");
     let run = |cmd: &str, head_p: &str, base_p: &str, more: &[&str]| {
         let (out, _) = output(
             covlens()
@@ -384,8 +385,23 @@ fn comment_and_annotate_leave_out_each_sides_annotations() {
         );
         out
     };
+    // The statements `filter` said it left out.
+    let left = |said: &str| {
+        let (_, n) = said.split_once("left out ").unwrap();
+        n.split_once(' ').unwrap().0.to_string()
+    };
+    let row = format!(
+        "| Left out by `// coverage-ignore` | {} | {} | |\n",
+        left(&base_said),
+        left(&head_said)
+    );
     for cmd in ["comment", "annotate"] {
-        let annotated = run(cmd, "../head.out", "../base.out", &["--ignore-annotations"]);
+        let mut annotated = run(cmd, "../head.out", "../base.out", &["--ignore-annotations"]);
+        if cmd == "comment" {
+            // The comment says what was left out, under the statements.
+            assert!(annotated.contains(&format!(" |\n{row}")), "{annotated}");
+            annotated = annotated.replacen(&row, "", 1);
+        }
         assert_eq!(annotated, run(cmd, &head_f, &base_f, &[]), "{cmd}");
         assert_ne!(
             annotated,

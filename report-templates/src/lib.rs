@@ -63,10 +63,11 @@ pub use crate::badge::{Badge, write_badge};
 pub use crate::columns::{named_column, report_root};
 pub use crate::comment::{
     ANNOTATED_BASE_NEEDS_DIFF, Annotated, BaseSources, COMMENT_MARKER, ChangedStatements, Comment,
-    CommentFit, DeltaRow, DiffFile, FuncDelta, LostFunctions, MAX_RANGES, MAX_SOURCE_FILES, Origin,
-    PathMap, Provenance, PullBase, SourceFile, Uncovered, changed_statements, github_len,
-    go_mod_module, leave_out_annotated, lost_functions, min_comment_chars, module_line, parse_diff,
-    read_diff_file, read_sources, same_commit, source_files, write_comment,
+    CommentFit, CommentLeftOut, DeltaRow, DiffFile, FuncDelta, LostFunctions, MAX_RANGES,
+    MAX_SOURCE_FILES, Origin, PathMap, Provenance, PullBase, SourceFile, Uncovered,
+    changed_statements, github_len, go_mod_module, leave_out_annotated, lost_functions,
+    min_comment_chars, module_line, parse_diff, read_diff_file, read_sources, same_commit,
+    source_files, write_comment,
 };
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,

@@ -42,7 +42,7 @@ pub fn run(input: &InputArgs, a: AnnotateArgs) -> Result<()> {
     let diff = read_diff(Path::new(&a.git_diff))?;
     let module = a.module.or_else(go_mod_module);
     let (d, m) = (Some(diff.as_slice()), module.as_deref());
-    let (head, base) = a.annotations.apply((head, base), d, m, &a.sources)?;
+    let (head, base, _) = a.annotations.apply((head, base), d, m, &a.sources)?;
     let none = Policy::default();
     let changes = uncovered_changes(&head, Some(&base), &diff, module.as_deref(), &none);
     a.out.write(|w| write_uncovered_change_batches(w, &changes))

@@ -101,7 +101,7 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
     let diff = a.git_diff.as_deref().map(read_diff_file).transpose()?;
     let module = a.module.clone().or_else(go_mod_module);
     let (d, m) = (diff.as_deref(), module.as_deref());
-    let (head, base) = a.annotations.apply((head, base), d, m, &a.sources)?;
+    let (head, base, left_out) = a.annotations.apply((head, base), d, m, &a.sources)?;
     let mut c = Comment::build(
         &base,
         &head,
@@ -109,6 +109,7 @@ pub fn run(input: &InputArgs, a: CommentArgs) -> Result<()> {
         module.as_deref(),
         a.report_url,
     );
+    c.left_out = left_out;
     if a.head_origin.is_some() || a.base_origin.is_some() {
         let origin = |o: &Option<String>, path: &str| Origin::parse(o.as_deref().unwrap_or(path));
         let base = origin(&a.base_origin, &a.base);

@@ -27,7 +27,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use covlens_core::Profile;
 use covlens_core::output::Output;
 use covlens_core::owners::{OwnerBy, OwnersTree};
-use covlens_report_templates::{Annotated, DiffFile, leave_out_annotated};
+use covlens_report_templates::{Annotated, CommentLeftOut, DiffFile, leave_out_annotated};
 
 /// gopherage refuses to write a profile with no files; so do we, and no
 /// output file is created.
@@ -125,22 +125,24 @@ pub struct AnnotationArgs {
 
 impl AnnotationArgs {
     /// `head` and `base` without their marked blocks, what was left out
-    /// noted on stderr; as they are without the flag.
+    /// noted on stderr and returned; as they are without the flag.
     pub fn apply(
         &self,
         (head, base): (Profile, Profile),
         diff: Option<&[DiffFile]>,
         module: Option<&str>,
         sources: &SourceRoots,
-    ) -> Result<(Profile, Profile)> {
+    ) -> Result<(Profile, Profile, Option<CommentLeftOut>)> {
         if !self.ignore_annotations {
-            return Ok((head, base));
+            return Ok((head, base, None));
         }
         let diff = diff.context(covlens_report_templates::ANNOTATED_BASE_NEEDS_DIFF)?;
         let sources = sources.resolver()?;
         let a = leave_out_annotated(head, Some((base, diff)), module, &sources, |_| false);
         note_left_out(&a)?;
-        Ok((a.head, a.base.expect("a base was given")))
+        let left_out = CommentLeftOut::of(&a);
+        let base = a.base.context("no base came back")?;
+        Ok((a.head, base, Some(left_out)))
     }
 }
 

@@ -175,6 +175,7 @@ fn render(c: &Comment, k: usize) -> Result<String, Error> {
         packages_added: c.packages_added,
         packages_removed: c.packages_removed,
         provenance: c.provenance.clone(),
+        left_out: c.left_out,
     };
     crate::render::render_string("comment.md", context! { c => Serde(&c) })
 }
@@ -255,6 +256,11 @@ mod tests {
                 head: Origin::new(&"h".repeat(300), Some(&"7".repeat(300)), None),
                 base: Origin::missing(&"b".repeat(300)),
                 pull_base: None,
+            }),
+            left_out: Some(crate::CommentLeftOut {
+                base: 12,
+                head: 14,
+                unchecked: 0,
             }),
         };
         for max in [1500, 3000, 6000, 12000, 100000] {

@@ -258,6 +258,40 @@ pub struct Comment {
     /// The runs compared (`None`: not said).
     #[serde(default)]
     pub provenance: Option<Provenance>,
+    /// What `// coverage-ignore` annotations left out of each side
+    /// (`None`: annotations not applied); the comment says it under the
+    /// statements, so readers know the numbers leave code out.
+    #[serde(default)]
+    pub left_out: Option<CommentLeftOut>,
+}
+
+/// What annotations left out of a comment's two profiles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentLeftOut {
+    /// Statements left out of the base.
+    pub base: u64,
+    /// Statements left out of the head.
+    pub head: u64,
+    /// Files whose annotations could not be read on either side (all
+    /// their statements counted), each file once.
+    pub unchecked: usize,
+}
+
+impl CommentLeftOut {
+    /// What `a` left out.
+    pub fn of(a: &crate::Annotated) -> CommentLeftOut {
+        let base = a.base_report.as_ref();
+        let unchecked: std::collections::BTreeSet<&str> = base
+            .into_iter()
+            .chain([&a.head_report])
+            .flat_map(|r| r.unchecked.iter().map(|u| u.name.as_str()))
+            .collect();
+        CommentLeftOut {
+            base: base.map_or(0, |r| r.statements().total),
+            head: a.head_report.statements().total,
+            unchecked: unchecked.len(),
+        }
+    }
 }
 
 impl Comment {
@@ -383,6 +417,7 @@ impl Comment {
             packages_removed,
             truncated: false,
             provenance: None,
+            left_out: None,
         }
     }
 
