@@ -522,3 +522,53 @@ fn site_left_out_by_annotations() {
     let file = String::from_utf8(sink.files.remove("data/f0.js").unwrap()).unwrap();
     insta::assert_snapshot!("left_out_file", file);
 }
+
+/// A file page greys the blocks left out of the column whose blocks it
+/// shows, never another column's (a base's sit where its own source had
+/// them).
+#[test]
+fn site_greys_only_the_shown_columns_left_out_blocks() {
+    use covlens_core::Block;
+    use covlens_report_templates::{LeftOut, LeftOutColumn, SiteExtras, write_site_with_extras};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("f.go"),
+        "package m\n\nfunc F() {\n\tprintln()\n}\n",
+    )
+    .unwrap();
+    let p = covlens_core::parse_bytes(
+        b"mode: set\na.io/m/f.go:3.10,5.2 1 1\n",
+        "p.out",
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let mut b = SourceResolver::builder();
+    b.source_root("a.io/m", dir.path());
+    let sources = b.build().unwrap();
+    let elsewhere = vec![Block::new((4, 2), (4, 11), 1, 0)];
+    let page = |blocks: Vec<std::collections::HashMap<String, Vec<Block>>>| {
+        let extras = SiteExtras {
+            left_out: Some(LeftOut {
+                columns: vec![LeftOutColumn::default(); 2],
+                blocks,
+            }),
+            ..SiteExtras::default()
+        };
+        let mut sink = MemorySink::default();
+        let opts = SiteOptions {
+            title: "t",
+            root: "",
+        };
+        let columns = [("head".into(), p.clone()), ("base".into(), p.clone())];
+        write_site_with_extras(&mut sink, &opts, &columns, &sources, &extras).unwrap();
+        String::from_utf8(sink.files.remove("data/f0.js").unwrap()).unwrap()
+    };
+    let file = |blocks: &Vec<Block>| [("a.io/m/f.go".to_string(), blocks.clone())].into();
+    let base_only = page(vec![Default::default(), file(&elsewhere)]);
+    assert!(!base_only.contains("ign"), "{base_only}");
+    let head = page(vec![file(&elsewhere), Default::default()]);
+    assert!(
+        head.contains("class=\\\"ign\\\"") && head.contains("\"ig\":1"),
+        "{head}"
+    );
+}

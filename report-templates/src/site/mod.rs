@@ -247,9 +247,10 @@ pub struct SiteExtras {
 pub struct LeftOut {
     /// Per column, what was left out of it.
     pub columns: Vec<LeftOutColumn>,
-    /// Per file, the blocks left out of the first column that had any
-    /// (columns of one source leave out the same blocks).
-    pub blocks: HashMap<String, Vec<Block>>,
+    /// Per column, per file, the blocks left out of it; a file page greys
+    /// those of the column whose blocks it shows (a base's sit where the
+    /// base's source had them).
+    pub blocks: Vec<HashMap<String, Vec<Block>>>,
 }
 
 /// What annotations left out of one column.
@@ -321,14 +322,15 @@ impl SiteExtras {
             kept.push((name, a.head));
             reports.push(a.head_report);
         }
-        let mut blocks = HashMap::new();
-        for f in reports.iter().flat_map(|r| &r.files) {
-            if !f.left_out.is_empty() {
-                blocks
-                    .entry(f.name.clone())
-                    .or_insert_with(|| f.left_out.clone());
-            }
-        }
+        let blocks = reports
+            .iter()
+            .map(|r| {
+                let files = r.files.iter().filter(|f| !f.left_out.is_empty());
+                files
+                    .map(|f| (f.name.clone(), f.left_out.clone()))
+                    .collect()
+            })
+            .collect();
         let columns = reports
             .iter()
             .map(|r| LeftOutColumn {
@@ -733,11 +735,7 @@ fn build(
                         dirname: &name,
                         up: &up,
                         set_mode,
-                        left_out: extras
-                            .left_out
-                            .as_ref()
-                            .and_then(|l| l.blocks.get(fname))
-                            .map_or(&[], Vec::as_slice),
+                        left_out: extras.left_out.as_ref(),
                     };
                     let h = page.write(out, columns, sources)?;
                     pages.insert(fi, h);
@@ -837,8 +835,8 @@ struct FilePage<'a> {
     /// Breadcrumbs above its directory.
     up: &'a [(String, String)],
     set_mode: bool,
-    /// Its blocks that annotations left out, shown greyed.
-    left_out: &'a [Block],
+    /// What annotations left out, greyed.
+    left_out: Option<&'a LeftOut>,
 }
 
 impl FilePage<'_> {
@@ -855,7 +853,16 @@ impl FilePage<'_> {
         };
         let per: Vec<Option<&FileProfile>> =
             columns.iter().map(|(_, p)| p.file(self.name)).collect();
-        let first = per.iter().flatten().next().expect("file is in a profile");
+        let (column, first) = per
+            .iter()
+            .enumerate()
+            .find_map(|(i, p)| p.map(|p| (i, p)))
+            .expect("file is in a profile");
+        // The blocks left out of the column whose blocks are shown.
+        let left_out = self
+            .left_out
+            .and_then(|l| l.blocks.get(column)?.get(self.name))
+            .map_or(&[][..], Vec::as_slice);
         let funcs = find_funcs(&src, &path.to_string_lossy())
             .unwrap_or_default()
             .iter()
@@ -865,7 +872,7 @@ impl FilePage<'_> {
                     .map(|p| p.map(|p| f.coverage(p.blocks())))
                     .collect();
                 // A function annotations left out whole shows `—`, not 0%.
-                if c.iter().flatten().all(|c| c.total == 0) && f.coverage(self.left_out).total > 0 {
+                if c.iter().flatten().all(|c| c.total == 0) && f.coverage(left_out).total > 0 {
                     c.fill(None);
                 }
                 (f.name.clone(), f.start_line, cells(&c))
@@ -878,8 +885,8 @@ impl FilePage<'_> {
             dir: self.dir,
             dirname: self.dirname,
             funcs,
-            ig: (!self.left_out.is_empty()).then_some(1),
-            lines: source_lines(&src, first.blocks(), self.left_out, self.set_mode)?,
+            ig: (!left_out.is_empty()).then_some(1),
+            lines: source_lines(&src, first.blocks(), left_out, self.set_mode)?,
             name: self.name.rsplit('/').next().unwrap_or(self.name),
             path: self.name,
             set: self.set_mode,
