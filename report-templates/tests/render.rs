@@ -246,11 +246,31 @@ fn sites() {
     });
 }
 
+/// The files of the site of `columns` with `extras` (title `t`, the tree
+/// from `root`), by path.
+fn site_files(
+    root: &str,
+    columns: &[(String, Profile)],
+    sources: &dyn Sources,
+    extras: &covlens_report_templates::SiteExtras,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut sink = MemorySink::default();
+    let opts = SiteOptions { title: "t", root };
+    covlens_report_templates::write_site_with_extras(&mut sink, &opts, columns, sources, extras)
+        .unwrap();
+    sink.files
+}
+
+/// A site file as text.
+fn text_of(files: &std::collections::BTreeMap<String, Vec<u8>>, path: &str) -> String {
+    String::from_utf8(files[path].clone()).unwrap()
+}
+
 /// Trend and flaky columns of the site: the data the page draws them from.
 #[test]
 fn site_trends_and_flaky() {
     use covlens_core::Counts;
-    use covlens_report_templates::{SiteExtras, write_site_with_extras};
+    use covlens_report_templates::SiteExtras;
     let p = covlens_core::parse_bytes(
         b"mode: set\na.io/m/x/f.go:1.1,2.2 2 1\na.io/m/x/y/g.go:1.1,2.2 1 0\na.io/m/z/h.go:1.1,2.2 4 1\n",
         "p.out",
@@ -273,24 +293,18 @@ fn site_trends_and_flaky() {
         flaky: Some([("a.io/m/x/y/g.go".to_string(), 1)].into_iter().collect()),
         ..SiteExtras::default()
     };
-    let mut sink = MemorySink::default();
-    let opts = SiteOptions {
-        title: "t",
-        root: "",
-    };
-    write_site_with_extras(&mut sink, &opts, &[("head".into(), p)], &NoSources, &extras).unwrap();
-    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    let files = site_files("", &[("head".into(), p)], &NoSources, &extras);
+    let index = text_of(&files, "index.html");
     assert!(
         index.contains("\"trend\":3") && index.contains("\"flaky\":true"),
         "{index}"
     );
     // x: its own package plus y below it, per run: 1/3, 1/1, 2/3.
-    let all: String = sink
-        .files
+    // Every file, the index included.
+    let all: String = files
         .values()
         .map(|b| String::from_utf8_lossy(b).into_owned())
-        .collect::<String>()
-        + &index;
+        .collect();
     let pct = |c: f64, t: f64| format!("{:?}", c * 100.0 / t);
     let x_trend = format!(
         "\"tr\":[{},{},{}]",
@@ -311,7 +325,7 @@ fn site_trends_and_flaky() {
 /// their line where the file has a page; names are HTML-escaped.
 #[test]
 fn site_lists_lost_functions() {
-    use covlens_report_templates::{DeltaRow, FuncDelta, SiteExtras, Stat, write_site_with_extras};
+    use covlens_report_templates::{DeltaRow, FuncDelta, SiteExtras, Stat};
     use std::collections::BTreeMap;
     let p = covlens_core::parse_bytes(
         b"mode: set\na.io/m/f.go:3.1,4.2 2 1\na.io/m/<g>.go:1.1,2.2 1 0\n",
@@ -344,14 +358,8 @@ fn site_lists_lost_functions() {
         b"package m\n\nfunc (T) Add() {\n}\n".to_vec(),
     )]
     .into();
-    let mut sink = MemorySink::default();
-    let opts = SiteOptions {
-        title: "t",
-        root: "",
-    };
     let cols = [("head".into(), p.clone()), ("base".into(), p)];
-    write_site_with_extras(&mut sink, &opts, &cols, &sources, &extras).unwrap();
-    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    let index = text_of(&site_files("", &cols, &sources, &extras), "index.html");
     assert!(
         index.contains("Functions that lost coverage (2)"),
         "{index}"
@@ -372,9 +380,8 @@ fn site_lists_lost_functions() {
     );
 
     // Without lost functions, no section.
-    let mut sink = MemorySink::default();
-    write_site_with_extras(&mut sink, &opts, &cols, &sources, &SiteExtras::default()).unwrap();
-    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    let plain = site_files("", &cols, &sources, &SiteExtras::default());
+    let index = text_of(&plain, "index.html");
     assert!(!index.contains("id=\"lost\""));
 }
 
@@ -384,7 +391,7 @@ fn site_lists_lost_functions() {
 #[test]
 fn site_grouped_by_owner() {
     use covlens_core::Counts;
-    use covlens_report_templates::{SiteExtras, write_site_with_extras};
+    use covlens_report_templates::SiteExtras;
     let p = covlens_core::parse_bytes(
         b"mode: set\na.io/m/x/f.go:1.1,2.2 2 1\na.io/m/x/y/g.go:1.1,2.2 1 0\na.io/m/z/h.go:1.1,2.2 4 1\n",
         "p.out",
@@ -415,14 +422,9 @@ fn site_grouped_by_owner() {
         ),
         ..SiteExtras::default()
     };
-    let mut sink = MemorySink::default();
-    let opts = SiteOptions {
-        title: "t",
-        root: "a.io/m",
-    };
-    write_site_with_extras(&mut sink, &opts, &[("head".into(), p)], &NoSources, &extras).unwrap();
+    let files = site_files("a.io/m", &[("head".into(), p)], &NoSources, &extras);
     let data = |id: &str| -> serde_json::Value {
-        let js = String::from_utf8(sink.files[&format!("data/{id}.js")].clone()).unwrap();
+        let js = text_of(&files, &format!("data/{id}.js"));
         let json = js
             .strip_prefix(&format!("covlens.dir(\"{id}\","))
             .and_then(|r| r.strip_suffix(");\n"))
@@ -469,7 +471,7 @@ fn site_grouped_by_owner() {
 /// greys the marked block and shows its function without numbers.
 #[test]
 fn site_left_out_by_annotations() {
-    use covlens_report_templates::{LeftOutColumn, SiteExtras, write_site_with_extras};
+    use covlens_report_templates::{LeftOutColumn, SiteExtras};
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("f.go"),
@@ -504,13 +506,8 @@ fn site_left_out_by_annotations() {
         [(2, 0), (2, 2)]
     );
     assert!(left.iter().all(|l| *l == LeftOutColumn { files: 1, ..*l }));
-    let mut sink = MemorySink::default();
-    let opts = SiteOptions {
-        title: "t",
-        root: "",
-    };
-    write_site_with_extras(&mut sink, &opts, &columns, &sources, &extras).unwrap();
-    let index = String::from_utf8(sink.files.remove("index.html").unwrap()).unwrap();
+    let files = site_files("", &columns, &sources, &extras);
+    let index = text_of(&files, "index.html");
     let totals = index
         .split("<table class=\"totals\" id=\"totals\">")
         .nth(1)
@@ -519,8 +516,7 @@ fn site_left_out_by_annotations() {
         .next()
         .unwrap();
     insta::assert_snapshot!("left_out_totals", totals);
-    let file = String::from_utf8(sink.files.remove("data/f0.js").unwrap()).unwrap();
-    insta::assert_snapshot!("left_out_file", file);
+    insta::assert_snapshot!("left_out_file", text_of(&files, "data/f0.js"));
 }
 
 /// A file page greys the blocks left out of the column whose blocks it
@@ -529,7 +525,7 @@ fn site_left_out_by_annotations() {
 #[test]
 fn site_greys_only_the_shown_columns_left_out_blocks() {
     use covlens_core::Block;
-    use covlens_report_templates::{LeftOut, LeftOutColumn, SiteExtras, write_site_with_extras};
+    use covlens_report_templates::{LeftOut, LeftOutColumn, SiteExtras};
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("f.go"),
@@ -554,14 +550,8 @@ fn site_greys_only_the_shown_columns_left_out_blocks() {
             }),
             ..SiteExtras::default()
         };
-        let mut sink = MemorySink::default();
-        let opts = SiteOptions {
-            title: "t",
-            root: "",
-        };
         let columns = [("head".into(), p.clone()), ("base".into(), p.clone())];
-        write_site_with_extras(&mut sink, &opts, &columns, &sources, &extras).unwrap();
-        String::from_utf8(sink.files.remove("data/f0.js").unwrap()).unwrap()
+        text_of(&site_files("", &columns, &sources, &extras), "data/f0.js")
     };
     let file = |blocks: &Vec<Block>| [("a.io/m/f.go".to_string(), blocks.clone())].into();
     let base_only = page(vec![Default::default(), file(&elsewhere)]);
