@@ -448,10 +448,10 @@ fn html_leaves_out_each_columns_annotations_and_greys_them() {
     let t = tempfile::tempdir().unwrap();
     let (head, base) = base_and_head(t.path());
     let (head_said, head_f) = filtered(&head, "head.out");
-    let (_, base_f) = filtered(&base, "base.out");
+    let (base_said, base_f) = filtered(&base, "base.out");
     let page = |cols: [&str; 2], more: &[&str]| {
         let out = t.path().join("page.html");
-        output(
+        let (_, said) = output(
             covlens()
                 .current_dir(&head)
                 .arg("html")
@@ -460,9 +460,9 @@ fn html_leaves_out_each_columns_annotations_and_greys_them() {
                 .arg(&out)
                 .args(more),
         );
-        std::fs::read_to_string(out).unwrap()
+        (std::fs::read_to_string(out).unwrap(), said)
     };
-    let annotated = page(
+    let (annotated, said) = page(
         ["head=../head.out", "base=../base.out"],
         &[
             "--ignore-annotations",
@@ -472,7 +472,19 @@ fn html_leaves_out_each_columns_annotations_and_greys_them() {
             "example.com/ignoreprog",
         ],
     );
-    let prefiltered = page([&format!("head={head_f}"), &format!("base={base_f}")], &[]);
+    let (prefiltered, _) = page([&format!("head={head_f}"), &format!("base={base_f}")], &[]);
+    // stderr says what each column lost, as `filter` says it, by name.
+    let mut said = said.lines();
+    assert_eq!(
+        said.next(),
+        Some(
+            head_said
+                .replacen("covlens: ", "covlens: head: ", 1)
+                .as_str()
+        )
+    );
+    let base_line = said.find(|l| l.starts_with("covlens: base: ")).unwrap();
+    assert_eq!(base_line.replacen("base: ", "", 1), base_said);
     let (mut numbers, lines) = page_numbers(&annotated);
     let (want, plain_lines) = page_numbers(&prefiltered);
     // Must is left out whole: `—` where the filtered profile gives 0 of 0.
