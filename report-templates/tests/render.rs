@@ -562,3 +562,28 @@ fn site_greys_only_the_shown_columns_left_out_blocks() {
         "{head}"
     );
 }
+
+/// The comment's row of what annotations left out shows only when they
+/// left something out; files not checked are said either way.
+#[test]
+fn comment_left_out_row_only_when_something_was() {
+    let mut input: CommentInput =
+        serde_json::from_str(include_str!("fixtures/comment/left-out.json")).unwrap();
+    let render = |c: &Comment| {
+        let mut out = Vec::new();
+        write_comment(&mut out, c, 65536).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    assert!(render(&input.comment).contains("| Left out by `// coverage-ignore` | 12 | 14 | |"));
+    input.comment.left_out = Some(covlens_report_templates::CommentLeftOut {
+        base: 0,
+        head: 0,
+        unchecked: 2,
+    });
+    let text = render(&input.comment);
+    assert!(!text.contains("| Left out by"), "{text}");
+    assert!(
+        text.contains("The annotations of 2 files could not be read"),
+        "{text}"
+    );
+}
