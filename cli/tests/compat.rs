@@ -805,6 +805,74 @@ fn filter_failures_match() {
     same_failure(e, &["filter", "--exclude-path=[z-a]", "count.out"], 1);
 }
 
+/// Patterns mean what Go's regexp makes of them where the `regex` crate
+/// reads them otherwise: ASCII `\d`/`\w`/`\s`/`\b`, `\Q...\E`, literal
+/// braces, no set operations in classes, stacked repetitions refused.
+#[test]
+#[ignore = "needs go and gopherage"]
+fn filter_reads_patterns_as_go_does() {
+    let e = env();
+    let dir = tempdir();
+    let names = [
+        "pkg/v2/a.go",
+        "pkg/v٣/b.go",
+        "pkg/é/c.go",
+        "pkg/x y/d.go",
+        "pkg/x\u{a0}y/e.go",
+        "pkg/a{1}/f.go",
+        "pkg/&/g.go",
+        "pkg/<t>/h.go",
+        "pkg/[b]/i.go",
+        "pkg/~/j.go",
+        "pkg/,/k.go",
+        "pkg/éx/l.go",
+    ];
+    let mut text = String::from("mode: set\n");
+    for (i, n) in names.iter().enumerate() {
+        text.push_str(&format!("{n}:{}.1,{}.2 1 1\n", i + 1, i + 2));
+    }
+    let p = write(dir.path(), "names.out", text.as_bytes());
+    let patterns = [
+        r"v\d/",
+        r"pkg/\w/",
+        r"pkg/\W/",
+        r"x\sy",
+        r"x\Sy",
+        r"é\bx",
+        r"\bv\B",
+        r"\Qpkg/v2\E",
+        r"\Qa{1}",
+        r"a{1}/",
+        r"a{/",
+        r"a{1,}?/",
+        r"/[&&]/",
+        r"/[~~]/",
+        r"/[\[]b\]/",
+        r"/[+--]/",
+        r"/\<t\>/",
+        r"[[:alpha:]]/[[:^alpha:]]",
+        r"(?i)PKG/V2",
+        r"(?P<n>v)\d",
+        r"[\d\s]",
+        r"[^\D]/",
+        r"\x{e9}",
+        r"\101|\x61",
+    ];
+    for pat in patterns {
+        let include = format!("--include-path={pat}");
+        let (c, g) = both(e, &Call::new(&["filter", &include, &p]));
+        assert_eq!(
+            (c.code, c.stdout_str()),
+            (g.code, g.stdout_str()),
+            "{pat}: covlens {}",
+            String::from_utf8_lossy(&c.stderr)
+        );
+    }
+    for refused in [r"a**", r"x*?+", r"a{1001}", r"(?x)a", r"[[:nope:]]", r"\e"] {
+        same_failure(e, &["filter", &format!("--include-path={refused}"), &p], 1);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // junit
 

@@ -41,6 +41,7 @@ mod explain;
 pub mod flaky;
 #[cfg(feature = "funcs")]
 mod funcs;
+pub mod goregex;
 pub mod git;
 pub mod gopath;
 #[cfg(feature = "funcs")]

@@ -608,7 +608,8 @@ pub fn path_regex(patterns: &[String]) -> Result<Option<Regex>, Error> {
         .map(|p| format!("({p})"))
         .collect::<Vec<_>>()
         .join("|");
-    Regex::new(&joined)
+    // Go's syntax and meaning: `\d` is ASCII, `a{` a literal, and so on.
+    crate::goregex::go_regex(&joined)
         .map(Some)
         .map_err(|e| Error::Invalid(format!("invalid path pattern: {e}")))
 }
