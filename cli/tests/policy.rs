@@ -715,6 +715,88 @@ fn annotate_batches_of_fifty() {
     assert_eq!(all, ranges);
 }
 
+/// A diff cut short (a hunk shorter than its header says, as a truncated
+/// upload gives) is refused with its line by every command that reads
+/// one; it used to read the next file's headers as content, lose that
+/// file, and pass `--threshold-patch`.
+#[test]
+#[ignore = "needs git"]
+fn a_diff_cut_short_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("go.mod"), "module example.com/m\n").unwrap();
+    for f in ["a.go", "b.go"] {
+        std::fs::write(root.join(f), "package m\n").unwrap();
+    }
+    git(root, &["init", "-q"]);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    std::fs::write(root.join("a.go"), "package m\n\nvar A = 1\n").unwrap();
+    std::fs::write(root.join("b.go"), "package m\n\nvar B = 2\n").unwrap();
+    let diff = git(root, &["diff"]);
+    // Drop the last added line of a.go's hunk.
+    let cut = diff.replacen("+var A = 1\n", "", 1);
+    assert_ne!(cut, diff);
+    let line = cut
+        .lines()
+        .position(|l| l.starts_with("diff --git a/b.go"))
+        .unwrap()
+        + 1;
+    std::fs::write(root.join("pr.diff"), &cut).unwrap();
+    std::fs::write(
+        root.join("p.out"),
+        "mode: set\nexample.com/m/a.go:3.1,3.10 1 1\nexample.com/m/b.go:3.1,3.10 1 0\n",
+    )
+    .unwrap();
+    let want = format!("pr.diff:{line}:1: expected a line of the hunk");
+    let patch = ["--threshold-patch", "80", "--git-diff", "pr.diff"];
+    for (args, code) in [
+        (&["check", "p.out"][..], 2),
+        (
+            &[
+                "annotate",
+                "--base",
+                "p.out",
+                "--head",
+                "p.out",
+                "--git-diff",
+                "pr.diff",
+            ][..],
+            2,
+        ),
+        (
+            &[
+                "comment",
+                "--base",
+                "p.out",
+                "--head",
+                "p.out",
+                "--git-diff",
+                "pr.diff",
+            ][..],
+            1,
+        ),
+    ] {
+        let mut c = covlens();
+        c.current_dir(root).args(args).args(["-o", "out.txt"]);
+        if args[0] == "check" {
+            c.args(patch);
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(&want), "{args:?}: {stderr}");
+        assert!(!root.join("out.txt").exists());
+    }
+    // The whole diff: b.go's uncovered line fails the patch rule.
+    std::fs::write(root.join("pr.diff"), &diff).unwrap();
+    let out = check_in(
+        root,
+        &["p.out", "--threshold-patch", "80", "--git-diff", "pr.diff"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
 /// GitHub's escaping in workflow commands: `%`, `:` and `,` in a path
 /// property; a file violation points at its first uncovered block.
 #[test]

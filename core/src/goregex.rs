@@ -209,7 +209,9 @@ impl Translator {
                     negated = true;
                     flags.push('-');
                 }
-                Some(&c @ (')' | ':')) if !flags.ends_with('-') && (c == ':' || !flags.is_empty()) => {
+                Some(&c @ (')' | ':'))
+                    if !flags.ends_with('-') && (c == ':' || !flags.is_empty()) =>
+                {
                     self.out.push_str("(?");
                     self.out.push_str(&flags);
                     self.out.push(c);
@@ -599,7 +601,10 @@ mod tests {
             assert!(go_regex(re).is_err(), "{re} should be refused");
         }
         let e = go_regex(r"pkg/a**").unwrap_err();
-        assert!(e.contains("invalid nested repetition operator: `**`"), "{e}");
+        assert!(
+            e.contains("invalid nested repetition operator: `**`"),
+            "{e}"
+        );
     }
 
     #[test]

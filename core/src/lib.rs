@@ -41,9 +41,9 @@ mod explain;
 pub mod flaky;
 #[cfg(feature = "funcs")]
 mod funcs;
-pub mod goregex;
 pub mod git;
 pub mod gopath;
+pub mod goregex;
 #[cfg(feature = "funcs")]
 pub mod ignore;
 pub mod input;

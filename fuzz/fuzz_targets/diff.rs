@@ -1,8 +1,8 @@
 //! Unified diffs, as `comment`, `check` and the Prow reporter read a pull
 //! request's: parsing arbitrary text, and undoing the diff of two texts.
 //!
-//! Any text parses without a panic, and each file's old text can be asked
-//! of any new text. When the input holds a path, a context size and two
+//! Any text is parsed or refused without a panic, and each file's old text
+//! can be asked of any new text. When the input holds a path, a context size and two
 //! texts (split at NUL bytes), the unified diff of the two as git writes it
 //! (its path quoted as git quotes it) parses to one file of that path, its
 //! added lines are the new text's inserted ones, and undoing it on the new
@@ -117,7 +117,8 @@ fn unified(old: &[&str], new: &[&str], es: &[Edit], context: usize, a: &str, b: 
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for f in parse_diff(&text) {
+    // Any text is refused or parsed, without a panic.
+    for f in parse_diff(&text).unwrap_or_default() {
         let _ = f.old_text(data);
     }
 
@@ -161,7 +162,7 @@ fuzz_target!(|data: &[u8]| {
         &a,
         &b,
     );
-    let files = parse_diff(&body);
+    let files = parse_diff(&body).unwrap_or_else(|e| panic!("git's diff refused: {e}\n{body}"));
     if old == new {
         assert!(files.is_empty(), "{files:?}");
         return;

@@ -198,9 +198,12 @@ pub fn read_diff(path: &std::path::Path) -> Result<Vec<DiffFile>, Error> {
         path: path.display().to_string(),
         source,
     })?;
-    Ok(covlens_report_templates::parse_diff(
-        &String::from_utf8_lossy(&bytes),
-    ))
+    covlens_report_templates::parse_diff(&String::from_utf8_lossy(&bytes)).map_err(|diff| {
+        Error::BadDiff {
+            path: path.display().to_string(),
+            diff,
+        }
+    })
 }
 
 #[cfg(test)]

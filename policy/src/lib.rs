@@ -114,6 +114,14 @@ pub enum Error {
     /// The policy has no rule at all.
     #[error("the policy has no rule to check")]
     NoRules,
+    /// A diff file is not a unified diff (the line and what was expected).
+    #[error("{path}:{diff}")]
+    BadDiff {
+        /// The file.
+        path: String,
+        /// Where and why.
+        diff: covlens_report_templates::DiffError,
+    },
     /// A diff could not be read.
     #[error("{path}: cannot read the diff")]
     ReadDiff {

@@ -693,7 +693,8 @@ async fn presubmit_comment_lists_functions_that_lost_coverage() {
     let (base, head) = (load("funcdelta/base.out"), load("funcdelta/head.out"));
     let diff = covlens_report_templates::parse_diff(
         &std::fs::read_to_string(fixture("funcdelta/pr.diff")).unwrap(),
-    );
+    )
+    .expect("the job's diff parses");
     let module = Some("example.com/funcdelta");
     let mut want =
         covlens_report_templates::Comment::build(&base, &head, Some(&diff), module, None);

@@ -63,8 +63,8 @@ pub use crate::badge::{Badge, write_badge};
 pub use crate::columns::{named_column, report_root};
 pub use crate::comment::{
     ANNOTATED_BASE_NEEDS_DIFF, Annotated, BaseSources, COMMENT_MARKER, ChangedStatements, Comment,
-    CommentFit, CommentLeftOut, DeltaRow, DiffFile, FuncDelta, LostFunctions, MAX_RANGES,
-    MAX_SOURCE_FILES, Origin, PathMap, Provenance, PullBase, SourceFile, Uncovered,
+    CommentFit, CommentLeftOut, DeltaRow, DiffError, DiffFile, FuncDelta, LostFunctions,
+    MAX_RANGES, MAX_SOURCE_FILES, Origin, PathMap, Provenance, PullBase, SourceFile, Uncovered,
     changed_statements, github_len, go_mod_module, leave_out_annotated, lost_functions,
     min_comment_chars, module_line, parse_diff, read_diff_file, read_sources, same_commit,
     source_files, write_comment,
@@ -137,6 +137,14 @@ pub enum Error {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// A diff file is not a unified diff (the line and what was expected).
+    #[error("{path}:{diff}")]
+    BadDiff {
+        /// The file.
+        path: String,
+        /// Where and why.
+        diff: DiffError,
     },
     /// Serialising report data failed.
     #[error("cannot serialise report data")]

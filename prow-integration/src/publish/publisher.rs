@@ -827,7 +827,15 @@ impl Publisher {
                 Max::object(limits.max_object_bytes),
             )
             .await?
-            .map(|d| parse_diff(&String::from_utf8_lossy(&d)));
+            // A diff that does not parse is left out, as a missing one is:
+            // the rules and rows that need it are too.
+            .and_then(|d| match parse_diff(&String::from_utf8_lossy(&d)) {
+                Ok(files) => Some(files),
+                Err(e) => {
+                    warn!(artifact = %p.diff_artifact, "diff left out: line {e}");
+                    None
+                }
+            });
         let module = self.module(Some(p), policy);
         let key = format!(
             "pr/{}/{}/{}/{}/",

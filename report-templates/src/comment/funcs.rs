@@ -340,7 +340,7 @@ mod tests {
         let base = profile("mode: set\nm/p.go:3.10,5.2 1 1\nm/p.go:7.17,9.2 1 1\n");
         let head =
             profile("mode: set\nm/p.go:3.10,5.2 1 0\nm/p.go:7.10,9.2 1 0\nm/p.go:11.17,13.2 1 1\n");
-        let diff = parse_diff(DIFF);
+        let diff = parse_diff(DIFF).unwrap();
         let files = source_files(&base, &head, Some(&diff), Some("m"), 10);
         assert_eq!(
             files,
@@ -414,7 +414,7 @@ mod tests {
         let base = profile("mode: set\nm/x.go:1.1,2.2 3 1\n");
         let head =
             profile("mode: set\nm/x.go:1.1,2.2 3 1\nm/n.go:1.1,2.2 2 0\nm/o.go:1.1,2.2 1 0\n");
-        let diff = parse_diff("+++ b/n.go\n@@ -0,0 +1,2 @@\n+a\n+b\n");
+        let diff = parse_diff("+++ b/n.go\n@@ -0,0 +1,2 @@\n+a\n+b\n").unwrap();
         let got = source_files(&base, &head, Some(&diff), Some("m"), 10);
         // o.go is new too, but not in the diff: nothing says where it is.
         assert_eq!(

@@ -15,7 +15,7 @@ use covlens_core::git::is_commit;
 use covlens_core::{Counts, FileProfile, Profile, package_of};
 use serde::{Deserialize, Serialize};
 
-pub use self::diff::{DiffFile, parse_diff, read_diff_file};
+pub use self::diff::{DiffError, DiffFile, parse_diff, read_diff_file};
 pub use self::fit::{COMMENT_MARKER, CommentFit, MAX_RANGES, github_len, min_comment_chars};
 pub use self::funcs::{
     BaseSources, FuncDelta, LostFunctions, MAX_SOURCE_FILES, SourceFile, lost_functions,
@@ -583,7 +583,8 @@ mod tests {
         // Same numbers, but the diff adds an uncovered statement.
         let diff = parse_diff(
             "diff --git a/a/x.go b/a/x.go\n--- a/a/x.go\n+++ b/a/x.go\n@@ -3,0 +3,1 @@\n+\tx()\n",
-        );
+        )
+        .unwrap();
         let c = Comment::build(&base, &base, Some(&diff), Some("m"), None);
         assert_eq!(c.total.mark, Mark::None);
         assert!(c.shows_a_change(), "{:?}", c.uncovered);
