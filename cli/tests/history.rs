@@ -785,3 +785,36 @@ fn trends_in_table_and_comment() {
     ]));
     assert!(!plain.contains("recent trend"));
 }
+
+/// History's Markdown escapes names as comments and tables do: a package
+/// or build named like a mention or a reference stays text, and a bidi
+/// control cannot reorder a name.
+#[test]
+fn markdown_names_stay_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.out");
+    std::fs::write(
+        &p,
+        "mode: set\nexample.com/m/@octocat/a.go:1.1,2.2 1 1\nexample.com/m/x\u{202e}og.c/c.go:1.1,2.2 1 0\n",
+    )
+    .unwrap();
+    let store = dir.path().join("h.db");
+    let store = store.to_str().unwrap();
+    let inputs = [p.to_str().unwrap().to_string()];
+    ok(&record(
+        store,
+        "j",
+        "@octocat#1",
+        "2026-01-01T00:00:00Z",
+        &inputs,
+    ));
+    let md = ok(&covlens(&[
+        "history", "show", "--store", store, "--job", "j", "--format", "markdown",
+    ]));
+    assert!(md.contains("@\u{2060}octocat\\#\u{2060}1"), "{md}");
+    assert!(md.contains("| example.com/m/@\u{2060}octocat |"), "{md}");
+    assert!(
+        !md.contains('\u{202e}') && md.contains("x\u{FFFD}og.c"),
+        "{md}"
+    );
+}

@@ -48,6 +48,7 @@ pub mod goregex;
 pub mod ignore;
 pub mod input;
 mod junit;
+pub mod markdown;
 pub mod metadata;
 mod mmap;
 mod ops;

@@ -21,17 +21,16 @@ use std::io::{self, Write};
 /// Whether `c` is written escaped: C0 and C1 controls, DEL, the line and
 /// paragraph separators, and the bidirectional formatting characters.
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061c}'
-                | '\u{200e}'
-                | '\u{200f}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-        )
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_bidi(c)
+}
+
+/// Whether `c` is a bidirectional formatting character: it can make text
+/// read in another order than it is stored (Trojan Source).
+pub fn is_bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// `s` with every [unsafe](is_unsafe) character escaped, line breaks and

@@ -89,11 +89,13 @@ fn text_of(html: &str, max_k: usize, ignored: bool) -> String {
 }
 
 /// A character as HTML shows it: those XML cannot hold become U+FFFD
-/// (the report's escaper, for SVG and XML readers alike).
+/// (the report's escaper, for SVG and XML readers alike), and so do the
+/// bidi controls (Trojan Source).
 fn shown(c: char) -> char {
     match c {
         '\t' | '\r' => c,
         '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => '\u{fffd}',
+        c if covlens_core::printable::is_bidi(c) => '\u{fffd}',
         _ => c,
     }
 }

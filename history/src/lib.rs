@@ -58,7 +58,7 @@ pub use crate::backend::Backend;
 pub use crate::error::{Error, Result, RunDigest};
 pub use crate::postgres::PostgresStore;
 pub use crate::record::{Trends, check_recordable, write_recorded};
-pub use crate::render::{Format, md_escape, write_drops, write_history};
+pub use crate::render::{Format, write_drops, write_history};
 pub use crate::run::{FileCounts, FlakyCounts, NewRun, Recorded, Run, Source, profile_files};
 pub use crate::schema::LATEST as SCHEMA_VERSION;
 pub use crate::sqlite::SqliteStore;

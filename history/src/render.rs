@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::io::Write;
 
 use covlens_core::Counts;
+use covlens_core::markdown::md_escape;
 use serde::Serialize;
 
 use crate::error::Result;
@@ -348,39 +349,12 @@ fn plain(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Escapes text for a Markdown table cell: every ASCII punctuation
-/// character Markdown could read as syntax gets a backslash, and line
-/// breaks become spaces. The one Markdown escaper of this crate; it moves to
-/// the report library (covlens-report-templates) when that owns escaping.
-pub fn md_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' | '\r' => o.push(' '),
-            c if c.is_control() => o.extend(c.escape_default()),
-            c if c.is_ascii_punctuation() && !matches!(c, '.' | '/' | '-' | ',' | ':' | '@') => {
-                o.push('\\');
-                o.push(c);
-            }
-            c => o.push(c),
-        }
-    }
-    o
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn markdown_escaping() {
-        assert_eq!(md_escape("k8s.io/a/b"), "k8s.io/a/b");
-        assert_eq!(md_escape("a|b_c*`x`"), "a\\|b\\_c\\*\\`x\\`");
-        assert_eq!(
-            md_escape("<img src=x>\n[l](u)"),
-            "\\<img src\\=x\\> \\[l\\]\\(u\\)"
-        );
-        assert_eq!(md_escape("a\u{1b}[31m"), "a\\u{1b}\\[31m");
+    fn terminal_text() {
         assert_eq!(plain("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert_eq!(plain("k8s.io/a"), "k8s.io/a");
     }

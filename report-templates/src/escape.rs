@@ -9,81 +9,17 @@ use serde::Serialize;
 
 use crate::Error;
 
-/// Escapes characters that would end a Markdown table cell or start
-/// formatting, links, HTML or entities (`&amp;`); control characters other than a tab (a
-/// newline would end the table row) become U+FFFD.
-///
-/// GitHub turns `@name` into a mention (notifying that user or team) and
-/// `#12` / `owner/repo#12` into references (an event on that issue) in
-/// the rendered text, after backslash escapes and entities are decoded, so
-/// `\@` and `&#64;` do not help; only code spans and links are left alone.
-/// Its autolinks (`http://…`, `www.…`, `a@b.c`) take the backslashes of
-/// escapes inside them as part of the link, which would let a `<` through.
-/// An invisible U+2060 WORD JOINER after every `@` and `#`, after the `:`
-/// of `://` and before the `.` of `www.` breaks all of these and renders
-/// as nothing.
-pub fn md_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    let mut rest = s.chars();
-    while let Some(c) = rest.next() {
-        if c == '.' && o.len() >= 3 && o.as_bytes()[o.len() - 3..].eq_ignore_ascii_case(b"www") {
-            o.push(WORD_JOINER);
-        }
-        if matches!(
-            c,
-            '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~' | '&'
-        ) {
-            o.push('\\');
-        }
-        o.push(if is_break(c) { '\u{FFFD}' } else { c });
-        if matches!(c, '@' | '#') || (c == ':' && rest.as_str().starts_with("//")) {
-            o.push(WORD_JOINER);
-        }
-    }
-    o
-}
-
-/// Invisible; keeps GitHub from reading `@name` and `#12` as mentions
-/// and references (see [`md_escape`]).
-pub const WORD_JOINER: char = '\u{2060}';
-
-/// The text of a Markdown code span: backslash escapes do not work in
-/// code spans, so a backtick becomes `'`; control characters other than a
-/// tab become U+FFFD.
-pub fn md_code(s: &str) -> String {
-    code(s, false)
-}
-
-/// [`md_code`] for a code span inside a table cell, where a `|` is written
-/// `\|` (GitHub's tables read that as a pipe even inside a code span).
-pub fn md_code_in_table(s: &str) -> String {
-    code(s, true)
-}
-
-fn code(s: &str, table: bool) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '`' => o.push('\''),
-            '|' if table => o.push_str("\\|"),
-            c if is_break(c) => o.push('\u{FFFD}'),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-/// Control characters that could end a line or a table row (a tab is
-/// plain whitespace in Markdown).
-fn is_break(c: char) -> bool {
-    c.is_control() && c != '\t'
-}
+// Markdown's escapers live in core, so that every crate writing Markdown
+// (history's tables too) escapes names the same way.
+pub use covlens_core::markdown::{WORD_JOINER, md_code, md_code_in_table, md_escape};
 
 /// Escapes text for HTML and XML (element content and quoted attribute
 /// values alike): `&`, `<`, `>`, `"` and `'`. Characters XML 1.0 cannot
 /// hold at all (C0 controls other than tab, line feed and carriage
 /// return; U+FFFE, U+FFFF) become U+FFFD, so an SVG stays readable by
-/// XML parsers.
+/// XML parsers. The bidirectional formatting characters, which can make
+/// a name or a line of source read as another (Trojan Source), become
+/// U+FFFD too.
 pub fn html_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + s.len() / 8);
     write_html_escaped(&mut o, s).expect("a String takes any text");
@@ -102,6 +38,7 @@ pub(crate) fn write_html_escaped<W: fmt::Write + ?Sized>(out: &mut W, s: &str) -
             '\'' => "&#39;",
             '\t' | '\n' | '\r' => continue,
             '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => "\u{FFFD}",
+            c if covlens_core::printable::is_bidi(c) => "\u{FFFD}",
             _ => continue,
         };
         out.write_str(&s[start..i])?;
@@ -151,20 +88,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markdown() {
-        assert_eq!(md_escape("a|b_c*d~f&g"), r"a\|b\_c\*d\~f\&g");
-        assert_eq!(md_escape("@o/t#1"), "@\u{2060}o/t\\#\u{2060}1");
-        assert_eq!(md_escape("@.é.x"), "@\u{2060}.é.x");
-        assert_eq!(
-            md_escape("http://x/WWW.y"),
-            "http:\u{2060}//x/WWW\u{2060}.y"
-        );
-        assert_eq!(md_escape("x\ny\tz"), "x\u{FFFD}y\tz");
-        assert_eq!(md_code("new/`odd`|x.go"), "new/'odd'|x.go");
-        assert_eq!(md_code_in_table("new/`odd`|x.go"), r"new/'odd'\|x.go");
-    }
-
-    #[test]
     fn html() {
         assert_eq!(
             html_escape(r#"<a href="x">'&'</a>/"#),
@@ -175,6 +98,7 @@ mod tests {
             html_escape("\u{1}a\tb\nc\u{1b}\u{fffe}"),
             "\u{FFFD}a\tb\nc\u{FFFD}\u{FFFD}"
         );
+        assert_eq!(html_escape("a\u{202e}b\u{2066}"), "a\u{FFFD}b\u{FFFD}");
     }
 
     #[test]

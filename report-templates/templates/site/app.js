@@ -34,11 +34,12 @@
   };
 
   // Every value from the data reaches innerHTML through esc, as text or
-  // in a quoted attribute (either quote).
+  // in a quoted attribute (either quote). Bidi controls, which can make a
+  // name read as another, show as U+FFFD (as the server-side escaper).
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
+    }).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "\ufffd");
   }
   function pct(c) { return c[1] ? 100 * c[0] / c[1] : 0; }
   function tenths(c) { return Math.round(pct(c) * 10); }
