@@ -282,10 +282,15 @@ impl SourceResolver {
             return first_file(dir, name, &mut looked)
                 .ok_or_else(|| self.not_found(name, &looked, None));
         }
-        if name.split('/').any(|e| e == "." || e == "..") {
+        // An empty element (`a//b.go`) would name the same file as
+        // `a/b.go`: one source read, shown and embedded once per alias.
+        if name
+            .split('/')
+            .any(|e| e.is_empty() || e == "." || e == "..")
+        {
             return Err(Error::SourceRefused {
                 name: name.to_string(),
-                reason: "an import path has no \".\" or \"..\" elements".into(),
+                reason: "an import path has no empty, \".\" or \"..\" elements".into(),
             });
         }
         let pkg = package_of(name);
@@ -924,8 +929,16 @@ mod tests {
             "example.com/m/../m/pkg/a.go",
             "example.com/m/./pkg/a.go",
             "strings/../../../elsewhere/e.go",
+            // Empty elements: aliases of a file another name reads (a
+            // hostile profile could embed one big source once per alias).
+            "example.com/m/pkg//a.go",
+            "example.com/m//pkg/a.go",
+            "example.com/r//r.go",
         ] {
-            assert!(refused(n).contains("no \".\" or \"..\" elements"), "{n}");
+            assert!(
+                refused(n).contains("no empty, \".\" or \"..\" elements"),
+                "{n}"
+            );
             assert!(r.resolve(n).is_err(), "{n}");
         }
     }
