@@ -421,11 +421,15 @@ pub fn write_lcov<W: Write>(
         let mut runs = line_runs(f, o.line_hits);
         stats.clipped.extend(clip(f, &mut runs));
         let rel = o.relative(&f.name);
-        if rel.contains(['\n', '\r']) {
+        // What any reader may split lines at: \n, \r, VT, FF, the file,
+        // group and record separators, NEL, LS and PS (Python's splitlines).
+        if rel.contains([
+            '\n', '\r', '\x0B', '\x0C', '\x1C', '\x1D', '\x1E', '\u{85}', '\u{2028}', '\u{2029}',
+        ]) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
-                    "{:?}: LCOV cannot hold a file name with a line break",
+                    "{:?}: LCOV cannot hold a file name with a line break (or a character readers split lines at)",
                     f.name
                 ),
             ));
@@ -1294,9 +1298,17 @@ mod tests {
         );
 
         let mut p = parse("mode: set\na.go:1.1,1.5 1 1\n");
-        p.files[0].name = "a\nb.go".into();
-        let err = write_lcov(&mut Vec::new(), &p, &test_options()).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        for name in [
+            "a\nb.go",
+            "a\x0Bb.go",
+            "a\x1Eb.go",
+            "a\u{85}b.go",
+            "a\u{2028}b.go",
+        ] {
+            p.files[0].name = name.into();
+            let err = write_lcov(&mut Vec::new(), &p, &test_options()).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{name:?}");
+        }
     }
 
     #[test]
