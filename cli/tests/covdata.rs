@@ -916,6 +916,46 @@ fn mismatched_counter_file_is_an_error() {
     );
 }
 
+/// A bad file of a later program fails the whole write: nothing of the
+/// programs before it is left in `-o` (they used to be written one at a
+/// time, and stayed).
+#[test]
+#[ignore = "needs go"]
+fn a_bad_input_leaves_no_output() {
+    let f = fixture();
+    let bad = f.scratch("bad-tests");
+    copy_dir(f.dir("tests"), &bad, |_| true);
+    for c in files_with_prefix(&bad, "covcounters.") {
+        let data = fs::read(&c).unwrap();
+        fs::write(&c, &data[..50]).unwrap();
+    }
+    let good = p(f.dir("count"));
+    for (op, inputs, args) in [
+        ("merge", format!("{good},{}", p(&bad)), &[][..]),
+        ("merge", format!("{},{good}", p(&bad)), &[][..]),
+        ("merge", format!("{good},{}", p(&bad)), &["-pcombine"][..]),
+        ("subtract", format!("{good},{}", p(&bad)), &[][..]),
+        ("intersect", format!("{good},{}", p(&bad)), &[][..]),
+    ] {
+        for existing in [false, true] {
+            let out = f.scratch("bad-out");
+            if !existing {
+                fs::remove_dir(&out).unwrap();
+            }
+            let mut c = covlens();
+            c.args(["covdata", op, "-i", &inputs, "-o", &p(&out)]).args(args);
+            let o = c.output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{op} {inputs}: {err}");
+            assert!(err.contains("covcounters."), "{op}: {err}");
+            match fs::read_dir(&out) {
+                Ok(d) => assert!(existing && d.count() == 0, "{op} {inputs} wrote into -o"),
+                Err(_) => assert!(!existing, "{op}: -o removed"),
+            }
+        }
+    }
+}
+
 // ------------------------------------------------------- writing directories
 
 /// `go tool covdata OP -i=INPUTS -o=DIR ARGS` into a fresh directory.

@@ -87,15 +87,16 @@ pub fn write_dirs(
         _ => {}
     }
     let found = super::discover_dirs(inputs, opts.snapshots)?;
-    fs::create_dir_all(out).map_err(|e| Error::io(out.to_string_lossy(), e))?;
-    let out_real = fs::canonicalize(out).map_err(|e| Error::io(out.to_string_lossy(), e))?;
-    for i in inputs {
-        let super::CovDir::Path(i) = i else { continue };
-        if fs::canonicalize(i).is_ok_and(|d| d == out_real) {
-            return Err(Error::Invalid(format!(
-                "the output directory {} is also an input",
-                out.display()
-            )));
+    // A missing output directory cannot be an input (inputs exist).
+    if let Ok(out_real) = fs::canonicalize(out) {
+        for i in inputs {
+            let super::CovDir::Path(i) = i else { continue };
+            if fs::canonicalize(i).is_ok_and(|d| d == out_real) {
+                return Err(Error::Invalid(format!(
+                    "the output directory {} is also an input",
+                    out.display()
+                )));
+            }
         }
     }
     let mut w = Writer {
@@ -103,6 +104,7 @@ pub fn write_dirs(
         opts,
         report: WriteReport::default(),
         last_stamp: 0,
+        pending: Vec::new(),
     };
     w.report.read.orphans = found.orphans.clone();
     w.report.read.superseded = found.superseded.clone();
@@ -113,6 +115,16 @@ pub fn write_dirs(
             w.pod(op, pod, inputs.len())?;
         }
     }
+    // Every program was read and encoded: only now is anything written,
+    // so a bad input later in the list leaves no part of the output.
+    if !w.pending.is_empty() {
+        fs::create_dir_all(out).map_err(|e| Error::io(out.to_string_lossy(), e))?;
+    }
+    for (name, bytes) in std::mem::take(&mut w.pending) {
+        let dest = out.join(name);
+        crate::output::replace_file(&dest, &bytes)?;
+        w.report.written.push(dest);
+    }
     Ok(w.report)
 }
 
@@ -121,6 +133,8 @@ struct Writer<'a> {
     opts: &'a WriteOptions,
     report: WriteReport,
     last_stamp: u128,
+    /// Files encoded and not yet written: names and bytes.
+    pending: Vec<(String, Vec<u8>)>,
 }
 
 impl Writer<'_> {
@@ -353,12 +367,11 @@ impl Writer<'_> {
         self.write_file(&format!("covcounters.{h}.0.{stamp}"), bytes)
     }
 
-    /// Writes through a temporary file and a rename, as Go's runtime does,
-    /// never through a link or FIFO already in the directory.
+    /// Keeps a file to write once every input was read; each is written
+    /// through a temporary file and a rename, as Go's runtime does, never
+    /// through a link or FIFO already in the directory.
     fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), Error> {
-        let dest = self.out.join(name);
-        crate::output::replace_file(&dest, bytes)?;
-        self.report.written.push(dest);
+        self.pending.push((name.to_string(), bytes.to_vec()));
         Ok(())
     }
 }
