@@ -943,7 +943,8 @@ fn a_bad_input_leaves_no_output() {
                 fs::remove_dir(&out).unwrap();
             }
             let mut c = covlens();
-            c.args(["covdata", op, "-i", &inputs, "-o", &p(&out)]).args(args);
+            c.args(["covdata", op, "-i", &inputs, "-o", &p(&out)])
+                .args(args);
             let o = c.output().unwrap();
             let err = String::from_utf8_lossy(&o.stderr);
             assert_eq!(o.status.code(), Some(1), "{op} {inputs}: {err}");

@@ -65,10 +65,25 @@ pub enum FileData {
 }
 
 impl FileData {
-    /// The whole file.
-    pub(crate) fn read(&self) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+    /// The whole file, when it starts with `magic`; else only its first
+    /// bytes, for the parser to refuse: a stray file of any size with a
+    /// coverage file's name is not read into memory whole.
+    pub(crate) fn read(&self, magic: &[u8; 4]) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+        use std::io::Read as _;
         match self {
-            FileData::Path(p) => fs::read(p).map(std::borrow::Cow::Owned),
+            FileData::Path(p) => {
+                let mut f = fs::File::open(p)?;
+                let mut head = Vec::with_capacity(4);
+                (&mut f).take(4).read_to_end(&mut head)?;
+                if head != magic {
+                    return Ok(std::borrow::Cow::Owned(head));
+                }
+                let len = f.metadata().map_or(0, |m| m.len());
+                let mut all = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                all.extend_from_slice(&head);
+                f.read_to_end(&mut all)?;
+                Ok(std::borrow::Cow::Owned(all))
+            }
             FileData::Memory(b) => Ok(std::borrow::Cow::Borrowed(b)),
         }
     }
@@ -306,6 +321,28 @@ fn stamp_key(s: &str) -> (usize, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stray 1 GiB file (sparse: no disk) under a coverage file's name is
+    /// refused from its first bytes, never read whole.
+    #[test]
+    fn a_file_without_the_magic_is_not_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("covmeta.00000000000000000000000000000000");
+        fs::File::create(&p).unwrap().set_len(1 << 30).unwrap();
+        let f = FileData::Path(p.clone());
+        assert_eq!(f.read(b"\x00cvm").unwrap().len(), 4);
+        let e = crate::covdata::discover_dirs(
+            &[crate::covdata::CovDir::Path(dir.path().into())],
+            Snapshots::default(),
+        )
+        .and_then(|d| crate::covdata::read_pod::load_meta(&d.pods[0]).map(drop));
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("at byte offset 0"), "{e}");
+        let mut small = b"\x00cvm".to_vec();
+        small.extend_from_slice(&[7; 60]);
+        fs::write(&p, &small).unwrap();
+        assert_eq!(f.read(b"\x00cvm").unwrap().len(), 64);
+    }
 
     #[test]
     fn newest_snapshot_per_process() {

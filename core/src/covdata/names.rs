@@ -15,7 +15,7 @@ use super::meta::{CounterMode, Granularity};
 use super::wire::{In, Res, Wire, fail, failure, finish, hex, magic};
 use crate::error::Error;
 
-const META_MAGIC: &[u8; 4] = b"\x00cvm";
+pub(crate) const META_MAGIC: &[u8; 4] = b"\x00cvm";
 /// Bytes of a meta-data file's header.
 pub(crate) const META_HEADER_LEN: usize = 56;
 

@@ -22,7 +22,7 @@ pub(crate) struct LoadedMeta {
 pub(crate) fn load_meta(pod: &Pod) -> Result<LoadedMeta, Error> {
     let bytes = pod
         .meta
-        .read()
+        .read(super::names::META_MAGIC)
         .map_err(|e| Error::io(&pod.meta_name, e))?
         .into_owned();
     let meta = parse_meta(&bytes, &pod.meta_name)?;
@@ -104,7 +104,10 @@ pub(crate) fn load_counters(
     m: &LoadedMeta,
     meta_name: &str,
 ) -> Result<CounterFile, Error> {
-    let bytes = c.path.read().map_err(|e| Error::io(&c.name, e))?;
+    let bytes = c
+        .path
+        .read(super::counters::COUNTER_MAGIC)
+        .map_err(|e| Error::io(&c.name, e))?;
     let cf = parse_counters(&bytes, &c.name)?;
     if cf.meta_hash != m.meta.hash {
         return Err(mismatch(
