@@ -360,3 +360,44 @@ fn explain_reconciles_go_test_cover_and_lcov() {
     assert_eq!(t["lines_ran"], ran);
     assert_eq!(t["lines_fully_ran"], fully);
 }
+
+/// A source that is not a Go file (empty, comments only, no package
+/// clause) fails as `go tool cover -func` fails: same position, same
+/// words; it used to be read as a file without functions.
+#[test]
+#[ignore = "needs go"]
+fn a_source_without_a_package_clause_fails_as_go_does() {
+    require_go();
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = tmp.path().join("funcsrc");
+    copy_dir(&fixture(), &fx);
+    let profile = go_test(&fx, tmp.path(), "c.out", &["./..."]);
+    let victim = fx.join("shapes/shapes.go");
+    assert!(
+        fs::read_to_string(&profile)
+            .unwrap()
+            .contains("/shapes/shapes.go:")
+    );
+    for src in [
+        "",
+        "// only a comment\n",
+        "\nfunc F() {}\n",
+        "/* c */ x := 1\n",
+    ] {
+        fs::write(&victim, src).unwrap();
+        let want = go_cover_func(&fx, &profile);
+        let got = covlens_func(&fx, &[profile.to_str().unwrap()]);
+        assert!(!want.status.success() && !got.status.success(), "{src:?}");
+        // Go: `cover: PATH:L:C: expected 'package', found X`.
+        let go_err = text(&want.stderr);
+        let at = go_err
+            .find("shapes.go:")
+            .unwrap_or_else(|| panic!("{go_err}"));
+        let what = go_err[at..].lines().next().unwrap();
+        let err = text(&got.stderr);
+        assert!(
+            err.contains(what),
+            "{src:?}\n go: {go_err}\n covlens: {err}"
+        );
+    }
+}

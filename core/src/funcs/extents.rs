@@ -371,6 +371,29 @@ impl FuncFinder {
                 message,
             });
         };
+        // go/parser wants the package clause first; tree-sitter does not.
+        let first = nodes.iter().find(|n| n.kind() != "comment");
+        if first.is_none_or(|n| n.kind() != "package_clause") {
+            let ((line, column), found) = match first {
+                Some(n) => (
+                    lines.raw_position(n.start_byte() + skip),
+                    go_token_at(&text[n.start_byte()..]),
+                ),
+                // go/token counts no line after a final newline: EOF is
+                // just past it, on its line.
+                None if src.ends_with(b"\n") => {
+                    let (l, c) = lines.raw_position(src.len() - 1);
+                    ((l, c + 1), "'EOF'".to_string())
+                }
+                None => (lines.raw_position(src.len()), "'EOF'".to_string()),
+            };
+            return Err(Error::GoSyntax {
+                path: path.to_string(),
+                line,
+                column,
+                message: format!("expected 'package', found {found}"),
+            });
+        }
         if memchr::memmem::find(src, b"line ").is_some() {
             for n in &nodes {
                 lines.read_directives(src, *n, skip, path)?;
@@ -455,6 +478,52 @@ fn builtins_as_calls(text: &[u8], all: bool) -> Option<Vec<u8>> {
 /// by a clean node with the same span and kind from a later tree. All
 /// trees parse texts that differ only inside identifiers. `None` if some
 /// declaration is clean in none of them.
+/// The token at the start of `text` as go/parser names it in an error:
+/// a keyword or operator quoted, a name or literal as written.
+fn go_token_at(text: &[u8]) -> String {
+    const KEYWORDS: &[&str] = &[
+        "break",
+        "case",
+        "chan",
+        "const",
+        "continue",
+        "default",
+        "defer",
+        "else",
+        "fallthrough",
+        "for",
+        "func",
+        "go",
+        "goto",
+        "if",
+        "import",
+        "interface",
+        "map",
+        "package",
+        "range",
+        "return",
+        "select",
+        "struct",
+        "switch",
+        "type",
+        "var",
+    ];
+    let word_len = text
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80))
+        .unwrap_or(text.len());
+    if word_len == 0 {
+        let c = String::from_utf8_lossy(&text[..text.len().min(1)]).into_owned();
+        return format!("'{c}'");
+    }
+    let word = String::from_utf8_lossy(&text[..word_len]);
+    if KEYWORDS.contains(&word.as_ref()) {
+        format!("'{word}'")
+    } else {
+        word.into_owned()
+    }
+}
+
 fn clean_top_level<'t>(trees: &[&'t Tree]) -> Option<Vec<Node<'t>>> {
     let children = |t: &'t Tree| {
         let root = t.root_node();
