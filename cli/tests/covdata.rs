@@ -869,9 +869,11 @@ fn corrupt_files_name_file_and_offset() {
     let o = ok(c);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(
-        err.contains("skipped") && err.contains(&p(&victim)),
+        err.contains(&format!("skipped {}: at byte offset", p(&victim))),
         "{err}"
     );
+    // Named once, not once by the warning and again by the reason.
+    assert_eq!(err.matches(&p(&victim)).count(), 1, "{err}");
     assert_eq!(o.stdout, go_covdata(f, "textfmt", &p(&rest), &[]).out);
     // A bad meta file takes its counter files with it.
     let bad_meta = f.scratch("corrupt-meta");

@@ -117,7 +117,11 @@ pub enum Warning {
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Warning::Skipped { path, reason } => write!(f, "skipped {path}: {reason}"),
+            // Most reasons already start with the file's name.
+            Warning::Skipped { path, reason } => match reason.strip_prefix(path.as_str()) {
+                Some(rest) if rest.starts_with(':') => write!(f, "skipped {path}{rest}"),
+                _ => write!(f, "skipped {path}: {reason}"),
+            },
             Warning::SkippedWithMeta { path } => {
                 write!(f, "skipped {path} with its meta-data file")
             }
