@@ -282,9 +282,10 @@ fn usage_error(args: &[std::ffi::OsString], e: clap::Error) -> ExitCode {
         }
         _ => 1,
     };
-    // `check` and `annotate` exit 1 only for an unmet policy.
+    // `check` and `annotate` exit 1 only for an unmet policy; `covdata`
+    // exits 2 for bad usage, as Go's flag package does.
     let code = match sub.as_deref() {
-        Some("check" | "annotate") if code != 0 => 2,
+        Some("check" | "annotate" | "covdata") if code != 0 => 2,
         _ => code,
     };
     let _ = e.print();

@@ -495,6 +495,13 @@ fn go_style_flags_are_accepted() {
         go_covdata(f, "percent", &f.inputs("count"), &[]).out
     );
     assert_eq!(fs::read(&out2).unwrap(), fs::read(&out).unwrap());
+    // Bad usage exits 2, as Go's flag package makes it.
+    let inputs = f.inputs("count");
+    for (cmd, args) in [("percent", &["-bogus"][..]), ("func", &["-pkg"][..])] {
+        let want = go_covdata(f, cmd, &inputs, args);
+        let got = covlens_covdata(cmd, &inputs, args);
+        assert_eq!((got.code, want.code), (Some(2), Some(2)), "{cmd} {args:?}");
+    }
 }
 
 #[test]
