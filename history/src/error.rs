@@ -15,6 +15,15 @@ pub enum Error {
     /// Reading a store file that does not exist.
     #[error("{0} does not exist: record a run first")]
     NoStore(String),
+    /// An SQLite file that is another program's database: covlens neither
+    /// reads it nor adds its tables to it.
+    #[error(
+        "{0} is an SQLite database but not a covlens history store (it has tables, none of them covlens_schema)"
+    )]
+    NotAStore(String),
+    /// An SQLite file with no table: no run was recorded into it.
+    #[error("{0} holds no history yet: record a run first")]
+    EmptyStore(String),
     /// The PostgreSQL URL does not parse.
     #[error("invalid PostgreSQL URL")]
     BadUrl(#[source] postgres::Error),

@@ -143,6 +143,17 @@ impl Store {
         Store::open_with(location, false)
     }
 
+    /// Opens an existing store to read from it only (`show`, `drops`,
+    /// trends): an SQLite file through a read-only connection, so a store
+    /// on a read-only mount is read and nothing is written to it.
+    pub fn open_reader(location: &str) -> Result<Store> {
+        let backend: Box<dyn Backend + Send> = match Location::parse(location)? {
+            Location::Sqlite(path) => Box::new(SqliteStore::open_reader(path)?),
+            Location::Postgres(url) => Box::new(PostgresStore::open_at(url, schema::LATEST)?),
+        };
+        Ok(Store { backend })
+    }
+
     fn open_with(location: &str, create: bool) -> Result<Store> {
         Store::open_at(location, create, schema::LATEST)
     }

@@ -28,6 +28,14 @@ impl Store {
         })
     }
 
+    /// [`Store::open_reader`], errors naming the store.
+    pub fn open_named_reader(location: &str) -> Result<Store> {
+        Store::open_reader(location).map_err(|e| Error::Open {
+            store: redacted(location),
+            source: Box::new(e),
+        })
+    }
+
     /// Records `profile` as `run` and, when given, the flaky coverage
     /// measured over runs of its job with it.
     pub fn record_profile(
@@ -121,7 +129,7 @@ impl Trends<'_> {
     /// from the start of the import path (callers add their root's depth;
     /// rows outside it stay).
     pub fn history(&self, depth: Option<usize>) -> Result<History> {
-        Store::open_named(self.store, false)?.history(&HistoryQuery {
+        Store::open_named_reader(self.store)?.history(&HistoryQuery {
             job: self.job,
             path: None,
             depth,
@@ -139,6 +147,6 @@ impl Trends<'_> {
             root: None,
             last: self.last,
         };
-        Store::open_named(self.store, false)?.history_grouped(&q, tree, by)
+        Store::open_named_reader(self.store)?.history_grouped(&q, tree, by)
     }
 }

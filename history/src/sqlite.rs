@@ -10,7 +10,7 @@ use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 use covlens_core::{Counts, package_of};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result, RunDigest, sqlite};
@@ -48,6 +48,15 @@ impl SqliteStore {
             return Err(Error::NoStore(path.to_string()));
         }
         let e = sqlite(path);
+        if path != ":memory:" {
+            // Never add covlens's tables to another program's database; a
+            // new or empty file becomes a store only when asked to create.
+            match schema_state(path)? {
+                Schema::Foreign => return Err(Error::NotAStore(path.to_string())),
+                Schema::Empty if !create => return Err(Error::EmptyStore(path.to_string())),
+                _ => {}
+            }
+        }
         let conn = Connection::open(path).map_err(&e)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(&e)?;
         if path != ":memory:" {
@@ -62,6 +71,39 @@ impl SqliteStore {
         };
         s.migrate(version)?;
         Ok(s)
+    }
+
+    /// Opens the store at `path` to read from it. As [`open_with`] without
+    /// creating; where the file or its directory cannot be written (a
+    /// read-only mount), through a read-only connection instead, so the
+    /// store is still read.
+    ///
+    /// [`open_with`]: SqliteStore::open_with
+    pub fn open_reader(path: &str) -> Result<SqliteStore> {
+        match SqliteStore::open_with(path, false) {
+            Err(Error::Sqlite {
+                source: rusqlite::Error::SqliteFailure(f, _),
+                ..
+            }) if matches!(
+                f.code,
+                rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+            ) && path != ":memory:" =>
+            {
+                match schema_state(path)? {
+                    Schema::Covlens(v) if v > LATEST => Err(Error::SchemaTooNew {
+                        found: v,
+                        known: LATEST,
+                    }),
+                    Schema::Covlens(_) => Ok(SqliteStore {
+                        conn: open_read_only(path)?,
+                        path: path.to_string(),
+                    }),
+                    Schema::Empty => Err(Error::EmptyStore(path.to_string())),
+                    Schema::Foreign => Err(Error::NotAStore(path.to_string())),
+                }
+            }
+            other => other,
+        }
     }
 
     fn migrate(&mut self, target: u32) -> Result<()> {
@@ -114,6 +156,76 @@ impl SqliteStore {
         }
         tx.commit().map_err(&e)
     }
+}
+
+/// What an SQLite file holds.
+enum Schema {
+    /// No table at all (a new or empty file).
+    Empty,
+    /// A covlens store, at this schema version.
+    Covlens(u32),
+    /// Tables, none of them covlens's.
+    Foreign,
+}
+
+/// A read-only connection to `path`. SQLite reads a WAL-mode file through
+/// a shared-memory file beside it; where that cannot be created (a
+/// read-only directory or mount, where no writer can be at work either),
+/// the file is opened as immutable.
+fn open_read_only(path: &str) -> Result<Connection> {
+    let e = sqlite(path);
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(&e)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(&e)?;
+    let probe = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    match probe {
+        Ok(_) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+            ) =>
+        {
+            let mut uri = String::from("file:");
+            for c in path.chars() {
+                match c {
+                    '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+                    c => uri.push(c),
+                }
+            }
+            uri.push_str("?immutable=1");
+            let conn = Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                .map_err(&e)?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(&e)?;
+            Ok(conn)
+        }
+        Err(err) => Err(e(err)),
+    }
+}
+
+/// Looks at `path` through a read-only connection (writes nothing).
+fn schema_state(path: &str) -> Result<Schema> {
+    if !std::path::Path::new(path).exists() {
+        return Ok(Schema::Empty);
+    }
+    let e = sqlite(path);
+    let conn = open_read_only(path)?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .map_err(&e)?;
+    if tables.is_empty() {
+        return Ok(Schema::Empty);
+    }
+    if !tables.iter().any(|t| t == "covlens_schema") {
+        return Ok(Schema::Foreign);
+    }
+    let v: Option<u32> = conn
+        .query_row("SELECT MAX(version) FROM covlens_schema", [], |r| r.get(0))
+        .map_err(&e)?;
+    Ok(Schema::Covlens(v.unwrap_or(0)))
 }
 
 /// SQLite integers are signed; counts are never negative.

@@ -557,6 +557,31 @@ macro_rules! suite {
             fn in_memory() {
                 super::history_and_drops(":memory:");
             }
+
+            /// Another program's database is neither read nor written: no
+            /// covlens table is added to it (reading used to create them).
+            /// A file with no table is a store only when recording.
+            #[test]
+            fn foreign_and_empty_databases() {
+                let dir = tempfile::tempdir().unwrap();
+                let other = dir.path().join("other.db");
+                let other = other.to_str().unwrap();
+                rusqlite::Connection::open(other).unwrap().execute("CREATE TABLE runs (x INT)", []).unwrap();
+                for r in [super::Store::open_reader(other), super::Store::open_existing(other), super::Store::open(other)] {
+                    assert!(matches!(r, Err(super::Error::NotAStore(_))), "{:?}", r.err());
+                }
+                let c = rusqlite::Connection::open(other).unwrap();
+                let n: i64 = c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
+                assert_eq!(n, 1);
+                let empty = dir.path().join("empty.db");
+                std::fs::write(&empty, b"").unwrap();
+                let empty = empty.to_str().unwrap();
+                for r in [super::Store::open_reader(empty), super::Store::open_existing(empty)] {
+                    assert!(matches!(r, Err(super::Error::EmptyStore(_))), "{:?}", r.err());
+                }
+                super::Store::open(empty).unwrap();
+                super::Store::open_reader(empty).unwrap();
+            }
         }
         mod postgres {
             $(#[test] #[ignore = "needs postgres"] fn $name() { let s = crate::common::postgres(); super::$name(&s.url); })*

@@ -138,7 +138,7 @@ const FORMAT: Names<Format> = &[
 impl RowArgs {
     /// The history, per package/directory or per owner/label.
     fn load(&self) -> Result<History> {
-        let mut store = Store::open_named(&self.store.store, false)?;
+        let mut store = Store::open_named_reader(&self.store.store)?;
         let q = HistoryQuery {
             job: &self.job,
             path: self.path.as_deref(),
