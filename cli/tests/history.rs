@@ -189,7 +189,13 @@ fn show_and_drops_match_summary(store: &str, dir: &Path) {
             if t0 == 0 || t1 == 0 {
                 continue;
             }
-            let fall = 100.0 * c0 as f64 / t0 as f64 - 100.0 * c1 as f64 / t1 as f64;
+            // Between the percentages as printed, one decimal each.
+            let shown = |c: u64, t: u64| -> f64 {
+                format!("{:.1}", 100.0 * c as f64 / t as f64)
+                    .parse()
+                    .unwrap()
+            };
+            let fall = ((shown(c0, t0) - shown(c1, t1)) * 10.0).round() / 10.0;
             if fall > min {
                 want.push((name.to_string(), runs[i - 1].0, runs[i].0, fall));
             }
@@ -224,7 +230,7 @@ fn show_and_drops_match_summary(store: &str, dir: &Path) {
     assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
     for (g, w) in got.iter().zip(&want) {
         assert_eq!((&g.0, g.1, g.2), (&w.0, w.1, w.2));
-        assert!((g.3 - w.3).abs() < 1e-9);
+        assert!((g.3 - w.3).abs() < 1e-9, "{g:?} vs {w:?}");
     }
 
     // Per directory of 3 elements below the same root: as `covlens table

@@ -242,7 +242,9 @@ impl History {
                 if before.total == 0 || after.total == 0 {
                     continue;
                 }
-                let points = before.percent() - after.percent();
+                // From the percentages as printed (one decimal), so that a
+                // listed fall is never between two equal printed values.
+                let points = (tenths(before) - tenths(after)) as f64 / 10.0;
                 if points > min_points {
                     out.push(DropRow {
                         name: row.name.clone(),
@@ -259,6 +261,12 @@ impl History {
     }
 }
 
+/// `c`'s percentage in tenths, rounded as it is printed (`{:.1}`).
+fn tenths(c: Counts) -> i64 {
+    let shown: f64 = format!("{:.1}", c.percent()).parse().unwrap_or(0.0);
+    (shown * 10.0).round() as i64
+}
+
 /// A fall in coverage between two consecutive runs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DropRow {
@@ -272,7 +280,8 @@ pub struct DropRow {
     pub before: Counts,
     /// Statements in the later run.
     pub after: Counts,
-    /// Percentage points lost (positive).
+    /// Percentage points lost (positive), between the percentages as
+    /// printed with one decimal.
     pub points: f64,
 }
 
@@ -321,6 +330,40 @@ fn common_dir<'a>(mut pkgs: impl Iterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fall is measured between the percentages as printed: 0.2449% and
+    /// 0.1951% both print 0.2%, and are no fall at all.
+    #[test]
+    fn drops_follow_the_printed_percentages() {
+        let c = |covered, total| Some(Counts { covered, total });
+        let h = History {
+            job: "j".into(),
+            by: "package",
+            root: None,
+            runs: Vec::new(),
+            rows: vec![
+                HistoryRow {
+                    name: "a".into(),
+                    points: vec![c(2449, 1_000_000), c(1951, 1_000_000), c(1449, 1_000_000)],
+                    flaky: vec![None; 3],
+                },
+                HistoryRow {
+                    name: "b".into(),
+                    points: vec![c(2, 3), c(1, 2)],
+                    flaky: vec![None; 2],
+                },
+            ],
+            total: Vec::new(),
+        };
+        let d = h.drops(0.0);
+        let got: Vec<_> = d
+            .iter()
+            .map(|d| (d.name.as_str(), d.from, d.points))
+            .collect();
+        // a: 0.2% to 0.2% is none, 0.2% to 0.1% is 0.1; b: 66.7% to 50.0%.
+        assert_eq!(got, [("a", 1, 0.1), ("b", 0, 16.7)]);
+        assert_eq!(h.drops(16.7).len(), 0);
+    }
 
     #[test]
     fn prefixes_and_groups() {
