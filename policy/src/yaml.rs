@@ -22,7 +22,9 @@ pub struct YamlError {
 /// Deserialises `text` as `T`, saying where it failed.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     let mut key = String::new();
-    serde_saphyr::with_deserializer_from_str(text, |de| {
+    // `yes`, `no`, `on` and `off` are strings, not booleans (YAML 1.2).
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
         serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
             let path = e.path().to_string();
             if path != "." {
@@ -56,6 +58,13 @@ fn plain_message(e: &serde_saphyr::Error) -> String {
     {
         m = &m[i + 2..];
     }
+    // Advice addressed to the library's callers, not to the file's author.
+    for tail in [", set DuplicateKeyPolicy in Options if acceptable"] {
+        m = m.strip_suffix(tail).unwrap_or(m);
+    }
+    if m.starts_with("multiple YAML documents detected") {
+        return "expected one YAML document, found several (`---`)".to_string();
+    }
     m.to_string()
 }
 
@@ -84,5 +93,29 @@ mod tests {
         assert!(!e.message.starts_with("line "), "{}", e.message);
         let e = from_str::<Doc>("a:\n  n: 1\n  m: 2\n").unwrap_err();
         assert!(e.message.starts_with("unknown field `m`"), "{e:?}");
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Flag {
+        on: bool,
+    }
+
+    /// Messages speak to the file's author, not to the library's caller;
+    /// `yes` is not a boolean.
+    #[test]
+    fn messages_for_the_author() {
+        let e = from_str::<Doc>("a:\n  n: 1\n  n: 2\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (3, "duplicate mapping key: n")
+        );
+        let e = from_str::<Doc>("a: {n: 1}\n---\na: {n: 2}\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "expected one YAML document, found several (`---`)"
+        );
+        assert!(from_str::<Flag>("on: yes\n").is_err());
+        assert!(from_str::<Flag>("on: true\n").unwrap().on);
     }
 }
