@@ -5,7 +5,7 @@
 //!
 //! Whatever the blocks (overlapping, backwards, past the end) and the
 //! bytes, the view may not panic, has one line per source line, keeps
-//! every line's text exactly (as lossy UTF-8, escaped, controls shown as
+//! every line's text exactly (as lossy UTF-8, escaped, controls and bidi characters shown as
 //! U+FFFD), and its only
 //! markup is its own flat spans: no byte of the source or the profile
 //! becomes a tag or an attribute.
