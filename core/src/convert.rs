@@ -473,25 +473,9 @@ pub fn write_lcov<W: Write>(
     Ok(stats)
 }
 
-/// Escapes text for an XML attribute value or element content. Tabs and
-/// line breaks become character references so attribute normalisation
-/// keeps them; characters XML 1.0 cannot hold at all become U+FFFD.
-fn xml_escape(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c if matches!(c as u32, 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
-    }
-}
+// The one XML escaper of the machine formats: Go's `xml.EscapeText`, as
+// `junit` writes it for gopherage's byte-for-byte output.
+use crate::junit::xml_escape;
 
 /// A Cobertura rate: covered/total as the shortest decimal that reads back
 /// as the same f64 (never rounded up to 1), 0 with nothing to count, as
@@ -1294,7 +1278,7 @@ mod tests {
         xml_escape(&mut s, "a<b>&\"c'\td\n\r\u{1}\u{FFFE}é😀");
         assert_eq!(
             s,
-            "a&lt;b&gt;&amp;&quot;c&apos;&#9;d&#10;&#13;\u{FFFD}\u{FFFD}é😀"
+            "a&lt;b&gt;&amp;&#34;c&#39;&#x9;d&#xA;&#xD;\u{FFFD}\u{FFFD}é😀"
         );
 
         let mut p = parse("mode: set\na.go:1.1,1.5 1 1\n");

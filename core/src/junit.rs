@@ -69,7 +69,7 @@ pub fn write_junit<W: Write>(w: &mut W, p: &Profile, threshold: f32) -> io::Resu
 fn case(out: &mut String, name: &str, ratio: f32, threshold: f32) {
     use std::fmt::Write as _;
     out.push_str("\n    <testcase class_name=\"go_coverage\" name=\"");
-    escape(out, name);
+    xml_escape(out, name);
     out.push_str("\" time=\"0\">");
     if ratio < threshold {
         let _ = write!(
@@ -86,8 +86,10 @@ fn case(out: &mut String, name: &str, ratio: f32, threshold: f32) {
     );
 }
 
-/// Go's `xml.EscapeText`.
-fn escape(out: &mut String, s: &str) {
+/// Go's `xml.EscapeText`, for element content and attribute values alike
+/// (tabs and line breaks as character references, so attribute
+/// normalisation keeps them; what XML 1.0 cannot hold becomes U+FFFD).
+pub(crate) fn xml_escape(out: &mut String, s: &str) {
     for ch in s.chars() {
         match ch {
             '"' => out.push_str("&#34;"),
