@@ -59,9 +59,9 @@ fn plain_message(e: &serde_saphyr::Error) -> String {
         m = &m[i + 2..];
     }
     // Advice addressed to the library's callers, not to the file's author.
-    for tail in [", set DuplicateKeyPolicy in Options if acceptable"] {
-        m = m.strip_suffix(tail).unwrap_or(m);
-    }
+    m = m
+        .strip_suffix(", set DuplicateKeyPolicy in Options if acceptable")
+        .unwrap_or(m);
     if m.starts_with("multiple YAML documents detected") {
         return "expected one YAML document, found several (`---`)".to_string();
     }
