@@ -170,6 +170,21 @@ fn corrupt_and_truncated_files_are_never_shipped() {
         b"\0cvm\x01\0\0\0short",
     )
     .unwrap();
+    // Two 64 GiB files (sparse: no disk), one not a counter file at all,
+    // one a counter file larger than staging holds: refused unread (they
+    // used to be read whole, and the collector aborted out of memory).
+    let huge = |pid: u64, head: &[u8]| {
+        let p = cov.join(format!("covcounters.{hash}.{pid}.1"));
+        fs::write(&p, head).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(64 << 30)
+            .unwrap();
+    };
+    huge(pid + 3, b"not a counter file");
+    huge(pid + 4, b"\0cwm\x01\0\0\0");
     let dest = t.path().join("dest");
     let dest_s = dest.display().to_string();
     let log = t.path().join("collector.log");
@@ -199,6 +214,8 @@ fn corrupt_and_truncated_files_are_never_shipped() {
     for bad in [
         format!(".{}.1", pid + 1),
         format!(".{}.1", pid + 2),
+        format!(".{}.1", pid + 3),
+        format!(".{}.1", pid + 4),
         format!("covmeta.{other_hash}"),
     ] {
         assert!(
@@ -206,9 +223,14 @@ fn corrupt_and_truncated_files_are_never_shipped() {
             "{bad} shipped: {shipped:?}"
         );
     }
+    assert!(
+        coll.log().contains("more than the staging directory holds"),
+        "{}",
+        coll.log()
+    );
     assert_eq!(
         coll.log().matches("rejected snapshot; not shipped").count(),
-        3,
+        5,
         "{}",
         coll.log()
     );

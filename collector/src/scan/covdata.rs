@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use covlens_core::covdata::SNAPSHOT_KEY;
-use covlens_core::covdata::names::{FileName, check_meta_header, is_runtime_hash};
+use covlens_core::covdata::names::{FileName, META_MAGIC, check_meta_header, is_runtime_hash};
+use covlens_core::covdata::{COUNTER_MAGIC, SNAPSHOT_KEY};
 use covlens_prow::layout::{SnapshotKind, SnapshotSource, covdata_key, metadata_key};
 
 use super::counters::{CounterData, continues, decode_counters};
@@ -91,7 +91,10 @@ impl Collector {
         if done || self.rejected.contains(&(path.to_path_buf(), sig)) {
             return Ok(());
         }
-        let Some(data) = Self::copy(path, sig)? else {
+        if self.too_large(path, sig, now, rep) {
+            return Ok(());
+        }
+        let Some(data) = Self::copy(path, sig, META_MAGIC)? else {
             rep.unsettled += 1;
             return Ok(());
         };
@@ -172,7 +175,10 @@ impl Collector {
             if nanos <= st.last_nanos || self.rejected.contains(&(path.clone(), sig)) {
                 continue;
             }
-            let Some(data) = Self::copy(&path, sig)? else {
+            if self.too_large(&path, sig, now, rep) {
+                continue;
+            }
+            let Some(data) = Self::copy(&path, sig, COUNTER_MAGIC)? else {
                 if !path.exists() {
                     // Deleted: covflush prunes only superseded snapshots.
                     continue;

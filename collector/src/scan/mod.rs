@@ -181,8 +181,12 @@ impl Collector {
 
     /// Copies a file; `None` if it changed or vanished meanwhile. Files are
     /// read, never mapped (a live writer may truncate them), and never
-    /// through a link (see [`open_source`]).
-    fn copy(path: &Path, sig: Sig) -> Result<Option<Vec<u8>>> {
+    /// through a link (see [`open_source`]). A file that does not start
+    /// with `magic` is read no further: its first bytes are returned, for
+    /// the decoder to refuse, so a stray file of any size under a coverage
+    /// file's name costs nothing.
+    fn copy(path: &Path, sig: Sig, magic: &[u8; 4]) -> Result<Option<Vec<u8>>> {
+        use std::io::Read as _;
         let io_err = |e| CollectorError::io("reading", path, e);
         let mut f = match open_source(path) {
             Ok((f, m)) if Sig::of(&m) == sig => f,
@@ -190,10 +194,30 @@ impl Collector {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(e)),
         };
-        let mut data = Vec::with_capacity(sig.len as usize);
-        std::io::Read::read_to_end(&mut f, &mut data).map_err(io_err)?;
+        let mut data = Vec::with_capacity(4);
+        (&mut f).take(4).read_to_end(&mut data).map_err(io_err)?;
+        if data != magic {
+            return Ok(Some(data));
+        }
+        data.reserve(usize::try_from(sig.len).unwrap_or(0).saturating_sub(4));
+        f.read_to_end(&mut data).map_err(io_err)?;
         let after = Sig::of(&f.metadata().map_err(io_err)?);
         Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
+    }
+
+    /// Whether a file is larger than the staging directory may hold: it
+    /// could never be shipped, and is not read (it is rejected once it
+    /// stopped changing).
+    fn too_large(&mut self, path: &Path, sig: Sig, now: Instant, rep: &mut ScanReport) -> bool {
+        if sig.len <= self.cfg.max_staging_bytes {
+            return false;
+        }
+        let reason = format!(
+            "{} bytes, more than the staging directory holds ({} bytes, --max-staging-bytes)",
+            sig.len, self.cfg.max_staging_bytes
+        );
+        self.reject_when_settled(path, sig, now, &reason, rep);
+        true
     }
 
     /// Binary files check their own completeness (lengths in the header, a

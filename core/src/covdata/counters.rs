@@ -12,7 +12,8 @@ use nom::number::complete::{be_u32, le_u32, le_u64, u8 as byte};
 use super::wire::{In, Res, byte_string_table, fail, finish, magic, offset_in, uleb32};
 use crate::error::Error;
 
-pub(crate) const COUNTER_MAGIC: &[u8; 4] = b"\x00cwm";
+/// The first four bytes of a counter-data file.
+pub const COUNTER_MAGIC: &[u8; 4] = b"\x00cwm";
 const FOOTER_LEN: usize = 16;
 const MAGIC_TEXT: &str = "the counter-data file magic 00 63 77 6d";
 

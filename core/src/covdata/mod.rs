@@ -40,7 +40,8 @@ mod write;
 use std::fmt;
 
 pub use counters::{
-    Arg, CounterFile, Flavor, Record, SNAPSHOT_KEY, Segment, head_snapshot_process, parse_counters,
+    Arg, COUNTER_MAGIC, CounterFile, Flavor, Record, SNAPSHOT_KEY, Segment, head_snapshot_process,
+    parse_counters,
 };
 pub use data::{BadFile, CovData, ReadOptions, ReadReport, Warning, read_covdirs, read_dirs};
 pub use discover::{

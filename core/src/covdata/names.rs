@@ -15,7 +15,8 @@ use super::meta::{CounterMode, Granularity};
 use super::wire::{In, Res, Wire, fail, failure, finish, hex, magic};
 use crate::error::Error;
 
-pub(crate) const META_MAGIC: &[u8; 4] = b"\x00cvm";
+/// The first four bytes of a meta-data file.
+pub const META_MAGIC: &[u8; 4] = b"\x00cvm";
 /// Bytes of a meta-data file's header.
 pub(crate) const META_HEADER_LEN: usize = 56;
 
