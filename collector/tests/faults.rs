@@ -562,3 +562,64 @@ fn in_place_writer_faster_than_settle_and_unconfirmed_profile_at_sigterm() {
     assert_eq!(meta(1)["unconfirmed"], true);
     assert!(meta(0).get("unconfirmed").is_none(), "{}", meta(0));
 }
+
+/// With the default `--kind auto`, a GOCOVERDIR that does not exist yet
+/// when the sidecar starts (the component creates it) is collected once it
+/// appears; it used to be taken for a text profile, and nothing was
+/// shipped, without a word.
+#[test]
+#[ignore = "needs go"]
+fn a_gocoverdir_created_after_the_start_is_collected() {
+    require_go();
+    let (t, cov, cov_s) = cov_dir();
+    let mut rng = Rng::new();
+    run_server(&cov_s, &mut rng, false);
+    let late = t.path().join("vol/gocov");
+    fs::create_dir_all(late.parent().unwrap()).unwrap();
+    let late_s = late.display().to_string();
+    let dest = t.path().join("dest");
+    let dest_s = dest.display().to_string();
+    let log = t.path().join("collector.log");
+    let mut coll = Collector::start(
+        &[
+            "--watch",
+            &late_s,
+            "--dest",
+            &dest_s,
+            "--settle",
+            "0s",
+            "--text-writer",
+            "rename",
+            "--rescan",
+            "200ms",
+        ],
+        &[("POD_NAME", "p")],
+        &log,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    fs::create_dir(&late).unwrap();
+    for e in fs::read_dir(&cov).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), late.join(e.file_name())).unwrap();
+    }
+    let shipped = wait_for(Duration::from_secs(30), || {
+        tree(&dest).iter().any(|f| f.contains("covcounters."))
+    });
+    assert!(
+        shipped,
+        "nothing shipped: {:?}\n{}",
+        tree(&dest),
+        coll.log()
+    );
+    assert!(coll.sigterm().success(), "{}", coll.log());
+    assert!(
+        coll.log().contains("the watched path appeared"),
+        "{}",
+        coll.log()
+    );
+    let meta = tree(&dest)
+        .iter()
+        .filter(|f| f.contains("covmeta.") && !f.ends_with(".json"))
+        .count();
+    assert_eq!(meta, 1, "{:?}", tree(&dest));
+}

@@ -87,7 +87,14 @@ impl Collector {
     pub(crate) fn open(cfg: Config, metrics: Arc<Metrics>) -> Result<Collector> {
         cfg.validate()?;
         cfg.check_watch()?;
-        let kind = cfg.resolved_kind();
+        // `auto` and nothing there yet: decided when the path appears (a
+        // component may create its GOCOVERDIR itself, after the sidecar
+        // started).
+        let kind = if cfg.kind == SourceKind::Auto && !cfg.watch.exists() {
+            SourceKind::Auto
+        } else {
+            cfg.resolved_kind()
+        };
         let staging = Staging::open(&cfg.staging_dir(), cfg.max_staging_bytes, cfg.keep_history)?;
         let root = cfg.root();
         let mut c = Collector {
@@ -105,15 +112,37 @@ impl Collector {
             counter_refs: HashMap::new(),
         };
         if kind == SourceKind::Text {
-            let reference = c
-                .staging
-                .reference(&c.text_source())
-                .map(|(e, object)| (Reference::File(object), !e.info.unconfirmed));
-            let confirmed = reference.as_ref().is_some_and(|r| r.1);
-            c.text = Some(TextJudge::with_reference(reference.map(|r| r.0), confirmed));
+            c.start_text();
         }
         c.update_gauges();
         Ok(c)
+    }
+
+    /// The text judge, resuming from the staged reference.
+    fn start_text(&mut self) {
+        let reference = self
+            .staging
+            .reference(&self.text_source())
+            .map(|(e, object)| (Reference::File(object), !e.info.unconfirmed));
+        let confirmed = reference.as_ref().is_some_and(|r| r.1);
+        self.text = Some(TextJudge::with_reference(reference.map(|r| r.0), confirmed));
+    }
+
+    /// With `auto`, decides the kind once the watched path exists; `false`
+    /// while it does not.
+    fn decide_kind(&mut self) -> bool {
+        if self.kind != SourceKind::Auto {
+            return true;
+        }
+        if !self.cfg.watch.exists() {
+            return false;
+        }
+        self.kind = self.cfg.resolved_kind();
+        tracing::info!(path = %esc(&self.cfg.watch), kind = ?self.kind, "the watched path appeared");
+        if self.kind == SourceKind::Text {
+            self.start_text();
+        }
+        true
     }
 
     /// The configuration.
@@ -156,9 +185,12 @@ impl Collector {
     pub(crate) fn scan(&mut self, now: Instant) -> Result<ScanReport> {
         Metrics::add(&self.metrics.scans, 1);
         let mut rep = ScanReport::default();
-        let res = match self.kind {
-            SourceKind::Covdata => self.scan_covdata(now, &mut rep),
-            _ => self.scan_text(now, &mut rep),
+        let res = if !self.decide_kind() {
+            Ok(())
+        } else if self.kind == SourceKind::Covdata {
+            self.scan_covdata(now, &mut rep)
+        } else {
+            self.scan_text(now, &mut rep)
         };
         if res.is_err() {
             Metrics::add(&self.metrics.scan_errors, 1);
