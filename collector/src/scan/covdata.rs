@@ -11,7 +11,7 @@ use covlens_core::covdata::{COUNTER_MAGIC, SNAPSHOT_KEY};
 use covlens_prow::layout::{SnapshotKind, SnapshotSource, covdata_key, metadata_key};
 
 use super::counters::{CounterData, continues, decode_counters};
-use super::{Collector, ScanReport, unix_ms};
+use super::{Collector, ScanReport, not_a_file, unix_ms};
 use crate::error::{CollectorError, Result};
 use crate::staging::{CounterSource, NewSnapshot, Payload, Sig, State};
 
@@ -41,7 +41,13 @@ impl Collector {
             let path = ent.path();
             let meta = match fs::symlink_metadata(&path) {
                 Ok(m) if m.is_file() => m,
-                _ => continue,
+                Ok(m) => {
+                    self.reject(&path, Sig::of(&m), not_a_file(&m), rep);
+                    // Present: said once, not again on every scan.
+                    present.insert(path);
+                    continue;
+                }
+                Err(_) => continue,
             };
             present.insert(path.clone());
             let sig = Sig::of(&meta);
@@ -397,6 +403,28 @@ mod tests {
             &format!("covcounters.{}.{g1}.600", hash())
         );
         assert_eq!(pending_keys(&c).len(), 3);
+    }
+
+    /// What is no regular file under a coverage file's name is not read,
+    /// and said (once): a link, a directory, a FIFO.
+    #[test]
+    fn links_directories_and_fifos_are_rejected_once() {
+        let (t, mut c) = setup(SourceKind::Covdata);
+        let dir = t.path().join("cov");
+        let outside = t.path().join("outside");
+        fs::write(&outside, meta_file(H)).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join(format!("covmeta.{}", hash()))).unwrap();
+        fs::create_dir(dir.join(format!("covcounters.{}.1.1", hash()))).unwrap();
+        let fifo = dir.join(format!("covcounters.{}.2.1", hash()));
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let rep = c.scan(Instant::now()).unwrap();
+        assert_eq!((rep.staged, rep.rejected), (0, 3));
+        let rep = c.scan(Instant::now()).unwrap();
+        assert_eq!((rep.staged, rep.rejected), (0, 0));
     }
 
     /// Files covflush did not mark are one process's exit-time write each:

@@ -82,6 +82,19 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Why a path under a coverage file's name is not read: it is no regular
+/// file (logged once, counted as rejected).
+pub(super) fn not_a_file(m: &std::fs::Metadata) -> &'static str {
+    let t = m.file_type();
+    if t.is_symlink() {
+        "a symbolic link (links on the shared volume are not followed)"
+    } else if t.is_dir() {
+        "a directory, not a file"
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    }
+}
+
 impl Collector {
     /// Opens the staging directory (resuming its journal).
     pub(crate) fn open(cfg: Config, metrics: Arc<Metrics>) -> Result<Collector> {

@@ -97,12 +97,10 @@ impl Collector {
         // collector can read.
         let sig = match fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => Sig::of(&m),
-            Ok(m) if m.file_type().is_symlink() => {
-                let reason = "a symbolic link (links on the shared volume are not followed)";
-                self.reject(&path, Sig::of(&m), reason, rep);
+            Ok(m) => {
+                self.reject(&path, Sig::of(&m), super::not_a_file(&m), rep);
                 return Ok(());
             }
-            Ok(_) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(CollectorError::io("reading", &path, e)),
         };
