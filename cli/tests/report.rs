@@ -1063,3 +1063,80 @@ fn report_greys_annotated_blocks_in_a_browser() {
         "{header}"
     );
 }
+
+/// The page prints each percentage as every other command does (Go's
+/// `%.1f`: an exact tie such as 6.25 goes to even; the page's script used
+/// to go up), and its ▲/▼ compare the printed numbers, as `table` does.
+#[test]
+#[ignore = "needs chromium"]
+fn report_rounds_and_marks_as_the_other_commands_print() {
+    let chrome = &require_chromium();
+    let t = tempfile::tempdir().unwrap();
+    // (package, head covered/total, base covered/total)
+    let cases = [
+        ("p", (1, 16), (1, 16)),        // 6.25: 6.2 both, no mark
+        ("q", (373, 1000), (149, 400)), // 37.3 vs 37.25 (37.2): ▲
+        ("r", (3, 2000), (1, 1000)),    // 0.15 (0.1) vs 0.1: no mark
+        ("s", (61, 80), (762, 1000)),   // 76.25 (76.2) vs 76.2: no mark
+    ];
+    let profile = |side: usize| {
+        let mut s = String::from("mode: set\n");
+        for (pkg, h, b) in cases {
+            let (c, n) = if side == 0 { h } else { b };
+            s += &format!("example.com/m/{pkg}/f.go:1.1,2.2 {c} 1\n");
+            s += &format!("example.com/m/{pkg}/f.go:3.1,4.2 {} 0\n", n - c);
+        }
+        s
+    };
+    let (head, base) = (t.path().join("head.out"), t.path().join("base.out"));
+    std::fs::write(&head, profile(0)).unwrap();
+    std::fs::write(&base, profile(1)).unwrap();
+    let shown = |c: u64, n: u64| format!("{:.1}", 100.0 * c as f64 / n as f64);
+    let page = t.path().join("page.html");
+    run(covlens()
+        .arg("html")
+        .arg(format!("head={}", head.display()))
+        .arg(format!("base={}", base.display()))
+        .arg("-o")
+        .arg(&page));
+    let dom = dump_dom(chrome, &format!("file://{}", page.display()));
+    let cell = regex::Regex::new(
+        r#"data-covered="(\d+)" data-total="(\d+)" title="[^"]*">(▲ |▼ )?([0-9.]+)%"#,
+    )
+    .unwrap();
+    let md = run(covlens()
+        .args(["table", "--depth", "1", "--column"])
+        .arg(format!("head={}", head.display()))
+        .arg("--column")
+        .arg(format!("base={}", base.display())));
+    for (pkg, (hc, hn), (bc, bn)) in cases {
+        let row = dom
+            .split("<tr ")
+            .find(|r| r.starts_with(&format!("data-path=\"example.com/m/{pkg}\"")))
+            .unwrap_or_else(|| panic!("no row {pkg}:\n{dom}"));
+        let got: Vec<(String, String)> = cell
+            .captures_iter(row)
+            .map(|c| {
+                (
+                    c.get(3).map_or("", |m| m.as_str()).to_string(),
+                    c[4].to_string(),
+                )
+            })
+            .collect();
+        let (h, b) = (shown(hc, hn), shown(bc, bn));
+        let tenths = |s: &str| (s.parse::<f64>().unwrap() * 10.0).round() as i64;
+        let mark = match tenths(&h).cmp(&tenths(&b)) {
+            std::cmp::Ordering::Greater => "▲ ",
+            std::cmp::Ordering::Less => "▼ ",
+            std::cmp::Ordering::Equal => "",
+        };
+        assert_eq!(
+            got,
+            [(mark.to_string(), h.clone()), (String::new(), b.clone())],
+            "{pkg}"
+        );
+        // `table` prints the same row.
+        let line = format!("| {pkg} | {mark}{h}% | {b}% |");
+        assert!(md.contains(&line), "{line} not in\n{md}");
+    }
+}

@@ -42,7 +42,17 @@
     }).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "\ufffd");
   }
   function pct(c) { return c[1] ? 100 * c[0] / c[1] : 0; }
-  function tenths(c) { return Math.round(pct(c) * 10); }
+  // One decimal as Go's %.1f (and every other command) prints it: an exact
+  // tie (6.25) goes to even, where toFixed goes up. The exact expansion
+  // of these doubles is short enough for toFixed(25) to show a tie.
+  function fmt1(x) {
+    var m = /^(\d+)\.(\d)50*$/.exec(x.toFixed(25));
+    if (!m) return x.toFixed(1);
+    var t = Number(m[1]) * 10 + Number(m[2]);
+    return ((t % 2 ? t + 1 : t) / 10).toFixed(1);
+  }
+  // Marks compare the printed numbers, never contradicting them.
+  function tenths(c) { return Math.round(Number(fmt1(pct(c))) * 10); }
   // Cells newest first; a mark compares with the next (older) column.
   function cells(cs) {
     var h = "";
@@ -55,7 +65,7 @@
         if (d > 0) { m = "▲ "; cls = "up"; } else if (d < 0) { m = "▼ "; cls = "down"; }
       }
       h += '<td class="' + cls + '" data-covered="' + c[0] + '" data-total="' + c[1] + '" title="' +
-        c[0] + " of " + c[1] + ' statements">' + m + pct(c).toFixed(1) + '%<span class="bar"><i style="width:' +
+        c[0] + " of " + c[1] + ' statements">' + m + fmt1(pct(c)) + '%<span class="bar"><i style="width:' +
         pct(c).toFixed(0) + '%"></i></span></td>';
     }
     return h;
@@ -75,7 +85,7 @@
     flush();
     var c = xy(last[0], last[1]).split(",");
     return '<svg class="spark" width="80" height="18" viewBox="0 0 80 18" role="img"><title>' +
-      tr.map(function (p) { return p === null ? "—" : (+p).toFixed(1) + "%"; }).join(" → ") + "</title>" + out +
+      tr.map(function (p) { return p === null ? "—" : fmt1(+p) + "%"; }).join(" → ") + "</title>" + out +
       '<circle cx="' + c[0] + '" cy="' + c[1] + '" r="2" fill="currentColor"/></svg>';
   }
   function extra(k) {
