@@ -1758,6 +1758,46 @@ async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
         "{out:?}"
     );
 
+    // A run whose artifacts are a link to another run's, inside the root:
+    // never read nor written through (a presubmit could rewrite another
+    // job's results).
+    let linked = env.artifacts().join("logs/ci-goprog/106");
+    std::fs::create_dir_all(&linked).unwrap();
+    std::os::unix::fs::symlink("../100/artifacts", linked.join("artifacts")).unwrap();
+    env.finish("ci-goprog", "106", "SUCCESS");
+    let out = publisher.publish(&periodic("ci-goprog", "106")).await;
+    assert!(
+        matches!(&out, Err(PublishError::Permanent(e)) if e.contains("through a symbolic link"))
+            || matches!(&out, Ok(Outcome::Skipped(s)) if s.contains("no coverage")),
+        "{out:?}"
+    );
+
+    // FIFOs (a profile, the run's started.json, read by name): refused or
+    // skipped, never waited on (a worker used to block for ever).
+    let fifo_run = env.artifacts().join("logs/ci-goprog/107/artifacts");
+    std::fs::create_dir_all(&fifo_run).unwrap();
+    env.finish("ci-goprog", "107", "SUCCESS");
+    let started = env.artifacts().join("logs/ci-goprog/107/started.json");
+    std::fs::remove_file(&started).unwrap();
+    for fifo in [fifo_run.join("combined-coverage.out"), started] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        publisher.publish(&periodic("ci-goprog", "107")),
+    )
+    .await
+    .expect("a FIFO blocked the publish");
+    assert!(
+        matches!(&out, Err(PublishError::Permanent(e)) if e.contains("not a regular file"))
+            || matches!(&out, Ok(Outcome::Skipped(s)) if s.contains("no coverage")),
+        "{out:?}"
+    );
+
     // A profile that is not one.
     env.put(
         "logs/ci-goprog/103/artifacts/combined-coverage.out",

@@ -42,6 +42,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+// Names and messages carry what ProwJobs and pull requests' artifacts say:
+// logged with control and bidi characters escaped.
+use covlens_core::printable::printable as p;
 use futures_util::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
@@ -581,28 +584,28 @@ impl Core {
                 let job = match pj.to_finished() {
                     Ok(job) => job,
                     Err(e) => {
-                        tracing::warn!(prowjob = name, job = %pj.spec.job, error = %e, "not reported");
+                        tracing::warn!(prowjob = %p(name), job = %p(&pj.spec.job), error = %p(&e.to_string()), "not reported");
                         return Step::Done;
                     }
                 };
                 match self.publisher.publish(&job).await {
                     Ok(Outcome::Published(what)) => {
                         self.metrics.report(state.as_str(), "published");
-                        tracing::info!(prowjob = name, job = %job.job, build = %job.build_id, state = state.as_str(), "published: {what}");
+                        tracing::info!(prowjob = %p(name), job = %p(&job.job), build = %p(&job.build_id), state = state.as_str(), "published: {}", p(&what));
                     }
                     Ok(Outcome::Skipped(why)) => {
                         self.metrics.report(state.as_str(), "skipped");
-                        tracing::info!(prowjob = name, job = %job.job, build = %job.build_id, state = state.as_str(), "nothing to publish: {why}");
+                        tracing::info!(prowjob = %p(name), job = %p(&job.job), build = %p(&job.build_id), state = state.as_str(), "nothing to publish: {}", p(&why));
                     }
                     Err(PublishError::Transient(e)) => {
                         self.metrics.error("publish_transient");
-                        tracing::warn!(prowjob = name, job = %job.job, error = %e, "publishing failed; will retry");
+                        tracing::warn!(prowjob = %p(name), job = %p(&job.job), error = %p(&e), "publishing failed; will retry");
                         return Step::Retry;
                     }
                     Err(PublishError::Permanent(e)) => {
                         self.metrics.report(state.as_str(), "error");
                         self.metrics.error("publish_permanent");
-                        tracing::error!(prowjob = name, job = %job.job, build = %job.build_id, error = %e, "publishing failed; recorded as reported");
+                        tracing::error!(prowjob = %p(name), job = %p(&job.job), build = %p(&job.build_id), error = %p(&e), "publishing failed; recorded as reported");
                     }
                 }
                 self.published

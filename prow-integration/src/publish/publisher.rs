@@ -87,14 +87,21 @@ struct StatusRecord<'a> {
     base_build: Option<&'a str>,
 }
 
+/// The largest diff artifact read: the whole of it is in memory while it
+/// is parsed, and a pull request's diff is a few MB even at Kubernetes
+/// scale.
+const MAX_DIFF_BYTES: u64 = 64 << 20;
+
 fn gh_error(what: &str, e: GitHubError) -> PublishError {
     let transient = matches!(
         e,
         GitHubError::Transport { .. }
             | GitHubError::RateLimited { .. }
             | GitHubError::TokenRead { .. }
-            | GitHubError::Contended { .. }
-    ) || e.status().is_some_and(|s| s >= 500 || s == 429 || s == 403);
+            | GitHubError::Contended { .. } // 401: an expired or rotating token; the next try may have a new one.
+    ) || e
+        .status()
+        .is_some_and(|s| s >= 500 || s == 429 || s == 403 || s == 401);
     let msg = format!("{what}: {e}");
     if transient {
         PublishError::Transient(msg)
@@ -820,22 +827,29 @@ impl Publisher {
             .map(|c| c.profile),
             None => None,
         };
-        let diff = self
+        let got = self
             .artifacts
             .get(
                 &format!("{run_dir}artifacts/{}", p.diff_artifact),
-                Max::object(limits.max_object_bytes),
+                Max::fixed(MAX_DIFF_BYTES.min(limits.max_object_bytes)),
             )
-            .await?
-            // A diff that does not parse is left out, as a missing one is:
-            // the rules and rows that need it are too.
-            .and_then(|d| match parse_diff(&String::from_utf8_lossy(&d)) {
+            .await;
+        // A diff too large or that does not parse is left out, as a
+        // missing one is: the rules and rows that need it are too.
+        let diff = match got {
+            Ok(d) => d.and_then(|d| match parse_diff(&String::from_utf8_lossy(&d)) {
                 Ok(files) => Some(files),
                 Err(e) => {
                     warn!(artifact = %p.diff_artifact, "diff left out: line {e}");
                     None
                 }
-            });
+            }),
+            Err(PublishError::Permanent(e)) => {
+                warn!(artifact = %p.diff_artifact, "diff left out: {e}");
+                None
+            }
+            Err(e) => return Err(e),
+        };
         let module = self.module(Some(p), policy);
         let key = format!(
             "pr/{}/{}/{}/{}/",
@@ -1380,6 +1394,32 @@ impl Publish for Publisher {
 #[cfg(test)]
 mod tests {
     use super::Publisher;
+
+    /// A 401 is a token that expired or is being rotated: retried, never
+    /// recorded as reported (that lost the pull request's report).
+    #[test]
+    fn an_unauthorised_answer_is_retried() {
+        let status = |status| crate::github::GitHubError::Status {
+            method: "POST".into(),
+            path: "/repos/o/r/issues/1/comments".into(),
+            status,
+            message: String::new(),
+        };
+        for (code, transient) in [
+            (401, true),
+            (403, true),
+            (502, true),
+            (404, false),
+            (422, false),
+        ] {
+            let e = super::gh_error("comment", status(code));
+            assert_eq!(
+                matches!(e, super::PublishError::Transient(_)),
+                transient,
+                "{code}"
+            );
+        }
+    }
 
     #[test]
     fn the_reporter_checks_rules_it_has_the_inputs_of_and_no_annotations() {

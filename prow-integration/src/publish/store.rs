@@ -10,6 +10,8 @@ use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+use covlens_core::printable::printable;
+
 use super::PublishError;
 use crate::config::{StoreKind, StoreUrl};
 
@@ -134,8 +136,11 @@ impl Bucket {
             .map_err(|e| PublishError::Permanent(format!("refusing object key {key:?}: {e}")))
     }
 
-    /// For `file://`: refuses a key whose file resolves outside the root
-    /// (a symlink planted in the artifacts).
+    /// For `file://`: refuses a key whose path goes through a symbolic
+    /// link (planted in the artifacts: out of the root, or into another
+    /// job's run) or names anything but a regular file (a FIFO would block
+    /// a worker for ever). For a missing file, its nearest existing
+    /// directory must be reached without a link.
     fn check_local(&self, key: &str) -> Result<(), PublishError> {
         let Some((store, root)) = &self.local else {
             return Ok(());
@@ -144,14 +149,36 @@ impl Bucket {
         let p = store
             .path_to_filesystem(&self.path(key)?)
             .map_err(|e| PublishError::Permanent(format!("{}: {key}: {e}", self.url)))?;
-        match std::fs::canonicalize(&p) {
-            Ok(real) if real.starts_with(root) => Ok(()),
-            Ok(_) => Err(PublishError::Permanent(format!(
-                "{}: {key} leads outside the root (a symbolic link); not read",
-                self.url
-            ))),
-            // Missing: the store answers not-found.
-            Err(_) => Ok(()),
+        let refuse = |why: &str| {
+            PublishError::Permanent(format!("{}: {}: {why}; not used", self.url, printable(key)))
+        };
+        let mut at = p.as_path();
+        loop {
+            match std::fs::canonicalize(at) {
+                Ok(real) if !real.starts_with(root) => {
+                    return Err(refuse("leads outside the root (a symbolic link)"));
+                }
+                Ok(real) if real != at => {
+                    return Err(refuse("its path goes through a symbolic link"));
+                }
+                Ok(_) if at == p => {
+                    let m = std::fs::metadata(at).map_err(|e| {
+                        PublishError::Transient(format!("{}: {}: {e}", self.url, printable(key)))
+                    })?;
+                    return if m.is_file() {
+                        Ok(())
+                    } else {
+                        Err(refuse("not a regular file"))
+                    };
+                }
+                Ok(_) => return Ok(()),
+                // Missing: look at its directory (the store answers
+                // not-found, or creates the directories below it).
+                Err(_) => match at.parent() {
+                    Some(up) if up.starts_with(root) => at = up,
+                    _ => return Ok(()),
+                },
+            }
         }
     }
 
@@ -201,7 +228,7 @@ impl Bucket {
         let got = match self.store.get(&path).await {
             Ok(g) => g,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(self.transient(key, e)),
+            Err(e) => return Err(self.read_error(key, e)),
         };
         let name = format!("{}/{key}", self.url);
         let too_big = move |size: u64| {
@@ -224,7 +251,7 @@ impl Bucket {
         let bucket = self.clone();
         let key = key.to_string();
         let body = got.into_stream().map(move |chunk| {
-            let chunk = chunk.map_err(|e| bucket.transient(&key, e))?;
+            let chunk = chunk.map_err(|e| bucket.read_error(&key, e))?;
             n += chunk.len() as u64;
             if n > max_bytes {
                 return Err(too_big(n));
@@ -264,7 +291,7 @@ impl Bucket {
         while let Some(meta) = stream
             .try_next()
             .await
-            .map_err(|e| self.transient(prefix, e))?
+            .map_err(|e| self.read_error(prefix, e))?
         {
             let Some(parts) = meta.location.prefix_match(&base) else {
                 continue;
@@ -295,7 +322,7 @@ impl Bucket {
             .store
             .list_with_delimiter(Some(&base))
             .await
-            .map_err(|e| self.transient(prefix, e))?;
+            .map_err(|e| self.read_error(prefix, e))?;
         let mut dirs: Vec<String> = res
             .common_prefixes
             .iter()
@@ -306,7 +333,18 @@ impl Bucket {
     }
 
     fn transient(&self, key: &str, e: object_store::Error) -> PublishError {
-        PublishError::Transient(format!("{}/{key}: {e}", self.url))
+        PublishError::Transient(printable(&format!("{}/{key}: {e}", self.url)).into_owned())
+    }
+
+    /// An error reading or listing: transient for a remote store (the
+    /// network), lasting for a local one, where it comes from what is in
+    /// the directory (a name that is not UTF-8, a symbolic link loop) and
+    /// would fail every retry.
+    fn read_error(&self, key: &str, e: object_store::Error) -> PublishError {
+        match self.transient(key, e) {
+            PublishError::Transient(msg) if self.local.is_some() => PublishError::Permanent(msg),
+            other => other,
+        }
     }
 }
 
