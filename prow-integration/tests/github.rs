@@ -10,7 +10,7 @@ use covlens_prow::github::{
     Annotation, AnnotationLevel, COMMENT_MARKER, CheckConclusion, CheckOutput, CheckRun,
     CheckRunUpdate, CheckStatus, Client, ClientOptions, Comment, Commenter, CommitStatus, GitHub,
     GitHubError, GitHubFuture, PullRequest, Repo, RetryPolicy, StatusState, TokenSource, Upsert,
-    User, coverage_status, post_check_run,
+    User, coverage_status, post_check_run, run_stamp_line,
 };
 
 const BOT: &str = "covlens-bot";
@@ -120,6 +120,41 @@ async fn paging_over_four_pages_finds_the_marker_on_the_last() {
     );
     assert_eq!(all.iter().find(|c| c.id == ours).unwrap().body, body("new"));
     assert_eq!(count(&reqs, "POST", "/comments"), 0);
+}
+
+/// A run that finishes late (a retry) never replaces the comment of a run
+/// that started after it; the newer run replaces the older one's.
+#[tokio::test]
+async fn a_late_older_run_leaves_a_newer_runs_comment() {
+    let fake = fake(None, "").await;
+    let c = commenter(client(&fake));
+    let at = |micros: i128, build: &str, text: &str| {
+        format!("{}{}\n", body(text), run_stamp_line(micros, build))
+    };
+    let newer = at(2_000, "602", "run 602");
+    c.upsert_comment(&pr(), COMMENT_MARKER, &newer)
+        .await
+        .unwrap();
+    let out = c
+        .upsert_comment(&pr(), COMMENT_MARKER, &at(1_000, "601", "run 601"))
+        .await
+        .unwrap();
+    assert_eq!(out.action, Upsert::KeptNewer);
+    assert_eq!(bot_comments(&fake)[0].body, newer);
+    // Same start: the higher build number, as a number (10 after 9).
+    let nine = at(3_000, "9", "run 9");
+    c.upsert_comment(&pr(), COMMENT_MARKER, &nine)
+        .await
+        .unwrap();
+    let ten = at(3_000, "10", "run 10");
+    let out = c.upsert_comment(&pr(), COMMENT_MARKER, &ten).await.unwrap();
+    assert_eq!(out.action, Upsert::Edited);
+    let out = c
+        .upsert_comment(&pr(), COMMENT_MARKER, &nine)
+        .await
+        .unwrap();
+    assert_eq!(out.action, Upsert::KeptNewer);
+    assert_eq!(bot_comments(&fake)[0].body, ten);
 }
 
 #[tokio::test]

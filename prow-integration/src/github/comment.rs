@@ -14,6 +14,29 @@ use super::{Comment, CommentId, GitHub, GitHubError, PullRequest, User};
 /// `covlens comment` prints (report-templates' `comment.md`).
 pub const COMMENT_MARKER: &str = "<!-- covlens -->";
 
+/// Starts the hidden line that says which run a comment shows: when it
+/// started (Unix microseconds) and its build, so that a run finishing late
+/// (a retry) never replaces a newer run's numbers.
+pub const RUN_STAMP: &str = "<!-- covlens-run: ";
+
+/// The hidden line for a run that started at `micros` as `build`.
+pub fn run_stamp_line(micros: i128, build: &str) -> String {
+    let build: String = build
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    format!("{RUN_STAMP}{micros} {build} -->")
+}
+
+/// The run a body says it shows ([`run_stamp_line`]), if it says: its
+/// start, then its build (Prow's are numbers), in the order runs follow.
+fn run_stamp(body: &str) -> Option<(i128, Option<u128>, &str)> {
+    let rest = &body[body.find(RUN_STAMP)? + RUN_STAMP.len()..];
+    let line = rest.split(" -->").next()?;
+    let (micros, build) = line.split_once(' ')?;
+    Some((micros.parse().ok()?, build.parse().ok(), build))
+}
+
 /// GitHub's limit for a comment body.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
 
@@ -41,6 +64,8 @@ pub enum Upsert {
     Edited,
     /// Our comment already had this body: nothing sent.
     Unchanged,
+    /// Our comment shows a run that started later: left as it is.
+    KeptNewer,
 }
 
 /// The outcome of [`Commenter::upsert_comment`].
@@ -235,6 +260,12 @@ impl<G: GitHub> Commenter<G> {
         }
         if keep.body == body {
             return Ok(done(Upsert::Unchanged));
+        }
+        if let (Some(theirs), Some(ours)) = (run_stamp(&keep.body), run_stamp(body))
+            && theirs > ours
+        {
+            info!(pr = %pr, id = keep.id, "the comment shows a newer run; left as it is");
+            return Ok(done(Upsert::KeptNewer));
         }
         match self.gh.edit_comment(&pr.repo, keep.id, body).await {
             Ok(_) => Ok(done(Upsert::Edited)),

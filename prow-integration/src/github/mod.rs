@@ -77,7 +77,9 @@ pub use self::checks::{
     CheckRunUpdate, CheckStatus, MAX_ANNOTATIONS_PER_REQUEST, post_check_run,
 };
 pub use self::client::{Client, ClientOptions, TokenSource};
-pub use self::comment::{COMMENT_MARKER, Commenter, MAX_COMMENT_CHARS, Upsert, UpsertOutcome};
+pub use self::comment::{
+    COMMENT_MARKER, Commenter, MAX_COMMENT_CHARS, RUN_STAMP, Upsert, UpsertOutcome, run_stamp_line,
+};
 pub use self::contents::MAX_FILE_BYTES;
 pub use self::error::GitHubError;
 pub use self::retry::RetryPolicy;

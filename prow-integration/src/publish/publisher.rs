@@ -26,7 +26,7 @@ use crate::config::{CommentWhen, Config, Dashboard, OwnersSource, Presubmit};
 use crate::github::{
     COMMENT_MARKER, COVERAGE_CONTEXT, CheckConclusion, CheckOutput, CheckRun, CheckStatus, Client,
     ClientOptions, Commenter, GitHub, GitHubError, MAX_COMMENT_CHARS, PullRequest, Repo,
-    StatusState, TokenSource, coverage_status, post_check_run,
+    StatusState, TokenSource, coverage_status, post_check_run, run_stamp_line,
 };
 use crate::layout::{JobType, Pull, Run, segment};
 
@@ -914,10 +914,25 @@ impl Publisher {
                 comment.set_flaky(runs, |p| flaky.get(p).copied());
             }
         }
+        // Which run the comment shows, so a run finishing late (a retry)
+        // never replaces a newer run's comment.
+        let stamp = job
+            .start_time
+            .as_deref()
+            .and_then(|t| covlens_history::Timestamp::parse_rfc3339(t).ok())
+            .map(|t| run_stamp_line(i128::from(t.micros()), &job.build_id))
+            .unwrap_or_default();
         let mut body = Vec::new();
-        write_comment(&mut body, &comment, MAX_COMMENT_CHARS)
+        write_comment(&mut body, &comment, MAX_COMMENT_CHARS - 2 * stamp.len())
             .map_err(|e| PublishError::Permanent(format!("cannot render the comment: {e}")))?;
-        let body = String::from_utf8_lossy(&body).into_owned();
+        let mut body = String::from_utf8_lossy(&body).into_owned();
+        if !stamp.is_empty() {
+            if !body.ends_with('\n') {
+                body.push('\n');
+            }
+            body.push_str(&stamp);
+            body.push('\n');
+        }
         let owners = self
             .policy_owners(policy, &[&p.base, &job.job], Some(refs))
             .await?;
