@@ -1798,6 +1798,35 @@ async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
         "{out:?}"
     );
 
+    // The collector's GOCOVERDIR with a meta-data file that is none and a
+    // sparse counter file of 600 MB that is none either: refused from
+    // their first bytes, never read whole (they were: 3.3 GB for three).
+    let cov = env
+        .artifacts()
+        .join("logs/ci-goprog/109/artifacts/coverage/pod/c/covdata");
+    std::fs::create_dir_all(&cov).unwrap();
+    let h = "ab".repeat(16);
+    std::fs::write(cov.join(format!("covmeta.{h}")), b"junk").unwrap();
+    let big = cov.join(format!("covcounters.{h}.1.1"));
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    env.finish("ci-goprog", "109", "SUCCESS");
+    match publisher.publish(&periodic("ci-goprog", "109")).await {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("magic"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // Over 1 GiB in all: refused before anything is read.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    match publisher.publish(&periodic("ci-goprog", "109")).await {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("read into memory"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
     // A profile that is not one.
     env.put(
         "logs/ci-goprog/103/artifacts/combined-coverage.out",

@@ -27,7 +27,8 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
-use covlens_core::covdata::MemoryFiles;
+use covlens_core::covdata::names::META_MAGIC;
+use covlens_core::covdata::{COUNTER_MAGIC, MemoryFiles};
 use covlens_core::input::{LoadOptions, Loader, Remote, RemoteObject};
 use covlens_core::{ModePolicy, OnConflict, Profile, RestartPolicy};
 use covlens_report_templates::same_commit;
@@ -66,6 +67,10 @@ impl Source {
         }
     }
 }
+
+/// The most bytes of one GOCOVERDIR read into memory (as for a GOCOVERDIR
+/// object prefix in the CLI).
+const MAX_COVDIR_BYTES: u64 = 1 << 30;
 
 /// A run's coverage, filtered.
 #[derive(Debug)]
@@ -409,16 +414,32 @@ impl Remote for RunObjects {
     }
 
     fn read_dir(&self, dir: &str) -> Result<MemoryFiles, covlens_core::Error> {
-        let Some(RunInput::Dir(files, _)) = self.inputs.get(dir) else {
+        let Some(RunInput::Dir(files, size)) = self.inputs.get(dir) else {
             return Err(covlens_core::Error::Invalid(format!(
                 "{dir}: not a GOCOVERDIR of the run"
             )));
         };
+        // Held in memory whole: bounded as a GOCOVERDIR object prefix is.
+        if *size > MAX_COVDIR_BYTES {
+            return Err(covlens_core::Error::Invalid(format!(
+                "{dir}: a GOCOVERDIR of {size} bytes, more than the {MAX_COVDIR_BYTES} read into memory"
+            )));
+        }
         let mut out = Vec::with_capacity(files.len());
         for (base, key) in files {
+            let magic = if base.starts_with("covmeta.") {
+                META_MAGIC
+            } else {
+                COUNTER_MAGIC
+            };
             let got = self
                 .handle
-                .block_on(self.bucket.get(key, Max::object(self.max_object_bytes)))
+                .block_on(read_if(
+                    &self.bucket,
+                    key,
+                    Max::object(self.max_object_bytes),
+                    magic,
+                ))
                 .map_err(|e| self.fetch_failed(e))?;
             // Gone between listing and reading: left out, as a missing
             // file of a local directory would be.
@@ -428,6 +449,29 @@ impl Remote for RunObjects {
         }
         Ok(out)
     }
+}
+
+/// `key` whole when it starts with `magic`; else its first bytes only,
+/// for the parser to refuse (a stray object of any size under a
+/// coverage file's name is not read on).
+async fn read_if(
+    bucket: &Bucket,
+    key: &str,
+    max: Max,
+    magic: &[u8; 4],
+) -> Result<Option<Vec<u8>>, PublishError> {
+    let Some(mut body) = bucket.get_stream(key, max).await? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        out.extend_from_slice(&chunk?);
+        if out.len() >= 4 && &out[..4] != magic {
+            out.truncate(4);
+            return Ok(Some(out));
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `finished.json` as the sidecar (`result`: `SUCCESS`, ...) or crier
