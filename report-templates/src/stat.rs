@@ -77,12 +77,17 @@ pub enum Mark {
 
 impl Mark {
     /// Compares printed percentages (tenths of a percent) of `newer` and
-    /// `older`; changes smaller than `threshold` percentage points, and
-    /// changes that do not show in the printed number, are not marked.
+    /// `older`; changes smaller than `threshold` percentage points, changes
+    /// that do not show in the printed number, and a side without
+    /// statements are not marked.
     pub fn between(newer: &Stat, older: Option<&Stat>, threshold: f64) -> Mark {
         let Some(older) = older else {
             return Mark::None;
         };
+        // 0.0% for no statements is no coverage to compare.
+        if newer.total == 0 || older.total == 0 {
+            return Mark::None;
+        }
         let d = newer.tenths() - older.tenths();
         let min = tenths(threshold).max(1);
         if d >= min {
@@ -124,5 +129,13 @@ mod tests {
         assert_eq!(Mark::between(&b, Some(&a), 0.0), Mark::None);
         assert_eq!(Mark::between(&Stat::new(6, 10), Some(&b), 0.1), Mark::Up);
         assert_eq!(Mark::between(&b, None, 0.1), Mark::None);
+        // An exact tie prints to even: 37.25 is 37.2, below 37.3.
+        let (tie, above) = (Stat::new(149, 400), Stat::new(373, 1000));
+        assert_eq!(tie.percent, "37.2");
+        assert_eq!(Mark::between(&above, Some(&tie), 0.1), Mark::Up);
+        // A side without statements is not compared.
+        let none = Stat::new(0, 0);
+        assert_eq!(Mark::between(&none, Some(&b), 0.1), Mark::None);
+        assert_eq!(Mark::between(&b, Some(&none), 0.1), Mark::None);
     }
 }

@@ -60,7 +60,8 @@
       var c = cs[i], o = cs[i + 1];
       if (!c) { h += '<td class="na">—</td>'; continue; }
       var m = "", cls = "";
-      if (o) {
+      // A side without statements (0.0%) is no coverage to compare.
+      if (o && c[1] && o[1]) {
         var d = tenths(c) - tenths(o);
         if (d > 0) { m = "▲ "; cls = "up"; } else if (d < 0) { m = "▼ "; cls = "down"; }
       }
