@@ -1798,6 +1798,17 @@ async fn hostile_artifacts_are_refused_and_nothing_leaves_the_roots() {
         "{out:?}"
     );
 
+    // A link loop among the artifacts fails the listing for good: a lasting
+    // error, not a retry every few minutes for ever.
+    let looped = env.artifacts().join("logs/ci-goprog/110/artifacts");
+    std::fs::create_dir_all(&looped).unwrap();
+    std::os::unix::fs::symlink("loop", looped.join("loop")).unwrap();
+    env.finish("ci-goprog", "110", "SUCCESS");
+    match publisher.publish(&periodic("ci-goprog", "110")).await {
+        Err(PublishError::Permanent(e)) => assert!(e.contains("symbolic links"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
     // The collector's GOCOVERDIR with a meta-data file that is none and a
     // sparse counter file of 600 MB that is none either: refused from
     // their first bytes, never read whole (they were: 3.3 GB for three).
