@@ -238,6 +238,15 @@ impl Counts {
     }
 }
 
+/// A percentage (or percentage points) in tenths as printed with one
+/// decimal: `{:.1}` rounds an exact tie (6.25) to even, as Go's `%.1f`
+/// does, where `(p * 10).round()` would go up. Comparisons of printed
+/// numbers (marks, drops) use this, so they never contradict the text.
+pub fn printed_tenths(p: f64) -> i64 {
+    let shown: f64 = format!("{p:.1}").parse().unwrap_or(0.0);
+    (shown * 10.0).round() as i64
+}
+
 /// A whole profile: a mode and files sorted by name.
 ///
 /// Files are sorted by name (byte-wise), each name once; the constructors

@@ -244,7 +244,10 @@ impl History {
                 }
                 // From the percentages as printed (one decimal), so that a
                 // listed fall is never between two equal printed values.
-                let points = (tenths(before) - tenths(after)) as f64 / 10.0;
+                let points = (covlens_core::printed_tenths(before.percent())
+                    - covlens_core::printed_tenths(after.percent()))
+                    as f64
+                    / 10.0;
                 if points > min_points {
                     out.push(DropRow {
                         name: row.name.clone(),
@@ -259,12 +262,6 @@ impl History {
         }
         out
     }
-}
-
-/// `c`'s percentage in tenths, rounded as it is printed (`{:.1}`).
-fn tenths(c: Counts) -> i64 {
-    let shown: f64 = format!("{:.1}", c.percent()).parse().unwrap_or(0.0);
-    (shown * 10.0).round() as i64
 }
 
 /// A fall in coverage between two consecutive runs.

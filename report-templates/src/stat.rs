@@ -56,12 +56,7 @@ fn percent(covered: u64, total: u64) -> f64 {
 
 /// A percentage (or percentage points) in tenths, as printed with one
 /// decimal.
-pub(crate) fn tenths(p: f64) -> i64 {
-    // From the printed text: `{:.1}` rounds an exact tie (6.25) to even,
-    // as Go's `%.1f` does, where `(p * 10).round()` would go up.
-    let shown: f64 = format!("{p:.1}").parse().unwrap_or(0.0);
-    (shown * 10.0).round() as i64
-}
+pub(crate) use covlens_core::printed_tenths as tenths;
 
 /// Direction of a change against the older column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
