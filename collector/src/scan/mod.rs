@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use covlens_core::covdata::read_if_magic;
 use covlens_prow::layout::SnapshotMetadata;
 
 use self::counters::CounterData;
@@ -231,7 +232,6 @@ impl Collector {
     /// the decoder to refuse, so a stray file of any size under a coverage
     /// file's name costs nothing.
     fn copy(path: &Path, sig: Sig, magic: &[u8; 4]) -> Result<Option<Vec<u8>>> {
-        use std::io::Read as _;
         let io_err = |e| CollectorError::io("reading", path, e);
         let mut f = match open_source(path) {
             Ok((f, m)) if Sig::of(&m) == sig => f,
@@ -239,13 +239,10 @@ impl Collector {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(e)),
         };
-        let mut data = Vec::with_capacity(4);
-        (&mut f).take(4).read_to_end(&mut data).map_err(io_err)?;
-        if data != magic {
+        let data = read_if_magic(&mut f, magic, sig.len).map_err(io_err)?;
+        if !data.starts_with(magic) {
             return Ok(Some(data));
         }
-        data.reserve(usize::try_from(sig.len).unwrap_or(0).saturating_sub(4));
-        f.read_to_end(&mut data).map_err(io_err)?;
         let after = Sig::of(&f.metadata().map_err(io_err)?);
         Ok((after == sig && data.len() as u64 == sig.len).then_some(data))
     }

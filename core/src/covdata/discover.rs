@@ -69,24 +69,30 @@ impl FileData {
     /// bytes, for the parser to refuse: a stray file of any size with a
     /// coverage file's name is not read into memory whole.
     pub(crate) fn read(&self, magic: &[u8; 4]) -> io::Result<std::borrow::Cow<'_, [u8]>> {
-        use std::io::Read as _;
         match self {
             FileData::Path(p) => {
-                let mut f = fs::File::open(p)?;
-                let mut head = Vec::with_capacity(4);
-                (&mut f).take(4).read_to_end(&mut head)?;
-                if head != magic {
-                    return Ok(std::borrow::Cow::Owned(head));
-                }
+                let f = fs::File::open(p)?;
                 let len = f.metadata().map_or(0, |m| m.len());
-                let mut all = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-                all.extend_from_slice(&head);
-                f.read_to_end(&mut all)?;
-                Ok(std::borrow::Cow::Owned(all))
+                read_if_magic(f, magic, len).map(std::borrow::Cow::Owned)
             }
             FileData::Memory(b) => Ok(std::borrow::Cow::Borrowed(b)),
         }
     }
+}
+
+/// All of `r` when it starts with `magic` (`len`: its expected size, to
+/// allocate once); else only its first bytes, for a parser to refuse, so a
+/// stray file of any size under a coverage file's name costs nothing.
+pub fn read_if_magic<R: io::Read>(mut r: R, magic: &[u8; 4], len: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut data = Vec::with_capacity(4);
+    (&mut r).take(4).read_to_end(&mut data)?;
+    if data != magic {
+        return Ok(data);
+    }
+    data.reserve(usize::try_from(len).unwrap_or(0).saturating_sub(4));
+    r.read_to_end(&mut data)?;
+    Ok(data)
 }
 
 /// A directory's files in memory: base names and bytes.

@@ -46,6 +46,7 @@ pub use counters::{
 pub use data::{BadFile, CovData, ReadOptions, ReadReport, Warning, read_covdirs, read_dirs};
 pub use discover::{
     CounterRef, CovDir, Discovery, FileData, MemoryFiles, Pod, Snapshots, discover, discover_dirs,
+    read_if_magic,
 };
 pub use dump::{DumpOptions, DumpReport, write_debugdump};
 pub use format::{write_func, write_percent, write_pkglist, write_textfmt};
