@@ -283,6 +283,58 @@ fn report_out_never_follows_links_in_the_directory() {
     assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
 
+/// `report --out DIR` that fails on its last file (`index.html` is a
+/// directory there) leaves DIR as it was: the earlier run's site, and no
+/// file of the new one (before, every data file was already replaced).
+/// (The unit tests of `DirSink` show that a new DIR goes again.)
+#[test]
+fn report_out_that_fails_midway_changes_nothing() {
+    let t = setup();
+    let dir = t.path();
+    run(covlens()
+        .current_dir(dir)
+        .args(["report", "p.out", "--out", "site"]));
+    let d0 = fs::read_to_string(dir.join("site/data/d0.js")).unwrap();
+    fs::write(
+        dir.join("q.out"),
+        "mode: set\nexample.com/q/c.go:1.1,2.2 1 1\n",
+    )
+    .unwrap();
+    fs::remove_file(dir.join("site/index.html")).unwrap();
+    fs::create_dir(dir.join("site/index.html")).unwrap();
+    let listing = |d: &Path| {
+        let mut v: Vec<String> = walkdir(d);
+        v.sort();
+        v
+    };
+    let before = listing(dir);
+    let o = covlens()
+        .current_dir(dir)
+        .args(["report", "q.out", "--out", "site"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("site/index.html"));
+    assert_eq!(listing(dir), before);
+    assert_eq!(fs::read_to_string(dir.join("site/data/d0.js")).unwrap(), d0);
+}
+
+/// Every path below `d`, relative to it, temporary files included.
+fn walkdir(d: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![d.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        for e in fs::read_dir(&p).unwrap() {
+            let e = e.unwrap().path();
+            if fs::symlink_metadata(&e).unwrap().is_dir() {
+                todo.push(e.clone());
+            }
+            out.push(e.strip_prefix(d).unwrap().display().to_string());
+        }
+    }
+    out
+}
+
 /// `covdata merge -o DIR` writes through temporary files it creates
 /// itself: a link planted under the temporary name it used to use
 /// (`tmp.covmeta.<hash>.covlens`) is not followed.

@@ -273,6 +273,36 @@ fn write_all(mut o: Output, path: &Path, bytes: &[u8]) -> Result<(), Error> {
     o.commit()
 }
 
+/// A file written whole beside `path`, as [`replace_file`] writes it, and
+/// closed, but not yet renamed into place: a writer of many files stages
+/// them all, then commits them, so a run that fails midway (a full disk)
+/// changes none of them. Dropped uncommitted, the temporary file goes.
+pub struct Staged {
+    tmp: Temp,
+    dest: PathBuf,
+}
+
+impl Staged {
+    /// Writes `bytes` for `path` (never following a link or writing into a
+    /// special file found there, as [`replace_file`]).
+    pub fn new(path: &Path, bytes: &[u8]) -> Result<Staged, Error> {
+        let failed = |e| Error::write(format!("cannot write {}", path.display()), e);
+        let Output(Dest::File { mut tmp, dest, .. }) = Output::replace(path)? else {
+            unreachable!("Output::replace always writes through a temporary file")
+        };
+        tmp.file().write_all(bytes).map_err(failed)?;
+        tmp.close();
+        Ok(Staged { tmp, dest })
+    }
+
+    /// Renames the file into place.
+    pub fn commit(self) -> Result<(), Error> {
+        let dest = self.dest;
+        (self.tmp.persist(&dest))
+            .map_err(|e| Error::write(format!("cannot write {}", dest.display()), e))
+    }
+}
+
 /// Paths of the temporary files not yet renamed or removed.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -296,7 +326,10 @@ pub fn abandon_temporaries() {
 /// A registered temporary file: removed (and unregistered) when dropped,
 /// unregistered once renamed.
 struct Temp {
-    file: Option<tempfile::NamedTempFile>,
+    /// Open until written ([`Temp::close`]).
+    file: Option<fs::File>,
+    /// Removes the file when dropped, unless persisted.
+    name: Option<tempfile::TempPath>,
     path: PathBuf,
 }
 
@@ -322,30 +355,36 @@ impl Temp {
         }
         let path = file.path().to_path_buf();
         live.push(path.clone());
+        let (file, name) = file.into_parts();
         Ok(Temp {
             file: Some(file),
+            name: Some(name),
             path,
         })
     }
 
     fn file(&mut self) -> &mut fs::File {
-        self.file
-            .as_mut()
-            .expect("a temporary file until persisted")
-            .as_file_mut()
+        self.file.as_mut().expect("a temporary file until closed")
+    }
+
+    /// Closes the descriptor; the file stays until persisted or dropped.
+    fn close(&mut self) {
+        drop(self.file.take());
     }
 
     /// Renames the file to `dest`; on failure it is removed.
     fn persist(mut self, dest: &Path) -> io::Result<()> {
-        let file = self.file.take().expect("persisted once");
-        file.persist(dest).map(drop).map_err(|e| e.error)
+        self.close();
+        let name = self.name.take().expect("persisted once");
+        name.persist(dest).map_err(|e| e.error)
     }
 }
 
 impl Drop for Temp {
     fn drop(&mut self) {
         // Removes the file (unless persisted), then forgets its name.
-        drop(self.file.take());
+        self.close();
+        drop(self.name.take());
         live().retain(|p| *p != self.path);
     }
 }

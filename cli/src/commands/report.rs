@@ -18,7 +18,7 @@ pub struct ReportArgs {
     #[command(flatten)]
     columns: super::ColumnArgs,
     /// Directory to write the site into (created; existing files with the
-    /// same names are replaced).
+    /// same names are replaced, all at once when every file is written).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Page title.
@@ -40,7 +40,9 @@ pub fn run(input: &InputArgs, a: ReportArgs) -> Result<()> {
     opts.check(&c.profiles)?;
     let mut sink =
         DirSink::create(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let into = || format!("cannot write the report into {}", a.out.display());
     write_site_with_extras(&mut sink, &opts, &c.profiles, &c.resolver, &extras)
-        .with_context(|| format!("cannot write the report into {}", a.out.display()))?;
-    Ok(())
+        .with_context(into)?;
+    // Only now does any file take its place.
+    sink.commit().with_context(into)
 }

@@ -6,6 +6,8 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use covlens_core::output::Staged;
+
 /// Receives the site's files. Paths are relative, `/`-separated and made
 /// by the site writer (`index.html`, `data/d0.js`), never from profile
 /// data.
@@ -29,28 +31,70 @@ impl SiteSink for MemorySink {
     }
 }
 
-/// A local directory. Each file goes through
-/// [`covlens_core::output::replace_file`]: written to a temporary file
-/// beside it and renamed into place, so a reader never sees half a file,
-/// and a symbolic link (or FIFO) at the destination is replaced, not
-/// written through; a replaced file keeps its permission bits, a new one
-/// gets the umask's. A subdirectory that is a symbolic link is refused.
-#[derive(Debug)]
+/// A local directory, written all at once. Each file is staged through
+/// [`covlens_core::output::Staged`] (a temporary file beside it), and
+/// [`DirSink::commit`] renames them all into place in the order they came
+/// (the site writer puts `index.html` last); dropped before that, the sink
+/// removes its temporary files and the directories it made, so a run that
+/// fails midway (a full disk) leaves the directory as it was. A link (or
+/// FIFO) at a destination is replaced, not written through; a replaced
+/// file keeps its permission bits, a new one gets the umask's. A
+/// subdirectory that is a symbolic link is refused.
+#[derive(Default)]
 pub struct DirSink {
     root: PathBuf,
+    staged: Vec<Staged>,
+    /// Directories this sink made, parents first.
+    made: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for DirSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (f.debug_struct("DirSink").field("root", &self.root))
+            .field("staged", &self.staged.len())
+            .finish()
+    }
 }
 
 impl DirSink {
     /// A sink writing below `root`, which is created if missing.
     pub fn create(root: impl Into<PathBuf>) -> io::Result<DirSink> {
         let root = root.into();
-        fs::create_dir_all(&root)?;
-        Ok(DirSink { root })
+        let mut sink = DirSink::default();
+        // The missing ancestors, outermost first, are made (and removed
+        // again if nothing is committed).
+        let mut missing = Vec::new();
+        let mut dir = root.as_path();
+        while !dir.as_os_str().is_empty() && fs::symlink_metadata(dir).is_err() {
+            missing.push(dir.to_path_buf());
+            dir = dir.parent().unwrap_or(Path::new(""));
+        }
+        for d in missing.into_iter().rev() {
+            fs::create_dir(&d)?;
+            sink.made.push(d);
+        }
+        if !fs::metadata(&root)?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} is not a directory", root.display()),
+            ));
+        }
+        sink.root = root;
+        Ok(sink)
+    }
+
+    /// Renames every staged file into place, in the order they were put.
+    pub fn commit(mut self) -> io::Result<()> {
+        for f in std::mem::take(&mut self.staged) {
+            f.commit().map_err(io_error)?;
+        }
+        self.made.clear();
+        Ok(())
     }
 
     /// The directory for `rel`'s parent, created as needed, refusing
     /// anything but plain names and real directories.
-    fn parent_dir(&self, rel: &Path) -> io::Result<PathBuf> {
+    fn parent_dir(&mut self, rel: &Path) -> io::Result<PathBuf> {
         let mut dir = self.root.clone();
         let parent = rel.parent().unwrap_or(Path::new(""));
         for c in parent.components() {
@@ -66,12 +110,34 @@ impl DirSink {
                         format!("{} is not a directory", dir.display()),
                     ));
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir(&dir)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir(&dir)?;
+                    self.made.push(dir.clone());
+                }
                 Err(e) => return Err(e),
             }
         }
         Ok(dir)
     }
+}
+
+impl Drop for DirSink {
+    fn drop(&mut self) {
+        // Uncommitted: the temporary files go first, then the directories
+        // made for them, innermost first (only if empty).
+        self.staged.clear();
+        for d in self.made.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+/// The library's error as an `io::Error` of the same kind.
+fn io_error(e: covlens_core::Error) -> io::Error {
+    let kind = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<io::Error>())
+        .map_or(io::ErrorKind::Other, io::Error::kind);
+    io::Error::new(kind, e)
 }
 
 fn bad_path(rel: &Path) -> io::Error {
@@ -88,12 +154,9 @@ impl SiteSink for DirSink {
             return Err(bad_path(rel));
         };
         let dir = self.parent_dir(rel)?;
-        covlens_core::output::replace_file(&dir.join(name), bytes).map_err(|e| {
-            let kind = std::error::Error::source(&e)
-                .and_then(|s| s.downcast_ref::<io::Error>())
-                .map_or(io::ErrorKind::Other, io::Error::kind);
-            io::Error::new(kind, e)
-        })
+        let staged = Staged::new(&dir.join(name), bytes).map_err(io_error)?;
+        self.staged.push(staged);
+        Ok(())
     }
 }
 
@@ -112,6 +175,7 @@ mod tests {
         let mut s = DirSink::create(&site).unwrap();
         s.put("index.html", b"page").unwrap();
         s.put("data/d0.js", b"js").unwrap();
+        s.commit().unwrap();
         assert_eq!(fs::read_to_string(&outside).unwrap(), "keep");
         assert_eq!(fs::read_to_string(site.join("index.html")).unwrap(), "page");
         assert!(
@@ -135,5 +199,64 @@ mod tests {
         assert!(s.put("../x", b"x").is_err());
         assert!(s.put("/abs", b"x").is_err());
         assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_failure_midway_leaves_the_directory_as_it_was() {
+        let d = tempfile::tempdir().unwrap();
+        let site = d.path().join("site");
+        fs::create_dir(&site).unwrap();
+        fs::write(site.join("index.html"), "old page").unwrap();
+        fs::write(site.join("f"), "a file where a directory goes").unwrap();
+        let names = |dir: &Path| {
+            let mut v: Vec<_> = walk(dir);
+            v.sort();
+            v
+        };
+        let before = names(d.path());
+        {
+            let mut s = DirSink::create(&site).unwrap();
+            s.put("data/d0.js", b"js").unwrap();
+            s.put("data/deep/d1.js", b"js").unwrap();
+            s.put("index.html", b"new page").unwrap();
+            assert!(s.put("f/x.js", b"x").is_err());
+            // Nothing is in place before the commit.
+            assert_eq!(
+                fs::read_to_string(site.join("index.html")).unwrap(),
+                "old page"
+            );
+        }
+        assert_eq!(names(d.path()), before);
+        assert_eq!(
+            fs::read_to_string(site.join("index.html")).unwrap(),
+            "old page"
+        );
+
+        // A new output directory, and its missing parents, go too.
+        let new = d.path().join("a/b/site");
+        let mut s = DirSink::create(&new).unwrap();
+        s.put("data/d0.js", b"js").unwrap();
+        drop(s);
+        assert_eq!(names(d.path()), before);
+
+        let mut s = DirSink::create(&new).unwrap();
+        s.put("data/d0.js", b"js").unwrap();
+        s.put("index.html", b"page").unwrap();
+        s.commit().unwrap();
+        assert_eq!(fs::read_to_string(new.join("data/d0.js")).unwrap(), "js");
+        assert_eq!(fs::read_to_string(new.join("index.html")).unwrap(), "page");
+    }
+
+    /// Every path below `dir`, temporary files included.
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if fs::symlink_metadata(&p).unwrap().is_dir() {
+                out.extend(walk(&p));
+            }
+            out.push(p);
+        }
+        out
     }
 }
