@@ -236,6 +236,7 @@ fn depth_counts_below_the_root() {
     assert!(rows.contains(&"pkg".to_string()), "{rows:?}");
 
     // table: the same rows under the same root.
+    let head = format!("head={}", k.display());
     let md = run(covlens()
         .args(["table", "--depth", "1", "--column"])
         .arg(format!("head={}", k.display())));
@@ -244,10 +245,23 @@ fn depth_counts_below_the_root() {
         "{md}"
     );
     assert!(md.contains("\n| api |"), "{md}");
+    // Rows of no path element are no rows: `--depth 0` of table and
+    // history is refused (it gave the rows of `--depth 1`).
+    let zero = [
+        &["table", "--depth", "0", "--column", &head][..],
+        &[
+            "history", "show", "--store", "none.db", "--job", "j", "--depth", "0",
+        ],
+    ];
+    for args in zero {
+        let o = covlens().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr.contains("1 or more"), "{args:?}: {stderr}");
+    }
     // A root that leaves files out is an error naming one; the command
     // line (not the library) says which flag to change.
     let out = tempfile::tempdir().unwrap();
-    let head = format!("head={}", k.display());
     let commands: [&[&OsStr]; 3] = [
         &["summary".as_ref(), k.as_os_str()],
         &["table".as_ref(), "--column".as_ref(), head.as_ref()],

@@ -96,7 +96,7 @@ struct RowArgs {
     path: Option<String>,
     /// Rows per directory of at most N path elements below the root
     /// instead of per package.
-    #[arg(long, value_name = "N", conflicts_with = "owners")]
+    #[arg(long, value_name = "N", conflicts_with = "owners", value_parser = super::at_least_one())]
     depth: Option<usize>,
     /// The directory `--depth` counts from; default: the longest directory
     /// common to the packages, `--root ''` for full import paths.

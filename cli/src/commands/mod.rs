@@ -88,6 +88,14 @@ pub fn choice<T: Clone + Send + Sync + 'static>(
     })
 }
 
+/// A count of 1 or more (a `--depth` of rows: 0 would be the root alone).
+pub fn at_least_one() -> impl Fn(&str) -> Result<usize, String> + Clone {
+    |s: &str| match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a number of path elements, 1 or more".into()),
+    }
+}
+
 /// `--source-root IMPORT_PREFIX=DIR`: where Go sources are.
 #[derive(clap::Args, Debug)]
 pub struct SourceRoots {

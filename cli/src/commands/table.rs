@@ -18,7 +18,7 @@ pub struct TableArgs {
     columns: Vec<String>,
     /// Rows per directory of at most N path elements below the root
     /// instead of per package.
-    #[arg(long)]
+    #[arg(long, value_name = "N", value_parser = super::at_least_one())]
     depth: Option<usize>,
     /// The directory rows are named relative to (import-path prefix);
     /// default: the longest directory common to every column's files;
