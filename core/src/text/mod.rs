@@ -114,6 +114,10 @@ pub struct TextParser {
     /// Bytes consumed so far.
     offset: u64,
     parts: Vec<Part>,
+    /// With [`ModePolicy::Upgrade`]: the first line of each section and
+    /// whether its `mode:` line said `set`, for the sections to be
+    /// combined apart (see [`RawProfile`]'s `set_sections`).
+    sections: Vec<(u64, bool)>,
 }
 
 impl TextParser {
@@ -126,6 +130,7 @@ impl TextParser {
             line: 0,
             offset: 0,
             parts: Vec::new(),
+            sections: Vec::new(),
         }
     }
 
@@ -190,7 +195,9 @@ impl TextParser {
             // reads back as no mode at all: refused here, like `mode: `.
             match line.strip_prefix(b"mode: ") {
                 Some(m) if m.iter().any(|&b| b != b'\r') => {
-                    self.mode = Some(Mode::from_name(&String::from_utf8_lossy(m)));
+                    let mode = Mode::from_name(&String::from_utf8_lossy(m));
+                    self.sections.push((self.line, mode.is_set()));
+                    self.mode = Some(mode);
                 }
                 _ => {
                     let text = String::from_utf8_lossy(line).into_owned();
@@ -251,6 +258,8 @@ impl TextParser {
     fn mode_line_again(&mut self, line: u64, name: &str) -> Result<(), ParseError> {
         let now = Mode::from_name(name);
         let first = self.mode.clone().expect("mode line seen before blocks");
+        // Each `mode:` line starts a section, as if it began another input.
+        self.sections.push((line, now.is_set()));
         if now == first {
             return Ok(());
         }
@@ -293,11 +302,29 @@ impl TextParser {
 
     /// Everything fed so far, not yet grouped per file.
     pub fn into_raw(self) -> RawProfile {
+        // An input upgraded from `set` to a counting mode by a later
+        // `mode:` line is combined as its sections would be as separate
+        // inputs, one after the other: the `set` ones before the first
+        // counting one OR together, each later `set` one ORs its own
+        // repeats, and then all add up.
+        let mut set_sections: Vec<(u64, u64)> = Vec::new();
+        if !self.mode.as_ref().is_some_and(Mode::is_set) {
+            let mut counting = false;
+            for (i, &(start, set)) in self.sections.iter().enumerate() {
+                let end = self.sections.get(i + 1).map_or(u64::MAX, |s| s.0);
+                match set_sections.last_mut() {
+                    _ if !set => counting = true,
+                    Some(last) if !counting => last.1 = end,
+                    _ => set_sections.push((start, end)),
+                }
+            }
+        }
         RawProfile {
             path: self.path,
             mode: self.mode,
             parts: self.parts,
             boolean: false,
+            set_sections,
         }
     }
 
@@ -449,6 +476,53 @@ mod tests {
         };
         let p = parse_bytes(b"mode: set\na.go:1.1,1.2 1 1\nmode: count\n", "x", &opts).unwrap();
         assert_eq!(p.mode, Some(Mode::Count));
+    }
+
+    /// Sections of one input upgraded by a later `mode:` line count as the
+    /// same sections given as separate inputs (before, a `set` section's
+    /// repeats were added up, not ORed: 1+1+5 where separate inputs give 6).
+    #[test]
+    fn upgraded_sections_count_as_separate_inputs() {
+        let opts = ParseOptions {
+            mode_policy: ModePolicy::Upgrade,
+            ..Default::default()
+        };
+        let sections = [
+            "mode: set\na.go:1.1,2.2 1 1\nb.go:1.1,1.2 1 0\na.go:1.1,2.2 1 1\n",
+            "mode: count\na.go:1.1,2.2 1 5\nb.go:1.1,1.2 1 2\n",
+            "mode: set\nb.go:1.1,1.2 1 1\na.go:1.1,2.2 1 3\na.go:1.1,2.2 1 4\n",
+            "mode: atomic\na.go:1.1,2.2 1 0\n",
+        ];
+        // Every sequence of up to four sections.
+        let mut seqs: Vec<Vec<usize>> = vec![vec![]];
+        for _ in 0..4 {
+            let longer: Vec<Vec<usize>> = (seqs.iter())
+                .flat_map(|s| (0..sections.len()).map(move |i| [s.clone(), vec![i]].concat()))
+                .collect();
+            seqs.extend(longer);
+        }
+        for seq in seqs.iter().filter(|s| !s.is_empty()) {
+            let whole: String = seq.iter().map(|&i| sections[i]).collect();
+            let one = parse_bytes(whole.as_bytes(), "x", &opts).unwrap();
+            let mut m = crate::Merger::new(crate::MergeOptions {
+                mode_policy: ModePolicy::Upgrade,
+                ..Default::default()
+            });
+            for (n, &i) in seq.iter().enumerate() {
+                let p = parse_bytes(sections[i].as_bytes(), "x", &opts).unwrap();
+                m.add(&format!("in{n}"), p).unwrap();
+            }
+            let (separate, _) = m.finish();
+            // The same counts (the profile lines blocks came from differ).
+            let counts = |p: &Profile| {
+                let blocks = p
+                    .files
+                    .iter()
+                    .flat_map(|f| f.blocks.iter().map(|b| (f.name.clone(), b.key(), b.count)));
+                (p.mode.clone(), blocks.collect::<Vec<_>>())
+            };
+            assert_eq!(counts(&one), counts(&separate), "{seq:?}");
+        }
     }
 
     #[test]

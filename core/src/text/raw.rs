@@ -53,6 +53,9 @@ pub struct RawProfile {
     pub(super) parts: Vec<Part>,
     /// Counts are to be clamped to 0/1 once repeated blocks are combined.
     pub(super) boolean: bool,
+    /// Profile lines `[start, end)` of `mode: set` sections in an input
+    /// upgraded to a counting mode: repeats within one combine by OR.
+    pub(super) set_sections: Vec<(u64, u64)>,
 }
 
 /// One file of a canonical [`RawProfile`]: its name and its blocks, which
@@ -209,6 +212,9 @@ impl RawProfile {
             }
         }
         for f in &mut files {
+            if !self.set_sections.is_empty() {
+                or_within_sections(&mut f.blocks, &self.set_sections);
+            }
             normalize_blocks(&mut f.blocks, is_set).map_err(|(line, kind)| ParseError {
                 path: self.path.clone(),
                 line: u64::from(line),
@@ -260,6 +266,28 @@ impl RawProfile {
                 pool.0.push(part.blocks);
             }
         }
+    }
+}
+
+/// Combines the repeats of a block within each of `sections` (profile
+/// lines, sorted) by OR, as a `set` profile does, into the first of them;
+/// the others count 0, so that adding the sections up keeps one count of
+/// each.
+fn or_within_sections(blocks: &mut [Block], sections: &[(u64, u64)]) {
+    let section = |line: u32| {
+        let i = sections.partition_point(|&(start, _)| start <= u64::from(line));
+        (i > 0 && u64::from(line) < sections[i - 1].1).then_some(i)
+    };
+    let mut at: Vec<_> = (blocks.iter().enumerate())
+        .filter_map(|(i, b)| section(b.src_line).map(|s| (s, b.key(), i)))
+        .collect();
+    at.sort_unstable();
+    for same in at.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let or = same.iter().fold(0, |acc, &(_, _, i)| acc | blocks[i].count);
+        for &(_, _, i) in same {
+            blocks[i].count = 0;
+        }
+        blocks[same[0].2].count = or;
     }
 }
 
