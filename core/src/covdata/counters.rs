@@ -79,13 +79,16 @@ impl Segment {
             .filter(|p| !p.is_empty())
     }
 
-    /// The program's command line (`argv0`… up to `argc`), as bytes.
+    /// The program's command line (`argv0`… up to `argc`), as bytes. An
+    /// `argc` above the number of args entries counts as that number: a
+    /// small file cannot claim a billion arguments.
     pub fn os_args(&self) -> Vec<&[u8]> {
         let n: usize = self
             .arg("argc")
             .and_then(|s| std::str::from_utf8(s).ok())
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
+        let n = n.min(self.args.len());
         (0..n)
             .map(|k| self.arg(&format!("argv{k}")).unwrap_or(b""))
             .collect()
@@ -446,6 +449,7 @@ fn args_table<'a>(
         .map(|(_, v)| v);
     }
     let mut out: Vec<Arg> = Vec::with_capacity(n as usize);
+    let mut keys = foldhash::HashSet::default();
     for _ in 0..n {
         let at = i;
         let (r, (k, v)) = context("an args key and value index", (uleb32, uleb32)).parse(i)?;
@@ -460,7 +464,7 @@ fn args_table<'a>(
             )
             .map(|(_, v)| v);
         };
-        if out.iter().any(|(x, _)| x == k) {
+        if !keys.insert(k) {
             return fail(
                 at,
                 "args keys without repeats (malformed args table)",

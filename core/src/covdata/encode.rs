@@ -222,4 +222,54 @@ mod tests {
         );
         assert_eq!(seg.counters(&r[1]), [0]);
     }
+
+    /// Records and blobs follow each other, as Go writes them. Before, a
+    /// file could list one record under every function offset (or one blob
+    /// under every package), with valid hashes: a 115 KB file took over
+    /// 4 GB to decode.
+    #[test]
+    fn aliased_records_and_blobs_are_refused() {
+        let f = func("F", &[(3, 1), (4, 2)]);
+        let mut blob = build_blob("example.com/m", "m", "example.com/m", &[f.clone(), f]);
+        let at = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        let first = at(&blob, 44);
+        blob[48..52].copy_from_slice(&first.to_le_bytes());
+        let hash = blobs_hash(&[&blob]);
+        let meta = meta_file_bytes(hash, CounterMode::Count, Granularity::PerBlock, &[&blob]);
+        let e = parse_meta(&meta, "covmeta").unwrap_err().to_string();
+        assert!(e.contains("function 1's offset"), "{e}");
+        assert!(e.contains("from the end of the previous function"), "{e}");
+
+        let blob = build_blob(
+            "example.com/m",
+            "m",
+            "example.com/m",
+            &[func("F", &[(3, 1)])],
+        );
+        let hash = blobs_hash(&[&blob, &blob]);
+        let mut meta = meta_file_bytes(
+            hash,
+            CounterMode::Count,
+            Granularity::PerBlock,
+            &[&blob, &blob],
+        );
+        let first = meta[56..64].to_vec();
+        meta[64..72].copy_from_slice(&first);
+        let e = parse_meta(&meta, "covmeta").unwrap_err().to_string();
+        assert!(e.contains("package 1's offset and length"), "{e}");
+        assert!(e.contains("(the end of the previous package)"), "{e}");
+    }
+
+    /// `argc` says how many arguments to list, but no more than the args
+    /// table holds (a 106-byte file claimed 10^8 of them: 4.7 GB).
+    #[test]
+    fn argc_counts_no_more_than_the_args_table_holds() {
+        let args = vec![
+            (b"argc".to_vec(), b"9223372036854775807".to_vec()),
+            (b"argv0".to_vec(), b"./x".to_vec()),
+        ];
+        let ctr = counter_file_bytes([0; 16], &args, &[]);
+        let c = parse_counters(&ctr, "covcounters").unwrap();
+        assert_eq!(c.segments[0].os_args(), [&b"./x"[..], b""]);
+    }
 }

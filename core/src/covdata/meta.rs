@@ -311,13 +311,21 @@ fn package(blob: In<'_>, algo: Option<HashAlgo>) -> Res<'_, (Package, HashAlgo)>
 
     let funcs_start = blob.len() - after_strings.len();
     let mut functions = Vec::with_capacity(nf);
+    // Records follow each other, as Go writes them: one record under many
+    // offsets would make a small file cost memory for each.
+    let mut after = funcs_start;
     for (k, &off) in func_offsets.iter().enumerate() {
         let off = off as usize;
-        if off < funcs_start || off >= blob.len() {
+        if off < after || off >= blob.len() {
             return fail(
                 &blob[BLOB_HEADER_LEN + 4 * k..],
                 format!(
-                    "function {k}'s offset within the blob's function records ({funcs_start}..{})",
+                    "function {k}'s offset within the blob's function records, from the end of the {} ({after}..{})",
+                    if k == 0 {
+                        "string table"
+                    } else {
+                        "previous function"
+                    },
                     blob.len()
                 ),
                 Some(off.to_string()),
@@ -359,7 +367,8 @@ fn package(blob: In<'_>, algo: Option<HashAlgo>) -> Res<'_, (Package, HashAlgo)>
             }
         };
         let lit_at = r;
-        let (_, lit) = context("the function's literal flag", uleb32).parse(r)?;
+        let (r, lit) = context("the function's literal flag", uleb32).parse(r)?;
+        after = blob.len() - r.len();
         if lit > 1 {
             return fail(lit_at, "a literal flag of 0 or 1", Some(lit.to_string()));
         }

@@ -178,18 +178,27 @@ pub(crate) fn meta_layout(data: In<'_>) -> Result<MetaLayout<'_>, nom::Err<Wire<
         ));
     }
     let mut blobs = Vec::with_capacity(n);
+    // Blobs follow each other, as Go writes them: one blob under many
+    // entries would make a small file cost memory for each.
+    let mut after = (stroff + strlen) as u64;
     for (k, (&off, &len)) in offsets.iter().zip(&lengths).enumerate() {
         let end = off.checked_add(len).filter(|&e| e <= data.len() as u64);
-        if end.is_none() || off < (stroff + strlen) as u64 {
+        let Some(end) = end.filter(|_| off >= after) else {
             return Err(failure(
                 &data[META_HEADER_LEN + 8 * k..],
                 format!(
-                    "package {k}'s offset and length ({off}+{len}) inside the file's {} bytes, after the string table",
-                    data.len()
+                    "package {k}'s offset and length ({off}+{len}) inside the file's {} bytes, at or after byte {after} (the end of the {})",
+                    data.len(),
+                    if k == 0 {
+                        "string table"
+                    } else {
+                        "previous package"
+                    }
                 ),
                 None,
             ));
-        }
+        };
+        after = end;
         blobs.push((off as usize, len as usize));
     }
     Ok(MetaLayout {
