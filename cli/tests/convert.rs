@@ -169,9 +169,10 @@ fn spans_past_any_source_are_clipped_with_a_warning() {
     .unwrap();
     let max = 1u64 << 20;
     let warning = format!(
-        "covlens: warning: \"a.go\": blocks span more than {max} lines, more than any Go \
-         source has; line records stop at line {max}: {} more lines ({} of them hit) left \
+        "covlens: warning: \"a.go\": blocks span more than {max} lines (more than any Go \
+         source has), or the profile more than {} in all; line records stop at line {max}: {} more lines ({} of them hit) left \
          out (statement totals count every block)\n",
+        1u64 << 24,
         4_000_000_000 - max,
         4_000_000_000 - max
     );
