@@ -147,6 +147,12 @@ fn main() -> ExitCode {
         Command::Prow(c) => commands::prow::run(c),
     };
     progress::finish();
+    if covlens_core::counts_saturated() {
+        warn([format!(
+            "some counts reached {}, the largest a profile holds, and stopped there",
+            covlens_core::MAX_COUNT
+        )]);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

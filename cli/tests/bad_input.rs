@@ -263,6 +263,29 @@ fn largest_count_is_accepted() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(out.stdout, d);
+    assert!(out.stderr.is_empty());
+    // A sum past it stops there, and says so (it was silent); in the
+    // general merge, in the streaming one, and within one profile.
+    let twice = b"mode: count\na.go:1.2,3.4 5 9223372036854775807\na.go:1.2,3.4 5 1\n";
+    fs::write(dir.path().join("twice.out"), twice).unwrap();
+    for args in [
+        &["merge", "max.out", "max.out"][..],
+        &["merge", "twice.out"],
+    ] {
+        let out = covlens()
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(out.stdout, d, "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "covlens: warning: some counts reached 9223372036854775807, the largest a profile \
+             holds, and stopped there\n",
+            "{args:?}"
+        );
+    }
 }
 
 #[test]

@@ -81,7 +81,8 @@ pub use crate::ops::{
     set_op, split_patterns, to_boolean, write_conflicts,
 };
 pub use crate::profile::{
-    Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, package_of, printed_tenths,
+    Block, Counts, FileProfile, MAX_COUNT, Mode, Profile, add_counts, counts_saturated, package_of,
+    printed_tenths,
 };
 pub use crate::summary::{Row, Summary, common_dir, summarize, summarize_under, under_root};
 pub use crate::text::{

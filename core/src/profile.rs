@@ -1,6 +1,7 @@
 //! The in-memory model of a Go coverage profile.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::Error;
 
@@ -81,10 +82,27 @@ impl fmt::Display for Mode {
     }
 }
 
-/// Adds two counts, saturating at [`MAX_COUNT`].
+/// Set when a sum of counts saturated; see [`counts_saturated`].
+static SATURATED: AtomicBool = AtomicBool::new(false);
+
+/// Adds two counts, saturating at [`MAX_COUNT`] (noted for
+/// [`counts_saturated`]).
 #[inline]
 pub fn add_counts(a: u64, b: u64) -> u64 {
-    a.saturating_add(b).min(MAX_COUNT)
+    match a.checked_add(b) {
+        Some(s) if s <= MAX_COUNT => s,
+        _ => {
+            SATURATED.store(true, Ordering::Relaxed);
+            MAX_COUNT
+        }
+    }
+}
+
+/// Whether a sum of counts saturated at [`MAX_COUNT`] since the last call,
+/// in this process: a count that stopped there is smaller than the sum,
+/// so the caller tells the user. Clears the flag.
+pub fn counts_saturated() -> bool {
+    SATURATED.swap(false, Ordering::Relaxed)
 }
 
 /// One coverage block: a source range, its statement count and its hit count.

@@ -537,7 +537,7 @@ fn walk(data: &[&[u8]], is_set: bool, max_line: usize, out: &mut Piece) -> Optio
                 sum = if is_set {
                     sum | v
                 } else {
-                    sum.saturating_add(v).min(MAX_COUNT)
+                    crate::add_counts(sum, v)
                 };
                 *q += head.len() + u;
             }
