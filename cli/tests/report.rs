@@ -1140,3 +1140,125 @@ fn report_rounds_and_marks_as_the_other_commands_print() {
         assert!(md.contains(&line), "{line} not in\n{md}");
     }
 }
+
+/// Each character of a source and the colour class around it (`""`
+/// outside any span), from lines of flat `<span class="...">` HTML as both
+/// `go tool cover -html` and the site write them.
+fn classes(html: &str) -> Vec<(char, String)> {
+    let mut out = Vec::new();
+    let mut class = String::new();
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if let Some(tag) = rest.strip_prefix("<span") {
+            let end = tag.find('>').unwrap();
+            let attrs = &tag[..end];
+            class = attrs
+                .split("class=\"")
+                .nth(1)
+                .map_or("", |a| &a[..a.find('"').unwrap()])
+                .to_string();
+            rest = &tag[end + 1..];
+        } else if let Some(r) = rest.strip_prefix("</span>") {
+            class.clear();
+            rest = r;
+        } else if c == '&' {
+            let end = rest.find(';').unwrap();
+            let ch = match &rest[1..end] {
+                "lt" => '<',
+                "gt" => '>',
+                "amp" => '&',
+                "quot" | "#34" => '"',
+                "#39" => '\'',
+                e => panic!("entity {e}"),
+            };
+            out.push((ch, class.clone()));
+            rest = &rest[end + 1..];
+        } else {
+            out.push((c, class.clone()));
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// The site colours every character of a source as `go tool cover -html`
+/// does, on a fixture with empty blocks (an empty `case`, which Go writes
+/// as `7.14,7.14 0 0`): before, such a block coloured the rest of the file.
+#[test]
+#[ignore = "needs go"]
+fn report_colours_sources_as_go_tool_cover_html() {
+    let dir = repo().join("fixtures/ignoreprog");
+    let profile = std::fs::read_to_string(dir.join("cover.out")).unwrap();
+    assert!(
+        profile.lines().skip(1).any(|l| {
+            let range = l.split(' ').next().unwrap().rsplit(':').next().unwrap();
+            let (a, b) = range.split_once(',').unwrap();
+            a == b
+        }),
+        "the fixture has an empty block"
+    );
+    let t = tempfile::tempdir().unwrap();
+    let go_html = t.path().join("go.html");
+    let o = common::go()
+        .current_dir(&dir)
+        .args(["tool", "cover", "-html=cover.out", "-o"])
+        .arg(&go_html)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let go_html = std::fs::read_to_string(&go_html).unwrap();
+    let site = t.path().join("site");
+    run(covlens()
+        .current_dir(&dir)
+        .args(["report", "cover.out", "--out"])
+        .arg(&site)
+        .arg("--source-root")
+        .arg(format!("example.com/ignoreprog={}", dir.display())));
+    let mut pages = BTreeMap::new();
+    for e in std::fs::read_dir(site.join("data")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        let Some(json) = text.strip_prefix("covlens.file(") else {
+            continue;
+        };
+        let json = &json[json.find(',').unwrap() + 1..json.rfind(')').unwrap()];
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let lines: Vec<&str> = v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        pages.insert(v["path"].as_str().unwrap().to_string(), lines.join("\n"));
+    }
+    let mut compared = 0;
+    for (i, _) in go_html.match_indices("<option value=\"file") {
+        let opt = &go_html[i..];
+        let id = &opt["<option value=\"".len()..opt.find("\">").unwrap()];
+        let name = &opt[opt.find("\">").unwrap() + 2..opt.find(" (").unwrap()];
+        let pre = format!("<pre class=\"file\" id=\"{id}\" style=\"display: none\">");
+        let start = go_html.find(&pre).unwrap() + pre.len();
+        let body = &go_html[start..start + go_html[start..].find("</pre>").unwrap()];
+        let page = pages
+            .get(name)
+            .unwrap_or_else(|| panic!("no page for {name}"));
+        // Go writes a tab as 8 spaces.
+        let got: Vec<(char, String)> = (classes(page).into_iter())
+            .flat_map(|(c, k)| match c {
+                '\t' => vec![(' ', k); 8],
+                c => vec![(c, k)],
+            })
+            .collect();
+        let want = classes(body);
+        let text = |v: &[(char, String)]| v.iter().map(|c| c.0).collect::<String>();
+        assert_eq!(text(&got), text(&want).trim_end_matches('\n'), "{name}");
+        for (k, ((ch, w), (_, g))) in want.iter().zip(&got).enumerate() {
+            let line = want[..k].iter().filter(|c| c.0 == '\n').count() + 1;
+            assert!(
+                ch.is_whitespace() || w == g,
+                "{name}:{line}: {ch:?} is {g:?} here, {w:?} in go tool cover -html"
+            );
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, pages.len());
+}

@@ -53,6 +53,12 @@ fn pieces<'a>(
     // (line, col, 0 = end / 1 = start, block)
     let mut ev: Vec<(u32, u32, u8, usize)> = Vec::with_capacity((blocks.len() + ignored.len()) * 2);
     for (i, b) in blocks.iter().chain(ignored).enumerate() {
+        // An empty block (Go writes an empty `case` so) or a backwards one
+        // holds no text; its end, sorted before its start, would leave it
+        // open to the end of the file.
+        if (b.end_line, b.end_col) <= (b.start_line, b.start_col) {
+            continue;
+        }
         ev.push((b.start_line, b.start_col, 1, i));
         ev.push((b.end_line, b.end_col, 0, i));
     }
@@ -168,6 +174,28 @@ mod tests {
             l[2],
             "<span class=\"cov1\" title=\"1\" data-k=\"0\">b </span><span class=\"cov10\" title=\"9\" data-k=\"1\">c</span><span class=\"cov1\" title=\"1\" data-k=\"0\"> d</span>"
         );
+    }
+
+    /// Go writes an empty `case <-done:` as a block of no width
+    /// (`7.14,7.14 0 0`); it colours nothing. Before, the text after it
+    /// that no other block held showed as not covered (or, for a left-out
+    /// block, as left out) to the end of the file. A backwards block of a
+    /// hand-made profile did the same.
+    #[test]
+    fn empty_and_backwards_blocks_colour_nothing() {
+        let src = b"select {
+case <-done:
+}
+func g() {}
+";
+        let blocks = [
+            Block::new((2, 13), (2, 13), 0, 0),
+            Block::new((3, 1), (2, 1), 1, 0),
+        ];
+        for ignored in [&[][..], &[Block::new((2, 13), (2, 13), 0, 0)]] {
+            let l = source_lines(src, &blocks, ignored, false).unwrap();
+            assert_eq!(l, ["select {", "case &lt;-done:", "}", "func g() {}"]);
+        }
     }
 
     /// Found by the `source_view` fuzz target: a block of a stale
