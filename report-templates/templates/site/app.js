@@ -41,6 +41,8 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     }).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "\ufffd");
   }
+  // For text that is not HTML (the tab's title): bidi controls only.
+  function plain(s) { return String(s).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "\ufffd"); }
   function pct(c) { return c[1] ? 100 * c[0] / c[1] : 0; }
   // One decimal as Go's %.1f (and every other command) prints it: an exact
   // tie (6.25) goes to even, where toFixed goes up. The exact expansion
@@ -95,9 +97,11 @@
     if (boot.flaky) h += '<td class="flaky' + (k.fl ? " some" : "") + '" title="statements covered in some but not all runs">' + (k.fl ? +k.fl : "") + "</td>";
     return h;
   }
-  function head(first) {
+  // Trends and flaky statements are per directory and file: tables of a
+  // file's own numbers (`only`) have no such columns.
+  function head(first, only) {
     return "<tr><th>" + first + "</th>" + cols.map(function (c) { return "<th>" + esc(c) + "</th>"; }).join("") +
-      (boot.trend ? "<th>last " + (+boot.trend) + " runs</th>" : "") + (boot.flaky ? "<th>flaky</th>" : "") + "</tr>";
+      (boot.trend && !only ? "<th>last " + (+boot.trend) + " runs</th>" : "") + (boot.flaky && !only ? "<th>flaky</th>" : "") + "</tr>";
   }
   function crumbs(d, last) {
     var h = '<div class="crumbs">';
@@ -112,29 +116,41 @@
       var attrs = ' data-path="' + esc(path) + '" data-kind="' + k.t + '" data-depth="' + depth + '"';
       if (k.t === "d") {
         return "<tr" + attrs + ' data-id="' + k.id + '"><td class="name" ' + pad +
-          '><button class="tog" aria-label="expand">▸</button><a href="#' + k.id + '">' + esc(k.n) + "/</a></td>" + cells(k.c) + extra(k) + "</tr>";
+          '><button class="tog" aria-label="expand" aria-expanded="false">▸</button><a href="#' + k.id + '">' + esc(k.n) + "/</a></td>" + cells(k.c) + extra(k) + "</tr>";
       }
       var name = k.s ? '<a href="#' + k.id + '">' + esc(k.n) + "</a>" : '<span class="nosrc" title="source not available">' + esc(k.n) + "</span>";
       return "<tr" + attrs + '><td class="name" ' + pad + '><span class="tog"></span>' + name + "</td>" + cells(k.c) + extra(k) + "</tr>";
     }).join("");
   }
   function showDir(d) {
-    main.innerHTML = crumbs(d) + '<table class="tree" id="tree">' + head("Name") + rows(d, 0) + "</table>";
-    document.title = d.path || boot.title;
+    main.innerHTML = crumbs(d) + '<div class="wide"><table class="tree" id="tree">' + head("Name") + rows(d, 0) + "</table></div>";
+    document.title = plain(d.path || boot.title);
   }
   // Expand/collapse a directory row in place, loading its data first.
   main.addEventListener("click", function (e) {
     var b = e.target.closest("button.tog");
     if (!b) return;
     var tr = b.closest("tr"), depth = +tr.dataset.depth;
+    var open = function (o) {
+      b.textContent = o ? "▾" : "▸";
+      b.setAttribute("aria-expanded", o);
+      b.setAttribute("aria-label", o ? "collapse" : "expand");
+    };
     if (b.textContent === "▾") {
-      b.textContent = "▸";
+      open(false);
+      delete tr.dataset.shown;
       var n = tr.nextElementSibling;
       while (n && +n.dataset.depth > depth) { var x = n.nextElementSibling; n.remove(); n = x; }
       return;
     }
-    b.textContent = "▾";
-    load(tr.dataset.id, function (d) { tr.insertAdjacentHTML("afterend", rows(d, depth + 1)); });
+    open(true);
+    // Clicks may come faster than the data (a bucket far away): rows go
+    // in once, and only under a row still open.
+    load(tr.dataset.id, function (d) {
+      if (!tr.isConnected || b.textContent !== "▾" || tr.dataset.shown) return;
+      tr.dataset.shown = "1";
+      tr.insertAdjacentHTML("afterend", rows(d, depth + 1));
+    });
   });
   // go tool cover -html's classes: cov0 for no count, else cov1-cov10 by
   // ln(count)/ln(max) (cov8 in set mode or when no count exceeds 1).
@@ -164,10 +180,10 @@
   }
   function showFile(f, col) {
     var d = { id: f.dir, name: f.dirname, up: f.up };
-    var h = crumbs(d, f.name) + "<h2>" + esc(f.path) + '</h2><table class="filetotal">' + head("") +
+    var h = crumbs(d, f.name) + "<h2>" + esc(f.path) + '</h2><table class="filetotal">' + head("", true) +
       "<tr><td>File</td>" + cells(f.c) + "</tr></table>";
     if (f.funcs && f.funcs.length) {
-      h += '<h3>Functions</h3><table class="funcs">' + head("Function");
+      h += '<h3>Functions</h3><table class="funcs">' + head("Function", true);
       f.funcs.forEach(function (fn) {
         h += '<tr><td class="name"><a href="#' + f.id + "/L" + fn[1] + '">' + esc(fn[0]) + "</a> <small>:" + fn[1] + "</small></td>" + cells(fn[2]) + "</tr>";
       });
@@ -184,7 +200,7 @@
       h += '<p class="nosrc">' + esc(f.err) + "</p>";
     }
     main.innerHTML = h;
-    document.title = f.path;
+    document.title = plain(f.path);
     if (col) recolour(f, col);
     var sel = document.getElementById("colby");
     if (sel) sel.addEventListener("change", function () { location.hash = f.id + "/C" + sel.value; });
@@ -194,8 +210,13 @@
     // A pull request's lost functions belong to the top of the report.
     var lost = document.getElementById("lost");
     if (lost) lost.hidden = !(h === "" || h === boot.root);
+    // Back (or a link) while results are shown goes to the page.
+    if (!results.hidden) { q.value = ""; results.hidden = true; main.hidden = false; }
+    // Data that arrives after the hash moved on is not shown.
+    var now = function () { return location.hash.slice(1) === h; };
     if (m) {
       load(m[1], function (f) {
+        if (!now()) return;
         f.id = m[1];
         showFile(f, m[3] ? +m[3] : 0);
         var el = m[2] && document.getElementById("L" + m[2]);
@@ -203,7 +224,7 @@
         if (el) { el.className = "hl"; el.scrollIntoView({ block: "center" }); }
       });
     } else {
-      load(/^d\d+$/.test(h) ? h : boot.root, showDir);
+      load(/^d\d+$/.test(h) ? h : boot.root, function (d) { if (now()) showDir(d); });
     }
   }
   // Search loads the list of every path once, on first use.
