@@ -18,7 +18,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     columns: super::ColumnArgs,
     /// Directory to write the site into (created; existing files with the
-    /// same names are replaced, all at once when every file is written).
+    /// same names are replaced, all at once when every file is written;
+    /// an earlier report's other data files are removed).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Page title.

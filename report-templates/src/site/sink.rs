@@ -46,6 +46,8 @@ pub struct DirSink {
     staged: Vec<Staged>,
     /// Directories this sink made, parents first.
     made: Vec<PathBuf>,
+    /// Every file put, by directory.
+    written: BTreeMap<PathBuf, std::collections::BTreeSet<std::ffi::OsString>>,
 }
 
 impl std::fmt::Debug for DirSink {
@@ -83,12 +85,31 @@ impl DirSink {
         Ok(sink)
     }
 
-    /// Renames every staged file into place, in the order they were put.
+    /// Renames every staged file into place, in the order they were put,
+    /// then removes the site files of an earlier run that this one did not
+    /// write (`data/f12.js` of a file no longer in the report, which an
+    /// old link would still open). Only names the site writer uses go:
+    /// anything else in the directory stays.
     pub fn commit(mut self) -> io::Result<()> {
         for f in std::mem::take(&mut self.staged) {
             f.commit().map_err(io_error)?;
         }
         self.made.clear();
+        for (dir, names) in &self.written {
+            let Ok(rel) = dir.strip_prefix(&self.root) else {
+                continue;
+            };
+            for e in fs::read_dir(dir)? {
+                let e = e?;
+                let name = e.file_name();
+                if !names.contains(&name)
+                    && name.to_str().is_some_and(|n| site_file_name(rel, n))
+                    && !e.file_type()?.is_dir()
+                {
+                    fs::remove_file(e.path())?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -140,6 +161,21 @@ fn io_error(e: covlens_core::Error) -> io::Error {
     io::Error::new(kind, e)
 }
 
+/// Whether the site writer gives its files this name in directory `dir`
+/// (relative to the site): `index.html` at the top, and in `data/`
+/// `search.js`, `dN.js` and `fN.js`.
+fn site_file_name(dir: &Path, name: &str) -> bool {
+    let numbered = |p: char| {
+        (name.strip_prefix(p).and_then(|n| n.strip_suffix(".js")))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if dir.as_os_str().is_empty() {
+        name == "index.html"
+    } else {
+        dir == Path::new("data") && (name == "search.js" || numbered('d') || numbered('f'))
+    }
+}
+
 fn bad_path(rel: &Path) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
@@ -156,6 +192,7 @@ impl SiteSink for DirSink {
         let dir = self.parent_dir(rel)?;
         let staged = Staged::new(&dir.join(name), bytes).map_err(io_error)?;
         self.staged.push(staged);
+        (self.written.entry(dir).or_default()).insert(name.to_os_string());
         Ok(())
     }
 }
@@ -245,6 +282,59 @@ mod tests {
         s.commit().unwrap();
         assert_eq!(fs::read_to_string(new.join("data/d0.js")).unwrap(), "js");
         assert_eq!(fs::read_to_string(new.join("index.html")).unwrap(), "page");
+    }
+
+    #[test]
+    fn an_earlier_runs_site_files_go_and_nothing_else() {
+        let d = tempfile::tempdir().unwrap();
+        let site = d.path().join("site");
+        let mut s = DirSink::create(&site).unwrap();
+        for f in [
+            "data/d0.js",
+            "data/d1.js",
+            "data/f0.js",
+            "data/f7.js",
+            "data/search.js",
+            "index.html",
+        ] {
+            s.put(f, b"old").unwrap();
+        }
+        s.commit().unwrap();
+        for f in [
+            "data/notes.txt",
+            "data/f.js",
+            "data/f7.jsx",
+            "notes.html",
+            "d3.js",
+        ] {
+            fs::write(site.join(f), "mine").unwrap();
+        }
+        fs::create_dir(site.join("data/f9.js")).unwrap();
+        let mut s = DirSink::create(&site).unwrap();
+        for f in ["data/d0.js", "data/f0.js", "index.html"] {
+            s.put(f, b"new").unwrap();
+        }
+        s.commit().unwrap();
+        let mut left: Vec<String> = walk(&site)
+            .iter()
+            .map(|p| p.strip_prefix(&site).unwrap().display().to_string())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "d3.js",
+                "data",
+                "data/d0.js",
+                "data/f.js",
+                "data/f0.js",
+                "data/f7.jsx",
+                "data/f9.js",
+                "data/notes.txt",
+                "index.html",
+                "notes.html"
+            ]
+        );
     }
 
     /// Every path below `dir`, temporary files included.
