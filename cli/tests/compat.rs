@@ -857,6 +857,15 @@ fn filter_reads_patterns_as_go_does() {
         r"[^\D]/",
         r"\x{e9}",
         r"\101|\x61",
+        r"(?)v2",
+        r"\p{^L}/",
+        r"\P{^L}\.go",
+        r"\p{ Lu}|\pl/",
+        r"\p{latin}/",
+        r"\p{Decimal_Number}/",
+        r"pkg/\p{Cs}|v2",
+        r"pkg/\P{Cs}/",
+        r"\p{Greek}|\p{Any}/b",
     ];
     for pat in patterns {
         let include = format!("--include-path={pat}");
@@ -868,7 +877,20 @@ fn filter_reads_patterns_as_go_does() {
             String::from_utf8_lossy(&c.stderr)
         );
     }
-    for refused in [r"a**", r"x*?+", r"a{1001}", r"(?x)a", r"[[:nope:]]", r"\e"] {
+    for refused in [
+        r"a**",
+        r"x*?+",
+        r"a{1001}",
+        r"(?x)a",
+        r"[[:nope:]]",
+        r"\e",
+        r"\C",
+        r"\p{IsLatin}",
+        r"\p{Latn}",
+        r"\p{Alpha}",
+        r"\p{Old_Italic}",
+        r"(?-)a",
+    ] {
         same_failure(e, &["filter", &format!("--include-path={refused}"), &p], 1);
     }
 }

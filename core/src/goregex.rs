@@ -209,12 +209,13 @@ impl Translator {
                     negated = true;
                     flags.push('-');
                 }
-                Some(&c @ (')' | ':'))
-                    if !flags.ends_with('-') && (c == ':' || !flags.is_empty()) =>
-                {
-                    self.out.push_str("(?");
-                    self.out.push_str(&flags);
-                    self.out.push(c);
+                Some(&c @ (')' | ':')) if !flags.ends_with('-') => {
+                    // `(?)` sets nothing, as in Go.
+                    if c == ':' || !flags.is_empty() {
+                        self.out.push_str("(?");
+                        self.out.push_str(&flags);
+                        self.out.push(c);
+                    }
                     self.pos = i + 1;
                     return Ok(());
                 }
@@ -267,7 +268,8 @@ impl Translator {
                 self.out.push('\\');
                 self.out.push(c);
             }
-            'C' => self.out.push_str("(?s:.)"),
+            // Go has no "any byte".
+            'C' => return Err(self.err("invalid escape sequence", start)),
             'p' | 'P' => {
                 self.pos += 2;
                 return self.unicode_class(c, start, &mut String::new(), false);
@@ -308,16 +310,22 @@ impl Translator {
             }
             None => return Err(self.err("invalid character class range", start)),
         };
-        let ok = !name.is_empty()
-            && name
-                .trim_start_matches('^')
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ok {
+        // `\p{^L}` is `\P{L}`, and `\P{^L}` is `\p{L}`.
+        let (p, name) = match name.strip_prefix('^') {
+            Some(n) => (if p == 'p' { 'P' } else { 'p' }, n),
+            None => (p, name.as_str()),
+        };
+        let Some(class) = go_unicode_class(name) else {
             self.pos -= 1;
             return Err(self.err("invalid character class range", start));
-        }
-        let text = format!("\\{p}{{{name}}}");
+        };
+        // Surrogates are no characters of a Rust string: nothing matches.
+        let text = match (class, p) {
+            ("Cs", 'p') => r"[^\x00-\x{10FFFF}]".to_string(),
+            ("Cs", _) if in_class => r"\x00-\x{10FFFF}".to_string(),
+            ("Cs", _) => "(?s:.)".to_string(),
+            _ => format!("\\{p}{{{class}}}"),
+        };
         if in_class {
             into.push_str(&text);
         } else {
@@ -514,6 +522,51 @@ fn is_posix_class(name: &str) -> bool {
     )
 }
 
+/// The Unicode classes Go 1.26's `regexp` knows, by the name its
+/// `canonicalName` makes (first letter upper, the rest lower, no `_`, `-`
+/// or space), and, after `=`, the class when it is named otherwise: every
+/// name of `unicode.Categories`, `unicode.Scripts` and
+/// `unicode.CategoryAliases` that `regexp.Compile` accepts, and `Any`,
+/// `Assigned`, `ASCII`. Go's tables are Unicode 15.0; the `regex` crate's
+/// are newer, so characters added since may match otherwise.
+const GO_CLASSES: &str = "\
+Adlam Ahom Any Arabic Armenian Ascii=ASCII Assigned Avestan Balinese Bamum Batak Bengali \
+Bhaiksuki Bopomofo Brahmi Braille Buginese Buhid C Carian Casedletter=LC Cc Cf Chakma \
+Cham Cherokee Chorasmian Closepunctuation=Pe Cn Cntrl=Cc Co Combiningmark=M Common \
+Connectorpunctuation=Pc Control=Cc Coptic Cs Cuneiform Currencysymbol=Sc Cypriot Cyrillic \
+Dashpunctuation=Pd Decimalnumber=Nd Deseret Devanagari Digit=Nd Dogra Duployan Elbasan \
+Elymaic Enclosingmark=Me Ethiopic Finalpunctuation=Pf Format=Cf Georgian Glagolitic \
+Gothic Grantha Greek Gujarati Gurmukhi Han Hangul Hanunoo Hatran Hebrew Hiragana \
+Inherited Initialpunctuation=Pi Javanese Kaithi Kannada Katakana Kawi Kharoshthi Khmer \
+Khojki Khudawadi L Lao Latin Lc=LC Lepcha Letter=L Letternumber=Nl Limbu Lineseparator=Zl \
+Lisu Ll Lm Lo Lowercaseletter=Ll Lt Lu Lycian Lydian M Mahajani Makasar Malayalam Mandaic \
+Manichaean Marchen Mark=M Mathsymbol=Sm Mc Me Medefaidrin Miao Mn Modi Modifierletter=Lm \
+Modifiersymbol=Sk Mongolian Mro Multani Myanmar N Nabataean Nandinagari Nd Newa Nko Nl No \
+Nonspacingmark=Mn Number=N Nushu Ogham Openpunctuation=Ps Oriya Osage Osmanya Other=C \
+Otherletter=Lo Othernumber=No Otherpunctuation=Po Othersymbol=So P Palmyrene \
+Paragraphseparator=Zp Pc Pd Pe Pf Phoenician Pi Po Privateuse=Co Ps Punct=P Punctuation=P \
+Rejang Runic S Samaritan Saurashtra Sc Separator=Z Sharada Shavian Siddham Sinhala Sk Sm \
+So Sogdian Soyombo Spaceseparator=Zs Spacingmark=Mc Sundanese Surrogate=Cs Symbol=S \
+Syriac Tagalog Tagbanwa Takri Tamil Tangsa Tangut Telugu Thaana Thai Tibetan Tifinagh \
+Tirhuta Titlecaseletter=Lt Toto Ugaritic Unassigned=Cn Uppercaseletter=Lu Vai Vithkuqi \
+Wancho Yezidi Yi Z Zl Zp Zs";
+
+/// The class a `\p{name}` means in Go, as the `regex` crate names it.
+fn go_unicode_class(name: &str) -> Option<&'static str> {
+    let mut canon = String::new();
+    for c in name.chars().filter(|c| !matches!(c, '_' | '-' | ' ')) {
+        if canon.is_empty() {
+            canon.push(c.to_ascii_uppercase());
+        } else {
+            canon.push(c.to_ascii_lowercase());
+        }
+    }
+    GO_CLASSES.split_whitespace().find_map(|e| {
+        let (key, class) = e.split_once('=').unwrap_or((e, e));
+        (key == canon).then_some(class)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,6 +575,34 @@ mod tests {
         go_regex(re)
             .unwrap_or_else(|e| panic!("{re}: {e}"))
             .is_match(s)
+    }
+
+    /// Go's Unicode class names, loosely spelled as Go 1.26 allows, and
+    /// only those; each is a class the `regex` crate knows.
+    #[test]
+    fn unicode_classes_as_go_names_them() {
+        for e in GO_CLASSES.split_whitespace() {
+            let name = e.split_once('=').map_or(e, |(k, _)| k);
+            for p in ['p', 'P'] {
+                go_regex(&format!("\\{p}{{{name}}}")).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+        assert!(m(r"\p{^L}", "1") && !m(r"\p{^L}", "a"));
+        assert!(m(r"^\P{^L}$", "a"));
+        assert!(m(r"\p{ Lu}", "A") && m(r"\p{upper-case_LETTER}", "A") && m(r"\pl", "x"));
+        assert!(!m(r"\p{Cs}", "a") && m(r"^\P{Cs}$", "a"));
+        assert!(!m(r"[\p{Cs}]", "a") && m(r"^[\P{Cs}]$", "a") && m(r"^[^\p{Cs}x]$", "a"));
+        for bad in [
+            r"\p{IsLatin}",
+            r"\p{Latn}",
+            r"\p{Old_Italic}",
+            r"\p{}",
+            r"\C",
+            r"(?-)",
+        ] {
+            assert!(go_regex(bad).is_err(), "{bad}");
+        }
+        assert!(m("(?)a", "a"));
     }
 
     #[test]
