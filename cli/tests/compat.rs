@@ -1245,6 +1245,12 @@ fn metadata_matches() {
     for args in &calls {
         assert_same_ok(e, &Call::new(args).cwd(cwd));
     }
+    // gopherage's usage takes `[...fields]`, and ignores them.
+    for sub in [0, 2] {
+        let mut args = calls[sub].clone();
+        args.extend(["f=x", "y"]);
+        assert_same_ok(e, &Call::new(&args).cwd(cwd));
+    }
     // The project from $REPO_OWNER.
     let args = [
         "metadata",

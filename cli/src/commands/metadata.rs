@@ -34,6 +34,10 @@ pub struct BaseArgs {
     /// Type of coverage [COV, LCOV].
     #[arg(short, long, default_value = "COV")]
     trace: String,
+    /// gopherage's usage line takes `[...fields]` and ignores them; so does
+    /// this, with a warning.
+    #[arg(hide = true)]
+    fields: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +91,12 @@ pub fn run(c: MetadataCommand) -> Result<()> {
             (a.base, scope)
         }
     };
+    if !base.fields.is_empty() {
+        crate::warn([format!(
+            "metadata ignores its arguments: {}",
+            base.fields.join(" ")
+        )]);
+    }
     let project = if base.project.is_empty() {
         match std::env::var("REPO_OWNER") {
             Ok(p) if !p.is_empty() => p,
