@@ -142,8 +142,11 @@ pub fn funcs_coverage(funcs: &[FuncExtent], blocks: &[Block]) -> Vec<Counts> {
 /// without scanning every block (Go's loop is quadratic per file).
 pub(crate) struct BlockIndex<'a> {
     blocks: &'a [Block],
-    /// `max_end[i]`: the furthest end among `blocks[..=i]`.
-    max_end: Vec<(u32, u32)>,
+    /// A max tree over the ends of the blocks (sorted by start): node `k`
+    /// holds the furthest end among its leaves, `k = 1` is the root and
+    /// leaf `i` is node `leaves + i`. Empty when the blocks are unsorted.
+    tree: Vec<(u32, u32)>,
+    leaves: usize,
 }
 
 impl<'a> BlockIndex<'a> {
@@ -151,21 +154,27 @@ impl<'a> BlockIndex<'a> {
         let sorted = blocks
             .windows(2)
             .all(|w| (w[0].start_line, w[0].start_col) <= (w[1].start_line, w[1].start_col));
-        let mut max_end = Vec::new();
+        let leaves = blocks.len().next_power_of_two();
+        let mut tree = Vec::new();
         if sorted {
-            let mut m = (0, 0);
-            max_end.reserve(blocks.len());
-            for b in blocks {
-                m = m.max((b.end_line, b.end_col));
-                max_end.push(m);
+            tree = vec![(0, 0); 2 * leaves];
+            for (i, b) in blocks.iter().enumerate() {
+                tree[leaves + i] = (b.end_line, b.end_col);
+            }
+            for k in (1..leaves).rev() {
+                tree[k] = tree[2 * k].max(tree[2 * k + 1]);
             }
         }
-        BlockIndex { blocks, max_end }
+        BlockIndex {
+            blocks,
+            tree,
+            leaves,
+        }
     }
 
     /// Same result as [`FuncExtent::coverage`].
     pub(crate) fn coverage(&self, f: &FuncExtent) -> Counts {
-        if self.max_end.len() != self.blocks.len() {
+        if self.tree.is_empty() {
             return f.coverage(self.blocks);
         }
         let start_of = |b: &Block| (b.start_line, b.start_col);
@@ -176,19 +185,39 @@ impl<'a> BlockIndex<'a> {
             .partition_point(|b| start_of(b) < f.start())
             .min(hi);
         let mut c = Counts::default();
-        // Blocks starting before the function count only if they reach into
-        // it, which is rare; skip the scan when none does.
-        let first = if lo > 0 && self.max_end[lo - 1] > f.start() {
-            0
-        } else {
-            lo
-        };
-        for b in &self.blocks[first..hi] {
+        for b in &self.blocks[lo..hi] {
             if (b.end_line, b.end_col) > f.start() {
                 c.add_block(b);
             }
         }
+        // Blocks starting before the function count if they reach into it:
+        // found through the tree, in time for the blocks found (one block
+        // spanning the file made every function scan from the first).
+        self.reaching(1, 0, self.leaves, lo, f.start(), &mut c);
         c
+    }
+
+    /// Adds the blocks among leaves `[from, to)` of node `k`, before `lo`,
+    /// that end after `start`.
+    fn reaching(
+        &self,
+        k: usize,
+        from: usize,
+        to: usize,
+        lo: usize,
+        start: (u32, u32),
+        c: &mut Counts,
+    ) {
+        if from >= lo || self.tree[k] <= start {
+            return;
+        }
+        if to - from == 1 {
+            c.add_block(&self.blocks[from]);
+            return;
+        }
+        let mid = (from + to) / 2;
+        self.reaching(2 * k, from, mid, lo, start, c);
+        self.reaching(2 * k + 1, mid, to, lo, start, c);
     }
 }
 
