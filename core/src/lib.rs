@@ -42,6 +42,7 @@ pub mod flaky;
 #[cfg(feature = "funcs")]
 mod funcs;
 pub mod git;
+mod gomod;
 pub mod gopath;
 pub mod goregex;
 #[cfg(feature = "funcs")]
@@ -75,6 +76,7 @@ pub use crate::funcs::{
     Annotations, FuncExtent, FuncFinder, FuncWriter, IgnoredRange, MAX_SOURCE_BYTES,
     SourceResolver, SourceResolverBuilder, find_funcs, funcs_coverage, write_func_report,
 };
+pub use crate::gomod::module_path;
 pub use crate::junit::write_junit;
 pub use crate::ops::{
     Combine, MergeOptions, Merger, OnConflict, RestartPolicy, SetOp, diff, filter, path_regex,

@@ -79,6 +79,8 @@ fn unquote(s: &str) -> String {
 /// Parses maps of lists, scalars and maps, by indentation; flow lists
 /// (`[a, b]`) too. Enough for `OWNERS` and `OWNERS_ALIASES`.
 fn parse_yaml(text: &str, path: &str) -> Result<Yaml, Error> {
+    // A byte order mark is no part of the first key (YAML readers skip it).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<(usize, usize, &str)> = text
         .lines()
         .enumerate()
@@ -209,6 +211,7 @@ pub fn parse_owners(
     let expand = |names: Vec<String>| -> Vec<String> {
         let mut out = Vec::new();
         for n in names {
+            let n = norm_login(&n);
             match aliases.get(&n) {
                 Some(users) => out.extend(users.iter().cloned()),
                 None => out.push(n),
@@ -230,7 +233,11 @@ pub fn parse_owners(
                 };
                 for (ok, ov) in opts {
                     if ok == "no_parent_owners" {
-                        o.no_parent_owners = matches!(ov, Yaml::Scalar(s) if s == "true");
+                        o.no_parent_owners = yaml11_bool(ov).ok_or_else(|| {
+                            Error::Invalid(format!(
+                                "{path}: `no_parent_owners` must be true or false"
+                            ))
+                        })?;
                     }
                 }
             }
@@ -256,12 +263,37 @@ pub fn parse_aliases(text: &str, path: &str) -> Result<HashMap<String, Vec<Strin
             {
                 for (name, users) in aliases {
                     let users = list(&users, &name, path)?;
-                    out.insert(name, users);
+                    out.insert(
+                        norm_login(&name),
+                        users.iter().map(|u| norm_login(u)).collect(),
+                    );
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// A GitHub login as Prow compares them: lower case, without `@`
+/// (`Alice` and `alice` are one owner, and an alias matches either way).
+fn norm_login(s: &str) -> String {
+    let s = s.to_lowercase();
+    s.strip_prefix('@').map_or(s.clone(), str::to_string)
+}
+
+/// A boolean as Prow's YAML reader (YAML 1.1) takes it: `true`, `yes`,
+/// `on`, `y` in their spellings, and the same for false.
+fn yaml11_bool(v: &Yaml) -> Option<bool> {
+    let Yaml::Scalar(s) = v else { return None };
+    match s.as_str() {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Some(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Some(false)
+        }
+        _ => None,
+    }
 }
 
 /// A `CODEOWNERS` file: patterns and their owners, in file order.
@@ -300,7 +332,17 @@ fn pattern_regex(pat: &str) -> Option<Regex> {
         }
         i += 1;
     }
-    re.push_str(if dir_only { "/.*$" } else { "(?:/.*)?$" });
+    // GitHub's rule, not gitignore's: `docs/*` owns the files in docs/,
+    // not those of its subdirectories.
+    let last = p.rsplit('/').next().unwrap_or(p);
+    let files_only = anchored && last.contains('*') && !last.contains("**");
+    re.push_str(if dir_only {
+        "/.*$"
+    } else if files_only {
+        "$"
+    } else {
+        "(?:/.*)?$"
+    });
     Regex::new(&re).ok()
 }
 
@@ -310,7 +352,11 @@ impl CodeOwners {
     pub fn parse(text: &str, path: &str) -> Result<CodeOwners, Error> {
         let mut rules = Vec::new();
         for (i, line) in text.lines().enumerate() {
-            let line = line.split(" #").next().unwrap_or("").trim();
+            // A comment starts at a `#` after white space, or the line's.
+            let end = (line.char_indices())
+                .find(|&(i, c)| c == '#' && line[..i].ends_with(char::is_whitespace))
+                .map_or(line.len(), |(i, _)| i);
+            let line = line[..end].trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -473,12 +519,7 @@ impl OwnersTree {
             tree.codeowners = Some(CodeOwners::parse(t, p)?);
         }
         if let Some(t) = files.get("go.mod") {
-            tree.module = t.lines().find_map(|l| {
-                l.trim()
-                    .strip_prefix("module")
-                    .filter(|r| r.starts_with([' ', '\t']))
-                    .map(unquote)
-            });
+            tree.module = crate::module_path(t);
         }
         Ok(tree)
     }
@@ -752,7 +793,8 @@ mod tests {
     fn from_files_reads_what_load_reads() {
         let file = |p: &str, t: &str| (p.to_string(), t.to_string());
         let files: BTreeMap<String, String> = [
-            file("go.mod", "module example.com/m\n"),
+            // A comment after the module path: Go reads past it.
+            file("go.mod", "module example.com/m // the module\n"),
             file("OWNERS", "approvers: [root]\nlabels: [sig/all]\n"),
             file("OWNERS_ALIASES", "aliases:\n  team: [ann, ben]\n"),
             file("pkg/OWNERS", "approvers: [team]\nlabels: [sig/node]\n"),
@@ -885,6 +927,31 @@ mod tests {
         for bad in ["options: {a: [b]}\n", "options: {x}\n", "options: yes\n"] {
             assert!(parse_owners(bad, "O", &aliases).is_err(), "{bad}");
         }
+        // YAML 1.1's booleans, as Prow reads them; before, anything but
+        // `true` let the parent's owners in.
+        let npo = |v: &str| {
+            let text = format!("options:\n  no_parent_owners: {v}\napprovers: [a]\n");
+            parse_owners(&text, "O", &aliases).map(|o| o.no_parent_owners)
+        };
+        for v in ["True", "TRUE", "yes", "on", "Y"] {
+            assert!(npo(v).unwrap(), "{v}");
+        }
+        for v in ["False", "no", "off", "N"] {
+            assert!(!npo(v).unwrap(), "{v}");
+        }
+        assert!(
+            npo("maybe")
+                .unwrap_err()
+                .to_string()
+                .contains("no_parent_owners")
+        );
+        // Logins and alias names compare in lower case, without `@`.
+        let aliases = parse_aliases("aliases:\n  Team-A: [Ann, '@ben']\n", "A").unwrap();
+        let o = parse_owners("approvers: [team-a, Carl, '@Dee']\n", "O", &aliases).unwrap();
+        assert_eq!(o.approvers, ["ann", "ben", "carl", "dee"]);
+        // A byte order mark is no part of the first key.
+        let o = parse_owners("\u{feff}approvers: [a]\n", "O", &aliases).unwrap();
+        assert_eq!(o.approvers, ["a"]);
     }
 
     #[test]
@@ -905,5 +972,15 @@ mod tests {
         // Unanchored: a directory at any depth.
         assert_eq!(c.owners_of("a/build/x.go"), ["@build"]);
         assert_eq!(c.owners_of("a/buildx/x.go"), ["@all"]);
+        // GitHub's `docs/*`: the files of docs/, not of its subdirectories.
+        let c = CodeOwners::parse("* @all\ndocs/* @docs\n/api/*.go @api\n", "C").unwrap();
+        assert_eq!(c.owners_of("docs/a.md"), ["@docs"]);
+        assert_eq!(c.owners_of("docs/sub/b.go"), ["@all"]);
+        assert_eq!(c.owners_of("api/x.go"), ["@api"]);
+        assert_eq!(c.owners_of("api/v1/x.go"), ["@all"]);
+        // A comment after any white space, tabs too; not a `#` in a name.
+        let c = CodeOwners::parse("*.go\t@go\t# tab comment\n*.md @team#1 # x\n", "C").unwrap();
+        assert_eq!(c.owners_of("a.go"), ["@go"]);
+        assert_eq!(c.owners_of("a.md"), ["@team#1"]);
     }
 }

@@ -66,8 +66,8 @@ pub use crate::comment::{
     CommentFit, CommentLeftOut, DeltaRow, DiffError, DiffFile, FuncDelta, LostFunctions,
     MAX_RANGES, MAX_SOURCE_FILES, Origin, PathMap, Provenance, PullBase, SourceFile, Uncovered,
     changed_statements, github_len, go_mod_module, leave_out_annotated, lost_functions,
-    min_comment_chars, module_line, parse_diff, read_diff_file, read_sources, same_commit,
-    source_files, write_comment,
+    min_comment_chars, parse_diff, read_diff_file, read_sources, same_commit, source_files,
+    write_comment,
 };
 pub use crate::escape::{
     ScriptContext, WORD_JOINER, html_escape, md_code, md_code_in_table, md_escape, script_json,

@@ -12,7 +12,6 @@
 //!   [`write_func_report`] ties everything together.
 
 mod extents;
-mod gomod;
 mod report;
 mod resolve;
 mod tabwriter;

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use super::gomod::{ModFile, Replace, cmp_versions, escape_case, is_dir_path};
 use crate::error::Error;
+use crate::gomod::{ModFile, Replace, cmp_versions, escape_case, is_dir_path};
 use crate::profile::package_of;
 use crate::within::{Refusal, read_within};
 

@@ -22,7 +22,7 @@ pub use self::funcs::{
     read_sources, source_files,
 };
 pub use self::ignore::{ANNOTATED_BASE_NEEDS_DIFF, Annotated, leave_out_annotated};
-pub use self::paths::{PathMap, go_mod_module, module_line};
+pub use self::paths::{PathMap, go_mod_module};
 use crate::stat::tenths;
 use crate::trend::{BelowTrend, Trend, TrendRule};
 use crate::{Error, Mark, Stat};

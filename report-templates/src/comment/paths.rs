@@ -4,20 +4,11 @@ use std::collections::{HashMap, HashSet};
 
 use covlens_core::Profile;
 
-/// The module path of a go.mod: its `module` line.
-pub fn module_line(gomod: &str) -> Option<String> {
-    gomod.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix("module")?;
-        let m = rest.trim().trim_matches('"');
-        (!m.is_empty() && rest.starts_with([' ', '\t'])).then(|| m.to_string())
-    })
-}
-
 /// The module path of `./go.mod`, if there is one with a `module` line.
 pub fn go_mod_module() -> Option<String> {
     std::fs::read_to_string("go.mod")
         .ok()
-        .and_then(|s| module_line(&s))
+        .and_then(|s| covlens_core::module_path(&s))
 }
 
 /// Maps repository-relative diff paths to profile names: `module/path`
@@ -85,15 +76,6 @@ impl<'a> PathMap<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn module() {
-        assert_eq!(
-            module_line("// c\nmodule k8s.io/kubernetes\n\ngo 1.22\n").as_deref(),
-            Some("k8s.io/kubernetes")
-        );
-        assert_eq!(module_line("modules x\n"), None);
-    }
 
     #[test]
     fn mapping_order() {

@@ -2,6 +2,9 @@
 //! `module`, `go`, `require`, `replace` and `use`, in single-line or block
 //! form, with `//` comments and quoted tokens.
 
+// Without `funcs`, only the module path is read.
+#![cfg_attr(not(feature = "funcs"), allow(dead_code))]
+
 use std::cmp::Ordering;
 
 /// The directives of one `go.mod` or `go.work` file that matter here.
@@ -23,6 +26,12 @@ pub(crate) struct Replace {
     pub(crate) old_version: Option<String>,
     pub(crate) new: String,
     pub(crate) new_version: Option<String>,
+}
+
+/// The module path a `go.mod` declares (`module example.com/m // note`,
+/// quoted, or in a block), as the Go command reads it.
+pub fn module_path(gomod: &str) -> Option<String> {
+    ModFile::parse(gomod).module.filter(|m| !m.is_empty())
 }
 
 impl ModFile {
@@ -240,6 +249,32 @@ pub(crate) fn cmp_versions(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The module path as the Go command reads it: a `//` comment after
+    /// it (which made the ownership tree see no file of the module, so
+    /// `--threshold-owner` checked nothing), quotes, a block.
+    #[test]
+    fn module_paths() {
+        let m = |t: &str| module_path(t);
+        assert_eq!(
+            m("// c\nmodule k8s.io/kubernetes\n\ngo 1.22\n").as_deref(),
+            Some("k8s.io/kubernetes")
+        );
+        assert_eq!(
+            m("module example.com/m // the module\n").as_deref(),
+            Some("example.com/m")
+        );
+        assert_eq!(
+            m("module \"example.com/q\"\n").as_deref(),
+            Some("example.com/q")
+        );
+        assert_eq!(
+            m("module (\n\texample.com/b\n)\n").as_deref(),
+            Some("example.com/b")
+        );
+        assert_eq!(m("modules x\n"), None);
+        assert_eq!(m("go 1.22\n"), None);
+    }
 
     #[test]
     fn parses_blocks_comments_and_quotes() {
