@@ -158,7 +158,7 @@ fn load(rel: &str) -> Profile {
 fn summaries() {
     insta::glob!("fixtures/profiles/*.out", |path| {
         let p = parse_path(path, &ParseOptions::default()).unwrap();
-        let s = summarize(&p, None);
+        let s = summarize(&p, None).unwrap();
         let mut all = String::new();
         for by in [SummaryBy::File, SummaryBy::Package, SummaryBy::Tree] {
             for format in [SummaryFormat::Table, SummaryFormat::Markdown] {
