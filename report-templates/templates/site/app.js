@@ -13,6 +13,8 @@
     var store = id.charAt(0) === "d" ? dirs : files;
     if (store[id]) { cb(store[id]); return; }
     if (waiting[id]) { waiting[id].push(cb); return; }
+    // The one-file page has all there is: it never asks for a file.
+    if (boot.files) { main.textContent = "No such page: " + id; return; }
     waiting[id] = [cb];
     var s = document.createElement("script");
     s.src = "data/" + id + ".js";
