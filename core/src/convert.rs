@@ -494,10 +494,16 @@ use crate::junit::xml_escape;
 /// `go tool cover` prints 0.0% then.
 fn rate(c: Counts) -> String {
     if c.total == 0 {
-        "0".to_string()
-    } else {
-        (c.covered as f64 / c.total as f64).to_string()
+        return "0".to_string();
     }
+    let r = c.covered as f64 / c.total as f64;
+    // Past 2^53 two counts can be one double: 1 would hide a miss.
+    let r = if r >= 1.0 && c.covered < c.total {
+        1.0 - f64::EPSILON / 2.0
+    } else {
+        r
+    };
+    r.to_string()
 }
 
 /// The last path element of a profile file name.
@@ -870,6 +876,20 @@ pub fn write_json<W: Write>(w: &mut W, p: &Profile) -> io::Result<ConvertStats> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts past 2^53 can round to the same double; a rate of 1 would
+    /// say nothing was missed.
+    #[test]
+    fn a_rate_with_a_miss_is_below_one() {
+        let c = |covered, total| rate(Counts { covered, total });
+        assert_eq!(
+            c(9_007_203_547_611_135, 9_007_203_547_611_136),
+            "0.9999999999999999"
+        );
+        assert_eq!(c(3, 4), "0.75");
+        assert_eq!(c(4, 4), "1");
+        assert_eq!(c(0, 0), "0");
+    }
     use crate::{Mode, ParseOptions, parse_bytes};
 
     fn parse(text: &str) -> Profile {

@@ -225,7 +225,7 @@ fn write_table<W: Write>(mut w: W, e: &Explanation, top: usize) -> io::Result<()
             t.statements.total,
         ),
         ("lines that ran (LCOV, gcov)", t.lines_ran, t.lines),
-        ("lines that fully ran (Codecov)", t.lines_fully_ran, t.lines),
+        ("lines that fully ran", t.lines_fully_ran, t.lines),
     ];
     let cells: Vec<String> = totals.iter().map(|(_, c, n)| format!("{c}/{n}")).collect();
     let width = cells.iter().map(String::len).max().unwrap_or(0);
