@@ -280,7 +280,8 @@ pub fn line_runs(f: &FileProfile, how: LineHits) -> Vec<LineRun> {
         .blocks
         .iter()
         .filter(|b| b.num_stmt > 0)
-        .map(|b| (b.start_line, last_line(b), b.count))
+        // Lines count from 1 (Go never writes line 0; LCOV has no `DA:0`).
+        .map(|b| (b.start_line.max(1), last_line(b), b.count))
         .collect();
     if !spans.is_sorted_by_key(|s| s.0) {
         spans.sort_by_key(|s| s.0);
@@ -879,6 +880,16 @@ mod tests {
 
     /// Counts past 2^53 can round to the same double; a rate of 1 would
     /// say nothing was missed.
+    #[test]
+    fn line_zero_is_no_line() {
+        let p = parse("mode: set\na.go:0.1,0.5 1 1\na.go:0.1,2.3 1 0\n");
+        let runs = line_runs(&p.files[0], LineHits::Max);
+        assert_eq!(
+            runs.iter().map(|r| (r.first, r.last)).collect::<Vec<_>>(),
+            [(1, 2)]
+        );
+    }
+
     #[test]
     fn a_rate_with_a_miss_is_below_one() {
         let c = |covered, total| rate(Counts { covered, total });
