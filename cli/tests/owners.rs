@@ -598,3 +598,47 @@ fn check_reads_ownership_at_a_commit() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("no commit 0123456789abcdef"), "{err}");
 }
+
+/// A `CODEOWNERS` line GitHub cannot read is left out, as GitHub leaves it
+/// out, and named on stderr; the rest of the tree still counts.
+#[test]
+fn unreadable_codeowners_line_is_left_out_with_a_warning() {
+    let merged = repo().join("fixtures/demo/calc.out");
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("owners");
+    let cp = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(repo().join("fixtures/owners"))
+        .arg(&tree)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let codeowners = tree.join(".github/CODEOWNERS");
+    let mut text = std::fs::read_to_string(&codeowners).unwrap();
+    text.push_str("!/calc/ @nobody\n/calc/ carol-without-at\n");
+    std::fs::write(&codeowners, &text).unwrap();
+    let bad_lines = text.lines().count();
+
+    let summary = |owners: &std::path::Path| {
+        covlens()
+            .args(["summary", "--format", "json", "--by", "owner", "--owners"])
+            .arg(owners)
+            .arg(&merged)
+            .output()
+            .unwrap()
+    };
+    let (want, got) = (summary(&repo().join("fixtures/owners")), summary(&tree));
+    assert!(want.status.success() && got.status.success());
+    assert_eq!(got.stdout, want.stdout);
+    let stderr = String::from_utf8_lossy(&got.stderr);
+    assert!(
+        stderr.contains(&format!(
+            ".github/CODEOWNERS:{}: line left out: negated pattern",
+            bad_lines - 1
+        )) && stderr.contains(&format!(
+            ".github/CODEOWNERS:{bad_lines}: line left out: owner \"carol-without-at\""
+        )),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&want.stderr).is_empty());
+}

@@ -14,7 +14,8 @@
 //! - `CODEOWNERS` (first found of `.github/`, the root, `docs/`): the last
 //!   matching pattern wins; patterns are gitignore-style (`/` anchors, `*`,
 //!   `?`, `**`, a trailing `/` for directories; a directory pattern owns
-//!   everything below it). Its owners are added to the `OWNERS` ones.
+//!   everything below it). Its owners are added to the `OWNERS` ones. A line
+//!   GitHub would not read is left out, with a warning.
 //!
 //! Profile names are import paths; they map to tree paths through the
 //! module path of the tree's `go.mod`. A file that maps nowhere, or that
@@ -300,6 +301,20 @@ fn yaml11_bool(v: &Yaml) -> Option<bool> {
 #[derive(Clone, Debug, Default)]
 pub struct CodeOwners {
     rules: Vec<(Regex, Vec<String>)>,
+    /// Lines left out, as GitHub leaves out a line it cannot read, each
+    /// as `PATH:LINE: why`.
+    skipped: Vec<String>,
+}
+
+/// An owner GitHub accepts in `CODEOWNERS`: `@login`, `@org/team` or an
+/// e-mail address.
+fn is_code_owner(o: &str) -> bool {
+    match o.strip_prefix('@') {
+        Some(login) => !login.is_empty() && !login.contains('@'),
+        None => o
+            .split_once('@')
+            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.')),
+    }
 }
 
 /// A gitignore-style pattern as a regex over `/`-separated tree paths.
@@ -348,9 +363,14 @@ fn pattern_regex(pat: &str) -> Option<Regex> {
 
 impl CodeOwners {
     /// Parses a `CODEOWNERS` file: `PATTERN OWNER...` per line, `#`
-    /// comments; a pattern without owners un-owns what it matches.
+    /// comments; a pattern without owners un-owns what it matches. A line
+    /// GitHub would not read (a `!` negation, a pattern of only `/`, an
+    /// owner that is neither `@login`, `@org/team` nor an e-mail address)
+    /// is left out, as GitHub leaves it out, and named in [`skipped`].
+    ///
+    /// [`skipped`]: CodeOwners::skipped
     pub fn parse(text: &str, path: &str) -> Result<CodeOwners, Error> {
-        let mut rules = Vec::new();
+        let (mut rules, mut skipped) = (Vec::new(), Vec::new());
         for (i, line) in text.lines().enumerate() {
             // A comment starts at a `#` after white space, or the line's.
             let end = (line.char_indices())
@@ -362,11 +382,29 @@ impl CodeOwners {
             }
             let mut parts = line.split_whitespace();
             let pat = parts.next().unwrap_or("");
-            let re = pattern_regex(pat)
-                .ok_or_else(|| bad(path, i + 1, &format!("bad pattern {:?}", printable(pat))))?;
-            rules.push((re, parts.map(str::to_string).collect()));
+            let owners: Vec<String> = parts.map(str::to_string).collect();
+            let why = match pattern_regex(pat) {
+                _ if pat.starts_with('!') => format!("negated pattern {:?}", printable(pat)),
+                None => format!("bad pattern {:?}", printable(pat)),
+                Some(re) => match owners.iter().find(|o| !is_code_owner(o)) {
+                    Some(o) => format!(
+                        "owner {:?} is not @login, @org/team or an e-mail address",
+                        printable(o)
+                    ),
+                    None => {
+                        rules.push((re, owners));
+                        continue;
+                    }
+                },
+            };
+            skipped.push(format!("{path}:{}: line left out: {why}", i + 1));
         }
-        Ok(CodeOwners { rules })
+        Ok(CodeOwners { rules, skipped })
+    }
+
+    /// The lines left out, as `PATH:LINE: why`, in file order.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
     }
 
     /// The owners of a tree path: the last matching pattern's.
@@ -401,6 +439,16 @@ pub struct OwnersTree {
     codeowners: Option<CodeOwners>,
     /// Module path of the tree's `go.mod`.
     module: Option<String>,
+}
+
+impl OwnersTree {
+    /// What was read but left out (`CODEOWNERS` lines GitHub would not
+    /// read), one message each, for the caller to show.
+    pub fn warnings(&self) -> &[String] {
+        self.codeowners
+            .as_ref()
+            .map_or(&[][..], CodeOwners::skipped)
+    }
 }
 
 /// Directories never read: VCS data and vendored code (their `OWNERS`
@@ -982,5 +1030,27 @@ mod tests {
         let c = CodeOwners::parse("*.go\t@go\t# tab comment\n*.md @team#1 # x\n", "C").unwrap();
         assert_eq!(c.owners_of("a.go"), ["@go"]);
         assert_eq!(c.owners_of("a.md"), ["@team#1"]);
+    }
+
+    #[test]
+    fn codeowners_lines_github_cannot_read_are_left_out_and_named() {
+        let text =
+            "* @all\n!vendor/ @none\n/ @root\n/api/ @api bob\n/web/ @org/web dev@example.com\n";
+        let c = CodeOwners::parse(text, ".github/CODEOWNERS").unwrap();
+        // The rest of the file still applies.
+        assert_eq!(c.owners_of("web/x.go"), ["@org/web", "dev@example.com"]);
+        assert_eq!(c.owners_of("api/x.go"), ["@all"]);
+        assert_eq!(c.owners_of("vendor/x.go"), ["@all"]);
+        assert_eq!(
+            c.skipped(),
+            [
+                ".github/CODEOWNERS:2: line left out: negated pattern \"!vendor/\"",
+                ".github/CODEOWNERS:3: line left out: bad pattern \"/\"",
+                ".github/CODEOWNERS:4: line left out: owner \"bob\" is not @login, @org/team or an e-mail address",
+            ]
+        );
+        let files = BTreeMap::from([(".github/CODEOWNERS".to_string(), text.to_string())]);
+        let tree = OwnersTree::from_files(&files).unwrap();
+        assert_eq!(tree.warnings(), c.skipped());
     }
 }

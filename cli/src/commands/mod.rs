@@ -345,11 +345,17 @@ impl OwnerArgs {
 /// The OWNERS and CODEOWNERS files of the tree at `dir`; with `at`, of
 /// the git checkout `dir` at that commit.
 pub fn load_owners(dir: &std::path::Path, at: Option<&str>) -> Result<OwnersTree> {
-    match at {
+    let tree = match at {
         Some(commit) => OwnersTree::load_at(dir, commit),
         None => OwnersTree::load(dir),
     }
     .map_err(|e| {
         anyhow::Error::new(e).context(format!("cannot read ownership from {}", dir.display()))
-    })
+    })?;
+    crate::warn(
+        tree.warnings()
+            .iter()
+            .map(|w| format!("{}: {w}", dir.display())),
+    );
+    Ok(tree)
 }

@@ -166,7 +166,11 @@ impl OwnersReader {
             .iter()
             .filter_map(|e| Some((e.path.clone(), texts.get(&e.sha)?.to_string())))
             .collect();
-        OwnersTree::from_files(&files).map_err(|e| transient(e.to_string()))
+        let tree = OwnersTree::from_files(&files).map_err(|e| transient(e.to_string()))?;
+        for w in tree.warnings() {
+            warn!(warning = %w, "ownership");
+        }
+        Ok(tree)
     }
 }
 
@@ -285,7 +289,12 @@ async fn load_dir_at(dir: &Path, commit: &str) -> Result<OwnersTree, PublishErro
         .await
         .map_err(|e| PublishError::Transient(format!("ownership: {e}")))?;
     match at {
-        Ok(tree) => Ok(tree),
+        Ok(tree) => {
+            for w in tree.warnings() {
+                warn!(dir = %dir.display(), commit, warning = %w, "ownership");
+            }
+            Ok(tree)
+        }
         Err(e) => {
             warn!(dir = %dir.display(), commit, error = %e, "ownership read from the checkout as it is");
             load_dir(dir).await
@@ -296,8 +305,12 @@ async fn load_dir_at(dir: &Path, commit: &str) -> Result<OwnersTree, PublishErro
 async fn load_dir(dir: &Path) -> Result<OwnersTree, PublishError> {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        OwnersTree::load(&dir)
-            .map_err(|e| PublishError::Transient(format!("ownership in {}: {e}", dir.display())))
+        let tree = OwnersTree::load(&dir)
+            .map_err(|e| PublishError::Transient(format!("ownership in {}: {e}", dir.display())))?;
+        for w in tree.warnings() {
+            warn!(dir = %dir.display(), warning = %w, "ownership");
+        }
+        Ok(tree)
     })
     .await
     .map_err(|e| PublishError::Transient(format!("ownership: {e}")))?
