@@ -587,3 +587,31 @@ fn comment_left_out_row_only_when_something_was() {
         "{text}"
     );
 }
+
+/// Names that are not clean land in the directory of their clean twin;
+/// rows that would show the same name show their whole names instead.
+#[test]
+fn site_rows_of_twin_names_show_whole_names() {
+    use covlens_report_templates::SiteExtras;
+    let p = covlens_core::parse_bytes(
+        b"mode: set\na.io/m/x/f.go:1.1,2.2 2 1\na.io/m/x//f.go:1.1,2.2 1 0\na.io/m/x/g.go:1.1,2.2 4 1\n",
+        "p.out",
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let files = site_files(
+        "",
+        &[("head".into(), p)],
+        &NoSources,
+        &SiteExtras::default(),
+    );
+    let all: String = files
+        .values()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert!(all.contains("\"n\":\"a.io/m/x/f.go\""), "{all}");
+    assert!(all.contains("\"n\":\"a.io/m/x//f.go\""), "{all}");
+    // A name of its own keeps the short form.
+    assert!(all.contains("\"n\":\"g.go\""), "{all}");
+    assert!(!all.contains("\"n\":\"f.go\""), "{all}");
+}

@@ -720,6 +720,13 @@ fn build(
             queue.push_back((c, next_id, cpath, cname, my_up.clone(), level + 1));
             next_id += 1;
         }
+        // Names that are not clean (`a//b.go`, `a/./b.go`) land in the
+        // directory of their clean twin: such rows show their whole name.
+        let base = |fi: usize| names[fi].rsplit('/').next().unwrap_or(names[fi]);
+        let mut bases: HashMap<&str, usize> = HashMap::new();
+        for &fi in &dirs[d].files {
+            *bases.entry(base(fi)).or_default() += 1;
+        }
         for &fi in &dirs[d].files {
             let fname = names[fi];
             let fid = format!("f{fi}");
@@ -750,7 +757,7 @@ fn build(
                     .as_ref()
                     .map(|m| m.get(fname).copied().unwrap_or(0)),
                 id: fid.clone(),
-                n: fname.rsplit('/').next().unwrap_or(fname).to_string(),
+                n: if bases[base(fi)] > 1 { fname } else { base(fi) }.to_string(),
                 s: has_src.then_some(1),
                 t: "f",
                 tr: None,
