@@ -64,9 +64,13 @@ impl<'a> PathMap<'a> {
         }
         let base = path.rsplit('/').next().unwrap_or(path);
         let suffix = format!("/{path}");
+        // A name inside the module has its one repository path, which is
+        // not `path` (`types.go` is not `pkg/types.go`).
+        let inside = self.module.map(|m| format!("{}/", m.trim_end_matches('/')));
         self.by_base
             .get(base)?
             .iter()
+            .filter(|n| !inside.as_deref().is_some_and(|m| n.starts_with(m)))
             .filter(|n| n.ends_with(&suffix))
             .min_by_key(|n| n.len())
             .map(|n| n.to_string())
@@ -76,6 +80,29 @@ impl<'a> PathMap<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_module_file_is_never_another_paths_suffix_match() {
+        let p = crate::test_profile(
+            "mode: set\nexample.com/m/pkg/types.go:1.1,1.2 1 0\nother.io/x/types.go:1.1,1.2 1 1\n",
+        );
+        let m = PathMap::new(Some("example.com/m"), &[&p]);
+        // The root's types.go has no statements: it is in no profile.
+        assert_eq!(m.map("types.go").as_deref(), Some("other.io/x/types.go"));
+        assert_eq!(
+            m.map("pkg/types.go").as_deref(),
+            Some("example.com/m/pkg/types.go")
+        );
+        let p = crate::test_profile("mode: set\nexample.com/m/pkg/types.go:1.1,1.2 1 0\n");
+        let m = PathMap::new(Some("example.com/m"), &[&p]);
+        assert_eq!(m.map("types.go"), None);
+        // A wrong module still maps through the suffix.
+        let m = PathMap::new(Some("example.com/wrong"), &[&p]);
+        assert_eq!(
+            m.map("pkg/types.go").as_deref(),
+            Some("example.com/m/pkg/types.go")
+        );
+    }
 
     #[test]
     fn mapping_order() {
